@@ -1,0 +1,100 @@
+# dvresponse: build, run, lint and test. `make` alone lists the targets.
+#
+# PostgreSQL comes from .ci/postgres.sh: $DATABASE_URL if set, else the server
+# on 127.0.0.1:5432, else a private cluster in .pgdata/ on 127.0.0.1:55432.
+
+# bash with -e and pipefail, so a failing step fails its recipe.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO    ?= go
+GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
+BIN    = bin/dvresponse
+# Run through bash so a lost executable bit does not matter.
+PG     = bash .ci/postgres.sh
+PG_DB ?= dvresponse
+
+# When this make started, for the elapsed time printed by `test`.
+START_TIME := $(shell date +%s)
+
+# Every tracked or untracked, non-ignored .go file (falls back to find outside git).
+list_go_files = { git ls-files -co --exclude-standard -- '*.go' 2>/dev/null || \
+	find . \( -path ./.git -o -path ./.pgdata -o -path ./bin \) -prune -o -name '*.go' -print | sed 's|^\./||'; } | \
+	{ grep -vE '^(\.pgdata|bin)/' || true; } | \
+	while read -r f; do if [ -f "$$f" ]; then echo "$$f"; fi; done
+
+# Checksums of all generated templ files, ignored or not, to see whether `templ generate` changed any.
+templ_sums = find . \( -path ./.git -o -path ./.pgdata -o -path ./bin \) -prune -o -name '*_templ.go' -print | \
+	LC_ALL=C sort | xargs -r sha256sum
+
+.PHONY: help build generate run lint test bench pg-url pg-stop clean clean-pg
+
+help: ## list the targets
+	@echo "usage: make TARGET"
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+build: ## build bin/dvresponse
+	$(GO) build -o $(BIN) ./cmd/dvresponse
+
+generate: ## regenerate *_templ.go from the .templ files
+	$(GO) tool templ generate
+
+run: build ## find/start PostgreSQL, migrate, seed demo data, serve on $ADDR (default :8080)
+	@DATABASE_URL=$$($(PG) url dvresponse); export DATABASE_URL; \
+	$(BIN) migrate up; \
+	$(BIN) seed --demo; \
+	exec $(BIN) serve --addr "$${ADDR:-:8080}"
+
+lint: ## gofmt, go vet, templ freshness, docker-compose.yml check
+	@echo "==> gofmt"
+	@files=$$($(list_go_files)); \
+	if [ -n "$$files" ]; then \
+		bad=$$($(GOFMT) -l $$files); \
+		if [ -n "$$bad" ]; then \
+			echo "lint: gofmt would reformat these files (run: gofmt -w FILE):"; echo "$$bad"; exit 1; \
+		fi; \
+	fi
+	@echo "==> go vet"
+	@$(GO) vet ./...
+	@echo "==> templ generate (are the committed *_templ.go files fresh?)"
+	@before=$$($(templ_sums)); \
+	$(GO) tool templ generate; \
+	after=$$($(templ_sums)); \
+	if [ "$$before" != "$$after" ]; then \
+		echo "lint: generated templ code was stale or missing: 'go tool templ generate' changed:"; \
+		git status --porcelain -- '*_templ.go' 2>/dev/null || true; \
+		echo "lint: run 'make generate' and commit the *_templ.go files"; \
+		exit 1; \
+	fi
+	@if command -v docker-compose >/dev/null 2>&1; then \
+		echo "==> docker-compose config"; docker-compose -f docker-compose.yml config -q; \
+	elif docker compose version >/dev/null 2>&1; then \
+		echo "==> docker compose config"; docker compose -f docker-compose.yml config -q; \
+	else \
+		echo "lint: skipping compose check: docker-compose not installed"; \
+	fi
+
+test: lint ## lint, then every test with -race against PostgreSQL
+	@DATABASE_URL=$$($(PG) url dvresponse_test); export DATABASE_URL; \
+	t0=$$(date +%s); rc=0; \
+	$(GO) test -race -count=1 -timeout 9m ./... || rc=$$?; \
+	t1=$$(date +%s); \
+	echo "make test: go test took $$((t1 - t0))s, lint+test $$((t1 - $(START_TIME)))s (exit $$rc)"; \
+	exit $$rc
+
+bench: ## benchmarks (3 iterations each) against PostgreSQL
+	@DATABASE_URL=$$($(PG) url dvresponse_bench); export DATABASE_URL; \
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+pg-url: ## print a superuser URL for database $PG_DB (default dvresponse), starting PostgreSQL if needed
+	@$(PG) url $(PG_DB)
+
+pg-stop: ## stop the private PostgreSQL cluster (if .ci/postgres.sh started one)
+	@$(PG) stop
+
+clean: ## remove bin/
+	rm -rf bin
+
+clean-pg: ## stop the private PostgreSQL cluster and delete its data (.pgdata/)
+	@$(PG) destroy

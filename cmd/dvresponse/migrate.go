@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/dvresponse/dvresponse/internal/config"
+	"github.com/dvresponse/dvresponse/internal/postgres"
+)
+
+// cmdMigrate applies (up), rolls back (down [N]; all when N is omitted)
+// or reports (version) the embedded migrations.
+func cmdMigrate(_ context.Context, cfg config.Config, args []string, e env) error {
+	if len(args) == 0 {
+		return usageError("usage: dvresponse migrate up | down [N] | version")
+	}
+	if err := needDatabase(cfg); err != nil {
+		return err
+	}
+	m, err := postgres.NewMigrator(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch args[0] {
+	case "up":
+		if err := m.Up(); err != nil {
+			return fmt.Errorf("migrate up: %w", err)
+		}
+	case "down":
+		n := 0
+		if len(args) > 1 {
+			if n, err = strconv.Atoi(args[1]); err != nil || n <= 0 {
+				return usageError("usage: dvresponse migrate down [N], N a positive number of steps")
+			}
+		}
+		if err := m.Down(n); err != nil {
+			return fmt.Errorf("migrate down: %w", err)
+		}
+	case "version":
+	default:
+		return usageError("usage: dvresponse migrate up | down [N] | version")
+	}
+	v, dirty, err := m.Version()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "schema version %d (latest %d)", v, postgres.LatestVersion())
+	if dirty {
+		fmt.Fprint(e.stdout, ", DIRTY: the last migration failed half-way; fix it by hand, then force the version")
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+func migrateUp(cfg config.Config) error {
+	m, err := postgres.NewMigrator(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Up()
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/dvresponse/dvresponse/internal/config"
+	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/internal/server"
+)
+
+// cmdServe runs the web server until ctx ends, then shuts down gracefully:
+// it stops accepting, lets in-flight requests finish (up to 20 s) and
+// closes the database pool.
+func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, e env) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	addr := fs.String("addr", cfg.Addr, "address to listen on, HOST:PORT")
+	migrateFirst := fs.Bool("migrate", false, "apply pending migrations before serving")
+	if err := fs.Parse(args); err != nil {
+		return usageError(err.Error())
+	}
+	if err := needDatabase(cfg); err != nil {
+		return err
+	}
+	if *migrateFirst {
+		if err := migrateUp(cfg); err != nil {
+			return err
+		}
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: cfg.DBMaxConns})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st, err := db.Schema(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if !st.Current() {
+		return fmt.Errorf("the database schema is at version %d (dirty=%v) but this binary needs %d: run `dvresponse migrate up` (or `dvresponse serve --migrate`)",
+			st.Version, st.Dirty, st.Latest)
+	}
+
+	srv := server.NewServer(server.Deps{
+		DB: db, Logger: log, Location: cfg.Location, CookieSecure: cfg.CookieSecure,
+		IdleTimeout: cfg.IdleTimeout, SessionMax: cfg.SessionMax, TrustedProxies: cfg.TrustedProxies,
+	})
+	defer srv.Close()
+	hs := &http.Server{
+		Addr:              *addr,
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// No WriteTimeout: the live board's event stream stays open; each
+		// handler bounds its own work with its request context instead.
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() {
+		log.Info("serving", "addr", *addr, "time_zone", cfg.Location.String(), "schema", st.Version)
+		if cfg.TLSCert != "" {
+			errc <- hs.ListenAndServeTLS(cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- hs.ListenAndServe()
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+// Package account holds users, roles and the rules for passwords. It knows
+// nothing of HTTP or storage.
+package account
+
+import (
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+)
+
+// Role is what a user is allowed to do.
+type Role string
+
+// The roles of DESIGN.md section 1.
+const (
+	Dispatcher Role = "dispatcher"
+	Officer    Role = "officer"
+	Supervisor Role = "supervisor"
+	Admin      Role = "admin"
+)
+
+// Roles lists every role, in the order forms show them.
+var Roles = []Role{Dispatcher, Officer, Supervisor, Admin}
+
+// ParseRole returns the role named s.
+func ParseRole(s string) (Role, bool) {
+	for _, r := range Roles {
+		if string(r) == s {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// Label is the role's name for people.
+func (r Role) Label() string {
+	switch r {
+	case Dispatcher:
+		return "Dispatcher"
+	case Officer:
+		return "Officer"
+	case Supervisor:
+		return "Supervisor"
+	case Admin:
+		return "Administrator"
+	}
+	return string(r)
+}
+
+// User is an account. PasswordHash is never shown.
+type User struct {
+	ID           int64
+	Username     string
+	FullName     string
+	Role         Role
+	DistrictID   *int64
+	DistrictCode string // filled by queries that join districts
+	UnitID       *int64
+	UnitCallSign string // filled by queries that join units
+	PasswordHash string
+	SessionEpoch int
+	DisabledAt   *time.Time
+	CreatedAt    time.Time
+}
+
+// Disabled reports whether the user may no longer log in.
+func (u *User) Disabled() bool { return u.DisabledAt != nil }
+
+// DisplayName is the full name, or the username when none is recorded.
+func (u *User) DisplayName() string {
+	if u.FullName != "" {
+		return u.FullName
+	}
+	return u.Username
+}
+
+var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,39}$`)
+
+// NormalizeUsername lower-cases and trims a typed username.
+func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// Draft is what a form or the CLI supplies to create or change a user.
+type Draft struct {
+	Username string
+	FullName string
+	Role     string
+	District string // district code, may be empty
+	Unit     string // unit call sign, may be empty (officers work in a unit)
+	Password string // only on create
+}
+
+// Validate checks d and returns per-field messages. checkPassword is false
+// when editing a user without changing the password.
+func (d *Draft) Validate(checkPassword bool) error {
+	f := apperr.Fields{}
+	d.Username = NormalizeUsername(d.Username)
+	d.FullName = strings.TrimSpace(d.FullName)
+	d.District = strings.ToUpper(strings.TrimSpace(d.District))
+	d.Unit = strings.ToUpper(strings.TrimSpace(d.Unit))
+	switch {
+	case d.Username == "":
+		f.Add("username", "Enter a username.")
+	case !usernameRE.MatchString(d.Username):
+		f.Add("username", "Use 2 to 40 lower-case letters, digits, dots, dashes or underscores, starting with a letter or digit.")
+	}
+	if utf8.RuneCountInString(d.FullName) > 100 {
+		f.Add("full_name", "Use at most 100 characters.")
+	}
+	role, ok := ParseRole(d.Role)
+	if !ok {
+		f.Add("role", "Choose a role.")
+	}
+	if ok && (role == Officer || role == Supervisor) && d.District == "" {
+		f.Add("district", "Officers and supervisors belong to a district.")
+	}
+	if checkPassword {
+		if msg := PasswordProblem(d.Password); msg != "" {
+			f.Add("password", msg)
+		}
+	}
+	return f.Err()
+}

@@ -1,0 +1,117 @@
+// Package config reads dvresponse's settings from environment variables.
+// Every setting has a documented default (README.md, "Configuration").
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of one process.
+type Config struct {
+	DatabaseURL    string         // DATABASE_URL (required)
+	Addr           string         // DVR_ADDR, or serve --addr; default ":8080"
+	Location       *time.Location // DVR_TIME_ZONE; default Asia/Bishkek
+	Language       string         // DVR_LANGUAGE; default "en"
+	CookieSecure   bool           // DVR_COOKIE_SECURE; default true when TLS is configured
+	TLSCert        string         // DVR_TLS_CERT
+	TLSKey         string         // DVR_TLS_KEY
+	TrustedProxies []netip.Prefix // DVR_TRUSTED_PROXIES, comma-separated CIDRs; default none
+	LogLevel       string         // DVR_LOG_LEVEL: debug, info, warn, error; default info
+	LogFormat      string         // DVR_LOG_FORMAT: json, text or auto (json unless a terminal)
+	DBMaxConns     int32          // DVR_DB_MAX_CONNS; default 20
+	IdleTimeout    time.Duration  // DVR_SESSION_IDLE; default 30m
+	SessionMax     time.Duration  // DVR_SESSION_MAX; default 12h
+}
+
+// FromEnv reads the configuration with getenv (os.Getenv in production).
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		DatabaseURL: getenv("DATABASE_URL"),
+		Addr:        or(getenv("DVR_ADDR"), ":8080"),
+		Language:    or(getenv("DVR_LANGUAGE"), "en"),
+		TLSCert:     getenv("DVR_TLS_CERT"),
+		TLSKey:      getenv("DVR_TLS_KEY"),
+		LogLevel:    or(getenv("DVR_LOG_LEVEL"), "info"),
+		LogFormat:   or(getenv("DVR_LOG_FORMAT"), "auto"),
+		DBMaxConns:  20,
+		IdleTimeout: 30 * time.Minute,
+		SessionMax:  12 * time.Hour,
+	}
+	var errs []string
+	tz := or(getenv("DVR_TIME_ZONE"), "Asia/Bishkek")
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		errs = append(errs, fmt.Sprintf("DVR_TIME_ZONE=%q is not a known time zone (use a name like Asia/Bishkek or Asia/Tbilisi)", tz))
+	}
+	c.Location = loc
+	switch c.Language {
+	case "en", "ru", "ky", "ka":
+	default:
+		errs = append(errs, fmt.Sprintf("DVR_LANGUAGE=%q: use en, ru, ky or ka", c.Language))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, "DVR_TLS_CERT and DVR_TLS_KEY go together")
+	}
+	c.CookieSecure = c.TLSCert != ""
+	if v := getenv("DVR_COOKIE_SECURE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, "DVR_COOKIE_SECURE: use true or false")
+		}
+		c.CookieSecure = b
+	}
+	for _, s := range strings.Split(getenv("DVR_TRUSTED_PROXIES"), ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				errs = append(errs, fmt.Sprintf("DVR_TRUSTED_PROXIES: %q is not an address or CIDR", s))
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+	if v := getenv("DVR_DB_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 || n > 1000 {
+			errs = append(errs, "DVR_DB_MAX_CONNS: use a number from 2 to 1000")
+		}
+		c.DBMaxConns = int32(n)
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"DVR_SESSION_IDLE", &c.IdleTimeout}, {"DVR_SESSION_MAX", &c.SessionMax}} {
+		if v := getenv(d.name); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x < time.Second {
+				errs = append(errs, d.name+": use a duration such as 30m or 12h")
+			}
+			*d.dst = x
+		}
+	}
+	switch c.LogFormat {
+	case "auto", "json", "text":
+	default:
+		errs = append(errs, "DVR_LOG_FORMAT: use json, text or auto")
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

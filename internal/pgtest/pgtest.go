@@ -1,0 +1,124 @@
+// Package pgtest gives each test its own PostgreSQL database, cloned from
+// a template migrated once per schema version (peterldowns/pgtestdb).
+//
+// Tests read DATABASE_URL, a superuser connection to a running server, as
+// `make test` sets it; without it they fail with a message saying so.
+package pgtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"io/fs"
+	"net/url"
+	"os"
+	"sort"
+	"testing"
+
+	"github.com/peterldowns/pgtestdb"
+
+	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/migrations"
+)
+
+// migrator migrates a pgtestdb template with the embedded migrations.
+type migrator struct{}
+
+// Hash identifies the schema by the content of every migration file.
+func (migrator) Hash() (string, error) {
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		b, err := fs.ReadFile(migrations.FS, n)
+		if err != nil {
+			return "", err
+		}
+		h.Write([]byte(n))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// Migrate applies every migration to the template.
+func (migrator) Migrate(_ context.Context, _ *sql.DB, conf pgtestdb.Config) error {
+	m, err := postgres.NewMigrator(conf.URL())
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Up()
+}
+
+// ServerURL returns DATABASE_URL or fails the test.
+func ServerURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("DATABASE_URL")
+	if u == "" {
+		t.Fatal("DATABASE_URL is not set: tests need a PostgreSQL server; run them with `make test`, which finds or starts one")
+	}
+	return u
+}
+
+func config(t testing.TB) pgtestdb.Config {
+	t.Helper()
+	u, err := url.Parse(ServerURL(t))
+	if err != nil {
+		t.Fatalf("DATABASE_URL does not parse as a URL")
+	}
+	pw, _ := u.User.Password()
+	port := u.Port()
+	if port == "" {
+		port = "5432"
+	}
+	db := u.Path
+	if len(db) > 0 && db[0] == '/' {
+		db = db[1:]
+	}
+	if db == "" {
+		db = "postgres"
+	}
+	opts := u.Query()
+	if opts.Get("sslmode") == "" {
+		opts.Set("sslmode", "disable")
+	}
+	return pgtestdb.Config{
+		DriverName:                "pgx",
+		Host:                      u.Hostname(),
+		Port:                      port,
+		User:                      u.User.Username(),
+		Password:                  pw,
+		Database:                  db,
+		Options:                   opts.Encode(),
+		ForceTerminateConnections: true,
+	}
+}
+
+// URL creates a fresh migrated database for the test and returns its URL.
+// The database is dropped when the test passes.
+func URL(t testing.TB) string {
+	t.Helper()
+	return pgtestdb.Custom(t, config(t), migrator{}).URL()
+}
+
+// EmptyURL creates a fresh database with no schema at all, for migration
+// tests.
+func EmptyURL(t testing.TB) string {
+	t.Helper()
+	return pgtestdb.Custom(t, config(t), pgtestdb.NoopMigrator{}).URL()
+}
+
+// DB opens a pool on a fresh migrated database, closed at test end.
+func DB(t testing.TB) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), URL(t), postgres.Options{MaxConns: 20})
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}

@@ -1,0 +1,77 @@
+// Package postgres stores dvresponse's data in PostgreSQL with pgx. It owns
+// transactions and turns database errors into the apperr vocabulary; no
+// other package imports pgx.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DB is the application's connection pool and the stores built on it.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// Options tune the pool; zero values take defaults.
+type Options struct {
+	MaxConns int32
+	// ConnectTimeout bounds each new connection, so that a dead server is
+	// noticed quickly instead of hanging requests.
+	ConnectTimeout time.Duration
+}
+
+// Open connects to the database at url and checks that it answers.
+func Open(ctx context.Context, url string, opt Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", redactErr(err))
+	}
+	if opt.MaxConns > 0 {
+		cfg.MaxConns = opt.MaxConns
+	} else if cfg.MaxConns < 10 {
+		cfg.MaxConns = 10
+	}
+	if opt.ConnectTimeout == 0 {
+		opt.ConnectTimeout = 5 * time.Second
+	}
+	cfg.ConnConfig.ConnectTimeout = opt.ConnectTimeout
+	if cfg.ConnConfig.RuntimeParams == nil {
+		cfg.ConnConfig.RuntimeParams = map[string]string{}
+	}
+	// All timestamps are stored and compared in UTC; display converts.
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	cfg.ConnConfig.RuntimeParams["application_name"] = "dvresponse"
+	cfg.HealthCheckPeriod = 10 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, opt.ConnectTimeout)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return mapErr(db.Pool.Ping(ctx), "")
+}
+
+// redactErr drops anything that might echo a password from a URL parse error.
+func redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New("invalid connection string")
+}

@@ -1,0 +1,323 @@
+// Package refdata holds the reference data that administrators manage:
+// districts, settlements, units, incident types, priorities, disposition
+// codes and partner organisations, with the rules for each.
+package refdata
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+)
+
+// District is an area of police responsibility.
+type District struct {
+	ID     int64
+	Code   string
+	Name   string
+	Active bool
+}
+
+// Settlement is a place within a district; IDP settlements house
+// internally displaced people and are reported on separately.
+type Settlement struct {
+	ID           int64
+	DistrictID   int64
+	DistrictCode string
+	Name         string
+	IsIDP        bool
+	Active       bool
+}
+
+// UnitStatus is where a unit is in its work.
+type UnitStatus string
+
+// Unit statuses.
+const (
+	UnitAvailable  UnitStatus = "available"
+	UnitDispatched UnitStatus = "dispatched"
+	UnitEnRoute    UnitStatus = "en_route"
+	UnitOnScene    UnitStatus = "on_scene"
+	UnitBusy       UnitStatus = "busy"
+	UnitOffDuty    UnitStatus = "off_duty"
+)
+
+// UnitStatuses lists every unit status in display order.
+var UnitStatuses = []UnitStatus{UnitAvailable, UnitDispatched, UnitEnRoute, UnitOnScene, UnitBusy, UnitOffDuty}
+
+// Label is the status's name for people.
+func (s UnitStatus) Label() string {
+	switch s {
+	case UnitAvailable:
+		return "Available"
+	case UnitDispatched:
+		return "Dispatched"
+	case UnitEnRoute:
+		return "En route"
+	case UnitOnScene:
+		return "On scene"
+	case UnitBusy:
+		return "Busy"
+	case UnitOffDuty:
+		return "Off duty"
+	}
+	return string(s)
+}
+
+// Unit is a patrol car or officer team.
+type Unit struct {
+	ID           int64
+	CallSign     string
+	DistrictID   int64
+	DistrictCode string
+	Status       UnitStatus
+	Active       bool
+}
+
+// IncidentType classifies a call; IsDV marks domestic-violence types.
+type IncidentType struct {
+	ID     int64
+	Code   string
+	Name   string
+	IsDV   bool
+	Active bool
+}
+
+// Interval names the response-time intervals of DESIGN.md section 3.
+type Interval string
+
+// The intervals, in the order reports show them.
+const (
+	CallProcessing Interval = "call_processing"
+	Turnout        Interval = "turnout"
+	Travel         Interval = "travel"
+	Response       Interval = "response"
+	OnScene        Interval = "on_scene"
+	Total          Interval = "total"
+)
+
+// Intervals lists the intervals in report order.
+var Intervals = []Interval{CallProcessing, Turnout, Travel, Response, OnScene, Total}
+
+// Label is the interval's name for people.
+func (i Interval) Label() string {
+	switch i {
+	case CallProcessing:
+		return "Call processing"
+	case Turnout:
+		return "Turnout"
+	case Travel:
+		return "Travel"
+	case Response:
+		return "Response"
+	case OnScene:
+		return "Time on scene"
+	case Total:
+		return "Total"
+	}
+	return string(i)
+}
+
+// Priority is an urgency level (1 = most urgent) with a target in seconds
+// per interval; a missing target is nil.
+type Priority struct {
+	Level   int
+	Label   string
+	Targets map[Interval]*int
+}
+
+// Disposition is how an incident was closed.
+type Disposition struct {
+	ID     int64
+	Code   string
+	Name   string
+	Active bool
+}
+
+// PartnerKind is the kind of organisation a victim can be referred to.
+type PartnerKind string
+
+// Partner kinds.
+const (
+	Shelter       PartnerKind = "shelter"
+	CrisisCentre  PartnerKind = "crisis_centre"
+	LegalAid      PartnerKind = "legal_aid"
+	Medical       PartnerKind = "medical"
+	Psychosocial  PartnerKind = "psychosocial"
+	ChildServices PartnerKind = "child_services"
+)
+
+// PartnerKinds lists every kind in display order.
+var PartnerKinds = []PartnerKind{Shelter, CrisisCentre, LegalAid, Medical, Psychosocial, ChildServices}
+
+// Label is the kind's name for people.
+func (k PartnerKind) Label() string {
+	switch k {
+	case Shelter:
+		return "Shelter"
+	case CrisisCentre:
+		return "Crisis centre"
+	case LegalAid:
+		return "Legal aid"
+	case Medical:
+		return "Medical"
+	case Psychosocial:
+		return "Psychosocial support"
+	case ChildServices:
+		return "Child services"
+	}
+	return string(k)
+}
+
+// Partner is an organisation victims are referred to.
+type Partner struct {
+	ID           int64
+	Name         string
+	Kind         PartnerKind
+	DistrictID   *int64
+	DistrictCode string
+	Contact      string
+	Active       bool
+}
+
+var (
+	districtCodeRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9_-]{0,15}$`)
+	typeCodeRE     = regexp.MustCompile(`^[A-Z0-9][A-Z0-9_-]{0,31}$`)
+	callSignRE     = regexp.MustCompile(`^[A-Z0-9][A-Z0-9 _-]{0,19}$`)
+)
+
+// CleanCode upper-cases and trims a typed code.
+func CleanCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+
+// CleanText trims a typed name and folds runs of white space.
+func CleanText(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func checkName(f apperr.Fields, field, v string, max int) {
+	switch n := utf8.RuneCountInString(v); {
+	case n == 0:
+		f.Add(field, "Enter a name.")
+	case n > max:
+		f.Add(field, fmt.Sprintf("Use at most %d characters (now %d).", max, n))
+	}
+}
+
+func checkCode(f apperr.Fields, field, v string, re *regexp.Regexp, max int) {
+	switch n := utf8.RuneCountInString(v); {
+	case n == 0:
+		f.Add(field, "Enter a code.")
+	case n > max:
+		f.Add(field, fmt.Sprintf("Use at most %d characters (now %d).", max, n))
+	case !re.MatchString(v):
+		f.Add(field, "Use capital letters, digits, dashes and underscores only.")
+	}
+}
+
+// Validate normalises and checks d.
+func (d *District) Validate() error {
+	f := apperr.Fields{}
+	d.Code, d.Name = CleanCode(d.Code), CleanText(d.Name)
+	checkCode(f, "code", d.Code, districtCodeRE, 16)
+	checkName(f, "name", d.Name, 100)
+	return f.Err()
+}
+
+// Validate normalises and checks s.
+func (s *Settlement) Validate() error {
+	f := apperr.Fields{}
+	s.Name = CleanText(s.Name)
+	if s.DistrictID == 0 {
+		f.Add("district_id", "Choose a district.")
+	}
+	checkName(f, "name", s.Name, 100)
+	return f.Err()
+}
+
+// Validate normalises and checks u.
+func (u *Unit) Validate() error {
+	f := apperr.Fields{}
+	u.CallSign = CleanCode(u.CallSign)
+	switch n := utf8.RuneCountInString(u.CallSign); {
+	case n == 0:
+		f.Add("call_sign", "Enter a call sign.")
+	case n > 20:
+		f.Add("call_sign", fmt.Sprintf("Use at most 20 characters (now %d).", n))
+	case !callSignRE.MatchString(u.CallSign):
+		f.Add("call_sign", "Use capital letters, digits, spaces, dashes and underscores only.")
+	}
+	if u.DistrictID == 0 {
+		f.Add("district_id", "Choose a district.")
+	}
+	if u.Status == "" {
+		u.Status = UnitAvailable
+	}
+	valid := false
+	for _, s := range UnitStatuses {
+		valid = valid || s == u.Status
+	}
+	if !valid {
+		f.Add("status", "Choose a status.")
+	}
+	return f.Err()
+}
+
+// Validate normalises and checks t.
+func (t *IncidentType) Validate() error {
+	f := apperr.Fields{}
+	t.Code, t.Name = CleanCode(t.Code), CleanText(t.Name)
+	checkCode(f, "code", t.Code, typeCodeRE, 32)
+	checkName(f, "name", t.Name, 100)
+	return f.Err()
+}
+
+// Validate normalises and checks d.
+func (d *Disposition) Validate() error {
+	f := apperr.Fields{}
+	d.Code, d.Name = CleanCode(d.Code), CleanText(d.Name)
+	checkCode(f, "code", d.Code, typeCodeRE, 32)
+	checkName(f, "name", d.Name, 100)
+	return f.Err()
+}
+
+// Validate normalises and checks p.
+func (p *Partner) Validate() error {
+	f := apperr.Fields{}
+	p.Name, p.Contact = CleanText(p.Name), strings.TrimSpace(p.Contact)
+	checkName(f, "name", p.Name, 150)
+	valid := false
+	for _, k := range PartnerKinds {
+		valid = valid || k == p.Kind
+	}
+	if !valid {
+		f.Add("kind", "Choose a kind of organisation.")
+	}
+	if n := utf8.RuneCountInString(p.Contact); n > 500 {
+		f.Add("contact", fmt.Sprintf("Use at most 500 characters (now %d).", n))
+	}
+	return f.Err()
+}
+
+// MaxTargetSeconds bounds a target (one day).
+const MaxTargetSeconds = 86400
+
+// Validate normalises and checks p.
+func (p *Priority) Validate() error {
+	f := apperr.Fields{}
+	p.Label = CleanText(p.Label)
+	if p.Level < 1 || p.Level > 9 {
+		f.Add("level", "Use a level from 1 (most urgent) to 9.")
+	}
+	switch n := utf8.RuneCountInString(p.Label); {
+	case n == 0:
+		f.Add("label", "Enter a label.")
+	case n > 60:
+		f.Add("label", fmt.Sprintf("Use at most 60 characters (now %d).", n))
+	}
+	for iv, t := range p.Targets {
+		if t != nil && (*t <= 0 || *t > MaxTargetSeconds) {
+			f.Add("target_"+string(iv), fmt.Sprintf("Use a whole number of seconds from 1 to %d, or leave empty.", MaxTargetSeconds))
+		}
+	}
+	return f.Err()
+}

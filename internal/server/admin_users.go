@@ -1,0 +1,223 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/web"
+)
+
+func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) {
+	users, err := s.db.ListUsers(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := web.UserList{Page: s.page(r, "Users", "users")}
+	for _, u := range users {
+		p.Users = append(p.Users, web.UserRow{Href: "/admin/users/" + strconv.FormatInt(u.ID, 10), Username: u.Username,
+			Name: u.FullName, Role: u.Role.Label(), District: u.DistrictCode, Disabled: u.Disabled()})
+	}
+	s.render(w, r, http.StatusOK, web.AdminUsers(p))
+}
+
+// userFields builds the user form from the typed values v.
+func (s *Server) userFields(ctx context.Context, v url.Values, isNew bool) ([]web.Field, error) {
+	roles := []web.Option{{Value: "", Label: "Choose a role"}}
+	for _, r := range account.Roles {
+		roles = append(roles, web.Option{Value: string(r), Label: r.Label()})
+	}
+	districts := []web.Option{{Value: "", Label: "None (control room or headquarters)"}}
+	ds, err := s.db.Districts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		districts = append(districts, web.Option{Value: d.Code, Label: d.Code + " — " + d.Name})
+	}
+	units := []web.Option{{Value: "", Label: "None"}}
+	us, err := s.db.Units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range us {
+		units = append(units, web.Option{Value: u.CallSign, Label: u.CallSign + " (" + u.DistrictCode + ")"})
+	}
+	f := []web.Field{}
+	if isNew {
+		f = append(f, web.Field{Name: "username", Label: "Username", Value: v.Get("username"), Required: true, MaxLen: 40,
+			Autofocus: true, Autocomplete: "off", Hint: "Lower-case letters, digits, dots, dashes."})
+	}
+	f = append(f,
+		web.Field{Name: "full_name", Label: "Full name", Value: v.Get("full_name"), MaxLen: 100},
+		web.Field{Name: "role", Label: "Role", Type: "select", Value: v.Get("role"), Options: roles, Required: true},
+		web.Field{Name: "district", Label: "District", Type: "select", Value: v.Get("district"), Options: districts,
+			Hint: "Officers and supervisors see their district's incidents."},
+		web.Field{Name: "unit", Label: "Unit", Type: "select", Value: v.Get("unit"), Options: units, Hint: "The unit an officer rides with."},
+	)
+	if isNew {
+		f = append(f, web.Field{Name: "password", Label: "Initial password", Type: "password", Required: true,
+			Autocomplete: "new-password", Hint: "At least 12 characters. Give it to the user in person."})
+	}
+	return f, nil
+}
+
+func resetForm(id int64, msg string, errs map[string]string) web.Form {
+	return web.Form{Action: "/admin/users/" + strconv.FormatInt(id, 10) + "/password", Submit: "Set password", Error: msg,
+		Fields: []web.Field{{Name: "password", Label: "New password", Type: "password", Required: true,
+			Autocomplete: "new-password", Error: errs["password"]}}}
+}
+
+// userPage renders the create (id 0) or edit page with typed values.
+func (s *Server) userPage(w http.ResponseWriter, r *http.Request, status int, id int64, u *account.User, v url.Values,
+	msg string, errs map[string]string, reset web.Form) {
+	fields, err := s.userFields(r.Context(), v, id == 0)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for i := range fields {
+		fields[i].Error = errs[fields[i].Name]
+	}
+	p := web.UserEdit{Page: s.page(r, "Users", "users"), ID: id, Heading: "New user",
+		Form: web.Form{Action: "/admin/users", Submit: "Create user", Error: msg, Fields: fields}}
+	if id != 0 {
+		p.Heading = "User " + u.Username
+		p.Form.Action = "/admin/users/" + strconv.FormatInt(id, 10)
+		p.Form.Submit = "Save changes"
+		p.Disabled = u.Disabled()
+		p.Password = reset
+	}
+	s.render(w, r, status, web.AdminUser(p))
+}
+
+func userValues(u *account.User) url.Values {
+	return url.Values{"full_name": {u.FullName}, "role": {string(u.Role)}, "district": {u.DistrictCode}, "unit": {u.UnitCallSign}}
+}
+
+func draftOf(v url.Values) account.Draft {
+	return account.Draft{Username: v.Get("username"), FullName: v.Get("full_name"), Role: v.Get("role"),
+		District: v.Get("district"), Unit: v.Get("unit"), Password: v.Get("password")}
+}
+
+func (s *Server) adminUserNew(w http.ResponseWriter, r *http.Request) {
+	s.userPage(w, r, http.StatusOK, 0, nil, url.Values{}, "", nil, web.Form{})
+}
+
+func (s *Server) adminUserCreate(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
+		return
+	}
+	u, err := s.db.CreateUser(r.Context(), draftOf(r.PostForm))
+	if err != nil {
+		msg, fields := s.formError(r, err)
+		v := r.PostForm
+		v.Del("password") // never echo a password back
+		s.userPage(w, r, statusOf(apperr.CodeOf(err)), 0, nil, v, msg, fields, web.Form{})
+		return
+	}
+	s.setFlash(r, "ok", "User "+u.Username+" created.")
+	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+}
+
+// loadUser reads the {id} user, answering 404 itself when there is none.
+func (s *Server) loadUser(w http.ResponseWriter, r *http.Request) (*account.User, bool) {
+	id, ok := pathID(w, r, s)
+	if !ok {
+		return nil, false
+	}
+	u, err := s.db.UserByID(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	return u, true
+}
+
+func (s *Server) adminUserEdit(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.loadUser(w, r)
+	if !ok {
+		return
+	}
+	s.userPage(w, r, http.StatusOK, u.ID, u, userValues(u), "", nil, resetForm(u.ID, "", nil))
+}
+
+func (s *Server) adminUserUpdate(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.loadUser(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
+		return
+	}
+	d := draftOf(r.PostForm)
+	d.Username = u.Username
+	if err := s.db.UpdateUser(r.Context(), u.ID, d); err != nil {
+		msg, fields := s.formError(r, err)
+		s.userPage(w, r, statusOf(apperr.CodeOf(err)), u.ID, u, r.PostForm, msg, fields, resetForm(u.ID, "", nil))
+		return
+	}
+	s.setFlash(r, "ok", "User "+u.Username+" saved.")
+	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
+}
+
+func (s *Server) adminUserPassword(w http.ResponseWriter, r *http.Request) {
+	u, ok := s.loadUser(w, r)
+	if !ok {
+		return
+	}
+	if err := s.db.SetPassword(r.Context(), u.ID, r.PostFormValue("password")); err != nil {
+		msg, fields := s.formError(r, err)
+		if fields == nil && apperr.CodeOf(err) == apperr.Invalid {
+			fields, msg = map[string]string{"password": msg}, ""
+		}
+		s.userPage(w, r, statusOf(apperr.CodeOf(err)), u.ID, u, userValues(u), "", nil, resetForm(u.ID, msg, fields))
+		return
+	}
+	s.setFlash(r, "ok", "Password of "+u.Username+" set; their sessions have ended.")
+	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10), http.StatusSeeOther)
+}
+
+func (s *Server) adminUserDisable(w http.ResponseWriter, r *http.Request) {
+	s.userAction(w, r, "disabled; their sessions have ended", func(ctx context.Context, id int64) error {
+		if cur := currentUser(ctx); cur != nil && cur.ID == id {
+			return apperr.New(apperr.Conflict, "You cannot disable your own account.")
+		}
+		return s.db.SetDisabled(ctx, id, true)
+	})
+}
+
+func (s *Server) adminUserEnable(w http.ResponseWriter, r *http.Request) {
+	s.userAction(w, r, "enabled", func(ctx context.Context, id int64) error { return s.db.SetDisabled(ctx, id, false) })
+}
+
+func (s *Server) adminUserEndSessions(w http.ResponseWriter, r *http.Request) {
+	s.userAction(w, r, "logged out everywhere", s.db.EndSessions)
+}
+
+// userAction runs a one-button action on the {id} user and returns to the
+// user's page with a message.
+func (s *Server) userAction(w http.ResponseWriter, r *http.Request, done string, act func(context.Context, int64) error) {
+	u, ok := s.loadUser(w, r)
+	if !ok {
+		return
+	}
+	back := "/admin/users/" + strconv.FormatInt(u.ID, 10)
+	if err := act(r.Context(), u.ID); err != nil {
+		if apperr.CodeOf(err) == apperr.Conflict {
+			s.setFlash(r, "error", apperr.MessageOf(err))
+			http.Redirect(w, r, back, http.StatusSeeOther)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.setFlash(r, "ok", "User "+u.Username+" "+done+".")
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/web"
+)
+
+// homeOf is each role's start page.
+func homeOf(r account.Role) string {
+	switch r {
+	case account.Dispatcher:
+		return "/board"
+	case account.Officer:
+		return "/my"
+	case account.Supervisor:
+		return "/dashboard"
+	case account.Admin:
+		return "/admin/"
+	}
+	return "/login"
+}
+
+// safeNext accepts only a local path as a post-login destination.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		return ""
+	}
+	return next
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
+	p := web.LoginPage{Page: s.page(r, "Log in", ""), Next: safeNext(r.URL.Query().Get("next"))}
+	if f, ok := s.sessions.Pop(r.Context(), sessFlash).(string); ok && f != "" {
+		kind, msg, _ := strings.Cut(f, "|")
+		p.Flash = &web.Flash{Kind: kind, Message: msg}
+	}
+	s.render(w, r, http.StatusOK, web.Login(p))
+}
+
+const badLogin = "Wrong username or password."
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	username := account.NormalizeUsername(r.PostFormValue("username"))
+	password := r.PostFormValue("password")
+	next := safeNext(r.PostFormValue("next"))
+	again := func(status int, msg string) {
+		s.render(w, r, status, web.Login(web.LoginPage{Page: s.page(r, "Log in", ""), Username: username, Error: msg, Next: next}))
+	}
+	if username == "" || password == "" {
+		again(http.StatusUnprocessableEntity, "Enter your username and password.")
+		return
+	}
+	u, err := s.db.UserByUsername(r.Context(), username)
+	switch {
+	case apperr.CodeOf(err) == apperr.NotFound:
+		account.CheckNoUser(password)
+		again(http.StatusUnauthorized, badLogin)
+		return
+	case err != nil:
+		msg, _ := s.formError(r, err)
+		again(statusOf(apperr.CodeOf(err)), msg)
+		return
+	}
+	if !account.CheckPassword(u.PasswordHash, password) {
+		again(http.StatusUnauthorized, badLogin)
+		return
+	}
+	if u.Disabled() {
+		again(http.StatusForbidden, "This account is disabled. Contact an administrator.")
+		return
+	}
+	// A fresh token at login defeats session fixation.
+	if err := s.sessions.RenewToken(r.Context()); err != nil {
+		s.fail(w, r, unavailable(err))
+		return
+	}
+	s.sessions.Put(r.Context(), sessUserID, u.ID)
+	s.sessions.Put(r.Context(), sessEpoch, u.SessionEpoch)
+	if next == "" {
+		next = homeOf(u.Role)
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if err := s.sessions.Destroy(r.Context()); err != nil {
+		s.fail(w, r, unavailable(err))
+		return
+	}
+	s.sessions.Put(r.Context(), sessFlash, "ok|You have logged out.")
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func passwordForm(current, msg string, errs map[string]string) web.Form {
+	return web.Form{Action: "/account/password", Submit: "Change password", Error: msg, Fields: []web.Field{
+		{Name: "current", Label: "Current password", Type: "password", Required: true, Autocomplete: "current-password", Error: errs["current"]},
+		{Name: "password", Label: "New password", Type: "password", Required: true, Autocomplete: "new-password", Error: errs["password"],
+			Hint: "At least 12 characters."},
+		{Name: "confirm", Label: "New password again", Type: "password", Required: true, Autocomplete: "new-password", Error: errs["confirm"]},
+	}}
+}
+
+func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, web.Password(web.PasswordPage{Page: s.page(r, "Change password", ""), Form: passwordForm("", "", nil)}))
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r.Context())
+	errs := apperr.Fields{}
+	if !account.CheckPassword(u.PasswordHash, r.PostFormValue("current")) {
+		errs.Add("current", "This is not your current password.")
+	}
+	pw := r.PostFormValue("password")
+	if msg := account.PasswordProblem(pw); msg != "" {
+		errs.Add("password", msg)
+	} else if pw != r.PostFormValue("confirm") {
+		errs.Add("confirm", "The two new passwords differ.")
+	}
+	err := errs.Err()
+	if err == nil {
+		err = s.db.SetPassword(r.Context(), u.ID, pw)
+	}
+	if err != nil {
+		msg, fields := s.formError(r, err)
+		s.render(w, r, statusOf(apperr.CodeOf(err)), web.Password(web.PasswordPage{Page: s.page(r, "Change password", ""),
+			Form: passwordForm("", msg, fields)}))
+		return
+	}
+	// The password change ended every session, this one included; carry
+	// on in a fresh one so the user is not thrown out of their own change.
+	fresh, err := s.db.UserByID(r.Context(), u.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.sessions.RenewToken(r.Context()); err != nil {
+		s.fail(w, r, unavailable(err))
+		return
+	}
+	s.sessions.Put(r.Context(), sessEpoch, fresh.SessionEpoch)
+	s.setFlash(r, "ok", "Your password has been changed. Your other sessions have ended.")
+	http.Redirect(w, r, homeOf(u.Role), http.StatusSeeOther)
+}

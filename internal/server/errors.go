@@ -1,0 +1,129 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+
+	"github.com/a-h/templ"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/web"
+)
+
+// unavailable wraps an infrastructure error (session store, database) as
+// Unavailable.
+func unavailable(err error) error {
+	var e *apperr.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return apperr.Wrap(apperr.Unavailable, err, "The system cannot reach its database right now. Please try again in a moment.")
+}
+
+// statusOf is the one mapping of error codes to HTTP statuses.
+func statusOf(code apperr.Code) int {
+	switch code {
+	case apperr.Invalid:
+		return http.StatusUnprocessableEntity
+	case apperr.NotFound:
+		return http.StatusNotFound
+	case apperr.Conflict:
+		return http.StatusConflict
+	case apperr.Forbidden:
+		return http.StatusForbidden
+	case apperr.Unauthorized:
+		return http.StatusUnauthorized
+	case apperr.Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+var headings = map[apperr.Code]string{
+	apperr.Invalid:      "The request could not be accepted",
+	apperr.NotFound:     "Not found",
+	apperr.Conflict:     "Conflicting change",
+	apperr.Forbidden:    "Access denied",
+	apperr.Unauthorized: "Please log in",
+	apperr.Unavailable:  "Please try again",
+	apperr.Internal:     "Something went wrong",
+}
+
+// fail answers a request with the error page for err. Internal errors are
+// logged (with the route, never request data) and shown generically.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := apperr.CodeOf(err)
+	status := statusOf(code)
+	msg := apperr.MessageOf(err)
+	switch code {
+	case apperr.Internal:
+		s.log.Error("request failed", "route", routePattern(r), "err", err)
+		msg = "The request could not be completed. Please try again; if it keeps failing, tell your administrator."
+	case apperr.Unavailable:
+		s.log.Warn("database unavailable", "route", routePattern(r), "err", err)
+		w.Header().Set("Retry-After", "5")
+	}
+	s.renderError(w, r, status, headings[code], msg)
+}
+
+// notFound answers unknown paths.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.renderError(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
+}
+
+// methodNotAllowed answers a known path with the wrong method.
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	s.renderError(w, r, http.StatusMethodNotAllowed, "Not allowed", "This address does not accept that kind of request.")
+}
+
+// renderError writes a full error page.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, heading, msg string) {
+	s.render(w, r, status, web.Error(web.ErrorPage{Page: s.page(r, heading, ""), Status: status, Heading: heading, Message: msg}))
+}
+
+// render writes a component in full or not at all: it is rendered into a
+// buffer first, so a failure half-way never sends half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		s.log.Error("render failed", "route", routePattern(r), "err", err)
+		http.Error(w, "The page could not be shown. Please try again.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// page fills the layout's view model for the current request.
+func (s *Server) page(r *http.Request, title, nav string) web.Page {
+	p := web.Page{Title: title, Nav: nav, Location: s.loc, Now: s.now()}
+	if u := currentUser(r.Context()); u != nil {
+		p.Viewer = &web.Viewer{Username: u.Username, Name: u.DisplayName(), Role: string(u.Role), RoleLabel: u.Role.Label()}
+	}
+	if f, ok := r.Context().Value(flashKey).(*web.Flash); ok {
+		p.Flash = f
+	}
+	return p
+}
+
+// formError splits err into what a form shows: a message above the form
+// and messages next to fields. Errors that are not about the input (the
+// database is down, a timeout) keep the form and say to try again.
+func (s *Server) formError(r *http.Request, err error) (string, map[string]string) {
+	switch apperr.CodeOf(err) {
+	case apperr.Invalid, apperr.Conflict:
+		fields := apperr.FieldsOf(err)
+		if len(fields) > 0 {
+			return "Please correct the fields marked below.", fields
+		}
+		return apperr.MessageOf(err), nil
+	case apperr.Unavailable:
+		s.log.Warn("database unavailable", "route", routePattern(r), "err", err)
+		return "The system cannot reach its database right now. Nothing you typed has been lost: press the button again in a moment.", nil
+	default:
+		s.log.Error("form failed", "route", routePattern(r), "err", err)
+		return "The change could not be saved. Nothing you typed has been lost: please try again.", nil
+	}
+}

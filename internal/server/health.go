@@ -1,0 +1,33 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// healthz answers 200 while the process runs.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// readyz answers 200 when the database answers and its schema is the one
+// this binary expects, else 503 with the reason.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	st, err := s.db.Schema(ctx)
+	switch {
+	case err != nil:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "database unavailable")
+	case !st.Current():
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "schema version %d (dirty=%v), binary expects %d: run `dvresponse migrate up`\n", st.Version, st.Dirty, st.Latest)
+	default:
+		fmt.Fprintf(w, "ready (schema %d)\n", st.Version)
+	}
+}

@@ -1,0 +1,233 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
+
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/web"
+)
+
+type ctxKey int
+
+const (
+	userKey ctxKey = iota
+	flashKey
+)
+
+// Session keys.
+const (
+	sessUserID = "uid"
+	sessEpoch  = "epoch"
+	sessFlash  = "flash"
+)
+
+// currentUser returns the logged-in user, or nil on public routes.
+func currentUser(ctx context.Context) *account.User {
+	u, _ := ctx.Value(userKey).(*account.User)
+	return u
+}
+
+// recoverPanics turns a panic into a plain 500 page. The panic value is not
+// logged: it may hold personal data; the route is enough to find the bug.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic in handler", "method", r.Method, "route", routePattern(r))
+				s.renderError(w, r, http.StatusInternalServerError, "Something went wrong",
+					"The request could not be completed. Nothing you typed has been lost: go back and try again.")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// routePattern is the matched chi pattern ("/admin/users/{id}"), which logs
+// the kind of request without ids or query strings.
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return "unmatched"
+}
+
+// logRequests writes one structured line per request: method, route
+// pattern, status, bytes and duration. Never the query string or a form.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		s.log.Info("request", "method", r.Method, "route", routePattern(r), "status", ww.Status(),
+			"bytes", ww.BytesWritten(), "ms", time.Since(start).Milliseconds())
+	})
+}
+
+// securityHeaders sets the headers every response carries. Pages are
+// never cached: they hold personal data. Static files override this.
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+		h.Set("Cache-Control", "no-store")
+		if r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody caps request bodies.
+func limitBody(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// clientIP is the address of the client: the TCP peer, or, when the peer
+// is a configured proxy, the right-most address in X-Forwarded-For that is
+// not itself a configured proxy. A client cannot forge its way past this.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a
+		}
+		peer = a
+	}
+	return peer
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	return slices.ContainsFunc(s.proxies, func(p netip.Prefix) bool { return p.Contains(a) })
+}
+
+// loginRateLimit throttles login attempts per client address.
+func (s *Server) loginRateLimit() func(http.Handler) http.Handler {
+	return httprate.Limit(20, time.Minute,
+		httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return s.clientIP(r).String(), nil }),
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			s.renderError(w, r, http.StatusTooManyRequests, "Too many attempts",
+				"Too many login attempts from this workstation. Wait a minute and try again.")
+		}))
+}
+
+// requireLogin loads the session's user and checks that the account is
+// still enabled and the session still valid (disabling a user, changing a
+// password or a role ends every session at its next request).
+func (s *Server) requireLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		uid := s.sessions.GetInt64(ctx, sessUserID)
+		if uid == 0 {
+			s.toLogin(w, r, "")
+			return
+		}
+		u, err := s.db.UserByID(ctx, uid)
+		switch {
+		case apperr.CodeOf(err) == apperr.NotFound:
+			u = nil
+		case err != nil:
+			s.fail(w, r, err)
+			return
+		}
+		if u == nil || u.Disabled() || u.SessionEpoch != s.sessions.GetInt(ctx, sessEpoch) {
+			if err := s.sessions.Destroy(ctx); err != nil {
+				s.fail(w, r, unavailable(err))
+				return
+			}
+			s.toLogin(w, r, "Your session has ended. Please log in again.")
+			return
+		}
+		ctx = context.WithValue(ctx, userKey, u)
+		if f, ok := s.sessions.Pop(ctx, sessFlash).(string); ok && f != "" {
+			kind, msg, _ := strings.Cut(f, "|")
+			ctx = context.WithValue(ctx, flashKey, &web.Flash{Kind: kind, Message: msg})
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// toLogin sends the browser to the login page, remembering where it was
+// going when that was a page (GET).
+func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, msg string) {
+	if msg != "" {
+		s.sessions.Put(r.Context(), sessFlash, "info|"+msg)
+	}
+	target := "/login"
+	if r.Method == http.MethodGet && r.URL.Path != "/" {
+		target += "?next=" + url.QueryEscape(r.URL.Path)
+	}
+	if r.Header.Get("HX-Request") == "true" {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// allow lets the request through only for the given roles; others get 403.
+func (s *Server) allow(roles ...account.Role) func(http.Handler) http.Handler {
+	if len(roles) == 0 {
+		panic("server: a route must allow at least one role")
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			u := currentUser(r.Context())
+			if u == nil || !slices.Contains(roles, u.Role) {
+				s.fail(w, r, apperr.New(apperr.Forbidden, "Your role does not give access to this page."))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// setFlash shows msg on the next page the user sees.
+func (s *Server) setFlash(r *http.Request, kind, msg string) {
+	s.sessions.Put(r.Context(), sessFlash, kind+"|"+msg)
+}

@@ -1,0 +1,82 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/web/static"
+)
+
+// Role sets used by the route table.
+var (
+	anyRole     = []account.Role{account.Dispatcher, account.Officer, account.Supervisor, account.Admin}
+	adminOnly   = []account.Role{account.Admin}
+	boardRoles  = []account.Role{account.Dispatcher, account.Supervisor, account.Admin}
+	officerOnly = []account.Role{account.Officer}
+	reportRoles = []account.Role{account.Supervisor, account.Admin}
+)
+
+// routes is the whole route table. Public routes come first; every other
+// route sits behind requireLogin and names the roles it allows, so that a
+// route without roles cannot be written (deny by default).
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.recoverPanics, s.logRequests, s.securityHeaders, limitBody(1<<20))
+	r.NotFound(s.notFound)
+	r.MethodNotAllowed(s.methodNotAllowed)
+
+	// Public.
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+	r.Handle("/static/*", http.StripPrefix("/static/", static.Handler()))
+
+	r.Group(func(r chi.Router) {
+		r.Use(s.sessions.LoadAndSave)
+		r.Get("/login", s.loginForm)
+		r.With(s.loginRateLimit()).Post("/login", s.login)
+		r.Post("/logout", s.logout)
+
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireLogin)
+			allow := func(roles []account.Role) func(http.Handler) http.Handler { return s.allow(roles...) }
+
+			r.With(allow(anyRole)).Get("/", s.home)
+			r.With(allow(anyRole)).Get("/account/password", s.passwordForm)
+			r.With(allow(anyRole)).Post("/account/password", s.changePassword)
+
+			r.With(allow(boardRoles)).Get("/board", s.board)
+			r.With(allow(officerOnly)).Get("/my", s.myIncidents)
+			r.With(allow(reportRoles)).Get("/dashboard", s.dashboard)
+
+			r.Route("/admin", func(r chi.Router) {
+				r.Use(s.allow(adminOnly...))
+				r.Get("/", s.adminHome)
+				r.Get("/users", s.adminUsers)
+				r.Get("/users/new", s.adminUserNew)
+				r.Post("/users", s.adminUserCreate)
+				r.Get("/users/{id}", s.adminUserEdit)
+				r.Post("/users/{id}", s.adminUserUpdate)
+				r.Post("/users/{id}/password", s.adminUserPassword)
+				r.Post("/users/{id}/disable", s.adminUserDisable)
+				r.Post("/users/{id}/enable", s.adminUserEnable)
+				r.Post("/users/{id}/end-sessions", s.adminUserEndSessions)
+				r.Get("/{kind}", s.refList)
+				r.Get("/{kind}/new", s.refNew)
+				r.Post("/{kind}", s.refCreate)
+				r.Get("/{kind}/{id}", s.refEdit)
+				r.Post("/{kind}/{id}", s.refUpdate)
+				r.Post("/{kind}/{id}/delete", s.refDelete)
+			})
+		})
+	})
+
+	// Every state-changing request must come from our own origin.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusForbidden, "Request refused",
+			"This form was sent from another site or an out-of-date page. Reload the page and try again.")
+	}))
+	return cop.Handler(r)
+}

@@ -1,0 +1,86 @@
+// Package server is dvresponse's HTTP interface: the route table, the
+// middleware (sessions, authentication, roles, security headers) and one
+// file of handlers per area. Errors from the stores reach responses through
+// one mapping, in errors.go.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/alexedwards/scs/pgxstore"
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/dvresponse/dvresponse/internal/postgres"
+)
+
+// Deps is what the server needs from the outside world.
+type Deps struct {
+	DB             *postgres.DB
+	Logger         *slog.Logger
+	Location       *time.Location // the deployment's time zone, for display
+	CookieSecure   bool           // set the Secure flag on the session cookie
+	IdleTimeout    time.Duration  // default 30 minutes
+	SessionMax     time.Duration  // absolute session lifetime; default 12 hours
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
+	Now            func() time.Time
+}
+
+// Server is the HTTP handler of the application.
+type Server struct {
+	db       *postgres.DB
+	log      *slog.Logger
+	loc      *time.Location
+	now      func() time.Time
+	sessions *scs.SessionManager
+	store    *pgxstore.PostgresStore
+	proxies  []netip.Prefix
+	handler  http.Handler
+}
+
+// NewServer builds the server and its route table.
+func NewServer(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Location == nil {
+		d.Location = time.UTC
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.IdleTimeout == 0 {
+		d.IdleTimeout = 30 * time.Minute
+	}
+	if d.SessionMax == 0 {
+		d.SessionMax = 12 * time.Hour
+	}
+	s := &Server{db: d.DB, log: d.Logger, loc: d.Location, now: d.Now, proxies: d.TrustedProxies}
+	s.store = pgxstore.NewWithCleanupInterval(d.DB.Pool, 5*time.Minute)
+	sm := scs.New()
+	sm.Store = s.store
+	sm.IdleTimeout = d.IdleTimeout
+	sm.Lifetime = d.SessionMax
+	sm.Cookie.Name = "dvr_session"
+	sm.Cookie.HttpOnly = true
+	sm.Cookie.SameSite = http.SameSiteLaxMode
+	sm.Cookie.Secure = d.CookieSecure
+	sm.Cookie.Path = "/"
+	// A session cookie (no Expires): closing the browser on a shared
+	// control-room workstation ends the session too.
+	sm.Cookie.Persist = false
+	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		s.fail(w, r, unavailable(err))
+	}
+	s.sessions = sm
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Close stops the server's background work (expired-session cleanup).
+func (s *Server) Close() { s.store.StopCleanup() }

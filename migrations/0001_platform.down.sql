@@ -1,0 +1,9 @@
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE partner_orgs;
+DROP TABLE dispositions;
+DROP TABLE priorities;
+DROP TABLE incident_types;
+DROP TABLE units;
+DROP TABLE settlements;
+DROP TABLE districts;

@@ -1,0 +1,135 @@
+/* dvresponse app.js: loaded with `defer`; the CSP forbids inline scripts,
+   so all behaviour is wired here from data-* attributes. No dependencies. */
+(function () {
+  'use strict';
+  var doc = document;
+
+  function isForm(el) { return el && el.tagName === 'FORM'; }
+
+  // (a) form[data-confirm]: ask before submitting. Capture phase, so it runs
+  // before htmx's own submit handler on the form; a "Cancel" stops both.
+  doc.addEventListener('submit', function (e) {
+    var msg = isForm(e.target) && e.target.getAttribute('data-confirm');
+    if (msg && !window.confirm(msg)) {
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  }, true);
+
+  // (c) No double submits of plain POST forms (htmx forms arrive here
+  // defaultPrevented: use hx-disabled-elt). Disable in a timeout, AFTER the
+  // browser has built the form data, or the clicked button's name=value
+  // (e.g. status=on_scene) would be lost. Opt out: data-no-disable.
+  var MARK = 'data-busy-disabled';
+  function release(form) {
+    var els = (form || doc).querySelectorAll('[' + MARK + ']');
+    for (var i = 0; i < els.length; i++) {
+      els[i].disabled = false;
+      els[i].removeAttribute(MARK);
+      els[i].removeAttribute('aria-busy');
+    }
+  }
+  doc.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (e.defaultPrevented || !isForm(form) || form.hasAttribute('data-no-disable')) return;
+    if ((form.getAttribute('method') || 'get').toLowerCase() !== 'post') return;
+    setTimeout(function () {
+      var els = form.elements;
+      for (var i = 0; i < els.length; i++) {
+        var b = els[i];
+        var isBtn = b.tagName === 'BUTTON' || /^(submit|button|image)$/.test(b.type);
+        if (isBtn && !b.disabled) {
+          b.disabled = true;
+          b.setAttribute(MARK, '');
+          b.setAttribute('aria-busy', 'true');
+        }
+      }
+      // Safety net: a download (CSV export) does not leave the page.
+      setTimeout(function () { release(form); }, 10000);
+    }, 0);
+  });
+  // Back button restores the page from the bfcache with buttons disabled.
+  window.addEventListener('pageshow', function () { release(null); });
+
+  // (b) [data-autofocus]: focus the first one on load.
+  var af = doc.querySelector('[data-autofocus]');
+  if (af) af.focus();
+
+  // (d) "?" toggles .help-overlay, Escape closes it; so do [data-help-toggle]
+  // and [data-help-close]. A <dialog> opens modal, another element gets .open.
+  var lastFocus = null;
+  function overlay() { return doc.querySelector('.help-overlay'); }
+  function isOpen(el) { return el.hasAttribute('open') || el.classList.contains('open'); }
+  function setHelp(open) {
+    var el = overlay();
+    if (!el || open === isOpen(el)) return;
+    if (open) {
+      lastFocus = doc.activeElement;
+      if (typeof el.showModal === 'function') el.showModal(); else el.classList.add('open');
+      if (!el.hasAttribute('tabindex')) el.setAttribute('tabindex', '-1');
+      el.focus();
+    } else {
+      if (typeof el.close === 'function') el.close();
+      el.classList.remove('open');
+      el.removeAttribute('open');
+      if (lastFocus && lastFocus.focus) lastFocus.focus();
+    }
+  }
+  function typing(el) {
+    return el && (/^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName) || el.isContentEditable);
+  }
+  doc.addEventListener('keydown', function (e) {
+    var el = overlay();
+    if (!el) return;
+    if (e.key === 'Escape' && isOpen(el)) {
+      e.preventDefault();
+      setHelp(false);
+    } else if (e.key === '?' && !e.ctrlKey && !e.metaKey && !e.altKey && !typing(e.target)) {
+      e.preventDefault();
+      setHelp(!isOpen(el));
+    }
+  });
+  doc.addEventListener('click', function (e) {
+    var t = e.target;
+    if (!t.closest) return;
+    var o = overlay();
+    if (!o) return;
+    if (t.closest('[data-help-toggle]')) setHelp(!isOpen(o));
+    else if (t.closest('[data-help-close]')) setHelp(false);
+  });
+
+  // (e) <time data-tick datetime="2024-05-01T10:00:00Z" data-target-s="600">
+  // shows time elapsed (mm:ss, h:mm:ss) with class timer-ok / timer-amber
+  // (>= 80% of target) / timer-red (>= target). Re-queried each second, so
+  // rows swapped in by htmx/SSE just work. Optional <body data-server-now=ISO>
+  // corrects a wrong workstation clock.
+  var skew = Date.parse(doc.body.getAttribute('data-server-now') || '') - Date.now() || 0;
+  var LEVELS = ['timer-ok', 'timer-amber', 'timer-red'];
+  function pad(n) { return (n < 10 ? '0' : '') + n; }
+  function fmt(s) {
+    var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60);
+    return (h ? h + ':' + pad(m) : pad(m)) + ':' + pad(s % 60);
+  }
+  function tick() {
+    var now = Date.now() + skew;
+    var els = doc.querySelectorAll('time[data-tick][datetime]');
+    for (var i = 0; i < els.length; i++) {
+      var el = els[i];
+      var start = Date.parse(el.getAttribute('datetime'));
+      if (isNaN(start)) continue;
+      var s = Math.max(0, Math.floor((now - start) / 1000));
+      var text = fmt(s);
+      if (el.textContent !== text) el.textContent = text;
+      var target = parseFloat(el.getAttribute('data-target-s'));
+      if (!(target > 0)) continue;
+      var lvl = LEVELS[s >= target ? 2 : s >= 0.8 * target ? 1 : 0];
+      if (!el.classList.contains(lvl)) {
+        el.classList.remove.apply(el.classList, LEVELS);
+        el.classList.add(lvl);
+      }
+    }
+  }
+  tick();
+  setInterval(tick, 1000);
+  doc.addEventListener('htmx:afterSettle', tick);
+})();

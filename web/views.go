@@ -1,0 +1,205 @@
+// Package web holds the templ components (layout, pages, fragments) and the
+// view-model structs they take. Components format and escape; they never
+// query anything.
+package web
+
+import (
+	"time"
+)
+
+// Viewer is the logged-in user as pages show them.
+type Viewer struct {
+	Username  string
+	Name      string
+	Role      string // dispatcher, officer, supervisor, admin
+	RoleLabel string
+}
+
+// Flash is a one-off message shown at the top of the next page.
+type Flash struct {
+	Kind    string // ok, error, warn, info
+	Message string
+}
+
+// Page carries what the layout needs on every page.
+type Page struct {
+	Title    string
+	Viewer   *Viewer // nil when nobody is logged in
+	Nav      string  // key of the current navigation entry
+	Flash    *Flash
+	Location *time.Location
+	Now      time.Time
+}
+
+// NavItem is one entry of the role's navigation.
+type NavItem struct {
+	Key, Label, Href string
+}
+
+// Nav returns the navigation for the viewer's role.
+func (p Page) NavItems() []NavItem {
+	if p.Viewer == nil {
+		return nil
+	}
+	switch p.Viewer.Role {
+	case "dispatcher":
+		return []NavItem{{"board", "Live board", "/board"}}
+	case "officer":
+		return []NavItem{{"my", "My incidents", "/my"}}
+	case "supervisor":
+		return []NavItem{{"dashboard", "Dashboard", "/dashboard"}, {"board", "Live board", "/board"}}
+	case "admin":
+		return []NavItem{{"admin", "Administration", "/admin/"}, {"users", "Users", "/admin/users"}}
+	}
+	return nil
+}
+
+// FormatTime shows t in the deployment's time zone.
+func (p Page) FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	loc := p.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04")
+}
+
+// Option is one choice of a select field.
+type Option struct {
+	Value, Label string
+}
+
+// Field is one form field with the value the user typed and its message.
+type Field struct {
+	Name         string
+	Label        string
+	Type         string // text (default), number, password, select, checkbox, textarea
+	Value        string // for a checkbox: "on" when checked
+	Error        string
+	Hint         string
+	Required     bool
+	MaxLen       int
+	Options      []Option
+	Autofocus    bool
+	Autocomplete string
+	Width        string // "full" spans the form grid
+}
+
+// ID is the element id of the field.
+func (f Field) ID() string { return "f-" + f.Name }
+
+// Form is a whole form page: fields with values and messages, plus a
+// message for the form as a whole.
+type Form struct {
+	Action string
+	Submit string
+	Error  string // shown above the fields (e.g. database unavailable)
+	Fields []Field
+}
+
+// ErrorPage is a full-page error (403, 404, 503 ...).
+type ErrorPage struct {
+	Page
+	Status  int
+	Heading string
+	Message string
+}
+
+// LoginPage is the login form.
+type LoginPage struct {
+	Page
+	Username string
+	Error    string
+	Next     string
+}
+
+// PasswordPage is the change-own-password form.
+type PasswordPage struct {
+	Page
+	Form Form
+}
+
+// AdminHome lists the kinds of reference data and their counts.
+type AdminHome struct {
+	Page
+	Kinds []AdminKind
+}
+
+// AdminKind is a link to one kind of reference data.
+type AdminKind struct {
+	Href, Title, Description string
+	Count                    int
+}
+
+// RefList is the list page of one kind of reference data.
+type RefList struct {
+	Page
+	Slug     string
+	Title    string
+	Singular string
+	Columns  []string
+	Rows     []RefRow
+}
+
+// RefRow is one record in a RefList.
+type RefRow struct {
+	Href   string
+	Cells  []string
+	Badges []string // extra badges in the first cell (e.g. "IDP", "inactive")
+}
+
+// RefForm is the create/edit page of one record.
+type RefForm struct {
+	Page
+	Slug         string
+	Title        string
+	Heading      string
+	Form         Form
+	DeleteAction string // empty when the record is new
+}
+
+// UserList is the administration list of users.
+type UserList struct {
+	Page
+	Users []UserRow
+}
+
+// UserRow is one user in the list.
+type UserRow struct {
+	Href, Username, Name, Role, District string
+	Disabled                             bool
+}
+
+// UserEdit is the page to create or edit a user.
+type UserEdit struct {
+	Page
+	Heading  string
+	Form     Form
+	ID       int64 // 0 for a new user
+	Disabled bool
+	Password Form // the reset-password form (edit only)
+}
+
+// UnitRow is a unit on the board's units panel.
+type UnitRow struct {
+	CallSign, District, Status, StatusLabel string
+}
+
+// BoardPage is the dispatcher's live board.
+type BoardPage struct {
+	Page
+	Units []UnitRow
+}
+
+// MyPage is the officer's list of assigned incidents.
+type MyPage struct {
+	Page
+	Unit string
+}
+
+// DashboardPage is the supervisor's dashboard.
+type DashboardPage struct {
+	Page
+}
