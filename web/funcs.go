@@ -1,5 +1,7 @@
 package web
 
+import "strconv"
+
 // fieldType maps a Field's type to an input type attribute.
 func fieldType(t string) string {
 	switch t {
@@ -22,3 +24,5 @@ func badgeClass(b string) string {
 	}
 	return ""
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

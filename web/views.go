@@ -85,6 +85,7 @@ type Field struct {
 	Autofocus    bool
 	Autocomplete string
 	Width        string // "full" spans the form grid
+	Class        string // extra class on the input (e.g. history-src)
 }
 
 // ID is the element id of the field.
@@ -184,13 +185,14 @@ type UserEdit struct {
 
 // UnitRow is a unit on the board's units panel.
 type UnitRow struct {
-	CallSign, District, Status, StatusLabel string
+	CallSign, District, Status, StatusLabel, Incident string
 }
 
 // BoardPage is the dispatcher's live board.
 type BoardPage struct {
 	Page
-	Units []UnitRow
+	Data   BoardData
+	CanLog bool // the viewer may log calls
 }
 
 // MyPage is the officer's list of assigned incidents.
@@ -202,4 +204,107 @@ type MyPage struct {
 // DashboardPage is the supervisor's dashboard.
 type DashboardPage struct {
 	Page
+}
+
+// Section is a group of form fields under a legend.
+type Section struct {
+	Legend string
+	Fields []Field
+}
+
+// IntakePage is the call-intake form.
+type IntakePage struct {
+	Page
+	Key        string    // the intake draft's key, also the idempotency key
+	ReceivedAt time.Time // server-clock time the call was answered
+	Error      string
+	Sections   []Section
+	History    HistoryView
+}
+
+// HistoryView is the officer-safety panel of earlier incidents.
+type HistoryView struct {
+	Searched   bool // something was typed to search on
+	Total      int
+	Weapons    bool
+	HighDanger bool
+	Priors     []PriorRow
+}
+
+// PriorRow is one earlier incident in the history panel.
+type PriorRow struct {
+	Href, Number, When, Type, Priority, Disposition, MatchedOn string
+	Weapons, HighDanger, Open                                  bool
+}
+
+// IncidentView is the incident page.
+type IncidentView struct {
+	Page
+	ID            int64
+	Number        string
+	Stage         string
+	StageLabel    string
+	Priority      string
+	PriorityLevel int
+	Type          string
+	IsDV          bool
+	HighDanger    bool
+	Facts         []KV // all fields, in order
+	Units         []AssignedUnit
+	Timeline      []TimelineRow
+	History       HistoryView
+	CanDispatch   bool
+	Choices       []Option // units that can be assigned
+	DispatchError string
+}
+
+// KV is a labelled value on the incident page.
+type KV struct {
+	Label, Value string
+	Warn         bool
+}
+
+// AssignedUnit is a unit on the incident page.
+type AssignedUnit struct {
+	ID                         int64
+	CallSign, Status, Assigned string
+	Released                   string
+	Active                     bool
+}
+
+// TimelineRow is one entry of the incident's timeline.
+type TimelineRow struct {
+	When, Who, What string
+	ISO             string
+}
+
+// BoardRow is one open incident on the live board.
+type BoardRow struct {
+	Href, Number, Priority, PriorityLabel, Type, Location string
+	PriorityLevel                                         int
+	IDP, DV, HighDanger, Weapons                          bool
+	Units                                                 string
+	Stage, StageLabel                                     string
+	StageSince                                            string // ISO UTC
+	StageSinceText                                        string
+	TargetS                                               int    // target of the running interval, 0 when none
+	TimerClass                                            string // timer-ok, timer-amber, timer-red
+	Elapsed                                               string
+}
+
+// BoardData is the part of the board that is refreshed on every change.
+type BoardData struct {
+	Incidents []BoardRow
+	Units     []UnitRow
+	Updated   string
+}
+
+// RetryPage is shown when a form could not be handled because the system
+// is unavailable: it carries everything that was sent, so "Send again"
+// repeats the request without anyone typing it again.
+type RetryPage struct {
+	Page
+	Action  string
+	Message string
+	Fields  []Option // name and value of each field sent
 }

@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/config"
+	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/server"
 )
@@ -48,9 +48,20 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			st.Version, st.Dirty, st.Latest)
 	}
 
+	// One LISTEN connection per process feeds every live board it serves.
+	hub := live.NewHub(log)
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHub()
+	go hub.Run(hubCtx, func(ctx context.Context, onConnect func(), onPayload func(string)) error {
+		return db.Listen(ctx, log, onConnect, onPayload)
+	})
+
+	go deleteExpiredSessions(hubCtx, db, log)
+
 	srv := server.NewServer(server.Deps{
 		DB: db, Logger: log, Location: cfg.Location, CookieSecure: cfg.CookieSecure,
 		IdleTimeout: cfg.IdleTimeout, SessionMax: cfg.SessionMax, TrustedProxies: cfg.TrustedProxies,
+		Hub: hub,
 	})
 	defer srv.Close()
 	hs := &http.Server{
@@ -63,8 +74,10 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:    func(net.Listener) context.Context { return ctx },
 	}
+	// Shutdown waits for in-flight requests but not for live-board streams:
+	// they are told to end (browsers reconnect, to another process if any).
+	hs.RegisterOnShutdown(srv.CloseStreams)
 	errc := make(chan error, 1)
 	go func() {
 		log.Info("serving", "addr", *addr, "time_zone", cfg.Location.String(), "schema", st.Version)
@@ -86,4 +99,20 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return err
 	}
 	return nil
+}
+
+// deleteExpiredSessions reclaims expired session rows every five minutes.
+func deleteExpiredSessions(ctx context.Context, db *postgres.DB, log *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := db.DeleteExpiredSessions(ctx); err != nil {
+				log.Warn("deleting expired sessions failed", "err", err)
+			}
+		}
+	}
 }

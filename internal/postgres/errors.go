@@ -32,6 +32,10 @@ func mapErr(err error, what string) error {
 	if err == nil {
 		return nil
 	}
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return err // already in our vocabulary (e.g. returned from inside a transaction)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		if what == "" {
 			what = "record"

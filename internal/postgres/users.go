@@ -176,3 +176,11 @@ func (db *DB) execOne(ctx context.Context, what, sql string, args ...any) error 
 	}
 	return nil
 }
+
+// DeleteExpiredSessions removes sessions past their expiry; run it
+// periodically (expired sessions are refused anyway, this only reclaims
+// space and leaves no stale personal context behind).
+func (db *DB) DeleteExpiredSessions(ctx context.Context) (int64, error) {
+	tag, err := db.Pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < now()`)
+	return tag.RowsAffected(), mapErr(err, "")
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/dvresponse/dvresponse/internal/account"
@@ -24,9 +25,20 @@ func homeOf(r account.Role) string {
 	return "/login"
 }
 
-// safeNext accepts only a local path as a post-login destination.
+// safeNext accepts only a local path as a post-login destination: it must
+// start with one slash, and hold no backslash or control character that a
+// browser might drop or bend into "//host".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return ""
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return ""
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
 		return ""
 	}
 	return next

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/a-h/templ"
 
@@ -63,8 +64,35 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case apperr.Unavailable:
 		s.log.Warn("database unavailable", "route", routePattern(r), "err", err)
 		w.Header().Set("Retry-After", "5")
+		if r.Method == http.MethodPost && r.ParseForm() == nil && len(r.PostForm) > 0 {
+			s.renderRetry(w, r, msg)
+			return
+		}
 	}
 	s.renderError(w, r, status, headings[code], msg)
+}
+
+// secretFields are never echoed back in a retry page.
+var secretFields = map[string]bool{"password": true, "current": true, "confirm": true, "code": true}
+
+// renderRetry answers a POST that failed for lack of the database with a
+// page that holds every field that was sent, so nothing typed is lost.
+func (s *Server) renderRetry(w http.ResponseWriter, r *http.Request, msg string) {
+	p := web.RetryPage{Page: s.page(r, "Please try again", ""), Action: r.URL.Path,
+		Message: msg + " Nothing you typed has been lost."}
+	names := make([]string, 0, len(r.PostForm))
+	for k := range r.PostForm {
+		if !secretFields[k] {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		for _, v := range r.PostForm[k] {
+			p.Fields = append(p.Fields, web.Option{Value: k, Label: v})
+		}
+	}
+	s.render(w, r, http.StatusServiceUnavailable, web.Retry(p))
 }
 
 // notFound answers unknown paths.

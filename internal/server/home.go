@@ -11,23 +11,6 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, homeOf(currentUser(r.Context()).Role), http.StatusSeeOther)
 }
 
-func (s *Server) board(w http.ResponseWriter, r *http.Request) {
-	units, err := s.db.Units(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := web.BoardPage{Page: s.page(r, "Live board", "board")}
-	for _, u := range units {
-		if !u.Active {
-			continue
-		}
-		p.Units = append(p.Units, web.UnitRow{CallSign: u.CallSign, District: u.DistrictCode,
-			Status: string(u.Status), StatusLabel: u.Status.Label()})
-	}
-	s.render(w, r, http.StatusOK, web.Board(p))
-}
-
 func (s *Server) myIncidents(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r.Context())
 	s.render(w, r, http.StatusOK, web.My(web.MyPage{Page: s.page(r, "My incidents", "my"), Unit: u.UnitCallSign}))

@@ -16,12 +16,24 @@ var (
 	boardRoles  = []account.Role{account.Dispatcher, account.Supervisor, account.Admin}
 	officerOnly = []account.Role{account.Officer}
 	reportRoles = []account.Role{account.Supervisor, account.Admin}
+	intakeRoles = []account.Role{account.Dispatcher, account.Supervisor}
 )
 
-// routes is the whole route table. Public routes come first; every other
+// routes is the router wrapped in cross-origin protection: every
+// state-changing request must come from our own origin.
+func (s *Server) routes() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusForbidden, "Request refused",
+			"This form was sent from another site or an out-of-date page. Reload the page and try again.")
+	}))
+	return cop.Handler(s.router())
+}
+
+// router is the whole route table. Public routes come first; every other
 // route sits behind requireLogin and names the roles it allows, so that a
 // route without roles cannot be written (deny by default).
-func (s *Server) routes() http.Handler {
+func (s *Server) router() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.recoverPanics, s.logRequests, s.securityHeaders, limitBody(1<<20))
 	r.NotFound(s.notFound)
@@ -31,6 +43,14 @@ func (s *Server) routes() http.Handler {
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Handle("/static/*", http.StripPrefix("/static/", static.Handler()))
+
+	// The live board's stream and refreshes read the session without
+	// renewing it: watching the board is not activity.
+	r.Group(func(r chi.Router) {
+		r.Use(s.readSession, s.requireLogin, s.allow(boardRoles...))
+		r.Get("/board/events", s.boardEvents)
+		r.Get("/board/fragment", s.boardFragment)
+	})
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.sessions.LoadAndSave)
@@ -47,6 +67,12 @@ func (s *Server) routes() http.Handler {
 			r.With(allow(anyRole)).Post("/account/password", s.changePassword)
 
 			r.With(allow(boardRoles)).Get("/board", s.board)
+			r.With(allow(intakeRoles)).Get("/incidents/new", s.newCall)
+			r.With(allow(intakeRoles)).Post("/incidents", s.createIncident)
+			r.With(allow(intakeRoles)).Post("/incidents/history", s.history)
+			r.With(allow(anyRole)).Get("/incidents/{id}", s.showIncident)
+			r.With(allow(intakeRoles)).Post("/incidents/{id}/units", s.assignUnit)
+			r.With(allow(intakeRoles)).Post("/incidents/{id}/units/{unit}/release", s.releaseUnit)
 			r.With(allow(officerOnly)).Get("/my", s.myIncidents)
 			r.With(allow(reportRoles)).Get("/dashboard", s.dashboard)
 
@@ -71,12 +97,5 @@ func (s *Server) routes() http.Handler {
 			})
 		})
 	})
-
-	// Every state-changing request must come from our own origin.
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.renderError(w, r, http.StatusForbidden, "Request refused",
-			"This form was sent from another site or an out-of-date page. Reload the page and try again.")
-	}))
-	return cop.Handler(r)
+	return r
 }

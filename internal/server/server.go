@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
 
@@ -26,6 +28,10 @@ type Deps struct {
 	SessionMax     time.Duration  // absolute session lifetime; default 12 hours
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
 	Now            func() time.Time
+	// Hub fans database changes out to live-board streams; the caller runs
+	// it (Hub.Run with DB.Listen). A nil Hub gives streams that only ever
+	// send their initial resync.
+	Hub *live.Hub
 }
 
 // Server is the HTTP handler of the application.
@@ -37,6 +43,9 @@ type Server struct {
 	sessions *scs.SessionManager
 	store    *pgxstore.PostgresStore
 	proxies  []netip.Prefix
+	hub      *live.Hub
+	closing  chan struct{} // closed when the server shuts down: ends streams
+	once     sync.Once
 	handler  http.Handler
 }
 
@@ -57,8 +66,14 @@ func NewServer(d Deps) *Server {
 	if d.SessionMax == 0 {
 		d.SessionMax = 12 * time.Hour
 	}
-	s := &Server{db: d.DB, log: d.Logger, loc: d.Location, now: d.Now, proxies: d.TrustedProxies}
-	s.store = pgxstore.NewWithCleanupInterval(d.DB.Pool, 5*time.Minute)
+	if d.Hub == nil {
+		d.Hub = live.NewHub(d.Logger)
+	}
+	s := &Server{db: d.DB, log: d.Logger, loc: d.Location, now: d.Now, proxies: d.TrustedProxies,
+		hub: d.Hub, closing: make(chan struct{})}
+	// No cleanup goroutine from pgxstore (its start and stop race); serve
+	// deletes expired sessions itself (DB.DeleteExpiredSessions).
+	s.store = pgxstore.NewWithCleanupInterval(d.DB.Pool, 0)
 	sm := scs.New()
 	sm.Store = s.store
 	sm.IdleTimeout = d.IdleTimeout
@@ -82,5 +97,9 @@ func NewServer(d Deps) *Server {
 // ServeHTTP serves a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Close stops the server's background work (expired-session cleanup).
-func (s *Server) Close() { s.store.StopCleanup() }
+// CloseStreams ends every open event stream, so that a graceful shutdown
+// does not wait for live boards (they reconnect to another process).
+func (s *Server) CloseStreams() { s.once.Do(func() { close(s.closing) }) }
+
+// Close ends the server's event streams.
+func (s *Server) Close() { s.CloseStreams() }

@@ -132,4 +132,24 @@
   tick();
   setInterval(tick, 1000);
   doc.addEventListener('htmx:afterSettle', tick);
+
+  // (f) Keyboard shortcuts for the dispatcher: an element with
+  // data-shortcut="n" is clicked by Alt+N anywhere, or by N alone when the
+  // focus is not in a field. "b" (or Alt+B) goes back to the board.
+  function typing(el) {
+    return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+  doc.addEventListener('keydown', function (e) {
+    if (e.ctrlKey || e.metaKey || e.defaultPrevented) return;
+    if (!e.altKey && (e.shiftKey || typing(e.target))) return;
+    var key = (e.code && e.code.indexOf('Key') === 0) ? e.code.slice(3).toLowerCase() : (e.key || '').toLowerCase();
+    var el = doc.querySelector('[data-shortcut="' + key + '"]');
+    if (el) {
+      e.preventDefault();
+      el.click();
+    } else if (key === 'b' && location.pathname !== '/board' && !doc.querySelector('form.intake')) {
+      e.preventDefault();
+      location.href = '/board';
+    }
+  });
 })();

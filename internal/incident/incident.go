@@ -1,0 +1,223 @@
+// Package incident holds the domain of a call for service: its fields,
+// the rules for taking a call, its stages and the matching keys of the
+// history lookup. It imports no database or HTTP package.
+package incident
+
+import (
+	"fmt"
+	"time"
+)
+
+// Stage is how far an incident has got.
+type Stage string
+
+// The stages, in order. Each is marked by a server-clock timestamp.
+const (
+	Received   Stage = "received"
+	Dispatched Stage = "dispatched"
+	EnRoute    Stage = "en_route"
+	OnScene    Stage = "on_scene"
+	Cleared    Stage = "cleared"
+)
+
+// Label is the stage's name for people.
+func (s Stage) Label() string {
+	switch s {
+	case Received:
+		return "Awaiting dispatch"
+	case Dispatched:
+		return "Dispatched"
+	case EnRoute:
+		return "En route"
+	case OnScene:
+		return "On scene"
+	case Cleared:
+		return "Cleared"
+	}
+	return string(s)
+}
+
+// Person is a victim or suspect as recorded at intake.
+type Person struct {
+	Name string
+	Sex  string // female, male, other, or "" when not recorded
+	Age  *int
+}
+
+// Caller is who called.
+type Caller struct {
+	Name       string
+	Phone      string
+	Relation   string
+	SafeToCall *bool
+	Anonymous  bool
+	Language   string
+}
+
+// Assignment is a unit assigned to an incident.
+type Assignment struct {
+	UnitID     int64
+	CallSign   string
+	UnitStatus string
+	AssignedAt time.Time
+	ReleasedAt *time.Time
+}
+
+// Event is one entry of an incident's timeline.
+type Event struct {
+	At       time.Time
+	Username string
+	Kind     string
+	Summary  string
+}
+
+// Incident is one call for service.
+type Incident struct {
+	ID             int64
+	Number         string
+	ReceivedAt     time.Time
+	ReceivedManual bool
+	DispatchedAt   *time.Time
+	EnRouteAt      *time.Time
+	OnSceneAt      *time.Time
+	ClearedAt      *time.Time
+
+	TypeID        int64
+	TypeName      string
+	TypeIsDV      bool
+	Priority      int
+	PriorityLabel string
+	Disposition   string
+
+	DistrictID     *int64
+	DistrictCode   string
+	SettlementID   *int64
+	SettlementName string
+	SettlementIDP  bool
+	Address        string
+	LocationNotes  string
+	Latitude       *float64
+	Longitude      *float64
+
+	Caller          Caller
+	Weapons         *bool
+	ChildrenPresent *bool
+	Injuries        *bool
+	Victim          Person
+	Suspect         Person
+	Relationship    string
+	Narrative       string
+	HighDanger      bool
+	Version         int
+
+	Units  []Assignment
+	Events []Event
+}
+
+// Stage is the incident's current stage.
+func (in *Incident) Stage() Stage {
+	return StageOf(in.DispatchedAt, in.EnRouteAt, in.OnSceneAt, in.ClearedAt)
+}
+
+// StageOf is the current stage given the stage timestamps.
+func StageOf(dispatched, enRoute, onScene, cleared *time.Time) Stage {
+	switch {
+	case cleared != nil:
+		return Cleared
+	case onScene != nil:
+		return OnScene
+	case enRoute != nil:
+		return EnRoute
+	case dispatched != nil:
+		return Dispatched
+	}
+	return Received
+}
+
+// StageInterval is the interval that runs while an incident is in stage s
+// (the one its board timer measures): waiting for dispatch is call
+// processing, dispatched is turnout, en route is travel, on scene is time
+// on scene.
+func StageInterval(s Stage) string {
+	switch s {
+	case Received:
+		return "call_processing"
+	case Dispatched:
+		return "turnout"
+	case EnRoute:
+		return "travel"
+	case OnScene:
+		return "on_scene"
+	}
+	return ""
+}
+
+// FormatNumber is the human-readable incident number, e.g. DV-2026-000123.
+func FormatNumber(year int, seq int64) string {
+	return fmt.Sprintf("DV-%04d-%06d", year, seq)
+}
+
+// Summary is an open incident as the live board shows it: no names, phone
+// numbers or exact address (those stay on the incident page).
+type Summary struct {
+	ID             int64
+	Number         string
+	Priority       int
+	PriorityLabel  string
+	TypeName       string
+	TypeIsDV       bool
+	DistrictCode   string
+	SettlementName string
+	SettlementIDP  bool
+	ReceivedAt     time.Time
+	DispatchedAt   *time.Time
+	EnRouteAt      *time.Time
+	OnSceneAt      *time.Time
+	HighDanger     bool
+	Weapons        bool
+	Units          []string
+	// Targets are the priority's targets in seconds, by interval name.
+	Targets map[string]int
+}
+
+// Stage is the summary's current stage.
+func (s *Summary) Stage() Stage { return StageOf(s.DispatchedAt, s.EnRouteAt, s.OnSceneAt, nil) }
+
+// StageStart is when the current stage began.
+func (s *Summary) StageStart() time.Time {
+	switch {
+	case s.OnSceneAt != nil:
+		return *s.OnSceneAt
+	case s.EnRouteAt != nil:
+		return *s.EnRouteAt
+	case s.DispatchedAt != nil:
+		return *s.DispatchedAt
+	}
+	return s.ReceivedAt
+}
+
+// Prior is an earlier incident found by the history lookup.
+type Prior struct {
+	ID          int64
+	Number      string
+	ReceivedAt  time.Time
+	TypeName    string
+	Priority    int
+	Disposition string
+	Weapons     bool
+	HighDanger  bool
+	Open        bool
+	MatchedOn   []string // address, phone, person
+}
+
+// History is what the lookup found for an address, phone or person: the
+// officer-safety warnings come first.
+type History struct {
+	Priors     []Prior
+	Total      int  // matches in all, Priors holds the most recent
+	Weapons    bool // weapons were noted at an earlier incident
+	HighDanger bool // an earlier danger screen found high danger
+}
+
+// Warnings reports whether anything calls for officer-safety attention.
+func (h *History) Warnings() bool { return h.Weapons || h.HighDanger }

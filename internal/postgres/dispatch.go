@@ -1,0 +1,151 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/refdata"
+)
+
+// UnitChoice is a unit offered for dispatch, with whether it is free and
+// whether it belongs to the incident's district.
+type UnitChoice struct {
+	refdata.Unit
+	SameDistrict bool
+	Incident     string // number of the incident it is assigned to, if any
+}
+
+// UnitsForDispatch lists active units, those of the given district first,
+// then available before busy ones.
+func (db *DB) UnitsForDispatch(ctx context.Context, districtID *int64) ([]UnitChoice, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT u.id, u.call_sign, u.district_id, d.code, u.status, u.active,
+			u.district_id = $1 AS same,
+			coalesce((SELECT i.number FROM incident_units iu JOIN incidents i ON i.id = iu.incident_id
+				WHERE iu.unit_id = u.id AND iu.released_at IS NULL ORDER BY iu.assigned_at DESC LIMIT 1), '')
+		FROM units u JOIN districts d ON d.id = u.district_id
+		WHERE u.active
+		ORDER BY (u.district_id = $1) DESC NULLS LAST, (u.status = 'available') DESC, u.call_sign`, districtID)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (UnitChoice, error) {
+		var c UnitChoice
+		var status string
+		var same *bool
+		err := r.Scan(&c.ID, &c.CallSign, &c.DistrictID, &c.DistrictCode, &status, &c.Active, &same, &c.Incident)
+		c.Status = refdata.UnitStatus(status)
+		c.SameDistrict = same != nil && *same
+		return c, err
+	})
+	return out, mapErr(err, "")
+}
+
+// lockIncident locks an incident row for a change and returns its number
+// and whether it is cleared.
+func lockIncident(ctx context.Context, tx pgx.Tx, id int64) (number string, cleared bool, err error) {
+	err = tx.QueryRow(ctx, `SELECT number, cleared_at IS NOT NULL FROM incidents WHERE id = $1 FOR UPDATE`, id).Scan(&number, &cleared)
+	return number, cleared, err
+}
+
+// AssignUnit assigns a unit to an incident. The first assignment sets
+// dispatched_at (once: later assignments leave it alone) and the unit goes
+// to "dispatched". Assigning a unit already on the incident changes
+// nothing and is not an error (a retried request).
+func (db *DB) AssignUnit(ctx context.Context, incidentID, unitID int64, by audit.Actor) error {
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		number, cleared, err := lockIncident(ctx, tx, incidentID)
+		if err != nil {
+			return err
+		}
+		if cleared {
+			return apperr.New(apperr.Conflict, "This incident is cleared; units can no longer be assigned.")
+		}
+		var callSign string
+		var active bool
+		if err := tx.QueryRow(ctx, `SELECT call_sign, active FROM units WHERE id = $1 FOR UPDATE`, unitID).Scan(&callSign, &active); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return apperr.New(apperr.Invalid, "No such unit.")
+			}
+			return err
+		}
+		if !active {
+			return apperr.New(apperr.Invalid, "Unit %s is not in service.", callSign)
+		}
+		var already bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incident_units WHERE incident_id = $1 AND unit_id = $2
+			AND released_at IS NULL)`, incidentID, unitID).Scan(&already); err != nil {
+			return err
+		}
+		if already {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO incident_units (incident_id, unit_id, assigned_at, assigned_by)
+			VALUES ($1, $2, now(), $3)`, incidentID, unitID, nullID(by.UserID)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET dispatched_at = coalesce(dispatched_at, now()),
+			version = version + 1, updated_at = now() WHERE id = $1`, incidentID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE units SET status = 'dispatched' WHERE id = $1`, unitID); err != nil {
+			return err
+		}
+		detail := map[string]any{"unit_id": unitID, "call_sign": callSign}
+		if err := addEvent(ctx, tx, incidentID, by.UserID, "unit_assigned", detail); err != nil {
+			return err
+		}
+		if err := Notify(ctx, tx, "incident", incidentID); err != nil {
+			return err
+		}
+		if err := Notify(ctx, tx, "unit", unitID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "unit.assign", RecordType: "incident", RecordID: number, Detail: detail})
+	})
+	return mapErr(err, "incident")
+}
+
+// ReleaseUnit takes a unit off an incident; the unit becomes available.
+// Releasing a unit that is not on the incident is not an error (a retry).
+func (db *DB) ReleaseUnit(ctx context.Context, incidentID, unitID int64, by audit.Actor) error {
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		number, _, err := lockIncident(ctx, tx, incidentID)
+		if err != nil {
+			return err
+		}
+		var callSign string
+		err = tx.QueryRow(ctx, `UPDATE incident_units iu SET released_at = now() FROM units u
+			WHERE iu.incident_id = $1 AND iu.unit_id = $2 AND iu.released_at IS NULL AND u.id = iu.unit_id
+			RETURNING u.call_sign`, incidentID, unitID).Scan(&callSign)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// The unit is free unless it is still on another open incident.
+		if _, err := tx.Exec(ctx, `UPDATE units SET status = 'available' WHERE id = $1 AND NOT EXISTS (
+			SELECT 1 FROM incident_units WHERE unit_id = $1 AND released_at IS NULL)`, unitID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET version = version + 1, updated_at = now() WHERE id = $1`, incidentID); err != nil {
+			return err
+		}
+		detail := map[string]any{"unit_id": unitID, "call_sign": callSign}
+		if err := addEvent(ctx, tx, incidentID, by.UserID, "unit_released", detail); err != nil {
+			return err
+		}
+		if err := Notify(ctx, tx, "incident", incidentID); err != nil {
+			return err
+		}
+		if err := Notify(ctx, tx, "unit", unitID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "unit.release", RecordType: "incident", RecordID: number, Detail: detail})
+	})
+	return mapErr(err, "incident")
+}

@@ -1,0 +1,263 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/incident"
+)
+
+// CreateDraft starts an intake: the call's received time is the database
+// server's clock now. The returned key identifies the draft in the form.
+func (db *DB) CreateDraft(ctx context.Context, userID int64) (key string, receivedAt time.Time, err error) {
+	err = db.Pool.QueryRow(ctx, `INSERT INTO intake_drafts (user_id) VALUES ($1) RETURNING key::text, received_at`,
+		userID).Scan(&key, &receivedAt)
+	return key, receivedAt, mapErr(err, "")
+}
+
+// DraftReceivedAt returns the received time of the user's intake draft.
+func (db *DB) DraftReceivedAt(ctx context.Context, key string, userID int64) (time.Time, error) {
+	var t time.Time
+	err := db.Pool.QueryRow(ctx, `SELECT received_at FROM intake_drafts WHERE key::text = $1 AND user_id = $2`,
+		key, userID).Scan(&t)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, apperr.New(apperr.Invalid, "This call form is not known to the server (it may be from another workstation's session). Your input is kept: press \"Log call\" to log it with a new received time.")
+	}
+	return t, mapErr(err, "")
+}
+
+// NowUTC is the database server's clock, the one every stage timestamp uses.
+func (db *DB) NowUTC(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	err := db.Pool.QueryRow(ctx, `SELECT now()`).Scan(&t)
+	return t.UTC(), mapErr(err, "")
+}
+
+// CreateIncident stores a validated call exactly once per intake key: a
+// retried or doubled submission returns the incident the first one
+// created, with created = false. The incident, its first timeline event,
+// the audit row and the change notification commit together.
+func (db *DB) CreateIncident(ctx context.Context, n incident.New, loc *time.Location, by audit.Actor) (id int64, number string, created bool, err error) {
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		year := n.ReceivedAt.In(loc).Year()
+		err := tx.QueryRow(ctx, `INSERT INTO incidents (
+				number, idempotency_key, source, received_at, received_manual,
+				type_id, priority, district_id, settlement_id, address, location_notes, latitude, longitude,
+				caller_name, caller_phone, caller_relation, caller_safe_to_call, caller_anonymous, caller_language,
+				weapons, children_present, injuries,
+				victim_name, victim_sex, victim_age, suspect_name, suspect_sex, suspect_age, relationship, narrative,
+				address_key, phone_key, caller_key, victim_key, suspect_key, created_by)
+			VALUES ('DV-' || lpad($1::text, 4, '0') || '-' || lpad(nextval('incident_number_seq')::text, 6, '0'),
+				$2, 'intake', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+				$22, nullif($23, ''), $24, $25, nullif($26, ''), $27, $28, $29, $30, $31, $32, $33, $34, $35)
+			ON CONFLICT (idempotency_key) DO NOTHING
+			RETURNING id, number`,
+			strconv.Itoa(year), n.Key, n.ReceivedAt, n.ReceivedManual,
+			n.TypeID, n.Priority, n.DistrictID, n.SettlementID, n.Address, n.LocationNotes, n.Latitude, n.Longitude,
+			n.Caller.Name, n.Caller.Phone, n.Caller.Relation, n.Caller.SafeToCall, n.Caller.Anonymous, n.Caller.Language,
+			n.Weapons, n.ChildrenPresent, n.Injuries,
+			n.Victim.Name, n.Victim.Sex, n.Victim.Age, n.Suspect.Name, n.Suspect.Sex, n.Suspect.Age, n.Relationship, n.Narrative,
+			n.Keys.Address, n.Keys.Phone, n.Keys.Caller, n.Keys.Victim, n.Keys.Suspect, nullID(by.UserID),
+		).Scan(&id, &number)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Another submission with this key committed first.
+			return tx.QueryRow(ctx, `SELECT id, number FROM incidents WHERE idempotency_key = $1`, n.Key).Scan(&id, &number)
+		}
+		if err != nil {
+			return err
+		}
+		created = true
+		detail := map[string]any{"priority": n.Priority, "type_id": n.TypeID}
+		if n.ReceivedManual {
+			detail["received_manual"] = true
+		}
+		if err := addEvent(ctx, tx, id, by.UserID, "created", detail); err != nil {
+			return err
+		}
+		if err := Notify(ctx, tx, "incident", id); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "incident.create", RecordType: "incident",
+			RecordID: number, Detail: detail})
+	})
+	return id, number, created, mapErr(err, "incident")
+}
+
+func nullID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+// addEvent appends to an incident's timeline.
+func addEvent(ctx context.Context, tx pgx.Tx, incidentID, userID int64, kind string, data map[string]any) error {
+	if data == nil {
+		data = map[string]any{}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO incident_events (incident_id, at, user_id, kind, data) VALUES ($1, now(), $2, $3, $4)`,
+		incidentID, nullID(userID), kind, data)
+	return err
+}
+
+const incidentSelect = `SELECT i.id, i.number, i.received_at, i.received_manual, i.dispatched_at, i.en_route_at,
+	i.on_scene_at, i.cleared_at, i.type_id, t.name, t.is_dv, i.priority, p.label, coalesce(dp.name, ''),
+	i.district_id, coalesce(d.code, ''), i.settlement_id, coalesce(s.name, ''), coalesce(s.is_idp, false),
+	i.address, i.location_notes, i.latitude, i.longitude,
+	i.caller_name, i.caller_phone, i.caller_relation, i.caller_safe_to_call, i.caller_anonymous, i.caller_language,
+	i.weapons, i.children_present, i.injuries,
+	i.victim_name, coalesce(i.victim_sex, ''), i.victim_age, i.suspect_name, coalesce(i.suspect_sex, ''), i.suspect_age,
+	i.relationship, i.narrative, i.high_danger, i.version
+	FROM incidents i
+	JOIN incident_types t ON t.id = i.type_id
+	JOIN priorities p ON p.level = i.priority
+	LEFT JOIN dispositions dp ON dp.id = i.disposition_id
+	LEFT JOIN districts d ON d.id = i.district_id
+	LEFT JOIN settlements s ON s.id = i.settlement_id `
+
+// Incident returns one incident with its units and timeline.
+func (db *DB) Incident(ctx context.Context, id int64) (*incident.Incident, error) {
+	var in incident.Incident
+	err := db.Pool.QueryRow(ctx, incidentSelect+`WHERE i.id = $1`, id).Scan(
+		&in.ID, &in.Number, &in.ReceivedAt, &in.ReceivedManual, &in.DispatchedAt, &in.EnRouteAt,
+		&in.OnSceneAt, &in.ClearedAt, &in.TypeID, &in.TypeName, &in.TypeIsDV, &in.Priority, &in.PriorityLabel, &in.Disposition,
+		&in.DistrictID, &in.DistrictCode, &in.SettlementID, &in.SettlementName, &in.SettlementIDP,
+		&in.Address, &in.LocationNotes, &in.Latitude, &in.Longitude,
+		&in.Caller.Name, &in.Caller.Phone, &in.Caller.Relation, &in.Caller.SafeToCall, &in.Caller.Anonymous, &in.Caller.Language,
+		&in.Weapons, &in.ChildrenPresent, &in.Injuries,
+		&in.Victim.Name, &in.Victim.Sex, &in.Victim.Age, &in.Suspect.Name, &in.Suspect.Sex, &in.Suspect.Age,
+		&in.Relationship, &in.Narrative, &in.HighDanger, &in.Version)
+	if err != nil {
+		return nil, mapErr(err, "incident")
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT iu.unit_id, u.call_sign, u.status, iu.assigned_at, iu.released_at
+		FROM incident_units iu JOIN units u ON u.id = iu.unit_id WHERE iu.incident_id = $1 ORDER BY iu.assigned_at`, id)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	in.Units, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (incident.Assignment, error) {
+		var a incident.Assignment
+		return a, r.Scan(&a.UnitID, &a.CallSign, &a.UnitStatus, &a.AssignedAt, &a.ReleasedAt)
+	})
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	rows, err = db.Pool.Query(ctx, `SELECT e.at, coalesce(u.username, ''), e.kind, e.data
+		FROM incident_events e LEFT JOIN users u ON u.id = e.user_id WHERE e.incident_id = $1 ORDER BY e.at, e.id`, id)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	in.Events, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (incident.Event, error) {
+		var ev incident.Event
+		var data map[string]any
+		err := r.Scan(&ev.At, &ev.Username, &ev.Kind, &data)
+		ev.Summary = incident.DescribeEvent(ev.Kind, data)
+		return ev, err
+	})
+	return &in, mapErr(err, "")
+}
+
+// OpenIncidents lists every incident not yet cleared, most urgent and
+// oldest first, as the live board shows them.
+func (db *DB) OpenIncidents(ctx context.Context) ([]incident.Summary, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.number, i.priority, p.label, t.name, t.is_dv,
+			coalesce(d.code, ''), coalesce(s.name, ''), coalesce(s.is_idp, false),
+			i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at, i.high_danger, coalesce(i.weapons, false),
+			coalesce((SELECT array_agg(u.call_sign ORDER BY iu.assigned_at) FROM incident_units iu JOIN units u ON u.id = iu.unit_id
+				WHERE iu.incident_id = i.id AND iu.released_at IS NULL), '{}'),
+			p.target_call_processing_s, p.target_turnout_s, p.target_travel_s, p.target_on_scene_s
+		FROM incidents i
+		JOIN incident_types t ON t.id = i.type_id
+		JOIN priorities p ON p.level = i.priority
+		LEFT JOIN districts d ON d.id = i.district_id
+		LEFT JOIN settlements s ON s.id = i.settlement_id
+		WHERE i.cleared_at IS NULL
+		ORDER BY i.priority, i.received_at`)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (incident.Summary, error) {
+		var s incident.Summary
+		var cp, to, tr, os *int
+		err := r.Scan(&s.ID, &s.Number, &s.Priority, &s.PriorityLabel, &s.TypeName, &s.TypeIsDV,
+			&s.DistrictCode, &s.SettlementName, &s.SettlementIDP,
+			&s.ReceivedAt, &s.DispatchedAt, &s.EnRouteAt, &s.OnSceneAt, &s.HighDanger, &s.Weapons, &s.Units,
+			&cp, &to, &tr, &os)
+		s.Targets = map[string]int{}
+		for name, v := range map[string]*int{"call_processing": cp, "turnout": to, "travel": tr, "on_scene": os} {
+			if v != nil {
+				s.Targets[name] = *v
+			}
+		}
+		return s, err
+	})
+	return out, mapErr(err, "")
+}
+
+// History finds earlier incidents at the same address, from the same
+// phone, or naming the same person (a name must have at least two words
+// to match, so that a lone first name does not flood the panel).
+// exclude is an incident to leave out (the one being viewed), or 0.
+func (db *DB) History(ctx context.Context, k incident.Keys, exclude int64) (*incident.History, error) {
+	h := &incident.History{}
+	names := []string{} // never NULL: = ANY(NULL) would be NULL
+	for _, n := range []string{k.Caller, k.Victim, k.Suspect} {
+		if n != "" && containsSpace(n) {
+			names = append(names, n)
+		}
+	}
+	if k.Address == "" && k.Phone == "" && len(names) == 0 {
+		return h, nil
+	}
+	rows, err := db.Pool.Query(ctx, `WITH m AS (
+			SELECT i.id, i.number, i.received_at, i.type_id, i.priority, i.disposition_id,
+				coalesce(i.weapons, false) AS weapons, i.high_danger, i.cleared_at IS NULL AS open,
+				($1 <> '' AND i.address_key = $1) AS by_address,
+				($2 <> '' AND i.phone_key = $2) AS by_phone,
+				coalesce(i.caller_key = ANY($3) OR i.victim_key = ANY($3) OR i.suspect_key = ANY($3), false) AS by_person
+			FROM incidents i
+			WHERE i.id <> $4 AND (($1 <> '' AND i.address_key = $1) OR ($2 <> '' AND i.phone_key = $2)
+				OR i.caller_key = ANY($3) OR i.victim_key = ANY($3) OR i.suspect_key = ANY($3)))
+		SELECT m.id, m.number, m.received_at, t.name, m.priority, coalesce(d.name, ''), m.weapons, m.high_danger, m.open,
+			m.by_address, m.by_phone, m.by_person,
+			count(*) OVER (), bool_or(m.weapons) OVER (), bool_or(m.high_danger) OVER ()
+		FROM m JOIN incident_types t ON t.id = m.type_id LEFT JOIN dispositions d ON d.id = m.disposition_id
+		ORDER BY m.received_at DESC LIMIT 20`, k.Address, k.Phone, names, exclude)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p incident.Prior
+		var byAddr, byPhone, byPerson bool
+		if err := rows.Scan(&p.ID, &p.Number, &p.ReceivedAt, &p.TypeName, &p.Priority, &p.Disposition, &p.Weapons,
+			&p.HighDanger, &p.Open, &byAddr, &byPhone, &byPerson, &h.Total, &h.Weapons, &h.HighDanger); err != nil {
+			return nil, mapErr(err, "")
+		}
+		for _, m := range []struct {
+			on   bool
+			name string
+		}{{byAddr, "address"}, {byPhone, "phone"}, {byPerson, "person"}} {
+			if m.on {
+				p.MatchedOn = append(p.MatchedOn, m.name)
+			}
+		}
+		h.Priors = append(h.Priors, p)
+	}
+	return h, mapErr(rows.Err(), "")
+}
+
+func containsSpace(s string) bool {
+	for _, r := range s {
+		if r == ' ' {
+			return true
+		}
+	}
+	return false
+}

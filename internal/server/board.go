@@ -1,0 +1,194 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/web"
+)
+
+// boardData reads what the board shows: open incidents and units.
+func (s *Server) boardData(ctx context.Context) (web.BoardData, error) {
+	open, err := s.db.OpenIncidents(ctx)
+	if err != nil {
+		return web.BoardData{}, err
+	}
+	units, err := s.db.UnitsForDispatch(ctx, nil)
+	if err != nil {
+		return web.BoardData{}, err
+	}
+	now := s.now()
+	d := web.BoardData{Updated: now.In(s.loc).Format("15:04:05")}
+	for _, in := range open {
+		d.Incidents = append(d.Incidents, s.boardRow(in, now))
+	}
+	for _, u := range units {
+		d.Units = append(d.Units, web.UnitRow{CallSign: u.CallSign, District: u.DistrictCode, Status: string(u.Status),
+			StatusLabel: u.Status.Label(), Incident: u.Incident})
+	}
+	return d, nil
+}
+
+// boardRow turns an open incident into a board row with its running
+// timer: the time in the current stage against the priority's target for
+// the interval that stage measures (amber from 80 %, red past the target).
+func (s *Server) boardRow(in incident.Summary, now time.Time) web.BoardRow {
+	stage := in.Stage()
+	since := in.StageStart()
+	target := in.Targets[incident.StageInterval(stage)]
+	elapsed := now.Sub(since)
+	if elapsed < 0 {
+		elapsed = 0
+	}
+	class := "timer-ok"
+	if target > 0 {
+		switch secs := int(elapsed.Seconds()); {
+		case secs >= target:
+			class = "timer-red"
+		case secs*5 >= target*4:
+			class = "timer-amber"
+		}
+	}
+	loc := in.DistrictCode
+	if in.SettlementName != "" {
+		loc = strings.TrimPrefix(loc+" · "+in.SettlementName, " · ")
+	}
+	return web.BoardRow{
+		Href: "/incidents/" + strconv.FormatInt(in.ID, 10), Number: in.Number,
+		Priority: "P" + strconv.Itoa(in.Priority), PriorityLabel: in.PriorityLabel, PriorityLevel: in.Priority,
+		Type: in.TypeName, DV: in.TypeIsDV, Location: loc, IDP: in.SettlementIDP,
+		HighDanger: in.HighDanger, Weapons: in.Weapons, Units: strings.Join(in.Units, ", "),
+		Stage: string(stage), StageLabel: stage.Label(),
+		StageSince: since.UTC().Format(time.RFC3339), StageSinceText: s.fmtTimeSec(since),
+		TargetS: target, TimerClass: class, Elapsed: clock(elapsed),
+	}
+}
+
+// clock formats a duration as mm:ss or h:mm:ss, like the board's timers.
+func clock(d time.Duration) string {
+	t := int(d.Seconds())
+	if t >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", t/3600, t/60%60, t%60)
+	}
+	return fmt.Sprintf("%02d:%02d", t/60, t%60)
+}
+
+func (s *Server) board(w http.ResponseWriter, r *http.Request) {
+	d, err := s.boardData(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u := currentUser(r.Context())
+	s.render(w, r, http.StatusOK, web.Board(web.BoardPage{Page: s.page(r, "Live board", "board"), Data: d,
+		CanLog: u.Role == account.Dispatcher || u.Role == account.Supervisor}))
+}
+
+// boardFragment is the refreshable part of the board (htmx).
+func (s *Server) boardFragment(w http.ResponseWriter, r *http.Request) {
+	d, err := s.boardData(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, web.BoardFragment(d))
+}
+
+// streamCheckEvery is how often an open event stream re-checks that its
+// session is still valid (idle or absolute timeout, user disabled).
+const streamCheckEvery = 30 * time.Second
+
+// boardEvents is the live board's server-sent event stream. It sends
+// "changed" at once (so a reconnecting board resyncs), then whenever the
+// hub reports a change anywhere (any server process), with the change's
+// ids only. Event traffic does not count as user activity: this route
+// reads the session without renewing it, and ends the stream when the
+// session has ended.
+func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	events, cancel := s.hub.Subscribe()
+	defer cancel()
+	send := func(data string) bool {
+		if _, err := fmt.Fprintf(w, "event: changed\ndata: %s\n\n", data); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	// The reconnect delay the browser should use after a drop.
+	fmt.Fprint(w, "retry: 2000\n\n")
+	if !send("resync") {
+		return
+	}
+	check := time.NewTicker(streamCheckEvery)
+	defer check.Stop()
+	ctx := r.Context()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.closing:
+			return
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			if !send(ev.Kind + ":" + strconv.FormatInt(ev.ID, 10)) {
+				return
+			}
+		case <-check.C:
+			if !s.sessionStillValid(r) {
+				fmt.Fprint(w, "event: ended\ndata: session\n\n")
+				rc.Flush()
+				return
+			}
+			// A comment line keeps proxies from closing an idle stream.
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		}
+	}
+}
+
+// sessionStillValid re-reads the request's session from the store without
+// touching it, and the user, to see whether the stream may go on.
+func (s *Server) sessionStillValid(r *http.Request) bool {
+	c, err := r.Cookie(s.sessions.Cookie.Name)
+	if err != nil {
+		return false
+	}
+	ctx, err := s.sessions.Load(r.Context(), c.Value)
+	if err != nil {
+		return false
+	}
+	uid := s.sessions.GetInt64(ctx, sessUserID)
+	u, err := s.db.UserByID(ctx, uid)
+	return err == nil && !u.Disabled() && u.SessionEpoch == s.sessions.GetInt(ctx, sessEpoch)
+}
+
+// readSession loads the session for routes that must not count as user
+// activity (the board's event stream and refreshes): unlike LoadAndSave it
+// never commits the session, so its idle deadline is not pushed back.
+func (s *Server) readSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var token string
+		if c, err := r.Cookie(s.sessions.Cookie.Name); err == nil {
+			token = c.Value
+		}
+		ctx, err := s.sessions.Load(r.Context(), token)
+		if err != nil {
+			s.fail(w, r, unavailable(err))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

@@ -1,0 +1,518 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/web"
+)
+
+// actor is the audit identity of the request.
+func (s *Server) actor(r *http.Request) audit.Actor {
+	a := audit.Actor{IP: s.clientIP(r).String()}
+	if u := currentUser(r.Context()); u != nil {
+		a.UserID, a.Username, a.Role = u.ID, u.Username, string(u.Role)
+	}
+	return a
+}
+
+// intakeForm reads the intake form from the request.
+func intakeForm(r *http.Request) incident.Form {
+	g := r.PostFormValue
+	return incident.Form{
+		Key: g("key"), ReceivedManual: g("received_manual"),
+		CallerName: g("caller_name"), CallerPhone: g("caller_phone"), CallerRelation: g("caller_relation"),
+		SafeToCall: g("safe_to_call"), Anonymous: g("anonymous"), Language: g("language"),
+		Address: g("address"), DistrictID: g("district_id"), SettlementID: g("settlement_id"),
+		LocationNotes: g("location_notes"), Latitude: g("latitude"), Longitude: g("longitude"),
+		TypeID: g("type_id"), Priority: g("priority"),
+		Weapons: g("weapons"), Children: g("children"), Injuries: g("injuries"),
+		VictimName: g("victim_name"), VictimSex: g("victim_sex"), VictimAge: g("victim_age"),
+		SuspectName: g("suspect_name"), SuspectSex: g("suspect_sex"), SuspectAge: g("suspect_age"),
+		Relationship: g("relationship"), Narrative: g("narrative"),
+	}
+}
+
+var yesNoOptions = []web.Option{{Value: "", Label: "Unknown"}, {Value: "yes", Label: "Yes"}, {Value: "no", Label: "No"}}
+var sexOptions = []web.Option{{Value: "", Label: "Not recorded"}, {Value: "female", Label: "Female"}, {Value: "male", Label: "Male"}, {Value: "other", Label: "Other"}}
+
+// intakeSections builds the intake form's fields from the typed form f.
+func (s *Server) intakeSections(ctx context.Context, f incident.Form, errs map[string]string) ([]web.Section, error) {
+	districts, err := s.db.Districts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	settlements, err := s.db.Settlements(ctx)
+	if err != nil {
+		return nil, err
+	}
+	types, err := s.db.IncidentTypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prios, err := s.db.Priorities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dOpts := []web.Option{{Value: "", Label: "Choose…"}}
+	for _, d := range districts {
+		if d.Active || strconv.FormatInt(d.ID, 10) == f.DistrictID {
+			dOpts = append(dOpts, web.Option{Value: strconv.FormatInt(d.ID, 10), Label: d.Name + " (" + d.Code + ")"})
+		}
+	}
+	sOpts := []web.Option{{Value: "", Label: "None / not known"}}
+	for _, x := range settlements {
+		if x.Active || strconv.FormatInt(x.ID, 10) == f.SettlementID {
+			label := x.Name + " — " + x.DistrictCode
+			if x.IsIDP {
+				label += " (IDP settlement)"
+			}
+			sOpts = append(sOpts, web.Option{Value: strconv.FormatInt(x.ID, 10), Label: label})
+		}
+	}
+	tOpts := []web.Option{{Value: "", Label: "Choose…"}}
+	for _, dv := range []bool{true, false} { // domestic-violence types first
+		for _, t := range types {
+			if t.IsDV == dv && (t.Active || strconv.FormatInt(t.ID, 10) == f.TypeID) {
+				tOpts = append(tOpts, web.Option{Value: strconv.FormatInt(t.ID, 10), Label: t.Name})
+			}
+		}
+	}
+	pOpts := []web.Option{{Value: "", Label: "Choose…"}}
+	for _, p := range prios {
+		pOpts = append(pOpts, web.Option{Value: strconv.Itoa(p.Level), Label: "P" + strconv.Itoa(p.Level) + " — " + p.Label})
+	}
+	langs := []web.Option{{Value: "", Label: "Not recorded"}}
+	for _, l := range incident.Languages {
+		langs = append(langs, web.Option{Value: l.Code, Label: l.Label})
+	}
+	fld := func(name, label, value string) web.Field {
+		return web.Field{Name: name, Label: label, Value: value, Error: errs[name]}
+	}
+	sel := func(name, label, value string, opts []web.Option) web.Field {
+		return web.Field{Name: name, Label: label, Type: "select", Value: value, Options: opts, Error: errs[name]}
+	}
+	withClass := func(f web.Field, hint string) web.Field { f.Hint = hint; return f }
+	address := fld("address", "Address", f.Address)
+	address.Autofocus, address.MaxLen, address.Width = true, 300, "full"
+	address.Autocomplete = "off"
+	phone := fld("caller_phone", "Callback phone", f.CallerPhone)
+	phone.Type, phone.MaxLen, phone.Autocomplete = "tel", 40, "off"
+	typ := sel("type_id", "Incident type", f.TypeID, tOpts)
+	typ.Required = true
+	prio := sel("priority", "Priority", f.Priority, pOpts)
+	prio.Required = true
+	prio.Hint = "P1: life in danger now (weapon, attack in progress, serious injury). P2: violence just happened or suspect still there. P3: threats, no one hurt now. P4: report or advice."
+	narrative := fld("narrative", "What the caller says", f.Narrative)
+	narrative.Type, narrative.Width, narrative.MaxLen = "textarea", "full", 10000
+	manual := fld("received_manual", "Received at (only for a call logged after the fact)", f.ReceivedManual)
+	manual.Type = "datetime-local"
+	manual.Hint = "Leave empty: the time the form was opened is used. At most 24 hours ago, never in the future."
+	anon := web.Field{Name: "anonymous", Label: "Caller wishes to stay anonymous", Type: "checkbox", Value: f.Anonymous, Error: errs["anonymous"]}
+	return []web.Section{
+		{Legend: "Location", Fields: []web.Field{
+			address,
+			sel("district_id", "District", f.DistrictID, dOpts),
+			sel("settlement_id", "Settlement", f.SettlementID, sOpts),
+			withClass(fld("location_notes", "Location notes", f.LocationNotes), "Entrance, floor, landmarks, how to approach safely."),
+			fld("latitude", "Latitude", f.Latitude),
+			fld("longitude", "Longitude", f.Longitude),
+		}},
+		{Legend: "Incident", Fields: []web.Field{
+			typ, prio,
+			sel("weapons", "Weapons mentioned", f.Weapons, yesNoOptions),
+			sel("children", "Children present", f.Children, yesNoOptions),
+			sel("injuries", "Injuries", f.Injuries, yesNoOptions),
+		}},
+		{Legend: "Caller", Fields: []web.Field{
+			fld("caller_name", "Caller name", f.CallerName), phone,
+			fld("caller_relation", "Relation to the victim", f.CallerRelation),
+			sel("safe_to_call", "Safe to call back?", f.SafeToCall, yesNoOptions),
+			anon,
+			sel("language", "Caller's language", f.Language, langs),
+		}},
+		{Legend: "People", Fields: []web.Field{
+			fld("victim_name", "Victim name", f.VictimName),
+			sel("victim_sex", "Victim sex", f.VictimSex, sexOptions),
+			withType(fld("victim_age", "Victim age", f.VictimAge), "number"),
+			fld("suspect_name", "Suspect name", f.SuspectName),
+			sel("suspect_sex", "Suspect sex", f.SuspectSex, sexOptions),
+			withType(fld("suspect_age", "Suspect age", f.SuspectAge), "number"),
+			fld("relationship", "Relationship (suspect to victim)", f.Relationship),
+		}},
+		{Legend: "Narrative", Fields: []web.Field{narrative, manual}},
+	}, nil
+}
+
+func withType(f web.Field, t string) web.Field { f.Type = t; return f }
+
+// historySources are the fields the history panel searches on; the form
+// marks them so htmx sends them (and only them) to /incidents/history.
+var historySources = map[string]bool{"address": true, "caller_phone": true, "caller_name": true, "victim_name": true, "suspect_name": true}
+
+func (s *Server) renderIntake(w http.ResponseWriter, r *http.Request, status int, f incident.Form, receivedAt time.Time, msg string, errs map[string]string) {
+	secs, err := s.intakeSections(r.Context(), f, errs)
+	if err != nil {
+		// The database is down after the dispatcher typed a call: show the
+		// form from what was typed, without the lists, rather than lose it.
+		s.log.Warn("intake form lists unavailable", "err", err)
+		msg = "The system cannot reach its database right now. Nothing you typed has been lost: press \"Log call\" again in a moment."
+		secs = fallbackSections(f)
+	}
+	for i := range secs {
+		for j := range secs[i].Fields {
+			if historySources[secs[i].Fields[j].Name] {
+				secs[i].Fields[j].Class = "history-src"
+			}
+		}
+	}
+	hv := s.historyView(r, incident.KeysOf(f.Address, f.CallerPhone, f.CallerName, f.VictimName, f.SuspectName), 0)
+	s.render(w, r, status, web.Intake(web.IntakePage{Page: s.page(r, "New call", "board"), Key: f.Key, ReceivedAt: receivedAt,
+		Error: msg, Sections: secs, History: hv}))
+}
+
+// fallbackSections keeps every typed value as a plain field when the
+// lists for the selects cannot be read.
+func fallbackSections(f incident.Form) []web.Section {
+	pairs := [][2]string{
+		{"address", f.Address}, {"district_id", f.DistrictID}, {"settlement_id", f.SettlementID},
+		{"location_notes", f.LocationNotes}, {"latitude", f.Latitude}, {"longitude", f.Longitude},
+		{"type_id", f.TypeID}, {"priority", f.Priority}, {"weapons", f.Weapons}, {"children", f.Children},
+		{"injuries", f.Injuries}, {"caller_name", f.CallerName}, {"caller_phone", f.CallerPhone},
+		{"caller_relation", f.CallerRelation}, {"safe_to_call", f.SafeToCall}, {"anonymous", f.Anonymous},
+		{"language", f.Language}, {"victim_name", f.VictimName}, {"victim_sex", f.VictimSex},
+		{"victim_age", f.VictimAge}, {"suspect_name", f.SuspectName}, {"suspect_sex", f.SuspectSex},
+		{"suspect_age", f.SuspectAge}, {"relationship", f.Relationship}, {"narrative", f.Narrative},
+		{"received_manual", f.ReceivedManual},
+	}
+	var fs []web.Field
+	for _, p := range pairs {
+		fs = append(fs, web.Field{Name: p[0], Label: strings.ReplaceAll(p[0], "_", " "), Value: p[1]})
+	}
+	return []web.Section{{Legend: "Call (as typed)", Fields: fs}}
+}
+
+// newCall opens the intake form; the call's received time is fixed now,
+// by the server, in an intake draft.
+func (s *Server) newCall(w http.ResponseWriter, r *http.Request) {
+	key, at, err := s.db.CreateDraft(r.Context(), currentUser(r.Context()).ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderIntake(w, r, http.StatusOK, incident.Form{Key: key}, at, "", nil)
+}
+
+// createIncident logs the call. It is idempotent per form key: a double
+// click, a retry or a resubmission shows the incident the first created.
+func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r.Context())
+	f := intakeForm(r)
+	ctx := r.Context()
+	var receivedAt time.Time
+	failed := func(err error) {
+		msg, fields := s.formError(r, err)
+		if receivedAt.IsZero() {
+			receivedAt = s.now()
+		}
+		s.renderIntake(w, r, statusOf(apperr.CodeOf(err)), f, receivedAt, msg, fields)
+	}
+	var err error
+	if f.Key == "" {
+		// A form without a key (should not happen) gets a fresh draft.
+		if f.Key, receivedAt, err = s.db.CreateDraft(ctx, u.ID); err != nil {
+			failed(err)
+			return
+		}
+	} else if receivedAt, err = s.db.DraftReceivedAt(ctx, f.Key, u.ID); err != nil {
+		if apperr.CodeOf(err) == apperr.Invalid {
+			// Unknown key: start a new draft so the next press logs the call.
+			if key, at, derr := s.db.CreateDraft(ctx, u.ID); derr == nil {
+				f.Key, receivedAt = key, at
+			}
+		}
+		failed(err)
+		return
+	}
+	now, err := s.db.NowUTC(ctx)
+	if err != nil {
+		failed(err)
+		return
+	}
+	n, err := f.Validate(receivedAt, now, s.loc)
+	if err != nil {
+		failed(err)
+		return
+	}
+	id, number, created, err := s.db.CreateIncident(ctx, n, s.loc, s.actor(r))
+	if err != nil {
+		failed(err)
+		return
+	}
+	if created {
+		s.setFlash(r, "ok", "Call logged as "+number+".")
+	} else {
+		s.setFlash(r, "info", "This call was already logged as "+number+".")
+	}
+	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+// history answers the intake form's history panel (htmx). It is a POST:
+// names and phone numbers must not travel in URLs.
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	g := r.PostFormValue
+	hv := s.historyView(r, incident.KeysOf(g("address"), g("caller_phone"), g("caller_name"), g("victim_name"), g("suspect_name")), 0)
+	s.render(w, r, http.StatusOK, web.HistoryPanel(hv))
+}
+
+// historyView runs the history lookup; a failure shows an empty panel
+// rather than blocking the intake.
+func (s *Server) historyView(r *http.Request, k incident.Keys, exclude int64) web.HistoryView {
+	if k.Empty() {
+		return web.HistoryView{}
+	}
+	h, err := s.db.History(r.Context(), k, exclude)
+	if err != nil {
+		s.log.Warn("history lookup failed", "err", err)
+		return web.HistoryView{}
+	}
+	hv := web.HistoryView{Searched: true, Total: h.Total, Weapons: h.Weapons, HighDanger: h.HighDanger}
+	for _, p := range h.Priors {
+		hv.Priors = append(hv.Priors, web.PriorRow{Href: "/incidents/" + strconv.FormatInt(p.ID, 10), Number: p.Number,
+			When: s.fmtTime(p.ReceivedAt), Type: p.TypeName, Priority: "P" + strconv.Itoa(p.Priority), Disposition: p.Disposition,
+			MatchedOn: strings.Join(p.MatchedOn, ", "), Weapons: p.Weapons, HighDanger: p.HighDanger, Open: p.Open})
+	}
+	return hv
+}
+
+func (s *Server) fmtTime(t time.Time) string { return t.In(s.loc).Format("2006-01-02 15:04") }
+
+func (s *Server) fmtTimeSec(t time.Time) string { return t.In(s.loc).Format("2006-01-02 15:04:05") }
+
+// canView says whether u may see incident in: dispatchers and admins see
+// every incident; supervisors with a district see their district's;
+// officers see their district's and those their unit is assigned to.
+func canView(u *account.User, in *incident.Incident) bool {
+	sameDistrict := u.DistrictID != nil && in.DistrictID != nil && *u.DistrictID == *in.DistrictID
+	switch u.Role {
+	case account.Dispatcher, account.Admin:
+		return true
+	case account.Supervisor:
+		return u.DistrictID == nil || sameDistrict
+	case account.Officer:
+		if sameDistrict {
+			return true
+		}
+		for _, a := range in.Units {
+			if u.UnitID != nil && a.UnitID == *u.UnitID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// loadIncident reads the {id} incident and checks that the viewer may see
+// it; refusals are audited and answered 404-like 403.
+func (s *Server) loadIncident(w http.ResponseWriter, r *http.Request) (*incident.Incident, bool) {
+	id, ok := pathID(w, r, s)
+	if !ok {
+		return nil, false
+	}
+	in, err := s.db.Incident(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, false
+	}
+	if !canView(currentUser(r.Context()), in) {
+		s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "incident.view", RecordType: "incident",
+			RecordID: in.Number, Outcome: audit.Denied})
+		s.fail(w, r, apperr.New(apperr.Forbidden, "This incident is outside your district."))
+		return nil, false
+	}
+	return in, true
+}
+
+func yesNoText(b *bool) string {
+	switch {
+	case b == nil:
+		return "unknown"
+	case *b:
+		return "YES"
+	}
+	return "no"
+}
+
+func (s *Server) showIncident(w http.ResponseWriter, r *http.Request) {
+	s.incidentPage(w, r, "")
+}
+
+// incidentPage renders the incident page; dispatchErr is shown at the
+// assign form.
+func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, dispatchErr string) {
+	in, ok := s.loadIncident(w, r)
+	if !ok {
+		return
+	}
+	// Every view of an incident's personal data is audited; if the audit
+	// row cannot be written, the page is not shown.
+	if err := s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "incident.view", RecordType: "incident", RecordID: in.Number}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	u := currentUser(r.Context())
+	v := web.IncidentView{Page: s.page(r, in.Number, "board"), ID: in.ID, Number: in.Number,
+		Stage: string(in.Stage()), StageLabel: in.Stage().Label(), Priority: "P" + strconv.Itoa(in.Priority) + " " + in.PriorityLabel,
+		PriorityLevel: in.Priority, Type: in.TypeName, IsDV: in.TypeIsDV, HighDanger: in.HighDanger,
+		CanDispatch: u.Role == account.Dispatcher || u.Role == account.Supervisor, DispatchError: dispatchErr}
+	if u.Role == account.Officer {
+		v.Page.Nav = "my"
+	}
+	opt := func(t *time.Time) string {
+		if t == nil {
+			return "—"
+		}
+		return s.fmtTimeSec(*t)
+	}
+	received := s.fmtTimeSec(in.ReceivedAt)
+	if in.ReceivedManual {
+		received += " (entered by hand)"
+	}
+	loc := in.DistrictCode
+	if in.SettlementName != "" {
+		loc += " · " + in.SettlementName
+		if in.SettlementIDP {
+			loc += " (IDP settlement)"
+		}
+	}
+	age := func(a *int) string {
+		if a == nil {
+			return ""
+		}
+		return strconv.Itoa(*a)
+	}
+	person := func(p incident.Person) string {
+		return strings.TrimSpace(strings.Join(nonEmpty(p.Name, p.Sex, age(p.Age)), ", "))
+	}
+	caller := in.Caller.Name
+	if in.Caller.Anonymous {
+		caller += " (wishes to stay anonymous)"
+	}
+	v.Facts = []web.KV{
+		{Label: "Received", Value: received},
+		{Label: "Dispatched", Value: opt(in.DispatchedAt)},
+		{Label: "En route", Value: opt(in.EnRouteAt)},
+		{Label: "On scene", Value: opt(in.OnSceneAt)},
+		{Label: "Cleared", Value: opt(in.ClearedAt)},
+		{Label: "Disposition", Value: in.Disposition},
+		{Label: "Address", Value: in.Address},
+		{Label: "District / settlement", Value: loc},
+		{Label: "Location notes", Value: in.LocationNotes},
+		{Label: "Weapons mentioned", Value: yesNoText(in.Weapons), Warn: in.Weapons != nil && *in.Weapons},
+		{Label: "Children present", Value: yesNoText(in.ChildrenPresent), Warn: in.ChildrenPresent != nil && *in.ChildrenPresent},
+		{Label: "Injuries", Value: yesNoText(in.Injuries), Warn: in.Injuries != nil && *in.Injuries},
+		{Label: "Caller", Value: caller},
+		{Label: "Callback phone", Value: in.Caller.Phone},
+		{Label: "Safe to call back", Value: yesNoText(in.Caller.SafeToCall), Warn: in.Caller.SafeToCall != nil && !*in.Caller.SafeToCall},
+		{Label: "Caller relation", Value: in.Caller.Relation},
+		{Label: "Caller's language", Value: in.Caller.Language},
+		{Label: "Victim", Value: person(in.Victim)},
+		{Label: "Suspect", Value: person(in.Suspect)},
+		{Label: "Relationship", Value: in.Relationship},
+		{Label: "Narrative", Value: in.Narrative},
+	}
+	if in.Latitude != nil && in.Longitude != nil {
+		v.Facts = append(v.Facts, web.KV{Label: "Coordinates", Value: strconv.FormatFloat(*in.Latitude, 'f', 5, 64) + ", " + strconv.FormatFloat(*in.Longitude, 'f', 5, 64)})
+	}
+	for _, a := range in.Units {
+		au := web.AssignedUnit{ID: a.UnitID, CallSign: a.CallSign, Status: a.UnitStatus, Assigned: s.fmtTimeSec(a.AssignedAt), Active: a.ReleasedAt == nil}
+		if a.ReleasedAt != nil {
+			au.Released = s.fmtTimeSec(*a.ReleasedAt)
+		}
+		v.Units = append(v.Units, au)
+	}
+	for _, e := range in.Events {
+		v.Timeline = append(v.Timeline, web.TimelineRow{When: s.fmtTimeSec(e.At), Who: e.Username, What: e.Summary,
+			ISO: e.At.UTC().Format(time.RFC3339)})
+	}
+	if v.CanDispatch && in.ClearedAt == nil {
+		choices, err := s.db.UnitsForDispatch(r.Context(), in.DistrictID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, c := range choices {
+			label := c.CallSign + " — " + c.Status.Label() + " (" + c.DistrictCode + ")"
+			if c.Incident != "" {
+				label += " on " + c.Incident
+			}
+			v.Choices = append(v.Choices, web.Option{Value: strconv.FormatInt(c.ID, 10), Label: label})
+		}
+	}
+	v.History = s.historyView(r, incident.KeysOf(in.Address, in.Caller.Phone, in.Caller.Name, in.Victim.Name, in.Suspect.Name), in.ID)
+	status := http.StatusOK
+	if dispatchErr != "" {
+		status = http.StatusUnprocessableEntity
+	}
+	s.render(w, r, status, web.IncidentPage(v))
+}
+
+func nonEmpty(xs ...string) []string {
+	var out []string
+	for _, x := range xs {
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// assignUnit assigns the chosen unit; the first assignment dispatches.
+func (s *Server) assignUnit(w http.ResponseWriter, r *http.Request) {
+	in, ok := s.loadIncident(w, r)
+	if !ok {
+		return
+	}
+	unitID, err := strconv.ParseInt(r.PostFormValue("unit_id"), 10, 64)
+	if err != nil || unitID <= 0 {
+		s.incidentPage(w, r, "Choose a unit.")
+		return
+	}
+	if err := s.db.AssignUnit(r.Context(), in.ID, unitID, s.actor(r)); err != nil {
+		if c := apperr.CodeOf(err); c == apperr.Invalid || c == apperr.Conflict || c == apperr.Unavailable {
+			msg, _ := s.formError(r, err)
+			s.incidentPage(w, r, msg)
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(in.ID, 10), http.StatusSeeOther)
+}
+
+// releaseUnit takes a unit off the incident.
+func (s *Server) releaseUnit(w http.ResponseWriter, r *http.Request) {
+	in, ok := s.loadIncident(w, r)
+	if !ok {
+		return
+	}
+	unitID, err := strconv.ParseInt(chi.URLParam(r, "unit"), 10, 64)
+	if err != nil || unitID <= 0 {
+		s.notFound(w, r)
+		return
+	}
+	if err := s.db.ReleaseUnit(r.Context(), in.ID, unitID, s.actor(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(in.ID, 10), http.StatusSeeOther)
+}
