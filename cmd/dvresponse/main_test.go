@@ -85,10 +85,12 @@ func startWeb(t *testing.T, databaseURL string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	// Server.Close is not called: it races with the session store's
-	// cleanup goroutine (see internal/server TestServerCloseRace).
-	hs := httptest.NewServer(server.NewServer(server.Deps{DB: db, Logger: discardLogger()}))
-	t.Cleanup(hs.Close)
+	srv := server.NewServer(server.Deps{DB: db, Logger: discardLogger()})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		srv.Close()
+		hs.Close()
+	})
 	return hs.URL
 }
 

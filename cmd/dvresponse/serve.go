@@ -69,8 +69,8 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		// No WriteTimeout: the live board's event stream stays open; each
-		// handler bounds its own work with its request context instead.
+		// The live board's event stream lifts this deadline for itself.
+		WriteTimeout:   60 * time.Second,
 		IdleTimeout:    120 * time.Second,
 		MaxHeaderBytes: 64 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),

@@ -33,10 +33,8 @@ func TestServeRefusesOutOfDateSchema(t *testing.T) {
 	}
 }
 
-// TestServeMigrateFlagAndShutdown is not parallel: until Server.Close stops
-// racing with the session store's cleanup goroutine, the race detector
-// reports it here, and would fail whichever tests ran beside it.
 func TestServeMigrateFlagAndShutdown(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, pgtest.EmptyURL(t))
 	addr := freeAddr(t)
 	c.env["DVR_ADDR"] = addr

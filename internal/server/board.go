@@ -112,6 +112,9 @@ const streamCheckEvery = 30 * time.Second
 // session has ended.
 func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
+	// The server's write timeout bounds ordinary responses; a stream is
+	// meant to stay open, so it lifts the deadline (when the server has one).
+	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")

@@ -96,12 +96,13 @@ func TestReadyzDatabaseDown(t *testing.T) {
 	}
 }
 
-// TestServerCloseRace fails under the race detector while Server.Close
-// races with the session store's cleanup goroutine (pgxstore sets its stop
-// channel inside that goroutine, unsynchronised).
+// TestServerCloseRace guards against Server.Close racing with background
+// goroutines the server starts (pgxstore's own cleanup goroutine sets its
+// stop channel inside the goroutine, unsynchronised, so StopCleanup raced
+// with it). Run it with -race.
 //
-// It is not parallel, and waits for the goroutine to start, so that a race
-// report lands on this test and not on whichever tests run beside it.
+// It is not parallel, and waits for such goroutines to start, so that a
+// race report lands on this test and not on whichever tests run beside it.
 func TestServerCloseRace(t *testing.T) {
 	s := NewServer(Deps{DB: pgtest.DB(t)})
 	time.Sleep(50 * time.Millisecond)

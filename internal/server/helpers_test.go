@@ -55,12 +55,10 @@ func newTestServerOn(t *testing.T, db *postgres.DB, opts ...func(*Deps)) *testSe
 	}
 	s := NewServer(d)
 	hs := httptest.NewServer(s)
-	// s.Close is not called: it races with the session store's cleanup
-	// goroutine (see TestServerCloseRace); the goroutine only ticks every
-	// five minutes, so leaving it is harmless here. Open event streams are
-	// ended first, or hs.Close would wait for them.
+	// s.Close first: it ends open event streams, which hs.Close would
+	// otherwise wait for.
 	t.Cleanup(func() {
-		s.CloseStreams()
+		s.Close()
 		hs.Close()
 	})
 	return &testServer{URL: hs.URL, DB: db, srv: s}
