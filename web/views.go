@@ -5,6 +5,8 @@ package web
 
 import (
 	"time"
+
+	"github.com/a-h/templ"
 )
 
 // Viewer is the logged-in user as pages show them.
@@ -198,7 +200,16 @@ type BoardPage struct {
 // MyPage is the officer's list of assigned incidents.
 type MyPage struct {
 	Page
-	Unit string
+	Unit      string
+	Incidents []MyRow
+}
+
+// MyRow is an incident on the officer's list, with its warnings.
+type MyRow struct {
+	BoardRow
+	History     HistoryView
+	WeaponsNow  bool // weapons mentioned in this call
+	ChildrenNow bool
 }
 
 // DashboardPage is the supervisor's dashboard.
@@ -256,6 +267,12 @@ type IncidentView struct {
 	CanDispatch   bool
 	Choices       []Option // units that can be assigned
 	DispatchError string
+	// Stages are the next-stage buttons for an officer (or a dispatcher
+	// recording for a unit on the radio).
+	Stages StagePanel
+	// Panels are the feature sections (danger screen, protection orders,
+	// referrals, corrections), rendered in order below the units.
+	Panels []templ.Component
 }
 
 // KV is a labelled value on the incident page.
@@ -307,4 +324,14 @@ type RetryPage struct {
 	Action  string
 	Message string
 	Fields  []Option // name and value of each field sent
+}
+
+// StagePanel offers the next stage buttons of an incident.
+type StagePanel struct {
+	Action       string   // POST target
+	Key          string   // idempotency key of this press
+	Next         []Option // Value: stage, Label: button text
+	Dispositions []Option // for "Cleared"
+	Error        string
+	Done         string // e.g. "On scene was already recorded at 21:40:05"
 }

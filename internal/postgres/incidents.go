@@ -166,6 +166,12 @@ func (db *DB) Incident(ctx context.Context, id int64) (*incident.Incident, error
 // OpenIncidents lists every incident not yet cleared, most urgent and
 // oldest first, as the live board shows them.
 func (db *DB) OpenIncidents(ctx context.Context) ([]incident.Summary, error) {
+	return db.openSummaries(ctx, `ORDER BY i.priority, i.received_at`)
+}
+
+// openSummaries reads open incidents as board rows; tail adds conditions
+// (starting with AND) and the ORDER BY.
+func (db *DB) openSummaries(ctx context.Context, tail string, args ...any) ([]incident.Summary, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.number, i.priority, p.label, t.name, t.is_dv,
 			coalesce(d.code, ''), coalesce(s.name, ''), coalesce(s.is_idp, false),
 			i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at, i.high_danger, coalesce(i.weapons, false),
@@ -177,8 +183,7 @@ func (db *DB) OpenIncidents(ctx context.Context) ([]incident.Summary, error) {
 		JOIN priorities p ON p.level = i.priority
 		LEFT JOIN districts d ON d.id = i.district_id
 		LEFT JOIN settlements s ON s.id = i.settlement_id
-		WHERE i.cleared_at IS NULL
-		ORDER BY i.priority, i.received_at`)
+		WHERE i.cleared_at IS NULL `+tail, args...)
 	if err != nil {
 		return nil, mapErr(err, "")
 	}

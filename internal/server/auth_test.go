@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/dvresponse/dvresponse/internal/account"
 )
 
@@ -354,20 +356,19 @@ func TestSessionCookieFlags(t *testing.T) {
 			if ck == nil {
 				t.Fatalf("login set no %s cookie; Set-Cookie: %q", sessionCookie, resp.Header.Values("Set-Cookie"))
 			}
-			if !ck.HttpOnly {
-				t.Error("session cookie is not HttpOnly")
+			// A browser-session cookie (no Expires, no Max-Age) for the whole
+			// site, out of reach of scripts and of cross-site POSTs.
+			type flags struct {
+				Path, Domain     string
+				HttpOnly, Secure bool
+				SameSite         http.SameSite
+				Expires          time.Time
+				MaxAge           int
 			}
-			if ck.SameSite != http.SameSiteLaxMode {
-				t.Errorf("session cookie SameSite = %v, want Lax", ck.SameSite)
-			}
-			if ck.Secure != secure {
-				t.Errorf("session cookie Secure = %v, want %v", ck.Secure, secure)
-			}
-			if ck.Path != "/" {
-				t.Errorf("session cookie Path = %q, want /", ck.Path)
-			}
-			if !ck.Expires.IsZero() || ck.MaxAge != 0 {
-				t.Errorf("session cookie persists (Expires %v, Max-Age %d), want a browser-session cookie", ck.Expires, ck.MaxAge)
+			got := flags{ck.Path, ck.Domain, ck.HttpOnly, ck.Secure, ck.SameSite, ck.Expires, ck.MaxAge}
+			want := flags{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("session cookie flags (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -453,4 +454,23 @@ func TestHTMXRequestToLogin(t *testing.T) {
 	if got, want := resp.Header.Get("HX-Redirect"), "/login?next=%2Fboard"; got != want {
 		t.Errorf("HX-Redirect %q, want %q", got, want)
 	}
+}
+
+// TestBoardPollingIsNotActivity: the live board's refreshes read the
+// session without extending it, so an unattended board still times out.
+func TestBoardPollingIsNotActivity(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(d *Deps) { d.IdleTimeout = time.Second })
+	createUser(t, ts.DB, "ann", account.Dispatcher, "")
+	c := ts.client(t)
+	c.mustLogin("ann", testPassword)
+	for i := range 3 {
+		time.Sleep(400 * time.Millisecond)
+		resp := c.get("/board/fragment")
+		if i == 0 && resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /board/fragment 0.4 s after login: status %d, want 200", resp.StatusCode)
+		}
+	}
+	// 1.2 s after the last real activity.
+	wantRedirect(t, c.get("/board"), "/login?next=%2Fboard")
 }

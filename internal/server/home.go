@@ -11,11 +11,6 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, homeOf(currentUser(r.Context()).Role), http.StatusSeeOther)
 }
 
-func (s *Server) myIncidents(w http.ResponseWriter, r *http.Request) {
-	u := currentUser(r.Context())
-	s.render(w, r, http.StatusOK, web.My(web.MyPage{Page: s.page(r, "My incidents", "my"), Unit: u.UnitCallSign}))
-}
-
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, web.Dashboard(web.DashboardPage{Page: s.page(r, "Dashboard", "dashboard")}))
 }

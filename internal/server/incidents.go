@@ -353,12 +353,22 @@ func yesNoText(b *bool) string {
 }
 
 func (s *Server) showIncident(w http.ResponseWriter, r *http.Request) {
-	s.incidentPage(w, r, "")
+	s.incidentPageWith(w, r, http.StatusOK, "", "", "")
 }
 
-// incidentPage renders the incident page; dispatchErr is shown at the
-// assign form.
+// incidentPage renders the incident page with a message at the assign
+// form (422 when there is one).
 func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, dispatchErr string) {
+	status := http.StatusOK
+	if dispatchErr != "" {
+		status = http.StatusUnprocessableEntity
+	}
+	s.incidentPageWith(w, r, status, dispatchErr, "", "")
+}
+
+// incidentPageWith renders the incident page; dispatchErr is shown at the
+// assign form, stageErr and stageDone at the stage buttons.
+func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status int, dispatchErr, stageErr, stageDone string) {
 	in, ok := s.loadIncident(w, r)
 	if !ok {
 		return
@@ -459,9 +469,14 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, dispatchEr
 		}
 	}
 	v.History = s.historyView(r, incident.KeysOf(in.Address, in.Caller.Phone, in.Caller.Name, in.Victim.Name, in.Suspect.Name), in.ID)
-	status := http.StatusOK
-	if dispatchErr != "" {
-		status = http.StatusUnprocessableEntity
+	var err error
+	if v.Stages, err = s.stagePanel(r, in, stageErr, stageDone); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v.Panels, err = s.incidentPanels(r, in); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	s.render(w, r, status, web.IncidentPage(v))
 }

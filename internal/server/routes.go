@@ -17,6 +17,7 @@ var (
 	officerOnly = []account.Role{account.Officer}
 	reportRoles = []account.Role{account.Supervisor, account.Admin}
 	intakeRoles = []account.Role{account.Dispatcher, account.Supervisor}
+	stageRoles  = []account.Role{account.Officer, account.Dispatcher, account.Supervisor}
 )
 
 // routes is the router wrapped in cross-origin protection: every
@@ -73,6 +74,19 @@ func (s *Server) router() chi.Router {
 			r.With(allow(anyRole)).Get("/incidents/{id}", s.showIncident)
 			r.With(allow(intakeRoles)).Post("/incidents/{id}/units", s.assignUnit)
 			r.With(allow(intakeRoles)).Post("/incidents/{id}/units/{unit}/release", s.releaseUnit)
+			r.With(allow(stageRoles)).Post("/incidents/{id}/stage", s.setStage)
+
+			// -- danger screen routes (danger.go)
+			// -- end danger screen routes
+
+			// -- protection order routes (orders.go)
+			// -- end protection order routes
+
+			// -- referral routes (referrals.go)
+			// -- end referral routes
+
+			// -- correction routes (corrections.go)
+			// -- end correction routes
 			r.With(allow(officerOnly)).Get("/my", s.myIncidents)
 			r.With(allow(reportRoles)).Get("/dashboard", s.dashboard)
 

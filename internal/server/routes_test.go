@@ -48,6 +48,7 @@ var routeAccess = map[string][]account.Role{
 	"GET /incidents/{id}":                       {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
 	"POST /incidents/{id}/units":                {account.Dispatcher, account.Supervisor},
 	"POST /incidents/{id}/units/{unit}/release": {account.Dispatcher, account.Supervisor},
+	"POST /incidents/{id}/stage":                {account.Dispatcher, account.Officer, account.Supervisor},
 
 	"GET /my":        {account.Officer},
 	"GET /dashboard": {account.Supervisor, account.Admin},
@@ -158,6 +159,11 @@ func newRouteFixture(t *testing.T, ts *testServer) routeFixture {
 	f.incident, _, _, err = db.CreateIncident(ctx, incident.New{Key: key, ReceivedAt: received, TypeID: it.ID, Priority: 1,
 		DistrictID: &d.ID, Address: "ul. Chui 12"}, time.UTC, audit.Actor{UserID: f.target})
 	must(err)
+	// The officer's unit (not the one the release route acts on) is on the
+	// incident, so the officer may record its stages.
+	u2 := refdata.Unit{CallSign: "LEN-2", DistrictID: d.ID, Active: true}
+	must(db.SaveUnit(ctx, &u2))
+	must(db.AssignUnit(ctx, f.incident, u2.ID, audit.Actor{UserID: f.target}))
 	return f
 }
 
@@ -219,7 +225,13 @@ func TestRouteAccess(t *testing.T) {
 		if role == account.Officer || role == account.Supervisor {
 			district = "LEN"
 		}
-		createUser(t, ts.DB, name, role, district)
+		u := createUser(t, ts.DB, name, role, district)
+		if role == account.Officer {
+			if err := ts.DB.UpdateUser(context.Background(), u.ID, account.Draft{Username: name, Role: string(role),
+				District: district, Unit: "LEN-2"}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	targetEpoch := func() int64 {
 		return queryInt(t, ts.DB, `SELECT session_epoch + CASE WHEN disabled_at IS NULL THEN 0 ELSE 1000 END FROM users WHERE id = $1`, fx.target)
@@ -348,5 +360,58 @@ func TestUnknownPaths(t *testing.T) {
 		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 			t.Errorf("%s %s: Content-Type %q, want an HTML error page", tt.method, tt.path, ct)
 		}
+	}
+}
+
+// TestIncidentDistrictScope: officers and supervisors see and act on the
+// incidents of their own district only; the refusal is audited.
+func TestIncidentDistrictScope(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	fx := newRouteFixture(t, ts) // the incident is in LEN
+	createDistrict(t, ts.DB, "OSH", "Osh city")
+	tests := []struct {
+		username string
+		role     account.Role
+		district string
+		allowed  bool
+	}{
+		{"off-len", account.Officer, "LEN", true},
+		{"off-osh", account.Officer, "OSH", false},
+		{"sup-len", account.Supervisor, "LEN", true},
+		{"sup-osh", account.Supervisor, "OSH", false},
+		{"disp", account.Dispatcher, "", true},
+	}
+	link := "/incidents/" + itoa(fx.incident)
+	for _, tt := range tests {
+		createUser(t, ts.DB, tt.username, tt.role, tt.district)
+		t.Run(tt.username, func(t *testing.T) {
+			t.Parallel()
+			c := ts.client(t)
+			c.mustLogin(tt.username, testPassword)
+			resp := c.get(link)
+			if tt.allowed {
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("GET %s: status %d, want 200", link, resp.StatusCode)
+				}
+				return
+			}
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("GET %s: status %d, want 403", link, resp.StatusCode)
+			}
+			if body := body(t, resp); strings.Contains(body, "ul. Chui 12") {
+				t.Errorf("GET %s: the refusal shows the incident's address", link)
+			}
+			if tt.role == account.Supervisor {
+				resp := c.postForm(link+"/units", url.Values{"unit_id": {itoa(fx.kindIDs["units"])}})
+				if resp.StatusCode != http.StatusForbidden {
+					t.Errorf("POST %s/units: status %d, want 403", link, resp.StatusCode)
+				}
+				if n := queryInt(t, ts.DB, `SELECT count(*) FROM incident_units WHERE incident_id = $1 AND unit_id = $2`,
+					fx.incident, fx.kindIDs["units"]); n != 0 {
+					t.Errorf("a supervisor of another district assigned a unit")
+				}
+			}
+		})
 	}
 }

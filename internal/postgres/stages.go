@@ -1,0 +1,168 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/incident"
+)
+
+// StageChange is a request to record a stage.
+type StageChange struct {
+	IncidentID    int64
+	Stage         incident.Stage
+	DispositionID *int64 // required for Cleared
+	// UnitID is the unit whose status follows the stage (an officer's
+	// unit); nil moves every unit on the incident.
+	UnitID *int64
+	// Key makes the request idempotent: a retried request with the same
+	// key is answered with the first result.
+	Key string
+}
+
+// StageResult says what happened.
+type StageResult struct {
+	AlreadyDone bool      // the stage was recorded before (another officer, or a retry)
+	At          time.Time // when the stage was recorded
+}
+
+// SetStage records a stage on an incident from the database clock, moving
+// the unit statuses with it. The incident row is locked, so that of two
+// officers pressing "On scene" together the first time stands and the
+// second is answered as already done; nothing is lost or recorded twice.
+func (db *DB) SetStage(ctx context.Context, c StageChange, by audit.Actor) (StageResult, error) {
+	var res StageResult
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var number string
+		var t incident.Times
+		err := tx.QueryRow(ctx, `SELECT number, dispatched_at, en_route_at, on_scene_at, cleared_at
+			FROM incidents WHERE id = $1 FOR UPDATE`, c.IncidentID).Scan(&number, &t.Dispatched, &t.EnRoute, &t.OnScene, &t.Cleared)
+		if err != nil {
+			return err
+		}
+		if c.Key != "" {
+			tag, err := tx.Exec(ctx, `INSERT INTO stage_requests (key, incident_id, stage, user_id) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (key) DO NOTHING`, c.Key, c.IncidentID, string(c.Stage), nullID(by.UserID))
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "22P02" { // not a uuid
+				return apperr.New(apperr.Invalid, "The request key is not valid; reload the page.")
+			}
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				// A retry of a request that already went through.
+				if at := t.At(c.Stage); at != nil {
+					res = StageResult{AlreadyDone: true, At: *at}
+					return nil
+				}
+			}
+		}
+		done, err := incident.CheckStage(t, c.Stage, c.DispositionID != nil)
+		if err != nil {
+			return err
+		}
+		if done {
+			res = StageResult{AlreadyDone: true, At: *t.At(c.Stage)}
+			// The stage stands; still let this officer's unit catch up.
+			return db.moveUnits(ctx, tx, c, by, number, false)
+		}
+		if c.Stage == incident.Cleared {
+			var ok bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM dispositions WHERE id = $1)`, *c.DispositionID).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				return &apperr.Error{Code: apperr.Invalid, Message: "Choose a disposition to clear the incident.",
+					Fields: map[string]string{"disposition_id": "No such disposition."}}
+			}
+		}
+		column := map[incident.Stage]string{incident.EnRoute: "en_route_at", incident.OnScene: "on_scene_at", incident.Cleared: "cleared_at"}[c.Stage]
+		if err := tx.QueryRow(ctx, `UPDATE incidents SET `+column+` = now(),
+			disposition_id = CASE WHEN $2::bigint IS NULL THEN disposition_id ELSE $2 END,
+			version = version + 1, updated_at = now() WHERE id = $1 RETURNING `+column, c.IncidentID, c.DispositionID).Scan(&res.At); err != nil {
+			return err
+		}
+		return db.moveUnits(ctx, tx, c, by, number, true)
+	})
+	return res, mapErr(err, "incident")
+}
+
+// moveUnits moves the unit statuses with a stage, appends the timeline
+// event (when recorded is true or a unit moved) and the audit row, and
+// notifies the boards.
+func (db *DB) moveUnits(ctx context.Context, tx pgx.Tx, c StageChange, by audit.Actor, number string, recorded bool) error {
+	var moved []int64
+	var err error
+	switch c.Stage {
+	case incident.Cleared:
+		// Clearing releases every unit still on the incident.
+		moved, err = collectIDs(ctx, tx, `UPDATE incident_units SET released_at = now()
+			WHERE incident_id = $1 AND released_at IS NULL RETURNING unit_id`, c.IncidentID)
+		if err == nil && len(moved) > 0 {
+			_, err = tx.Exec(ctx, `UPDATE units u SET status = 'available' WHERE u.id = ANY($1) AND NOT EXISTS (
+				SELECT 1 FROM incident_units iu WHERE iu.unit_id = u.id AND iu.released_at IS NULL)`, moved)
+		}
+	default:
+		// Units on the incident (only the given one, if any) whose status
+		// is behind the stage move forward; a unit never moves back.
+		behind := []string{"dispatched"}
+		if c.Stage == incident.OnScene {
+			behind = append(behind, "en_route")
+		}
+		moved, err = collectIDs(ctx, tx, `UPDATE units u SET status = $2 FROM incident_units iu
+			WHERE iu.unit_id = u.id AND iu.incident_id = $1 AND iu.released_at IS NULL
+			AND ($3::bigint IS NULL OR u.id = $3) AND u.status = ANY($4) RETURNING u.id`,
+			c.IncidentID, string(c.Stage), c.UnitID, behind)
+	}
+	if err != nil {
+		return err
+	}
+	if !recorded && len(moved) == 0 {
+		return nil
+	}
+	detail := map[string]any{"stage": string(c.Stage)}
+	if c.UnitID != nil {
+		detail["unit_id"] = *c.UnitID
+	}
+	if c.DispositionID != nil && recorded {
+		detail["disposition_id"] = *c.DispositionID
+	}
+	if !recorded {
+		detail["unit_only"] = true
+	}
+	if err := addEvent(ctx, tx, c.IncidentID, by.UserID, "status_changed", detail); err != nil {
+		return err
+	}
+	if err := Notify(ctx, tx, "incident", c.IncidentID); err != nil {
+		return err
+	}
+	for _, id := range moved {
+		if err := Notify(ctx, tx, "unit", id); err != nil {
+			return err
+		}
+	}
+	return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "incident.stage", RecordType: "incident", RecordID: number, Detail: detail})
+}
+
+func collectIDs(ctx context.Context, tx pgx.Tx, sql string, args ...any) ([]int64, error) {
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// MyIncidents lists the open incidents a unit is assigned to, newest
+// first.
+func (db *DB) MyIncidents(ctx context.Context, unitID int64) ([]incident.Summary, error) {
+	return db.openSummaries(ctx, `AND EXISTS (SELECT 1 FROM incident_units iu
+		WHERE iu.incident_id = i.id AND iu.unit_id = $1 AND iu.released_at IS NULL)
+		ORDER BY i.received_at DESC`, unitID)
+}

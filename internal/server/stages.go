@@ -1,0 +1,161 @@
+package server
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/web"
+)
+
+// stageButton is the label of the button that records a stage.
+func stageButton(s incident.Stage) string {
+	switch s {
+	case incident.EnRoute:
+		return "En route"
+	case incident.OnScene:
+		return "On scene"
+	case incident.Cleared:
+		return "Cleared"
+	}
+	return s.Label()
+}
+
+// newKey returns a random UUID (version 4) for one button press, so that
+// a retried press is recognised.
+func newKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// stagePanel builds the next-stage buttons for the viewer.
+func (s *Server) stagePanel(r *http.Request, in *incident.Incident, errMsg, done string) (web.StagePanel, error) {
+	u := currentUser(r.Context())
+	p := web.StagePanel{Action: "/incidents/" + strconv.FormatInt(in.ID, 10) + "/stage", Key: newKey(), Error: errMsg, Done: done}
+	if !canSetStage(u, in) {
+		return p, nil
+	}
+	t := incident.Times{Dispatched: in.DispatchedAt, EnRoute: in.EnRouteAt, OnScene: in.OnSceneAt, Cleared: in.ClearedAt}
+	for _, st := range t.Next() {
+		p.Next = append(p.Next, web.Option{Value: string(st), Label: stageButton(st)})
+	}
+	if len(p.Next) > 0 {
+		ds, err := s.db.Dispositions(r.Context())
+		if err != nil {
+			return p, err
+		}
+		p.Dispositions = []web.Option{{Value: "", Label: "Choose how it ended…"}}
+		for _, d := range ds {
+			if d.Active {
+				p.Dispositions = append(p.Dispositions, web.Option{Value: strconv.FormatInt(d.ID, 10), Label: d.Name})
+			}
+		}
+	}
+	return p, nil
+}
+
+// officerUnitOn returns the officer's unit when it is assigned to in.
+func officerUnitOn(u *account.User, in *incident.Incident) *int64 {
+	if u.UnitID == nil {
+		return nil
+	}
+	for _, a := range in.Units {
+		if a.UnitID == *u.UnitID && a.ReleasedAt == nil {
+			return u.UnitID
+		}
+	}
+	return nil
+}
+
+// canSetStage: officers for incidents their unit is on; dispatchers and
+// supervisors for any incident they can see (e.g. a unit radios in).
+func canSetStage(u *account.User, in *incident.Incident) bool {
+	switch u.Role {
+	case account.Officer:
+		return officerUnitOn(u, in) != nil
+	case account.Dispatcher, account.Supervisor:
+		return true
+	}
+	return false
+}
+
+// setStage records en route, on scene or cleared from the server clock.
+// A second officer's press or a retried request is answered "already
+// done" with the time that stands.
+func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
+	in, ok := s.loadIncident(w, r)
+	if !ok {
+		return
+	}
+	u := currentUser(r.Context())
+	if !canSetStage(u, in) {
+		s.fail(w, r, apperr.New(apperr.Forbidden, "Only an officer of a unit assigned to this incident can record its stages."))
+		return
+	}
+	c := postgres.StageChange{IncidentID: in.ID, Stage: incident.Stage(r.PostFormValue("stage")), Key: r.PostFormValue("key")}
+	if u.Role == account.Officer {
+		c.UnitID = officerUnitOn(u, in)
+	}
+	if d := r.PostFormValue("disposition_id"); d != "" && c.Stage == incident.Cleared {
+		id, err := strconv.ParseInt(d, 10, 64)
+		if err == nil && id > 0 {
+			c.DispositionID = &id
+		}
+	}
+	res, err := s.db.SetStage(r.Context(), c, s.actor(r))
+	if err != nil {
+		switch apperr.CodeOf(err) {
+		case apperr.Invalid, apperr.Conflict:
+			s.incidentPageWith(w, r, http.StatusConflict, "", apperr.MessageOf(err), "")
+		default:
+			s.fail(w, r, err)
+		}
+		return
+	}
+	back := "/incidents/" + strconv.FormatInt(in.ID, 10)
+	if res.AlreadyDone {
+		s.setFlash(r, "info", stageButton(c.Stage)+" was already recorded at "+s.fmtTimeSec(res.At)+".")
+	} else {
+		s.setFlash(r, "ok", stageButton(c.Stage)+" recorded at "+s.fmtTimeSec(res.At)+".")
+	}
+	if u.Role == account.Officer && c.Stage == incident.Cleared {
+		back = "/my"
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// myIncidents is the officer's phone-first list of the incidents their
+// unit is on, newest first, with officer-safety warnings before anything.
+func (s *Server) myIncidents(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r.Context())
+	p := web.MyPage{Page: s.page(r, "My incidents", "my"), Unit: u.UnitCallSign}
+	if u.UnitID != nil {
+		list, err := s.db.MyIncidents(r.Context(), *u.UnitID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		now := s.now()
+		for _, sum := range list {
+			row := web.MyRow{BoardRow: s.boardRow(sum, now)}
+			in, err := s.db.Incident(r.Context(), sum.ID)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			row.History = s.historyView(r, incident.KeysOf(in.Address, in.Caller.Phone, in.Caller.Name, in.Victim.Name, in.Suspect.Name), in.ID)
+			row.WeaponsNow = in.Weapons != nil && *in.Weapons
+			row.ChildrenNow = in.ChildrenPresent != nil && *in.ChildrenPresent
+			p.Incidents = append(p.Incidents, row)
+		}
+	}
+	s.render(w, r, http.StatusOK, web.My(p))
+}
