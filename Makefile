@@ -83,9 +83,9 @@ test: lint ## lint, then every test with -race against PostgreSQL
 	echo "make test: go test took $$((t1 - t0))s, lint+test $$((t1 - $(START_TIME)))s (exit $$rc)"; \
 	exit $$rc
 
-bench: ## benchmarks (3 iterations each) against PostgreSQL
+bench: ## intake throughput vs pgbench, board fan-out latency (prints figures)
 	@DATABASE_URL=$$($(PG) url dvresponse_bench); export DATABASE_URL; \
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+	DVR_BENCH=1 $(GO) test -run '^TestBench$$' -count=1 -timeout 10m -v ./internal/bench/
 
 pg-url: ## print a superuser URL for database $PG_DB (default dvresponse), starting PostgreSQL if needed
 	@$(PG) url $(PG_DB)

@@ -49,7 +49,8 @@ func (p Page) NavItems() []NavItem {
 	case "officer":
 		return []NavItem{{"my", "My incidents", "/my"}}
 	case "supervisor":
-		return []NavItem{{"dashboard", "Dashboard", "/dashboard"}, {"board", "Live board", "/board"}}
+		return []NavItem{{"dashboard", "Dashboard", "/dashboard"}, {"board", "Live board", "/board"},
+			{"orders", "Expiring orders", "/orders/expiring"}, {"referrals", "Open referrals", "/referrals/open"}}
 	case "admin":
 		return []NavItem{{"admin", "Administration", "/admin/"}, {"users", "Users", "/admin/users"}}
 	}
@@ -182,6 +183,7 @@ type UserEdit struct {
 	Form     Form
 	ID       int64 // 0 for a new user
 	Disabled bool
+	Locked   bool // locked after failed logins
 	Password Form // the reset-password form (edit only)
 }
 
@@ -240,6 +242,8 @@ type HistoryView struct {
 	Weapons    bool
 	HighDanger bool
 	Priors     []PriorRow
+	// ActiveOrders are protection orders in force here: shown first.
+	ActiveOrders []OrderWarning
 }
 
 // PriorRow is one earlier incident in the history panel.

@@ -5,6 +5,7 @@
 //	dvresponse migrate up|down [N]|version
 //	dvresponse user add|disable|reset-password ...
 //	dvresponse seed --demo
+//	dvresponse audit verify
 package main
 
 import (
@@ -49,6 +50,7 @@ commands:
   user disable NAME                      disable a user and end their sessions
   user reset-password NAME               set a new password, read from standard input
   seed --demo                            load demo reference data, accounts and incidents (idempotent)
+  audit verify                           check the audit trail's hash chain
 
 configuration comes from environment variables; see README.md.`
 
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdUser(ctx, cfg, args[1:], e)
 	case "seed":
 		return cmdSeed(ctx, cfg, args[1:], e)
+	case "audit":
+		return cmdAudit(ctx, cfg, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -95,8 +95,12 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
+	if err := hs.Shutdown(sctx); err != nil {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		log.Warn("requests still running after 20 s; closing their connections")
+		hs.Close()
 	}
 	return nil
 }

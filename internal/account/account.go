@@ -63,8 +63,23 @@ type User struct {
 	PasswordHash string
 	SessionEpoch int
 	DisabledAt   *time.Time
+	LockedUntil  *time.Time // set after too many failed logins
 	CreatedAt    time.Time
 }
+
+// Lockout policy: MaxFailedLogins failures within FailureWindow lock the
+// account for LockDuration, or until an administrator unlocks it. Thirty
+// minutes slows a password-guessing attack to a crawl (at most five guesses
+// per half hour per account) without leaving a night shift without its
+// dispatcher until an administrator wakes up.
+const (
+	MaxFailedLogins = 5
+	FailureWindow   = 15 * time.Minute
+	LockDuration    = 30 * time.Minute
+)
+
+// Locked reports whether the account is locked at time now.
+func (u *User) Locked(now time.Time) bool { return u.LockedUntil != nil && now.Before(*u.LockedUntil) }
 
 // Disabled reports whether the user may no longer log in.
 func (u *User) Disabled() bool { return u.DisabledAt != nil }

@@ -217,6 +217,9 @@ type History struct {
 	Total      int  // matches in all, Priors holds the most recent
 	Weapons    bool // weapons were noted at an earlier incident
 	HighDanger bool // an earlier danger screen found high danger
+	// ActiveOrders are protection orders in force (or about to be) at the
+	// address or naming the people: the first warning to show.
+	ActiveOrders []OrderSummary
 }
 
 // Warnings reports whether anything calls for officer-safety attention.

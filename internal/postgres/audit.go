@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"time"
 
@@ -46,4 +47,43 @@ func appendAudit(ctx context.Context, tx pgx.Tx, e *audit.Entry) error {
 // access, a view) in its own transaction.
 func (db *DB) Audit(ctx context.Context, e audit.Entry) error {
 	return mapErr(pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { return appendAudit(ctx, tx, &e) }), "")
+}
+
+// AuditProblem is the first audit row whose hash does not match.
+type AuditProblem struct {
+	ID     int64
+	Reason string
+}
+
+// VerifyAudit recomputes the hash chain over every audit row in id order.
+// It returns the number of rows checked and the first problem (nil when the
+// chain is intact): a changed row fails its own hash; a deleted row breaks
+// the next row's link to its predecessor.
+func (db *DB) VerifyAudit(ctx context.Context) (int64, *AuditProblem, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT id, at, coalesce(user_id, 0), username, role, action, record_type, record_id,
+		source_ip, outcome, detail, prev_hash, hash FROM audit_events ORDER BY id`)
+	if err != nil {
+		return 0, nil, mapErr(err, "")
+	}
+	defer rows.Close()
+	prev := audit.Genesis
+	var n int64
+	for rows.Next() {
+		var e audit.Entry
+		var outcome string
+		if err := rows.Scan(&e.ID, &e.At, &e.Actor.UserID, &e.Actor.Username, &e.Actor.Role, &e.Action, &e.RecordType,
+			&e.RecordID, &e.Actor.IP, &outcome, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+			return n, nil, mapErr(err, "")
+		}
+		e.Outcome = audit.Outcome(outcome)
+		n++
+		if !bytes.Equal(e.PrevHash, prev) {
+			return n, &AuditProblem{ID: e.ID, Reason: "does not link to the previous row (a row before it was deleted or changed)"}, nil
+		}
+		if !bytes.Equal(audit.ComputeHash(&e), e.Hash) {
+			return n, &AuditProblem{ID: e.ID, Reason: "its content does not match its hash (the row was altered)"}, nil
+		}
+		prev = e.Hash
+	}
+	return n, nil, mapErr(rows.Err(), "")
 }

@@ -220,6 +220,11 @@ func (db *DB) History(ctx context.Context, k incident.Keys, exclude int64) (*inc
 	if k.Address == "" && k.Phone == "" && len(names) == 0 {
 		return h, nil
 	}
+	orders, err := db.activeOrdersMatching(ctx, k.Address, names)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	h.ActiveOrders = orders
 	rows, err := db.Pool.Query(ctx, `WITH m AS (
 			SELECT i.id, i.number, i.received_at, i.type_id, i.priority, i.disposition_id,
 				coalesce(i.weapons, false) AS weapons, i.high_danger, i.cleared_at IS NULL AS open,

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -10,7 +11,7 @@ import (
 )
 
 const userColumns = `u.id, u.username, u.full_name, u.role, u.district_id, coalesce(d.code, ''),
-	u.unit_id, coalesce(un.call_sign, ''), u.password_hash, u.session_epoch, u.disabled_at, u.created_at`
+	u.unit_id, coalesce(un.call_sign, ''), u.password_hash, u.session_epoch, u.disabled_at, u.locked_until, u.created_at`
 
 const userFrom = ` FROM users u LEFT JOIN districts d ON d.id = u.district_id LEFT JOIN units un ON un.id = u.unit_id `
 
@@ -18,7 +19,7 @@ func scanUser(row pgx.Row) (*account.User, error) {
 	var u account.User
 	var role string
 	err := row.Scan(&u.ID, &u.Username, &u.FullName, &role, &u.DistrictID, &u.DistrictCode,
-		&u.UnitID, &u.UnitCallSign, &u.PasswordHash, &u.SessionEpoch, &u.DisabledAt, &u.CreatedAt)
+		&u.UnitID, &u.UnitCallSign, &u.PasswordHash, &u.SessionEpoch, &u.DisabledAt, &u.LockedUntil, &u.CreatedAt)
 	u.Role = account.Role(role)
 	return &u, err
 }
@@ -183,4 +184,29 @@ func (db *DB) execOne(ctx context.Context, what, sql string, args ...any) error 
 func (db *DB) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 	tag, err := db.Pool.Exec(ctx, `DELETE FROM sessions WHERE expiry < now()`)
 	return tag.RowsAffected(), mapErr(err, "")
+}
+
+// RecordLoginFailure counts a failed login; the MaxFailedLogins-th failure
+// within FailureWindow locks the account for LockDuration. It returns the
+// time the account is locked until, if it is.
+func (db *DB) RecordLoginFailure(ctx context.Context, id int64) (*time.Time, error) {
+	var locked *time.Time
+	err := db.Pool.QueryRow(ctx, `UPDATE users SET
+			failed_logins = CASE WHEN failed_since IS NULL OR failed_since < now() - $2 * interval '1 second' THEN 1 ELSE failed_logins + 1 END,
+			failed_since = CASE WHEN failed_since IS NULL OR failed_since < now() - $2 * interval '1 second' THEN now() ELSE failed_since END,
+			locked_until = CASE WHEN failed_since IS NOT NULL AND failed_since >= now() - $2 * interval '1 second' AND failed_logins + 1 >= $3
+				THEN now() + $4 * interval '1 second' ELSE locked_until END
+		WHERE id = $1 RETURNING CASE WHEN locked_until > now() THEN locked_until END`,
+		id, int(account.FailureWindow.Seconds()), account.MaxFailedLogins, int(account.LockDuration.Seconds())).Scan(&locked)
+	return locked, mapErr(err, "user")
+}
+
+// RecordLoginSuccess clears the failure count.
+func (db *DB) RecordLoginSuccess(ctx context.Context, id int64) error {
+	return db.execOne(ctx, "user", `UPDATE users SET failed_logins = 0, failed_since = NULL WHERE id = $1`, id)
+}
+
+// Unlock lifts a lockout (an administrator's action).
+func (db *DB) Unlock(ctx context.Context, id int64) error {
+	return db.execOne(ctx, "user", `UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL WHERE id = $1`, id)
 }

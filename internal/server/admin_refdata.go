@@ -300,6 +300,7 @@ func (s *Server) refKinds() []*refKind {
 			},
 			del: db.DeletePartner,
 		},
+		s.dangerQuestionKind(),
 	}
 }
 
@@ -426,6 +427,8 @@ func (s *Server) adminHome(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/" + k.slug, Title: k.title, Description: k.description, Count: len(rows)})
 	}
+	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/danger-settings", Title: "Danger-screen rule",
+		Description: "How many yes answers make a danger screen high danger.", Count: -1})
 	s.render(w, r, http.StatusOK, web.AdminIndex(p))
 }
 

@@ -159,6 +159,21 @@ var refCases = []refCase{
 			{"duplicate name", url.Values{}, 409, "name", "An organisation with this name already exists."},
 		},
 	},
+	{
+		slug: "danger-questions", table: "danger_questions", key: "id", singular: "Danger-screen question",
+		row:         `SELECT concat_ws('|', position, text, critical, active) FROM danger_questions WHERE id = $1`,
+		create:      url.Values{"text": {"Has the other person harmed a pet?"}, "position": {"20"}, "critical": {"on"}, "active": {"on"}},
+		wantCreated: "20|Has the other person harmed a pet?|t|t",
+		edit:        url.Values{"text": {"Has the other person harmed or threatened a pet?"}, "position": {"21"}, "critical": {""}, "active": {""}},
+		wantEdit:    "21|Has the other person harmed or threatened a pet?|f|f",
+		listed:      []string{"Has the other person harmed a pet?", "20", "critical"},
+		bad: []badInput{
+			{"empty text", url.Values{"text": {""}}, 422, "text", "Enter the question."},
+			{"text too long", url.Values{"text": {long(301)}}, 422, "text", "Use at most 300 characters (now 301)."},
+			{"position not a number", url.Values{"position": {"first"}}, 422, "position", "Enter a position from 1 to 999."},
+			{"position too high", url.Values{"position": {"1000"}}, 422, "position", "Enter a position from 1 to 999."},
+		},
+	},
 }
 
 // fill replaces {LEN} in every value.

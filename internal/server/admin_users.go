@@ -90,6 +90,7 @@ func (s *Server) userPage(w http.ResponseWriter, r *http.Request, status int, id
 		p.Form.Action = "/admin/users/" + strconv.FormatInt(id, 10)
 		p.Form.Submit = "Save changes"
 		p.Disabled = u.Disabled()
+		p.Locked = u.Locked(s.now())
 		p.Password = reset
 	}
 	s.render(w, r, status, web.AdminUser(p))
@@ -220,4 +221,8 @@ func (s *Server) userAction(w http.ResponseWriter, r *http.Request, done string,
 	}
 	s.setFlash(r, "ok", "User "+u.Username+" "+done+".")
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+func (s *Server) adminUserUnlock(w http.ResponseWriter, r *http.Request) {
+	s.userAction(w, r, "unlocked", s.db.Unlock)
 }

@@ -4,9 +4,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/web"
 )
 
@@ -59,17 +61,35 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	username := account.NormalizeUsername(r.PostFormValue("username"))
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
+	ctx := r.Context()
 	again := func(status int, msg string) {
 		s.render(w, r, status, web.Login(web.LoginPage{Page: s.page(r, "Log in", ""), Username: username, Error: msg, Next: next}))
+	}
+	// Every attempt is audited; the password never is. A failure to audit
+	// fails the login (no unaudited access).
+	attempt := func(u *account.User, outcome audit.Outcome, reason string) error {
+		a := audit.Actor{Username: username, IP: s.clientIP(r).String()}
+		if u != nil {
+			a.UserID, a.Role = u.ID, string(u.Role)
+		}
+		e := audit.Entry{Actor: a, Action: "login", RecordType: "user", RecordID: username, Outcome: outcome}
+		if reason != "" {
+			e.Detail = map[string]any{"reason": reason}
+		}
+		return s.db.Audit(ctx, e)
 	}
 	if username == "" || password == "" {
 		again(http.StatusUnprocessableEntity, "Enter your username and password.")
 		return
 	}
-	u, err := s.db.UserByUsername(r.Context(), username)
+	u, err := s.db.UserByUsername(ctx, username)
 	switch {
 	case apperr.CodeOf(err) == apperr.NotFound:
 		account.CheckNoUser(password)
+		if err := attempt(nil, audit.Failed, "unknown user"); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		again(http.StatusUnauthorized, badLogin)
 		return
 	case err != nil:
@@ -77,28 +97,77 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		again(statusOf(apperr.CodeOf(err)), msg)
 		return
 	}
+	now := s.now()
+	if u.Locked(now) {
+		account.CheckNoUser(password) // same time as any other attempt
+		if err := attempt(u, audit.Denied, "locked"); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		again(http.StatusForbidden, lockedMessage(s, *u.LockedUntil))
+		return
+	}
 	if !account.CheckPassword(u.PasswordHash, password) {
+		locked, err := s.db.RecordLoginFailure(ctx, u.ID)
+		if err == nil {
+			err = attempt(u, audit.Failed, "wrong password")
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if locked != nil {
+			again(http.StatusForbidden, lockedMessage(s, *locked))
+			return
+		}
 		again(http.StatusUnauthorized, badLogin)
 		return
 	}
 	if u.Disabled() {
+		if err := attempt(u, audit.Denied, "disabled"); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		again(http.StatusForbidden, "This account is disabled. Contact an administrator.")
 		return
 	}
+	if err := s.db.RecordLoginSuccess(ctx, u.ID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := attempt(u, audit.OK, ""); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	// A fresh token at login defeats session fixation.
-	if err := s.sessions.RenewToken(r.Context()); err != nil {
+	if err := s.sessions.RenewToken(ctx); err != nil {
 		s.fail(w, r, unavailable(err))
 		return
 	}
-	s.sessions.Put(r.Context(), sessUserID, u.ID)
-	s.sessions.Put(r.Context(), sessEpoch, u.SessionEpoch)
+	s.sessions.Put(ctx, sessUserID, u.ID)
+	s.sessions.Put(ctx, sessEpoch, u.SessionEpoch)
 	if next == "" {
 		next = homeOf(u.Role)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+func lockedMessage(s *Server, until time.Time) string {
+	return "This account is locked after too many failed attempts. Try again after " +
+		until.In(s.loc).Format("15:04") + ", or ask an administrator to unlock it."
+}
+
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if uid := s.sessions.GetInt64(r.Context(), sessUserID); uid != 0 {
+		a := audit.Actor{UserID: uid, IP: s.clientIP(r).String()}
+		if u, err := s.db.UserByID(r.Context(), uid); err == nil {
+			a.Username, a.Role = u.Username, string(u.Role)
+		}
+		if err := s.db.Audit(r.Context(), audit.Entry{Actor: a, Action: "logout", RecordType: "user", RecordID: a.Username}); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	if err := s.sessions.Destroy(r.Context()); err != nil {
 		s.fail(w, r, unavailable(err))
 		return

@@ -104,6 +104,9 @@ func (s *Server) boardFragment(w http.ResponseWriter, r *http.Request) {
 // session is still valid (idle or absolute timeout, user disabled).
 const streamCheckEvery = 30 * time.Second
 
+// streamWriteTimeout bounds one write to an event stream.
+const streamWriteTimeout = 10 * time.Second
+
 // boardEvents is the live board's server-sent event stream. It sends
 // "changed" at once (so a reconnecting board resyncs), then whenever the
 // hub reports a change anywhere (any server process), with the change's
@@ -112,24 +115,34 @@ const streamCheckEvery = 30 * time.Second
 // session has ended.
 func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
-	// The server's write timeout bounds ordinary responses; a stream is
-	// meant to stay open, so it lifts the deadline (when the server has one).
-	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	events, cancel := s.hub.Subscribe()
 	defer cancel()
-	send := func(data string) bool {
-		if _, err := fmt.Fprintf(w, "event: changed\ndata: %s\n\n", data); err != nil {
+	// Each write gets its own deadline (the server's write timeout would
+	// cut a long stream; none at all would let a client that stops reading
+	// hold this handler forever), and shutdown interrupts a blocked write.
+	write := func(format string, args ...any) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
 			return false
 		}
 		return rc.Flush() == nil
 	}
+	send := func(data string) bool { return write("event: changed\ndata: %s\n\n", data) }
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-s.closing:
+			_ = rc.SetWriteDeadline(time.Now())
+		case <-done:
+		}
+	}()
 	// The reconnect delay the browser should use after a drop.
-	fmt.Fprint(w, "retry: 2000\n\n")
-	if !send("resync") {
+	if !write("retry: 2000\n\n") || !send("resync") {
 		return
 	}
 	check := time.NewTicker(streamCheckEvery)
@@ -150,12 +163,11 @@ func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		case <-check.C:
 			if !s.sessionStillValid(r) {
-				fmt.Fprint(w, "event: ended\ndata: session\n\n")
-				rc.Flush()
+				write("event: ended\ndata: session\n\n")
 				return
 			}
 			// A comment line keeps proxies from closing an idle stream.
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+			if !write(": keep-alive\n\n") {
 				return
 			}
 		}

@@ -1,14 +1,243 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
 
 	"github.com/a-h/templ"
 
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/web"
 )
 
-// dangerPanel renders this feature's section of the incident page (not built yet).
+// dangerRoles may record danger screens: officers at the scene,
+// dispatchers screening by phone, supervisors. Which incidents they may
+// screen is what they may view (loadIncident, canView).
+var dangerRoles = []account.Role{account.Officer, account.Dispatcher, account.Supervisor}
+
+// incidentPagePath is the address of an incident's page.
+func incidentPagePath(id int64) string { return "/incidents/" + strconv.FormatInt(id, 10) }
+
+// adminActorOf is the audit identity of the logged-in user of ctx, for store
+// calls made where the request is not at hand (the generic admin forms).
+func adminActorOf(ctx context.Context) audit.Actor {
+	var a audit.Actor
+	if u := currentUser(ctx); u != nil {
+		a.UserID, a.Username, a.Role = u.ID, u.Username, string(u.Role)
+	}
+	return a
+}
+
+// incidentNav is the navigation entry an incident's pages belong to.
+func incidentNav(u *account.User) string {
+	if u != nil && u.Role == account.Officer {
+		return "my"
+	}
+	return "board"
+}
+
+// dangerPanel shows the latest danger screen of the incident, how many
+// were done, and the button to the form.
 func (s *Server) dangerPanel(r *http.Request, in *incident.Incident) (templ.Component, error) {
-	return nil, nil
+	screens, err := s.db.DangerScreens(r.Context(), in.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := web.DangerPanelView{Count: len(screens), IncidentHigh: in.HighDanger}
+	if u := currentUser(r.Context()); u != nil && slices.Contains(dangerRoles, u.Role) {
+		v.FormHref = incidentPagePath(in.ID) + "/danger"
+	}
+	if len(screens) > 0 {
+		l := screens[0]
+		sv := &web.DangerScreenView{When: s.fmtTimeSec(l.DoneAt), ISO: l.DoneAt.UTC().Format(time.RFC3339), By: l.DoneBy,
+			High: l.HighDanger, YesCount: l.YesCount, Asked: len(l.Answers), Threshold: l.Threshold}
+		for _, a := range l.YesAnswers() {
+			sv.Yes = append(sv.Yes, a.Text)
+		}
+		v.Latest = sv
+	}
+	return web.DangerPanel(v), nil
+}
+
+// dangerForm shows the danger screen's questions.
+func (s *Server) dangerForm(w http.ResponseWriter, r *http.Request) {
+	in, ok := s.loadIncident(w, r)
+	if !ok {
+		return
+	}
+	s.renderDangerForm(w, r, http.StatusOK, in, nil, "", nil)
+}
+
+// renderDangerForm renders the form with the answers chosen so far
+// (form), a message for the form and messages by question.
+func (s *Server) renderDangerForm(w http.ResponseWriter, r *http.Request, status int, in *incident.Incident, form url.Values, msg string, errs map[string]string) {
+	ctx := r.Context()
+	qs, err := s.db.ActiveDangerQuestions(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	threshold, err := s.db.DangerThreshold(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	href := incidentPagePath(in.ID)
+	p := web.DangerFormPage{Page: s.page(r, "Danger screen "+in.Number, incidentNav(currentUser(ctx))), Number: in.Number,
+		IncidentHref: href, Action: href + "/danger", Error: msg, Threshold: threshold}
+	if len(qs) == 0 && msg == "" {
+		p.Error = "The danger screen has no active questions; ask an administrator to add them."
+	}
+	for i, q := range qs {
+		name := incident.AnswerField(q.ID)
+		p.Questions = append(p.Questions, web.DangerQuestionField{Name: name, Number: i + 1, Text: q.Text,
+			Critical: q.Critical, Value: form.Get(name), Error: errs[name]})
+	}
+	s.render(w, r, status, web.DangerForm(p))
+}
+
+// saveDangerScreen records a danger screen. A high-danger result flags
+// the incident (on the board and in the history lookup) and prompts the
+// referral.
+func (s *Server) saveDangerScreen(w http.ResponseWriter, r *http.Request) {
+	in, ok := s.loadIncident(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
+		return
+	}
+	ctx := r.Context()
+	failed := func(err error) {
+		if apperr.CodeOf(err) == apperr.NotFound {
+			s.fail(w, r, err)
+			return
+		}
+		msg, fields := s.formError(r, err)
+		if m := apperr.MessageOf(err); len(fields) > 0 && apperr.CodeOf(err) == apperr.Invalid {
+			msg = m
+		}
+		s.renderDangerForm(w, r, statusOf(apperr.CodeOf(err)), in, r.PostForm, msg, fields)
+	}
+	qs, err := s.db.ActiveDangerQuestions(ctx)
+	if err != nil {
+		failed(err)
+		return
+	}
+	answers, err := incident.ReadDangerAnswers(qs, r.PostForm.Get)
+	if err != nil {
+		failed(err)
+		return
+	}
+	screen, err := s.db.CreateDangerScreen(ctx, in.ID, answers, s.actor(r))
+	if err != nil {
+		failed(err)
+		return
+	}
+	yes := strconv.Itoa(screen.YesCount) + " of " + strconv.Itoa(len(answers)) + " answered yes"
+	switch {
+	case screen.HighDanger:
+		s.setFlash(r, "warn", "HIGH DANGER ("+yes+"). Offer a referral to a shelter or crisis centre.")
+	case in.HighDanger:
+		s.setFlash(r, "warn", "Danger screen saved: not high danger this time ("+yes+"). The incident stays flagged HIGH DANGER from an earlier screen.")
+	default:
+		s.setFlash(r, "ok", "Danger screen saved: not high danger ("+yes+").")
+	}
+	http.Redirect(w, r, incidentPagePath(in.ID), http.StatusSeeOther)
+}
+
+// ---- administration: the threshold (the questions are a refKind)
+
+func (s *Server) renderDangerSettings(w http.ResponseWriter, r *http.Request, status int, value, msg string, errs map[string]string) {
+	f := web.Field{Name: "threshold", Label: "High danger at this many yes answers", Type: "number", Value: value,
+		Required: true, Autofocus: true, Error: errs["threshold"],
+		Hint: "From " + strconv.Itoa(incident.MinDangerThreshold) + " to " + strconv.Itoa(incident.MaxDangerThreshold) +
+			". A yes to any question marked critical means high danger whatever this number. Past screens keep the result they had."}
+	s.render(w, r, status, web.AdminForm(web.RefForm{Page: s.page(r, "Danger screen", "admin"), Slug: "danger-questions",
+		Title: "Danger-screen questions", Heading: "High-danger threshold",
+		Form: web.Form{Action: "/admin/danger-settings", Submit: "Save threshold", Error: msg, Fields: []web.Field{f}}}))
+}
+
+// dangerSettings shows the threshold form.
+func (s *Server) dangerSettings(w http.ResponseWriter, r *http.Request) {
+	n, err := s.db.DangerThreshold(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderDangerSettings(w, r, http.StatusOK, strconv.Itoa(n), "", nil)
+}
+
+// saveDangerSettings stores a new threshold (1..20).
+func (s *Server) saveDangerSettings(w http.ResponseWriter, r *http.Request) {
+	value := r.PostFormValue("threshold")
+	n, err := incident.ParseDangerThreshold(value)
+	if err == nil {
+		err = s.db.SetDangerThreshold(r.Context(), n, s.actor(r))
+	}
+	if err != nil {
+		msg, fields := s.formError(r, err)
+		s.renderDangerSettings(w, r, statusOf(apperr.CodeOf(err)), value, msg, fields)
+		return
+	}
+	s.setFlash(r, "ok", "High-danger threshold set to "+strconv.Itoa(n)+" yes answers.")
+	http.Redirect(w, r, "/admin/danger-questions", http.StatusSeeOther)
+}
+
+// dangerQuestionKind is the administration of the danger screen's
+// questions, for refKinds.
+func (s *Server) dangerQuestionKind() *refKind {
+	db := s.db
+	return &refKind{
+		slug: "danger-questions", title: "Danger-screen questions", singular: "danger-screen question",
+		description: "The yes/no questions of the danger screen and which of them are critical. The high-danger threshold is set at /admin/danger-settings.",
+		columns:     []string{"Question", "Position", "Critical"},
+		rows: func(ctx context.Context) ([]web.RefRow, error) {
+			qs, err := db.DangerQuestions(ctx)
+			return mapRows(qs, err, func(q incident.DangerQuestion) web.RefRow {
+				crit := ""
+				if q.Critical {
+					crit = "critical"
+				}
+				return web.RefRow{Href: refHref("danger-questions", q.ID), Cells: []string{q.Text, strconv.Itoa(q.Position), crit},
+					Badges: activeBadge(q.Active)}
+			})
+		},
+		defaults: url.Values{"active": {"on"}},
+		load: func(ctx context.Context, id int64) (url.Values, error) {
+			q, err := db.DangerQuestion(ctx, id)
+			return url.Values{"position": {strconv.Itoa(q.Position)}, "text": {q.Text}, "critical": {checkbox(q.Critical)},
+				"active": {checkbox(q.Active)}}, err
+		},
+		fields: func(ctx context.Context, v url.Values) ([]web.Field, error) {
+			return []web.Field{
+				{Name: "text", Label: "Question", Type: "textarea", Value: v.Get("text"), Required: true, MaxLen: 300, Width: "full",
+					Autofocus: true, Hint: "Yes/no, in plain words an officer can read out. Editing the wording does not change past screens: they keep the wording they were asked with."},
+				{Name: "position", Label: "Position", Type: "number", Value: v.Get("position"), Required: true,
+					Hint: "Order on the form, 1 to 999."},
+				{Name: "critical", Label: "Critical: a yes to this question alone means high danger", Type: "checkbox", Value: v.Get("critical")},
+				{Name: "active", Label: "Active (asked on new screens)", Type: "checkbox", Value: v.Get("active")},
+			}, nil
+		},
+		save: func(ctx context.Context, id int64, v url.Values) error {
+			f := apperr.Fields{}
+			q := incident.DangerQuestion{ID: id, Text: v.Get("text"), Critical: v.Get("critical") == "on", Active: v.Get("active") == "on"}
+			q.Position = int(parseID(f, v, "position", "Enter a position from 1 to 999."))
+			if err := mergeErr(f, q.Validate()); err != nil {
+				return err
+			}
+			return db.SaveDangerQuestion(ctx, &q, adminActorOf(ctx))
+		},
+		// Past screens hold copies of the questions they asked, so any
+		// question may be deleted; deactivating keeps it for later.
+		del: func(ctx context.Context, id int64) error { return db.DeleteDangerQuestion(ctx, id, adminActorOf(ctx)) },
+	}
 }

@@ -54,6 +54,9 @@ var headings = map[apperr.Code]string{
 // fail answers a request with the error page for err. Internal errors are
 // logged (with the route, never request data) and shown generically.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return // the client went away (navigated on, closed the tab): nobody to answer
+	}
 	code := apperr.CodeOf(err)
 	status := statusOf(code)
 	msg := apperr.MessageOf(err)
@@ -115,6 +118,9 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
 	var buf bytes.Buffer
 	if err := c.Render(r.Context(), &buf); err != nil {
+		if r.Context().Err() != nil {
+			return
+		}
 		s.log.Error("render failed", "route", routePattern(r), "err", err)
 		http.Error(w, "The page could not be shown. Please try again.", http.StatusInternalServerError)
 		return

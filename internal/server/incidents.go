@@ -285,7 +285,8 @@ func (s *Server) historyView(r *http.Request, k incident.Keys, exclude int64) we
 		s.log.Warn("history lookup failed", "err", err)
 		return web.HistoryView{}
 	}
-	hv := web.HistoryView{Searched: true, Total: h.Total, Weapons: h.Weapons, HighDanger: h.HighDanger}
+	hv := web.HistoryView{Searched: true, Total: h.Total, Weapons: h.Weapons, HighDanger: h.HighDanger,
+		ActiveOrders: s.orderWarnings(h.ActiveOrders)}
 	for _, p := range h.Priors {
 		hv.Priors = append(hv.Priors, web.PriorRow{Href: "/incidents/" + strconv.FormatInt(p.ID, 10), Number: p.Number,
 			When: s.fmtTime(p.ReceivedAt), Type: p.TypeName, Priority: "P" + strconv.Itoa(p.Priority), Disposition: p.Disposition,

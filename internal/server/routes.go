@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/web/static"
@@ -36,14 +37,19 @@ func (s *Server) routes() http.Handler {
 // route without roles cannot be written (deny by default).
 func (s *Server) router() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.recoverPanics, s.logRequests, s.securityHeaders, limitBody(1<<20))
+	// Pages are compressed for officers on weak mobile networks; static
+	// files come pre-compressed and event streams are left alone.
+	compress := middleware.Compress(5, "text/html", "text/plain", "text/csv", "application/json", "image/svg+xml")
+	r.Use(s.recoverPanics, s.logRequests, s.securityHeaders, limitBody(1<<20), compress)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
 	// Public.
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	r.Handle("/static/*", http.StripPrefix("/static/", static.Handler()))
+	assets := http.StripPrefix("/static/", static.Handler())
+	r.Get("/static/*", assets.ServeHTTP)
+	r.Head("/static/*", assets.ServeHTTP)
 
 	// The live board's stream and refreshes read the session without
 	// renewing it: watching the board is not activity.
@@ -77,15 +83,31 @@ func (s *Server) router() chi.Router {
 			r.With(allow(stageRoles)).Post("/incidents/{id}/stage", s.setStage)
 
 			// -- danger screen routes (danger.go)
+			r.With(allow(dangerRoles)).Get("/incidents/{id}/danger", s.dangerForm)
+			r.With(allow(dangerRoles)).Post("/incidents/{id}/danger", s.saveDangerScreen)
+			r.With(allow(adminOnly)).Get("/admin/danger-settings", s.dangerSettings)
+			r.With(allow(adminOnly)).Post("/admin/danger-settings", s.saveDangerSettings)
 			// -- end danger screen routes
 
 			// -- protection order routes (orders.go)
+			r.With(allow(orderRoles)).Get("/incidents/{id}/orders/new", s.newOrder)
+			r.With(allow(orderRoles)).Post("/incidents/{id}/orders/new", s.createOrder)
+			r.With(allow(orderRoles)).Post("/incidents/{id}/violated-order", s.linkViolatedOrder)
+			r.With(allow(reportRoles)).Get("/orders/expiring", s.expiringOrders)
+			r.With(allow(anyRole)).Get("/orders/{oid}", s.showOrder)
+			r.With(allow(orderRoles)).Post("/orders/{oid}/extend", s.extendOrder)
+			r.With(allow(orderRoles)).Post("/orders/{oid}/end", s.endOrder)
 			// -- end protection order routes
 
 			// -- referral routes (referrals.go)
+			r.With(allow(referralRoles)).Post("/incidents/{id}/referrals", s.createReferrals)
+			r.With(allow(referralRoles)).Post("/referrals/{rid}/status", s.changeReferral)
+			r.With(allow(reportRoles)).Get("/referrals/open", s.openReferrals)
 			// -- end referral routes
 
 			// -- correction routes (corrections.go)
+			r.With(allow(correctRoles)).Get("/incidents/{id}/correct", s.correctionForm)
+			r.With(allow(correctRoles)).Post("/incidents/{id}/correct", s.saveCorrection)
 			// -- end correction routes
 			r.With(allow(officerOnly)).Get("/my", s.myIncidents)
 			r.With(allow(reportRoles)).Get("/dashboard", s.dashboard)
@@ -102,6 +124,7 @@ func (s *Server) router() chi.Router {
 				r.Post("/users/{id}/disable", s.adminUserDisable)
 				r.Post("/users/{id}/enable", s.adminUserEnable)
 				r.Post("/users/{id}/end-sessions", s.adminUserEndSessions)
+				r.Post("/users/{id}/unlock", s.adminUserUnlock)
 				r.Get("/{kind}", s.refList)
 				r.Get("/{kind}/new", s.refNew)
 				r.Post("/{kind}", s.refCreate)

@@ -17,6 +17,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/web/static"
 )
@@ -31,7 +32,8 @@ var public = []account.Role{}
 var routeAccess = map[string][]account.Role{
 	"GET /healthz":           public,
 	"GET /readyz":            public,
-	"* /static/*":            public,
+	"GET /static/*":          public,
+	"HEAD /static/*":         public,
 	"GET /login":             public,
 	"POST /login":            public,
 	"POST /logout":           public,
@@ -48,12 +50,29 @@ var routeAccess = map[string][]account.Role{
 	"GET /incidents/{id}":                       {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
 	"POST /incidents/{id}/units":                {account.Dispatcher, account.Supervisor},
 	"POST /incidents/{id}/units/{unit}/release": {account.Dispatcher, account.Supervisor},
+	"GET /incidents/{id}/danger":                {account.Officer, account.Dispatcher, account.Supervisor},
+	"POST /incidents/{id}/danger":               {account.Officer, account.Dispatcher, account.Supervisor},
+	"GET /incidents/{id}/correct":               {account.Supervisor},
+	"POST /incidents/{id}/correct":              {account.Supervisor},
 	"POST /incidents/{id}/stage":                {account.Dispatcher, account.Officer, account.Supervisor},
+
+	"GET /incidents/{id}/orders/new":      {account.Dispatcher, account.Officer, account.Supervisor},
+	"POST /incidents/{id}/orders/new":     {account.Dispatcher, account.Officer, account.Supervisor},
+	"POST /incidents/{id}/violated-order": {account.Dispatcher, account.Officer, account.Supervisor},
+	"GET /orders/expiring":                {account.Supervisor, account.Admin},
+	"GET /orders/{oid}":                   {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
+	"POST /orders/{oid}/extend":           {account.Dispatcher, account.Officer, account.Supervisor},
+	"POST /orders/{oid}/end":              {account.Dispatcher, account.Officer, account.Supervisor},
+	"POST /incidents/{id}/referrals":      {account.Dispatcher, account.Officer, account.Supervisor},
+	"POST /referrals/{rid}/status":        {account.Dispatcher, account.Officer, account.Supervisor},
+	"GET /referrals/open":                 {account.Supervisor, account.Admin},
 
 	"GET /my":        {account.Officer},
 	"GET /dashboard": {account.Supervisor, account.Admin},
 
 	"GET /admin/":                         {account.Admin},
+	"GET /admin/danger-settings":          {account.Admin},
+	"POST /admin/danger-settings":         {account.Admin},
 	"GET /admin/users":                    {account.Admin},
 	"GET /admin/users/new":                {account.Admin},
 	"POST /admin/users":                   {account.Admin},
@@ -63,6 +82,7 @@ var routeAccess = map[string][]account.Role{
 	"POST /admin/users/{id}/disable":      {account.Admin},
 	"POST /admin/users/{id}/enable":       {account.Admin},
 	"POST /admin/users/{id}/end-sessions": {account.Admin},
+	"POST /admin/users/{id}/unlock":       {account.Admin},
 	"GET /admin/{kind}":                   {account.Admin},
 	"GET /admin/{kind}/new":               {account.Admin},
 	"POST /admin/{kind}":                  {account.Admin},
@@ -120,6 +140,8 @@ type routeFixture struct {
 	kindIDs  map[string]int64 // reference-data slug -> id of a record
 	target   int64            // a user the admin routes act upon
 	incident int64            // an incident in district LEN
+	order    int64            // a protection order on the incident
+	referral int64            // a referral of the incident
 }
 
 func newRouteFixture(t *testing.T, ts *testServer) routeFixture {
@@ -153,6 +175,8 @@ func newRouteFixture(t *testing.T, ts *testServer) routeFixture {
 	po := refdata.Partner{Name: "Safe House", Kind: refdata.Shelter, Active: true}
 	must(db.SavePartner(ctx, &po))
 	f.kindIDs["partners"] = po.ID
+	// The danger screen's questions come with the schema.
+	f.kindIDs["danger-questions"] = queryInt(t, db, `SELECT min(id) FROM danger_questions`)
 	f.target = createUser(t, db, "target", account.Dispatcher, "").ID
 	key, received, err := db.CreateDraft(ctx, f.target)
 	must(err)
@@ -164,6 +188,15 @@ func newRouteFixture(t *testing.T, ts *testServer) routeFixture {
 	u2 := refdata.Unit{CallSign: "LEN-2", DistrictID: d.ID, Active: true}
 	must(db.SaveUnit(ctx, &u2))
 	must(db.AssignUnit(ctx, f.incident, u2.ID, audit.Actor{UserID: f.target}))
+	now := time.Now()
+	f.order, _, err = db.IssueOrder(ctx, incident.NewOrder{Kind: incident.TemporaryOrder, IncidentID: &f.incident,
+		DistrictID: &d.ID, ProtectedName: "Aigul Asanova", RestrainedName: "Bakyt Asanov", StartsAt: now,
+		EndsAt: now.Add(72 * time.Hour)}, time.UTC, audit.Actor{UserID: f.target})
+	must(err)
+	refs, err := db.CreateReferrals(ctx, postgres.NewReferrals{IncidentID: f.incident, PartnerIDs: []int64{po.ID},
+		Consent: incident.ConsentPending}, audit.Actor{UserID: f.target})
+	must(err)
+	f.referral = refs[0]
 	return f
 }
 
@@ -189,6 +222,10 @@ func (f routeFixture) paths(t *testing.T, s *Server, pattern string) []string {
 	case strings.HasPrefix(pattern, "/incidents/{id}"):
 		p := strings.Replace(pattern, "{id}", strconv.FormatInt(f.incident, 10), 1)
 		return []string{strings.Replace(p, "{unit}", strconv.FormatInt(f.kindIDs["units"], 10), 1)}
+	case strings.HasPrefix(pattern, "/orders/{oid}"):
+		return []string{strings.Replace(pattern, "{oid}", strconv.FormatInt(f.order, 10), 1)}
+	case strings.HasPrefix(pattern, "/referrals/{rid}"):
+		return []string{strings.Replace(pattern, "{rid}", strconv.FormatInt(f.referral, 10), 1)}
 	case strings.Contains(pattern, "{"):
 		t.Fatalf("the route test cannot fill in the parameters of %s", pattern)
 	}
@@ -255,6 +292,8 @@ func TestRouteAccess(t *testing.T) {
 				var resp *http.Response
 				if method == http.MethodGet {
 					resp = c.get(path)
+				} else if method == http.MethodHead {
+					resp = c.do(c.newRequest(http.MethodHead, path, nil))
 				} else {
 					resp = c.postForm(path, url.Values{})
 				}

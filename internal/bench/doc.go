@@ -1,0 +1,20 @@
+// Package bench measures dvresponse under load; it holds tests only.
+//
+// `make bench` runs TestBench with DVR_BENCH=1 and prints:
+//
+//   - incidents logged per second through the real HTTP intake path
+//     (session, cross-origin check, form key, validation, insert, audit,
+//     notification) with 16 concurrent dispatchers, each logged in as its
+//     own user, and per-request latency;
+//   - pgbench running the same inserts directly (testdata/intake.pgbench.sql)
+//     on the same database in the same run, and the ratio of the two;
+//   - the time from an incident's commit to its event reaching each of 200
+//     connected live-board streams (median, 99th percentile, missed).
+//
+// Without DVR_BENCH, `go test` runs TestBenchSmoke: the same harness at a
+// tiny size, so that it keeps working.
+//
+// Knobs (environment): DVR_BENCH_DURATION (default 10s),
+// DVR_BENCH_WARMUP (2s), DVR_BENCH_CLIENTS (16), DVR_BENCH_BOARDS (200),
+// DVR_BENCH_INCIDENTS (50), DVR_BENCH_SPACING (100ms).
+package bench

@@ -1,0 +1,44 @@
+-- One call intake, as the HTTP path writes it, run directly by pgbench
+-- (with -M prepared: pgx also sends parameters through prepared statements).
+--
+-- 1. GET /incidents/new: the intake draft (postgres.DB.CreateDraft).
+-- 2. POST /incidents: postgres.DB.CreateIncident's transaction, statement
+--    by statement: the incident, its first timeline event, the change
+--    notification, and the audit row appended to the hash chain under the
+--    advisory lock (postgres.appendAudit). The audit hash is computed here
+--    with sha256() rather than in Go.
+--
+-- Variables set with pgbench -D: uid0 and nusers (the benchmark's
+-- dispatchers have consecutive ids uid0 .. uid0+nusers-1), year, district,
+-- type, priority, and the form's values and normalised keys.
+\set uid :uid0 + (:client_id % :nusers)
+INSERT INTO intake_drafts (user_id) VALUES (:uid) RETURNING key::text AS key, received_at \gset d_
+BEGIN;
+INSERT INTO incidents (
+		number, idempotency_key, source, received_at, received_manual,
+		type_id, priority, district_id, settlement_id, address, location_notes, latitude, longitude,
+		caller_name, caller_phone, caller_relation, caller_safe_to_call, caller_anonymous, caller_language,
+		weapons, children_present, injuries,
+		victim_name, victim_sex, victim_age, suspect_name, suspect_sex, suspect_age, relationship, narrative,
+		address_key, phone_key, caller_key, victim_key, suspect_key, created_by)
+	VALUES ('DV-' || lpad(:year::text, 4, '0') || '-' || lpad(nextval('incident_number_seq')::text, 6, '0'),
+		:d_key::uuid, 'intake', :d_received_at::timestamptz, false,
+		:type, :priority, :district, NULL, :address, '', NULL, NULL,
+		:caller_name, :caller_phone, '', NULL, false, '',
+		true, NULL, NULL,
+		:victim_name, NULL, NULL, :suspect_name, NULL, NULL, '', :narrative,
+		:address_key, :phone_key, :caller_key, :victim_key, :suspect_key, :uid)
+	ON CONFLICT (idempotency_key) DO NOTHING
+	RETURNING id, number \gset i_
+INSERT INTO incident_events (incident_id, at, user_id, kind, data)
+	VALUES (:i_id, now(), :uid, 'created', jsonb_build_object('priority', :priority::int, 'type_id', :type::bigint));
+SELECT pg_notify('dv_changes', 'incident:' || :i_id::text);
+SELECT pg_advisory_xact_lock(7268210001);
+SELECT coalesce((SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1), '\x'::bytea) AS prev \gset a_
+INSERT INTO audit_events (at, user_id, username, role, action, record_type, record_id,
+		source_ip, outcome, detail, prev_hash, hash)
+	VALUES (clock_timestamp(), :uid, 'pgbench', 'dispatcher', 'incident.create', 'incident', :i_number,
+		'127.0.0.1', 'ok', jsonb_build_object('priority', :priority::int, 'type_id', :type::bigint), :a_prev::bytea,
+		sha256(:a_prev::bytea || convert_to(concat_ws('|', clock_timestamp()::text, :uid::text, 'incident.create', :i_number::text), 'UTF8')))
+	RETURNING id \gset au_
+COMMIT;
