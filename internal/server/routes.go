@@ -105,6 +105,18 @@ func (s *Server) router() chi.Router {
 			r.With(allow(reportRoles)).Get("/referrals/open", s.openReferrals)
 			// -- end referral routes
 
+			// -- audit routes (audit.go)
+			// -- end audit routes
+
+			// -- import routes (import.go)
+			// -- end import routes
+
+			// -- confidentiality routes (confidential.go)
+			// -- end confidentiality routes
+
+			// -- second-factor routes (totp.go)
+			// -- end second-factor routes
+
 			// -- correction routes (corrections.go)
 			r.With(allow(correctRoles)).Get("/incidents/{id}/correct", s.correctionForm)
 			r.With(allow(correctRoles)).Post("/incidents/{id}/correct", s.saveCorrection)
