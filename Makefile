@@ -15,6 +15,14 @@ BIN    = bin/dvresponse
 PG     = bash .ci/postgres.sh
 PG_DB ?= dvresponse
 
+# govulncheck, installed into bin/ through the Go module proxy when missing.
+GOVULNCHECK_VERSION ?= v1.9.0
+# The Go vulnerability database govulncheck reads: vuln.go.dev, or a mirror
+# (https://...) or a local copy (file:///...) where that host cannot be
+# reached. Where none can be, the check is skipped with a warning, unless
+# GOVULNCHECK_REQUIRED is set.
+GOVULNDB ?= https://vuln.go.dev
+
 # When this make started, for the elapsed time printed by `test`.
 START_TIME := $(shell date +%s)
 
@@ -28,7 +36,7 @@ list_go_files = { git ls-files -co --exclude-standard -- '*.go' 2>/dev/null || \
 templ_sums = find . \( -path ./.git -o -path ./.pgdata -o -path ./bin \) -prune -o -name '*_templ.go' -print | \
 	LC_ALL=C sort | xargs -r sha256sum
 
-.PHONY: help build generate run lint test bench pg-url pg-stop clean clean-pg
+.PHONY: help build generate run lint test faulttest bench pg-url pg-stop clean clean-pg
 
 help: ## list the targets
 	@echo "usage: make TARGET"
@@ -46,7 +54,7 @@ run: build ## find/start PostgreSQL, migrate, seed demo data, serve on $ADDR (de
 	$(BIN) seed --demo; \
 	exec $(BIN) serve --addr "$${ADDR:-:8080}"
 
-lint: ## gofmt, go vet, templ freshness, docker-compose.yml check
+lint: ## gofmt, go vet, templ freshness, docker-compose.yml check, govulncheck
 	@echo "==> gofmt"
 	@files=$$($(list_go_files)); \
 	if [ -n "$$files" ]; then \
@@ -74,14 +82,46 @@ lint: ## gofmt, go vet, templ freshness, docker-compose.yml check
 	else \
 		echo "lint: skipping compose check: docker-compose not installed"; \
 	fi
+	@echo "==> govulncheck"
+	@if [ ! -x bin/govulncheck ]; then \
+		echo "installing govulncheck $(GOVULNCHECK_VERSION) into bin/"; \
+		GOBIN="$$(pwd)/bin" $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION); \
+	fi
+	@out=$$(mktemp); rc=0; \
+	bin/govulncheck -db "$(GOVULNDB)" ./... >"$$out" 2>&1 || rc=$$?; \
+	if [ $$rc -eq 0 ]; then \
+		grep -E '^(No vulnerabilities found|Your code is affected)' "$$out" || true; \
+	elif [ $$rc -eq 3 ]; then \
+		cat "$$out"; rm -f "$$out"; \
+		echo "lint: govulncheck: our code calls a vulnerable function: upgrade the module named above (go get MODULE@FIXED_VERSION && go mod tidy)"; \
+		exit 1; \
+	elif grep -q 'fetching vulnerabilities' "$$out" && [ -z "$${GOVULNCHECK_REQUIRED:-}" ]; then \
+		cat "$$out"; \
+		echo "lint: WARNING: govulncheck SKIPPED: the vulnerability database $(GOVULNDB) cannot be reached; set GOVULNDB to a reachable mirror or a file:// copy"; \
+	else \
+		cat "$$out"; rm -f "$$out"; echo "lint: govulncheck failed (exit $$rc)"; exit 1; \
+	fi; \
+	rm -f "$$out"
 
-test: lint ## lint, then every test with -race against PostgreSQL
+# The fault tests (internal/faulttest: PostgreSQL killed under 50 clients, a
+# full pool, backup and restore) run verbosely after the others, so that CI's
+# log shows their counts.
+FAULTTEST = $(GO) test -race -count=1 -timeout 5m -v ./internal/faulttest/
+
+test: lint ## lint, then every test with -race against PostgreSQL, the fault tests last
 	@DATABASE_URL=$$($(PG) url dvresponse_test); export DATABASE_URL; \
 	t0=$$(date +%s); rc=0; \
-	$(GO) test -race -count=1 -timeout 9m ./... || rc=$$?; \
+	$(GO) test -race -count=1 -timeout 9m $$($(GO) list ./... | grep -v '/internal/faulttest$$') || rc=$$?; \
 	t1=$$(date +%s); \
-	echo "make test: go test took $$((t1 - t0))s, lint+test $$((t1 - $(START_TIME)))s (exit $$rc)"; \
+	echo "==> fault tests: PostgreSQL killed under load, full pool, backup and restore"; \
+	$(FAULTTEST) || rc=$$?; \
+	t2=$$(date +%s); \
+	echo "make test: go test took $$((t1 - t0))s, fault tests $$((t2 - t1))s, lint+test $$((t2 - $(START_TIME)))s (exit $$rc)"; \
 	exit $$rc
+
+faulttest: ## only the fault tests: kill PostgreSQL under 50 clients, full pool, backup/restore (prints counts)
+	@DATABASE_URL=$$($(PG) url dvresponse_test); export DATABASE_URL; \
+	$(FAULTTEST)
 
 bench: ## intake throughput vs pgbench, board fan-out latency (prints figures)
 	@DATABASE_URL=$$($(PG) url dvresponse_bench); export DATABASE_URL; \

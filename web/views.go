@@ -50,9 +50,11 @@ func (p Page) NavItems() []NavItem {
 		return []NavItem{{"my", "My incidents", "/my"}}
 	case "supervisor":
 		return []NavItem{{"dashboard", "Dashboard", "/dashboard"}, {"board", "Live board", "/board"},
-			{"orders", "Expiring orders", "/orders/expiring"}, {"referrals", "Open referrals", "/referrals/open"}}
+			{"orders", "Expiring orders", "/orders/expiring"}, {"referrals", "Open referrals", "/referrals/open"},
+			{"audit", "Audit trail", "/audit"}}
 	case "admin":
-		return []NavItem{{"admin", "Administration", "/admin/"}, {"users", "Users", "/admin/users"}}
+		return []NavItem{{"admin", "Administration", "/admin/"}, {"users", "Users", "/admin/users"},
+			{"audit", "Audit trail", "/admin/audit"}}
 	}
 	return nil
 }
@@ -264,6 +266,8 @@ type IncidentView struct {
 	Type          string
 	IsDV          bool
 	HighDanger    bool
+	WeaponsNow    bool // weapons mentioned in this call
+	ChildrenNow   bool
 	Facts         []KV // all fields, in order
 	Units         []AssignedUnit
 	Timeline      []TimelineRow

@@ -6,6 +6,8 @@
 //	dvresponse user add|disable|reset-password ...
 //	dvresponse seed --demo
 //	dvresponse audit verify
+//	dvresponse import --mapping MAPPING.json FILE.csv
+//	dvresponse report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by ...] [--dv-only] [--format json|csv]
 package main
 
 import (
@@ -51,6 +53,11 @@ commands:
   user reset-password NAME               set a new password, read from standard input
   seed --demo                            load demo reference data, accounts and incidents (idempotent)
   audit verify                           check the audit trail's hash chain
+  import --mapping MAPPING.json FILE.csv
+                                         import historic calls from a CSV export (see: dvresponse import --help)
+  report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by priority|district|settlement|type|week|shift|all]
+         [--dv-only] [--format json|csv] ...
+                                         response times as JSON or CSV (see: dvresponse report --help)
 
 configuration comes from environment variables; see README.md.`
 
@@ -85,6 +92,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdSeed(ctx, cfg, args[1:], e)
 	case "audit":
 		return cmdAudit(ctx, cfg, args[1:], e)
+	case "report":
+		return cmdReport(ctx, cfg, args[1:], e)
+	case "import":
+		return cmdImport(ctx, cfg, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

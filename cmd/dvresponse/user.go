@@ -10,6 +10,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/config"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
@@ -18,6 +19,11 @@ const userUsage = `usage:
   dvresponse user add --username NAME --role ROLE [--name "Full name"] [--district CODE] [--unit CALLSIGN]  (password on stdin)
   dvresponse user disable NAME
   dvresponse user reset-password NAME  (password on stdin)`
+
+// cliActor is who the audit trail names for the user commands: whoever
+// runs them has the database's credentials, not an account of the
+// application.
+var cliActor = audit.Actor{Username: "cli"}
 
 // cmdUser manages accounts from the command line; passwords are read from
 // standard input, one line, so they stay out of shell history and ps.
@@ -52,7 +58,7 @@ func cmdUser(ctx context.Context, cfg config.Config, args []string, e env) error
 		if d.Password, err = readPassword(e); err != nil {
 			return err
 		}
-		u, err := db.CreateUser(ctx, d)
+		u, err := db.CreateUser(ctx, d, cliActor)
 		if err != nil {
 			return describe(err)
 		}
@@ -67,7 +73,7 @@ func cmdUser(ctx context.Context, cfg config.Config, args []string, e env) error
 			return describe(err)
 		}
 		if args[0] == "disable" {
-			if err := db.SetDisabled(ctx, u.ID, true); err != nil {
+			if err := db.SetDisabled(ctx, u.ID, true, cliActor); err != nil {
 				return describe(err)
 			}
 			fmt.Fprintf(e.stdout, "disabled user %s; their sessions have ended\n", u.Username)
@@ -77,7 +83,7 @@ func cmdUser(ctx context.Context, cfg config.Config, args []string, e env) error
 		if err != nil {
 			return err
 		}
-		if err := db.SetPassword(ctx, u.ID, pw); err != nil {
+		if err := db.SetPassword(ctx, u.ID, pw, cliActor); err != nil {
 			return describe(err)
 		}
 		fmt.Fprintf(e.stdout, "password of %s set; their sessions have ended\n", u.Username)

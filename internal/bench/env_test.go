@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
@@ -66,7 +67,7 @@ func newEnv(t *testing.T, n int, demo bool) *env {
 
 	for i := range n {
 		u, err := db.CreateUser(ctx, account.Draft{Username: fmt.Sprintf("bench.dispatcher%02d", i+1),
-			FullName: "Bench dispatcher", Role: string(account.Dispatcher), Password: benchPassword})
+			FullName: "Bench dispatcher", Role: string(account.Dispatcher), Password: benchPassword}, audit.Actor{})
 		if err != nil {
 			t.Fatalf("create user: %v", err)
 		}
@@ -76,7 +77,7 @@ func newEnv(t *testing.T, n int, demo bool) *env {
 		e.Users = append(e.Users, u)
 	}
 	e.Board, err = db.CreateUser(ctx, account.Draft{Username: "bench.board", FullName: "Bench board",
-		Role: string(account.Dispatcher), Password: benchPassword})
+		Role: string(account.Dispatcher), Password: benchPassword}, audit.Actor{})
 	if err != nil {
 		t.Fatalf("create user: %v", err)
 	}
@@ -120,16 +121,16 @@ func newEnv(t *testing.T, n int, demo bool) *env {
 func minimalReference(t *testing.T, db *postgres.DB) {
 	t.Helper()
 	ctx := context.Background()
-	if err := db.SaveDistrict(ctx, &refdata.District{Code: "LEN", Name: "Leninsky", Active: true}); err != nil {
+	if err := db.SaveDistrict(ctx, &refdata.District{Code: "LEN", Name: "Leninsky", Active: true}, audit.Actor{}); err != nil {
 		t.Fatalf("create district: %v", err)
 	}
 	if err := db.SaveIncidentType(ctx, &refdata.IncidentType{Code: "DV-PHYS", Name: "Domestic violence — physical",
-		IsDV: true, Active: true}); err != nil {
+		IsDV: true, Active: true}, audit.Actor{}); err != nil {
 		t.Fatalf("create incident type: %v", err)
 	}
 	target := 60
 	if err := db.SavePriority(ctx, &refdata.Priority{Level: 1, Label: "Immediate danger",
-		Targets: map[refdata.Interval]*int{refdata.CallProcessing: &target}}, true, 0); err != nil {
+		Targets: map[refdata.Interval]*int{refdata.CallProcessing: &target}}, true, 0, audit.Actor{}); err != nil {
 		t.Fatalf("create priority: %v", err)
 	}
 }

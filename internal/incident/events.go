@@ -48,6 +48,10 @@ func DescribeEvent(kind string, data map[string]any) string {
 		return "Referral to " + str("partner") + ": consent " + str("consent")
 	case "note":
 		return "Note added"
+	case "address_confidential":
+		return "Address marked confidential"
+	case "address_confidential_lifted":
+		return "Address confidentiality lifted: " + str("reason")
 	case "correction":
 		or := func(v string) string {
 			if v == "" {

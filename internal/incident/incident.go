@@ -98,6 +98,9 @@ type Incident struct {
 	LocationNotes  string
 	Latitude       *float64
 	Longitude      *float64
+	// AddressConfidential: the address, location notes and coordinates
+	// are shown only to those who must go there (see server/confidential.go).
+	AddressConfidential bool
 
 	Caller          Caller
 	Weapons         *bool

@@ -103,6 +103,11 @@ func (f Form) Validate(draftReceived, now time.Time, loc *time.Location) (New, e
 
 	text := func(field, v string, max int) string {
 		v = strings.TrimSpace(v)
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			// PostgreSQL cannot store them; no keyboard types them.
+			e.Add(field, "This text holds characters that cannot be stored (not letters or signs); type it again.")
+			return v
+		}
 		if c := utf8.RuneCountInString(v); c > max {
 			e.Add(field, fmt.Sprintf("Use at most %d characters (now %d).", max, c))
 		}
@@ -202,7 +207,7 @@ func optFloat(e apperr.Fields, field, v string, lo, hi float64) *float64 {
 		return nil
 	}
 	x, err := strconv.ParseFloat(v, 64)
-	if err != nil || x < lo || x > hi {
+	if err != nil || !(x >= lo && x <= hi) { // NaN too
 		e.Add(field, fmt.Sprintf("Enter a number from %g to %g.", lo, hi))
 		return nil
 	}

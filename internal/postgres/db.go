@@ -47,6 +47,12 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
 	cfg.ConnConfig.RuntimeParams["application_name"] = "dvresponse"
 	cfg.HealthCheckPeriod = 10 * time.Second
+	// A connection idle for over a second is pinged before it is handed
+	// out (pgxpool's default), which weeds out the connections a database
+	// restart left dead. One that does not answer within PingTimeout (a
+	// server gone without closing its sockets) is dropped too, and the
+	// request goes on with another, instead of waiting out its deadline.
+	cfg.PingTimeout = 2 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)

@@ -53,7 +53,8 @@ func (db *DB) CreateIncident(ctx context.Context, n incident.New, loc *time.Loca
 				weapons, children_present, injuries,
 				victim_name, victim_sex, victim_age, suspect_name, suspect_sex, suspect_age, relationship, narrative,
 				address_key, phone_key, caller_key, victim_key, suspect_key, created_by)
-			VALUES ('DV-' || lpad($1::text, 4, '0') || '-' || lpad(nextval('incident_number_seq')::text, 6, '0'),
+			VALUES ('DV-' || lpad($1::text, 4, '0') || '-' || (SELECT lpad(n::text, greatest(6, length(n::text)), '0')
+					FROM nextval('incident_number_seq') AS n),
 				$2, 'intake', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
 				$22, nullif($23, ''), $24, $25, nullif($26, ''), $27, $28, $29, $30, $31, $32, $33, $34, $35)
 			ON CONFLICT (idempotency_key) DO NOTHING
@@ -113,7 +114,7 @@ const incidentSelect = `SELECT i.id, i.number, i.received_at, i.received_manual,
 	i.caller_name, i.caller_phone, i.caller_relation, i.caller_safe_to_call, i.caller_anonymous, i.caller_language,
 	i.weapons, i.children_present, i.injuries,
 	i.victim_name, coalesce(i.victim_sex, ''), i.victim_age, i.suspect_name, coalesce(i.suspect_sex, ''), i.suspect_age,
-	i.relationship, i.narrative, i.high_danger, i.version
+	i.relationship, i.narrative, i.high_danger, i.version, i.address_confidential
 	FROM incidents i
 	JOIN incident_types t ON t.id = i.type_id
 	JOIN priorities p ON p.level = i.priority
@@ -132,7 +133,7 @@ func (db *DB) Incident(ctx context.Context, id int64) (*incident.Incident, error
 		&in.Caller.Name, &in.Caller.Phone, &in.Caller.Relation, &in.Caller.SafeToCall, &in.Caller.Anonymous, &in.Caller.Language,
 		&in.Weapons, &in.ChildrenPresent, &in.Injuries,
 		&in.Victim.Name, &in.Victim.Sex, &in.Victim.Age, &in.Suspect.Name, &in.Suspect.Sex, &in.Suspect.Age,
-		&in.Relationship, &in.Narrative, &in.HighDanger, &in.Version)
+		&in.Relationship, &in.Narrative, &in.HighDanger, &in.Version, &in.AddressConfidential)
 	if err != nil {
 		return nil, mapErr(err, "incident")
 	}
@@ -183,7 +184,7 @@ func (db *DB) openSummaries(ctx context.Context, tail string, args ...any) ([]in
 		JOIN priorities p ON p.level = i.priority
 		LEFT JOIN districts d ON d.id = i.district_id
 		LEFT JOIN settlements s ON s.id = i.settlement_id
-		WHERE i.cleared_at IS NULL `+tail, args...)
+		WHERE i.cleared_at IS NULL AND i.source <> 'import' `+tail, args...)
 	if err != nil {
 		return nil, mapErr(err, "")
 	}
@@ -220,7 +221,7 @@ func (db *DB) History(ctx context.Context, k incident.Keys, exclude int64) (*inc
 	if k.Address == "" && k.Phone == "" && len(names) == 0 {
 		return h, nil
 	}
-	orders, err := db.activeOrdersMatching(ctx, k.Address, names)
+	orders, err := db.activeOrdersMatching(ctx, k.Address, names, exclude)
 	if err != nil {
 		return nil, mapErr(err, "")
 	}

@@ -31,16 +31,16 @@ func newFixture(t *testing.T) *fixture {
 	ctx := context.Background()
 	f := &fixture{db: pgtest.DB(t)}
 	f.district = refdata.District{Code: "LEN", Name: "Leninsky", Active: true}
-	must(t, f.db.SaveDistrict(ctx, &f.district))
+	must(t, f.db.SaveDistrict(ctx, &f.district, audit.Actor{}))
 	f.typ = refdata.IncidentType{Code: "DV-PHYS", Name: "Domestic violence — physical", IsDV: true, Active: true}
-	must(t, f.db.SaveIncidentType(ctx, &f.typ))
+	must(t, f.db.SaveIncidentType(ctx, &f.typ, audit.Actor{}))
 	target := 60
-	must(t, f.db.SavePriority(ctx, &refdata.Priority{Level: 1, Label: "Immediate", Targets: map[refdata.Interval]*int{refdata.CallProcessing: &target}}, true, 0))
+	must(t, f.db.SavePriority(ctx, &refdata.Priority{Level: 1, Label: "Immediate", Targets: map[refdata.Interval]*int{refdata.CallProcessing: &target}}, true, 0, audit.Actor{}))
 	f.unit = refdata.Unit{CallSign: "LEN-11", DistrictID: f.district.ID, Active: true}
-	must(t, f.db.SaveUnit(ctx, &f.unit))
+	must(t, f.db.SaveUnit(ctx, &f.unit, audit.Actor{}))
 	f.unit2 = refdata.Unit{CallSign: "LEN-12", DistrictID: f.district.ID, Active: true}
-	must(t, f.db.SaveUnit(ctx, &f.unit2))
-	u, err := f.db.CreateUser(ctx, account.Draft{Username: "disp", Role: "dispatcher", Password: "correct horse battery"})
+	must(t, f.db.SaveUnit(ctx, &f.unit2, audit.Actor{}))
+	u, err := f.db.CreateUser(ctx, account.Draft{Username: "disp", Role: "dispatcher", Password: "correct horse battery"}, audit.Actor{})
 	must(t, err)
 	f.user = u
 	f.actor = audit.Actor{UserID: u.ID, Username: u.Username, Role: string(u.Role), IP: "127.0.0.1"}
@@ -161,7 +161,7 @@ func TestDraftBelongsToItsUser(t *testing.T) {
 	ctx := context.Background()
 	key, _, err := f.db.CreateDraft(ctx, f.user.ID)
 	must(t, err)
-	other, err := f.db.CreateUser(ctx, account.Draft{Username: "other", Role: "dispatcher", Password: "another long password"})
+	other, err := f.db.CreateUser(ctx, account.Draft{Username: "other", Role: "dispatcher", Password: "another long password"}, audit.Actor{})
 	must(t, err)
 	if _, err := f.db.DraftReceivedAt(ctx, key, other.ID); err == nil {
 		t.Error("another user's draft key was accepted")

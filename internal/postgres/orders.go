@@ -268,17 +268,18 @@ func (db *DB) LinkViolatedOrder(ctx context.Context, incidentID, orderID int64, 
 
 // activeOrdersMatching finds the active orders (not ended, not expired)
 // at the address key or naming one of names, as the protected or the
-// restrained person, for the history lookup.
-func (db *DB) activeOrdersMatching(ctx context.Context, address string, names []string) ([]incident.OrderSummary, error) {
+// restrained person, for the history lookup; orders recorded on the
+// incident exclude (the one being viewed) are left out.
+func (db *DB) activeOrdersMatching(ctx context.Context, address string, names []string, exclude int64) ([]incident.OrderSummary, error) {
 	if address == "" && len(names) == 0 {
 		return nil, nil
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT o.id, o.number, o.kind, o.protected_name, o.restrained_name, o.starts_at, o.ends_at,
 			($1 <> '' AND o.address_key = $1), o.protected_key = ANY($2), o.restrained_key = ANY($2)
 		FROM protection_orders o
-		WHERE o.ended_at IS NULL AND o.ends_at > now()
+		WHERE o.ended_at IS NULL AND o.ends_at > now() AND o.incident_id IS DISTINCT FROM $3
 			AND (($1 <> '' AND o.address_key = $1) OR o.protected_key = ANY($2) OR o.restrained_key = ANY($2))
-		ORDER BY o.ends_at DESC, o.id DESC LIMIT 20`, address, names)
+		ORDER BY o.ends_at DESC, o.id DESC LIMIT 20`, address, names, exclude)
 	if err != nil {
 		return nil, err
 	}

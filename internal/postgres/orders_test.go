@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
@@ -159,7 +160,7 @@ func TestExpiringOrders(t *testing.T) {
 		t.Errorf("expiring = %v, want [%s %s] (soonest first; not the one in 30 h, the ended or the expired)", numbers, in1h, in2h)
 	}
 	other := refdata.District{Code: "OSH", Name: "Osh", Active: true}
-	must(t, f.db.SaveDistrict(ctx, &other))
+	must(t, f.db.SaveDistrict(ctx, &other, audit.Actor{}))
 	got, err = f.db.ExpiringOrders(ctx, 24*time.Hour, &other.ID)
 	must(t, err)
 	if len(got) != 0 {
@@ -210,7 +211,7 @@ func TestLinkViolatedOrder(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	viol := refdata.IncidentType{Code: "PO-VIOL", Name: "Violation of protection order", IsDV: true, Active: true}
-	must(t, f.db.SaveIncidentType(ctx, &viol))
+	must(t, f.db.SaveIncidentType(ctx, &viol, audit.Actor{}))
 	first := f.orderIncident(t, incident.Form{Address: "ul. Chui 12", VictimName: "Aigul Asanova", SuspectName: "Bakyt Asanov"})
 	now := time.Now()
 	orderID, number := f.issueOrder(t, first, incident.TemporaryOrder, "Aigul Asanova", "Bakyt Asanov", "ul. Chui 12", now.Add(-time.Hour), now.Add(72*time.Hour))

@@ -2,9 +2,12 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -18,13 +21,152 @@ func collect[T any](ctx context.Context, db *DB, scan func(pgx.Row) (T, error), 
 	return out, mapErr(err, "")
 }
 
-// deleteByID deletes one row of table; a row still referenced is a conflict.
-func (db *DB) deleteByID(ctx context.Context, table, what string, id any) error {
-	key := "id"
-	if table == "priorities" {
-		key = "level"
+// ---- audited changes
+//
+// Every create, update and delete of reference data writes its audit row
+// in the same transaction as the change (no unaudited change): a create
+// records the new record's fields ("new"), an update the fields that
+// changed with their values before and after ("changed"), a delete the
+// fields of the record that is gone ("old"). The action is
+// "<record type>.create", ".update" or ".delete".
+
+// refChange is one audited change of a record of reference data.
+type refChange struct {
+	what       string // the noun of error messages ("district")
+	recordType string // the audit trail's record type ("district")
+	// lock, for an update or delete, locks the record and returns its
+	// fields before the change; nil for a create.
+	lock func(ctx context.Context, tx pgx.Tx) (map[string]any, error)
+	// write makes the change and returns the record's id as the audit
+	// trail names it.
+	write func(ctx context.Context, tx pgx.Tx) (string, error)
+	// after is the record's fields after the change; nil for a delete.
+	after map[string]any
+}
+
+// run makes the change and writes its audit row in one transaction.
+func (c refChange) run(ctx context.Context, db *DB, by audit.Actor) error {
+	verb := "update"
+	switch {
+	case c.lock == nil:
+		verb = "create"
+	case c.after == nil:
+		verb = "delete"
 	}
-	return db.execOne(ctx, what, `DELETE FROM `+table+` WHERE `+key+` = $1`, id)
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var before map[string]any
+		if c.lock != nil {
+			var err error
+			if before, err = c.lock(ctx, tx); err != nil {
+				return err
+			}
+		}
+		id, err := c.write(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: c.recordType + "." + verb, RecordType: c.recordType,
+			RecordID: id, Detail: changeDetail(before, c.after)})
+	})
+	return mapErr(err, c.what)
+}
+
+// changeDetail is the audit detail of a change: the new record's fields
+// (before is nil), the deleted record's fields (after is nil), or the
+// fields that changed with their values before and after.
+func changeDetail(before, after map[string]any) map[string]any {
+	switch {
+	case before == nil:
+		return map[string]any{"new": after}
+	case after == nil:
+		return map[string]any{"old": before}
+	}
+	return map[string]any{"changed": fieldChanges(before, after)}
+}
+
+// fieldChanges lists the fields whose values differ between before and
+// after as {"field": {"before": x, "after": y}}. Values are compared as the
+// audit trail stores them (JSON), so an *int and an int of one value are
+// equal.
+func fieldChanges(before, after map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, a := range after {
+		b, ok := before[k]
+		if ok && jsonEqual(a, b) {
+			continue
+		}
+		out[k] = map[string]any{"before": b, "after": a}
+	}
+	for k, b := range before {
+		if _, ok := after[k]; !ok {
+			out[k] = map[string]any{"before": b, "after": nil}
+		}
+	}
+	return out
+}
+
+func jsonEqual(a, b any) bool {
+	ja, erra := json.Marshal(a)
+	jb, errb := json.Marshal(b)
+	return erra == nil && errb == nil && string(ja) == string(jb)
+}
+
+// lockRecord returns a refChange.lock that reads one row with sql (which
+// ends FOR UPDATE) and returns fields of it.
+func lockRecord[T any](scan func(pgx.Row) (T, error), fields func(*T) map[string]any, sql string, id any) func(context.Context, pgx.Tx) (map[string]any, error) {
+	return func(ctx context.Context, tx pgx.Tx) (map[string]any, error) {
+		x, err := scan(tx.QueryRow(ctx, sql, id))
+		if err != nil {
+			return nil, err
+		}
+		return fields(&x), nil
+	}
+}
+
+// execOneTx runs a statement in tx that must change exactly one row.
+func execOneTx(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {
+	tag, err := tx.Exec(ctx, sql, args...)
+	if err == nil && tag.RowsAffected() == 0 {
+		return pgx.ErrNoRows
+	}
+	return err
+}
+
+// insertID runs an INSERT ... RETURNING id into *id and returns the id as
+// text; on failure *id stays 0 (the row was never stored).
+func insertID(ctx context.Context, tx pgx.Tx, id *int64, sql string, args ...any) (string, error) {
+	if err := tx.QueryRow(ctx, sql, args...).Scan(id); err != nil {
+		*id = 0
+		return "", err
+	}
+	return strconv.FormatInt(*id, 10), nil
+}
+
+// deleteRecord deletes one row of table by key inside tx; a row still
+// referenced is a conflict (mapErr).
+func deleteRecord(table, key string, id any) func(context.Context, pgx.Tx) (string, error) {
+	return func(ctx context.Context, tx pgx.Tx) (string, error) {
+		return idText(id), execOneTx(ctx, tx, `DELETE FROM `+table+` WHERE `+key+` = $1`, id)
+	}
+}
+
+func idText(id any) string {
+	switch v := id.(type) {
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case int:
+		return strconv.Itoa(v)
+	}
+	return ""
+}
+
+// saved passes err on and, when a create failed, clears the id the insert
+// had given (its row was rolled back).
+func saved(err error, id *int64, create bool) error {
+	if err != nil && create {
+		*id = 0
+	}
+	return err
 }
 
 // ---- districts
@@ -32,6 +174,10 @@ func (db *DB) deleteByID(ctx context.Context, table, what string, id any) error 
 func scanDistrict(r pgx.Row) (refdata.District, error) {
 	var d refdata.District
 	return d, r.Scan(&d.ID, &d.Code, &d.Name, &d.Active)
+}
+
+func districtFields(d *refdata.District) map[string]any {
+	return map[string]any{"code": d.Code, "name": d.Name, "active": d.Active}
 }
 
 // Districts lists districts by code.
@@ -45,22 +191,35 @@ func (db *DB) District(ctx context.Context, id int64) (refdata.District, error) 
 	return d, mapErr(err, "district")
 }
 
-// SaveDistrict validates and inserts (ID 0) or updates d.
-func (db *DB) SaveDistrict(ctx context.Context, d *refdata.District) error {
+const lockDistrict = `SELECT id, code, name, active FROM districts WHERE id = $1 FOR UPDATE`
+
+// SaveDistrict validates and inserts (ID 0) or updates d, audited as by's
+// action.
+func (db *DB) SaveDistrict(ctx context.Context, d *refdata.District, by audit.Actor) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	if d.ID == 0 {
-		return mapErr(db.Pool.QueryRow(ctx, `INSERT INTO districts (code, name, active) VALUES ($1, $2, $3) RETURNING id`,
-			d.Code, d.Name, d.Active).Scan(&d.ID), "district")
+	create := d.ID == 0
+	c := refChange{what: "district", recordType: "district", after: districtFields(d)}
+	if create {
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return insertID(ctx, tx, &d.ID, `INSERT INTO districts (code, name, active) VALUES ($1, $2, $3) RETURNING id`,
+				d.Code, d.Name, d.Active)
+		}
+	} else {
+		c.lock = lockRecord(scanDistrict, districtFields, lockDistrict, d.ID)
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return idText(d.ID), execOneTx(ctx, tx, `UPDATE districts SET code = $2, name = $3, active = $4 WHERE id = $1`,
+				d.ID, d.Code, d.Name, d.Active)
+		}
 	}
-	return db.execOne(ctx, "district", `UPDATE districts SET code = $2, name = $3, active = $4 WHERE id = $1`,
-		d.ID, d.Code, d.Name, d.Active)
+	return saved(c.run(ctx, db, by), &d.ID, create)
 }
 
-// DeleteDistrict deletes an unreferenced district.
-func (db *DB) DeleteDistrict(ctx context.Context, id int64) error {
-	return db.deleteByID(ctx, "districts", "district", id)
+// DeleteDistrict deletes an unreferenced district, audited as by's action.
+func (db *DB) DeleteDistrict(ctx context.Context, id int64, by audit.Actor) error {
+	return refChange{what: "district", recordType: "district", lock: lockRecord(scanDistrict, districtFields, lockDistrict, id),
+		write: deleteRecord("districts", "id", id)}.run(ctx, db, by)
 }
 
 // ---- settlements
@@ -71,6 +230,10 @@ const settlementSelect = `SELECT s.id, s.district_id, d.code, s.name, s.is_idp, 
 func scanSettlement(r pgx.Row) (refdata.Settlement, error) {
 	var s refdata.Settlement
 	return s, r.Scan(&s.ID, &s.DistrictID, &s.DistrictCode, &s.Name, &s.IsIDP, &s.Active)
+}
+
+func settlementFields(s *refdata.Settlement) map[string]any {
+	return map[string]any{"district_id": s.DistrictID, "name": s.Name, "is_idp": s.IsIDP, "active": s.Active}
 }
 
 // Settlements lists settlements by district and name.
@@ -84,22 +247,36 @@ func (db *DB) Settlement(ctx context.Context, id int64) (refdata.Settlement, err
 	return s, mapErr(err, "settlement")
 }
 
-// SaveSettlement validates and inserts (ID 0) or updates s.
-func (db *DB) SaveSettlement(ctx context.Context, s *refdata.Settlement) error {
+const lockSettlement = settlementSelect + `WHERE s.id = $1 FOR UPDATE OF s`
+
+// SaveSettlement validates and inserts (ID 0) or updates s, audited as
+// by's action.
+func (db *DB) SaveSettlement(ctx context.Context, s *refdata.Settlement, by audit.Actor) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if s.ID == 0 {
-		return mapErr(db.Pool.QueryRow(ctx, `INSERT INTO settlements (district_id, name, is_idp, active)
-			VALUES ($1, $2, $3, $4) RETURNING id`, s.DistrictID, s.Name, s.IsIDP, s.Active).Scan(&s.ID), "settlement")
+	create := s.ID == 0
+	c := refChange{what: "settlement", recordType: "settlement", after: settlementFields(s)}
+	if create {
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return insertID(ctx, tx, &s.ID, `INSERT INTO settlements (district_id, name, is_idp, active)
+				VALUES ($1, $2, $3, $4) RETURNING id`, s.DistrictID, s.Name, s.IsIDP, s.Active)
+		}
+	} else {
+		c.lock = lockRecord(scanSettlement, settlementFields, lockSettlement, s.ID)
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return idText(s.ID), execOneTx(ctx, tx, `UPDATE settlements SET district_id = $2, name = $3, is_idp = $4, active = $5
+				WHERE id = $1`, s.ID, s.DistrictID, s.Name, s.IsIDP, s.Active)
+		}
 	}
-	return db.execOne(ctx, "settlement", `UPDATE settlements SET district_id = $2, name = $3, is_idp = $4, active = $5
-		WHERE id = $1`, s.ID, s.DistrictID, s.Name, s.IsIDP, s.Active)
+	return saved(c.run(ctx, db, by), &s.ID, create)
 }
 
-// DeleteSettlement deletes an unreferenced settlement.
-func (db *DB) DeleteSettlement(ctx context.Context, id int64) error {
-	return db.deleteByID(ctx, "settlements", "settlement", id)
+// DeleteSettlement deletes an unreferenced settlement, audited as by's
+// action.
+func (db *DB) DeleteSettlement(ctx context.Context, id int64, by audit.Actor) error {
+	return refChange{what: "settlement", recordType: "settlement", lock: lockRecord(scanSettlement, settlementFields, lockSettlement, id),
+		write: deleteRecord("settlements", "id", id)}.run(ctx, db, by)
 }
 
 // ---- units
@@ -115,6 +292,10 @@ func scanUnit(r pgx.Row) (refdata.Unit, error) {
 	return u, err
 }
 
+func unitFields(u *refdata.Unit) map[string]any {
+	return map[string]any{"call_sign": u.CallSign, "district_id": u.DistrictID, "status": string(u.Status), "active": u.Active}
+}
+
 // Units lists units by call sign.
 func (db *DB) Units(ctx context.Context) ([]refdata.Unit, error) {
 	return collect(ctx, db, scanUnit, unitSelect+`ORDER BY u.call_sign`)
@@ -126,22 +307,35 @@ func (db *DB) Unit(ctx context.Context, id int64) (refdata.Unit, error) {
 	return u, mapErr(err, "unit")
 }
 
-// SaveUnit validates and inserts (ID 0) or updates u.
-func (db *DB) SaveUnit(ctx context.Context, u *refdata.Unit) error {
+const lockUnit = unitSelect + `WHERE u.id = $1 FOR UPDATE OF u`
+
+// SaveUnit validates and inserts (ID 0) or updates u, audited as by's
+// action.
+func (db *DB) SaveUnit(ctx context.Context, u *refdata.Unit, by audit.Actor) error {
 	if err := u.Validate(); err != nil {
 		return err
 	}
-	if u.ID == 0 {
-		return mapErr(db.Pool.QueryRow(ctx, `INSERT INTO units (call_sign, district_id, status, active)
-			VALUES ($1, $2, $3, $4) RETURNING id`, u.CallSign, u.DistrictID, u.Status, u.Active).Scan(&u.ID), "unit")
+	create := u.ID == 0
+	c := refChange{what: "unit", recordType: "unit", after: unitFields(u)}
+	if create {
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return insertID(ctx, tx, &u.ID, `INSERT INTO units (call_sign, district_id, status, active)
+				VALUES ($1, $2, $3, $4) RETURNING id`, u.CallSign, u.DistrictID, u.Status, u.Active)
+		}
+	} else {
+		c.lock = lockRecord(scanUnit, unitFields, lockUnit, u.ID)
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return idText(u.ID), execOneTx(ctx, tx, `UPDATE units SET call_sign = $2, district_id = $3, status = $4, active = $5
+				WHERE id = $1`, u.ID, u.CallSign, u.DistrictID, u.Status, u.Active)
+		}
 	}
-	return db.execOne(ctx, "unit", `UPDATE units SET call_sign = $2, district_id = $3, status = $4, active = $5
-		WHERE id = $1`, u.ID, u.CallSign, u.DistrictID, u.Status, u.Active)
+	return saved(c.run(ctx, db, by), &u.ID, create)
 }
 
-// DeleteUnit deletes an unreferenced unit.
-func (db *DB) DeleteUnit(ctx context.Context, id int64) error {
-	return db.deleteByID(ctx, "units", "unit", id)
+// DeleteUnit deletes an unreferenced unit, audited as by's action.
+func (db *DB) DeleteUnit(ctx context.Context, id int64, by audit.Actor) error {
+	return refChange{what: "unit", recordType: "unit", lock: lockRecord(scanUnit, unitFields, lockUnit, id),
+		write: deleteRecord("units", "id", id)}.run(ctx, db, by)
 }
 
 // ---- incident types
@@ -149,6 +343,10 @@ func (db *DB) DeleteUnit(ctx context.Context, id int64) error {
 func scanIncidentType(r pgx.Row) (refdata.IncidentType, error) {
 	var t refdata.IncidentType
 	return t, r.Scan(&t.ID, &t.Code, &t.Name, &t.IsDV, &t.Active)
+}
+
+func incidentTypeFields(t *refdata.IncidentType) map[string]any {
+	return map[string]any{"code": t.Code, "name": t.Name, "is_dv": t.IsDV, "active": t.Active}
 }
 
 // IncidentTypes lists incident types by code.
@@ -162,22 +360,37 @@ func (db *DB) IncidentType(ctx context.Context, id int64) (refdata.IncidentType,
 	return t, mapErr(err, "incident type")
 }
 
-// SaveIncidentType validates and inserts (ID 0) or updates t.
-func (db *DB) SaveIncidentType(ctx context.Context, t *refdata.IncidentType) error {
+const lockIncidentType = `SELECT id, code, name, is_dv, active FROM incident_types WHERE id = $1 FOR UPDATE`
+
+// SaveIncidentType validates and inserts (ID 0) or updates t, audited as
+// by's action.
+func (db *DB) SaveIncidentType(ctx context.Context, t *refdata.IncidentType, by audit.Actor) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	if t.ID == 0 {
-		return mapErr(db.Pool.QueryRow(ctx, `INSERT INTO incident_types (code, name, is_dv, active)
-			VALUES ($1, $2, $3, $4) RETURNING id`, t.Code, t.Name, t.IsDV, t.Active).Scan(&t.ID), "incident type")
+	create := t.ID == 0
+	c := refChange{what: "incident type", recordType: "incident_type", after: incidentTypeFields(t)}
+	if create {
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return insertID(ctx, tx, &t.ID, `INSERT INTO incident_types (code, name, is_dv, active)
+				VALUES ($1, $2, $3, $4) RETURNING id`, t.Code, t.Name, t.IsDV, t.Active)
+		}
+	} else {
+		c.lock = lockRecord(scanIncidentType, incidentTypeFields, lockIncidentType, t.ID)
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return idText(t.ID), execOneTx(ctx, tx, `UPDATE incident_types SET code = $2, name = $3, is_dv = $4, active = $5
+				WHERE id = $1`, t.ID, t.Code, t.Name, t.IsDV, t.Active)
+		}
 	}
-	return db.execOne(ctx, "incident type", `UPDATE incident_types SET code = $2, name = $3, is_dv = $4, active = $5
-		WHERE id = $1`, t.ID, t.Code, t.Name, t.IsDV, t.Active)
+	return saved(c.run(ctx, db, by), &t.ID, create)
 }
 
-// DeleteIncidentType deletes an unreferenced incident type.
-func (db *DB) DeleteIncidentType(ctx context.Context, id int64) error {
-	return db.deleteByID(ctx, "incident_types", "incident type", id)
+// DeleteIncidentType deletes an unreferenced incident type, audited as
+// by's action.
+func (db *DB) DeleteIncidentType(ctx context.Context, id int64, by audit.Actor) error {
+	return refChange{what: "incident type", recordType: "incident_type",
+		lock:  lockRecord(scanIncidentType, incidentTypeFields, lockIncidentType, id),
+		write: deleteRecord("incident_types", "id", id)}.run(ctx, db, by)
 }
 
 // ---- priorities
@@ -193,6 +406,14 @@ func scanPriority(r pgx.Row) (refdata.Priority, error) {
 		p.Targets[iv] = t[i]
 	}
 	return p, err
+}
+
+func priorityFields(p *refdata.Priority) map[string]any {
+	m := map[string]any{"level": p.Level, "label": p.Label}
+	for _, iv := range refdata.Intervals {
+		m["target_"+string(iv)] = p.Targets[iv]
+	}
+	return m
 }
 
 func targetArgs(p *refdata.Priority) []any {
@@ -214,26 +435,39 @@ func (db *DB) Priority(ctx context.Context, level int64) (refdata.Priority, erro
 	return p, mapErr(err, "priority")
 }
 
+const lockPriority = prioritySelect + `WHERE level = $1 FOR UPDATE`
+
 // SavePriority validates and inserts (create) or updates the level that
-// oldLevel names, which may move to p.Level.
-func (db *DB) SavePriority(ctx context.Context, p *refdata.Priority, create bool, oldLevel int) error {
+// oldLevel names, which may move to p.Level; audited as by's action, with
+// the record named by its level before the change.
+func (db *DB) SavePriority(ctx context.Context, p *refdata.Priority, create bool, oldLevel int, by audit.Actor) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
+	c := refChange{what: "priority", recordType: "priority", after: priorityFields(p)}
 	if create {
-		_, err := db.Pool.Exec(ctx, `INSERT INTO priorities (level, label, target_call_processing_s, target_turnout_s,
-			target_travel_s, target_response_s, target_on_scene_s, target_total_s)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, targetArgs(p)...)
-		return mapErr(err, "priority")
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			_, err := tx.Exec(ctx, `INSERT INTO priorities (level, label, target_call_processing_s, target_turnout_s,
+				target_travel_s, target_response_s, target_on_scene_s, target_total_s)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, targetArgs(p)...)
+			return strconv.Itoa(p.Level), err
+		}
+	} else {
+		c.lock = lockRecord(scanPriority, priorityFields, lockPriority, oldLevel)
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return strconv.Itoa(oldLevel), execOneTx(ctx, tx, `UPDATE priorities SET level = $1, label = $2, target_call_processing_s = $3,
+				target_turnout_s = $4, target_travel_s = $5, target_response_s = $6, target_on_scene_s = $7,
+				target_total_s = $8 WHERE level = $9`, append(targetArgs(p), oldLevel)...)
+		}
 	}
-	return db.execOne(ctx, "priority", `UPDATE priorities SET level = $1, label = $2, target_call_processing_s = $3,
-		target_turnout_s = $4, target_travel_s = $5, target_response_s = $6, target_on_scene_s = $7,
-		target_total_s = $8 WHERE level = $9`, append(targetArgs(p), oldLevel)...)
+	return c.run(ctx, db, by)
 }
 
-// DeletePriority deletes an unreferenced priority level.
-func (db *DB) DeletePriority(ctx context.Context, level int64) error {
-	return db.deleteByID(ctx, "priorities", "priority", level)
+// DeletePriority deletes an unreferenced priority level, audited as by's
+// action.
+func (db *DB) DeletePriority(ctx context.Context, level int64, by audit.Actor) error {
+	return refChange{what: "priority", recordType: "priority", lock: lockRecord(scanPriority, priorityFields, lockPriority, level),
+		write: deleteRecord("priorities", "level", level)}.run(ctx, db, by)
 }
 
 // ---- dispositions
@@ -241,6 +475,10 @@ func (db *DB) DeletePriority(ctx context.Context, level int64) error {
 func scanDisposition(r pgx.Row) (refdata.Disposition, error) {
 	var d refdata.Disposition
 	return d, r.Scan(&d.ID, &d.Code, &d.Name, &d.Active)
+}
+
+func dispositionFields(d *refdata.Disposition) map[string]any {
+	return map[string]any{"code": d.Code, "name": d.Name, "active": d.Active}
 }
 
 // Dispositions lists disposition codes by code.
@@ -254,22 +492,37 @@ func (db *DB) Disposition(ctx context.Context, id int64) (refdata.Disposition, e
 	return d, mapErr(err, "disposition")
 }
 
-// SaveDisposition validates and inserts (ID 0) or updates d.
-func (db *DB) SaveDisposition(ctx context.Context, d *refdata.Disposition) error {
+const lockDisposition = `SELECT id, code, name, active FROM dispositions WHERE id = $1 FOR UPDATE`
+
+// SaveDisposition validates and inserts (ID 0) or updates d, audited as
+// by's action.
+func (db *DB) SaveDisposition(ctx context.Context, d *refdata.Disposition, by audit.Actor) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	if d.ID == 0 {
-		return mapErr(db.Pool.QueryRow(ctx, `INSERT INTO dispositions (code, name, active) VALUES ($1, $2, $3) RETURNING id`,
-			d.Code, d.Name, d.Active).Scan(&d.ID), "disposition")
+	create := d.ID == 0
+	c := refChange{what: "disposition", recordType: "disposition", after: dispositionFields(d)}
+	if create {
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return insertID(ctx, tx, &d.ID, `INSERT INTO dispositions (code, name, active) VALUES ($1, $2, $3) RETURNING id`,
+				d.Code, d.Name, d.Active)
+		}
+	} else {
+		c.lock = lockRecord(scanDisposition, dispositionFields, lockDisposition, d.ID)
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return idText(d.ID), execOneTx(ctx, tx, `UPDATE dispositions SET code = $2, name = $3, active = $4 WHERE id = $1`,
+				d.ID, d.Code, d.Name, d.Active)
+		}
 	}
-	return db.execOne(ctx, "disposition", `UPDATE dispositions SET code = $2, name = $3, active = $4 WHERE id = $1`,
-		d.ID, d.Code, d.Name, d.Active)
+	return saved(c.run(ctx, db, by), &d.ID, create)
 }
 
-// DeleteDisposition deletes an unreferenced disposition code.
-func (db *DB) DeleteDisposition(ctx context.Context, id int64) error {
-	return db.deleteByID(ctx, "dispositions", "disposition", id)
+// DeleteDisposition deletes an unreferenced disposition code, audited as
+// by's action.
+func (db *DB) DeleteDisposition(ctx context.Context, id int64, by audit.Actor) error {
+	return refChange{what: "disposition", recordType: "disposition",
+		lock:  lockRecord(scanDisposition, dispositionFields, lockDisposition, id),
+		write: deleteRecord("dispositions", "id", id)}.run(ctx, db, by)
 }
 
 // ---- partner organisations
@@ -285,6 +538,10 @@ func scanPartner(r pgx.Row) (refdata.Partner, error) {
 	return p, err
 }
 
+func partnerFields(p *refdata.Partner) map[string]any {
+	return map[string]any{"name": p.Name, "kind": string(p.Kind), "district_id": p.DistrictID, "contact": p.Contact, "active": p.Active}
+}
+
 // Partners lists partner organisations by name.
 func (db *DB) Partners(ctx context.Context) ([]refdata.Partner, error) {
 	return collect(ctx, db, scanPartner, partnerSelect+`ORDER BY p.name`)
@@ -296,20 +553,34 @@ func (db *DB) Partner(ctx context.Context, id int64) (refdata.Partner, error) {
 	return p, mapErr(err, "organisation")
 }
 
-// SavePartner validates and inserts (ID 0) or updates p.
-func (db *DB) SavePartner(ctx context.Context, p *refdata.Partner) error {
+const lockPartner = partnerSelect + `WHERE p.id = $1 FOR UPDATE OF p`
+
+// SavePartner validates and inserts (ID 0) or updates p, audited as by's
+// action.
+func (db *DB) SavePartner(ctx context.Context, p *refdata.Partner, by audit.Actor) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
-	if p.ID == 0 {
-		return mapErr(db.Pool.QueryRow(ctx, `INSERT INTO partner_orgs (name, kind, district_id, contact, active)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`, p.Name, p.Kind, p.DistrictID, p.Contact, p.Active).Scan(&p.ID), "organisation")
+	create := p.ID == 0
+	c := refChange{what: "organisation", recordType: "partner_org", after: partnerFields(p)}
+	if create {
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return insertID(ctx, tx, &p.ID, `INSERT INTO partner_orgs (name, kind, district_id, contact, active)
+				VALUES ($1, $2, $3, $4, $5) RETURNING id`, p.Name, p.Kind, p.DistrictID, p.Contact, p.Active)
+		}
+	} else {
+		c.lock = lockRecord(scanPartner, partnerFields, lockPartner, p.ID)
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return idText(p.ID), execOneTx(ctx, tx, `UPDATE partner_orgs SET name = $2, kind = $3, district_id = $4, contact = $5,
+				active = $6 WHERE id = $1`, p.ID, p.Name, p.Kind, p.DistrictID, p.Contact, p.Active)
+		}
 	}
-	return db.execOne(ctx, "organisation", `UPDATE partner_orgs SET name = $2, kind = $3, district_id = $4, contact = $5,
-		active = $6 WHERE id = $1`, p.ID, p.Name, p.Kind, p.DistrictID, p.Contact, p.Active)
+	return saved(c.run(ctx, db, by), &p.ID, create)
 }
 
-// DeletePartner deletes an unreferenced partner organisation.
-func (db *DB) DeletePartner(ctx context.Context, id int64) error {
-	return db.deleteByID(ctx, "partner_orgs", "organisation", id)
+// DeletePartner deletes an unreferenced partner organisation, audited as
+// by's action.
+func (db *DB) DeletePartner(ctx context.Context, id int64, by audit.Actor) error {
+	return refChange{what: "organisation", recordType: "partner_org", lock: lockRecord(scanPartner, partnerFields, lockPartner, id),
+		write: deleteRecord("partner_orgs", "id", id)}.run(ctx, db, by)
 }

@@ -17,7 +17,7 @@ import (
 func (f *fixture) partner(t *testing.T, name string, kind refdata.PartnerKind) int64 {
 	t.Helper()
 	p := refdata.Partner{Name: name, Kind: kind, Active: true}
-	must(t, f.db.SavePartner(context.Background(), &p))
+	must(t, f.db.SavePartner(context.Background(), &p, audit.Actor{}))
 	return p.ID
 }
 
@@ -28,7 +28,7 @@ func TestReferralLifecycleRecordsWhenAndWho(t *testing.T) {
 	inc := f.orderIncident(t, incident.Form{Address: "ul. Chui 12", VictimName: "Aigul Asanova"})
 	shelter := f.partner(t, "Safe House Bishkek", refdata.Shelter)
 	legal := f.partner(t, "Legal Aid Centre", refdata.LegalAid)
-	off, err := f.db.CreateUser(ctx, account.Draft{Username: "off", Role: "officer", District: "LEN", Password: "correct horse battery"})
+	off, err := f.db.CreateUser(ctx, account.Draft{Username: "off", Role: "officer", District: "LEN", Password: "correct horse battery"}, audit.Actor{})
 	must(t, err)
 	officer := audit.Actor{UserID: off.ID, Username: off.Username, Role: string(off.Role)}
 
@@ -181,7 +181,7 @@ func TestOpenReferralsByOrganisation(t *testing.T) {
 		t.Errorf("open referrals %v, want [%d %d] (oldest first)", got, first[0], second[0])
 	}
 	osh := refdata.District{Code: "OSH", Name: "Osh", Active: true}
-	must(t, f.db.SaveDistrict(ctx, &osh))
+	must(t, f.db.SaveDistrict(ctx, &osh, audit.Actor{}))
 	open, err = f.db.OpenReferrals(ctx, &osh.ID)
 	must(t, err)
 	if len(open) != 0 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
@@ -24,7 +25,7 @@ func (f *fixture) dispatched(t *testing.T) int64 {
 func (f *fixture) disposition(t *testing.T) int64 {
 	t.Helper()
 	d := refdata.Disposition{Code: "WARNING", Name: "Warning given", Active: true}
-	must(t, f.db.SaveDisposition(context.Background(), &d))
+	must(t, f.db.SaveDisposition(context.Background(), &d, audit.Actor{}))
 	return d.ID
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
 )
 
 const userColumns = `u.id, u.username, u.full_name, u.role, u.district_id, coalesce(d.code, ''),
@@ -83,8 +84,35 @@ func unitID(ctx context.Context, q pgx.Tx, callSign string) (*int64, error) {
 	return &id, mapErr(err, "")
 }
 
-// CreateUser validates d, hashes its password and stores the user.
-func (db *DB) CreateUser(ctx context.Context, d account.Draft) (*account.User, error) {
+// userFields are a user's fields as the audit trail records them: never
+// the password or its hash.
+func userFields(u *account.User) map[string]any {
+	return map[string]any{"full_name": u.FullName, "role": string(u.Role), "district": u.DistrictCode, "unit": u.UnitCallSign}
+}
+
+// userChange locks the user id, makes a change with change (which returns
+// the audit detail) and writes the audit row of action, in one
+// transaction: no unaudited change. The record is the user's username, as
+// in the audit rows of logins.
+func (db *DB) userChange(ctx context.Context, id int64, by audit.Actor, action string,
+	change func(tx pgx.Tx, before *account.User) (map[string]any, error)) error {
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+userFrom+`WHERE u.id = $1 FOR UPDATE OF u`, id))
+		if err != nil {
+			return err
+		}
+		detail, err := change(tx, u)
+		if err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: action, RecordType: "user", RecordID: u.Username, Detail: detail})
+	})
+	return mapErr(err, "user")
+}
+
+// CreateUser validates d, hashes its password and stores the user, audited
+// as by's action ("user.create").
+func (db *DB) CreateUser(ctx context.Context, d account.Draft, by audit.Actor) (*account.User, error) {
 	if err := d.Validate(true); err != nil {
 		return nil, err
 	}
@@ -92,7 +120,7 @@ func (db *DB) CreateUser(ctx context.Context, d account.Draft) (*account.User, e
 	if err != nil {
 		return nil, apperr.Wrap(apperr.Internal, err, "")
 	}
-	var id int64
+	var u *account.User
 	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		did, err := districtID(ctx, tx, d.District, "district")
 		if err != nil {
@@ -102,45 +130,62 @@ func (db *DB) CreateUser(ctx context.Context, d account.Draft) (*account.User, e
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `INSERT INTO users (username, full_name, role, district_id, unit_id, password_hash)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, d.Username, d.FullName, d.Role, did, uid, hash).Scan(&id)
+		var id int64
+		if err := tx.QueryRow(ctx, `INSERT INTO users (username, full_name, role, district_id, unit_id, password_hash)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, d.Username, d.FullName, d.Role, did, uid, hash).Scan(&id); err != nil {
+			return err
+		}
+		if u, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+userFrom+`WHERE u.id = $1`, id)); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "user.create", RecordType: "user", RecordID: u.Username,
+			Detail: changeDetail(nil, userFields(u))})
 	})
 	if err != nil {
 		return nil, mapErr(err, "user")
 	}
-	return db.UserByID(ctx, id)
+	return u, nil
 }
 
-// UpdateUser changes a user's name, role and district. A change of role or
-// district ends the user's sessions, so that new rights start with a new
-// login.
-func (db *DB) UpdateUser(ctx context.Context, id int64, d account.Draft) error {
+// UpdateUser changes a user's name, role and district, audited as by's
+// action ("user.update", with the fields changed before and after). A
+// change of role or district ends the user's sessions, so that new rights
+// start with a new login.
+func (db *DB) UpdateUser(ctx context.Context, id int64, d account.Draft, by audit.Actor) error {
 	if err := d.Validate(false); err != nil {
 		return err
 	}
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	return db.userChange(ctx, id, by, "user.update", func(tx pgx.Tx, before *account.User) (map[string]any, error) {
 		did, err := districtID(ctx, tx, d.District, "district")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		uid, err := unitID(ctx, tx, d.Unit)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE users SET full_name = $2, role = $3, district_id = $4, unit_id = $5,
+		if err := execOneTx(ctx, tx, `UPDATE users SET full_name = $2, role = $3, district_id = $4, unit_id = $5,
 			session_epoch = session_epoch + CASE WHEN role <> $3 OR district_id IS DISTINCT FROM $4 THEN 1 ELSE 0 END,
-			updated_at = now() WHERE id = $1`, id, d.FullName, d.Role, did, uid)
-		if err == nil && tag.RowsAffected() == 0 {
-			return pgx.ErrNoRows
+			updated_at = now() WHERE id = $1`, id, d.FullName, d.Role, did, uid); err != nil {
+			return nil, err
 		}
-		return err
+		after, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+userFrom+`WHERE u.id = $1`, id))
+		if err != nil {
+			return nil, err
+		}
+		detail := changeDetail(userFields(before), userFields(after))
+		if after.SessionEpoch != before.SessionEpoch {
+			detail["sessions_ended"] = true
+		}
+		return detail, nil
 	})
-	return mapErr(err, "user")
 }
 
 // SetPassword checks and stores a new password and ends every session of
-// the user.
-func (db *DB) SetPassword(ctx context.Context, id int64, password string) error {
+// the user, audited as by's action: "account.password_change" when by is
+// the user, "user.password_reset" otherwise. The audit row never holds the
+// password or its hash.
+func (db *DB) SetPassword(ctx context.Context, id int64, password string, by audit.Actor) error {
 	if msg := account.PasswordProblem(password); msg != "" {
 		return &apperr.Error{Code: apperr.Invalid, Message: msg, Fields: map[string]string{"password": msg}}
 	}
@@ -148,22 +193,41 @@ func (db *DB) SetPassword(ctx context.Context, id int64, password string) error 
 	if err != nil {
 		return apperr.Wrap(apperr.Internal, err, "")
 	}
-	return db.execOne(ctx, "user", `UPDATE users SET password_hash = $2, password_changed_at = now(),
-		session_epoch = session_epoch + 1, updated_at = now() WHERE id = $1`, id, hash)
-}
-
-// SetDisabled disables (ending every session) or re-enables a user.
-func (db *DB) SetDisabled(ctx context.Context, id int64, disabled bool) error {
-	if disabled {
-		return db.execOne(ctx, "user", `UPDATE users SET disabled_at = coalesce(disabled_at, now()),
-			session_epoch = session_epoch + 1, updated_at = now() WHERE id = $1`, id)
+	action := "user.password_reset"
+	if by.UserID == id {
+		action = "account.password_change"
 	}
-	return db.execOne(ctx, "user", `UPDATE users SET disabled_at = NULL, updated_at = now() WHERE id = $1`, id)
+	return db.userChange(ctx, id, by, action, func(tx pgx.Tx, _ *account.User) (map[string]any, error) {
+		return map[string]any{"sessions_ended": true}, execOneTx(ctx, tx, `UPDATE users SET password_hash = $2,
+			password_changed_at = now(), session_epoch = session_epoch + 1, updated_at = now() WHERE id = $1`, id, hash)
+	})
 }
 
-// EndSessions ends every session of the user at their next request.
-func (db *DB) EndSessions(ctx context.Context, id int64) error {
-	return db.execOne(ctx, "user", `UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1`, id)
+// SetDisabled disables (ending every session) or re-enables a user,
+// audited as by's action ("user.disable", "user.enable").
+func (db *DB) SetDisabled(ctx context.Context, id int64, disabled bool, by audit.Actor) error {
+	action := "user.enable"
+	if disabled {
+		action = "user.disable"
+	}
+	return db.userChange(ctx, id, by, action, func(tx pgx.Tx, before *account.User) (map[string]any, error) {
+		detail := changeDetail(map[string]any{"disabled": before.Disabled()}, map[string]any{"disabled": disabled})
+		if disabled {
+			detail["sessions_ended"] = true
+			return detail, execOneTx(ctx, tx, `UPDATE users SET disabled_at = coalesce(disabled_at, now()),
+				session_epoch = session_epoch + 1, updated_at = now() WHERE id = $1`, id)
+		}
+		return detail, execOneTx(ctx, tx, `UPDATE users SET disabled_at = NULL, updated_at = now() WHERE id = $1`, id)
+	})
+}
+
+// EndSessions ends every session of the user at their next request,
+// audited as by's action ("user.end_sessions").
+func (db *DB) EndSessions(ctx context.Context, id int64, by audit.Actor) error {
+	return db.userChange(ctx, id, by, "user.end_sessions", func(tx pgx.Tx, _ *account.User) (map[string]any, error) {
+		return map[string]any{"sessions_ended": true},
+			execOneTx(ctx, tx, `UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1`, id)
+	})
 }
 
 // execOne runs a statement that must change exactly one row.
@@ -206,7 +270,14 @@ func (db *DB) RecordLoginSuccess(ctx context.Context, id int64) error {
 	return db.execOne(ctx, "user", `UPDATE users SET failed_logins = 0, failed_since = NULL WHERE id = $1`, id)
 }
 
-// Unlock lifts a lockout (an administrator's action).
-func (db *DB) Unlock(ctx context.Context, id int64) error {
-	return db.execOne(ctx, "user", `UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL WHERE id = $1`, id)
+// Unlock lifts a lockout (an administrator's action), audited as by's
+// action ("user.unlock", with the lock's end that was lifted, if any).
+func (db *DB) Unlock(ctx context.Context, id int64, by audit.Actor) error {
+	return db.userChange(ctx, id, by, "user.unlock", func(tx pgx.Tx, before *account.User) (map[string]any, error) {
+		var detail map[string]any
+		if before.LockedUntil != nil {
+			detail = map[string]any{"locked_until": before.LockedUntil.UTC().Format(time.RFC3339)}
+		}
+		return detail, execOneTx(ctx, tx, `UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL WHERE id = $1`, id)
+	})
 }

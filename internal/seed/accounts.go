@@ -9,8 +9,12 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
+
+// seedActor is who the audit trail names for what the seed creates.
+var seedActor = audit.Actor{Username: "seed"}
 
 // demoAccounts are the demo logins, one per role in each deployment. The
 // passwords are public (they are in this file and printed on every start):
@@ -42,7 +46,7 @@ func ensureAccounts(ctx context.Context, db *postgres.DB) ([]accountRow, error) 
 		u, err := db.UserByUsername(ctx, a.Username)
 		created := false
 		if apperr.CodeOf(err) == apperr.NotFound {
-			u, err = db.CreateUser(ctx, a)
+			u, err = db.CreateUser(ctx, a, seedActor)
 			created = err == nil
 			if apperr.CodeOf(err) == apperr.Conflict { // created meanwhile by another process
 				u, err = db.UserByUsername(ctx, a.Username)

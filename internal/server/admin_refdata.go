@@ -26,8 +26,11 @@ type refKind struct {
 	defaults                           url.Values
 	load                               func(ctx context.Context, id int64) (url.Values, error)
 	fields                             func(ctx context.Context, v url.Values) ([]web.Field, error)
-	save                               func(ctx context.Context, id int64, v url.Values) error // id 0 creates
-	del                                func(ctx context.Context, id int64) error
+	// save and del write the change and its audit row in one transaction,
+	// as the request's actor (actorOf(ctx): refSave and refDelete put it
+	// in ctx).
+	save func(ctx context.Context, id int64, v url.Values) error // id 0 creates
+	del  func(ctx context.Context, id int64) error
 }
 
 // refKinds lists the kinds in the order the administration page shows them.
@@ -58,9 +61,9 @@ func (s *Server) refKinds() []*refKind {
 			},
 			save: func(ctx context.Context, id int64, v url.Values) error {
 				d := refdata.District{ID: id, Code: v.Get("code"), Name: v.Get("name"), Active: v.Get("active") == "on"}
-				return db.SaveDistrict(ctx, &d)
+				return db.SaveDistrict(ctx, &d, actorOf(ctx))
 			},
-			del: db.DeleteDistrict,
+			del: func(ctx context.Context, id int64) error { return db.DeleteDistrict(ctx, id, actorOf(ctx)) },
 		},
 		{
 			slug: "settlements", title: "Settlements", singular: "settlement",
@@ -98,9 +101,9 @@ func (s *Server) refKinds() []*refKind {
 				if err := mergeErr(f, x.Validate()); err != nil {
 					return err
 				}
-				return db.SaveSettlement(ctx, &x)
+				return db.SaveSettlement(ctx, &x, actorOf(ctx))
 			},
-			del: db.DeleteSettlement,
+			del: func(ctx context.Context, id int64) error { return db.DeleteSettlement(ctx, id, actorOf(ctx)) },
 		},
 		{
 			slug: "units", title: "Units", singular: "unit",
@@ -138,9 +141,9 @@ func (s *Server) refKinds() []*refKind {
 				if err := mergeErr(f, u.Validate()); err != nil {
 					return err
 				}
-				return db.SaveUnit(ctx, &u)
+				return db.SaveUnit(ctx, &u, actorOf(ctx))
 			},
-			del: db.DeleteUnit,
+			del: func(ctx context.Context, id int64) error { return db.DeleteUnit(ctx, id, actorOf(ctx)) },
 		},
 		{
 			slug: "incident-types", title: "Incident types", singular: "incident type",
@@ -171,9 +174,9 @@ func (s *Server) refKinds() []*refKind {
 			},
 			save: func(ctx context.Context, id int64, v url.Values) error {
 				t := refdata.IncidentType{ID: id, Code: v.Get("code"), Name: v.Get("name"), IsDV: v.Get("is_dv") == "on", Active: v.Get("active") == "on"}
-				return db.SaveIncidentType(ctx, &t)
+				return db.SaveIncidentType(ctx, &t, actorOf(ctx))
 			},
-			del: db.DeleteIncidentType,
+			del: func(ctx context.Context, id int64) error { return db.DeleteIncidentType(ctx, id, actorOf(ctx)) },
 		},
 		{
 			slug: "priorities", title: "Priorities", singular: "priority",
@@ -218,9 +221,9 @@ func (s *Server) refKinds() []*refKind {
 				if err := mergeErr(f, p.Validate()); err != nil {
 					return err
 				}
-				return db.SavePriority(ctx, &p, id == 0, int(id))
+				return db.SavePriority(ctx, &p, id == 0, int(id), actorOf(ctx))
 			},
-			del: db.DeletePriority,
+			del: func(ctx context.Context, id int64) error { return db.DeletePriority(ctx, id, actorOf(ctx)) },
 		},
 		{
 			slug: "dispositions", title: "Disposition codes", singular: "disposition code",
@@ -246,9 +249,9 @@ func (s *Server) refKinds() []*refKind {
 			},
 			save: func(ctx context.Context, id int64, v url.Values) error {
 				d := refdata.Disposition{ID: id, Code: v.Get("code"), Name: v.Get("name"), Active: v.Get("active") == "on"}
-				return db.SaveDisposition(ctx, &d)
+				return db.SaveDisposition(ctx, &d, actorOf(ctx))
 			},
-			del: db.DeleteDisposition,
+			del: func(ctx context.Context, id int64) error { return db.DeleteDisposition(ctx, id, actorOf(ctx)) },
 		},
 		{
 			slug: "partners", title: "Partner organisations", singular: "partner organisation",
@@ -296,9 +299,9 @@ func (s *Server) refKinds() []*refKind {
 				if err := mergeErr(f, p.Validate()); err != nil {
 					return err
 				}
-				return db.SavePartner(ctx, &p)
+				return db.SavePartner(ctx, &p, actorOf(ctx))
 			},
-			del: db.DeletePartner,
+			del: func(ctx context.Context, id int64) error { return db.DeletePartner(ctx, id, actorOf(ctx)) },
 		},
 		s.dangerQuestionKind(),
 	}
@@ -427,8 +430,12 @@ func (s *Server) adminHome(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/" + k.slug, Title: k.title, Description: k.description, Count: len(rows)})
 	}
+	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/import", Title: "Import historic calls",
+		Description: "Load last year's calls from the old dispatch system's CSV export as a baseline.", Count: -1})
 	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/danger-settings", Title: "Danger-screen rule",
 		Description: "How many yes answers make a danger screen high danger.", Count: -1})
+	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/security", Title: "Security",
+		Description: "Roles that require two-step login; reset a user's two-step login.", Count: -1})
 	s.render(w, r, http.StatusOK, web.AdminIndex(p))
 }
 
@@ -510,7 +517,7 @@ func (s *Server) refSave(w http.ResponseWriter, r *http.Request, update bool) {
 		s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
 		return
 	}
-	if err := k.save(r.Context(), id, r.PostForm); err != nil {
+	if err := k.save(withActor(r.Context(), s.actor(r)), id, r.PostForm); err != nil {
 		if apperr.CodeOf(err) == apperr.NotFound {
 			s.fail(w, r, err)
 			return
@@ -536,7 +543,7 @@ func (s *Server) refDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := k.del(r.Context(), id); err != nil {
+	if err := k.del(withActor(r.Context(), s.actor(r)), id); err != nil {
 		if apperr.CodeOf(err) == apperr.Conflict {
 			s.setFlash(r, "error", apperr.MessageOf(err))
 			http.Redirect(w, r, refHref(k.slug, id), http.StatusSeeOther)

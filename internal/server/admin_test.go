@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -346,19 +347,19 @@ func TestDeleteDistrictInUse(t *testing.T) {
 	}{
 		{"settlement", func(t *testing.T, ts *testServer, id int64) {
 			s := refdata.Settlement{DistrictID: id, Name: "Kara-Suu", Active: true}
-			if err := ts.DB.SaveSettlement(ctx, &s); err != nil {
+			if err := ts.DB.SaveSettlement(ctx, &s, audit.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"unit", func(t *testing.T, ts *testServer, id int64) {
 			u := refdata.Unit{CallSign: "LEN-1", DistrictID: id, Active: true}
-			if err := ts.DB.SaveUnit(ctx, &u); err != nil {
+			if err := ts.DB.SaveUnit(ctx, &u, audit.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"partner", func(t *testing.T, ts *testServer, id int64) {
 			p := refdata.Partner{Name: "Safe House", Kind: refdata.Shelter, DistrictID: &id, Active: true}
-			if err := ts.DB.SavePartner(ctx, &p); err != nil {
+			if err := ts.DB.SavePartner(ctx, &p, audit.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -397,7 +398,7 @@ func TestAdminUsers(t *testing.T) {
 	ts := newTestServer(t)
 	lenDistrict := createDistrict(t, ts.DB, "LEN", "Leninsky")
 	createDistrict(t, ts.DB, "OSH", "Osh city")
-	if err := ts.DB.SaveUnit(ctx, &refdata.Unit{CallSign: "LEN-1", DistrictID: lenDistrict.ID, Active: true}); err != nil {
+	if err := ts.DB.SaveUnit(ctx, &refdata.Unit{CallSign: "LEN-1", DistrictID: lenDistrict.ID, Active: true}, audit.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	admin, root := adminClient(t, ts)

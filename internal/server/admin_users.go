@@ -114,7 +114,7 @@ func (s *Server) adminUserCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
 		return
 	}
-	u, err := s.db.CreateUser(r.Context(), draftOf(r.PostForm))
+	u, err := s.db.CreateUser(r.Context(), draftOf(r.PostForm), s.actor(r))
 	if err != nil {
 		msg, fields := s.formError(r, err)
 		v := r.PostForm
@@ -159,7 +159,7 @@ func (s *Server) adminUserUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	d := draftOf(r.PostForm)
 	d.Username = u.Username
-	if err := s.db.UpdateUser(r.Context(), u.ID, d); err != nil {
+	if err := s.db.UpdateUser(r.Context(), u.ID, d, s.actor(r)); err != nil {
 		msg, fields := s.formError(r, err)
 		s.userPage(w, r, statusOf(apperr.CodeOf(err)), u.ID, u, r.PostForm, msg, fields, resetForm(u.ID, "", nil))
 		return
@@ -173,7 +173,7 @@ func (s *Server) adminUserPassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := s.db.SetPassword(r.Context(), u.ID, r.PostFormValue("password")); err != nil {
+	if err := s.db.SetPassword(r.Context(), u.ID, r.PostFormValue("password"), s.actor(r)); err != nil {
 		msg, fields := s.formError(r, err)
 		if fields == nil && apperr.CodeOf(err) == apperr.Invalid {
 			fields, msg = map[string]string{"password": msg}, ""
@@ -190,16 +190,16 @@ func (s *Server) adminUserDisable(w http.ResponseWriter, r *http.Request) {
 		if cur := currentUser(ctx); cur != nil && cur.ID == id {
 			return apperr.New(apperr.Conflict, "You cannot disable your own account.")
 		}
-		return s.db.SetDisabled(ctx, id, true)
+		return s.db.SetDisabled(ctx, id, true, s.actor(r))
 	})
 }
 
 func (s *Server) adminUserEnable(w http.ResponseWriter, r *http.Request) {
-	s.userAction(w, r, "enabled", func(ctx context.Context, id int64) error { return s.db.SetDisabled(ctx, id, false) })
+	s.userAction(w, r, "enabled", func(ctx context.Context, id int64) error { return s.db.SetDisabled(ctx, id, false, s.actor(r)) })
 }
 
 func (s *Server) adminUserEndSessions(w http.ResponseWriter, r *http.Request) {
-	s.userAction(w, r, "logged out everywhere", s.db.EndSessions)
+	s.userAction(w, r, "logged out everywhere", func(ctx context.Context, id int64) error { return s.db.EndSessions(ctx, id, s.actor(r)) })
 }
 
 // userAction runs a one-button action on the {id} user and returns to the
@@ -224,5 +224,5 @@ func (s *Server) userAction(w http.ResponseWriter, r *http.Request, done string,
 }
 
 func (s *Server) adminUserUnlock(w http.ResponseWriter, r *http.Request) {
-	s.userAction(w, r, "unlocked", s.db.Unlock)
+	s.userAction(w, r, "unlocked", func(ctx context.Context, id int64) error { return s.db.Unlock(ctx, id, s.actor(r)) })
 }

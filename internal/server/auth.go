@@ -131,6 +131,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusForbidden, "This account is disabled. Contact an administrator.")
 		return
 	}
+	// A second factor, or a role that requires one, means a second step
+	// (totp.go) before the session is logged in; until it passes, the
+	// failure count is not reset.
+	if s.secondStep(w, r, u, next) {
+		return
+	}
 	if err := s.db.RecordLoginSuccess(ctx, u.ID); err != nil {
 		s.fail(w, r, err)
 		return
@@ -144,6 +150,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, unavailable(err))
 		return
 	}
+	s.clearPending(ctx) // an abandoned second step of another login
 	s.sessions.Put(ctx, sessUserID, u.ID)
 	s.sessions.Put(ctx, sessEpoch, u.SessionEpoch)
 	if next == "" {
@@ -194,6 +201,14 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	errs := apperr.Fields{}
 	if !account.CheckPassword(u.PasswordHash, r.PostFormValue("current")) {
 		errs.Add("current", "This is not your current password.")
+		// A wrong current password is a failed credential check, audited
+		// like a failed login; without its audit row the form fails.
+		if err := s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "account.password_change",
+			RecordType: "user", RecordID: u.Username, Outcome: audit.Failed,
+			Detail: map[string]any{"reason": "wrong current password"}}); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	pw := r.PostFormValue("password")
 	if msg := account.PasswordProblem(pw); msg != "" {
@@ -203,7 +218,9 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	err := errs.Err()
 	if err == nil {
-		err = s.db.SetPassword(r.Context(), u.ID, pw)
+		// Stored with its audit row ("account.password_change") in one
+		// transaction; never the password itself.
+		err = s.db.SetPassword(r.Context(), u.ID, pw, s.actor(r))
 	}
 	if err != nil {
 		msg, fields := s.formError(r, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/audit"
 )
 
 func TestLoginGoesToRoleHome(t *testing.T) {
@@ -197,7 +198,7 @@ func TestDisabledUserSessionEnds(t *testing.T) {
 		t.Fatalf("GET /board: status %d, want 200", resp.StatusCode)
 	}
 
-	if err := ts.DB.SetDisabled(context.Background(), u.ID, true); err != nil {
+	if err := ts.DB.SetDisabled(context.Background(), u.ID, true, audit.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	wantRedirect(t, c.get("/board"), "/login?next=%2Fboard")

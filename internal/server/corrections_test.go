@@ -43,10 +43,10 @@ func newCorrectionFixture(t *testing.T) *correctionFixture {
 			t.Fatal(err)
 		}
 	}
-	must(ts.DB.SaveIncidentType(ctx, &typ))
-	must(ts.DB.SavePriority(ctx, &refdata.Priority{Level: 1, Label: "Immediate danger", Targets: map[refdata.Interval]*int{}}, true, 0))
+	must(ts.DB.SaveIncidentType(ctx, &typ, audit.Actor{}))
+	must(ts.DB.SavePriority(ctx, &refdata.Priority{Level: 1, Label: "Immediate danger", Targets: map[refdata.Interval]*int{}}, true, 0, audit.Actor{}))
 	unit := refdata.Unit{CallSign: "LEN-11", DistrictID: d.ID, Active: true}
-	must(ts.DB.SaveUnit(ctx, &unit))
+	must(ts.DB.SaveUnit(ctx, &unit, audit.Actor{}))
 	disp := createUser(t, ts.DB, "disp", account.Dispatcher, "")
 	key, received, err := ts.DB.CreateDraft(ctx, disp.ID)
 	must(err)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
-	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/web"
 )
@@ -24,16 +23,6 @@ var dangerRoles = []account.Role{account.Officer, account.Dispatcher, account.Su
 
 // incidentPagePath is the address of an incident's page.
 func incidentPagePath(id int64) string { return "/incidents/" + strconv.FormatInt(id, 10) }
-
-// adminActorOf is the audit identity of the logged-in user of ctx, for store
-// calls made where the request is not at hand (the generic admin forms).
-func adminActorOf(ctx context.Context) audit.Actor {
-	var a audit.Actor
-	if u := currentUser(ctx); u != nil {
-		a.UserID, a.Username, a.Role = u.ID, u.Username, string(u.Role)
-	}
-	return a
-}
 
 // incidentNav is the navigation entry an incident's pages belong to.
 func incidentNav(u *account.User) string {
@@ -234,10 +223,10 @@ func (s *Server) dangerQuestionKind() *refKind {
 			if err := mergeErr(f, q.Validate()); err != nil {
 				return err
 			}
-			return db.SaveDangerQuestion(ctx, &q, adminActorOf(ctx))
+			return db.SaveDangerQuestion(ctx, &q, actorOf(ctx))
 		},
 		// Past screens hold copies of the questions they asked, so any
 		// question may be deleted; deactivating keeps it for later.
-		del: func(ctx context.Context, id int64) error { return db.DeleteDangerQuestion(ctx, id, adminActorOf(ctx)) },
+		del: func(ctx context.Context, id int64) error { return db.DeleteDangerQuestion(ctx, id, actorOf(ctx)) },
 	}
 }

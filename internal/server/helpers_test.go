@@ -17,6 +17,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
@@ -289,7 +290,7 @@ func wantLoginRedirect(t *testing.T, resp *http.Response) {
 func createUser(t *testing.T, db *postgres.DB, username string, role account.Role, district string) *account.User {
 	t.Helper()
 	u, err := db.CreateUser(context.Background(), account.Draft{Username: username, Role: string(role),
-		District: district, Password: testPassword})
+		District: district, Password: testPassword}, audit.Actor{})
 	if err != nil {
 		t.Fatalf("create user %s: %v", username, err)
 	}
@@ -300,7 +301,7 @@ func createUser(t *testing.T, db *postgres.DB, username string, role account.Rol
 func createDistrict(t *testing.T, db *postgres.DB, code, name string) refdata.District {
 	t.Helper()
 	d := refdata.District{Code: code, Name: name, Active: true}
-	if err := db.SaveDistrict(context.Background(), &d); err != nil {
+	if err := db.SaveDistrict(context.Background(), &d, audit.Actor{}); err != nil {
 		t.Fatalf("create district %s: %v", code, err)
 	}
 	return d

@@ -384,7 +384,8 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 	v := web.IncidentView{Page: s.page(r, in.Number, "board"), ID: in.ID, Number: in.Number,
 		Stage: string(in.Stage()), StageLabel: in.Stage().Label(), Priority: "P" + strconv.Itoa(in.Priority) + " " + in.PriorityLabel,
 		PriorityLevel: in.Priority, Type: in.TypeName, IsDV: in.TypeIsDV, HighDanger: in.HighDanger,
-		CanDispatch: u.Role == account.Dispatcher || u.Role == account.Supervisor, DispatchError: dispatchErr}
+		CanDispatch: u.Role == account.Dispatcher || u.Role == account.Supervisor, DispatchError: dispatchErr,
+		WeaponsNow: in.Weapons != nil && *in.Weapons, ChildrenNow: in.ChildrenPresent != nil && *in.ChildrenPresent}
 	if u.Role == account.Officer {
 		v.Page.Nav = "my"
 	}
@@ -444,6 +445,7 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 	if in.Latitude != nil && in.Longitude != nil {
 		v.Facts = append(v.Facts, web.KV{Label: "Coordinates", Value: strconv.FormatFloat(*in.Latitude, 'f', 5, 64) + ", " + strconv.FormatFloat(*in.Longitude, 'f', 5, 64)})
 	}
+	v.Facts = redactFacts(u, in, v.Facts) // address confidentiality (confidential.go)
 	for _, a := range in.Units {
 		au := web.AssignedUnit{ID: a.UnitID, CallSign: a.CallSign, Status: a.UnitStatus, Assigned: s.fmtTimeSec(a.AssignedAt), Active: a.ReleasedAt == nil}
 		if a.ReleasedAt != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -29,16 +30,16 @@ func newIntakeFixture(t *testing.T) *intakeFixture {
 	ctx := context.Background()
 	f := &intakeFixture{ts: ts, district: createDistrict(t, ts.DB, "LEN", "Leninsky")}
 	f.typ = refdata.IncidentType{Code: "DV-PHYS", Name: "Domestic violence — physical", IsDV: true, Active: true}
-	if err := ts.DB.SaveIncidentType(ctx, &f.typ); err != nil {
+	if err := ts.DB.SaveIncidentType(ctx, &f.typ, audit.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	target := 60
 	if err := ts.DB.SavePriority(ctx, &refdata.Priority{Level: 1, Label: "Immediate danger",
-		Targets: map[refdata.Interval]*int{refdata.CallProcessing: &target}}, true, 0); err != nil {
+		Targets: map[refdata.Interval]*int{refdata.CallProcessing: &target}}, true, 0, audit.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	f.unit = refdata.Unit{CallSign: "LEN-11", DistrictID: f.district.ID, Active: true}
-	if err := ts.DB.SaveUnit(ctx, &f.unit); err != nil {
+	if err := ts.DB.SaveUnit(ctx, &f.unit, audit.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	createUser(t, ts.DB, "disp", account.Dispatcher, "")

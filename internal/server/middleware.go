@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -101,11 +103,16 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody caps request bodies.
-func limitBody(n int64) func(http.Handler) http.Handler {
+// limitBody caps request bodies at n bytes; POSTs to the paths in larger
+// (uploads) may send up to their own limit.
+func limitBody(n int64, larger map[string]int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			r.Body = http.MaxBytesReader(w, r.Body, n)
+			limit := n
+			if l, ok := larger[r.URL.Path]; ok && r.Method == http.MethodPost {
+				limit = l
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			next.ServeHTTP(w, r)
 		})
 	}
@@ -210,7 +217,8 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, msg string) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// allow lets the request through only for the given roles; others get 403.
+// allow lets the request through only for the given roles; others get 403
+// and an audit row (auditDenied).
 func (s *Server) allow(roles ...account.Role) func(http.Handler) http.Handler {
 	if len(roles) == 0 {
 		panic("server: a route must allow at least one role")
@@ -219,6 +227,9 @@ func (s *Server) allow(roles ...account.Role) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			u := currentUser(r.Context())
 			if u == nil || !slices.Contains(roles, u.Role) {
+				// Every refusal is audited ("access.denied"); a failed
+				// audit write is logged and the refusal stands.
+				s.auditDenied(r)
 				s.fail(w, r, apperr.New(apperr.Forbidden, "Your role does not give access to this page."))
 				return
 			}
@@ -230,4 +241,65 @@ func (s *Server) allow(roles ...account.Role) func(http.Handler) http.Handler {
 // setFlash shows msg on the next page the user sees.
 func (s *Server) setFlash(r *http.Request, kind, msg string) {
 	s.sessions.Put(r.Context(), sessFlash, kind+"|"+msg)
+}
+
+// Request deadlines. pgxpool waits for a free connection for as long as the
+// request's context lives, so without a deadline a full pool (or a database
+// that accepts connections but does not answer) would leave a dispatcher
+// looking at a spinner until the browser gave up. Each request gets a
+// deadline instead: when it passes, the wait for a connection or a query
+// ends with context.DeadlineExceeded, which the stores report as
+// Unavailable, and the user gets the "try again" page, with the form kept.
+const (
+	// requestDeadline bounds ordinary requests: a page, a form, a fragment.
+	requestDeadline = 5 * time.Second
+	// longRequestDeadline bounds the requests under longRequestPaths.
+	longRequestDeadline = 2 * time.Minute
+)
+
+// longRequestPaths read many rows (reports, audit trails, their CSV and
+// JSON exports): a path, anything under it ("/p/...") and its exports
+// ("/p.csv").
+var longRequestPaths = []string{"/dashboard", "/reports", "/audit", "/admin/audit"}
+
+// boundRequestTime gives each request a deadline: requestDeadline, or
+// longRequestDeadline under longRequestPaths. Event streams, static files
+// and uploads (multipart: the import lifts its own time limits) get none.
+// A handler whose deadline passed answers nobody (fail stays silent once
+// the request's context has ended), so when nothing was written this
+// answers for it: 503 with the "try again" page.
+//
+// It also reads a posted form before passing the request on, so that every
+// later copy of the request shares the parsed form: the "try again" page
+// can then repeat what was typed even when it is rendered outside the
+// handler (here, or when the session store fails after the handler ran).
+func (s *Server) boundRequestTime(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.Path
+		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if path == "/board/events" || strings.HasPrefix(path, "/static/") || ct == "multipart/form-data" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		limit := requestDeadline
+		if slices.ContainsFunc(longRequestPaths, func(p string) bool {
+			return path == p || strings.HasPrefix(path, p+"/") || strings.HasPrefix(path, p+".")
+		}) {
+			limit = longRequestDeadline
+		}
+		if r.Method == http.MethodPost && ct == "application/x-www-form-urlencoded" {
+			if err := r.ParseForm(); err != nil {
+				s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
+				return
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), limit)
+		defer cancel()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r.WithContext(ctx))
+		if ww.Status() == 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil {
+			s.fail(ww, r, apperr.Wrap(apperr.Unavailable, ctx.Err(),
+				"The system is busy or cannot reach its database right now. Please try again in a moment."))
+		}
+	})
 }

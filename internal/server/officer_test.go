@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/audit"
 )
 
 // officerFixture has an incident dispatched to unit LEN-11, whose officer
@@ -27,7 +28,7 @@ func newOfficerFixture(t *testing.T) *officerFixture {
 		t.Fatalf("assign: %d", resp.StatusCode)
 	}
 	ctx := context.Background()
-	if _, err := f.ts.DB.CreateUser(ctx, account.Draft{Username: "off", Role: "officer", District: "LEN", Unit: "LEN-11", Password: testPassword}); err != nil {
+	if _, err := f.ts.DB.CreateUser(ctx, account.Draft{Username: "off", Role: "officer", District: "LEN", Unit: "LEN-11", Password: testPassword}, audit.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	f.officer = f.ts.client(t)
@@ -94,7 +95,7 @@ func TestOfficerStageButtonsAndRetry(t *testing.T) {
 func TestOfficerOfAnotherUnitCannotSetStage(t *testing.T) {
 	f := newOfficerFixture(t)
 	ctx := context.Background()
-	if _, err := f.ts.DB.CreateUser(ctx, account.Draft{Username: "off2", Role: "officer", District: "LEN", Password: testPassword}); err != nil {
+	if _, err := f.ts.DB.CreateUser(ctx, account.Draft{Username: "off2", Role: "officer", District: "LEN", Password: testPassword}, audit.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	c := f.ts.client(t)

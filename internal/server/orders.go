@@ -205,7 +205,7 @@ func (s *Server) renderOrderForm(w http.ResponseWriter, r *http.Request, status 
 			Min: rule.Min.String(), Max: rule.Max.String()})
 	}
 	s.render(w, r, status, web.OrderForm(web.OrderFormPage{
-		Page: s.page(r, "Protection order · "+in.Number, "board"), IncidentNumber: in.Number, IncidentHref: orderIncidentHref(in.ID),
+		Page: s.page(r, "Protection order · "+in.Number, incidentNav(currentUser(r.Context()))), IncidentNumber: in.Number, IncidentHref: orderIncidentHref(in.ID),
 		IssuedBy: u.DisplayName(), Rules: rules,
 		Form: web.Form{Action: orderIncidentHref(in.ID) + "/orders/new", Submit: "Record the order", Error: msg,
 			Fields: []web.Field{kind, prot, restr, addr, start, end, cond}},
@@ -305,7 +305,7 @@ func (s *Server) renderOrder(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	now := s.now()
-	p := web.OrderPage{Page: s.page(r, o.Number, "board"), Order: s.orderRow(o, now), Conditions: o.Conditions,
+	p := web.OrderPage{Page: s.page(r, o.Number, incidentNav(currentUser(r.Context()))), Order: s.orderRow(o, now), Conditions: o.Conditions,
 		IssuedBy: o.IssuedByName, IssuedAt: s.fmtTime(o.IssuedAt), EndReason: o.EndReason, Extensions: o.Extensions,
 		MaxEnd: s.fmtTime(o.MaxEnd(s.loc)), CanChange: o.Active(now) && canChangeOrders(currentUser(r.Context()))}
 	if currentUser(r.Context()).Role == account.Officer {
@@ -422,7 +422,7 @@ func (s *Server) linkViolatedOrder(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, perr)
 			return
 		}
-		s.render(w, r, statusOf(apperr.CodeOf(err)), web.PanelOnly(web.PanelPage{Page: s.page(r, in.Number, "board"),
+		s.render(w, r, statusOf(apperr.CodeOf(err)), web.PanelOnly(web.PanelPage{Page: s.page(r, in.Number, incidentNav(currentUser(r.Context()))),
 			Heading: "Protection orders · " + in.Number, BackHref: orderIncidentHref(in.ID), Panel: web.OrdersPanelView(p)}))
 	}
 	isViol, err := s.reportsViolation(r, in)

@@ -33,11 +33,11 @@ func newPOFixture(t *testing.T) *poFixture {
 	f.typ = refdata.IncidentType{Code: "DV-PHYS", Name: "Domestic violence — physical", IsDV: true, Active: true}
 	f.viol = refdata.IncidentType{Code: "PO-VIOL", Name: "Violation of protection order", IsDV: true, Active: true}
 	for _, it := range []*refdata.IncidentType{&f.typ, &f.viol} {
-		if err := ts.DB.SaveIncidentType(ctx, it); err != nil {
+		if err := ts.DB.SaveIncidentType(ctx, it, audit.Actor{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := ts.DB.SavePriority(ctx, &refdata.Priority{Level: 1, Label: "Immediate danger", Targets: map[refdata.Interval]*int{}}, true, 0); err != nil {
+	if err := ts.DB.SavePriority(ctx, &refdata.Priority{Level: 1, Label: "Immediate danger", Targets: map[refdata.Interval]*int{}}, true, 0, audit.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	f.creator = createUser(t, ts.DB, "calltaker", account.Dispatcher, "")

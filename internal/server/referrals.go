@@ -142,7 +142,7 @@ func (s *Server) renderReferralsError(w http.ResponseWriter, r *http.Request, in
 		s.fail(w, r, perr)
 		return
 	}
-	s.render(w, r, statusOf(apperr.CodeOf(err)), web.PanelOnly(web.PanelPage{Page: s.page(r, in.Number, "board"),
+	s.render(w, r, statusOf(apperr.CodeOf(err)), web.PanelOnly(web.PanelPage{Page: s.page(r, in.Number, incidentNav(currentUser(r.Context()))),
 		Heading: "Referrals · " + in.Number, BackHref: "/incidents/" + strconv.FormatInt(in.ID, 10) + "#referrals",
 		Panel: web.ReferralsPanelView(p)}))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -18,7 +19,7 @@ import (
 func (f *poFixture) partnerOrg(t *testing.T, name string, kind refdata.PartnerKind) int64 {
 	t.Helper()
 	p := refdata.Partner{Name: name, Kind: kind, Active: true}
-	if err := f.ts.DB.SavePartner(context.Background(), &p); err != nil {
+	if err := f.ts.DB.SavePartner(context.Background(), &p, audit.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	return p.ID
@@ -39,7 +40,7 @@ func TestReferralWalkThroughTheIncidentPage(t *testing.T) {
 	shelter := f.partnerOrg(t, "Safe House Bishkek", refdata.Shelter)
 	legal := f.partnerOrg(t, "Legal Aid Centre", refdata.LegalAid)
 	inactive := refdata.Partner{Name: "Closed Shelter", Kind: refdata.Shelter, Active: false}
-	if err := f.ts.DB.SavePartner(context.Background(), &inactive); err != nil {
+	if err := f.ts.DB.SavePartner(context.Background(), &inactive, audit.Actor{}); err != nil {
 		t.Fatal(err)
 	}
 	c := f.user(t, "off-len", account.Officer, "LEN")

@@ -40,7 +40,8 @@ func (s *Server) router() chi.Router {
 	// Pages are compressed for officers on weak mobile networks; static
 	// files come pre-compressed and event streams are left alone.
 	compress := middleware.Compress(5, "text/html", "text/plain", "text/csv", "application/json", "image/svg+xml")
-	r.Use(s.recoverPanics, s.logRequests, s.securityHeaders, limitBody(1<<20), compress)
+	r.Use(s.recoverPanics, s.logRequests, s.securityHeaders, limitBody(1<<20, map[string]int64{"/admin/import": maxImportBytes}), compress)
+	r.Use(s.boundRequestTime) // a deadline per request: a full pool or a hung database answers 503 (middleware.go)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
@@ -64,9 +65,12 @@ func (s *Server) router() chi.Router {
 		r.Get("/login", s.loginForm)
 		r.With(s.loginRateLimit()).Post("/login", s.login)
 		r.Post("/logout", s.logout)
+		r.Get("/login/totp", s.loginTOTPForm)
+		r.With(s.loginRateLimit()).Post("/login/totp", s.loginTOTP)
 
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireLogin)
+			r.Use(s.requireSecondFactor)
 			allow := func(roles []account.Role) func(http.Handler) http.Handler { return s.allow(roles...) }
 
 			r.With(allow(anyRole)).Get("/", s.home)
@@ -106,15 +110,28 @@ func (s *Server) router() chi.Router {
 			// -- end referral routes
 
 			// -- audit routes (audit.go)
+			r.With(allow(adminOnly)).Get("/admin/audit", s.adminAudit)
+			r.With(allow(adminOnly)).Get("/admin/audit.csv", s.auditCSV)
+			r.With(allow(auditSupervisors)).Get("/audit", s.districtAudit)
+			r.With(allow(auditSupervisors)).Get("/audit.csv", s.auditCSV)
 			// -- end audit routes
 
 			// -- import routes (import.go)
+			r.With(allow(adminOnly)).Get("/admin/import", s.importForm)
+			r.With(allow(adminOnly)).Post("/admin/import", s.importUpload)
 			// -- end import routes
 
 			// -- confidentiality routes (confidential.go)
+			r.With(allow(confidentialRoles)).Post("/incidents/{id}/confidential", s.setConfidential)
 			// -- end confidentiality routes
 
 			// -- second-factor routes (totp.go)
+			r.With(allow(anyRole)).Get("/account/totp", s.totpPage)
+			r.With(allow(anyRole)).Post("/account/totp", s.enableTOTP)
+			r.With(allow(anyRole)).Post("/account/totp/disable", s.disableTOTP)
+			r.With(allow(adminOnly)).Get("/admin/security", s.securityPolicy)
+			r.With(allow(adminOnly)).Post("/admin/security", s.saveSecurityPolicy)
+			r.With(allow(adminOnly)).Post("/admin/users/{id}/totp/reset", s.adminResetTOTP)
 			// -- end second-factor routes
 
 			// -- correction routes (corrections.go)
@@ -123,6 +140,8 @@ func (s *Server) router() chi.Router {
 			// -- end correction routes
 			r.With(allow(officerOnly)).Get("/my", s.myIncidents)
 			r.With(allow(reportRoles)).Get("/dashboard", s.dashboard)
+			r.With(allow(reportRoles)).Get("/reports/response-times.json", s.responseTimesJSON)
+			r.With(allow(reportRoles)).Get("/reports/response-times.csv", s.responseTimesCSV)
 
 			r.Route("/admin", func(r chi.Router) {
 				r.Use(s.allow(adminOnly...))

@@ -37,6 +37,8 @@ var routeAccess = map[string][]account.Role{
 	"GET /login":             public,
 	"POST /login":            public,
 	"POST /logout":           public,
+	"GET /login/totp":        public,
+	"POST /login/totp":       public,
 	"GET /":                  {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
 	"GET /account/password":  {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
 	"POST /account/password": {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
@@ -55,6 +57,7 @@ var routeAccess = map[string][]account.Role{
 	"GET /incidents/{id}/correct":               {account.Supervisor},
 	"POST /incidents/{id}/correct":              {account.Supervisor},
 	"POST /incidents/{id}/stage":                {account.Dispatcher, account.Officer, account.Supervisor},
+	"POST /incidents/{id}/confidential":         {account.Dispatcher, account.Officer, account.Supervisor},
 
 	"GET /incidents/{id}/orders/new":      {account.Dispatcher, account.Officer, account.Supervisor},
 	"POST /incidents/{id}/orders/new":     {account.Dispatcher, account.Officer, account.Supervisor},
@@ -67,10 +70,26 @@ var routeAccess = map[string][]account.Role{
 	"POST /referrals/{rid}/status":        {account.Dispatcher, account.Officer, account.Supervisor},
 	"GET /referrals/open":                 {account.Supervisor, account.Admin},
 
+	"GET /admin/audit":     {account.Admin},
+	"GET /admin/audit.csv": {account.Admin},
+	"GET /audit":           {account.Supervisor},
+	"GET /audit.csv":       {account.Supervisor},
+
 	"GET /my":        {account.Officer},
 	"GET /dashboard": {account.Supervisor, account.Admin},
 
+	"GET /reports/response-times.json": {account.Supervisor, account.Admin},
+	"GET /reports/response-times.csv":  {account.Supervisor, account.Admin},
+
 	"GET /admin/":                         {account.Admin},
+	"GET /account/totp":                   {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
+	"POST /account/totp":                  {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
+	"POST /account/totp/disable":          {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
+	"GET /admin/security":                 {account.Admin},
+	"POST /admin/security":                {account.Admin},
+	"POST /admin/users/{id}/totp/reset":   {account.Admin},
+	"GET /admin/import":                   {account.Admin},
+	"POST /admin/import":                  {account.Admin},
 	"GET /admin/danger-settings":          {account.Admin},
 	"POST /admin/danger-settings":         {account.Admin},
 	"GET /admin/users":                    {account.Admin},
@@ -158,22 +177,22 @@ func newRouteFixture(t *testing.T, ts *testServer) routeFixture {
 	d := createDistrict(t, db, "LEN", "Leninsky")
 	f.kindIDs["districts"] = d.ID
 	s := refdata.Settlement{DistrictID: d.ID, Name: "Kara-Balta", Active: true}
-	must(db.SaveSettlement(ctx, &s))
+	must(db.SaveSettlement(ctx, &s, audit.Actor{}))
 	f.kindIDs["settlements"] = s.ID
 	u := refdata.Unit{CallSign: "LEN-1", DistrictID: d.ID, Active: true}
-	must(db.SaveUnit(ctx, &u))
+	must(db.SaveUnit(ctx, &u, audit.Actor{}))
 	f.kindIDs["units"] = u.ID
 	it := refdata.IncidentType{Code: "DV", Name: "Domestic violence", IsDV: true, Active: true}
-	must(db.SaveIncidentType(ctx, &it))
+	must(db.SaveIncidentType(ctx, &it, audit.Actor{}))
 	f.kindIDs["incident-types"] = it.ID
 	p := refdata.Priority{Level: 1, Label: "Immediate danger", Targets: map[refdata.Interval]*int{}}
-	must(db.SavePriority(ctx, &p, true, 0))
+	must(db.SavePriority(ctx, &p, true, 0, audit.Actor{}))
 	f.kindIDs["priorities"] = 1
 	dp := refdata.Disposition{Code: "ARREST", Name: "Arrest", Active: true}
-	must(db.SaveDisposition(ctx, &dp))
+	must(db.SaveDisposition(ctx, &dp, audit.Actor{}))
 	f.kindIDs["dispositions"] = dp.ID
 	po := refdata.Partner{Name: "Safe House", Kind: refdata.Shelter, Active: true}
-	must(db.SavePartner(ctx, &po))
+	must(db.SavePartner(ctx, &po, audit.Actor{}))
 	f.kindIDs["partners"] = po.ID
 	// The danger screen's questions come with the schema.
 	f.kindIDs["danger-questions"] = queryInt(t, db, `SELECT min(id) FROM danger_questions`)
@@ -186,7 +205,7 @@ func newRouteFixture(t *testing.T, ts *testServer) routeFixture {
 	// The officer's unit (not the one the release route acts on) is on the
 	// incident, so the officer may record its stages.
 	u2 := refdata.Unit{CallSign: "LEN-2", DistrictID: d.ID, Active: true}
-	must(db.SaveUnit(ctx, &u2))
+	must(db.SaveUnit(ctx, &u2, audit.Actor{}))
 	must(db.AssignUnit(ctx, f.incident, u2.ID, audit.Actor{UserID: f.target}))
 	now := time.Now()
 	f.order, _, err = db.IssueOrder(ctx, incident.NewOrder{Kind: incident.TemporaryOrder, IncidentID: &f.incident,
@@ -265,7 +284,7 @@ func TestRouteAccess(t *testing.T) {
 		u := createUser(t, ts.DB, name, role, district)
 		if role == account.Officer {
 			if err := ts.DB.UpdateUser(context.Background(), u.ID, account.Draft{Username: name, Role: string(role),
-				District: district, Unit: "LEN-2"}); err != nil {
+				District: district, Unit: "LEN-2"}, audit.Actor{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/dvresponse/dvresponse/internal/live"
@@ -41,7 +40,7 @@ type Server struct {
 	loc      *time.Location
 	now      func() time.Time
 	sessions *scs.SessionManager
-	store    *pgxstore.PostgresStore
+	store    *postgres.SessionStore
 	proxies  []netip.Prefix
 	hub      *live.Hub
 	closing  chan struct{} // closed when the server shuts down: ends streams
@@ -71,9 +70,10 @@ func NewServer(d Deps) *Server {
 	}
 	s := &Server{db: d.DB, log: d.Logger, loc: d.Location, now: d.Now, proxies: d.TrustedProxies,
 		hub: d.Hub, closing: make(chan struct{})}
-	// No cleanup goroutine from pgxstore (its start and stop race); serve
-	// deletes expired sessions itself (DB.DeleteExpiredSessions).
-	s.store = pgxstore.NewWithCleanupInterval(d.DB.Pool, 0)
+	// Sessions are read and written under the request's context, so that a
+	// full pool or a hung database cannot block a request past its deadline.
+	// serve deletes expired sessions (DB.DeleteExpiredSessions).
+	s.store = d.DB.SessionStore()
 	sm := scs.New()
 	sm.Store = s.store
 	sm.IdleTimeout = d.IdleTimeout

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/web"
@@ -97,6 +98,8 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 	}
 	u := currentUser(r.Context())
 	if !canSetStage(u, in) {
+		s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "incident.stage", RecordType: "incident",
+			RecordID: in.Number, Outcome: audit.Denied})
 		s.fail(w, r, apperr.New(apperr.Forbidden, "Only an officer of a unit assigned to this incident can record its stages."))
 		return
 	}

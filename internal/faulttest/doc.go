@@ -1,0 +1,12 @@
+// Package faulttest holds the fault-tolerance and backup tests: the
+// application keeps every acknowledged call, and recovers by itself, when
+// PostgreSQL is killed and restarted under load; a full connection pool
+// answers 503 quickly; a pg_dump backup restores into a new database with
+// every incident and the audit chain intact.
+//
+// The outage test runs its own PostgreSQL cluster (initdb and pg_ctl from
+// PATH or /usr/lib/postgresql/*/bin, as the postgres OS user when run as
+// root), because it kills it; the other tests use DATABASE_URL as every
+// other package does. `make faulttest` runs them verbosely and prints the
+// outage test's counts.
+package faulttest

@@ -1,0 +1,310 @@
+package importer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dvresponse/dvresponse/internal/refdata"
+)
+
+// Row is one converted CSV row, ready to store.
+type Row struct {
+	RowNo int // 1 is the first row after the header
+	Line  int // the line of the file on which the row starts
+
+	// ExternalID is the incident's id in the exporting system; when the
+	// mapping has no external_id column it is derived from the row's
+	// mapped cells ("row-" and a hash), so a re-import still matches.
+	ExternalID string
+	Times      Times // Times[Received] is never zero
+	// Priority is 1-9, or 0 when the row has none and the mapping sets
+	// no default_priority (the store then chooses).
+	Priority int
+	// Names as in the export (spaces folded); "" when not recorded.
+	IncidentType string
+	Disposition  string
+	District     string
+	Address      string
+	// OrderProblems is Times.OrderProblems().
+	OrderProblems uint16
+}
+
+// Rejection is a row that was not imported, and why.
+type Rejection struct {
+	Row    int
+	Line   int
+	Reason string
+}
+
+func (r Rejection) String() string {
+	return fmt.Sprintf("row %d (line %d): %s", r.Row, r.Line, r.Reason)
+}
+
+// Limits of the text fields, as the database checks them.
+const (
+	MaxExternalIDLen = 100
+	MaxAddressLen    = 300
+)
+
+// EarliestTime is the earliest stage time an import accepts; later than
+// an hour past the import's clock is refused too (in the future).
+var EarliestTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// converter turns CSV records into Rows according to a mapping and the
+// file's header.
+type converter struct {
+	col             [numFields]int // column of each field; -1 when not mapped
+	width           int            // fields in the header
+	times           *TimeParser
+	nulls           []string
+	defaultPriority int
+	latest          time.Time
+}
+
+// Field indexes into converter.col, in the order of fields.
+const (
+	fExternalID = iota
+	fReceivedAt
+	fDispatchedAt
+	fEnRouteAt
+	fOnSceneAt
+	fClearedAt
+	fPriority
+	fIncidentType
+	fDisposition
+	fDistrict
+	fAddress
+	numFields
+)
+
+// stageField maps each stage to its field.
+var stageField = [numStages]int{fReceivedAt, fDispatchedAt, fEnRouteAt, fOnSceneAt, fClearedAt}
+
+// newConverter matches the mapping's columns to the header: exactly, or
+// else ignoring case. A mapped column missing from the header, or named
+// twice in it, is an error that stops the import before any row.
+func newConverter(m *Mapping, header []string, loc *time.Location, now time.Time) (*converter, error) {
+	tp, err := NewTimeParser(m.TimeFormat, loc)
+	if err != nil {
+		return nil, invalidf("The mapping is not valid: %s.", err)
+	}
+	c := &converter{width: len(header), times: tp, defaultPriority: m.DefaultPriority, latest: now.Add(time.Hour)}
+	for _, v := range m.NullValues {
+		if v = strings.TrimSpace(v); v != "" {
+			c.nulls = append(c.nulls, v)
+		}
+	}
+	clean := make([]string, len(header))
+	for i, h := range header {
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff") // a byte-order mark, as spreadsheets write
+		}
+		clean[i] = strings.TrimSpace(h)
+	}
+	var problems []string
+	for k, f := range fields {
+		c.col[k] = -1
+		name := *f.col(&m.Columns)
+		if name == "" {
+			continue
+		}
+		exact, folded := matches(clean, name)
+		switch {
+		case len(exact) == 1:
+			c.col[k] = exact[0]
+		case len(exact) > 1:
+			problems = append(problems, fmt.Sprintf("column %q (%s) appears %d times in the header", name, f.name, len(exact)))
+		case len(folded) == 1:
+			c.col[k] = folded[0]
+		case len(folded) > 1:
+			problems = append(problems, fmt.Sprintf("column %q (%s) matches %d header columns that differ only in case", name, f.name, len(folded)))
+		default:
+			problems = append(problems, fmt.Sprintf("column %q (%s) is not in the file's header", name, f.name))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, invalidf("The file does not fit the mapping: %s. The header has: %s.", strings.Join(problems, "; "), headerList(clean))
+	}
+	return c, nil
+}
+
+func matches(header []string, name string) (exact, folded []int) {
+	for i, h := range header {
+		if h == name {
+			exact = append(exact, i)
+		} else if strings.EqualFold(h, name) {
+			folded = append(folded, i)
+		}
+	}
+	return exact, folded
+}
+
+// headerList quotes the first columns of a header for an error message.
+func headerList(h []string) string {
+	const max = 60
+	var q []string
+	for i, s := range h {
+		if i == max {
+			q = append(q, fmt.Sprintf("and %d more", len(h)-max))
+			break
+		}
+		q = append(q, strconv.Quote(truncate(s, 60)))
+	}
+	if len(q) == 0 {
+		return "no columns"
+	}
+	return strings.Join(q, ", ")
+}
+
+// isNull says whether a trimmed cell means "not recorded".
+func (c *converter) isNull(v string) bool {
+	if v == "" {
+		return true
+	}
+	for _, n := range c.nulls {
+		if strings.EqualFold(v, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// cell returns the trimmed value of field k, "" when the field is not
+// mapped or the value means null.
+func (c *converter) cell(rec []string, k int) string {
+	i := c.col[k]
+	if i < 0 {
+		return ""
+	}
+	v := strings.TrimSpace(rec[i])
+	if c.isNull(v) {
+		return ""
+	}
+	return v
+}
+
+// convert fills row from rec. It returns "" on success and otherwise the
+// reason the row is rejected, naming every problem the row has.
+func (c *converter) convert(rec []string, row *Row) string {
+	if len(rec) != c.width {
+		return fmt.Sprintf("has %d fields, the header has %d", len(rec), c.width)
+	}
+	var problems []string
+	bad := func(k int, format string, args ...any) {
+		problems = append(problems, fields[k].name+": "+fmt.Sprintf(format, args...))
+	}
+	for k := range numFields {
+		if i := c.col[k]; i >= 0 {
+			switch v := rec[i]; {
+			case !utf8.ValidString(v):
+				bad(k, "is not UTF-8 text (save the export as UTF-8)")
+			case strings.IndexByte(v, 0) >= 0:
+				bad(k, "contains a NUL character")
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return strings.Join(problems, "; ")
+	}
+
+	*row = Row{RowNo: row.RowNo, Line: row.Line}
+	if c.col[fExternalID] >= 0 {
+		switch v := c.cell(rec, fExternalID); {
+		case v == "":
+			bad(fExternalID, "is empty (an imported incident needs its id in the exporting system)")
+		case runeLen(v) > MaxExternalIDLen:
+			bad(fExternalID, "is longer than %d characters", MaxExternalIDLen)
+		default:
+			row.ExternalID = v
+		}
+	}
+	for s, k := range stageField {
+		v := c.cell(rec, k)
+		if v == "" {
+			if Stage(s) == Received {
+				bad(k, "is empty (every incident needs its received time)")
+			}
+			continue
+		}
+		t, err := c.times.Parse(v)
+		switch {
+		case err != nil:
+			bad(k, "%s %s", quote(v), err)
+		case t.Before(EarliestTime):
+			bad(k, "%s is before %d", quote(v), EarliestTime.Year())
+		case t.After(c.latest):
+			bad(k, "%s is in the future", quote(v))
+		default:
+			row.Times[s] = t.UTC()
+		}
+	}
+	if v := c.cell(rec, fPriority); v != "" {
+		p, err := parsePriority(v)
+		if err != nil {
+			bad(fPriority, "%s is not a level from 1 (most urgent) to 9", quote(v))
+		}
+		row.Priority = p
+	} else {
+		row.Priority = c.defaultPriority
+	}
+	name := func(k int, max int) string {
+		v := refdata.CleanText(c.cell(rec, k))
+		if runeLen(v) > max {
+			bad(k, "is longer than %d characters", max)
+			return ""
+		}
+		return v
+	}
+	row.IncidentType = name(fIncidentType, MaxNameLen)
+	row.Disposition = name(fDisposition, MaxNameLen)
+	row.District = name(fDistrict, MaxNameLen)
+	row.Address = name(fAddress, MaxAddressLen)
+	if len(problems) > 0 {
+		return strings.Join(problems, "; ")
+	}
+	if c.col[fExternalID] < 0 {
+		row.ExternalID = c.syntheticID(rec)
+	}
+	row.OrderProblems = row.Times.OrderProblems()
+	return ""
+}
+
+// syntheticID derives an external id from the mapped cells of a row, for
+// exports without an id column: the same row gives the same id.
+func (c *converter) syntheticID(rec []string) string {
+	h := sha256.New()
+	for k := range numFields {
+		if i := c.col[k]; i >= 0 {
+			h.Write([]byte(strings.TrimSpace(rec[i])))
+		}
+		h.Write([]byte{0x1f})
+	}
+	return "row-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// parsePriority reads a level: 1 to 9, optionally written P1 or 1.0.
+func parsePriority(v string) (int, error) {
+	v = strings.TrimPrefix(strings.TrimPrefix(v, "P"), "p")
+	v = strings.TrimSuffix(v, ".0")
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 1 || p > 9 {
+		return 0, fmt.Errorf("priority out of range")
+	}
+	return p, nil
+}
+
+// quote quotes a cell for a message, cut to 40 characters.
+func quote(v string) string { return strconv.Quote(truncate(v, 40)) }
+
+func truncate(s string, n int) string {
+	if runeLen(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}

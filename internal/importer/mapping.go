@@ -1,0 +1,221 @@
+// Package importer reads historic calls for service from a CSV export of
+// another computer-aided-dispatch (CAD) system: a JSON mapping says which
+// column holds what, rows are converted and checked one by one, and the
+// good ones are handed in batches to a Sink (internal/postgres stores
+// them). Every row read is accounted for in the Summary: imported, a
+// duplicate of an incident imported before, or rejected with its reason.
+//
+// The package imports no database or HTTP code.
+package importer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+)
+
+// Mapping says how to read one CSV export. It is written by hand as JSON,
+// e.g. internal/importer/testdata/synthetic-cad-mapping.json:
+//
+//	{"timezone": "Asia/Bishkek", "null_values": ["", "NULL"],
+//	 "columns": {"external_id": "call_id", "received_at": "event_time", ...}}
+type Mapping struct {
+	// Description is a free note for people (where the export comes
+	// from); the importer ignores it.
+	Description string `json:"description,omitempty"`
+	// Timezone is the IANA zone of times written without an offset. Empty
+	// means the deployment's zone (DVR_TIME_ZONE).
+	Timezone string `json:"timezone,omitempty"`
+	// TimeFormat, when set, is the one layout of every time: a Go layout
+	// ("2006-01-02 15:04:05") or strftime directives ("%Y-%m-%d %H:%M:%S").
+	// Empty recognises ISO 8601, YYYY-MM-DD HH:MM:SS[.fraction] and
+	// MM/DD/YYYY HH:MM[:SS] [AM|PM].
+	TimeFormat string `json:"time_format,omitempty"`
+	// NullValues are cell values that mean "not recorded" (compared after
+	// trimming spaces, case-insensitively). An empty cell always does.
+	NullValues []string `json:"null_values,omitempty"`
+	// DefaultPriority (1-9) is given to rows without a priority. Zero
+	// means the least urgent priority configured (9 when none is).
+	DefaultPriority int `json:"default_priority,omitempty"`
+	// Columns names the CSV column (as in the header) of each field.
+	Columns Columns `json:"columns"`
+}
+
+// Columns names the CSV header of each field; "" means the export has no
+// such column. Only ReceivedAt is required.
+type Columns struct {
+	ExternalID   string `json:"external_id,omitempty"`
+	ReceivedAt   string `json:"received_at"`
+	DispatchedAt string `json:"dispatched_at,omitempty"`
+	EnRouteAt    string `json:"en_route_at,omitempty"`
+	OnSceneAt    string `json:"on_scene_at,omitempty"`
+	ClearedAt    string `json:"cleared_at,omitempty"`
+	Priority     string `json:"priority,omitempty"`
+	IncidentType string `json:"incident_type,omitempty"`
+	Disposition  string `json:"disposition,omitempty"`
+	District     string `json:"district,omitempty"`
+	Address      string `json:"address,omitempty"`
+}
+
+// field is one mappable field: its JSON name and where Columns keeps it.
+type field struct {
+	name string
+	col  func(*Columns) *string
+}
+
+// fields lists the mappable fields in the order the summary names them.
+var fields = []field{
+	{"external_id", func(c *Columns) *string { return &c.ExternalID }},
+	{"received_at", func(c *Columns) *string { return &c.ReceivedAt }},
+	{"dispatched_at", func(c *Columns) *string { return &c.DispatchedAt }},
+	{"en_route_at", func(c *Columns) *string { return &c.EnRouteAt }},
+	{"on_scene_at", func(c *Columns) *string { return &c.OnSceneAt }},
+	{"cleared_at", func(c *Columns) *string { return &c.ClearedAt }},
+	{"priority", func(c *Columns) *string { return &c.Priority }},
+	{"incident_type", func(c *Columns) *string { return &c.IncidentType }},
+	{"disposition", func(c *Columns) *string { return &c.Disposition }},
+	{"district", func(c *Columns) *string { return &c.District }},
+	{"address", func(c *Columns) *string { return &c.Address }},
+}
+
+// MaxMappingBytes bounds a mapping document.
+const MaxMappingBytes = 64 << 10
+
+// ParseMapping reads a mapping from JSON. Unknown keys are refused, so
+// that a misspelt column key ("recieved_at") is not silently ignored. The
+// mapping is checked with Validate.
+func ParseMapping(r io.Reader) (*Mapping, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxMappingBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxMappingBytes {
+		return nil, invalidf("The mapping is larger than %d KiB; it should be a short JSON object.", MaxMappingBytes>>10)
+	}
+	b = bytes.TrimPrefix(b, []byte("\ufeff"))
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil, invalidf("The mapping is empty: give a JSON object with at least \"columns\": {\"received_at\": \"...\"}.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var m Mapping
+	if err := dec.Decode(&m); err != nil {
+		return nil, invalidf("The mapping is not valid: %s.", jsonProblem(err))
+	}
+	if dec.More() {
+		return nil, invalidf("The mapping is not valid: there is more text after the JSON object.")
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// jsonProblem describes a JSON decoding error for people.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("JSON syntax error at byte %d (%v)", se.Offset, se)
+	case errors.As(err, &te):
+		return fmt.Sprintf("%q should be %s, not a JSON %s", te.Field, te.Type, te.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown key " + strings.TrimPrefix(err.Error(), "json: unknown field ") +
+			" (known keys: description, timezone, time_format, null_values, default_priority, columns with " +
+			strings.Join(fieldNames(), ", ") + ")"
+	}
+	return err.Error()
+}
+
+func fieldNames() []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = f.name
+	}
+	return out
+}
+
+// Validate checks m: received_at is mapped, the zone is known, the time
+// format is a usable layout and the default priority is a level.
+func (m *Mapping) Validate() error {
+	var problems []string
+	for _, f := range fields {
+		p := f.col(&m.Columns)
+		*p = strings.TrimSpace(*p)
+	}
+	if m.Columns.ReceivedAt == "" {
+		problems = append(problems, `"columns" must name the "received_at" column: every incident needs its received time`)
+	}
+	if _, err := m.Location(time.UTC); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if m.TimeFormat != "" {
+		if _, err := goLayout(m.TimeFormat); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if m.DefaultPriority != 0 && (m.DefaultPriority < 1 || m.DefaultPriority > 9) {
+		problems = append(problems, fmt.Sprintf(`"default_priority" %d is not a level from 1 to 9`, m.DefaultPriority))
+	}
+	for _, v := range m.NullValues {
+		if len(v) > 100 {
+			problems = append(problems, `a "null_values" entry is longer than 100 characters`)
+			break
+		}
+	}
+	if len(problems) > 0 {
+		return invalidf("The mapping is not valid: %s.", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Location is the zone of times without an offset: the mapping's, or def
+// when the mapping names none.
+func (m *Mapping) Location(def *time.Location) (*time.Location, error) {
+	if m.Timezone == "" {
+		return def, nil
+	}
+	if strings.EqualFold(m.Timezone, "local") {
+		return nil, fmt.Errorf(`"timezone" must name a zone such as "Asia/Bishkek", not "Local"`)
+	}
+	loc, err := time.LoadLocation(m.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf(`"timezone" %q is not a known time zone (use a name such as "Asia/Bishkek" or "UTC")`, m.Timezone)
+	}
+	return loc, nil
+}
+
+// Mapped lists the fields m maps, by their JSON names.
+func (m *Mapping) Mapped() []string {
+	var out []string
+	for _, f := range fields {
+		if *f.col(&m.Columns) != "" {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// Unmapped lists the fields m leaves out, by their JSON names.
+func (m *Mapping) Unmapped() []string {
+	var out []string
+	for _, f := range fields {
+		if *f.col(&m.Columns) == "" {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+func invalidf(format string, args ...any) error {
+	return apperr.New(apperr.Invalid, format, args...)
+}

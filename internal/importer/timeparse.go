@@ -1,0 +1,195 @@
+package importer
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// TimeParser reads the times of one export: with a fixed layout when the
+// mapping gives a time_format, otherwise by recognising ISO 8601,
+// YYYY-MM-DD HH:MM:SS[.fraction] and MM/DD/YYYY HH:MM[:SS] [AM|PM]. Times
+// without an offset are wall-clock times in Loc. (Where Loc changes its
+// clocks, a time that falls in the hour skipped in spring is read as in
+// Go's time.Date; one in the hour repeated in autumn is read as its first
+// occurrence.)
+type TimeParser struct {
+	Loc    *time.Location
+	Layout string // a Go layout; "" recognises the formats above
+}
+
+// NewTimeParser returns the parser of format (a Go layout, strftime
+// directives, or "" for the recognised formats) in zone loc.
+func NewTimeParser(format string, loc *time.Location) (*TimeParser, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	p := &TimeParser{Loc: loc}
+	if format != "" {
+		l, err := goLayout(format)
+		if err != nil {
+			return nil, err
+		}
+		p.Layout = l
+	}
+	return p, nil
+}
+
+// errNotTime is the message for a value that is no recognised time.
+const errNotTime = "is not a recognised time (use ISO 8601 such as 2025-04-01T14:30:00, 2025-04-01 14:30:00 or " +
+	`04/01/2025 2:30 PM, or set "time_format" in the mapping)`
+
+// Parse reads one time. Surrounding spaces are ignored.
+func (p *TimeParser) Parse(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if p.Layout != "" {
+		t, err := time.ParseInLocation(p.Layout, s, p.Loc)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("does not match the mapping's time_format %q", p.Layout)
+		}
+		return t, nil
+	}
+	switch {
+	case len(s) >= 10 && s[4] == '-' && s[7] == '-':
+		return parseISO(s, p.Loc)
+	case strings.IndexByte(s, '/') > 0:
+		return parseUS(s, p.Loc)
+	}
+	return time.Time{}, errors.New(errNotTime)
+}
+
+// parseISO reads YYYY-MM-DD, then T or a space, then HH:MM[:SS[.fraction]]
+// and an optional offset: Z, ±HH, ±HHMM or ±HH:MM.
+func parseISO(s string, loc *time.Location) (time.Time, error) {
+	date, rest := s[:10], s[10:]
+	if rest == "" {
+		return time.Time{}, errors.New("has a date but no time of day")
+	}
+	switch rest[0] {
+	case 'T', 't', ' ':
+		rest = strings.TrimLeft(rest[1:], " ")
+	default:
+		return time.Time{}, errors.New(errNotTime)
+	}
+	clock, zone := rest, ""
+	if n := len(rest); n > 0 && (rest[n-1] == 'Z' || rest[n-1] == 'z') {
+		clock, zone = rest[:n-1], "Z"
+	} else if i := strings.LastIndexAny(rest, "+-"); i > 0 {
+		clock, zone = rest[:i], rest[i:]
+	}
+	clock = strings.TrimRight(clock, " ")
+	layout := "2006-01-02T"
+	switch strings.Count(clock, ":") {
+	case 1:
+		layout += "15:04"
+	case 2:
+		layout += "15:04:05" // a fraction after the seconds is accepted when parsing
+	default:
+		return time.Time{}, errors.New(errNotTime)
+	}
+	value := date + "T" + clock
+	switch {
+	case zone == "":
+		t, err := time.ParseInLocation(layout, value, loc)
+		if err != nil {
+			return time.Time{}, errors.New(errNotTime)
+		}
+		return t, nil
+	case zone == "Z":
+		layout += "Z07:00"
+	case len(zone) == 3: // +06
+		layout += "-07"
+	case len(zone) == 5: // +0600
+		layout += "-0700"
+	case len(zone) == 6 && zone[3] == ':': // +06:00
+		layout += "-07:00"
+	default:
+		return time.Time{}, errors.New("has an offset that is not Z, ±HH, ±HHMM or ±HH:MM")
+	}
+	t, err := time.Parse(layout, value+zone)
+	if err != nil {
+		return time.Time{}, errors.New(errNotTime)
+	}
+	return t, nil
+}
+
+// parseUS reads M/D/YYYY H:MM[:SS[.fraction]] with an optional AM or PM
+// (12-hour clock) or without (24-hour clock).
+func parseUS(s string, loc *time.Location) (time.Time, error) {
+	u := strings.ToUpper(s)
+	ampm := ""
+	if strings.HasSuffix(u, "AM") || strings.HasSuffix(u, "PM") {
+		ampm = u[len(u)-2:]
+		u = strings.TrimRight(u[:len(u)-2], " ")
+	}
+	date, clock, ok := strings.Cut(u, " ")
+	if !ok {
+		return time.Time{}, errors.New("has a date but no time of day")
+	}
+	clock = strings.TrimLeft(clock, " ")
+	layout := "1/2/2006 15"
+	if ampm != "" {
+		layout = "1/2/2006 3"
+	}
+	switch strings.Count(clock, ":") {
+	case 1:
+		layout += ":04"
+	case 2:
+		layout += ":04:05"
+	default:
+		return time.Time{}, errors.New(errNotTime)
+	}
+	value := date + " " + clock
+	if ampm != "" {
+		layout += " PM"
+		value += " " + ampm
+	}
+	t, err := time.ParseInLocation(layout, value, loc)
+	if err != nil {
+		return time.Time{}, errors.New(errNotTime)
+	}
+	return t, nil
+}
+
+// strftime maps strftime directives to Go layout elements.
+var strftime = map[byte]string{
+	'Y': "2006", 'y': "06", 'm': "01", 'd': "02", 'e': "_2", 'H': "15", 'I': "03", 'M': "04", 'S': "05",
+	'f': "000000", 'p': "PM", 'z': "-0700", 'Z': "MST", 'b': "Jan", 'h': "Jan", 'B': "January",
+	'a': "Mon", 'A': "Monday", 'j': "002", 'T': "15:04:05", 'D': "01/02/06", 'F': "2006-01-02", 'R': "15:04",
+	'%': "%",
+}
+
+// goLayout turns a time_format into a Go layout: strftime directives when
+// it has a %, a Go layout as it is otherwise. The layout must carry the
+// year, month, day, hour and minute, which is checked by formatting a
+// sample time and reading it back.
+func goLayout(format string) (string, error) {
+	layout := format
+	if strings.Contains(format, "%") {
+		var b strings.Builder
+		for i := 0; i < len(format); i++ {
+			if format[i] != '%' {
+				b.WriteByte(format[i])
+				continue
+			}
+			if i+1 == len(format) {
+				return "", fmt.Errorf(`"time_format" %q ends with a lone %%`, format)
+			}
+			i++
+			g, ok := strftime[format[i]]
+			if !ok {
+				return "", fmt.Errorf(`"time_format" %q has the unknown directive %%%c (known: %%Y %%y %%m %%d %%e %%H %%I %%M %%S %%f %%p %%z %%Z %%b %%B %%a %%A %%j %%T %%D %%F %%R %%%%)`, format, format[i])
+			}
+			b.WriteString(g)
+		}
+		layout = b.String()
+	}
+	sample := time.Date(2031, time.November, 23, 14, 57, 39, 0, time.UTC)
+	back, err := time.Parse(layout, sample.Format(layout))
+	if err != nil || back.Year() != sample.Year() || back.Month() != sample.Month() || back.Day() != sample.Day() ||
+		back.Hour() != sample.Hour() || back.Minute() != sample.Minute() {
+		return "", fmt.Errorf(`"time_format" %q does not give the year, month, day, hour and minute of a time (e.g. "%%Y-%%m-%%d %%H:%%M:%%S" or the Go layout "2006-01-02 15:04:05")`, format)
+	}
+	return layout, nil
+}

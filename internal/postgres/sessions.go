@@ -1,0 +1,63 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// SessionStore keeps the web sessions in the sessions table, for scs. It
+// is pgxstore's store with one difference: every query runs under the
+// request's context. pgxstore runs them under context.Background, so with
+// the pool exhausted, or a database that takes connections but does not
+// answer, loading a session would wait for ever, past any request
+// deadline, instead of failing over to the "try again" page.
+type SessionStore struct {
+	db *DB
+}
+
+// SessionStore returns the session store on db.
+func (db *DB) SessionStore() *SessionStore { return &SessionStore{db: db} }
+
+// FindCtx returns the data of an unexpired session.
+func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	var b []byte
+	err := s.db.Pool.QueryRow(ctx, `SELECT data FROM sessions WHERE token = $1 AND current_timestamp < expiry`, token).Scan(&b)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
+// CommitCtx stores a session, new or changed.
+func (s *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	_, err := s.db.Pool.Exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
+		ON CONFLICT (token) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry`, token, b, expiry)
+	return err
+}
+
+// DeleteCtx removes a session.
+func (s *SessionStore) DeleteCtx(ctx context.Context, token string) error {
+	_, err := s.db.Pool.Exec(ctx, `DELETE FROM sessions WHERE token = $1`, token)
+	return err
+}
+
+// Find, Commit and Delete complete scs.Store; scs calls the Ctx variants.
+
+// Find is FindCtx without a deadline.
+func (s *SessionStore) Find(token string) ([]byte, bool, error) {
+	return s.FindCtx(context.Background(), token)
+}
+
+// Commit is CommitCtx without a deadline.
+func (s *SessionStore) Commit(token string, b []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), token, b, expiry)
+}
+
+// Delete is DeleteCtx without a deadline.
+func (s *SessionStore) Delete(token string) error { return s.DeleteCtx(context.Background(), token) }

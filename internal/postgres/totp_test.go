@@ -1,0 +1,275 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/pgtest"
+	"github.com/dvresponse/dvresponse/internal/postgres"
+)
+
+// totpUser inserts a user directly (the second factor does not care how
+// users are made) and returns its id.
+func totpUser(t *testing.T, db *postgres.DB, username string, role account.Role) int64 {
+	t.Helper()
+	var id int64
+	err := db.Pool.QueryRow(context.Background(), `INSERT INTO users (username, role, password_hash)
+		VALUES ($1, $2, 'x') RETURNING id`, username, string(role)).Scan(&id)
+	must(t, err)
+	return id
+}
+
+func epochOf(t *testing.T, db *postgres.DB, id int64) int {
+	t.Helper()
+	var n int
+	must(t, db.Pool.QueryRow(context.Background(), `SELECT session_epoch FROM users WHERE id = $1`, id).Scan(&n))
+	return n
+}
+
+func auditCount(t *testing.T, db *postgres.DB, action string) int {
+	t.Helper()
+	var n int
+	must(t, db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_events WHERE action = $1`, action).Scan(&n))
+	return n
+}
+
+func TestTOTPEnrolment(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	id := totpUser(t, db, "ann", account.Dispatcher)
+	by := audit.Actor{UserID: id, Username: "ann", Role: "dispatcher", IP: "127.0.0.1"}
+
+	f, err := db.SecondFactor(ctx, id)
+	must(t, err)
+	if f.Enabled() || f.Secret != "" || f.Required {
+		t.Fatalf("new user: %+v, want no second factor, none required", f)
+	}
+	if _, err := db.SecondFactor(ctx, 999999); apperr.CodeOf(err) != apperr.NotFound {
+		t.Errorf("SecondFactor of an unknown user: %v, want NotFound", err)
+	}
+
+	s1, err := account.NewTOTPSecret()
+	must(t, err)
+	s2, err := account.NewTOTPSecret()
+	must(t, err)
+	got, err := db.PendingTOTPSecret(ctx, id, s1)
+	must(t, err)
+	if got != s1 {
+		t.Fatalf("first pending secret %q, want %q", got, s1)
+	}
+	// A reloaded set-up page keeps the secret the user may have scanned.
+	got, err = db.PendingTOTPSecret(ctx, id, s2)
+	must(t, err)
+	if got != s1 {
+		t.Errorf("second call gave %q, want the pending %q", got, s1)
+	}
+	f, err = db.SecondFactor(ctx, id)
+	must(t, err)
+	if f.Enabled() || f.Secret != s1 {
+		t.Errorf("pending: %+v, want secret set but not enabled", f)
+	}
+
+	// Confirming with a secret other than the pending one is refused.
+	if err := db.EnableTOTP(ctx, id, s2, 100, by); apperr.CodeOf(err) != apperr.Conflict {
+		t.Errorf("EnableTOTP with another secret: %v, want Conflict", err)
+	}
+	must(t, db.EnableTOTP(ctx, id, s1, 100, by))
+	f, err = db.SecondFactor(ctx, id)
+	must(t, err)
+	if !f.Enabled() || f.LastStep != 100 || f.Secret != s1 {
+		t.Errorf("enabled: %+v, want enabled with last step 100", f)
+	}
+	if err := db.EnableTOTP(ctx, id, s1, 101, by); apperr.CodeOf(err) != apperr.Conflict {
+		t.Errorf("EnableTOTP twice: %v, want Conflict", err)
+	}
+	if _, err := db.PendingTOTPSecret(ctx, id, s2); apperr.CodeOf(err) != apperr.Conflict {
+		t.Errorf("PendingTOTPSecret while enabled: %v, want Conflict", err)
+	}
+	if _, err := db.PendingTOTPSecret(ctx, 999999, s2); apperr.CodeOf(err) != apperr.NotFound {
+		t.Errorf("PendingTOTPSecret of an unknown user: %v, want NotFound", err)
+	}
+	if n := auditCount(t, db, "totp.enable"); n != 1 {
+		t.Errorf("%d totp.enable audit rows, want 1", n)
+	}
+	var secretLeaked int
+	must(t, db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE detail::text LIKE '%' || $1 || '%'`, s1).Scan(&secretLeaked))
+	if secretLeaked != 0 {
+		t.Error("the secret reached the audit trail")
+	}
+
+	// Steps are accepted once, in increasing order.
+	for _, tt := range []struct {
+		step int64
+		ok   bool
+	}{{100, false}, {99, false}, {101, true}, {101, false}, {103, true}, {102, false}} {
+		ok, err := db.AcceptTOTPStep(ctx, id, tt.step)
+		must(t, err)
+		if ok != tt.ok {
+			t.Errorf("AcceptTOTPStep(%d) = %v, want %v", tt.step, ok, tt.ok)
+		}
+	}
+
+	// Turning it off by the user leaves the sessions alone.
+	epoch := epochOf(t, db, id)
+	must(t, db.DisableTOTP(ctx, id, false, by))
+	f, err = db.SecondFactor(ctx, id)
+	must(t, err)
+	if f.Enabled() || f.Secret != "" || f.LastStep != 0 {
+		t.Errorf("after disable: %+v, want nothing", f)
+	}
+	if got := epochOf(t, db, id); got != epoch {
+		t.Errorf("disable by the user changed the session epoch %d -> %d", epoch, got)
+	}
+	if ok, err := db.AcceptTOTPStep(ctx, id, 200); err != nil || ok {
+		t.Errorf("AcceptTOTPStep without a second factor = %v, %v; want false", ok, err)
+	}
+	if n := auditCount(t, db, "totp.disable"); n != 1 {
+		t.Errorf("%d totp.disable audit rows, want 1", n)
+	}
+	// Nothing on: nothing to audit.
+	must(t, db.DisableTOTP(ctx, id, true, by))
+	if n := auditCount(t, db, "totp.disable"); n != 1 {
+		t.Errorf("%d totp.disable audit rows after disabling nothing, want 1", n)
+	}
+	if got := epochOf(t, db, id); got != epoch {
+		t.Errorf("resetting nothing ended the sessions")
+	}
+	if err := db.DisableTOTP(ctx, 999999, false, by); apperr.CodeOf(err) != apperr.NotFound {
+		t.Errorf("DisableTOTP of an unknown user: %v, want NotFound", err)
+	}
+}
+
+// TestTOTPStepRace: two requests with the same code at once; one wins.
+func TestTOTPStepRace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	id := totpUser(t, db, "ann", account.Dispatcher)
+	secret, err := account.NewTOTPSecret()
+	must(t, err)
+	_, err = db.PendingTOTPSecret(ctx, id, secret)
+	must(t, err)
+	must(t, db.EnableTOTP(ctx, id, secret, 10, audit.Actor{UserID: id}))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for range 8 {
+		wg.Go(func() {
+			ok, err := db.AcceptTOTPStep(ctx, id, 11)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d requests accepted the same step, want 1", wins)
+	}
+}
+
+func TestAdminResetTOTPEndsSessions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	id := totpUser(t, db, "ann", account.Dispatcher)
+	admin := totpUser(t, db, "root", account.Admin)
+	secret, err := account.NewTOTPSecret()
+	must(t, err)
+	_, err = db.PendingTOTPSecret(ctx, id, secret)
+	must(t, err)
+	must(t, db.EnableTOTP(ctx, id, secret, 10, audit.Actor{UserID: id}))
+	epoch := epochOf(t, db, id)
+	must(t, db.DisableTOTP(ctx, id, true, audit.Actor{UserID: admin, Username: "root", Role: "admin"}))
+	if got := epochOf(t, db, id); got != epoch+1 {
+		t.Errorf("session epoch after an admin reset = %d, want %d", got, epoch+1)
+	}
+	var detail string
+	must(t, db.Pool.QueryRow(ctx, `SELECT detail::text FROM audit_events WHERE action = 'totp.disable' AND record_id = 'ann'`).Scan(&detail))
+	if detail != `{"reset_by_admin": true}` {
+		t.Errorf("audit detail %s, want the reset marked as an administrator's", detail)
+	}
+}
+
+func TestRolePolicies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	bare := totpUser(t, db, "disp1", account.Dispatcher)
+	enrolled := totpUser(t, db, "disp2", account.Dispatcher)
+	officer := totpUser(t, db, "off1", account.Officer)
+	admin := totpUser(t, db, "root", account.Admin)
+	by := audit.Actor{UserID: admin, Username: "root", Role: "admin"}
+	secret, err := account.NewTOTPSecret()
+	must(t, err)
+	_, err = db.PendingTOTPSecret(ctx, enrolled, secret)
+	must(t, err)
+	must(t, db.EnableTOTP(ctx, enrolled, secret, 10, audit.Actor{UserID: enrolled}))
+
+	p, err := db.RolePolicies(ctx)
+	must(t, err)
+	if len(p) != len(account.Roles) {
+		t.Fatalf("policies %v, want one per role", p)
+	}
+	for r, req := range p {
+		if req {
+			t.Errorf("role %s requires a second factor by default", r)
+		}
+	}
+	epochs := map[int64]int{}
+	for _, id := range []int64{bare, enrolled, officer, admin} {
+		epochs[id] = epochOf(t, db, id)
+	}
+
+	ended, err := db.SetRolePolicies(ctx, map[account.Role]bool{account.Dispatcher: true}, by)
+	must(t, err)
+	if ended != 1 {
+		t.Errorf("requiring it for dispatchers ended %d users' sessions, want 1 (the one without)", ended)
+	}
+	for id, want := range map[int64]int{bare: epochs[bare] + 1, enrolled: epochs[enrolled], officer: epochs[officer], admin: epochs[admin]} {
+		if got := epochOf(t, db, id); got != want {
+			t.Errorf("user %d: epoch %d, want %d", id, got, want)
+		}
+	}
+	f, err := db.SecondFactor(ctx, bare)
+	must(t, err)
+	if !f.Required || !f.NeedsEnrolment() {
+		t.Errorf("dispatcher without a second factor: %+v, want required", f)
+	}
+	f, err = db.SecondFactor(ctx, officer)
+	must(t, err)
+	if f.Required {
+		t.Errorf("officer: %+v, want not required", f)
+	}
+
+	// Saving again (still required) ends nobody's sessions.
+	ended, err = db.SetRolePolicies(ctx, map[account.Role]bool{account.Dispatcher: true, account.Officer: false}, by)
+	must(t, err)
+	if ended != 0 || epochOf(t, db, bare) != epochs[bare]+1 {
+		t.Errorf("saving an unchanged requirement ended %d sessions", ended)
+	}
+	ended, err = db.SetRolePolicies(ctx, map[account.Role]bool{}, by)
+	must(t, err)
+	p, err = db.RolePolicies(ctx)
+	must(t, err)
+	if ended != 0 || p[account.Dispatcher] {
+		t.Errorf("after lifting: ended %d, policies %v", ended, p)
+	}
+	if n := auditCount(t, db, "totp.policy"); n != 3 {
+		t.Errorf("%d totp.policy audit rows, want 3", n)
+	}
+	users, err := db.SecondFactorUsers(ctx)
+	must(t, err)
+	if len(users) != 1 || users[0].ID != enrolled || users[0].Username != "disp2" || users[0].Role != account.Dispatcher {
+		t.Errorf("SecondFactorUsers = %+v, want disp2 only", users)
+	}
+}

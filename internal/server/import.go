@@ -1,0 +1,223 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/importer"
+	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/web"
+)
+
+// maxImportBytes bounds an upload of the import page: the CSV export, the
+// mapping and the form's overhead.
+//
+// The router's limitBody(1 MiB) wraps every request body before this
+// handler runs, and a MaxBytesReader cannot widen an outer one: until that
+// middleware exempts POST /admin/import, the effective limit is 1 MiB (the
+// page then says so, with the limit that was hit).
+const maxImportBytes = 64 << 20
+
+// importTransferTime is how long an upload and its import may take: the
+// server's read and write timeouts are lifted to it for this request.
+const importTransferTime = 10 * time.Minute
+
+// importKeepRejections is how many rejected rows the page lists.
+const importKeepRejections = 1000
+
+// importMappingTemplate is the mapping the form starts with.
+func (s *Server) importMappingTemplate() string {
+	return `{
+  "timezone": "` + s.loc.String() + `",
+  "null_values": ["", "NULL"],
+  "columns": {
+    "external_id": "",
+    "received_at": "",
+    "dispatched_at": "",
+    "en_route_at": "",
+    "on_scene_at": "",
+    "cleared_at": "",
+    "priority": "",
+    "incident_type": "",
+    "disposition": "",
+    "district": "",
+    "address": ""
+  }
+}`
+}
+
+func (s *Server) importPage(r *http.Request, mapping string) web.ImportPage {
+	return web.ImportPage{Page: s.page(r, "Import historic calls", "admin"), Mapping: mapping,
+		Limit: fmt.Sprintf("%d MiB", maxImportBytes>>20)}
+}
+
+// importForm shows the upload form.
+func (s *Server) importForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, web.Import(s.importPage(r, s.importMappingTemplate())))
+}
+
+// importUpload streams an uploaded CSV export into the database. The form
+// sends the mapping before the file, so that the file is read straight
+// from the request into the import's batches: it is never held whole in
+// memory nor written to disk.
+func (s *Server) importUpload(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(importTransferTime))
+	_ = rc.SetWriteDeadline(time.Now().Add(importTransferTime))
+	r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes)
+
+	p := s.importPage(r, "")
+	refuse := func(status int, msg string, mappingError bool) {
+		p.Error, p.MappingError = msg+" Nothing was imported.", mappingError
+		if p.Mapping == "" {
+			p.Mapping = s.importMappingTemplate()
+		}
+		s.render(w, r, status, web.Import(p))
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		refuse(http.StatusUnprocessableEntity, "Choose a CSV file and give its mapping, then press Import.", false)
+		return
+	}
+	var mappingText, mappingFile string
+	var sum *importer.Summary
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			s.importFailed(w, r, refuse, err)
+			return
+		}
+		switch part.FormName() {
+		case "mapping":
+			if mappingText, err = readSmall(part); err != nil {
+				s.importFailed(w, r, refuse, err)
+				return
+			}
+			p.Mapping = mappingText
+		case "mapping_file":
+			if mappingFile, err = readSmall(part); err != nil {
+				s.importFailed(w, r, refuse, err)
+				return
+			}
+		case "file":
+			if sum != nil {
+				break // one file per import; a second is ignored
+			}
+			if part.FileName() == "" {
+				refuse(http.StatusUnprocessableEntity, "Choose the CSV file to import.", false)
+				return
+			}
+			text := mappingText
+			if strings.TrimSpace(mappingFile) != "" {
+				text = mappingFile
+				p.Mapping = mappingFile
+			}
+			m, err := importer.ParseMapping(strings.NewReader(text))
+			if err != nil {
+				drain(part)
+				refuse(statusOf(apperr.CodeOf(err)), apperr.MessageOf(err), true)
+				return
+			}
+			sum, err = s.db.Import(r.Context(), part, m, postgres.ImportOptions{FileName: part.FileName(), Location: s.loc,
+				By: s.actor(r), Run: importer.Options{KeepRejections: importKeepRejections}})
+			if err != nil {
+				s.importFailed(w, r, refuse, err)
+				return
+			}
+		}
+		drain(part)
+	}
+	if sum == nil {
+		refuse(http.StatusUnprocessableEntity, "Choose the CSV file to import (the mapping goes first in the form).", false)
+		return
+	}
+	p.Result = importResultView(sum)
+	s.render(w, r, http.StatusOK, web.Import(p))
+}
+
+// importFailed answers a failed upload or import: too large, a file that
+// does not fit the mapping, the database unavailable, or an internal error.
+func (s *Server) importFailed(w http.ResponseWriter, r *http.Request, refuse func(int, string, bool), err error) {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is larger than the limit of %s.", byteSize(tooLarge.Limit)), false)
+	case apperr.CodeOf(err) == apperr.Invalid:
+		refuse(http.StatusUnprocessableEntity, apperr.MessageOf(err), strings.Contains(apperr.MessageOf(err), "mapping"))
+	case apperr.CodeOf(err) == apperr.Unavailable:
+		s.log.Warn("import: database unavailable", "err", err)
+		refuse(http.StatusServiceUnavailable, "The system cannot reach its database right now; please try again in a moment.", false)
+	case r.Context().Err() != nil:
+		return // the client went away or the deadline passed (answered by the middleware)
+	default:
+		s.log.Error("import failed", "route", routePattern(r), "err", err)
+		refuse(http.StatusInternalServerError, "The import could not be completed; please try again, and tell your administrator if it keeps failing.", false)
+	}
+}
+
+// readSmall reads a short form part (the mapping).
+func readSmall(part *multipart.Part) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(part, importer.MaxMappingBytes+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > importer.MaxMappingBytes {
+		return "", apperr.New(apperr.Invalid, "The mapping is larger than %d KiB; it should be a short JSON object.", importer.MaxMappingBytes>>10)
+	}
+	return string(b), nil
+}
+
+// drain reads the rest of a part, so that the browser gets the answer
+// rather than a connection reset (the body is bounded by maxImportBytes).
+func drain(part *multipart.Part) { _, _ = io.Copy(io.Discard, part) }
+
+func byteSize(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	}
+	if n >= 1<<10 && n%(1<<10) == 0 {
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// importResultView turns a summary into the page's view model.
+func importResultView(s *importer.Summary) *web.ImportResult {
+	v := &web.ImportResult{File: s.File, TimeZone: s.TimeZone, RowsRead: s.RowsRead, Imported: s.Imported,
+		Duplicates: s.Duplicates, Rejected: s.Rejected, Balanced: s.Balanced(), Unmapped: s.Unmapped,
+		Inconsistent: s.Inconsistent, WithoutPriority: s.WithoutPriority, DefaultPriority: s.DefaultPriority,
+		WithoutType: s.WithoutType, MoreRejections: s.Rejected - len(s.Rejections),
+		Took: s.Duration.Round(time.Millisecond).String()}
+	if v.File == "" {
+		v.File = "the file"
+	}
+	for _, p := range s.Pairs {
+		v.Pairs = append(v.Pairs, web.ImportCount{Label: p.Pair.String(), Rows: p.Rows})
+	}
+	for _, p := range s.Created.Priorities {
+		v.CreatedPriorities = append(v.CreatedPriorities, strconv.Itoa(p))
+	}
+	for _, t := range s.Created.IncidentTypes {
+		v.CreatedTypes = append(v.CreatedTypes, web.ImportCreated{Code: t.Code, Name: t.Name, DV: t.IsDV})
+	}
+	for _, d := range s.Created.Districts {
+		v.CreatedDistricts = append(v.CreatedDistricts, web.ImportCreated{Code: d.Code, Name: d.Name})
+	}
+	for _, d := range s.Created.Dispositions {
+		v.CreatedDispositions = append(v.CreatedDispositions, web.ImportCreated{Code: d.Code, Name: d.Name})
+	}
+	for _, r := range s.Rejections {
+		v.Rejections = append(v.Rejections, web.ImportRejection{Row: r.Row, Line: r.Line, Reason: r.Reason})
+	}
+	return v
+}
