@@ -139,7 +139,9 @@ func (s *Server) router() chi.Router {
 			r.With(allow(correctRoles)).Post("/incidents/{id}/correct", s.saveCorrection)
 			// -- end correction routes
 			r.With(allow(officerOnly)).Get("/my", s.myIncidents)
+			// -- dashboard routes (dashboard.go)
 			r.With(allow(reportRoles)).Get("/dashboard", s.dashboard)
+			// -- end dashboard routes
 			r.With(allow(reportRoles)).Get("/reports/response-times.json", s.responseTimesJSON)
 			r.With(allow(reportRoles)).Get("/reports/response-times.csv", s.responseTimesCSV)
 
