@@ -21,7 +21,10 @@ GOVULNCHECK_VERSION ?= v1.9.0
 # (https://...) or a local copy (file:///...) where that host cannot be
 # reached. Where none can be, the check is skipped with a warning, unless
 # GOVULNCHECK_REQUIRED is set.
-GOVULNDB ?= https://vuln.go.dev
+# A copy of the database placed beside the checkout (../shared/vulndb, in the
+# vuln.go.dev file layout) is used when present: these machines reach only the
+# module proxy, not vuln.go.dev.
+GOVULNDB ?= $(if $(wildcard ../shared/vulndb/index/modules.json*),file://$(abspath ../shared/vulndb),https://vuln.go.dev)
 
 # When this make started, for the elapsed time printed by `test`.
 START_TIME := $(shell date +%s)
