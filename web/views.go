@@ -216,11 +216,6 @@ type MyRow struct {
 	ChildrenNow bool
 }
 
-// DashboardPage is the supervisor's dashboard.
-type DashboardPage struct {
-	Page
-}
-
 // Section is a group of form fields under a legend.
 type Section struct {
 	Legend string

@@ -4,7 +4,7 @@
 //	dvresponse serve [--addr HOST:PORT] [--migrate]
 //	dvresponse migrate up|down [N]|version
 //	dvresponse user add|disable|reset-password ...
-//	dvresponse seed --demo
+//	dvresponse seed --demo | --incidents N [--years Y]
 //	dvresponse audit verify
 //	dvresponse import --mapping MAPPING.json FILE.csv
 //	dvresponse report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by ...] [--dv-only] [--format json|csv]
@@ -52,6 +52,7 @@ commands:
   user disable NAME                      disable a user and end their sessions
   user reset-password NAME               set a new password, read from standard input
   seed --demo                            load demo reference data, accounts and incidents (idempotent)
+  seed --incidents N [--years Y]         load-test data: top up to N cleared incidents over Y years (default 5)
   audit verify                           check the audit trail's hash chain
   import --mapping MAPPING.json FILE.csv
                                          import historic calls from a CSV export (see: dvresponse import --help)

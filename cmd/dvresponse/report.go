@@ -27,7 +27,10 @@ Response times of the incidents received from the first to the last day,
 both whole days in the deployment's time zone (DVR_TIME_ZONE), by default
 the 28 days ending today, grouped by priority. The figures are those of the
 web exports /reports/response-times.json and .csv with the same parameters.
-Output goes to standard output (default JSON); every run is audited.`
+Output goes to standard output (default JSON); every run is audited.
+With DATABASE_READ_URL set the figures are read from that reporting
+replica (its lag is printed to standard error) and the audit record is
+written to DATABASE_URL.`
 
 // cmdReport writes a response-time report. The flags are the web export's
 // query parameters, read by the same report.ParseQuery.
@@ -79,7 +82,51 @@ func cmdReport(ctx context.Context, cfg config.Config, args []string, e env) err
 		return err
 	}
 	defer db.Close()
-	return exportReport(ctx, db, db, q, format, e)
+	if cfg.DatabaseReadURL == "" {
+		return exportReport(ctx, db, db, q, format, e)
+	}
+	// The figures come from the reporting replica; the audit record goes
+	// to the primary. A replica that cannot be reached is an error, not a
+	// reason to load the primary.
+	rdb, err := postgres.OpenReplica(ctx, cfg.DatabaseReadURL, postgres.Options{MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	lag, isReplica, err := rdb.ReplicaLag(ctx)
+	switch {
+	case err != nil:
+		return describe(replicaUnavailable(err))
+	case !isReplica:
+		fmt.Fprintln(e.stderr, "report: figures from DATABASE_READ_URL, which is not a replica in recovery")
+	case lag == postgres.LagUnknown:
+		fmt.Fprintln(e.stderr, "report: figures from the reporting replica (DATABASE_READ_URL); its lag is not known yet")
+	default:
+		fmt.Fprintf(e.stderr, "report: figures from the reporting replica (DATABASE_READ_URL), %.1f s behind\n", lag.Seconds())
+	}
+	return exportReport(ctx, replicaSource{rdb}, db, q, format, e)
+}
+
+// replicaSource reads a report from the reporting replica and names it
+// when it cannot be reached.
+type replicaSource struct{ db *postgres.DB }
+
+func (rs replicaSource) ResponseTimes(ctx context.Context, q report.Query) (report.Result, error) {
+	res, err := rs.db.ResponseTimes(ctx, q)
+	switch apperr.CodeOf(err) {
+	case apperr.Unavailable:
+		err = replicaUnavailable(err)
+	case apperr.Conflict: // canceled by a conflict with recovery (40001): a report only reads
+		err = apperr.Wrap(apperr.Unavailable, err, "the reporting database (DATABASE_READ_URL) stopped the report to go on "+
+			"replaying the primary's changes, so no report was written: run it again")
+	}
+	return res, err
+}
+
+// replicaUnavailable is the error of a report the replica could not give.
+func replicaUnavailable(err error) error {
+	return apperr.Wrap(apperr.Unavailable, err, "the reporting database (DATABASE_READ_URL) is unavailable, so no report was written: "+
+		"try again when it is back, or unset DATABASE_READ_URL to read the primary")
 }
 
 // exportReport computes the report from src into memory, audits the

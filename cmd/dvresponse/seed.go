@@ -9,14 +9,19 @@ import (
 	"github.com/dvresponse/dvresponse/internal/seed"
 )
 
-// cmdSeed loads demo data. It is idempotent: running it again adds nothing
-// that is already there and prints the demo accounts again.
+const seedUsage = "usage: dvresponse seed --demo | dvresponse seed --incidents N [--years Y]"
+
+// cmdSeed loads demo data, or incidents for load tests. Both are
+// idempotent: --demo adds nothing that is already there and prints the
+// demo accounts again; --incidents N tops the load-test incidents up to N.
 func cmdSeed(ctx context.Context, cfg config.Config, args []string, e env) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	demo := fs.Bool("demo", false, "load demo reference data, accounts and incidents")
-	if err := fs.Parse(args); err != nil || !*demo {
-		return usageError("usage: dvresponse seed --demo")
+	incidents := fs.Int("incidents", 0, "load cleared incidents until N are present, for load tests (COPY; then the report rollups are rebuilt)")
+	years := fs.Int("years", 5, "with --incidents: spread them over the last Y years")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *demo == (*incidents > 0) || *years <= 0 || *incidents < 0 {
+		return usageError(seedUsage)
 	}
 	if err := needDatabase(cfg); err != nil {
 		return err
@@ -26,5 +31,13 @@ func cmdSeed(ctx context.Context, cfg config.Config, args []string, e env) error
 		return err
 	}
 	defer db.Close()
-	return seed.Demo(ctx, db, cfg.Location, e.stdout)
+	if *incidents > 0 {
+		return seed.Scale(ctx, db, cfg.Location, seed.ScaleOptions{Incidents: *incidents, Years: *years}, e.stdout)
+	}
+	if err := seed.Demo(ctx, db, cfg.Location, e.stdout); err != nil {
+		return err
+	}
+	// The report rollups, kept in the deployment's zone from now on (a
+	// no-op when they are already).
+	return db.EnsureRollups(ctx, cfg.Location)
 }

@@ -48,6 +48,18 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			st.Version, st.Dirty, st.Latest)
 	}
 
+	// Report figures come from the reporting replica when there is one.
+	// It is not waited for: dispatch starts without it, and reports
+	// answer 503 until it is back.
+	var readDB *postgres.DB
+	if cfg.DatabaseReadURL != "" {
+		if readDB, err = postgres.OpenReplica(ctx, cfg.DatabaseReadURL, postgres.Options{MaxConns: readPoolConns}); err != nil {
+			return err
+		}
+		defer readDB.Close()
+		logReplica(ctx, readDB, log)
+	}
+
 	// One LISTEN connection per process feeds every live board it serves.
 	hub := live.NewHub(log)
 	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
@@ -61,7 +73,7 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	srv := server.NewServer(server.Deps{
 		DB: db, Logger: log, Location: cfg.Location, CookieSecure: cfg.CookieSecure,
 		IdleTimeout: cfg.IdleTimeout, SessionMax: cfg.SessionMax, TrustedProxies: cfg.TrustedProxies,
-		Hub: hub,
+		Hub: hub, ReadDB: readDB,
 	})
 	defer srv.Close()
 	hs := &http.Server{
@@ -103,6 +115,27 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		hs.Close()
 	}
 	return nil
+}
+
+// readPoolConns is the size of the reporting replica's pool: reports are
+// few and each holds one connection while it streams its rows.
+const readPoolConns = 5
+
+// logReplica says at start-up how the reporting replica is.
+func logReplica(ctx context.Context, db *postgres.DB, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	lag, isReplica, err := db.ReplicaLag(ctx)
+	switch {
+	case err != nil:
+		log.Warn("reporting replica (DATABASE_READ_URL) unavailable: reports answer 503 until it is back", "err", err)
+	case !isReplica:
+		log.Warn("DATABASE_READ_URL names a database that is not a replica in recovery; reports read it anyway")
+	case lag == postgres.LagUnknown:
+		log.Info("reports read from the reporting replica (DATABASE_READ_URL); its lag is not known yet")
+	default:
+		log.Info("reports read from the reporting replica (DATABASE_READ_URL)", "lag_s", lag.Seconds())
+	}
 }
 
 // deleteExpiredSessions reclaims expired session rows every five minutes.

@@ -12,34 +12,36 @@ import (
 
 // Config is the whole configuration of one process.
 type Config struct {
-	DatabaseURL    string         // DATABASE_URL (required)
-	Addr           string         // DVR_ADDR, or serve --addr; default ":8080"
-	Location       *time.Location // DVR_TIME_ZONE; default Asia/Bishkek
-	Language       string         // DVR_LANGUAGE; default "en"
-	CookieSecure   bool           // DVR_COOKIE_SECURE; default true when TLS is configured
-	TLSCert        string         // DVR_TLS_CERT
-	TLSKey         string         // DVR_TLS_KEY
-	TrustedProxies []netip.Prefix // DVR_TRUSTED_PROXIES, comma-separated CIDRs; default none
-	LogLevel       string         // DVR_LOG_LEVEL: debug, info, warn, error; default info
-	LogFormat      string         // DVR_LOG_FORMAT: json, text or auto (json unless a terminal)
-	DBMaxConns     int32          // DVR_DB_MAX_CONNS; default 20
-	IdleTimeout    time.Duration  // DVR_SESSION_IDLE; default 30m
-	SessionMax     time.Duration  // DVR_SESSION_MAX; default 12h
+	DatabaseURL     string         // DATABASE_URL (required)
+	DatabaseReadURL string         // DATABASE_READ_URL: streaming replica that report figures are read from; default none
+	Addr            string         // DVR_ADDR, or serve --addr; default ":8080"
+	Location        *time.Location // DVR_TIME_ZONE; default Asia/Bishkek
+	Language        string         // DVR_LANGUAGE; default "en"
+	CookieSecure    bool           // DVR_COOKIE_SECURE; default true when TLS is configured
+	TLSCert         string         // DVR_TLS_CERT
+	TLSKey          string         // DVR_TLS_KEY
+	TrustedProxies  []netip.Prefix // DVR_TRUSTED_PROXIES, comma-separated CIDRs; default none
+	LogLevel        string         // DVR_LOG_LEVEL: debug, info, warn, error; default info
+	LogFormat       string         // DVR_LOG_FORMAT: json, text or auto (json unless a terminal)
+	DBMaxConns      int32          // DVR_DB_MAX_CONNS; default 20
+	IdleTimeout     time.Duration  // DVR_SESSION_IDLE; default 30m
+	SessionMax      time.Duration  // DVR_SESSION_MAX; default 12h
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		DatabaseURL: getenv("DATABASE_URL"),
-		Addr:        or(getenv("DVR_ADDR"), ":8080"),
-		Language:    or(getenv("DVR_LANGUAGE"), "en"),
-		TLSCert:     getenv("DVR_TLS_CERT"),
-		TLSKey:      getenv("DVR_TLS_KEY"),
-		LogLevel:    or(getenv("DVR_LOG_LEVEL"), "info"),
-		LogFormat:   or(getenv("DVR_LOG_FORMAT"), "auto"),
-		DBMaxConns:  20,
-		IdleTimeout: 30 * time.Minute,
-		SessionMax:  12 * time.Hour,
+		DatabaseURL:     getenv("DATABASE_URL"),
+		DatabaseReadURL: strings.TrimSpace(getenv("DATABASE_READ_URL")),
+		Addr:            or(getenv("DVR_ADDR"), ":8080"),
+		Language:        or(getenv("DVR_LANGUAGE"), "en"),
+		TLSCert:         getenv("DVR_TLS_CERT"),
+		TLSKey:          getenv("DVR_TLS_KEY"),
+		LogLevel:        or(getenv("DVR_LOG_LEVEL"), "info"),
+		LogFormat:       or(getenv("DVR_LOG_FORMAT"), "auto"),
+		DBMaxConns:      20,
+		IdleTimeout:     30 * time.Minute,
+		SessionMax:      12 * time.Hour,
 	}
 	var errs []string
 	tz := or(getenv("DVR_TIME_ZONE"), "Asia/Bishkek")

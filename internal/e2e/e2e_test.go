@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
 )
@@ -122,8 +123,13 @@ func TestDispatcherLogsCallWithKeyboard(t *testing.T) {
 
 	bA.login(dispatcher, dispatcherPassword, "/board")
 
-	// B watches the board.
-	openBoard(bB, goriDispatcher, goriPassword, "B-board-1")
+	// B, a second city-wide dispatcher (no district: the whole control
+	// room's area), watches the board.
+	if _, err := a.DB.CreateUser(context.Background(), account.Draft{Username: "dispatcher.two", Role: "dispatcher",
+		FullName: "Second Dispatcher", Password: dispatcherPassword + "-two"}, audit.Actor{Username: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	openBoard(bB, "dispatcher.two", dispatcherPassword+"-two", "B-board-1")
 	navsB := bB.navigations()
 	fragmentsB := bB.mark()
 	bB.screenshot("B-board-before")

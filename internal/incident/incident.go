@@ -112,6 +112,10 @@ type Incident struct {
 	Narrative       string
 	HighDanger      bool
 	Version         int
+	// CreatedBy is the user who logged the call (nil for an imported or
+	// seeded incident): a dispatcher with an area keeps seeing the calls
+	// they logged for a neighbouring one.
+	CreatedBy *int64
 
 	Units  []Assignment
 	Events []Event

@@ -27,9 +27,29 @@ type Options struct {
 
 // Open connects to the database at url and checks that it answers.
 func Open(ctx context.Context, url string, opt Options) (*DB, error) {
+	cfg, err := poolConfig(url, opt)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.ConnConfig.ConnectTimeout)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// poolConfig is the pool configuration of url with opt: Open's, and
+// OpenReplica's.
+func poolConfig(url string, opt Options) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("parse DATABASE_URL: %w", redactErr(err))
+		return nil, redactErr(err)
 	}
 	if opt.MaxConns > 0 {
 		cfg.MaxConns = opt.MaxConns
@@ -53,17 +73,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	// server gone without closing its sockets) is dropped too, and the
 	// request goes on with another, instead of waiting out its deadline.
 	cfg.PingTimeout = 2 * time.Second
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, opt.ConnectTimeout)
-	defer cancel()
-	if err := pool.Ping(pctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("connect to database: %w", err)
-	}
-	return &DB{Pool: pool}, nil
+	return cfg, nil
 }
 
 // Close closes the pool.

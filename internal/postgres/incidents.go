@@ -114,7 +114,7 @@ const incidentSelect = `SELECT i.id, i.number, i.received_at, i.received_manual,
 	i.caller_name, i.caller_phone, i.caller_relation, i.caller_safe_to_call, i.caller_anonymous, i.caller_language,
 	i.weapons, i.children_present, i.injuries,
 	i.victim_name, coalesce(i.victim_sex, ''), i.victim_age, i.suspect_name, coalesce(i.suspect_sex, ''), i.suspect_age,
-	i.relationship, i.narrative, i.high_danger, i.version, i.address_confidential
+	i.relationship, i.narrative, i.high_danger, i.version, i.address_confidential, i.created_by
 	FROM incidents i
 	JOIN incident_types t ON t.id = i.type_id
 	JOIN priorities p ON p.level = i.priority
@@ -133,7 +133,7 @@ func (db *DB) Incident(ctx context.Context, id int64) (*incident.Incident, error
 		&in.Caller.Name, &in.Caller.Phone, &in.Caller.Relation, &in.Caller.SafeToCall, &in.Caller.Anonymous, &in.Caller.Language,
 		&in.Weapons, &in.ChildrenPresent, &in.Injuries,
 		&in.Victim.Name, &in.Victim.Sex, &in.Victim.Age, &in.Suspect.Name, &in.Suspect.Sex, &in.Suspect.Age,
-		&in.Relationship, &in.Narrative, &in.HighDanger, &in.Version, &in.AddressConfidential)
+		&in.Relationship, &in.Narrative, &in.HighDanger, &in.Version, &in.AddressConfidential, &in.CreatedBy)
 	if err != nil {
 		return nil, mapErr(err, "incident")
 	}
@@ -168,6 +168,22 @@ func (db *DB) Incident(ctx context.Context, id int64) (*incident.Incident, error
 // oldest first, as the live board shows them.
 func (db *DB) OpenIncidents(ctx context.Context) ([]incident.Summary, error) {
 	return db.openSummaries(ctx, `ORDER BY i.priority, i.received_at`)
+}
+
+// BoardArea limits the board to part of the incidents (see
+// server.canView): those of a district, and optionally those with no
+// district and those a given user logged.
+type BoardArea struct {
+	DistrictID int64
+	Unplaced   bool  // also incidents with no district
+	LoggedBy   int64 // also incidents this user logged; 0: none
+}
+
+// OpenIncidentsIn lists the open incidents of an area, in the order of
+// OpenIncidents.
+func (db *DB) OpenIncidentsIn(ctx context.Context, a BoardArea) ([]incident.Summary, error) {
+	return db.openSummaries(ctx, `AND (i.district_id = $1 OR ($2 AND i.district_id IS NULL)
+		OR ($3 <> 0 AND i.created_by = $3)) ORDER BY i.priority, i.received_at`, a.DistrictID, a.Unplaced, a.LoggedBy)
 }
 
 // openSummaries reads open incidents as board rows; tail adds conditions

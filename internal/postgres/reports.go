@@ -8,15 +8,33 @@ import (
 	"github.com/dvresponse/dvresponse/internal/report"
 )
 
-// ResponseTimes computes a response-time report: the straightforward
-// report.Source. It selects one row per incident received in the query's
+// ResponseTimes computes a response-time report (report.Source): from
+// the rollups when the query allows it and they are kept in the query's
+// time zone (ResponseTimesRollup), otherwise from the incidents
+// themselves (ResponseTimesNaive). Both give the same Result, percentiles
+// within 1 second (internal/report/ROLLUPS.md).
+func (db *DB) ResponseTimes(ctx context.Context, q report.Query) (report.Result, error) {
+	if err := q.Validate(); err != nil {
+		return report.Result{}, err
+	}
+	if RollupServes(q) {
+		res, ok, err := db.ResponseTimesRollup(ctx, q)
+		if err != nil || ok {
+			return res, err
+		}
+	}
+	return db.ResponseTimesNaive(ctx, q)
+}
+
+// ResponseTimesNaive computes a response-time report the straightforward
+// way: the exact reference that the rollups are tested against. It selects one row per incident received in the query's
 // range that passes its filters (in SQL, except the shift, which needs the
 // Go time zone database and is checked per row) and adds the rows up in
 // Go with report.Builder, so percentiles are exact. Rows are streamed, not
 // held: memory grows with the number of durations, not of rows.
 //
 // Targets and labels are the current reference data.
-func (db *DB) ResponseTimes(ctx context.Context, q report.Query) (report.Result, error) {
+func (db *DB) ResponseTimesNaive(ctx context.Context, q report.Query) (report.Result, error) {
 	if err := q.Validate(); err != nil {
 		return report.Result{}, err
 	}

@@ -117,7 +117,8 @@ type groupSum struct {
 	rank       int // sort before key
 	incidents  int
 	corrected  int
-	samples    []sample // per Definitions
+	samples    []sample      // per Definitions
+	fixed      *GroupFigures // set by AddFigures
 }
 
 // NewBuilder starts a result for q with the configured priorities.
@@ -234,6 +235,14 @@ func (b *Builder) Result() Result {
 			Intervals: make(map[refdata.Interval]Summary, len(Definitions))}
 		for i, d := range Definitions {
 			out.Intervals[d.Interval] = g.samples[i].summary()
+		}
+		if f := g.fixed; f != nil {
+			out.Incidents, out.Corrected = f.Incidents, f.Corrected
+			for i, d := range Definitions {
+				if i < len(f.Intervals) {
+					out.Intervals[d.Interval] = f.Intervals[i]
+				}
+			}
 		}
 		res.Groups = append(res.Groups, out)
 	}

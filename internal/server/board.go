@@ -10,12 +10,41 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/web"
 )
 
-// boardData reads what the board shows: open incidents and units.
-func (s *Server) boardData(ctx context.Context) (web.BoardData, error) {
-	open, err := s.db.OpenIncidents(ctx)
+// boardArea is the part of the incidents the board shows u (canView's
+// rule as a query): nil, everything, for an administrator and for a
+// dispatcher or supervisor with no district; for a dispatcher with a
+// district, that control room's area (the district, the incidents with no
+// district, the calls they logged); for a supervisor with a district, the
+// district.
+func boardArea(u *account.User) *postgres.BoardArea {
+	if u == nil || u.DistrictID == nil {
+		return nil
+	}
+	switch u.Role {
+	case account.Dispatcher:
+		return &postgres.BoardArea{DistrictID: *u.DistrictID, Unplaced: true, LoggedBy: u.ID}
+	case account.Supervisor:
+		return &postgres.BoardArea{DistrictID: *u.DistrictID}
+	}
+	return nil
+}
+
+// boardData reads what the board shows u: the open incidents u may see
+// and the units. Limited to an area, the board lists the area's units
+// and the units assigned to the incidents it shows.
+func (s *Server) boardData(ctx context.Context, u *account.User) (web.BoardData, error) {
+	area := boardArea(u)
+	var open []incident.Summary
+	var err error
+	if area == nil {
+		open, err = s.db.OpenIncidents(ctx)
+	} else {
+		open, err = s.db.OpenIncidentsIn(ctx, *area)
+	}
 	if err != nil {
 		return web.BoardData{}, err
 	}
@@ -25,12 +54,19 @@ func (s *Server) boardData(ctx context.Context) (web.BoardData, error) {
 	}
 	now := s.now()
 	d := web.BoardData{Updated: now.In(s.loc).Format("15:04:05")}
+	onShown := map[string]bool{} // call signs on the incidents shown
 	for _, in := range open {
 		d.Incidents = append(d.Incidents, s.boardRow(in, now))
+		for _, cs := range in.Units {
+			onShown[cs] = true
+		}
 	}
-	for _, u := range units {
-		d.Units = append(d.Units, web.UnitRow{CallSign: u.CallSign, District: u.DistrictCode, Status: string(u.Status),
-			StatusLabel: u.Status.Label(), Incident: u.Incident})
+	for _, un := range units {
+		if area != nil && un.DistrictID != area.DistrictID && !onShown[un.CallSign] {
+			continue
+		}
+		d.Units = append(d.Units, web.UnitRow{CallSign: un.CallSign, District: un.DistrictCode, Status: string(un.Status),
+			StatusLabel: un.Status.Label(), Incident: un.Incident})
 	}
 	return d, nil
 }
@@ -80,7 +116,7 @@ func clock(d time.Duration) string {
 }
 
 func (s *Server) board(w http.ResponseWriter, r *http.Request) {
-	d, err := s.boardData(r.Context())
+	d, err := s.boardData(r.Context(), currentUser(r.Context()))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -92,7 +128,7 @@ func (s *Server) board(w http.ResponseWriter, r *http.Request) {
 
 // boardFragment is the refreshable part of the board (htmx).
 func (s *Server) boardFragment(w http.ResponseWriter, r *http.Request) {
-	d, err := s.boardData(r.Context())
+	d, err := s.boardData(r.Context(), currentUser(r.Context()))
 	if err != nil {
 		s.fail(w, r, err)
 		return

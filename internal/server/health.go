@@ -14,7 +14,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // readyz answers 200 when the database answers and its schema is the one
-// this binary expects, else 503 with the reason.
+// this binary expects, else 503 with the reason. With a reporting replica
+// a second line says how far behind it is, or that it is unavailable: it
+// does not decide readiness (dispatch works without it).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -29,5 +31,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "schema version %d (dirty=%v), binary expects %d: run `dvresponse migrate up`\n", st.Version, st.Dirty, st.Latest)
 	default:
 		fmt.Fprintf(w, "ready (schema %d)\n", st.Version)
+	}
+	if line := s.replicaStatus(r.Context()); line != "" {
+		fmt.Fprintln(w, line)
 	}
 }

@@ -299,14 +299,35 @@ func (s *Server) fmtTime(t time.Time) string { return t.In(s.loc).Format("2006-0
 
 func (s *Server) fmtTimeSec(t time.Time) string { return t.In(s.loc).Format("2006-01-02 15:04:05") }
 
-// canView says whether u may see incident in: dispatchers and admins see
-// every incident; supervisors with a district see their district's;
-// officers see their district's and those their unit is assigned to.
+// canView says whether u may see incident in. It is the one rule of
+// record access; every route that takes an incident, an order or a
+// referral goes through it (loadIncident, loadOrder, loadReferral), and
+// the lists apply the same rule in their queries.
+//
+//   - Administrators see every incident (and are audited like anyone).
+//   - Supervisors see the incidents of their district; a supervisor with
+//     no district sees all of them.
+//   - Officers see the incidents of their district and those their unit
+//     is or was assigned to (wherever they are).
+//   - Dispatchers work a control room. A dispatcher with a district works
+//     that area's control room: they see the incidents of that district,
+//     the incidents with no district yet (a call not yet placed), and the
+//     incidents they logged themselves, whatever district they gave them
+//     (intake stays open to every district: a call may come in for a
+//     neighbouring area, and whoever took it must be able to follow it).
+//     A dispatcher with no district is a national or city control room
+//     and sees every incident.
+//
+// An incident with no district is seen only by those who see everything
+// and by area dispatchers (and by the officers of a unit on it).
 func canView(u *account.User, in *incident.Incident) bool {
 	sameDistrict := u.DistrictID != nil && in.DistrictID != nil && *u.DistrictID == *in.DistrictID
 	switch u.Role {
-	case account.Dispatcher, account.Admin:
+	case account.Admin:
 		return true
+	case account.Dispatcher:
+		return u.DistrictID == nil || sameDistrict || in.DistrictID == nil ||
+			(in.CreatedBy != nil && *in.CreatedBy == u.ID)
 	case account.Supervisor:
 		return u.DistrictID == nil || sameDistrict
 	case account.Officer:
@@ -322,8 +343,56 @@ func canView(u *account.User, in *incident.Incident) bool {
 	return false
 }
 
+// seesEverything says whether canView lets u see every incident: an
+// administrator, or a dispatcher or supervisor with no district.
+func seesEverything(u *account.User) bool {
+	switch u.Role {
+	case account.Admin:
+		return true
+	case account.Dispatcher, account.Supervisor:
+		return u.DistrictID == nil
+	}
+	return false
+}
+
+// Records outside the viewer's part and records that do not exist get the
+// same answer, so that trying numbers does not tell which exist: a viewer
+// limited to part of the incidents (seesEverything false) is answered 403
+// with the same message for both, and both are audited as denied; only a
+// viewer who may see every record is told 404 (nothing is hidden from
+// them). A parameter that is not a number at all is 404 for everyone.
+
+// recordMissing answers a request whose record does not exist: 404 for a
+// viewer who sees everything; for others, like refused, the refusal
+// audited (action, the record type, no record id, and the path's id in
+// the detail) with message msg.
+func (s *Server) recordMissing(w http.ResponseWriter, r *http.Request, err error, action, recordType string, id int64, msg string) {
+	if apperr.CodeOf(err) != apperr.NotFound || seesEverything(currentUser(r.Context())) {
+		s.fail(w, r, err)
+		return
+	}
+	s.refuseRecord(w, r, action, recordType, "", id, msg)
+}
+
+// refuseRecord answers 403 to a request for a record outside the viewer's
+// part and audits it (outcome denied). A failed audit write is logged and
+// the refusal stands.
+func (s *Server) refuseRecord(w http.ResponseWriter, r *http.Request, action, recordType, recordID string, id int64, msg string) {
+	e := audit.Entry{Actor: s.actor(r), Action: action, RecordType: recordType, RecordID: recordID,
+		Outcome: audit.Denied, Detail: map[string]any{"id": id, "method": r.Method}}
+	if err := s.db.Audit(r.Context(), e); err != nil {
+		s.log.Warn("audit of a refused record failed", "route", routePattern(r), "err", err)
+	}
+	s.fail(w, r, apperr.New(apperr.Forbidden, "%s", msg))
+}
+
+// notYourIncident is the answer to an incident outside the viewer's part,
+// or one that does not exist.
+const notYourIncident = "This incident is outside your district or area, or there is no such incident."
+
 // loadIncident reads the {id} incident and checks that the viewer may see
-// it; refusals are audited and answered 404-like 403.
+// it; a refusal is audited ("incident.view", denied) and answered 403, as
+// is a missing incident for a viewer limited to part of them.
 func (s *Server) loadIncident(w http.ResponseWriter, r *http.Request) (*incident.Incident, bool) {
 	id, ok := pathID(w, r, s)
 	if !ok {
@@ -331,13 +400,11 @@ func (s *Server) loadIncident(w http.ResponseWriter, r *http.Request) (*incident
 	}
 	in, err := s.db.Incident(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
+		s.recordMissing(w, r, err, "incident.view", "incident", id, notYourIncident)
 		return nil, false
 	}
 	if !canView(currentUser(r.Context()), in) {
-		s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "incident.view", RecordType: "incident",
-			RecordID: in.Number, Outcome: audit.Denied})
-		s.fail(w, r, apperr.New(apperr.Forbidden, "This incident is outside your district."))
+		s.refuseRecord(w, r, "incident.view", "incident", in.Number, id, notYourIncident)
 		return nil, false
 	}
 	return in, true

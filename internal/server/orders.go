@@ -188,6 +188,9 @@ func (s *Server) renderOrderForm(w http.ResponseWriter, r *http.Request, status 
 	restr.Required, restr.MaxLen, restr.Autocomplete = true, 150, "off"
 	addr := fld("address", "Address the order covers", f.Address)
 	addr.MaxLen, addr.Width, addr.Autocomplete = 300, "full", "off"
+	if !addressShown(u, in) {
+		addr.Hint = addressHiddenText + ": the incident's address is not filled in. Leave empty, or enter the address the order names."
+	}
 	start := fld("starts_at", "Starts", f.StartsAt)
 	start.Type, start.Hint = "datetime-local", "Leave empty for now. At most 24 hours ago or 7 days ahead."
 	var defaults []string
@@ -219,8 +222,11 @@ func (s *Server) newOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := incident.OrderForm{Kind: string(incident.DefaultOrderKind), ProtectedName: in.Victim.Name,
-		RestrainedName: in.Suspect.Name, Address: in.Address,
-		StartsAt: s.now().In(s.loc).Format(incident.OrderTimeLayout)}
+		RestrainedName: in.Suspect.Name, StartsAt: s.now().In(s.loc).Format(incident.OrderTimeLayout)}
+	// A confidential address is filled in only for those shown it.
+	if addressShown(currentUser(r.Context()), in) {
+		f.Address = in.Address
+	}
 	s.renderOrderForm(w, r, http.StatusOK, in, f, "", nil)
 }
 
@@ -255,49 +261,56 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, orderHref(id), http.StatusSeeOther)
 }
 
+// notYourOrder is the answer to an order outside the viewer's part, or
+// one that does not exist.
+const notYourOrder = "This protection order is outside your district or area, or there is no such order."
+
 // loadOrder reads the {oid} order and checks that the viewer may see the
 // incident it was recorded on (or, for an order without one, its
-// district).
-func (s *Server) loadOrder(w http.ResponseWriter, r *http.Request) (*incident.Order, bool) {
+// district); scope is that incident (for an order without one, an
+// incident with only the order's district). A refusal is audited
+// ("order.view", denied) and answered 403, as is a missing order for a
+// viewer limited to part of the records (see recordMissing).
+func (s *Server) loadOrder(w http.ResponseWriter, r *http.Request) (o *incident.Order, scope *incident.Incident, ok bool) {
 	id, err := strconv.ParseInt(chi.URLParam(r, "oid"), 10, 64)
 	if err != nil || id <= 0 {
 		s.notFound(w, r)
-		return nil, false
+		return nil, nil, false
 	}
-	o, err := s.db.Order(r.Context(), id)
+	o, err = s.db.Order(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
-		return nil, false
+		s.recordMissing(w, r, err, "order.view", "protection_order", id, notYourOrder)
+		return nil, nil, false
 	}
-	scope := &incident.Incident{DistrictID: o.DistrictID}
+	scope = &incident.Incident{DistrictID: o.DistrictID}
 	if o.IncidentID != nil {
 		if scope, err = s.db.Incident(r.Context(), *o.IncidentID); err != nil {
 			s.fail(w, r, err)
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	if !canView(currentUser(r.Context()), scope) {
-		s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "order.view", RecordType: "protection_order",
-			RecordID: o.Number, Outcome: audit.Denied})
-		s.fail(w, r, apperr.New(apperr.Forbidden, "This protection order is outside your district."))
-		return nil, false
+		s.refuseRecord(w, r, "order.view", "protection_order", o.Number, id, notYourOrder)
+		return nil, nil, false
 	}
-	return o, true
+	return o, scope, true
 }
 
 // showOrder shows an order with its extend and end forms.
 func (s *Server) showOrder(w http.ResponseWriter, r *http.Request) {
-	o, ok := s.loadOrder(w, r)
+	o, scope, ok := s.loadOrder(w, r)
 	if !ok {
 		return
 	}
-	s.renderOrder(w, r, http.StatusOK, o, func(string) string { return "" }, "", nil, "", nil)
+	s.renderOrder(w, r, http.StatusOK, o, scope, func(string) string { return "" }, "", nil, "", nil)
 }
 
 // renderOrder shows the order page; the forms keep what was typed (get)
-// and their messages.
-func (s *Server) renderOrder(w http.ResponseWriter, r *http.Request, status int, o *incident.Order, get func(string) string,
-	extendMsg string, extendErrs map[string]string, endMsg string, endErrs map[string]string) {
+// and their messages. The address is hidden ("Address confidential")
+// when the order's incident has a confidential address the viewer is not
+// shown (addressShown).
+func (s *Server) renderOrder(w http.ResponseWriter, r *http.Request, status int, o *incident.Order, scope *incident.Incident,
+	get func(string) string, extendMsg string, extendErrs map[string]string, endMsg string, endErrs map[string]string) {
 	// Every view of an order's names is audited; without the audit row the
 	// page is not shown.
 	if err := s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "order.view", RecordType: "protection_order", RecordID: o.Number}); err != nil {
@@ -305,10 +318,14 @@ func (s *Server) renderOrder(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	now := s.now()
-	p := web.OrderPage{Page: s.page(r, o.Number, incidentNav(currentUser(r.Context()))), Order: s.orderRow(o, now), Conditions: o.Conditions,
+	u := currentUser(r.Context())
+	p := web.OrderPage{Page: s.page(r, o.Number, incidentNav(u)), Order: s.orderRow(o, now), Conditions: o.Conditions,
 		IssuedBy: o.IssuedByName, IssuedAt: s.fmtTime(o.IssuedAt), EndReason: o.EndReason, Extensions: o.Extensions,
-		MaxEnd: s.fmtTime(o.MaxEnd(s.loc)), CanChange: o.Active(now) && canChangeOrders(currentUser(r.Context()))}
-	if currentUser(r.Context()).Role == account.Officer {
+		MaxEnd: s.fmtTime(o.MaxEnd(s.loc)), CanChange: o.Active(now) && canChangeOrders(u)}
+	if !addressShown(u, scope) {
+		p.Order.Address, p.AddressHidden = addressHiddenText, true
+	}
+	if u.Role == account.Officer {
 		p.Page.Nav = "my"
 	}
 	if rule, ok := incident.RuleFor(o.Kind); ok {
@@ -331,7 +348,7 @@ func (s *Server) renderOrder(w http.ResponseWriter, r *http.Request, status int,
 
 // extendOrder moves an order's end later.
 func (s *Server) extendOrder(w http.ResponseWriter, r *http.Request) {
-	o, ok := s.loadOrder(w, r)
+	o, scope, ok := s.loadOrder(w, r)
 	if !ok {
 		return
 	}
@@ -348,7 +365,7 @@ func (s *Server) extendOrder(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		msg, fields := s.formError(r, err)
-		s.renderOrder(w, r, statusOf(apperr.CodeOf(err)), o, r.PostFormValue, msg, fields, "", nil)
+		s.renderOrder(w, r, statusOf(apperr.CodeOf(err)), o, scope, r.PostFormValue, msg, fields, "", nil)
 		return
 	}
 	s.setFlash(r, "ok", "Order "+o.Number+" extended.")
@@ -357,7 +374,7 @@ func (s *Server) extendOrder(w http.ResponseWriter, r *http.Request) {
 
 // endOrder ends an order early.
 func (s *Server) endOrder(w http.ResponseWriter, r *http.Request) {
-	o, ok := s.loadOrder(w, r)
+	o, scope, ok := s.loadOrder(w, r)
 	if !ok {
 		return
 	}
@@ -367,7 +384,7 @@ func (s *Server) endOrder(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		msg, fields := s.formError(r, err)
-		s.renderOrder(w, r, statusOf(apperr.CodeOf(err)), o, r.PostFormValue, "", nil, msg, fields)
+		s.renderOrder(w, r, statusOf(apperr.CodeOf(err)), o, scope, r.PostFormValue, "", nil, msg, fields)
 		return
 	}
 	s.setFlash(r, "ok", "Order "+o.Number+" ended.")
@@ -395,7 +412,11 @@ func (s *Server) expiringOrders(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	p := web.ExpiringOrdersPage{Page: s.page(r, "Orders ending soon", "orders"), Within: "24 hours"}
 	for i := range orders {
-		p.Orders = append(p.Orders, s.orderRow(&orders[i], now))
+		// A list shows no personal data: the names and the address are on
+		// the order's page only.
+		row := s.orderRow(&orders[i], now)
+		row.Protected, row.Restrained, row.Address = "", "", ""
+		p.Orders = append(p.Orders, row)
 	}
 	s.render(w, r, http.StatusOK, web.ExpiringOrders(p))
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
-	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
@@ -194,6 +193,10 @@ func (s *Server) createReferrals(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(in.ID, 10)+"#referrals", http.StatusSeeOther)
 }
 
+// notYourReferral is the answer to a referral whose incident is outside
+// the viewer's part, or one that does not exist.
+const notYourReferral = "This referral's incident is outside your district or area, or there is no such referral."
+
 // changeReferral records the next step of a referral and/or its consent.
 func (s *Server) changeReferral(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(chi.URLParam(r, "rid"), 10, 64)
@@ -201,9 +204,11 @@ func (s *Server) changeReferral(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	// A missing referral is answered like a refused one for a viewer
+	// limited to part of the records (recordMissing).
 	ref, err := s.db.Referral(r.Context(), id)
 	if err != nil {
-		s.fail(w, r, err)
+		s.recordMissing(w, r, err, "referral.change", "referral", id, notYourReferral)
 		return
 	}
 	// The referral is the incident's: the viewer must be able to see it.
@@ -213,9 +218,7 @@ func (s *Server) changeReferral(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !canView(currentUser(r.Context()), in) {
-		s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "referral.change", RecordType: "referral",
-			RecordID: strconv.FormatInt(ref.ID, 10), Outcome: audit.Denied})
-		s.fail(w, r, apperr.New(apperr.Forbidden, "This referral's incident is outside your district."))
+		s.refuseRecord(w, r, "referral.change", "referral", strconv.FormatInt(ref.ID, 10), id, notYourReferral)
 		return
 	}
 	st := referralFormState{rowID: ref.ID, rowConsent: r.PostFormValue("consent"), rowReason: r.PostFormValue("override_reason"),

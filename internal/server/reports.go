@@ -11,8 +11,14 @@ import (
 )
 
 // reports is where report figures come from: the database's
-// straightforward report.Source today, a rollup-backed one later.
-func (s *Server) reports() report.Source { return s.db }
+// straightforward report.Source today, a rollup-backed one later; read
+// from the reporting replica when there is one (replica.go).
+func (s *Server) reports() report.Source {
+	if s.readDB != nil {
+		return replicaSource{s.readDB}
+	}
+	return s.db
+}
 
 // responseTimesJSON exports the response-time report as JSON.
 func (s *Server) responseTimesJSON(w http.ResponseWriter, r *http.Request) {

@@ -31,11 +31,18 @@ type Deps struct {
 	// it (Hub.Run with DB.Listen). A nil Hub gives streams that only ever
 	// send their initial resync.
 	Hub *live.Hub
+	// ReadDB, when set, is a streaming replica of DB (DATABASE_READ_URL)
+	// that report figures are read from: the dashboard and the exports.
+	// Their audit records, and everything else, go to DB. While it is down
+	// reports fail with 503 "reporting database unavailable"; they do not
+	// fall back to DB. Nil reads reports from DB.
+	ReadDB *postgres.DB
 }
 
 // Server is the HTTP handler of the application.
 type Server struct {
 	db       *postgres.DB
+	readDB   *postgres.DB // nil: reports read db
 	log      *slog.Logger
 	loc      *time.Location
 	now      func() time.Time
@@ -68,7 +75,7 @@ func NewServer(d Deps) *Server {
 	if d.Hub == nil {
 		d.Hub = live.NewHub(d.Logger)
 	}
-	s := &Server{db: d.DB, log: d.Logger, loc: d.Location, now: d.Now, proxies: d.TrustedProxies,
+	s := &Server{db: d.DB, readDB: d.ReadDB, log: d.Logger, loc: d.Location, now: d.Now, proxies: d.TrustedProxies,
 		hub: d.Hub, closing: make(chan struct{})}
 	// Sessions are read and written under the request's context, so that a
 	// full pool or a hung database cannot block a request past its deadline.

@@ -1,0 +1,176 @@
+package e2e
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// Demo supervisor of Gori, whose district has IDP settlements.
+const goriSupervisor, goriSupervisorPassword = "supervisor.gori", "supervise-gori-2026"
+
+// a4Width is the printable width of an A4 page with 10 mm margins, in CSS
+// pixels (96 per inch).
+const a4Width = 718
+
+// maxDashboardKB bounds the dashboard's HTML on the wire (compressed).
+const maxDashboardKB = 100
+
+// TestSupervisorUsesDashboard is the dashboard's acceptance test: a
+// supervisor logs in and lands on the dashboard, changes a filter, and
+// opens the slowest incident of the period from it. Screenshots of the
+// dashboard on a 1440 px monitor and as printed are saved.
+func TestSupervisorUsesDashboard(t *testing.T) {
+	a := startApp(t)
+	b := newBrowser(t, a, "S", desktopW, desktopH)
+	mark := b.mark()
+	b.login(goriSupervisor, goriSupervisorPassword, "/dashboard")
+	b.waitFor("the dashboard's figures", stepTimeout, `!!document.querySelector("#intervals-table") && document.readyState === "complete"`)
+	b.waitNetworkIdle(mark, 300*time.Millisecond, 10*time.Second)
+
+	// The page came compressed and small, charts and all.
+	var doc *request
+	for _, r := range b.requestsSince(mark) {
+		if r.typ == network.ResourceTypeDocument && strings.HasSuffix(strings.SplitN(r.url, "?", 2)[0], "/dashboard") {
+			doc = &r
+		}
+	}
+	if doc == nil {
+		t.Fatal("no request for /dashboard seen")
+	}
+	t.Logf("dashboard: %.1f KB on the wire (%s); HTML %.1f KB uncompressed, about %.1f KB gzipped", kb(doc.bytes), doc.encoding,
+		kb(float64(len(mustEval[string](b, `document.documentElement.outerHTML`)))),
+		kb(gzipLen(mustEval[string](b, `document.documentElement.outerHTML`))))
+	if doc.encoding == "" || kb(doc.bytes) > maxDashboardKB {
+		t.Errorf("dashboard: %.1f KB on the wire, encoding %q; want compressed and at most %d KB", kb(doc.bytes), doc.encoding, maxDashboardKB)
+	}
+	if n := mustEval[int](b, `document.querySelectorAll("svg.chart[role=img]").length`); n != 3 {
+		t.Errorf("%d charts, want 3 (districts, weeks, hours)", n)
+	}
+	// The supervisor sees Gori only, and no personal data.
+	if got := b.selectedText("f-district"); !strings.Contains(got, "GORI") {
+		t.Errorf("district filter shows %q, want the supervisor's district GORI", got)
+	}
+	text := mustEval[string](b, `document.querySelector("main").innerText`)
+	for _, want := range []string{"Every interval, by priority", "by settlement", "IDP", "by week", "by hour of day",
+		"by the victim's sex and age", "Referrals", "Slowest incidents", "Open right now"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the dashboard does not say %q", want)
+		}
+	}
+	incidents := func() int {
+		t.Helper()
+		v := mustEval[string](b, `document.querySelector(".dash-kpi data").value`)
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("headline incident count %q: %v", v, err)
+		}
+		return n
+	}
+	before := incidents()
+	if before == 0 {
+		t.Fatal("the demo data give the dashboard no incident in the last 28 days")
+	}
+	b.screenshot("dashboard")
+
+	// Change a filter: domestic-violence calls only.
+	b.do("choose domestic-violence calls only",
+		chromedp.SetValue(chromedp.ID("f-dv_only"), "1"),
+		chromedp.Click(chromedp.ID("dash-apply")))
+	b.waitFor("the dashboard for DV calls only", stepTimeout,
+		`new URLSearchParams(location.search).get("dv_only") === "1" && document.readyState === "complete" && !!document.querySelector("#intervals-table")`)
+	after := incidents()
+	if after > before {
+		t.Errorf("DV calls only: %d incidents, more than the %d of all calls", after, before)
+	}
+	if got := mustEval[string](b, `document.querySelector(".dash-period").innerText`); !strings.Contains(got, "Domestic-violence calls only") {
+		t.Errorf("the period line %q does not say the filter", got)
+	}
+	if got := b.selectedText("f-dv_only"); got != "Domestic-violence types only" {
+		t.Errorf("the calls filter shows %q after the change", got)
+	}
+	// The export links carry the query.
+	href := mustEval[string](b, `document.querySelector(".dash-exports a").getAttribute("href")`)
+	if !strings.Contains(href, "dv_only=1") || !strings.HasPrefix(href, "/reports/response-times.") {
+		t.Errorf("export link %q does not carry the query", href)
+	}
+	t.Logf("incidents: %d of all calls, %d domestic-violence calls", before, after)
+	b.screenshot("dashboard-dv-only")
+
+	// As printed on A4 (210 mm less 10 mm margins: 718 CSS pixels): the
+	// print stylesheet hides the form, the navigation and the links.
+	cctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	_, err := chromedp.Call(cctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"})
+	cancel()
+	if err != nil {
+		t.Fatalf("emulate print media: %v", err)
+	}
+	b.do("set an A4 page width", chromedp.EmulateViewport(a4Width, desktopH))
+	for _, sel := range []string{".dash-filters", ".main-nav", ".dash-exports"} {
+		if v := mustEval[string](b, `getComputedStyle(document.querySelector("`+sel+`")).display`); v != "none" {
+			t.Errorf("printed, %s is displayed (%s)", sel, v)
+		}
+	}
+	if w := mustEval[int](b, `document.documentElement.scrollWidth`); w > a4Width {
+		t.Errorf("printed, the page is %d px wide, more than the %d px of an A4 page", w, a4Width)
+	}
+	b.screenshot("dashboard-print")
+	cctx, cancel = context.WithTimeout(b.ctx, stepTimeout)
+	_, err = chromedp.Call(cctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: ""})
+	cancel()
+	if err != nil {
+		t.Fatalf("end print emulation: %v", err)
+	}
+	b.do("set the desktop width again", chromedp.EmulateViewport(desktopW, desktopH))
+
+	// Open the slowest incident of the period.
+	number := mustEval[string](b, `document.querySelector("#slowest tbody tr a").innerText.trim()`)
+	if !incidentNumber.MatchString(number) {
+		t.Fatalf("the slowest incident's link says %q, not an incident number", number)
+	}
+	b.do("open the slowest incident", chromedp.Click(chromedp.CSS("#slowest tbody tr a")))
+	path := b.waitPath(`/incidents/\d+`, stepTimeout)
+	h1 := mustEval[string](b, `document.querySelector("main h1").innerText`)
+	if !strings.HasPrefix(h1, number) {
+		t.Errorf("incident page %s: h1 %q, want it to start with %s", path, h1, number)
+	}
+	b.screenshot("slowest-incident")
+
+	// Back on the dashboard: the lists name no one. The names, phone
+	// numbers and addresses of the incidents listed appear nowhere on it.
+	b.navigate("/dashboard?dv_only=1")
+	b.waitFor("the dashboard", stepTimeout, `!!document.querySelector("#slowest")`)
+	page := mustEval[string](b, `document.documentElement.outerHTML`)
+	numbers := mustEval[[]string](b, `[...document.querySelectorAll("#slowest tbody a, #open tbody a")].map(a => a.innerText.trim())`)
+	rows, err := a.DB.Pool.Query(context.Background(), `SELECT caller_name, caller_phone, victim_name, suspect_name, address
+		FROM incidents WHERE number = ANY($1)`, numbers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	checked := 0
+	for rows.Next() {
+		var fields [5]string
+		if err := rows.Scan(&fields[0], &fields[1], &fields[2], &fields[3], &fields[4]); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fields {
+			if len(f) >= 4 && strings.Contains(page, f) {
+				t.Errorf("the dashboard shows personal data of a listed incident: %q", f)
+			}
+			if f != "" {
+				checked++
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d incidents listed; %d names, phone numbers and addresses of theirs are not on the page", len(numbers), checked)
+}

@@ -1,0 +1,570 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/refdata"
+	"github.com/dvresponse/dvresponse/internal/report"
+)
+
+// The dashboard's figures beyond the response-time report (report.Source):
+// the chosen interval by the victim's sex and age band and by hour of day
+// and day of week, the slowest incidents of the period, the incidents open
+// right now past a target, and the referrals, danger screens and
+// protection orders of the period's incidents.
+//
+// Every query selects the incidents of a report.Query exactly as the
+// report does (reportFilter): received in q.Range(), passing every filter,
+// the shift by the local hour of received_at in q.Location. Percentiles
+// are PostgreSQL's percentile_cont, which is report.Percentile's linear
+// interpolation; an incident lacking either stage of the interval, or
+// with them out of order, is counted as such and left out of the figures,
+// as the report does; the share within target compares each measured
+// incident with its own priority's current target.
+
+// DashboardOptions is what the dashboard asks besides the query.
+type DashboardOptions struct {
+	Interval  refdata.Interval // of the breakdowns, the grid and the slowest list; default response
+	Now       time.Time        // the instant "open right now" is judged at; default the database's clock
+	Slowest   int              // how many slowest incidents to list; default 10
+	OpenLimit int              // at most this many open incidents past target to list; default 50
+}
+
+// DashboardGroup is one group's figures for the interval: how many
+// incidents it holds and the interval's summary over them.
+type DashboardGroup struct {
+	Key       string // see DashboardFigures
+	Incidents int
+	report.Summary
+}
+
+// DashboardCell is the figures of the incidents received in one hour of
+// one day of the week (local time).
+type DashboardCell struct {
+	Weekday int // ISO: 1 Monday … 7 Sunday
+	Hour    int // 0–23
+	DashboardGroup
+}
+
+// Place is where an incident happened, as lists show it: district and
+// settlement, never the address.
+type Place struct {
+	DistrictCode   string // "" when none
+	DistrictName   string
+	SettlementName string // "" when none
+	SettlementIDP  bool
+}
+
+// SlowIncident is one of the slowest incidents of the period for the
+// interval: what a list may show, no names, phones or addresses.
+type SlowIncident struct {
+	ID       int64
+	Number   string
+	Received time.Time
+	Priority int
+	TypeName string
+	TypeDV   bool
+	Place
+	Seconds float64 // the interval's duration
+	TargetS *int    // the priority's target for the interval, if any
+}
+
+// Overdue is an interval of an open incident that has run past its
+// priority's target.
+type Overdue struct {
+	Interval refdata.Interval
+	Elapsed  time.Duration // since the interval's first stage, at DashboardOptions.Now
+	TargetS  int
+}
+
+// Over is how far past the target the interval is.
+func (o Overdue) Over() time.Duration { return o.Elapsed - time.Duration(o.TargetS)*time.Second }
+
+// OpenIncident is an incident open right now with the intervals that are
+// past their targets, most overrun first.
+type OpenIncident struct {
+	ID       int64
+	Number   string
+	Received time.Time
+	Priority int
+	TypeName string
+	TypeDV   bool
+	Place
+	Stage   incident.Stage
+	Overdue []Overdue
+}
+
+// ActionCounts are what was done for the victims of the period's
+// incidents (whenever it was recorded).
+type ActionCounts struct {
+	Incidents          int // the period's incidents that pass the filters: what the counts rest on
+	Referrals          int // referrals offered to the victims
+	ReferralsAccepted  int // of which the victim accepted (accepted_at recorded)
+	IncidentsReferred  int // incidents with at least one referral
+	Screens            int // danger screens done
+	IncidentsScreened  int // incidents with at least one danger screen
+	IncidentsHighRisk  int // incidents a screen found at high danger
+	Orders             int // protection orders issued on the incidents
+	IncidentsWithOrder int // incidents with at least one order
+}
+
+// DashboardFigures is DashboardExtras's answer.
+type DashboardFigures struct {
+	Interval refdata.Interval
+	// All is every incident of the query: the groups below add up to it.
+	All DashboardGroup
+	// BySex has a group per victim's sex recorded (female, male, other,
+	// in that order) and "" for not recorded; only groups with incidents.
+	BySex []DashboardGroup
+	// ByAgeBand has a group per AgeBands key, in order, and "" for not
+	// recorded; only groups with incidents.
+	ByAgeBand []DashboardGroup
+	// ByHour has a cell per hour and day of the week with incidents,
+	// ordered by day and hour.
+	ByHour  []DashboardCell
+	Slowest []SlowIncident
+	// Open lists the incidents open right now that pass the query's
+	// filters (whenever received: the dates do not apply) and have an
+	// interval past target, most overrun first, at most OpenLimit;
+	// OpenPastTarget counts them all and OpenChecked counts the open
+	// incidents looked at.
+	Open           []OpenIncident
+	OpenPastTarget int
+	OpenChecked    int
+	Actions        ActionCounts
+}
+
+// Sexes are the victim's sexes recorded, in display order.
+var Sexes = []string{"female", "male", "other"}
+
+// AgeBand is a band of victims' ages, From to To years inclusive.
+type AgeBand struct {
+	Key      string
+	From, To int
+}
+
+// AgeBands are the bands of the victim's age the dashboard reports, in
+// order: children, then adults by decade (broadly).
+var AgeBands = []AgeBand{{"0-17", 0, 17}, {"18-24", 18, 24}, {"25-34", 25, 34}, {"35-44", 35, 44}, {"45-59", 45, 59},
+	{"60+", 60, 120}}
+
+// stageColumns are the incidents' columns of the stages.
+var stageColumns = map[incident.Stage]string{
+	incident.Received: "received_at", incident.Dispatched: "dispatched_at", incident.EnRoute: "en_route_at",
+	incident.OnScene: "on_scene_at", incident.Cleared: "cleared_at",
+}
+
+// intervalSQL gives, for interval iv, the SQL of its start and end
+// columns (of incidents i) and of its target column (of priorities p).
+func intervalSQL(iv refdata.Interval) (from, to, target string, err error) {
+	d, ok := report.DefinitionOf(iv)
+	if !ok {
+		return "", "", "", apperr.New(apperr.Invalid, "Unknown interval %q.", iv)
+	}
+	return "i." + stageColumns[d.From], "i." + stageColumns[d.To], "p.target_" + string(iv) + "_s", nil
+}
+
+// sqlArgs collects the arguments of a statement.
+type sqlArgs []any
+
+// add appends v and returns its placeholder.
+func (a *sqlArgs) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// zoneName is the name PostgreSQL knows loc by: an IANA name, as
+// config.FromEnv loads (time.LoadLocation), or UTC.
+func zoneName(loc *time.Location) (string, error) {
+	if loc == nil {
+		return "UTC", nil
+	}
+	name := loc.String()
+	if name == "" || name == "Local" {
+		return "", fmt.Errorf("postgres: time zone %q has no IANA name for PostgreSQL", name)
+	}
+	return name, nil
+}
+
+// reportFilter is the one selection of a report's incidents in SQL, for
+// every dashboard query: the conditions (on incidents i) that hold for an
+// incident received in q.Range() that passes every filter of q, exactly
+// as DB.ResponseTimes selects them. Without withRange the dates are left
+// out (incidents open now). The shift is by the local hour of received_at
+// in q.Location: day from report.DayStartHour to report.NightStartHour,
+// as report.ShiftOf.
+func reportFilter(q report.Query, args *sqlArgs, withRange bool) (string, error) {
+	var where []string
+	if withRange {
+		start, end := q.Range()
+		where = append(where, "i.received_at >= "+args.add(start), "i.received_at < "+args.add(end))
+	}
+	if q.DistrictID != nil {
+		where = append(where, "i.district_id = "+args.add(*q.DistrictID))
+	}
+	if q.SettlementID != nil {
+		where = append(where, "i.settlement_id = "+args.add(*q.SettlementID))
+	}
+	if q.IDPOnly {
+		where = append(where, "EXISTS (SELECT 1 FROM settlements fs WHERE fs.id = i.settlement_id AND fs.is_idp)")
+	}
+	if q.Priority != nil {
+		where = append(where, "i.priority = "+args.add(*q.Priority))
+	}
+	if q.TypeID != nil {
+		where = append(where, "i.type_id = "+args.add(*q.TypeID))
+	}
+	if q.DVOnly {
+		where = append(where, "EXISTS (SELECT 1 FROM incident_types ft WHERE ft.id = i.type_id AND ft.is_dv)")
+	}
+	if q.UnitID != nil {
+		where = append(where, "EXISTS (SELECT 1 FROM incident_units fu WHERE fu.incident_id = i.id AND fu.unit_id = "+args.add(*q.UnitID)+")")
+	}
+	if q.Shift != "" {
+		zone, err := zoneName(q.Location)
+		if err != nil {
+			return "", err
+		}
+		hour := "extract(hour FROM i.received_at AT TIME ZONE " + args.add(zone) + ")"
+		day := hour + " >= " + strconv.Itoa(report.DayStartHour) + " AND " + hour + " < " + strconv.Itoa(report.NightStartHour)
+		switch q.Shift {
+		case report.DayShift:
+			where = append(where, "("+day+")")
+		case report.NightShift:
+			where = append(where, "NOT ("+day+")")
+		default:
+			return "", apperr.New(apperr.Invalid, "Unknown shift %q.", q.Shift)
+		}
+	}
+	if len(where) == 0 {
+		return "true", nil
+	}
+	return strings.Join(where, " AND "), nil
+}
+
+// DashboardExtras computes the dashboard's figures beyond the report for
+// query q (valid, as for report.Source) in one read-only snapshot.
+func (db *DB) DashboardExtras(ctx context.Context, q report.Query, opt DashboardOptions) (DashboardFigures, error) {
+	if err := q.Validate(); err != nil {
+		return DashboardFigures{}, err
+	}
+	if opt.Interval == "" {
+		opt.Interval = refdata.Response
+	}
+	if opt.Slowest <= 0 {
+		opt.Slowest = 10
+	}
+	if opt.OpenLimit <= 0 {
+		opt.OpenLimit = 50
+	}
+	fig := DashboardFigures{Interval: opt.Interval}
+	err := pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if opt.Now.IsZero() {
+			if err := tx.QueryRow(ctx, `SELECT now()`).Scan(&opt.Now); err != nil {
+				return err
+			}
+		}
+		if err := breakdowns(ctx, tx, q, opt, &fig); err != nil {
+			return err
+		}
+		if err := slowest(ctx, tx, q, opt, &fig); err != nil {
+			return err
+		}
+		if err := openPastTarget(ctx, tx, q, opt, &fig); err != nil {
+			return err
+		}
+		return actionCounts(ctx, tx, q, &fig)
+	})
+	if err != nil {
+		return DashboardFigures{}, mapErr(err, "")
+	}
+	return fig, nil
+}
+
+// Grouping-set ids of breakdowns: GROUPING(sex, band, dow, hour) is a bit
+// mask of the columns left out of the set, sex the highest.
+const (
+	setSex  = 0b0111
+	setBand = 0b1011
+	setHour = 0b1100
+	setAll  = 0b1111
+)
+
+// breakdowns computes All, BySex, ByAgeBand and ByHour in one pass.
+func breakdowns(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOptions, fig *DashboardFigures) error {
+	from, to, target, err := intervalSQL(opt.Interval)
+	if err != nil {
+		return err
+	}
+	zone, err := zoneName(q.Location)
+	if err != nil {
+		return err
+	}
+	var args sqlArgs
+	where, err := reportFilter(q, &args, true)
+	if err != nil {
+		return err
+	}
+	tz := args.add(zone)
+	var band strings.Builder
+	band.WriteString("CASE WHEN i.victim_age IS NULL THEN ''")
+	for _, b := range AgeBands {
+		fmt.Fprintf(&band, " WHEN i.victim_age BETWEEN %d AND %d THEN '%s'", b.From, b.To, b.Key)
+	}
+	band.WriteString(" ELSE '' END")
+	sql := `WITH sel AS (
+		SELECT CASE WHEN ` + from + ` IS NULL OR ` + to + ` IS NULL THEN 1 WHEN ` + to + ` < ` + from + ` THEN 2 ELSE 0 END AS st,
+			extract(epoch FROM ` + to + ` - ` + from + `)::float8 AS secs,
+			` + target + ` AS target,
+			coalesce(i.victim_sex, '') AS sex,
+			` + band.String() + ` AS band,
+			extract(isodow FROM i.received_at AT TIME ZONE ` + tz + `)::int AS dow,
+			extract(hour FROM i.received_at AT TIME ZONE ` + tz + `)::int AS hour
+		FROM incidents i JOIN priorities p ON p.level = i.priority
+		WHERE ` + where + `)
+	SELECT GROUPING(sex, band, dow, hour), coalesce(sex, ''), coalesce(band, ''), coalesce(dow, 0), coalesce(hour, 0),
+		count(*), count(*) FILTER (WHERE st = 0), count(*) FILTER (WHERE st = 1), count(*) FILTER (WHERE st = 2),
+		percentile_cont(ARRAY[0.5, 0.9, 0.95]::float8[]) WITHIN GROUP (ORDER BY secs) FILTER (WHERE st = 0),
+		count(*) FILTER (WHERE st = 0 AND target IS NOT NULL),
+		count(*) FILTER (WHERE st = 0 AND target IS NOT NULL AND secs <= target),
+		CASE WHEN count(target) = count(*) AND min(target) = max(target) THEN min(target) END
+	FROM sel
+	GROUP BY GROUPING SETS ((sex), (band), (dow, hour), ())`
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	sexes, bands := map[string]DashboardGroup{}, map[string]DashboardGroup{}
+	fig.All = DashboardGroup{Key: "all"}
+	for rows.Next() {
+		var set, dow, hour, withTarget, within int
+		var sex, bandKey string
+		var g DashboardGroup
+		var pcts []float64
+		var common *int
+		if err := rows.Scan(&set, &sex, &bandKey, &dow, &hour, &g.Incidents, &g.N, &g.Missing, &g.Inconsistent, &pcts,
+			&withTarget, &within, &common); err != nil {
+			return err
+		}
+		if len(pcts) == 3 {
+			g.Median, g.P90, g.P95 = &pcts[0], &pcts[1], &pcts[2]
+		}
+		g.TargetS = common
+		if withTarget > 0 {
+			v := 100 * float64(within) / float64(withTarget)
+			g.WithinTargetPct = &v
+		}
+		switch set {
+		case setSex:
+			g.Key = sex
+			sexes[sex] = g
+		case setBand:
+			g.Key = bandKey
+			bands[bandKey] = g
+		case setHour:
+			g.Key = fmt.Sprintf("%d-%02d", dow, hour)
+			fig.ByHour = append(fig.ByHour, DashboardCell{Weekday: dow, Hour: hour, DashboardGroup: g})
+		case setAll:
+			g.Key = "all"
+			fig.All = g
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, k := range append(slices.Clone(Sexes), "") {
+		if g, ok := sexes[k]; ok {
+			fig.BySex = append(fig.BySex, g)
+		}
+	}
+	for _, b := range AgeBands {
+		if g, ok := bands[b.Key]; ok {
+			fig.ByAgeBand = append(fig.ByAgeBand, g)
+		}
+	}
+	if g, ok := bands[""]; ok {
+		fig.ByAgeBand = append(fig.ByAgeBand, g)
+	}
+	slices.SortFunc(fig.ByHour, func(a, b DashboardCell) int {
+		if a.Weekday != b.Weekday {
+			return a.Weekday - b.Weekday
+		}
+		return a.Hour - b.Hour
+	})
+	return nil
+}
+
+// placeColumns are the columns of Place, for the joins of placeJoins.
+const (
+	placeColumns = `coalesce(d.code, ''), coalesce(d.name, ''), coalesce(s.name, ''), coalesce(s.is_idp, false)`
+	placeJoins   = `JOIN incident_types t ON t.id = i.type_id
+		JOIN priorities p ON p.level = i.priority
+		LEFT JOIN districts d ON d.id = i.district_id
+		LEFT JOIN settlements s ON s.id = i.settlement_id`
+)
+
+// slowest lists the incidents with the longest measured interval.
+func slowest(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOptions, fig *DashboardFigures) error {
+	from, to, target, err := intervalSQL(opt.Interval)
+	if err != nil {
+		return err
+	}
+	var args sqlArgs
+	where, err := reportFilter(q, &args, true)
+	if err != nil {
+		return err
+	}
+	sql := `SELECT i.id, i.number, i.received_at, i.priority, t.name, t.is_dv, ` + placeColumns + `,
+			extract(epoch FROM ` + to + ` - ` + from + `)::float8 AS secs, ` + target + `
+		FROM incidents i ` + placeJoins + `
+		WHERE ` + where + ` AND ` + from + ` IS NOT NULL AND ` + to + ` >= ` + from + `
+		ORDER BY secs DESC, i.id
+		LIMIT ` + args.add(opt.Slowest)
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s SlowIncident
+		if err := rows.Scan(&s.ID, &s.Number, &s.Received, &s.Priority, &s.TypeName, &s.TypeDV, &s.DistrictCode,
+			&s.DistrictName, &s.SettlementName, &s.SettlementIDP, &s.Seconds, &s.TargetS); err != nil {
+			return err
+		}
+		fig.Slowest = append(fig.Slowest, s)
+	}
+	return rows.Err()
+}
+
+// openPastTarget finds the open incidents (cleared_at not recorded) that
+// pass the query's filters and have run past a target: the interval of
+// their current stage (what the live board times), the response while no
+// unit is on scene, and the total.
+func openPastTarget(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOptions, fig *DashboardFigures) error {
+	var args sqlArgs
+	where, err := reportFilter(q, &args, false)
+	if err != nil {
+		return err
+	}
+	var targetCols []string
+	for _, iv := range refdata.Intervals {
+		targetCols = append(targetCols, "p.target_"+string(iv)+"_s")
+	}
+	sql := `SELECT i.id, i.number, i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at, i.priority, t.name, t.is_dv,
+			` + placeColumns + `, ` + strings.Join(targetCols, ", ") + `
+		FROM incidents i ` + placeJoins + `
+		WHERE i.cleared_at IS NULL AND ` + where
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o OpenIncident
+		var st incident.Times
+		targets := make([]*int, len(refdata.Intervals))
+		dest := []any{&o.ID, &o.Number, &o.Received, &st.Dispatched, &st.EnRoute, &st.OnScene, &o.Priority, &o.TypeName,
+			&o.TypeDV, &o.DistrictCode, &o.DistrictName, &o.SettlementName, &o.SettlementIDP}
+		for i := range targets {
+			dest = append(dest, &targets[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		fig.OpenChecked++
+		target := map[refdata.Interval]*int{}
+		for i, iv := range refdata.Intervals {
+			target[iv] = targets[i]
+		}
+		o.Stage = incident.StageOf(st.Dispatched, st.EnRoute, st.OnScene, nil)
+		o.Overdue = overdue(o.Stage, o.Received, st, target, opt.Now)
+		if len(o.Overdue) > 0 {
+			fig.Open = append(fig.Open, o)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	slices.SortFunc(fig.Open, func(a, b OpenIncident) int {
+		if c := b.Overdue[0].Over() - a.Overdue[0].Over(); c != 0 {
+			if c > 0 {
+				return 1
+			}
+			return -1
+		}
+		return int(a.ID - b.ID)
+	})
+	fig.OpenPastTarget = len(fig.Open)
+	if len(fig.Open) > opt.OpenLimit {
+		fig.Open = fig.Open[:opt.OpenLimit]
+	}
+	return nil
+}
+
+// overdue lists the intervals of an open incident past their targets at
+// now, most overrun first: its current stage's interval, the response
+// while no unit is on scene, and the total.
+func overdue(stage incident.Stage, received time.Time, st incident.Times, target map[refdata.Interval]*int, now time.Time) []Overdue {
+	var out []Overdue
+	check := func(iv refdata.Interval, since time.Time) {
+		t := target[iv]
+		if t == nil || slices.ContainsFunc(out, func(o Overdue) bool { return o.Interval == iv }) {
+			return
+		}
+		if elapsed := now.Sub(since); elapsed > time.Duration(*t)*time.Second {
+			out = append(out, Overdue{Interval: iv, Elapsed: elapsed, TargetS: *t})
+		}
+	}
+	stageStart := map[incident.Stage]*time.Time{incident.Received: &received, incident.Dispatched: st.Dispatched,
+		incident.EnRoute: st.EnRoute, incident.OnScene: st.OnScene}[stage]
+	if iv := refdata.Interval(incident.StageInterval(stage)); iv != "" && stageStart != nil {
+		check(iv, *stageStart)
+	}
+	if st.OnScene == nil {
+		check(refdata.Response, received)
+	}
+	check(refdata.Total, received)
+	slices.SortStableFunc(out, func(a, b Overdue) int {
+		switch {
+		case a.Over() > b.Over():
+			return -1
+		case a.Over() < b.Over():
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// actionCounts counts the referrals, danger screens and protection orders
+// of the query's incidents.
+func actionCounts(ctx context.Context, tx pgx.Tx, q report.Query, fig *DashboardFigures) error {
+	var args sqlArgs
+	where, err := reportFilter(q, &args, true)
+	if err != nil {
+		return err
+	}
+	sql := `WITH sel AS (SELECT i.id FROM incidents i WHERE ` + where + `),
+		r AS (SELECT count(*) AS n, count(*) FILTER (WHERE r.accepted_at IS NOT NULL) AS accepted,
+			count(DISTINCT r.incident_id) AS incidents FROM referrals r JOIN sel ON sel.id = r.incident_id),
+		ds AS (SELECT count(*) AS n, count(DISTINCT ds.incident_id) AS incidents,
+			count(DISTINCT ds.incident_id) FILTER (WHERE ds.high_danger) AS high
+			FROM danger_screens ds JOIN sel ON sel.id = ds.incident_id),
+		po AS (SELECT count(*) AS n, count(DISTINCT po.incident_id) AS incidents
+			FROM protection_orders po JOIN sel ON sel.id = po.incident_id)
+	SELECT (SELECT count(*) FROM sel), r.n, r.accepted, r.incidents, ds.n, ds.incidents, ds.high, po.n, po.incidents
+	FROM r, ds, po`
+	a := &fig.Actions
+	return tx.QueryRow(ctx, sql, args...).Scan(&a.Incidents, &a.Referrals, &a.ReferralsAccepted, &a.IncidentsReferred,
+		&a.Screens, &a.IncidentsScreened, &a.IncidentsHighRisk, &a.Orders, &a.IncidentsWithOrder)
+}

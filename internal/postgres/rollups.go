@@ -1,0 +1,1054 @@
+package postgres
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/refdata"
+	"github.com/dvresponse/dvresponse/internal/report"
+)
+
+// Response-time rollups: see internal/report/ROLLUPS.md and
+// migrations/0008_rollups.up.sql. The triggers keep them current in the
+// transaction of every change to incidents; the functions here build them
+// (RebuildRollups, RebuildRollupMonths) and read them (ResponseTimesRollup).
+
+// RollupZoneKey is the app_settings key holding the IANA zone the rollups
+// are kept in. Without the row the triggers do nothing and reports read
+// the incidents.
+const RollupZoneKey = "rollup_time_zone"
+
+// Layout of the rollups, as in the migration.
+const (
+	rollupBucketSecs = 60    // a coarse bucket, and the length of a fine row
+	rollupOverSecs   = 86400 // durations from here on are kept one by one
+	rollupBuckets    = rollupOverSecs / rollupBucketSecs
+	rollupLockKey    = int64(0x6476726f6c6c) // "dvroll": one rebuild at a time
+)
+
+// RollupZone is the zone the rollups are kept in, "" when they are not.
+func (db *DB) RollupZone(ctx context.Context) (string, error) {
+	var z *string
+	err := db.Pool.QueryRow(ctx, `SELECT rollup_zone()`).Scan(&z)
+	if err != nil || z == nil {
+		return "", mapErr(err, "")
+	}
+	return *z, nil
+}
+
+// EnsureRollups makes sure the rollups are kept in loc's zone: it does
+// nothing when they are, and rebuilds them all otherwise (serve, migrate
+// and seed call it at start with DVR_TIME_ZONE).
+func (db *DB) EnsureRollups(ctx context.Context, loc *time.Location) error {
+	z, err := db.RollupZone(ctx)
+	if err != nil {
+		return err
+	}
+	if loc != nil && z == loc.String() {
+		return nil
+	}
+	return db.RebuildRollups(ctx, loc)
+}
+
+// StopRollups stops keeping the rollups (reports read the incidents) until
+// the next RebuildRollups: for bulk loads, which rebuild once at the end.
+func (db *DB) StopRollups(ctx context.Context) error {
+	_, err := db.Pool.Exec(ctx, `DELETE FROM app_settings WHERE key = $1`, RollupZoneKey)
+	return mapErr(err, "")
+}
+
+// RebuildRollups recomputes every rollup from the incidents, in loc's zone,
+// and keeps them from then on. Writers to incidents wait until it commits.
+func (db *DB) RebuildRollups(ctx context.Context, loc *time.Location) error {
+	if loc == nil {
+		return apperr.New(apperr.Invalid, "rollups: no time zone")
+	}
+	zone := loc.String()
+	if _, err := db.Pool.Exec(ctx, `SELECT now() AT TIME ZONE $1`, zone); err != nil {
+		return apperr.New(apperr.Invalid, "rollups: PostgreSQL does not know the time zone %q", zone)
+	}
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := lockRollups(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO app_settings (key, value) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()`, RollupZoneKey, zone); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `TRUNCATE rollup_cells, rollup_hist, rollup_fine, rollup_days`); err != nil {
+			return err
+		}
+		var first, last *time.Time
+		if err := tx.QueryRow(ctx, `SELECT min(received_at), max(received_at) FROM incidents`).Scan(&first, &last); err != nil {
+			return err
+		}
+		if first == nil {
+			return nil
+		}
+		return applyMonths(ctx, tx, zone, loc, report.DateOf(*first, loc), report.DateOf(*last, loc))
+	})
+	return mapErr(err, "")
+}
+
+// RebuildRollupMonths recomputes the rollups of the months (local, in the
+// rollups' zone) from the one holding from to the one holding to, for a
+// load that wrote incidents with the triggers' work left out. It does
+// nothing when the rollups are not kept.
+func (db *DB) RebuildRollupMonths(ctx context.Context, from, to report.Date) error {
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := lockRollups(ctx, tx); err != nil {
+			return err
+		}
+		var zone *string
+		if err := tx.QueryRow(ctx, `SELECT rollup_zone()`).Scan(&zone); err != nil || zone == nil {
+			return err
+		}
+		loc, err := time.LoadLocation(*zone)
+		if err != nil {
+			return fmt.Errorf("rollups: zone %q: %w", *zone, err)
+		}
+		m0, m1 := monthOf(from), monthOf(to).AddDate(0, 1, 0)
+		for _, sql := range []string{
+			`DELETE FROM rollup_cells WHERE period >= $1 AND period < $2`,
+			`DELETE FROM rollup_hist WHERE month >= $1 AND month < $2`,
+			`DELETE FROM rollup_fine WHERE month >= $1 AND month < $2`,
+			`DELETE FROM rollup_days WHERE day >= $1 AND day < $2`,
+		} {
+			if _, err := tx.Exec(ctx, sql, m0, m1); err != nil {
+				return err
+			}
+		}
+		return applyMonths(ctx, tx, *zone, loc, from, to)
+	})
+	return mapErr(err, "")
+}
+
+// lockRollups serialises rebuilds and holds writers to incidents off (a
+// SHARE lock lets readers on) until the transaction ends.
+func lockRollups(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, rollupLockKey); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `LOCK TABLE incidents IN SHARE MODE`)
+	return err
+}
+
+// applyMonths adds the incidents received in the local months from the
+// one holding from to the one holding to, to rollups that hold none of
+// them: a month at a time, the durations and local day computed by
+// PostgreSQL as the triggers compute them (rollup_secs, AT TIME ZONE), the
+// sums made here and copied in. It does what rollup_apply does, many times
+// faster for a whole month.
+func applyMonths(ctx context.Context, tx pgx.Tx, zone string, loc *time.Location, from, to report.Date) error {
+	for m := monthOf(from); !m.After(monthOf(to)); m = m.AddDate(0, 1, 0) {
+		start := time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, loc)
+		if err := rebuildMonth(ctx, tx, zone, m, start, start.AddDate(0, 1, 0)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Rollup rows as rebuildMonth sums them.
+type (
+	cellSum struct {
+		incidents, corrected  int32
+		missing, inconsistent [6]int32
+	}
+	periodCell struct {
+		grain  string
+		period time.Time
+		cell   rollupCell
+	}
+	cellIV struct {
+		cell rollupCell
+		iv   int
+	}
+	histSum struct {
+		n          int32
+		hist, over []int32
+	}
+	fineCell struct {
+		cellIV
+		bucket int
+	}
+	dayCell struct {
+		day time.Time
+		cellIV
+	}
+)
+
+func rebuildMonth(ctx context.Context, tx pgx.Tx, zone string, month, start, end time.Time) error {
+	cells := map[periodCell]*cellSum{}
+	hists := map[cellIV]*histSum{}
+	fines := map[fineCell]*[rollupBucketSecs]int32{}
+	days := map[dayCell][]int32{}
+	rows, err := tx.Query(ctx, `SELECT (i.received_at AT TIME ZONE $1)::date, coalesce(i.district_id, 0), i.priority, t.is_dv,
+		i.corrections > 0, rollup_secs(i.received_at, i.dispatched_at), rollup_secs(i.dispatched_at, i.en_route_at),
+		rollup_secs(i.en_route_at, i.on_scene_at), rollup_secs(i.received_at, i.on_scene_at),
+		rollup_secs(i.on_scene_at, i.cleared_at), rollup_secs(i.received_at, i.cleared_at)
+		FROM incidents i JOIN incident_types t ON t.id = i.type_id
+		WHERE i.received_at >= $2 AND i.received_at < $3`, zone, start, end)
+	if err != nil {
+		return err
+	}
+	var day time.Time
+	var c rollupCell
+	var corrected bool
+	var secs [6]*int32
+	if _, err := pgx.ForEachRow(rows, []any{&day, &c.district, &c.priority, &c.dv, &corrected,
+		&secs[0], &secs[1], &secs[2], &secs[3], &secs[4], &secs[5]}, func() error {
+		for _, pc := range []periodCell{{"m", month, c}, {"d", day, c}} {
+			cs := cells[pc]
+			if cs == nil {
+				cs = &cellSum{}
+				cells[pc] = cs
+			}
+			cs.incidents++
+			if corrected {
+				cs.corrected++
+			}
+			for iv, s := range secs {
+				switch {
+				case s == nil:
+					cs.missing[iv]++
+				case *s < 0:
+					cs.inconsistent[iv]++
+				}
+			}
+		}
+		for iv, s := range secs {
+			if s == nil || *s < 0 {
+				continue
+			}
+			v := *s
+			ci := cellIV{c, iv}
+			h := hists[ci]
+			if h == nil {
+				h = &histSum{}
+				hists[ci] = h
+			}
+			h.n++
+			dc := dayCell{day, ci}
+			days[dc] = append(days[dc], v)
+			if v >= rollupOverSecs {
+				h.over = append(h.over, v)
+				continue
+			}
+			b := int(v) / rollupBucketSecs
+			if b >= len(h.hist) {
+				h.hist = append(h.hist, make([]int32, b+1-len(h.hist))...)
+			}
+			h.hist[b]++
+			fc := fineCell{ci, b}
+			f := fines[fc]
+			if f == nil {
+				f = new([rollupBucketSecs]int32)
+				fines[fc] = f
+			}
+			f[int(v)%rollupBucketSecs]++
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	var out [][]any
+	for k, v := range cells {
+		out = append(out, []any{k.grain, k.period, k.cell.district, k.cell.priority, k.cell.dv, v.incidents, v.corrected,
+			v.missing[:], v.inconsistent[:]})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rollup_cells"}, []string{"grain", "period", "district_id", "priority",
+		"is_dv", "incidents", "corrected", "missing", "inconsistent"}, pgx.CopyFromRows(out)); err != nil {
+		return err
+	}
+	out = out[:0]
+	for k, v := range hists {
+		if v.over == nil {
+			v.over = []int32{}
+		}
+		if v.hist == nil {
+			v.hist = []int32{}
+		}
+		out = append(out, []any{month, k.cell.district, k.cell.priority, k.cell.dv, int16(k.iv), v.n, pack(v.hist), v.over})
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rollup_hist"}, []string{"month", "district_id", "priority", "is_dv",
+		"iv", "n", "hist", "over"}, pgx.CopyFromRows(out)); err != nil {
+		return err
+	}
+	// The fine rows in key order, so that a report's lookups of one cell
+	// and bucket over months find them on few pages.
+	keys := make([]fineCell, 0, len(fines))
+	for k := range fines {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return fineLess(fineKey{keys[i].iv, keys[i].bucket, keys[i].cell}, fineKey{keys[j].iv, keys[j].bucket, keys[j].cell})
+	})
+	i := 0
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rollup_fine"}, []string{"iv", "district_id", "priority", "is_dv",
+		"bucket", "month", "counts"}, pgx.CopyFromFunc(func() ([]any, error) {
+		if i == len(keys) {
+			return nil, nil
+		}
+		k := keys[i]
+		i++
+		return []any{int16(k.iv), k.cell.district, k.cell.priority, k.cell.dv, int16(k.bucket), month, pack(fines[k][:])}, nil
+	})); err != nil {
+		return err
+	}
+	out = out[:0]
+	for k, v := range days {
+		out = append(out, []any{k.day, k.cell.district, k.cell.priority, k.cell.dv, int16(k.iv), pack(v)})
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"rollup_days"}, []string{"day", "district_id", "priority", "is_dv", "iv", "vals"},
+		pgx.CopyFromRows(out))
+	return err
+}
+
+// monthOf is the first of d's month, as a date at midnight UTC.
+func monthOf(d report.Date) time.Time { return time.Date(d.Year, d.Month, 1, 0, 0, 0, 0, time.UTC) }
+
+func dateUTC(d report.Date) time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
+
+// RollupServes reports whether the rollups can answer q: grouped by
+// priority, district, week or not at all, filtered by district, priority
+// or domestic violence only. Other queries (by settlement, type or shift;
+// filtered by settlement, IDP, type, shift or unit) read the incidents.
+func RollupServes(q report.Query) bool {
+	switch q.GroupBy {
+	case report.ByAll, report.ByPriority, report.ByDistrict, report.ByWeek:
+	default:
+		return false
+	}
+	f := q.Filters
+	return f.SettlementID == nil && !f.IDPOnly && f.TypeID == nil && f.Shift == "" && f.UnitID == nil
+}
+
+// rollupCell is a cell of the rollups.
+type rollupCell struct {
+	district int64 // 0: none
+	priority int
+	dv       bool
+}
+
+// ivKey names one interval of one priority within a group.
+type ivKey struct {
+	group    string
+	iv       int
+	priority int
+}
+
+// ivAcc gathers one interval's durations of one priority in one group.
+type ivAcc struct {
+	n       int64
+	coarse  []int64                          // per bucket, months and days
+	over    []int32                          // durations of rollupOverSecs and more
+	dayVals []int32                          // durations below rollupOverSecs from day rows
+	dayFine map[int]*[rollupBucketSecs]int64 // of dayVals, per second in the buckets a report needs
+	cells   map[rollupCell]bool
+	// The durations of the day rows of days subtracted from their month.
+	dayMinus, overMinus []int32
+}
+
+func (a *ivAcc) addCoarse(b int, n int64) {
+	if b >= len(a.coarse) {
+		a.coarse = append(a.coarse, make([]int64, b+1-len(a.coarse))...)
+	}
+	a.coarse[b] += n
+}
+
+// groupAcc gathers a group's counts.
+type groupAcc struct {
+	in           report.Incident // its grouping fields
+	incidents    int
+	corrected    int
+	missing      [6]int
+	inconsistent [6]int
+	priorities   map[int]int // incidents by priority
+}
+
+// fineKey names the fine row sums of one cell, interval and bucket.
+type fineKey struct {
+	iv, bucket int
+	cell       rollupCell
+}
+
+// ResponseTimesRollup computes q from the rollups. ok is false, with no
+// error, when they cannot answer it: the query is not one RollupServes,
+// or the rollups are not kept in q.Location's zone.
+func (db *DB) ResponseTimesRollup(ctx context.Context, q report.Query) (res report.Result, ok bool, err error) {
+	if err := q.Validate(); err != nil {
+		return report.Result{}, false, err
+	}
+	if !RollupServes(q) {
+		return report.Result{}, false, nil
+	}
+	prios, err := db.Priorities(ctx)
+	if err != nil {
+		return report.Result{}, false, err
+	}
+	// One snapshot for every read, so that a change committed meanwhile is
+	// counted everywhere or nowhere.
+	tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return report.Result{}, false, mapErr(err, "")
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read-only
+	res, ok, err = rollupReport(ctx, tx, q, prios)
+	return res, ok, mapErr(err, "")
+}
+
+func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdata.Priority) (report.Result, bool, error) {
+	// The periods: whole months from the month rows, the other days from
+	// the day rows; a month of which more than half is in the range from
+	// its month rows less the day rows of the days outside the range
+	// (minus), so that "the last 28 days" or a rolling year read a few day
+	// rows, not a month of them. A weekly series reads day rows only.
+	var months, days []time.Time
+	minus := map[time.Time]bool{}
+	for d := q.From; !q.To.Before(d); {
+		first := report.Date{Year: d.Year, Month: d.Month, Day: 1}
+		next := first.AddDays(32)
+		next = report.Date{Year: next.Year, Month: next.Month, Day: 1}
+		hi := next.AddDays(-1)
+		if q.To.Before(hi) {
+			hi = q.To
+		}
+		in, all := d.DaysUntil(hi)+1, first.DaysUntil(next)
+		switch {
+		case q.GroupBy != report.ByWeek && in == all:
+			months = append(months, monthOf(d))
+		case q.GroupBy != report.ByWeek && 2*in > all:
+			months = append(months, monthOf(d))
+			for x := first; x.Before(next); x = x.AddDays(1) {
+				if x.Before(d) || hi.Before(x) {
+					days = append(days, dateUTC(x))
+					minus[dateUTC(x)] = true
+				}
+			}
+		default:
+			for x := d; !hi.Before(x); x = x.AddDays(1) {
+				days = append(days, dateUTC(x))
+			}
+		}
+		d = next
+	}
+	sign := func(day time.Time) int64 {
+		if minus[day] {
+			return -1
+		}
+		return 1
+	}
+	// filter is the query's filters as SQL, their arguments numbered after
+	// the first ones.
+	filter := func(first ...any) (string, []any) {
+		where, args := "", first
+		if q.DistrictID != nil {
+			args = append(args, *q.DistrictID)
+			where += " AND district_id = $" + strconv.Itoa(len(args))
+		}
+		if q.Priority != nil {
+			args = append(args, *q.Priority)
+			where += " AND priority = $" + strconv.Itoa(len(args))
+		}
+		if q.DVOnly {
+			where += " AND is_dv"
+		}
+		return where, args
+	}
+	b := &pgx.Batch{}
+	var zone *string
+	b.Queue(`SELECT rollup_zone()`).QueryRow(func(r pgx.Row) error { return r.Scan(&zone) })
+	districts := map[int64][2]string{}
+	b.Queue(`SELECT id, code, name FROM districts`).Query(func(rows pgx.Rows) error {
+		var id int64
+		var code, name string
+		_, err := pgx.ForEachRow(rows, []any{&id, &code, &name}, func() error {
+			districts[id] = [2]string{code, name}
+			return nil
+		})
+		return err
+	})
+	type cellRow struct {
+		grain                 string
+		period                time.Time
+		cell                  rollupCell
+		incidents, corrected  int
+		missing, inconsistent [6]int32
+	}
+	var cells []cellRow
+	where, args := filter(months, days)
+	b.Queue(`SELECT grain::text, period, district_id, priority, is_dv, incidents, corrected, missing, inconsistent
+		FROM rollup_cells WHERE ((grain = 'm' AND period = ANY($1)) OR (grain = 'd' AND period = ANY($2)))`+where, args...).
+		Query(func(rows pgx.Rows) error {
+			var c cellRow
+			return forEachRowArrays(rows, []any{&c.grain, &c.period, &c.cell.district, &c.cell.priority, &c.cell.dv,
+				&c.incidents, &c.corrected}, "aa", func(arrs [][]int32) error {
+				copy(c.missing[:], arrs[0])
+				copy(c.inconsistent[:], arrs[1])
+				cells = append(cells, c)
+				return nil
+			})
+		})
+	accs := map[ivKey]*ivAcc{}
+	acc := func(k ivKey) *ivAcc {
+		a := accs[k]
+		if a == nil {
+			a = &ivAcc{cells: map[rollupCell]bool{}}
+			accs[k] = a
+		}
+		return a
+	}
+	groupOf := func(c rollupCell, day time.Time) string {
+		switch q.GroupBy {
+		case report.ByPriority:
+			return strconv.Itoa(c.priority)
+		case report.ByDistrict:
+			return strconv.FormatInt(c.district, 10)
+		case report.ByWeek:
+			return report.DateOf(day, time.UTC).ISOWeek()
+		}
+		return ""
+	}
+	where, args = filter(months)
+	b.Queue(`SELECT district_id, priority, is_dv, iv, n, hist, over FROM rollup_hist WHERE month = ANY($1)`+where, args...).
+		Query(func(rows pgx.Rows) error {
+			var c rollupCell
+			var iv int
+			var n int64
+			return forEachRowArrays(rows, []any{&c.district, &c.priority, &c.dv, &iv, &n}, "pa", func(arrs [][]int32) error {
+				hist, over := arrs[0], arrs[1]
+				if n == 0 {
+					return nil
+				}
+				a := acc(ivKey{groupOf(c, time.Time{}), iv, c.priority})
+				a.n += n
+				a.cells[c] = true
+				for i, x := range hist {
+					if x != 0 {
+						a.addCoarse(i, int64(x))
+					}
+				}
+				a.over = append(a.over, over...)
+				return nil
+			})
+		})
+	where, args = filter(days)
+	b.Queue(`SELECT day, district_id, priority, is_dv, iv, vals FROM rollup_days WHERE day = ANY($1)`+where, args...).
+		Query(func(rows pgx.Rows) error {
+			var c rollupCell
+			var day time.Time
+			var iv int
+			return forEachRowArrays(rows, []any{&day, &c.district, &c.priority, &c.dv, &iv}, "p", func(arrs [][]int32) error {
+				vals := arrs[0]
+				a := acc(ivKey{groupOf(c, day), iv, c.priority})
+				sg := sign(day)
+				a.n += sg * int64(len(vals))
+				for _, v := range vals {
+					switch {
+					case v >= rollupOverSecs && sg > 0:
+						a.over = append(a.over, v)
+					case v >= rollupOverSecs:
+						a.overMinus = append(a.overMinus, v)
+					case sg > 0:
+						a.addCoarse(int(v)/rollupBucketSecs, 1)
+						a.dayVals = append(a.dayVals, v)
+					default:
+						a.addCoarse(int(v)/rollupBucketSecs, -1)
+						a.dayMinus = append(a.dayMinus, v)
+					}
+				}
+				return nil
+			})
+		})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return report.Result{}, false, err
+	}
+	if zone == nil || *zone != q.Location.String() {
+		return report.Result{}, false, nil
+	}
+	for _, a := range accs {
+		a.over = subtract(a.over, a.overMinus)
+	}
+
+	// The groups and their counts.
+	groups := map[string]*groupAcc{}
+	for _, c := range cells {
+		if c.incidents == 0 && c.corrected == 0 {
+			continue
+		}
+		if c.grain == "d" && minus[c.period] {
+			c.incidents, c.corrected = -c.incidents, -c.corrected
+			for i := range 6 {
+				c.missing[i], c.inconsistent[i] = -c.missing[i], -c.inconsistent[i]
+			}
+		}
+		key := groupOf(c.cell, c.period)
+		g := groups[key]
+		if g == nil {
+			g = &groupAcc{priorities: map[int]int{}}
+			g.in.Priority = c.cell.priority
+			if d, ok := districts[c.cell.district]; ok {
+				g.in.DistrictCode, g.in.DistrictName = d[0], d[1]
+			}
+			g.in.Received = report.DateOf(c.period, time.UTC).Start(q.Location).Add(12 * time.Hour)
+			groups[key] = g
+		}
+		g.incidents += c.incidents
+		g.corrected += c.corrected
+		for i := range 6 {
+			g.missing[i] += int(c.missing[i])
+			g.inconsistent[i] += int(c.inconsistent[i])
+		}
+		g.priorities[c.cell.priority] += c.incidents
+	}
+	prioBy := map[int]refdata.Priority{}
+	for _, p := range prios {
+		prioBy[p.Level] = p
+	}
+	target := func(level, iv int) *int {
+		if p, ok := prioBy[level]; ok {
+			return p.Targets[report.Definitions[iv].Interval]
+		}
+		return nil
+	}
+
+	// The accumulators of each group and interval.
+	type giKey struct {
+		group string
+		iv    int
+	}
+	byGI := map[giKey][]ivKey{}
+	for k := range accs {
+		gi := giKey{k.group, k.iv}
+		byGI[gi] = append(byGI[gi], k)
+	}
+
+	// The ranks each group and interval needs, and the buckets holding
+	// them or a target: those buckets' fine rows are read next.
+	type need struct {
+		group    string
+		iv       int
+		priority int // -1: every priority of the group
+		bucket   int
+	}
+	needs := map[need]bool{}
+	type ranked struct {
+		n      int64
+		coarse []int64
+		over   []int32
+		prios  []int
+	}
+	merged := map[giKey]*ranked{}
+	for key := range groups {
+		for iv := range 6 {
+			r := &ranked{}
+			for _, k := range byGI[giKey{key, iv}] {
+				a := accs[k]
+				r.n += a.n
+				r.prios = append(r.prios, k.priority)
+				if len(a.coarse) > len(r.coarse) {
+					r.coarse = append(r.coarse, make([]int64, len(a.coarse)-len(r.coarse))...)
+				}
+				for i, x := range a.coarse {
+					r.coarse[i] += x
+				}
+				r.over = append(r.over, a.over...)
+				if t := target(k.priority, iv); t != nil && *t < rollupOverSecs && a.n > 0 {
+					needs[need{key, iv, k.priority, *t / rollupBucketSecs}] = true
+				}
+			}
+			slices.Sort(r.over)
+			slices.Sort(r.prios)
+			merged[giKey{key, iv}] = r
+			for _, rank := range percentileRanks(r.n) {
+				if b, _, inOver := locate(r.coarse, rank); !inOver {
+					needs[need{key, iv, -1, b}] = true
+				}
+			}
+		}
+	}
+
+	// Fine rows of the month cells for the needed buckets.
+	fine := map[fineKey]*[rollupBucketSecs]int64{}
+	if len(months) > 0 && len(needs) > 0 {
+		want := map[fineKey]bool{}
+		for nd := range needs {
+			for _, k := range byGI[giKey{nd.group, nd.iv}] {
+				if a := accs[k]; nd.priority < 0 || nd.priority == k.priority {
+					for c := range a.cells {
+						want[fineKey{nd.iv, nd.bucket, c}] = true
+					}
+				}
+			}
+		}
+		keys := make([]fineKey, 0, len(want))
+		for k := range want {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return fineLess(keys[i], keys[j]) })
+		ivs, buckets, dists, ps, dvs := make([]int16, len(keys)), make([]int16, len(keys)), make([]int64, len(keys)),
+			make([]int32, len(keys)), make([]bool, len(keys))
+		for i, k := range keys {
+			ivs[i], buckets[i], dists[i], ps[i], dvs[i] = int16(k.iv), int16(k.bucket), k.cell.district, int32(k.cell.priority), k.cell.dv
+		}
+		rows, err := tx.Query(ctx, `SELECT r.k, f.counts
+			FROM unnest($1::smallint[], $2::smallint[], $3::bigint[], $4::integer[], $5::boolean[]) WITH ORDINALITY r(iv, bucket, d, p, dv, k)
+			JOIN rollup_fine f ON f.iv = r.iv AND f.district_id = r.d AND f.priority = r.p AND f.is_dv = r.dv
+				AND f.bucket = r.bucket AND f.month >= $6 AND f.month <= $7`,
+			ivs, buckets, dists, ps, dvs, months[0], months[len(months)-1])
+		if err != nil {
+			return report.Result{}, false, err
+		}
+		var k int
+		if err := forEachRowArrays(rows, []any{&k}, "p", func(arrs [][]int32) error {
+			counts := arrs[0]
+			fk := keys[k-1]
+			sum := fine[fk]
+			if sum == nil {
+				sum = new([rollupBucketSecs]int64)
+				fine[fk] = sum
+			}
+			for i, x := range counts {
+				if i < rollupBucketSecs {
+					sum[i] += int64(x)
+				}
+			}
+			return nil
+		}); err != nil {
+			return report.Result{}, false, err
+		}
+	}
+	// perSecond is the count of each second of bucket b of a group's
+	// interval, for one priority or all (-1).
+	// The days' durations in the needed buckets, per second: one pass
+	// over each accumulator's durations.
+	want := make([]bool, rollupBuckets)
+	for k, a := range accs {
+		if len(a.dayVals) == 0 && len(a.dayMinus) == 0 {
+			continue
+		}
+		clear(want)
+		wanted := false
+		for nd := range needs {
+			if nd.group == k.group && nd.iv == k.iv && (nd.priority < 0 || nd.priority == k.priority) {
+				want[nd.bucket], wanted = true, true
+			}
+		}
+		if !wanted {
+			continue
+		}
+		a.dayFine = map[int]*[rollupBucketSecs]int64{}
+		for sg, vals := range [2][]int32{a.dayMinus, a.dayVals} {
+			for _, v := range vals {
+				b := int(v) / rollupBucketSecs
+				if !want[b] {
+					continue
+				}
+				c := a.dayFine[b]
+				if c == nil {
+					c = new([rollupBucketSecs]int64)
+					a.dayFine[b] = c
+				}
+				c[int(v)%rollupBucketSecs] += int64(2*sg - 1)
+			}
+		}
+	}
+	seconds := map[need]*[rollupBucketSecs]int64{}
+	perSecond := func(group string, iv, priority, b int) *[rollupBucketSecs]int64 {
+		nd := need{group, iv, priority, b}
+		if out := seconds[nd]; out != nil {
+			return out
+		}
+		out := new([rollupBucketSecs]int64)
+		seconds[nd] = out
+		for _, k := range byGI[giKey{group, iv}] {
+			a := accs[k]
+			if priority >= 0 && k.priority != priority {
+				continue
+			}
+			for c := range a.cells {
+				if s := fine[fineKey{iv, b, c}]; s != nil {
+					for i, x := range s {
+						out[i] += x
+					}
+				}
+			}
+			if c := a.dayFine[b]; c != nil {
+				for i, x := range c {
+					out[i] += x
+				}
+			}
+		}
+		return out
+	}
+
+	bld := report.NewBuilder(q, prios)
+	for key, g := range groups {
+		if g.incidents == 0 {
+			continue
+		}
+		f := report.GroupFigures{Incidents: g.incidents, Corrected: g.corrected, Intervals: make([]report.Summary, 6)}
+		for iv := range 6 {
+			r := merged[giKey{key, iv}]
+			s := report.Summary{N: int(r.n), Missing: g.missing[iv], Inconsistent: g.inconsistent[iv]}
+			value := func(rank int64) float64 {
+				b, off, inOver := locate(r.coarse, rank)
+				if inOver {
+					return float64(r.over[off])
+				}
+				ps := perSecond(key, iv, -1, b)
+				for sec, x := range ps {
+					if off < x {
+						return float64(b*rollupBucketSecs + sec)
+					}
+					off -= x
+				}
+				panic(fmt.Sprintf("rollups: rank %d not in bucket %d of %s/%d", rank, b, key, iv))
+			}
+			if r.n > 0 {
+				pct := func(p float64) *float64 {
+					pos := p * float64(r.n-1)
+					lo := math.Floor(pos)
+					i := int64(lo)
+					var v float64
+					if i >= r.n-1 {
+						v = value(r.n - 1)
+					} else {
+						a := value(i)
+						v = a + (pos-lo)*(value(i+1)-a)
+					}
+					return &v
+				}
+				s.Median, s.P90, s.P95 = pct(0.5), pct(0.9), pct(0.95)
+			}
+			// The target common to every incident of the group.
+			first, mixed := true, false
+			var common *int
+			for level, n := range g.priorities {
+				if n <= 0 {
+					continue
+				}
+				t := target(level, iv)
+				switch {
+				case first:
+					common, first = t, false
+				case (common == nil) != (t == nil) || (t != nil && *t != *common):
+					mixed = true
+				}
+			}
+			if !mixed && common != nil {
+				t := *common
+				s.TargetS = &t
+			}
+			var withTarget, within int64
+			for _, k := range byGI[giKey{key, iv}] {
+				a := accs[k]
+				if a.n == 0 {
+					continue
+				}
+				t := target(k.priority, iv)
+				if t == nil {
+					continue
+				}
+				withTarget += a.n
+				if *t >= rollupOverSecs {
+					within += a.n - int64(len(a.over))
+					for _, v := range a.over {
+						if int(v) <= *t {
+							within++
+						}
+					}
+					continue
+				}
+				bt := *t / rollupBucketSecs
+				for i := 0; i < bt && i < len(a.coarse); i++ {
+					within += a.coarse[i]
+				}
+				ps := perSecond(key, iv, k.priority, bt)
+				for sec := 0; sec <= *t%rollupBucketSecs; sec++ {
+					within += ps[sec]
+				}
+			}
+			if withTarget > 0 {
+				v := 100 * float64(within) / float64(withTarget)
+				s.WithinTargetPct = &v
+			}
+			f.Intervals[iv] = s
+		}
+		bld.AddFigures(g.in, f)
+	}
+	return bld.Result(), true, nil
+}
+
+// forEachRowArrays is pgx.ForEachRow for rows whose last columns hold
+// integers, one letter of kinds each: 'a' an int4[], 'p' a packed bytea
+// (4-byte big-endian integers). The other columns are scanned into dest;
+// the integers are decoded from the wire (far faster than scanning an
+// int4[] into a slice) into arrs, which are reused from row to row.
+func forEachRowArrays(rows pgx.Rows, dest []any, kinds string, fn func(arrs [][]int32) error) error {
+	defer rows.Close()
+	all := append(slices.Clone(dest), make([]any, len(kinds))...) // nil: skipped by Scan
+	arrs := make([][]int32, len(kinds))
+	for rows.Next() {
+		if err := rows.Scan(all...); err != nil {
+			return err
+		}
+		raw := rows.RawValues()
+		for i := range kinds {
+			var err error
+			if kinds[i] == 'p' {
+				arrs[i], err = unpack(arrs[i][:0], raw[len(dest)+i])
+			} else {
+				arrs[i], err = int4s(arrs[i][:0], raw[len(dest)+i])
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := fn(arrs); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// pack writes integers as 4-byte big-endian, as the rollups keep them.
+func pack(xs []int32) []byte {
+	b := make([]byte, 4*len(xs))
+	for i, x := range xs {
+		binary.BigEndian.PutUint32(b[4*i:], uint32(x))
+	}
+	return b
+}
+
+// unpack appends the integers packed in b to buf.
+func unpack(buf []int32, b []byte) ([]int32, error) {
+	if len(b)%4 != 0 {
+		return buf, errNotPacked
+	}
+	for p := 0; p < len(b); p += 4 {
+		buf = append(buf, int32(binary.BigEndian.Uint32(b[p:])))
+	}
+	return buf, nil
+}
+
+var errNotPacked = errors.New("rollups: packed integers of a length not a multiple of 4")
+
+var errNotInt4s = errors.New("rollups: an array is not a binary int4[] without NULLs")
+
+// int4s appends the elements of a one-dimensional int4[] without NULLs in
+// PostgreSQL's binary format to buf.
+func int4s(buf []int32, b []byte) ([]int32, error) {
+	if len(b) < 12 {
+		return buf, errNotInt4s
+	}
+	if binary.BigEndian.Uint32(b) == 0 { // no dimensions: empty
+		return buf, nil
+	}
+	if binary.BigEndian.Uint32(b) != 1 || len(b) < 20 {
+		return buf, errNotInt4s
+	}
+	n := int(binary.BigEndian.Uint32(b[12:]))
+	if len(b) != 20+8*n {
+		return buf, errNotInt4s
+	}
+	for p := 20; p < len(b); p += 8 {
+		if binary.BigEndian.Uint32(b[p:]) != 4 {
+			return buf, errNotInt4s
+		}
+		buf = append(buf, int32(binary.BigEndian.Uint32(b[p+4:])))
+	}
+	return buf, nil
+}
+
+// subtract takes one of each of del out of xs (a multiset).
+func subtract(xs, del []int32) []int32 {
+	if len(del) == 0 {
+		return xs
+	}
+	n := map[int32]int{}
+	for _, x := range del {
+		n[x]++
+	}
+	out := xs[:0:0]
+	for _, x := range xs {
+		if n[x] > 0 {
+			n[x]--
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// percentileRanks are the 0-based ranks the median, 90th and 95th
+// percentiles of n durations interpolate between.
+func percentileRanks(n int64) []int64 {
+	if n == 0 {
+		return nil
+	}
+	var out []int64
+	for _, p := range []float64{0.5, 0.9, 0.95} {
+		i := int64(math.Floor(p * float64(n-1)))
+		out = append(out, min(i, n-1), min(i+1, n-1))
+	}
+	return out
+}
+
+// locate finds rank (0-based) in a coarse histogram followed by the
+// durations kept one by one: the bucket and the rank within it, or the
+// index among the others.
+func locate(coarse []int64, rank int64) (bucket int, off int64, inOver bool) {
+	for b, x := range coarse {
+		if rank < x {
+			return b, rank, false
+		}
+		rank -= x
+	}
+	return 0, rank, true
+}
+
+func fineLess(a, b fineKey) bool {
+	switch {
+	case a.iv != b.iv:
+		return a.iv < b.iv
+	case a.cell.district != b.cell.district:
+		return a.cell.district < b.cell.district
+	case a.cell.priority != b.cell.priority:
+		return a.cell.priority < b.cell.priority
+	case a.cell.dv != b.cell.dv:
+		return !a.cell.dv
+	}
+	return a.bucket < b.bucket
+}
+
+// RollupSizes describes the rollup tables: rows and bytes on disk
+// (indexes and TOAST included), by table.
+func (db *DB) RollupSizes(ctx context.Context) (string, error) {
+	var parts []string
+	var total int64
+	for _, t := range []string{"rollup_cells", "rollup_hist", "rollup_fine", "rollup_days"} {
+		var n, bytes int64
+		var pretty string
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*), pg_size_pretty(pg_total_relation_size('`+t+`')),
+			pg_total_relation_size('`+t+`') FROM `+t).Scan(&n, &pretty, &bytes); err != nil {
+			return "", mapErr(err, "")
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%d rows)", t, pretty, n))
+		total += bytes
+	}
+	return fmt.Sprintf("%s; total %.0f MB", strings.Join(parts, ", "), float64(total)/1e6), nil
+}
