@@ -11,7 +11,7 @@ import (
 
 // cmdMigrate applies (up), rolls back (down [N]; all when N is omitted)
 // or reports (version) the embedded migrations.
-func cmdMigrate(_ context.Context, cfg config.Config, args []string, e env) error {
+func cmdMigrate(ctx context.Context, cfg config.Config, args []string, e env) error {
 	if len(args) == 0 {
 		return usageError("usage: dvresponse migrate up | down [N] | version")
 	}
@@ -27,6 +27,9 @@ func cmdMigrate(_ context.Context, cfg config.Config, args []string, e env) erro
 	case "up":
 		if err := m.Up(); err != nil {
 			return fmt.Errorf("migrate up: %w", err)
+		}
+		if err := ensureRollups(ctx, cfg); err != nil {
+			return err
 		}
 	case "down":
 		n := 0
@@ -61,4 +64,18 @@ func migrateUp(cfg config.Config) error {
 	}
 	defer m.Close()
 	return m.Up()
+}
+
+// ensureRollups keeps the report rollups in the deployment's time zone
+// after a migration (a rebuild only when the zone changed or they are new).
+func ensureRollups(ctx context.Context, cfg config.Config) error {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 2})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.EnsureRollups(ctx, cfg.Location); err != nil {
+		return fmt.Errorf("prepare report rollups: %w", err)
+	}
+	return nil
 }

@@ -47,6 +47,11 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return fmt.Errorf("the database schema is at version %d (dirty=%v) but this binary needs %d: run `dvresponse migrate up` (or `dvresponse serve --migrate`)",
 			st.Version, st.Dirty, st.Latest)
 	}
+	// Rollups are kept in the deployment's zone; a new zone rebuilds them
+	// (once, at start) before reports read them.
+	if err := db.EnsureRollups(ctx, cfg.Location); err != nil {
+		return fmt.Errorf("prepare report rollups: %w", err)
+	}
 
 	// Report figures come from the reporting replica when there is one.
 	// It is not waited for: dispatch starts without it, and reports
