@@ -62,14 +62,3 @@ func (t *Times) OrderProblems() uint16 {
 	}
 	return bits
 }
-
-// Interval is the time from one stage to another, as reports count it: nil
-// when either end is missing or when the end lies before the start (an
-// inconsistent record, left out rather than counted as a negative time).
-func Interval(from, to *time.Time) *time.Duration {
-	if from == nil || to == nil || from.IsZero() || to.IsZero() || to.Before(*from) {
-		return nil
-	}
-	d := to.Sub(*from)
-	return &d
-}

@@ -103,27 +103,6 @@ func TestTimeFormat(t *testing.T) {
 	}
 }
 
-func TestInterval(t *testing.T) {
-	a := time.Date(2025, 4, 1, 10, 0, 0, 0, time.UTC)
-	b := a.Add(90 * time.Second)
-	if d := Interval(&a, &b); d == nil || *d != 90*time.Second {
-		t.Errorf("Interval(a, a+90s) = %v, want 90s", d)
-	}
-	if d := Interval(&a, &a); d == nil || *d != 0 {
-		t.Errorf("Interval(a, a) = %v, want 0", d)
-	}
-	if d := Interval(&b, &a); d != nil {
-		t.Errorf("Interval(b, a) = %v, want nil (negative)", *d)
-	}
-	if d := Interval(nil, &a); d != nil {
-		t.Errorf("Interval(nil, a) = %v, want nil", *d)
-	}
-	var zero time.Time
-	if d := Interval(&a, &zero); d != nil {
-		t.Errorf("Interval(a, zero) = %v, want nil", *d)
-	}
-}
-
 func TestOrderProblems(t *testing.T) {
 	base := time.Date(2025, 4, 1, 10, 0, 0, 0, time.UTC)
 	var tm Times

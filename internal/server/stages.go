@@ -14,19 +14,6 @@ import (
 	"github.com/dvresponse/dvresponse/web"
 )
 
-// stageButton is the label of the button that records a stage.
-func stageButton(s incident.Stage) string {
-	switch s {
-	case incident.EnRoute:
-		return "En route"
-	case incident.OnScene:
-		return "On scene"
-	case incident.Cleared:
-		return "Cleared"
-	}
-	return s.Label()
-}
-
 // newKey returns a random UUID (version 4) for one button press, so that
 // a retried press is recognised.
 func newKey() string {
@@ -46,7 +33,7 @@ func (s *Server) stagePanel(r *http.Request, in *incident.Incident, errMsg, done
 	}
 	t := incident.Times{Dispatched: in.DispatchedAt, EnRoute: in.EnRouteAt, OnScene: in.OnSceneAt, Cleared: in.ClearedAt}
 	for _, st := range t.Next() {
-		p.Next = append(p.Next, web.Option{Value: string(st), Label: stageButton(st)})
+		p.Next = append(p.Next, web.Option{Value: string(st), Label: incident.StageName(st)})
 	}
 	if len(p.Next) > 0 {
 		ds, err := s.db.Dispositions(r.Context())
@@ -125,9 +112,9 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 	}
 	back := "/incidents/" + strconv.FormatInt(in.ID, 10)
 	if res.AlreadyDone {
-		s.setFlash(r, "info", stageButton(c.Stage)+" was already recorded at "+s.fmtTimeSec(res.At)+".")
+		s.setFlash(r, "info", incident.StageName(c.Stage)+" was already recorded at "+s.fmtTimeSec(res.At)+".")
 	} else {
-		s.setFlash(r, "ok", stageButton(c.Stage)+" recorded at "+s.fmtTimeSec(res.At)+".")
+		s.setFlash(r, "ok", incident.StageName(c.Stage)+" recorded at "+s.fmtTimeSec(res.At)+".")
 	}
 	if u.Role == account.Officer && c.Stage == incident.Cleared {
 		back = "/my"
