@@ -74,7 +74,7 @@ func TestUserCommandErrors(t *testing.T) {
 		{"no password", "", []string{"user", "add", "--username", "bob", "--role", "dispatcher"}, false,
 			"no password on standard input"},
 		{"officer without district", annPassword + "\n", []string{"user", "add", "--username", "bob", "--role", "officer"}, false,
-			"district: Officers and supervisors belong to a district."},
+			"district: Officers belong to a district."},
 		{"unknown district", annPassword + "\n", []string{"user", "add", "--username", "bob", "--role", "officer", "--district", "NOPE"}, false,
 			"district: No district has this code."},
 		{"bad username", annPassword + "\n", []string{"user", "add", "--username", "Bob Smith!", "--role", "dispatcher"}, false,

@@ -128,8 +128,10 @@ func (d *Draft) Validate(checkPassword bool) error {
 	if !ok {
 		f.Add("role", "Choose a role.")
 	}
-	if ok && (role == Officer || role == Supervisor) && d.District == "" {
-		f.Add("district", "Officers and supervisors belong to a district.")
+	// Officers patrol a district. A supervisor without a district oversees
+	// all of them (a national or city-wide supervisor).
+	if ok && role == Officer && d.District == "" {
+		f.Add("district", "Officers belong to a district.")
 	}
 	if checkPassword {
 		if msg := PasswordProblem(d.Password); msg != "" {

@@ -462,7 +462,7 @@ func TestAdminUsers(t *testing.T) {
 			{"duplicate username", url.Values{"username": {"BOB"}}, 409, "username", "This username is taken."},
 			{"short password", url.Values{"password": {"short"}}, 422, "password", "Use at least 12 characters; a short sentence is easy to remember."},
 			{"no role", url.Values{"role": {""}}, 422, "role", "Choose a role."},
-			{"officer without district", url.Values{"district": {""}}, 422, "district", "Officers and supervisors belong to a district."},
+			{"officer without district", url.Values{"district": {""}}, 422, "district", "Officers belong to a district."},
 			{"full name too long", url.Values{"full_name": {long(101)}}, 422, "full_name", "Use at most 100 characters."},
 		}
 		base := with(form, url.Values{"username": {"carol"}})

@@ -56,7 +56,7 @@ func (s *Server) userFields(ctx context.Context, v url.Values, isNew bool) ([]we
 		web.Field{Name: "full_name", Label: "Full name", Value: v.Get("full_name"), MaxLen: 100},
 		web.Field{Name: "role", Label: "Role", Type: "select", Value: v.Get("role"), Options: roles, Required: true},
 		web.Field{Name: "district", Label: "District", Type: "select", Value: v.Get("district"), Options: districts,
-			Hint: "Officers and supervisors see their district's incidents."},
+			Hint: "Officers and supervisors see their district's incidents; a supervisor without one sees all districts; a dispatcher with one works that area."},
 		web.Field{Name: "unit", Label: "Unit", Type: "select", Value: v.Get("unit"), Options: units, Hint: "The unit an officer rides with."},
 	)
 	if isNew {
