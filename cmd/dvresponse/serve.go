@@ -69,9 +69,7 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	hub := live.NewHub(log)
 	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHub()
-	go hub.Run(hubCtx, func(ctx context.Context, onConnect func(), onPayload func(string)) error {
-		return db.Listen(ctx, log, onConnect, onPayload)
-	})
+	go hub.Run(hubCtx, db.ListenFunc(log))
 
 	go deleteExpiredSessions(hubCtx, db, log)
 

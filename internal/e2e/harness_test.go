@@ -24,7 +24,6 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/seed"
@@ -75,19 +74,7 @@ func startApp(t *testing.T) *app {
 	}
 	seeded := time.Since(began)
 
-	hub := live.NewHub(logger)
-	hubCtx, stopHub := context.WithCancel(ctx)
-	hubDone := make(chan struct{})
-	go func() {
-		defer close(hubDone)
-		hub.Run(hubCtx, func(ctx context.Context, onConnect func(), onPayload func(string)) error {
-			return db.Listen(ctx, logger, onConnect, onPayload)
-		})
-	}()
-	t.Cleanup(func() {
-		stopHub()
-		<-hubDone
-	})
+	hub := pgtest.RunHub(t, db, logger)
 
 	srv := server.NewServer(server.Deps{DB: db, Hub: hub, Location: loc, Logger: logger})
 	hs := httptest.NewServer(srv)

@@ -75,28 +75,7 @@ func newCluster(t *testing.T) *cluster {
 		t.Skipf("skipping: no PostgreSQL server programs to run a private cluster with: %v "+
 			"(install the postgresql package; CI's .ci/run installs it)", err)
 	}
-	c := &cluster{t: t, bin: bin, asPostgres: os.Geteuid() == 0}
-	// Not t.TempDir: the postgres OS user must be able to reach the
-	// directory, and t.TempDir's parent is private to the test's user.
-	c.dir, err = os.MkdirTemp("", "dvr-faulttest-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(c.dir) })
-	if c.asPostgres {
-		pg, err := user.Lookup("postgres")
-		if err != nil {
-			t.Fatalf("running as root, but there is no postgres OS user to run PostgreSQL as: %v", err)
-		}
-		uid, _ := strconv.Atoi(pg.Uid)
-		gid, _ := strconv.Atoi(pg.Gid)
-		if err := os.Chown(c.dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.data = filepath.Join(c.dir, "data")
-	c.log = filepath.Join(c.dir, "postgres.log")
-	c.port = freePort(t)
+	c := newClusterDir(t, bin, "dvr-faulttest-")
 
 	args := []string{"-D", c.data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", localeArg()}
 	if out, err := c.run("initdb", args...); err != nil {
@@ -297,4 +276,33 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// newClusterDir prepares a cluster's directory, log path and port. Not
+// t.TempDir: the postgres OS user (when the test runs as root) must be able
+// to reach the directory, and t.TempDir's parent is private to the test's
+// user. The directory is deleted when the test ends.
+func newClusterDir(t *testing.T, bin, prefix string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, bin: bin, asPostgres: os.Geteuid() == 0}
+	var err error
+	if c.dir, err = os.MkdirTemp("", prefix); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(c.dir) })
+	if c.asPostgres {
+		pg, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatalf("running as root, but there is no postgres OS user to run PostgreSQL as: %v", err)
+		}
+		uid, _ := strconv.Atoi(pg.Uid)
+		gid, _ := strconv.Atoi(pg.Gid)
+		if err := os.Chown(c.dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.data = filepath.Join(c.dir, "data")
+	c.log = filepath.Join(c.dir, "postgres.log")
+	c.port = freePort(t)
+	return c
 }

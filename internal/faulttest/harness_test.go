@@ -19,6 +19,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/live"
+	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/server"
 )
@@ -136,23 +137,13 @@ type app struct {
 func startApp(t *testing.T, db *postgres.DB, logs *logCounter) *app {
 	t.Helper()
 	log := slog.New(logs)
-	hub := live.NewHub(log)
-	hubCtx, stopHub := context.WithCancel(context.Background())
-	hubDone := make(chan struct{})
-	go func() {
-		defer close(hubDone)
-		hub.Run(hubCtx, func(ctx context.Context, onConnect func(), onPayload func(string)) error {
-			return db.Listen(ctx, log, onConnect, onPayload)
-		})
-	}()
+	hub := pgtest.RunHub(t, db, log)
 	srv := server.NewServer(server.Deps{DB: db, Logger: log, Location: time.UTC, Hub: hub,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		srv.Close() // ends event streams, which hs.Close would wait for
 		hs.Close()
-		stopHub()
-		<-hubDone
 	})
 	return &app{URL: hs.URL, DB: db, Hub: hub, Srv: srv, Logs: logs}
 }

@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -272,26 +271,7 @@ func TestReportingReplica(t *testing.T) {
 // stopped and deleted when the test ends.
 func newStandby(t *testing.T, primary *cluster, slot string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, bin: primary.bin, asPostgres: primary.asPostgres}
-	var err error
-	if c.dir, err = os.MkdirTemp("", "dvr-replica-"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(c.dir) })
-	if c.asPostgres {
-		pg, err := user.Lookup("postgres")
-		if err != nil {
-			t.Fatalf("running as root, but there is no postgres OS user to run PostgreSQL as: %v", err)
-		}
-		uid, _ := strconv.Atoi(pg.Uid)
-		gid, _ := strconv.Atoi(pg.Gid)
-		if err := os.Chown(c.dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c.data = filepath.Join(c.dir, "data")
-	c.log = filepath.Join(c.dir, "postgres.log")
-	c.port = freePort(t)
+	c := newClusterDir(t, primary.bin, "dvr-replica-")
 	if out, err := c.run("pg_basebackup", "-D", c.data, "-h", "127.0.0.1", "-p", strconv.Itoa(primary.port), "-U", "postgres",
 		"-R", "-X", "stream", "-C", "-S", slot, "--checkpoint=fast", "--no-sync"); err != nil {
 		t.Fatalf("pg_basebackup: %v\n%s", err, out)

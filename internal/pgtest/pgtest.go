@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"sort"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/peterldowns/pgtestdb"
 
+	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/migrations"
 )
@@ -121,4 +123,23 @@ func DB(t testing.TB) *postgres.DB {
 	}
 	t.Cleanup(db.Close)
 	return db
+}
+
+// RunHub starts a live hub fed by db's LISTEN connection and stops it when
+// the test ends. Register it before the server that uses it, so that the
+// server (and its event streams) is closed first.
+func RunHub(t testing.TB, db *postgres.DB, log *slog.Logger) *live.Hub {
+	t.Helper()
+	hub := live.NewHub(log)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hub.Run(ctx, db.ListenFunc(log))
+	}()
+	t.Cleanup(func() {
+		stop()
+		<-done
+	})
+	return hub
 }

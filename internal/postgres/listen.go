@@ -155,3 +155,11 @@ func listenOnce(ctx context.Context, cfg *pgx.ConnConfig, onConnect func(), onPa
 		}
 	}
 }
+
+// ListenFunc adapts Listen to the shape live.Hub.Run takes:
+// hub.Run(ctx, db.ListenFunc(log)).
+func (db *DB) ListenFunc(log *slog.Logger) func(ctx context.Context, onConnect func(), onPayload func(string)) error {
+	return func(ctx context.Context, onConnect func(), onPayload func(string)) error {
+		return db.Listen(ctx, log, onConnect, onPayload)
+	}
+}

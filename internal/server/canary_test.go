@@ -18,7 +18,6 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/seed"
@@ -171,19 +170,7 @@ func startCanaryRun(t *testing.T) *canaryRun {
 	})
 
 	// The live hub, fed by the database's LISTEN connection.
-	hub := live.NewHub(logger)
-	hubCtx, stopHub := context.WithCancel(ctx)
-	hubDone := make(chan struct{})
-	go func() {
-		defer close(hubDone)
-		hub.Run(hubCtx, func(ctx context.Context, onConnect func(), onPayload func(string)) error {
-			return db.Listen(ctx, logger, onConnect, onPayload)
-		})
-	}()
-	t.Cleanup(func() {
-		stopHub()
-		<-hubDone
-	})
+	hub := pgtest.RunHub(t, db, logger)
 	wire := func(d *Deps) { d.Logger, d.Hub, d.Location = logger, hub, time.UTC }
 	run.ts = newTestServerOn(t, db, wire)
 	run.down = newTestServerOn(t, open(), wire)
