@@ -172,5 +172,8 @@ func TestSupervisorUsesDashboard(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
+	if checked == 0 {
+		t.Error("no listed incident's personal data was checked: the page listed no incidents with names or addresses")
+	}
 	t.Logf("%d incidents listed; %d names, phone numbers and addresses of theirs are not on the page", len(numbers), checked)
 }

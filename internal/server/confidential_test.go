@@ -274,7 +274,7 @@ func TestConfidentialBadRequests(t *testing.T) {
 		t.Error("a refused request set the flag")
 	}
 	// The panel offers what the viewer may do.
-	d := doc(t, f.admin.get(f.page))
+	d := doc(t, ok200(t, f.admin.get(f.page)))
 	if d.Find("#confidential").Length() != 0 {
 		t.Error("the administrator is offered the confidentiality section with nothing to see or do")
 	}
@@ -285,7 +285,7 @@ func TestConfidentialBadRequests(t *testing.T) {
 	if !f.flag(t) {
 		t.Fatal("the officer could not set the flag")
 	}
-	if d := doc(t, f.officer.get(f.page)); d.Find(`#confidential textarea[name="lift_reason"]`).Length() != 0 {
+	if d := doc(t, ok200(t, f.officer.get(f.page))); d.Find(`#confidential textarea[name="lift_reason"]`).Length() != 0 {
 		t.Error("the officer is offered to lift the flag")
 	}
 	if d := doc(t, f.sup.get(f.page)); d.Find(`#confidential textarea[name="lift_reason"]`).Length() != 1 {

@@ -93,7 +93,7 @@ func TestCorrectionKeepsTheOriginalInTheTimeline(t *testing.T) {
 	if href, _ := d.Find("#corrections a").Attr("href"); href != f.inc+"/correct" {
 		t.Errorf("supervisor's corrections panel links to %q", href)
 	}
-	if d := doc(t, f.disp.get(f.inc)); d.Find("#corrections").Length() != 0 {
+	if d := doc(t, ok200(t, f.disp.get(f.inc))); d.Find("#corrections").Length() != 0 {
 		t.Error("a dispatcher sees the corrections panel before any correction")
 	}
 	resp := f.sup.get(f.inc + "/correct?stage=on_scene")
@@ -216,7 +216,7 @@ func TestOnlySupervisorsCorrect(t *testing.T) {
 			t.Errorf("%s: POST correct: %d, want 403", name, resp.StatusCode)
 		}
 		if name == "off" {
-			if d := doc(t, c.get(f.inc)); d.Find(`#corrections a[href$="/correct"]`).Length() != 0 {
+			if d := doc(t, ok200(t, c.get(f.inc))); d.Find(`#corrections a[href$="/correct"]`).Length() != 0 {
 				t.Error("an officer is offered \"Correct a time\"")
 			}
 		}

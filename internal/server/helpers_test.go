@@ -329,3 +329,13 @@ func queryInt(t *testing.T, db *postgres.DB, sql string, args ...any) int64 {
 
 // itoa formats an id for a path.
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// ok200 fails the test unless resp is a 200, so that a check that something
+// is absent from a page cannot pass on an error page.
+func ok200(t *testing.T, resp *http.Response) *http.Response {
+	t.Helper()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: status %d, want 200", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode)
+	}
+	return resp
+}

@@ -249,7 +249,7 @@ func TestExpiringOrdersList(t *testing.T) {
 	}
 	// A supervisor of another district sees none of it.
 	createDistrict(t, f.ts.DB, "OSH", "Osh")
-	if text := body(t, f.user(t, "sup-osh", account.Supervisor, "OSH").get("/orders/expiring")); strings.Contains(text, in2h) {
+	if text := body(t, ok200(t, f.user(t, "sup-osh", account.Supervisor, "OSH").get("/orders/expiring"))); strings.Contains(text, in2h) {
 		t.Errorf("a supervisor of another district sees %s", in2h)
 	}
 	if resp := f.user(t, "root", account.Admin, "").get("/orders/expiring"); resp.StatusCode != http.StatusOK {
@@ -347,7 +347,7 @@ func TestViolationLinksTheOrder(t *testing.T) {
 		t.Errorf("unknown number: status %d", resp.StatusCode)
 	}
 	// An incident of another type is not linked, and offers no select.
-	if doc(t, c.get("/incidents/"+itoa(first))).Find(`#orders select[name="order_id"]`).Length() != 0 {
+	if doc(t, ok200(t, c.get("/incidents/"+itoa(first)))).Find(`#orders select[name="order_id"]`).Length() != 0 {
 		t.Errorf("a non-violation incident offers to link an order")
 	}
 	resp = c.postForm("/incidents/"+itoa(first)+"/violated-order", url.Values{"order_id": {itoa(oid2)}})

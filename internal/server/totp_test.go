@@ -424,7 +424,7 @@ func TestRoleRequiresTOTP(t *testing.T) {
 	// The next login asks for a code.
 	l := ts.client(t)
 	wantRedirect(t, l.login("ann", testPassword), "/login/totp")
-	if doc(t, l.get("/login/totp")).Find("img.totp-qr").Length() != 0 {
+	if doc(t, ok200(t, l.get("/login/totp"))).Find("img.totp-qr").Length() != 0 {
 		t.Errorf("the second login shows the set-up again")
 	}
 
