@@ -324,6 +324,8 @@ type BoardData struct {
 // repeats the request without anyone typing it again.
 type RetryPage struct {
 	Page
+	Status  int
+	Heading string
 	Action  string
 	Message string
 	Fields  []Option // name and value of each field sent

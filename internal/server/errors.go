@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -67,35 +68,55 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case apperr.Unavailable:
 		s.log.Warn("database unavailable", "route", routePattern(r), "err", err)
 		w.Header().Set("Retry-After", "5")
-		if r.Method == http.MethodPost && r.ParseForm() == nil && len(r.PostForm) > 0 {
-			s.renderRetry(w, r, msg)
-			return
-		}
+	}
+	// A form that failed for a reason not its own comes back with everything
+	// that was sent, so that nothing typed is lost.
+	if (code == apperr.Internal || code == apperr.Unavailable) && s.renderRetry(w, r, status, headings[code], msg) {
+		return
 	}
 	s.renderError(w, r, status, headings[code], msg)
 }
 
 // secretFields are never echoed back in a retry page.
-var secretFields = map[string]bool{"password": true, "current": true, "confirm": true, "code": true}
+var secretFields = map[string]bool{"password": true, "current": true, "confirm": true}
 
-// renderRetry answers a POST that failed for lack of the database with a
-// page that holds every field that was sent, so nothing typed is lost.
-func (s *Server) renderRetry(w http.ResponseWriter, r *http.Request, msg string) {
-	p := web.RetryPage{Page: s.page(r, "Please try again", ""), Action: r.URL.Path,
-		Message: msg + " Nothing you typed has been lost."}
-	names := make([]string, 0, len(r.PostForm))
+// isSecret reports whether a posted field must not be echoed back: the
+// password fields, and the one-time code on the second-factor pages
+// (elsewhere "code" is an ordinary reference-data code).
+func isSecret(r *http.Request, field string) bool {
+	if field == "code" {
+		return strings.HasPrefix(r.URL.Path, "/login/totp") || strings.HasPrefix(r.URL.Path, "/account/totp")
+	}
+	return secretFields[field]
+}
+
+// renderRetry answers a POST that could not be handled with a page that
+// holds every field that was sent (secrets excepted) and a button that
+// sends them again. It reports false, writing nothing, when the request is
+// not a form POST with fields to keep.
+func (s *Server) renderRetry(w http.ResponseWriter, r *http.Request, status int, heading, msg string) bool {
+	if r.Method != http.MethodPost || r.Header.Get("HX-Request") == "true" || r.ParseForm() != nil {
+		return false
+	}
+	var names []string
 	for k := range r.PostForm {
-		if !secretFields[k] {
+		if !isSecret(r, k) {
 			names = append(names, k)
 		}
 	}
+	if len(names) == 0 {
+		return false
+	}
 	slices.Sort(names)
+	p := web.RetryPage{Page: s.page(r, heading, ""), Status: status, Heading: heading, Action: r.URL.Path,
+		Message: msg + " Nothing you typed has been lost."}
 	for _, k := range names {
 		for _, v := range r.PostForm[k] {
 			p.Fields = append(p.Fields, web.Option{Value: k, Label: v})
 		}
 	}
-	s.render(w, r, http.StatusServiceUnavailable, web.Retry(p))
+	s.render(w, r, status, web.Retry(p))
+	return true
 }
 
 // notFound answers unknown paths.

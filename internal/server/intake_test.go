@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/refdata"
@@ -278,5 +280,47 @@ func TestDispatchThroughTheIncidentPage(t *testing.T) {
 	}
 	if strings.Contains(board, "Aigul") || strings.Contains(board, "Chui") {
 		t.Error("the board shows personal data (victim name or exact address)")
+	}
+}
+
+// TestIntakeAfterSessionEndedKeepsInput: a call typed while the session
+// ran out (idle timeout, or ended by an administrator) is not lost: the
+// answer holds every field, and sending it again after logging in logs it.
+func TestIntakeAfterSessionEndedKeepsInput(t *testing.T) {
+	f := newIntakeFixture(t)
+	key := f.openForm(t)
+	v := f.validForm(key)
+	u, err := f.ts.DB.UserByUsername(context.Background(), "disp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ts.DB.EndSessions(context.Background(), u.ID, audit.Actor{Username: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	resp := f.c.postForm("/incidents", v)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("POST after the session ended: status %d, want 401 with the form kept", resp.StatusCode)
+	}
+	d := doc(t, resp)
+	sent := url.Values{}
+	d.Find(`form input[type="hidden"]`).Each(func(_ int, s *goquery.Selection) {
+		name, _ := s.Attr("name")
+		value, _ := s.Attr("value")
+		sent.Add(name, value)
+	})
+	for _, name := range []string{"key", "address", "caller_name", "victim_name", "narrative", "priority"} {
+		if sent.Get(name) != v.Get(name) {
+			t.Errorf("kept %s = %q, want %q", name, sent.Get(name), v.Get(name))
+		}
+	}
+	if n := queryInt(t, f.ts.DB, `SELECT count(*) FROM incidents`); n != 0 {
+		t.Fatalf("%d incidents logged without a valid session", n)
+	}
+	f.c.mustLogin("disp", testPassword)
+	if resp := f.c.postForm("/incidents", sent); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("Send again after logging in: status %d", resp.StatusCode)
+	}
+	if n := queryInt(t, f.ts.DB, `SELECT count(*) FROM incidents`); n != 1 {
+		t.Errorf("%d incidents after sending again, want 1", n)
 	}
 }

@@ -202,6 +202,13 @@ func (s *Server) requireLogin(next http.Handler) http.Handler {
 // toLogin sends the browser to the login page, remembering where it was
 // going when that was a page (GET).
 func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, msg string) {
+	// A form sent after the session ended (an officer who took longer than
+	// the idle timeout) is kept: the page holds it, the user logs in again
+	// in another tab and sends it again from here.
+	if s.renderRetry(w, r, http.StatusUnauthorized, "Please log in again",
+		"Your session has ended. Log in again in another tab or window, then come back here and press Send again.") {
+		return
+	}
 	if msg != "" {
 		s.sessions.Put(r.Context(), sessFlash, "info|"+msg)
 	}
