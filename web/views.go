@@ -337,6 +337,7 @@ type StagePanel struct {
 	Key          string   // idempotency key of this press
 	Next         []Option // Value: stage, Label: button text
 	Dispositions []Option // for "Cleared"
+	Disposition  string   // the one chosen (kept when a press is refused)
 	Error        string
 	Done         string // e.g. "On scene was already recorded at 21:40:05"
 }

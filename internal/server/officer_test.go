@@ -87,7 +87,7 @@ func TestOfficerStageButtonsAndRetry(t *testing.T) {
 	}
 	// Clearing without a disposition is refused with the reason.
 	resp = f.officer.postForm(f.incident+"/stage", url.Values{"key": {stageKey(t, f.officer, f.incident)}, "stage": {"cleared"}})
-	if resp.StatusCode != http.StatusConflict || !strings.Contains(body(t, resp), "Choose a disposition") {
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body(t, resp), "Choose a disposition") {
 		t.Errorf("clear without disposition: %d", resp.StatusCode)
 	}
 }

@@ -27,7 +27,8 @@ func newKey() string {
 // stagePanel builds the next-stage buttons for the viewer.
 func (s *Server) stagePanel(r *http.Request, in *incident.Incident, errMsg, done string) (web.StagePanel, error) {
 	u := currentUser(r.Context())
-	p := web.StagePanel{Action: "/incidents/" + strconv.FormatInt(in.ID, 10) + "/stage", Key: newKey(), Error: errMsg, Done: done}
+	p := web.StagePanel{Action: "/incidents/" + strconv.FormatInt(in.ID, 10) + "/stage", Key: newKey(), Error: errMsg, Done: done,
+		Disposition: r.PostFormValue("disposition_id")}
 	if !canSetStage(u, in) {
 		return p, nil
 	}
@@ -104,7 +105,7 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		switch apperr.CodeOf(err) {
 		case apperr.Invalid, apperr.Conflict:
-			s.incidentPageWith(w, r, http.StatusConflict, "", apperr.MessageOf(err), "")
+			s.incidentPageWith(w, r, statusOf(apperr.CodeOf(err)), "", apperr.MessageOf(err), "")
 		default:
 			s.fail(w, r, err)
 		}
