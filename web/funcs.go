@@ -26,3 +26,11 @@ func badgeClass(b string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// langOr is the page's language for <html lang>, English when unset.
+func langOr(lang string) string {
+	if lang == "" {
+		return "en"
+	}
+	return lang
+}

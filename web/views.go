@@ -6,6 +6,8 @@ package web
 import (
 	"time"
 
+	"github.com/dvresponse/dvresponse/internal/i18n"
+
 	"github.com/a-h/templ"
 )
 
@@ -31,9 +33,11 @@ type Page struct {
 	Flash    *Flash
 	Location *time.Location
 	Now      time.Time
+	Lang     string // the page's language (en, ru, ky, ka)
+	Path     string // the page's own address, to come back to after a language change; "" after a POST
 }
 
-// NavItem is one entry of the role's navigation.
+// NavItem is one entry of the role's navigation; Label is a catalogue ID.
 type NavItem struct {
 	Key, Label, Href string
 }
@@ -45,30 +49,24 @@ func (p Page) NavItems() []NavItem {
 	}
 	switch p.Viewer.Role {
 	case "dispatcher":
-		return []NavItem{{"board", "Live board", "/board"}}
+		return []NavItem{{"board", "nav.board", "/board"}}
 	case "officer":
-		return []NavItem{{"my", "My incidents", "/my"}}
+		return []NavItem{{"my", "nav.my", "/my"}}
 	case "supervisor":
-		return []NavItem{{"dashboard", "Dashboard", "/dashboard"}, {"board", "Live board", "/board"},
-			{"orders", "Expiring orders", "/orders/expiring"}, {"referrals", "Open referrals", "/referrals/open"},
-			{"audit", "Audit trail", "/audit"}}
+		return []NavItem{{"dashboard", "nav.dashboard", "/dashboard"}, {"board", "nav.board", "/board"},
+			{"orders", "nav.orders", "/orders/expiring"}, {"referrals", "nav.referrals", "/referrals/open"},
+			{"audit", "nav.audit", "/audit"}}
 	case "admin":
-		return []NavItem{{"admin", "Administration", "/admin/"}, {"users", "Users", "/admin/users"},
-			{"audit", "Audit trail", "/admin/audit"}}
+		return []NavItem{{"admin", "nav.admin", "/admin/"}, {"users", "nav.users", "/admin/users"},
+			{"audit", "nav.audit", "/admin/audit"}}
 	}
 	return nil
 }
 
-// FormatTime shows t in the deployment's time zone.
+// FormatTime shows t in the deployment's time zone, written as the page's
+// language writes dates.
 func (p Page) FormatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	loc := p.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	return t.In(loc).Format("2006-01-02 15:04")
+	return i18n.Shared().Localizer(p.Lang).DateTime(t, p.Location)
 }
 
 // Option is one choice of a select field.

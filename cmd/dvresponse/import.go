@@ -127,5 +127,5 @@ func describeImport(what string, err error) error {
 		}
 		return fmt.Errorf("import of %s failed, nothing was imported: %v", what, err)
 	}
-	return fmt.Errorf("import of %s failed, nothing was imported: %s", what, strings.TrimSuffix(apperr.MessageOf(err), "."))
+	return fmt.Errorf("import of %s failed, nothing was imported: %s", what, strings.TrimSuffix(text(apperr.MessageOf(err)), "."))
 }

@@ -152,12 +152,12 @@ func exportReport(ctx context.Context, src report.Source, db *postgres.DB, q rep
 func flagNames(err error) string {
 	fields := apperr.FieldsOf(err)
 	if len(fields) == 0 {
-		return apperr.MessageOf(err)
+		return text(apperr.MessageOf(err))
 	}
 	var b strings.Builder
 	b.WriteString("invalid report parameters:")
 	for _, k := range slices.Sorted(maps.Keys(fields)) {
-		fmt.Fprintf(&b, "\n  --%s: %s", strings.ReplaceAll(k, "_", "-"), fields[k])
+		fmt.Fprintf(&b, "\n  --%s: %s", strings.ReplaceAll(k, "_", "-"), text(fields[k]))
 	}
 	return b.String()
 }

@@ -76,7 +76,7 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	srv := server.NewServer(server.Deps{
 		DB: db, Logger: log, Location: cfg.Location, CookieSecure: cfg.CookieSecure,
 		IdleTimeout: cfg.IdleTimeout, SessionMax: cfg.SessionMax, TrustedProxies: cfg.TrustedProxies,
-		Hub: hub, ReadDB: readDB,
+		Hub: hub, ReadDB: readDB, Language: cfg.Language,
 	})
 	defer srv.Close()
 	hs := &http.Server{

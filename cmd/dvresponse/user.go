@@ -105,12 +105,12 @@ func readPassword(e env) (string, error) {
 func describe(err error) error {
 	fields := apperr.FieldsOf(err)
 	if len(fields) == 0 {
-		return errors.New(apperr.MessageOf(err))
+		return errors.New(text(apperr.MessageOf(err)))
 	}
 	var b strings.Builder
-	b.WriteString(apperr.MessageOf(err))
+	b.WriteString(text(apperr.MessageOf(err)))
 	for k, v := range fields {
-		fmt.Fprintf(&b, "\n  %s: %s", k, v)
+		fmt.Fprintf(&b, "\n  %s: %s", k, text(v))
 	}
 	return errors.New(b.String())
 }

@@ -65,6 +65,7 @@ type User struct {
 	DisabledAt   *time.Time
 	LockedUntil  *time.Time // set after too many failed logins
 	CreatedAt    time.Time
+	Language     string // en, ru, ky, ka; "" for the deployment's default
 }
 
 // Lockout policy: MaxFailedLogins failures within FailureWindow lock the

@@ -20,7 +20,7 @@ func TestDistrictRuleByRole(t *testing.T) {
 	} {
 		d := Draft{Username: "ann", Role: c.role, District: c.district, Password: "a long enough password"}
 		err := d.Validate(true)
-		if got := apperr.FieldsOf(err)["district"] != ""; got != c.wantErr {
+		if got := apperr.FieldsOf(err)["district"].ID != ""; got != c.wantErr {
 			t.Errorf("%s with district %q: error %v, want error %v", c.role, c.district, err, c.wantErr)
 		}
 	}

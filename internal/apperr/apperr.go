@@ -8,6 +8,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code classifies an error for the user interface.
@@ -24,33 +25,54 @@ const (
 	Internal     Code = "internal"     // anything else
 )
 
+// Msg is a user-facing message: the ID of a message in the catalogue
+// (internal/i18n) and its named arguments as name, value pairs, so that the
+// server can show it in each reader's language.
+type Msg struct {
+	ID   string
+	Args []any
+}
+
+// M returns the message id with named arguments (name, value pairs).
+func M(id string, kv ...any) Msg { return Msg{ID: id, Args: kv} }
+
 // Error is an error with a code, a user-facing message and optional
-// per-field messages (form field name to message).
+// per-field messages (form field name to message). Message is a catalogue
+// ID; Args are its named arguments.
 type Error struct {
 	Code    Code
 	Message string
-	Fields  map[string]string
+	Args    []any
+	Fields  map[string]Msg
 	Err     error // the underlying cause, for logs; never shown
 }
 
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	msg := e.Message
+	if len(e.Args) > 0 && strings.Contains(msg, "%") {
+		msg = fmt.Sprintf(msg, e.Args...) // a message not yet in the catalogue
+	} else if len(e.Args) > 0 {
+		msg += fmt.Sprint(e.Args)
 	}
-	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, msg, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, msg)
 }
 
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// New returns an error with the given code and message.
-func New(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+// New returns an error with the given code and message: a catalogue ID
+// and its named arguments (name, value pairs).
+func New(code Code, id string, kv ...any) *Error {
+	return &Error{Code: code, Message: id, Args: kv}
 }
 
-// Wrap returns an error with the given code and message around cause.
-func Wrap(code Code, cause error, msg string) *Error {
-	return &Error{Code: code, Message: msg, Err: cause}
+// Wrap returns an error with the given code and message (a catalogue ID,
+// or "" for none) around cause.
+func Wrap(code Code, cause error, id string, kv ...any) *Error {
+	return &Error{Code: code, Message: id, Args: kv, Err: cause}
 }
 
 // CodeOf returns the code of err, Internal for errors without one and ""
@@ -66,17 +88,20 @@ func CodeOf(err error) Code {
 	return Internal
 }
 
+// Generic is the message of an error that has none of its own.
+const Generic = "error.generic"
+
 // MessageOf returns the user-facing message of err, or a generic one.
-func MessageOf(err error) string {
+func MessageOf(err error) Msg {
 	var e *Error
 	if errors.As(err, &e) && e.Message != "" {
-		return e.Message
+		return Msg{ID: e.Message, Args: e.Args}
 	}
-	return "Something went wrong. Please try again."
+	return Msg{ID: Generic}
 }
 
 // FieldsOf returns the per-field messages of err (nil when there are none).
-func FieldsOf(err error) map[string]string {
+func FieldsOf(err error) map[string]Msg {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Fields
@@ -85,12 +110,13 @@ func FieldsOf(err error) map[string]string {
 }
 
 // Fields collects per-field validation messages.
-type Fields map[string]string
+type Fields map[string]Msg
 
-// Add records msg for field unless the field already has a message.
-func (f Fields) Add(field, msg string) {
+// Add records the message id (with named arguments) for field unless the
+// field already has a message.
+func (f Fields) Add(field, id string, kv ...any) {
 	if _, ok := f[field]; !ok {
-		f[field] = msg
+		f[field] = Msg{ID: id, Args: kv}
 	}
 }
 
@@ -99,5 +125,5 @@ func (f Fields) Err() error {
 	if len(f) == 0 {
 		return nil
 	}
-	return &Error{Code: Invalid, Message: "Please correct the fields marked below.", Fields: f}
+	return &Error{Code: Invalid, Message: "form.correct_fields", Fields: f}
 }

@@ -137,7 +137,7 @@ func CheckCorrection(t StageTimes, c Correction, now time.Time, loc *time.Locati
 	old = t.At(c.Stage)
 	fail := func(msg string) (*time.Time, error) {
 		return old, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]string{"value": msg}}
+			Fields: map[string]apperr.Msg{"value": {ID: msg}}}
 	}
 	if c.New == nil {
 		if c.Stage != EnRoute && c.Stage != OnScene {

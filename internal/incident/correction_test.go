@@ -40,7 +40,7 @@ func TestCorrectionFormParse(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := tc.form.Parse(loc)
-		if apperr.CodeOf(err) != apperr.Invalid || apperr.FieldsOf(err)[tc.field] == "" {
+		if apperr.CodeOf(err) != apperr.Invalid || apperr.FieldsOf(err)[tc.field].ID == "" {
 			t.Errorf("%s: err %v, want a message at %s", tc.name, err, tc.field)
 		}
 	}
@@ -81,7 +81,7 @@ func TestCheckCorrection(t *testing.T) {
 			}
 			continue
 		}
-		if msg := apperr.FieldsOf(err)["value"]; !strings.Contains(msg, tc.msg) {
+		if msg := apperr.FieldsOf(err)["value"].ID; !strings.Contains(msg, tc.msg) {
 			t.Errorf("%s: err %v, want a message at value containing %q", tc.name, err, tc.msg)
 		}
 	}

@@ -148,7 +148,7 @@ func ParseDangerThreshold(s string) (int, error) {
 	if err != nil || n < MinDangerThreshold || n > MaxDangerThreshold {
 		msg := fmt.Sprintf("Enter a whole number from %d to %d.", MinDangerThreshold, MaxDangerThreshold)
 		return 0, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]string{"threshold": msg}}
+			Fields: map[string]apperr.Msg{"threshold": {ID: msg}}}
 	}
 	return n, nil
 }

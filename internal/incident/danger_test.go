@@ -49,7 +49,7 @@ func TestReadDangerAnswers(t *testing.T) {
 	form = map[string]string{"q7": "maybe"}
 	_, err = ReadDangerAnswers(qs, func(k string) string { return form[k] })
 	f := apperr.FieldsOf(err)
-	if apperr.CodeOf(err) != apperr.Invalid || f["q7"] == "" || f["q9"] == "" {
+	if apperr.CodeOf(err) != apperr.Invalid || f["q7"].ID == "" || f["q9"].ID == "" {
 		t.Errorf("a bad and a missing answer: err %v, fields %v; want a message for q7 and q9", err, f)
 	}
 	if _, err := ReadDangerAnswers(nil, func(string) string { return "" }); apperr.CodeOf(err) != apperr.Invalid {
@@ -64,11 +64,11 @@ func TestDangerQuestionValidate(t *testing.T) {
 	}
 	q = DangerQuestion{Position: 0, Text: " "}
 	f := apperr.FieldsOf(q.Validate())
-	if f["position"] == "" || f["text"] == "" {
+	if f["position"].ID == "" || f["text"].ID == "" {
 		t.Errorf("empty question at position 0: fields %v", f)
 	}
 	q = DangerQuestion{Position: 1, Text: string(make([]byte, 301))}
-	if f := apperr.FieldsOf(q.Validate()); f["text"] == "" {
+	if f := apperr.FieldsOf(q.Validate()); f["text"].ID == "" {
 		t.Errorf("301 characters accepted")
 	}
 }
@@ -80,7 +80,7 @@ func TestParseDangerThreshold(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"", "0", "21", "-3", "four", "2.5"} {
-		if _, err := ParseDangerThreshold(s); apperr.FieldsOf(err)["threshold"] == "" {
+		if _, err := ParseDangerThreshold(s); apperr.FieldsOf(err)["threshold"].ID == "" {
 			t.Errorf("%q accepted (err %v)", s, err)
 		}
 	}

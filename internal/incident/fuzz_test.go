@@ -125,7 +125,7 @@ func FuzzIntakeForm(f *testing.F) {
 				t.Fatalf("Validate error %v (%T) is not Invalid with field messages", err, err)
 			}
 			for name, msg := range ae.Fields {
-				if !formFields[name] || msg == "" {
+				if !formFields[name] || msg.ID == "" {
 					t.Errorf("error on unknown field %q or without a message: %q", name, msg)
 				}
 			}
@@ -251,7 +251,7 @@ func FuzzManualTime(f *testing.F) {
 		n, err := form.Validate(draft, now, loc)
 		if err != nil {
 			fields := apperr.FieldsOf(err)
-			if len(fields) != 1 || fields["received_manual"] == "" {
+			if len(fields) != 1 || fields["received_manual"].ID == "" {
 				t.Fatalf("Validate(%q) refused with %v, want an error on received_manual only", manual, fields)
 			}
 			if strings.TrimSpace(manual) == "" {

@@ -322,12 +322,12 @@ func ParseOrderTime(field, v string, loc *time.Location) (time.Time, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return time.Time{}, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]string{field: "Enter the new end date and time."}}
+			Fields: map[string]apperr.Msg{field: {ID: "Enter the new end date and time."}}}
 	}
 	t, err := time.ParseInLocation(OrderTimeLayout, v, loc)
 	if err != nil {
 		return time.Time{}, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]string{field: "Enter a date and time like 2026-03-11T21:40."}}
+			Fields: map[string]apperr.Msg{field: {ID: "Enter a date and time like 2026-03-11T21:40."}}}
 	}
 	return t.UTC(), nil
 }
@@ -341,7 +341,7 @@ func (o *Order) CheckExtend(newEnd, now time.Time, loc *time.Location) error {
 	}
 	fail := func(msg string) error {
 		return &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]string{"ends_at": msg}}
+			Fields: map[string]apperr.Msg{"ends_at": {ID: msg}}}
 	}
 	if !newEnd.After(o.EndsAt) {
 		return fail("The new end must be after the current end (" + o.EndsAt.In(locOr(loc)).Format("2006-01-02 15:04") + ").")
@@ -369,7 +369,7 @@ func checkEndReason(reason string) (string, error) {
 	reason = strings.TrimSpace(reason)
 	if c := utf8.RuneCountInString(reason); c < MinEndReason || c > MaxEndReason {
 		return "", &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]string{"reason": fmt.Sprintf("Give the reason for ending the order early (%d to %d characters).", MinEndReason, MaxEndReason)}}
+			Fields: map[string]apperr.Msg{"reason": {ID: fmt.Sprintf("Give the reason for ending the order early (%d to %d characters).", MinEndReason, MaxEndReason)}}}
 	}
 	return reason, nil
 }
@@ -392,7 +392,7 @@ func (o *Order) CheckViolationLink(receivedAt, now time.Time) error {
 		return nil
 	}
 	return &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-		Fields: map[string]string{"order": "Order " + o.Number + " was not in force when this call came in."}}
+		Fields: map[string]apperr.Msg{"order": {ID: "Order " + o.Number + " was not in force when this call came in."}}}
 }
 
 // IsViolationType reports whether an incident type reports a violation

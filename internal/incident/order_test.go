@@ -91,7 +91,7 @@ func TestOrderFormValidate(t *testing.T) {
 				}
 				return
 			}
-			if apperr.CodeOf(err) != apperr.Invalid || apperr.FieldsOf(err)[c.field] == "" {
+			if apperr.CodeOf(err) != apperr.Invalid || apperr.FieldsOf(err)[c.field].ID == "" {
 				t.Fatalf("Validate: %v (fields %v), want a message for %s", err, apperr.FieldsOf(err), c.field)
 			}
 		})
@@ -143,7 +143,7 @@ func TestOrderExtend(t *testing.T) {
 			if apperr.CodeOf(err) != c.code {
 				t.Errorf("CheckExtend: %v, want code %q", err, c.code)
 			}
-			if c.code == apperr.Invalid && apperr.FieldsOf(err)["ends_at"] == "" {
+			if c.code == apperr.Invalid && apperr.FieldsOf(err)["ends_at"].ID == "" {
 				t.Errorf("CheckExtend: %v has no message for ends_at", err)
 			}
 		})
@@ -155,7 +155,7 @@ func TestOrderEndEarlyNeedsReason(t *testing.T) {
 	now := time.Now()
 	o := Order{Kind: TemporaryOrder, StartsAt: now.Add(-time.Hour), EndsAt: now.Add(time.Hour)}
 	for _, reason := range []string{"", "   ", "abcd", strings.Repeat("x", 501)} {
-		if _, err := o.CheckEnd(reason, now); apperr.FieldsOf(err)["reason"] == "" {
+		if _, err := o.CheckEnd(reason, now); apperr.FieldsOf(err)["reason"].ID == "" {
 			t.Errorf("CheckEnd(%q): %v, want a message for reason", reason, err)
 		}
 	}

@@ -267,7 +267,7 @@ func CheckReferralMove(r *Referral, to ReferralStatus, c ConsentChange) (Referra
 		default:
 			return m, &apperr.Error{Code: apperr.Invalid,
 				Message: "A referral is sent only with the victim's consent, or with consent overridden for a stated reason.",
-				Fields:  map[string]string{"consent": "Record the victim's consent, or override it and give the reason."}}
+				Fields:  map[string]apperr.Msg{"consent": {ID: "Record the victim's consent, or override it and give the reason."}}}
 		}
 	}
 	return m, nil

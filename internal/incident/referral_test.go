@@ -72,7 +72,7 @@ func TestReferralSentNeedsConsent(t *testing.T) {
 				t.Fatalf("CheckReferralMove: %v, want invalid", err)
 			}
 			f := apperr.FieldsOf(err)
-			if f["consent"] == "" && f["override_reason"] == "" {
+			if f["consent"].ID == "" && f["override_reason"].ID == "" {
 				t.Errorf("no message next to the consent fields: %v", f)
 			}
 		})
@@ -97,10 +97,10 @@ func TestReferralConsentChanges(t *testing.T) {
 	if _, err := CheckReferralMove(&Referral{Status: Sent, Consent: ConsentGiven}, "", ConsentChange{Consent: "declined"}); apperr.CodeOf(err) != apperr.Conflict {
 		t.Errorf("consent changed after sending: %v, want conflict", err)
 	}
-	if _, err := CheckReferralMove(&Referral{Status: Offered}, "", ConsentChange{Consent: "maybe"}); apperr.FieldsOf(err)["consent"] == "" {
+	if _, err := CheckReferralMove(&Referral{Status: Offered}, "", ConsentChange{Consent: "maybe"}); apperr.FieldsOf(err)["consent"].ID == "" {
 		t.Errorf("unknown consent: %v", err)
 	}
-	if _, err := CheckReferralMove(&Referral{Status: Offered}, "", ConsentChange{Consent: "overridden", OverrideReason: strings.Repeat("x", 501)}); apperr.FieldsOf(err)["override_reason"] == "" {
+	if _, err := CheckReferralMove(&Referral{Status: Offered}, "", ConsentChange{Consent: "overridden", OverrideReason: strings.Repeat("x", 501)}); apperr.FieldsOf(err)["override_reason"].ID == "" {
 		t.Errorf("reason too long: %v", err)
 	}
 	if c, reason, err := NewReferralConsent(ConsentChange{}); err != nil || c != ConsentPending || reason != "" {

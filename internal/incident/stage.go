@@ -78,7 +78,7 @@ func CheckStage(t Times, to Stage, hasDisposition bool) (done bool, err error) {
 	case Cleared:
 		if !hasDisposition {
 			return false, &apperr.Error{Code: apperr.Invalid, Message: "Choose a disposition to clear the incident.",
-				Fields: map[string]string{"disposition_id": "Choose how the incident ended."}}
+				Fields: map[string]apperr.Msg{"disposition_id": {ID: "Choose how the incident ended."}}}
 		}
 	}
 	return false, nil

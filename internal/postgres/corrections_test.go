@@ -98,7 +98,7 @@ func TestCorrectStageRefusals(t *testing.T) {
 		"clear dispatched":        {Stage: incident.Dispatched, Reason: "wrong time"},
 	} {
 		_, err := f.db.CorrectStage(ctx, id, c, time.UTC, f.actor)
-		if apperr.CodeOf(err) != apperr.Invalid || apperr.FieldsOf(err)["value"] == "" {
+		if apperr.CodeOf(err) != apperr.Invalid || apperr.FieldsOf(err)["value"].ID == "" {
 			t.Errorf("%s: err %v, want invalid with a message at value", name, err)
 		}
 	}

@@ -50,7 +50,7 @@ func mapErr(err error, what string) error {
 		switch pgErr.Code {
 		case "23505": // unique_violation
 			if f, ok := uniqueFields[pgErr.ConstraintName]; ok {
-				return &apperr.Error{Code: apperr.Conflict, Message: f[1], Fields: map[string]string{f[0]: f[1]}, Err: err}
+				return &apperr.Error{Code: apperr.Conflict, Message: f[1], Fields: map[string]apperr.Msg{f[0]: {ID: f[1]}}, Err: err}
 			}
 			return apperr.Wrap(apperr.Conflict, err, "This record already exists.")
 		case "23503": // foreign_key_violation

@@ -338,7 +338,7 @@ func TestImportRefusedStoresNothing(t *testing.T) {
 	m := mustParse(t, `{"columns": {"external_id": "id", "received_at": "received", "priority": "prio"}}`)
 	_, err := db.Import(context.Background(), strings.NewReader("id,received\n1,2025-04-01 10:00:00\n"), m,
 		postgres.ImportOptions{FileName: "/tmp/x/calls.csv"})
-	if apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(apperr.MessageOf(err), `column "prio" (priority) is not in the file's header`) {
+	if apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(err.Error(), `column "prio" (priority) is not in the file's header`) {
 		t.Errorf("Import: %v, want Invalid naming the missing column", err)
 	}
 	if n := queryCount(t, db, `SELECT count(*) FROM incidents`); n != 0 {

@@ -231,7 +231,7 @@ func (db *DB) LinkViolatedOrder(ctx context.Context, incidentID, orderID int64, 
 		o, err := scanOrder(tx.QueryRow(ctx, orderSelect+`WHERE o.id = $1`, orderID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-				Fields: map[string]string{"order": "No such protection order."}}
+				Fields: map[string]apperr.Msg{"order": {ID: "No such protection order."}}}
 		}
 		if err != nil {
 			return err

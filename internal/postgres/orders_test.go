@@ -91,11 +91,11 @@ func TestExtendAndEndOrder(t *testing.T) {
 	// Within 30 days in total: allowed; beyond: refused.
 	must(t, f.db.ExtendOrder(ctx, id, start.Add(10*24*time.Hour), time.UTC, f.actor))
 	err := f.db.ExtendOrder(ctx, id, start.Add(30*24*time.Hour+time.Minute), time.UTC, f.actor)
-	if apperr.FieldsOf(err)["ends_at"] == "" {
+	if apperr.FieldsOf(err)["ends_at"].ID == "" {
 		t.Errorf("extension beyond 30 days: %v, want a message for ends_at", err)
 	}
 	err = f.db.ExtendOrder(ctx, id, start.Add(5*24*time.Hour), time.UTC, f.actor)
-	if apperr.FieldsOf(err)["ends_at"] == "" {
+	if apperr.FieldsOf(err)["ends_at"].ID == "" {
 		t.Errorf("extension to before the current end: %v, want a message for ends_at", err)
 	}
 	o, err := f.db.Order(ctx, id)
@@ -108,7 +108,7 @@ func TestExtendAndEndOrder(t *testing.T) {
 	}
 
 	// Ending early needs a reason.
-	if err := f.db.EndOrder(ctx, id, "no", f.actor); apperr.FieldsOf(err)["reason"] == "" {
+	if err := f.db.EndOrder(ctx, id, "no", f.actor); apperr.FieldsOf(err)["reason"].ID == "" {
 		t.Errorf("end without a reason: %v", err)
 	}
 	must(t, f.db.EndOrder(ctx, id, "The court withdrew the order.", f.actor))

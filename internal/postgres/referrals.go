@@ -77,14 +77,14 @@ func (db *DB) CreateReferrals(ctx context.Context, n NewReferrals, by audit.Acto
 				FROM partner_orgs p WHERE p.id = $1`, pid, n.IncidentID).Scan(&name, &active, &open)
 			if errors.Is(err, pgx.ErrNoRows) || (err == nil && !active) {
 				return &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-					Fields: map[string]string{"partner_id": "Choose active organisations from the list."}}
+					Fields: map[string]apperr.Msg{"partner_id": {ID: "Choose active organisations from the list."}}}
 			}
 			if err != nil {
 				return err
 			}
 			if open {
 				return &apperr.Error{Code: apperr.Conflict, Message: "This incident already has an open referral to " + name + ".",
-					Fields: map[string]string{"partner_id": "Already referred to " + name + " (still open)."}}
+					Fields: map[string]apperr.Msg{"partner_id": {ID: "Already referred to " + name + " (still open)."}}}
 			}
 			var id int64
 			if err := tx.QueryRow(ctx, `INSERT INTO referrals (incident_id, partner_id, consent, override_reason, offered_by, updated_by)

@@ -54,7 +54,7 @@ func TestReferralLifecycleRecordsWhenAndWho(t *testing.T) {
 		t.Errorf("sent without consent: %v, want invalid", err)
 	}
 	// ... nor with an override lacking its reason.
-	if err := step(incident.Sent, incident.ConsentChange{Consent: "overridden"}, officer); apperr.FieldsOf(err)["override_reason"] == "" {
+	if err := step(incident.Sent, incident.ConsentChange{Consent: "overridden"}, officer); apperr.FieldsOf(err)["override_reason"].ID == "" {
 		t.Errorf("sent with an override without reason: %v", err)
 	}
 	must(t, step(incident.Sent, incident.ConsentChange{Consent: "given"}, officer))

@@ -80,7 +80,7 @@ func (db *DB) SetStage(ctx context.Context, c StageChange, by audit.Actor) (Stag
 			}
 			if !ok {
 				return &apperr.Error{Code: apperr.Invalid, Message: "Choose a disposition to clear the incident.",
-					Fields: map[string]string{"disposition_id": "No such disposition."}}
+					Fields: map[string]apperr.Msg{"disposition_id": {ID: "No such disposition."}}}
 			}
 		}
 		column := map[incident.Stage]string{incident.EnRoute: "en_route_at", incident.OnScene: "on_scene_at", incident.Cleared: "cleared_at"}[c.Stage]

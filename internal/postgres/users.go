@@ -12,7 +12,7 @@ import (
 )
 
 const userColumns = `u.id, u.username, u.full_name, u.role, u.district_id, coalesce(d.code, ''),
-	u.unit_id, coalesce(un.call_sign, ''), u.password_hash, u.session_epoch, u.disabled_at, u.locked_until, u.created_at`
+	u.unit_id, coalesce(un.call_sign, ''), u.password_hash, u.session_epoch, u.disabled_at, u.locked_until, u.created_at, coalesce(u.language, '')`
 
 const userFrom = ` FROM users u LEFT JOIN districts d ON d.id = u.district_id LEFT JOIN units un ON un.id = u.unit_id `
 
@@ -20,7 +20,7 @@ func scanUser(row pgx.Row) (*account.User, error) {
 	var u account.User
 	var role string
 	err := row.Scan(&u.ID, &u.Username, &u.FullName, &role, &u.DistrictID, &u.DistrictCode,
-		&u.UnitID, &u.UnitCallSign, &u.PasswordHash, &u.SessionEpoch, &u.DisabledAt, &u.LockedUntil, &u.CreatedAt)
+		&u.UnitID, &u.UnitCallSign, &u.PasswordHash, &u.SessionEpoch, &u.DisabledAt, &u.LockedUntil, &u.CreatedAt, &u.Language)
 	u.Role = account.Role(role)
 	return &u, err
 }
@@ -65,7 +65,7 @@ func districtID(ctx context.Context, q pgx.Tx, code, field string) (*int64, erro
 	err := q.QueryRow(ctx, `SELECT id FROM districts WHERE code = $1`, code).Scan(&id)
 	if err == pgx.ErrNoRows {
 		return nil, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]string{field: "No district has this code."}}
+			Fields: map[string]apperr.Msg{field: {ID: "No district has this code."}}}
 	}
 	return &id, mapErr(err, "")
 }
@@ -79,7 +79,7 @@ func unitID(ctx context.Context, q pgx.Tx, callSign string) (*int64, error) {
 	err := q.QueryRow(ctx, `SELECT id FROM units WHERE call_sign = $1`, callSign).Scan(&id)
 	if err == pgx.ErrNoRows {
 		return nil, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]string{"unit": "No unit has this call sign."}}
+			Fields: map[string]apperr.Msg{"unit": {ID: "No unit has this call sign."}}}
 	}
 	return &id, mapErr(err, "")
 }
@@ -187,7 +187,7 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, d account.Draft, by audi
 // password or its hash.
 func (db *DB) SetPassword(ctx context.Context, id int64, password string, by audit.Actor) error {
 	if msg := account.PasswordProblem(password); msg != "" {
-		return &apperr.Error{Code: apperr.Invalid, Message: msg, Fields: map[string]string{"password": msg}}
+		return &apperr.Error{Code: apperr.Invalid, Message: msg, Fields: map[string]apperr.Msg{"password": {ID: msg}}}
 	}
 	hash, err := account.HashPassword(password)
 	if err != nil {
@@ -280,4 +280,15 @@ func (db *DB) Unlock(ctx context.Context, id int64, by audit.Actor) error {
 		}
 		return detail, execOneTx(ctx, tx, `UPDATE users SET failed_logins = 0, failed_since = NULL, locked_until = NULL WHERE id = $1`, id)
 	})
+}
+
+// SetLanguage stores the language a user chose for the interface ("" for
+// the deployment's default). It is a preference, not a security change:
+// sessions go on, and it is not audited.
+func (db *DB) SetLanguage(ctx context.Context, id int64, lang string) error {
+	var v any
+	if lang != "" {
+		v = lang
+	}
+	return db.execOne(ctx, "user", `UPDATE users SET language = $2, updated_at = now() WHERE id = $1`, id, v)
 }

@@ -227,7 +227,7 @@ func invalid(f apperr.Fields) error {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + ": " + f[k]
+		parts[i] = k + ": " + f[k].ID
 	}
 	return &apperr.Error{Code: apperr.Invalid, Message: "The report's parameters are not valid: " + strings.Join(parts, " "),
 		Fields: f}

@@ -375,7 +375,7 @@ func parseOptInt(f apperr.Fields, v url.Values, name string) *int {
 // parse messages first) and returns the combined error.
 func mergeErr(f apperr.Fields, err error) error {
 	for k, msg := range apperr.FieldsOf(err) {
-		f.Add(k, msg)
+		f.Add(k, msg.ID, msg.Args...)
 	}
 	if len(f) > 0 {
 		return f.Err()
@@ -545,7 +545,7 @@ func (s *Server) refDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := k.del(withActor(r.Context(), s.actor(r)), id); err != nil {
 		if apperr.CodeOf(err) == apperr.Conflict {
-			s.setFlash(r, "error", apperr.MessageOf(err))
+			s.setFlash(r, "error", s.tr(r, apperr.MessageOf(err)))
 			http.Redirect(w, r, refHref(k.slug, id), http.StatusSeeOther)
 			return
 		}

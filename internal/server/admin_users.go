@@ -212,7 +212,7 @@ func (s *Server) userAction(w http.ResponseWriter, r *http.Request, done string,
 	back := "/admin/users/" + strconv.FormatInt(u.ID, 10)
 	if err := act(r.Context(), u.ID); err != nil {
 		if apperr.CodeOf(err) == apperr.Conflict {
-			s.setFlash(r, "error", apperr.MessageOf(err))
+			s.setFlash(r, "error", s.tr(r, apperr.MessageOf(err)))
 			http.Redirect(w, r, back, http.StatusSeeOther)
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/web"
 )
 
@@ -134,6 +135,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	// A second factor, or a role that requires one, means a second step
 	// (totp.go) before the session is logged in; until it passes, the
 	// failure count is not reset.
+	s.keepLoginLanguage(w, r, u) // the password was right: the choice is theirs
 	if s.secondStep(w, r, u, next) {
 		return
 	}
@@ -242,4 +244,23 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	s.sessions.Put(r.Context(), sessEpoch, fresh.SessionEpoch)
 	s.setFlash(r, "ok", "Your password has been changed. Your other sessions have ended.")
 	http.Redirect(w, r, homeOf(u.Role), http.StatusSeeOther)
+}
+
+// keepLoginLanguage makes the language chosen on the login page the user's
+// own, and remembers it on this browser. A failure to store it is logged
+// and does not stop the login.
+func (s *Server) keepLoginLanguage(w http.ResponseWriter, r *http.Request, u *account.User) {
+	lang := r.PostFormValue("language")
+	if !i18n.Supported(lang) {
+		return
+	}
+	s.rememberLang(w, lang)
+	if lang == u.Language {
+		return
+	}
+	if err := s.db.SetLanguage(r.Context(), u.ID, lang); err != nil {
+		s.log.Warn("language not stored", "err", err)
+		return
+	}
+	u.Language = lang
 }

@@ -111,7 +111,7 @@ func (s *Server) saveDangerScreen(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		msg, fields := s.formError(r, err)
-		if m := apperr.MessageOf(err); len(fields) > 0 && apperr.CodeOf(err) == apperr.Invalid {
+		if m := s.tr(r, apperr.MessageOf(err)); len(fields) > 0 && apperr.CodeOf(err) == apperr.Invalid {
 			msg = m
 		}
 		s.renderDangerForm(w, r, statusOf(apperr.CodeOf(err)), in, r.PostForm, msg, fields)

@@ -112,7 +112,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 			fields[k] = v
 		}
 		if ivMsg != "" {
-			fields[paramInterval] = ivMsg
+			fields[paramInterval] = apperr.Msg{ID: ivMsg}
 		}
 		p.Invalid = true
 		p.Period = "The period or filters need correcting"
@@ -967,7 +967,8 @@ func filtersText(q report.Query, ref dashboardRef) string {
 
 // dashboardForm is the filter form: the values of q when it is valid,
 // otherwise the raw parameters with the messages of errs.
-func (s *Server) dashboardForm(r *http.Request, ref dashboardRef, q *report.Query, raw url.Values, errs apperr.Fields) web.DashboardForm {
+func (s *Server) dashboardForm(r *http.Request, ref dashboardRef, q *report.Query, raw url.Values, errFields apperr.Fields) web.DashboardForm {
+	errs := s.trFields(r, errFields)
 	u := currentUser(r.Context())
 	var limit *int64
 	if u != nil && u.Role == account.Supervisor {

@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/web"
 )
 
@@ -20,7 +21,7 @@ func unavailable(err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	return apperr.Wrap(apperr.Unavailable, err, "The system cannot reach its database right now. Please try again in a moment.")
+	return apperr.Wrap(apperr.Unavailable, err, "error.db_unreachable")
 }
 
 // statusOf is the one mapping of error codes to HTTP statuses.
@@ -42,14 +43,15 @@ func statusOf(code apperr.Code) int {
 	return http.StatusInternalServerError
 }
 
+// headings are the catalogue IDs of the error pages' headings.
 var headings = map[apperr.Code]string{
-	apperr.Invalid:      "The request could not be accepted",
-	apperr.NotFound:     "Not found",
-	apperr.Conflict:     "Conflicting change",
-	apperr.Forbidden:    "Access denied",
-	apperr.Unauthorized: "Please log in",
-	apperr.Unavailable:  "Please try again",
-	apperr.Internal:     "Something went wrong",
+	apperr.Invalid:      "error.heading.invalid",
+	apperr.NotFound:     "error.heading.not_found",
+	apperr.Conflict:     "error.heading.conflict",
+	apperr.Forbidden:    "error.heading.forbidden",
+	apperr.Unauthorized: "error.heading.unauthorized",
+	apperr.Unavailable:  "error.heading.unavailable",
+	apperr.Internal:     "error.heading.internal",
 }
 
 // fail answers a request with the error page for err. Internal errors are
@@ -60,21 +62,21 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	code := apperr.CodeOf(err)
 	status := statusOf(code)
-	msg := apperr.MessageOf(err)
+	msg := s.tr(r, apperr.MessageOf(err))
 	switch code {
 	case apperr.Internal:
 		s.log.Error("request failed", "route", routePattern(r), "err", err)
-		msg = "The request could not be completed. Please try again; if it keeps failing, tell your administrator."
+		msg = s.t(r, "error.internal")
 	case apperr.Unavailable:
 		s.log.Warn("database unavailable", "route", routePattern(r), "err", err)
 		w.Header().Set("Retry-After", "5")
 	}
 	// A form that failed for a reason not its own comes back with everything
 	// that was sent, so that nothing typed is lost.
-	if (code == apperr.Internal || code == apperr.Unavailable) && s.renderRetry(w, r, status, headings[code], msg) {
+	if (code == apperr.Internal || code == apperr.Unavailable) && s.renderRetry(w, r, status, s.t(r, headings[code]), msg) {
 		return
 	}
-	s.renderError(w, r, status, headings[code], msg)
+	s.renderError(w, r, status, s.t(r, headings[code]), msg)
 }
 
 // secretFields are never echoed back in a retry page.
@@ -109,7 +111,7 @@ func (s *Server) renderRetry(w http.ResponseWriter, r *http.Request, status int,
 	}
 	slices.Sort(names)
 	p := web.RetryPage{Page: s.page(r, heading, ""), Status: status, Heading: heading, Action: r.URL.Path,
-		Message: msg + " Nothing you typed has been lost."}
+		Message: msg + " " + s.t(r, "retry.kept")}
 	for _, k := range names {
 		for _, v := range r.PostForm[k] {
 			p.Fields = append(p.Fields, web.Option{Value: k, Label: v})
@@ -121,12 +123,12 @@ func (s *Server) renderRetry(w http.ResponseWriter, r *http.Request, status int,
 
 // notFound answers unknown paths.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.renderError(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
+	s.renderError(w, r, http.StatusNotFound, s.t(r, "error.heading.not_found"), s.t(r, "error.no_page"))
 }
 
 // methodNotAllowed answers a known path with the wrong method.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	s.renderError(w, r, http.StatusMethodNotAllowed, "Not allowed", "This address does not accept that kind of request.")
+	s.renderError(w, r, http.StatusMethodNotAllowed, s.t(r, "error.heading.method"), s.t(r, "error.method"))
 }
 
 // renderError writes a full error page.
@@ -153,9 +155,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 
 // page fills the layout's view model for the current request.
 func (s *Server) page(r *http.Request, title, nav string) web.Page {
-	p := web.Page{Title: title, Nav: nav, Location: s.loc, Now: s.now()}
+	l := i18n.FromContext(r.Context())
+	p := web.Page{Title: title, Nav: nav, Location: s.loc, Now: s.now(), Lang: l.Lang, Path: r.URL.RequestURI()}
+	if r.Method != http.MethodGet {
+		p.Path = ""
+	}
 	if u := currentUser(r.Context()); u != nil {
-		p.Viewer = &web.Viewer{Username: u.Username, Name: u.DisplayName(), Role: string(u.Role), RoleLabel: u.Role.Label()}
+		p.Viewer = &web.Viewer{Username: u.Username, Name: u.DisplayName(), Role: string(u.Role), RoleLabel: l.T("role." + string(u.Role))}
 	}
 	if f, ok := r.Context().Value(flashKey).(*web.Flash); ok {
 		p.Flash = f
@@ -171,14 +177,14 @@ func (s *Server) formError(r *http.Request, err error) (string, map[string]strin
 	case apperr.Invalid, apperr.Conflict:
 		fields := apperr.FieldsOf(err)
 		if len(fields) > 0 {
-			return "Please correct the fields marked below.", fields
+			return s.t(r, "form.correct_fields"), s.trFields(r, fields)
 		}
-		return apperr.MessageOf(err), nil
+		return s.tr(r, apperr.MessageOf(err)), nil
 	case apperr.Unavailable:
 		s.log.Warn("database unavailable", "route", routePattern(r), "err", err)
-		return "The system cannot reach its database right now. Nothing you typed has been lost: press the button again in a moment.", nil
+		return s.t(r, "form.db_unavailable"), nil
 	default:
 		s.log.Error("form failed", "route", routePattern(r), "err", err)
-		return "The change could not be saved. Nothing you typed has been lost: please try again.", nil
+		return s.t(r, "form.not_saved"), nil
 	}
 }

@@ -125,7 +125,7 @@ func (s *Server) importUpload(w http.ResponseWriter, r *http.Request) {
 			m, err := importer.ParseMapping(strings.NewReader(text))
 			if err != nil {
 				drain(part)
-				refuse(statusOf(apperr.CodeOf(err)), apperr.MessageOf(err), true)
+				refuse(statusOf(apperr.CodeOf(err)), s.tr(r, apperr.MessageOf(err)), true)
 				return
 			}
 			sum, err = s.db.Import(r.Context(), part, m, postgres.ImportOptions{FileName: part.FileName(), Location: s.loc,
@@ -153,7 +153,7 @@ func (s *Server) importFailed(w http.ResponseWriter, r *http.Request, refuse fun
 	case errors.As(err, &tooLarge):
 		refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is larger than the limit of %s.", byteSize(tooLarge.Limit)), false)
 	case apperr.CodeOf(err) == apperr.Invalid:
-		refuse(http.StatusUnprocessableEntity, apperr.MessageOf(err), strings.Contains(apperr.MessageOf(err), "mapping"))
+		refuse(http.StatusUnprocessableEntity, s.tr(r, apperr.MessageOf(err)), strings.Contains(apperr.MessageOf(err).ID, "mapping"))
 	case apperr.CodeOf(err) == apperr.Unavailable:
 		s.log.Warn("import: database unavailable", "err", err)
 		refuse(http.StatusServiceUnavailable, "The system cannot reach its database right now; please try again in a moment.", false)

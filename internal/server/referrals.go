@@ -176,7 +176,7 @@ func (s *Server) createReferrals(w http.ResponseWriter, r *http.Request) {
 		}
 		consent, reason, cerr := incident.NewReferralConsent(incident.ConsentChange{Consent: st.consent, OverrideReason: st.reason})
 		for k, v := range apperr.FieldsOf(cerr) {
-			e.Add(k, v)
+			e.Add(k, v.ID, v.Args...)
 		}
 		if err := e.Err(); err != nil {
 			return err

@@ -115,7 +115,7 @@ func TestReportsReplicaDown(t *testing.T) {
 		t.Error("reportDB with a reporting replica is the primary")
 	}
 	_, _, err := ts.srv.reportDB().ReplicaLag(context.Background())
-	if err = ts.srv.reportingError(err); apperr.CodeOf(err) != apperr.Unavailable || apperr.MessageOf(err) != reportingUnavailable {
+	if err = ts.srv.reportingError(err); apperr.CodeOf(err) != apperr.Unavailable || apperr.MessageOf(err).ID != reportingUnavailable {
 		t.Errorf("reportingError of the replica down: %v", err)
 	}
 }
@@ -153,7 +153,7 @@ func TestReplicaErrors(t *testing.T) {
 		{nil, "", ""},
 	} {
 		got := replicaError(tt.err)
-		if apperr.CodeOf(got) != tt.wantCode || (got != nil && apperr.MessageOf(got) != tt.wantMsg) || (tt.err != nil && !errors.Is(got, tt.err)) {
+		if apperr.CodeOf(got) != tt.wantCode || (got != nil && apperr.MessageOf(got).ID != tt.wantMsg) || (tt.err != nil && !errors.Is(got, tt.err)) {
 			t.Errorf("replicaError(%v) = %v, want code %q message %q wrapping it", tt.err, got, tt.wantCode, tt.wantMsg)
 		}
 	}

@@ -41,6 +41,7 @@ func (s *Server) router() chi.Router {
 	// files come pre-compressed and event streams are left alone.
 	compress := middleware.Compress(5, "text/html", "text/plain", "text/csv", "application/json", "image/svg+xml")
 	r.Use(s.recoverPanics, s.logRequests, s.securityHeaders, limitBody(1<<20, map[string]int64{"/admin/import": maxImportBytes}), compress)
+	r.Use(s.localize)         // the request's language (i18n.go)
 	r.Use(s.boundRequestTime) // a deadline per request: a full pool or a hung database answers 503 (middleware.go)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
@@ -76,6 +77,7 @@ func (s *Server) router() chi.Router {
 			r.With(allow(anyRole)).Get("/", s.home)
 			r.With(allow(anyRole)).Get("/account/password", s.passwordForm)
 			r.With(allow(anyRole)).Post("/account/password", s.changePassword)
+			r.With(allow(anyRole)).Post("/account/language", s.setLanguage)
 
 			r.With(allow(boardRoles)).Get("/board", s.board)
 			r.With(allow(intakeRoles)).Get("/incidents/new", s.newCall)

@@ -42,6 +42,7 @@ var routeAccess = map[string][]account.Role{
 	"GET /":                  {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
 	"GET /account/password":  {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
 	"POST /account/password": {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
+	"POST /account/language": {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
 	"GET /board":             {account.Dispatcher, account.Supervisor, account.Admin},
 	"GET /board/events":      {account.Dispatcher, account.Supervisor, account.Admin},
 	"GET /board/fragment":    {account.Dispatcher, account.Supervisor, account.Admin},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
@@ -37,6 +38,12 @@ type Deps struct {
 	// reports fail with 503 "reporting database unavailable"; they do not
 	// fall back to DB. Nil reads reports from DB.
 	ReadDB *postgres.DB
+	// Language is the deployment's default language (en, ru, ky, ka): the
+	// language of users who chose none and whose browser asks for none of
+	// the catalogue's.
+	Language string
+	// Catalogue is the message catalogue; nil uses the embedded one.
+	Catalogue *i18n.Catalogue
 }
 
 // Server is the HTTP handler of the application.
@@ -53,6 +60,10 @@ type Server struct {
 	closing  chan struct{} // closed when the server shuts down: ends streams
 	once     sync.Once
 	handler  http.Handler
+	cat      *i18n.Catalogue
+	lang     string // the deployment's default language
+	// cookieSecure sets the Secure flag on the cookies the server sets.
+	cookieSecure bool
 }
 
 // NewServer builds the server and its route table.
@@ -72,11 +83,17 @@ func NewServer(d Deps) *Server {
 	if d.SessionMax == 0 {
 		d.SessionMax = 12 * time.Hour
 	}
+	if d.Catalogue == nil {
+		d.Catalogue = i18n.Shared()
+	}
+	if !i18n.Supported(d.Language) {
+		d.Language = i18n.Default
+	}
 	if d.Hub == nil {
 		d.Hub = live.NewHub(d.Logger)
 	}
 	s := &Server{db: d.DB, readDB: d.ReadDB, log: d.Logger, loc: d.Location, now: d.Now, proxies: d.TrustedProxies,
-		hub: d.Hub, closing: make(chan struct{})}
+		hub: d.Hub, closing: make(chan struct{}), cat: d.Catalogue, lang: d.Language, cookieSecure: d.CookieSecure}
 	// Sessions are read and written under the request's context, so that a
 	// full pool or a hung database cannot block a request past its deadline.
 	// serve deletes expired sessions (DB.DeleteExpiredSessions).

@@ -105,7 +105,7 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		switch apperr.CodeOf(err) {
 		case apperr.Invalid, apperr.Conflict:
-			s.incidentPageWith(w, r, statusOf(apperr.CodeOf(err)), "", apperr.MessageOf(err), "")
+			s.incidentPageWith(w, r, statusOf(apperr.CodeOf(err)), "", s.tr(r, apperr.MessageOf(err)), "")
 		default:
 			s.fail(w, r, err)
 		}

@@ -317,7 +317,7 @@ func (s *Server) loginEnrol(w http.ResponseWriter, r *http.Request, p pendingLog
 	}
 	if err := s.db.EnableTOTP(ctx, u.ID, f.Secret, step, s.userActor(r, u)); err != nil {
 		if apperr.CodeOf(err) == apperr.Conflict {
-			s.renderSecondStep(w, r, http.StatusConflict, p, u, f, apperr.MessageOf(err))
+			s.renderSecondStep(w, r, http.StatusConflict, p, u, f, s.tr(r, apperr.MessageOf(err)))
 			return
 		}
 		s.fail(w, r, err)
@@ -504,7 +504,7 @@ func (s *Server) enableTOTP(w http.ResponseWriter, r *http.Request) {
 	if err := s.db.EnableTOTP(ctx, u.ID, f.Secret, step, s.actor(r)); err != nil {
 		if apperr.CodeOf(err) == apperr.Conflict {
 			f, _ = s.db.SecondFactor(ctx, u.ID)
-			s.renderSetup(w, r, http.StatusConflict, u, f, "/account/totp", apperr.MessageOf(err), false)
+			s.renderSetup(w, r, http.StatusConflict, u, f, "/account/totp", s.tr(r, apperr.MessageOf(err)), false)
 			return
 		}
 		s.fail(w, r, err)

@@ -152,4 +152,19 @@
       location.href = '/board';
     }
   });
+
+  // (g) Language menus. The user menu's language choice is sent as soon as
+  // it changes (its button remains for keyboards and browsers without
+  // scripts); on the login page a new choice reloads the page in that
+  // language, keeping where the user was going.
+  doc.addEventListener('change', function (e) {
+    var el = e.target;
+    if (el.matches && el.matches('select[data-submit-on-change]') && el.form) {
+      el.form.submit();
+    } else if (el.matches && el.matches('select[data-lang-switch]')) {
+      var u = new URL(location.href);
+      u.searchParams.set('lang', el.value);
+      location.href = u.pathname + u.search;
+    }
+  });
 })();
