@@ -3,7 +3,11 @@
 # Run:    docker run -e DATABASE_URL=... -p 8080:8080 dvresponse
 
 # --- build stage -----------------------------------------------------------
-FROM golang:1.26-bookworm AS build
+# Go 1.26.11: the patch release with the security fixes (see GOTOOLCHAIN in the Makefile).
+FROM golang:1.26.11-bookworm AS build
+# The image sets GOTOOLCHAIN=local; name the release so a different base image
+# still builds with it (fetched through the module proxy).
+ENV GOTOOLCHAIN=go1.26.11
 WORKDIR /src
 # Modules first, so this layer is cached until go.mod/go.sum change.
 COPY go.mod go.sum ./

@@ -2,6 +2,9 @@ module github.com/dvresponse/dvresponse
 
 go 1.26.8
 
+// Build with this patch release (security fixes); see GOTOOLCHAIN in the Makefile.
+toolchain go1.26.11
+
 require (
 	github.com/PuerkitoBio/goquery v1.13.0
 	github.com/a-h/templ v0.3.1100
