@@ -280,6 +280,7 @@ type IncidentView struct {
 type KV struct {
 	Label, Value string
 	Warn         bool
+	Key          string // what the value is (e.g. "address"), whatever the label's language
 }
 
 // AssignedUnit is a unit on the incident page.

@@ -65,8 +65,10 @@ func (s *Server) boardData(ctx context.Context, u *account.User) (web.BoardData,
 		if area != nil && un.DistrictID != area.DistrictID && !onShown[un.CallSign] {
 			continue
 		}
+		// The template shows the status through the catalogue
+		// ("dispatch.unit_status.<status>").
 		d.Units = append(d.Units, web.UnitRow{CallSign: un.CallSign, District: un.DistrictCode, Status: string(un.Status),
-			StatusLabel: un.Status.Label(), Incident: un.Incident})
+			Incident: un.Incident})
 	}
 	return d, nil
 }
@@ -95,13 +97,13 @@ func (s *Server) boardRow(in incident.Summary, now time.Time) web.BoardRow {
 	if in.SettlementName != "" {
 		loc = strings.TrimPrefix(loc+" · "+in.SettlementName, " · ")
 	}
+	// The stage is shown through the catalogue ("stage.<stage>").
 	return web.BoardRow{
 		Href: "/incidents/" + strconv.FormatInt(in.ID, 10), Number: in.Number,
 		Priority: "P" + strconv.Itoa(in.Priority), PriorityLabel: in.PriorityLabel, PriorityLevel: in.Priority,
 		Type: in.TypeName, DV: in.TypeIsDV, Location: loc, IDP: in.SettlementIDP,
 		HighDanger: in.HighDanger, Weapons: in.Weapons, Units: strings.Join(in.Units, ", "),
-		Stage: string(stage), StageLabel: stage.Label(),
-		StageSince: since.UTC().Format(time.RFC3339), StageSinceText: s.fmtTimeSec(since),
+		Stage: string(stage), StageSince: since.UTC().Format(time.RFC3339), StageSinceText: s.fmtTimeSec(since),
 		TargetS: target, TimerClass: class, Elapsed: clock(elapsed),
 	}
 }
@@ -122,7 +124,7 @@ func (s *Server) board(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := currentUser(r.Context())
-	s.render(w, r, http.StatusOK, web.Board(web.BoardPage{Page: s.page(r, "Live board", "board"), Data: d,
+	s.render(w, r, http.StatusOK, web.Board(web.BoardPage{Page: s.page(r, s.t(r, "dispatch.board.title"), "board"), Data: d,
 		CanLog: u.Role == account.Dispatcher || u.Role == account.Supervisor}))
 }
 

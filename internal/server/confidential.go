@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/web"
 )
@@ -32,15 +32,20 @@ var confidentialRoles = []account.Role{account.Dispatcher, account.Officer, acco
 // liftConfidentialRoles may lift the flag (with a reason).
 var liftConfidentialRoles = []account.Role{account.Supervisor}
 
-// Texts shown in place of a confidential address and of what would give it away.
+// Catalogue IDs of the texts shown in place of a confidential address and
+// of what would give it away.
 const (
-	addressHiddenText = "Address confidential"
-	detailHiddenText  = "Hidden: the address is confidential"
+	addressHiddenID = "dispatch.conf.address_hidden"
+	detailHiddenID  = "dispatch.conf.detail_hidden"
 )
 
+// addressHiddenText is the English of addressHiddenID, for pages not yet
+// moved to the catalogue.
+const addressHiddenText = "Address confidential"
+
 // confidentialFacts are the incident page's facts that give the address
-// away, by label (see incidentPageWith), and whether each is the address.
-var confidentialFacts = map[string]bool{"Address": true, "Location notes": false, "Coordinates": false}
+// away, by key (see incidentPageWith), and whether each is the address.
+var confidentialFacts = map[string]bool{"address": true, "location_notes": false, "coordinates": false}
 
 // addressShown says whether u is shown the address of in (and its location
 // notes and coordinates). Every viewer is, unless the address is
@@ -62,22 +67,22 @@ func addressShown(u *account.User, in *incident.Incident) bool {
 // redactFacts applies address confidentiality to the incident page's facts
 // for viewer u: hidden from those not shown the address, marked as
 // confidential for those who are.
-func redactFacts(u *account.User, in *incident.Incident, facts []web.KV) []web.KV {
+func redactFacts(l *i18n.Localizer, u *account.User, in *incident.Incident, facts []web.KV) []web.KV {
 	if !in.AddressConfidential {
 		return facts
 	}
 	shown := addressShown(u, in)
 	out := make([]web.KV, 0, len(facts))
 	for _, f := range facts {
-		isAddress, ok := confidentialFacts[f.Label]
+		isAddress, ok := confidentialFacts[f.Key]
 		switch {
 		case !ok:
 		case !shown && isAddress:
-			f.Value, f.Warn = addressHiddenText, true
+			f.Value, f.Warn = l.T(addressHiddenID), true
 		case !shown:
-			f.Value, f.Warn = detailHiddenText, false
+			f.Value, f.Warn = l.T(detailHiddenID), false
 		case isAddress:
-			f.Value, f.Warn = f.Value+" (CONFIDENTIAL: do not disclose)", true
+			f.Value, f.Warn = f.Value+" "+l.T("dispatch.conf.do_not_disclose"), true
 		}
 		out = append(out, f)
 	}
@@ -88,13 +93,14 @@ func redactFacts(u *account.User, in *incident.Incident, facts []web.KV) []web.K
 // request's viewer; reason is the lift reason as typed.
 func confidentialView(r *http.Request, in *incident.Incident, reason, msg string, errs map[string]string) web.ConfidentialPanelView {
 	u := currentUser(r.Context())
+	l := i18n.FromContext(r.Context())
 	return web.ConfidentialPanelView{
 		On: in.AddressConfidential, Shown: addressShown(u, in), Action: incidentPagePath(in.ID) + "/confidential",
 		CanSet: slices.Contains(confidentialRoles, u.Role), CanLift: slices.Contains(liftConfidentialRoles, u.Role),
 		Error: msg,
-		Reason: web.Field{Name: "lift_reason", Label: "Reason for lifting", Type: "textarea", Value: reason, Required: true,
+		Reason: web.Field{Name: "lift_reason", Label: l.T("dispatch.conf.reason"), Type: "textarea", Value: reason, Required: true,
 			MaxLen: incident.MaxReason, Width: "full", Error: errs["lift_reason"],
-			Hint: "Why the address need no longer be protected (e.g. the victim asked, the shelter stay ended). Kept in the timeline and the audit trail."},
+			Hint: l.T("dispatch.conf.reason_hint")},
 	}
 }
 
@@ -114,9 +120,9 @@ func liftReason(s string) (string, error) {
 	e := apperr.Fields{}
 	switch n := utf8.RuneCountInString(s); {
 	case n < incident.MinReason:
-		e.Add("lift_reason", fmt.Sprintf("Give a reason of at least %d characters.", incident.MinReason))
+		e.Add("lift_reason", "dispatch.err.reason_short", "Count", incident.MinReason)
 	case n > incident.MaxReason:
-		e.Add("lift_reason", fmt.Sprintf("Use at most %d characters (now %d).", incident.MaxReason, n))
+		e.Add("lift_reason", "dispatch.err.reason_long", "Max", incident.MaxReason, "Count", n)
 	}
 	return s, e.Err()
 }
@@ -139,7 +145,7 @@ func (s *Server) setConfidential(w http.ResponseWriter, r *http.Request) {
 		}
 		msg, fields := s.formError(r, err)
 		s.render(w, r, statusOf(apperr.CodeOf(err)), web.PanelOnly(web.PanelPage{Page: s.page(r, in.Number, incidentNav(u)),
-			Heading: "Address confidentiality · " + in.Number, BackHref: incidentPagePath(in.ID),
+			Heading: s.t(r, "dispatch.conf.heading", "Number", in.Number), BackHref: incidentPagePath(in.ID),
 			Panel: web.ConfidentialPanel(confidentialView(r, in, typed, msg, fields))}))
 	}
 	var on bool
@@ -152,7 +158,7 @@ func (s *Server) setConfidential(w http.ResponseWriter, r *http.Request) {
 			// A refused lift is audited like a refused view.
 			s.db.Audit(ctx, audit.Entry{Actor: s.actor(r), Action: "incident.confidential_lift", RecordType: "incident",
 				RecordID: in.Number, Outcome: audit.Denied})
-			s.fail(w, r, apperr.New(apperr.Forbidden, "Only a supervisor can lift the confidentiality of an address."))
+			s.fail(w, r, apperr.New(apperr.Forbidden, "dispatch.err.lift_forbidden"))
 			return
 		}
 		var err error
@@ -161,7 +167,7 @@ func (s *Server) setConfidential(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	default:
-		failed(apperr.New(apperr.Invalid, "Choose to mark the address confidential or to lift the flag."))
+		failed(apperr.New(apperr.Invalid, "dispatch.err.conf_choice"))
 		return
 	}
 	changed, err := s.db.SetAddressConfidential(ctx, in.ID, on, reason, s.actor(r))
@@ -171,13 +177,13 @@ func (s *Server) setConfidential(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case on && changed:
-		s.setFlash(r, "ok", "The address is now confidential.")
+		s.setFlash(r, "ok", s.t(r, "dispatch.conf.flash_set"))
 	case on:
-		s.setFlash(r, "info", "The address was already confidential.")
+		s.setFlash(r, "info", s.t(r, "dispatch.conf.flash_already"))
 	case changed:
-		s.setFlash(r, "ok", "Address confidentiality lifted.")
+		s.setFlash(r, "ok", s.t(r, "dispatch.conf.flash_lifted"))
 	default:
-		s.setFlash(r, "info", "The address was not confidential.")
+		s.setFlash(r, "info", s.t(r, "dispatch.conf.flash_not"))
 	}
 	http.Redirect(w, r, incidentPagePath(in.ID)+"#confidential", http.StatusSeeOther)
 }

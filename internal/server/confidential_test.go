@@ -10,6 +10,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/web"
 )
@@ -47,10 +48,12 @@ func TestAddressShown(t *testing.T) {
 
 func TestRedactFacts(t *testing.T) {
 	t.Parallel()
-	facts := []web.KV{{Label: "Received", Value: "10:00"}, {Label: "Address", Value: "Shelter lane 9"},
-		{Label: "Location notes", Value: "blue door"}, {Label: "Coordinates", Value: "42.87, 74.59"}, {Label: "Victim", Value: "A"}}
+	facts := []web.KV{{Key: "received", Label: "Received", Value: "10:00"}, {Key: "address", Label: "Address", Value: "Shelter lane 9"},
+		{Key: "location_notes", Label: "Location notes", Value: "blue door"}, {Key: "coordinates", Label: "Coordinates", Value: "42.87, 74.59"},
+		{Key: "victim", Label: "Victim", Value: "A"}}
 	in := &incident.Incident{AddressConfidential: true}
-	got := redactFacts(&account.User{Role: account.Dispatcher}, in, facts)
+	en := i18n.Shared().Localizer("en")
+	got := redactFacts(en, &account.User{Role: account.Dispatcher}, in, facts)
 	if len(got) != len(facts) {
 		t.Fatalf("redactFacts dropped facts: %v", got)
 	}
@@ -64,7 +67,7 @@ func TestRedactFacts(t *testing.T) {
 	if got[1].Value != addressHiddenText || got[0].Value != "10:00" || got[4].Value != "A" {
 		t.Errorf("redacted facts = %v", got)
 	}
-	sup := redactFacts(&account.User{Role: account.Supervisor}, in, facts)
+	sup := redactFacts(en, &account.User{Role: account.Supervisor}, in, facts)
 	if !strings.HasPrefix(sup[1].Value, "Shelter lane 9") || !strings.Contains(sup[1].Value, "CONFIDENTIAL") || sup[2].Value != "blue door" {
 		t.Errorf("supervisor's facts = %v", sup)
 	}

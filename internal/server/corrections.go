@@ -74,27 +74,29 @@ func (s *Server) renderCorrection(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	href := incidentPagePath(in.ID)
-	p := web.CorrectionPage{Page: s.page(r, "Correct a time "+in.Number, incidentNav(currentUser(r.Context()))), Number: in.Number,
+	p := web.CorrectionPage{Page: s.page(r, s.t(r, "dispatch.correct.heading", "Number", in.Number), incidentNav(currentUser(r.Context()))), Number: in.Number,
 		IncidentHref: href, Action: href + "/correct", Error: msg, Count: n}
 	times := stageTimes(in)
-	opts := []web.Option{{Value: "", Label: "Choose a stage…"}}
+	opts := []web.Option{{Value: "", Label: s.t(r, "dispatch.correct.choose_stage")}}
 	for _, st := range incident.Stages {
-		now, label := "not recorded", incident.StageName(st)+" (not recorded)"
+		name := s.t(r, "stage_name."+string(st))
+		now := s.t(r, "dispatch.not_recorded_lc")
+		label := s.t(r, "dispatch.correct.option_none", "Stage", name)
 		if t := times.At(st); t != nil {
 			now = s.fmtTimeSec(*t)
-			label = incident.StageName(st) + " (now " + now + ")"
+			label = s.t(r, "dispatch.correct.option", "Stage", name, "Time", now)
 		}
 		opts = append(opts, web.Option{Value: string(st), Label: label})
-		p.Times = append(p.Times, web.CorrectionTime{Label: incident.StageName(st), Value: now,
+		p.Times = append(p.Times, web.CorrectionTime{Label: name, Value: now,
 			Href: href + "/correct?" + url.Values{"stage": {string(st)}}.Encode(), Selected: string(st) == f.Stage})
 	}
-	p.Stage = web.Field{Name: "stage", Label: "Stage", Type: "select", Value: f.Stage, Options: opts, Required: true,
+	p.Stage = web.Field{Name: "stage", Label: s.t(r, "dispatch.correct.stage"), Type: "select", Value: f.Stage, Options: opts, Required: true,
 		Error: errs["stage"]}
-	p.Value = web.Field{Name: "value", Label: "Corrected time", Value: f.Value, Error: errs["value"],
-		Hint: "Date and time to the second, in " + s.loc.String() + ". Leave empty to set en route or on scene to \"not recorded\"."}
-	p.Reason = web.Field{Name: "reason", Label: "Reason", Type: "textarea", Value: f.Reason, Required: true, MaxLen: incident.MaxReason,
+	p.Value = web.Field{Name: "value", Label: s.t(r, "dispatch.correct.value"), Value: f.Value, Error: errs["value"],
+		Hint: s.t(r, "dispatch.correct.value_hint", "Zone", s.loc.String())}
+	p.Reason = web.Field{Name: "reason", Label: s.t(r, "dispatch.correct.reason"), Type: "textarea", Value: f.Reason, Required: true, MaxLen: incident.MaxReason,
 		Width: "full", Error: errs["reason"],
-		Hint: "Why the recorded time is wrong and where the correct one comes from (e.g. radio log). Kept in the timeline."}
+		Hint: s.t(r, "dispatch.correct.reason_hint")}
 	s.render(w, r, status, web.CorrectionForm(p))
 }
 
@@ -125,10 +127,11 @@ func (s *Server) saveCorrection(w http.ResponseWriter, r *http.Request) {
 	}
 	show := func(t *time.Time) string {
 		if t == nil {
-			return "not recorded"
+			return s.t(r, "dispatch.not_recorded_lc")
 		}
 		return s.fmtTimeSec(*t)
 	}
-	s.setFlash(r, "ok", incident.StageName(c.Stage)+" corrected from "+show(res.Old)+" to "+show(res.New)+".")
+	s.setFlash(r, "ok", s.t(r, "dispatch.correct.flash", "Stage", s.t(r, "stage_name."+string(c.Stage)),
+		"Old", show(res.Old), "New", show(res.New)))
 	http.Redirect(w, r, incidentPagePath(in.ID), http.StatusSeeOther)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/web"
 )
@@ -42,8 +43,17 @@ func intakeForm(r *http.Request) incident.Form {
 	}
 }
 
-var yesNoOptions = []web.Option{{Value: "", Label: "Unknown"}, {Value: "yes", Label: "Yes"}, {Value: "no", Label: "No"}}
-var sexOptions = []web.Option{{Value: "", Label: "Not recorded"}, {Value: "female", Label: "Female"}, {Value: "male", Label: "Male"}, {Value: "other", Label: "Other"}}
+// yesNoOptions are the choices of a yes/no/unknown select, in l's language.
+func yesNoOptions(l *i18n.Localizer) []web.Option {
+	return []web.Option{{Value: "", Label: l.T("dispatch.answer.unknown")}, {Value: "yes", Label: l.T("dispatch.answer.yes")},
+		{Value: "no", Label: l.T("dispatch.answer.no")}}
+}
+
+// sexOptions are the choices of a person's sex, in l's language.
+func sexOptions(l *i18n.Localizer) []web.Option {
+	return []web.Option{{Value: "", Label: l.T("dispatch.sex.none")}, {Value: "female", Label: l.T("dispatch.sex.female")},
+		{Value: "male", Label: l.T("dispatch.sex.male")}, {Value: "other", Label: l.T("dispatch.sex.other")}}
+}
 
 // intakeSections builds the intake form's fields from the typed form f.
 func (s *Server) intakeSections(ctx context.Context, f incident.Form, errs map[string]string) ([]web.Section, error) {
@@ -63,23 +73,26 @@ func (s *Server) intakeSections(ctx context.Context, f incident.Form, errs map[s
 	if err != nil {
 		return nil, err
 	}
-	dOpts := []web.Option{{Value: "", Label: "Choose…"}}
+	l := i18n.FromContext(ctx)
+	t := l.T
+	yesNo, sexes := yesNoOptions(l), sexOptions(l)
+	dOpts := []web.Option{{Value: "", Label: t("dispatch.choose")}}
 	for _, d := range districts {
 		if d.Active || strconv.FormatInt(d.ID, 10) == f.DistrictID {
 			dOpts = append(dOpts, web.Option{Value: strconv.FormatInt(d.ID, 10), Label: d.Name + " (" + d.Code + ")"})
 		}
 	}
-	sOpts := []web.Option{{Value: "", Label: "None / not known"}}
+	sOpts := []web.Option{{Value: "", Label: t("dispatch.intake.settlement_none")}}
 	for _, x := range settlements {
 		if x.Active || strconv.FormatInt(x.ID, 10) == f.SettlementID {
 			label := x.Name + " — " + x.DistrictCode
 			if x.IsIDP {
-				label += " (IDP settlement)"
+				label += " " + t("dispatch.idp_settlement")
 			}
 			sOpts = append(sOpts, web.Option{Value: strconv.FormatInt(x.ID, 10), Label: label})
 		}
 	}
-	tOpts := []web.Option{{Value: "", Label: "Choose…"}}
+	tOpts := []web.Option{{Value: "", Label: t("dispatch.choose")}}
 	for _, dv := range []bool{true, false} { // domestic-violence types first
 		for _, t := range types {
 			if t.IsDV == dv && (t.Active || strconv.FormatInt(t.ID, 10) == f.TypeID) {
@@ -87,13 +100,13 @@ func (s *Server) intakeSections(ctx context.Context, f incident.Form, errs map[s
 			}
 		}
 	}
-	pOpts := []web.Option{{Value: "", Label: "Choose…"}}
+	pOpts := []web.Option{{Value: "", Label: t("dispatch.choose")}}
 	for _, p := range prios {
 		pOpts = append(pOpts, web.Option{Value: strconv.Itoa(p.Level), Label: "P" + strconv.Itoa(p.Level) + " — " + p.Label})
 	}
-	langs := []web.Option{{Value: "", Label: "Not recorded"}}
-	for _, l := range incident.Languages {
-		langs = append(langs, web.Option{Value: l.Code, Label: l.Label})
+	langs := []web.Option{{Value: "", Label: t("dispatch.not_recorded")}}
+	for _, cl := range incident.Languages {
+		langs = append(langs, web.Option{Value: cl.Code, Label: t("dispatch.caller_lang." + cl.Code)})
 	}
 	fld := func(name, label, value string) web.Field {
 		return web.Field{Name: name, Label: label, Value: value, Error: errs[name]}
@@ -102,58 +115,73 @@ func (s *Server) intakeSections(ctx context.Context, f incident.Form, errs map[s
 		return web.Field{Name: name, Label: label, Type: "select", Value: value, Options: opts, Error: errs[name]}
 	}
 	withClass := func(f web.Field, hint string) web.Field { f.Hint = hint; return f }
-	address := fld("address", "Address", f.Address)
+	address := fld("address", t("dispatch.field.address"), f.Address)
 	address.Autofocus, address.MaxLen, address.Width = true, 300, "full"
 	address.Autocomplete = "off"
-	phone := fld("caller_phone", "Callback phone", f.CallerPhone)
+	phone := fld("caller_phone", t("dispatch.field.caller_phone"), f.CallerPhone)
 	phone.Type, phone.MaxLen, phone.Autocomplete = "tel", 40, "off"
-	typ := sel("type_id", "Incident type", f.TypeID, tOpts)
+	typ := sel("type_id", t("dispatch.field.type"), f.TypeID, tOpts)
 	typ.Required = true
-	prio := sel("priority", "Priority", f.Priority, pOpts)
+	prio := sel("priority", t("dispatch.field.priority"), f.Priority, pOpts)
 	prio.Required = true
-	prio.Hint = "P1: life in danger now (weapon, attack in progress, serious injury). P2: violence just happened or suspect still there. P3: threats, no one hurt now. P4: report or advice."
-	narrative := fld("narrative", "What the caller says", f.Narrative)
+	prio.Hint = t("dispatch.field.priority_hint")
+	narrative := fld("narrative", t("dispatch.field.narrative"), f.Narrative)
 	narrative.Type, narrative.Width, narrative.MaxLen = "textarea", "full", 10000
-	manual := fld("received_manual", "Received at (only for a call logged after the fact)", f.ReceivedManual)
+	manual := fld("received_manual", t("dispatch.field.received_manual"), f.ReceivedManual)
 	manual.Type = "datetime-local"
-	manual.Hint = "Leave empty: the time the form was opened is used. At most 24 hours ago, never in the future."
-	anon := web.Field{Name: "anonymous", Label: "Caller wishes to stay anonymous", Type: "checkbox", Value: f.Anonymous, Error: errs["anonymous"]}
+	manual.Hint = t("dispatch.field.received_manual_hint")
+	anon := web.Field{Name: "anonymous", Label: t("dispatch.field.anonymous"), Type: "checkbox", Value: f.Anonymous, Error: errs["anonymous"]}
 	return []web.Section{
-		{Legend: "Location", Fields: []web.Field{
+		{Legend: t("dispatch.section.location"), Fields: []web.Field{
 			address,
-			sel("district_id", "District", f.DistrictID, dOpts),
-			sel("settlement_id", "Settlement", f.SettlementID, sOpts),
-			withClass(fld("location_notes", "Location notes", f.LocationNotes), "Entrance, floor, landmarks, how to approach safely."),
-			fld("latitude", "Latitude", f.Latitude),
-			fld("longitude", "Longitude", f.Longitude),
+			sel("district_id", t("dispatch.field.district"), f.DistrictID, dOpts),
+			sel("settlement_id", t("dispatch.field.settlement"), f.SettlementID, sOpts),
+			withClass(fld("location_notes", t("dispatch.field.location_notes"), f.LocationNotes), t("dispatch.field.location_notes_hint")),
+			fld("latitude", t("dispatch.field.latitude"), f.Latitude),
+			fld("longitude", t("dispatch.field.longitude"), f.Longitude),
 		}},
-		{Legend: "Incident", Fields: []web.Field{
+		{Legend: t("dispatch.section.incident"), Fields: []web.Field{
 			typ, prio,
-			sel("weapons", "Weapons mentioned", f.Weapons, yesNoOptions),
-			sel("children", "Children present", f.Children, yesNoOptions),
-			sel("injuries", "Injuries", f.Injuries, yesNoOptions),
+			sel("weapons", t("dispatch.field.weapons"), f.Weapons, yesNo),
+			sel("children", t("dispatch.field.children"), f.Children, yesNo),
+			sel("injuries", t("dispatch.field.injuries"), f.Injuries, yesNo),
 		}},
-		{Legend: "Caller", Fields: []web.Field{
-			fld("caller_name", "Caller name", f.CallerName), phone,
-			fld("caller_relation", "Relation to the victim", f.CallerRelation),
-			sel("safe_to_call", "Safe to call back?", f.SafeToCall, yesNoOptions),
+		{Legend: t("dispatch.section.caller"), Fields: []web.Field{
+			fld("caller_name", t("dispatch.field.caller_name"), f.CallerName), phone,
+			fld("caller_relation", t("dispatch.field.caller_relation"), f.CallerRelation),
+			sel("safe_to_call", t("dispatch.field.safe_to_call"), f.SafeToCall, yesNo),
 			anon,
-			sel("language", "Caller's language", f.Language, langs),
+			sel("language", t("dispatch.field.caller_language"), f.Language, langs),
 		}},
-		{Legend: "People", Fields: []web.Field{
-			fld("victim_name", "Victim name", f.VictimName),
-			sel("victim_sex", "Victim sex", f.VictimSex, sexOptions),
-			withType(fld("victim_age", "Victim age", f.VictimAge), "number"),
-			fld("suspect_name", "Suspect name", f.SuspectName),
-			sel("suspect_sex", "Suspect sex", f.SuspectSex, sexOptions),
-			withType(fld("suspect_age", "Suspect age", f.SuspectAge), "number"),
-			fld("relationship", "Relationship (suspect to victim)", f.Relationship),
+		{Legend: t("dispatch.section.people"), Fields: []web.Field{
+			fld("victim_name", t("dispatch.field.victim_name"), f.VictimName),
+			sel("victim_sex", t("dispatch.field.victim_sex"), f.VictimSex, sexes),
+			withType(fld("victim_age", t("dispatch.field.victim_age"), f.VictimAge), "number"),
+			fld("suspect_name", t("dispatch.field.suspect_name"), f.SuspectName),
+			sel("suspect_sex", t("dispatch.field.suspect_sex"), f.SuspectSex, sexes),
+			withType(fld("suspect_age", t("dispatch.field.suspect_age"), f.SuspectAge), "number"),
+			fld("relationship", t("dispatch.field.relationship"), f.Relationship),
 		}},
-		{Legend: "Narrative", Fields: []web.Field{narrative, manual}},
+		{Legend: t("dispatch.section.narrative"), Fields: []web.Field{narrative, manual}},
 	}, nil
 }
 
 func withType(f web.Field, t string) web.Field { f.Type = t; return f }
+
+// fallbackLabel is the catalogue ID of the label of an intake field.
+func fallbackLabel(name string) string {
+	switch name {
+	case "type_id":
+		return "dispatch.field.type"
+	case "district_id":
+		return "dispatch.field.district"
+	case "settlement_id":
+		return "dispatch.field.settlement"
+	case "language":
+		return "dispatch.field.caller_language"
+	}
+	return "dispatch.field." + name
+}
 
 // historySources are the fields the history panel searches on; the form
 // marks them so htmx sends them (and only them) to /incidents/history.
@@ -165,8 +193,8 @@ func (s *Server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 		// The database is down after the dispatcher typed a call: show the
 		// form from what was typed, without the lists, rather than lose it.
 		s.log.Warn("intake form lists unavailable", "err", err)
-		msg = "The system cannot reach its database right now. Nothing you typed has been lost: press \"Log call\" again in a moment."
-		secs = fallbackSections(f)
+		msg = s.t(r, "dispatch.intake.db_down")
+		secs = fallbackSections(i18n.FromContext(r.Context()), f)
 	}
 	for i := range secs {
 		for j := range secs[i].Fields {
@@ -176,13 +204,13 @@ func (s *Server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 		}
 	}
 	hv := s.historyView(r, incident.KeysOf(f.Address, f.CallerPhone, f.CallerName, f.VictimName, f.SuspectName), 0)
-	s.render(w, r, status, web.Intake(web.IntakePage{Page: s.page(r, "New call", "board"), Key: f.Key, ReceivedAt: receivedAt,
+	s.render(w, r, status, web.Intake(web.IntakePage{Page: s.page(r, s.t(r, "dispatch.intake.title"), "board"), Key: f.Key, ReceivedAt: receivedAt,
 		Error: msg, Sections: secs, History: hv}))
 }
 
 // fallbackSections keeps every typed value as a plain field when the
 // lists for the selects cannot be read.
-func fallbackSections(f incident.Form) []web.Section {
+func fallbackSections(l *i18n.Localizer, f incident.Form) []web.Section {
 	pairs := [][2]string{
 		{"address", f.Address}, {"district_id", f.DistrictID}, {"settlement_id", f.SettlementID},
 		{"location_notes", f.LocationNotes}, {"latitude", f.Latitude}, {"longitude", f.Longitude},
@@ -196,9 +224,9 @@ func fallbackSections(f incident.Form) []web.Section {
 	}
 	var fs []web.Field
 	for _, p := range pairs {
-		fs = append(fs, web.Field{Name: p[0], Label: strings.ReplaceAll(p[0], "_", " "), Value: p[1]})
+		fs = append(fs, web.Field{Name: p[0], Label: l.T(fallbackLabel(p[0])), Value: p[1]})
 	}
-	return []web.Section{{Legend: "Call (as typed)", Fields: fs}}
+	return []web.Section{{Legend: l.T("dispatch.section.as_typed"), Fields: fs}}
 }
 
 // newCall opens the intake form; the call's received time is fixed now,
@@ -259,9 +287,9 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if created {
-		s.setFlash(r, "ok", "Call logged as "+number+".")
+		s.setFlash(r, "ok", s.t(r, "dispatch.intake.logged", "Number", number))
 	} else {
-		s.setFlash(r, "info", "This call was already logged as "+number+".")
+		s.setFlash(r, "info", s.t(r, "dispatch.intake.already_logged", "Number", number))
 	}
 	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
 }
@@ -287,10 +315,15 @@ func (s *Server) historyView(r *http.Request, k incident.Keys, exclude int64) we
 	}
 	hv := web.HistoryView{Searched: true, Total: h.Total, Weapons: h.Weapons, HighDanger: h.HighDanger,
 		ActiveOrders: s.orderWarnings(h.ActiveOrders)}
+	l := i18n.FromContext(r.Context())
 	for _, p := range h.Priors {
+		on := make([]string, len(p.MatchedOn))
+		for i, m := range p.MatchedOn {
+			on[i] = l.T("dispatch.matched." + m)
+		}
 		hv.Priors = append(hv.Priors, web.PriorRow{Href: "/incidents/" + strconv.FormatInt(p.ID, 10), Number: p.Number,
 			When: s.fmtTime(p.ReceivedAt), Type: p.TypeName, Priority: "P" + strconv.Itoa(p.Priority), Disposition: p.Disposition,
-			MatchedOn: strings.Join(p.MatchedOn, ", "), Weapons: p.Weapons, HighDanger: p.HighDanger, Open: p.Open})
+			MatchedOn: strings.Join(on, ", "), Weapons: p.Weapons, HighDanger: p.HighDanger, Open: p.Open})
 	}
 	return hv
 }
@@ -383,12 +416,12 @@ func (s *Server) refuseRecord(w http.ResponseWriter, r *http.Request, action, re
 	if err := s.db.Audit(r.Context(), e); err != nil {
 		s.log.Warn("audit of a refused record failed", "route", routePattern(r), "err", err)
 	}
-	s.fail(w, r, apperr.New(apperr.Forbidden, "%s", msg))
+	s.fail(w, r, apperr.New(apperr.Forbidden, msg))
 }
 
-// notYourIncident is the answer to an incident outside the viewer's part,
-// or one that does not exist.
-const notYourIncident = "This incident is outside your district or area, or there is no such incident."
+// notYourIncident is the answer (a catalogue ID) to an incident outside
+// the viewer's part, or one that does not exist.
+const notYourIncident = "dispatch.err.not_your_incident"
 
 // loadIncident reads the {id} incident and checks that the viewer may see
 // it; a refusal is audited ("incident.view", denied) and answered 403, as
@@ -410,14 +443,14 @@ func (s *Server) loadIncident(w http.ResponseWriter, r *http.Request) (*incident
 	return in, true
 }
 
-func yesNoText(b *bool) string {
+func yesNoText(l *i18n.Localizer, b *bool) string {
 	switch {
 	case b == nil:
-		return "unknown"
+		return l.T("dispatch.fact.unknown")
 	case *b:
-		return "YES"
+		return l.T("dispatch.fact.yes")
 	}
-	return "no"
+	return l.T("dispatch.fact.no")
 }
 
 func (s *Server) showIncident(w http.ResponseWriter, r *http.Request) {
@@ -448,8 +481,10 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	u := currentUser(r.Context())
+	l := i18n.FromContext(r.Context())
+	t := l.T
 	v := web.IncidentView{Page: s.page(r, in.Number, "board"), ID: in.ID, Number: in.Number,
-		Stage: string(in.Stage()), StageLabel: in.Stage().Label(), Priority: "P" + strconv.Itoa(in.Priority) + " " + in.PriorityLabel,
+		Stage: string(in.Stage()), StageLabel: t("stage." + string(in.Stage())), Priority: "P" + strconv.Itoa(in.Priority) + " " + in.PriorityLabel,
 		PriorityLevel: in.Priority, Type: in.TypeName, IsDV: in.TypeIsDV, HighDanger: in.HighDanger,
 		CanDispatch: u.Role == account.Dispatcher || u.Role == account.Supervisor, DispatchError: dispatchErr,
 		WeaponsNow: in.Weapons != nil && *in.Weapons, ChildrenNow: in.ChildrenPresent != nil && *in.ChildrenPresent}
@@ -464,13 +499,13 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 	}
 	received := s.fmtTimeSec(in.ReceivedAt)
 	if in.ReceivedManual {
-		received += " (entered by hand)"
+		received += " " + t("dispatch.fact.by_hand")
 	}
 	loc := in.DistrictCode
 	if in.SettlementName != "" {
 		loc += " · " + in.SettlementName
 		if in.SettlementIDP {
-			loc += " (IDP settlement)"
+			loc += " " + t("dispatch.idp_settlement")
 		}
 	}
 	age := func(a *int) string {
@@ -479,40 +514,55 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 		}
 		return strconv.Itoa(*a)
 	}
+	// coded shows a coded value through the catalogue, or as it is when
+	// the catalogue has no name for it.
+	coded := func(prefix, x string) string {
+		if x == "" || !l.Has(prefix+x) {
+			return x
+		}
+		return t(prefix + x)
+	}
+	sex := func(x string) string { return coded("dispatch.sex.", x) }
 	person := func(p incident.Person) string {
-		return strings.TrimSpace(strings.Join(nonEmpty(p.Name, p.Sex, age(p.Age)), ", "))
+		return strings.TrimSpace(strings.Join(nonEmpty(p.Name, sex(p.Sex), age(p.Age)), ", "))
 	}
 	caller := in.Caller.Name
 	if in.Caller.Anonymous {
-		caller += " (wishes to stay anonymous)"
+		caller += " " + t("dispatch.fact.anonymous")
+	}
+	callerLang := coded("dispatch.caller_lang.", in.Caller.Language)
+	// fact is one labelled value; key names it for redactFacts and is the
+	// catalogue ID of its label.
+	fact := func(key, value string, warn bool) web.KV {
+		return web.KV{Key: key, Label: t("dispatch.fact." + key), Value: value, Warn: warn}
 	}
 	v.Facts = []web.KV{
-		{Label: "Received", Value: received},
-		{Label: "Dispatched", Value: opt(in.DispatchedAt)},
-		{Label: "En route", Value: opt(in.EnRouteAt)},
-		{Label: "On scene", Value: opt(in.OnSceneAt)},
-		{Label: "Cleared", Value: opt(in.ClearedAt)},
-		{Label: "Disposition", Value: in.Disposition},
-		{Label: "Address", Value: in.Address},
-		{Label: "District / settlement", Value: loc},
-		{Label: "Location notes", Value: in.LocationNotes},
-		{Label: "Weapons mentioned", Value: yesNoText(in.Weapons), Warn: in.Weapons != nil && *in.Weapons},
-		{Label: "Children present", Value: yesNoText(in.ChildrenPresent), Warn: in.ChildrenPresent != nil && *in.ChildrenPresent},
-		{Label: "Injuries", Value: yesNoText(in.Injuries), Warn: in.Injuries != nil && *in.Injuries},
-		{Label: "Caller", Value: caller},
-		{Label: "Callback phone", Value: in.Caller.Phone},
-		{Label: "Safe to call back", Value: yesNoText(in.Caller.SafeToCall), Warn: in.Caller.SafeToCall != nil && !*in.Caller.SafeToCall},
-		{Label: "Caller relation", Value: in.Caller.Relation},
-		{Label: "Caller's language", Value: in.Caller.Language},
-		{Label: "Victim", Value: person(in.Victim)},
-		{Label: "Suspect", Value: person(in.Suspect)},
-		{Label: "Relationship", Value: in.Relationship},
-		{Label: "Narrative", Value: in.Narrative},
+		fact("received", received, false),
+		fact("dispatched", opt(in.DispatchedAt), false),
+		fact("en_route", opt(in.EnRouteAt), false),
+		fact("on_scene", opt(in.OnSceneAt), false),
+		fact("cleared", opt(in.ClearedAt), false),
+		fact("disposition", in.Disposition, false),
+		fact("address", in.Address, false),
+		fact("location", loc, false),
+		fact("location_notes", in.LocationNotes, false),
+		fact("weapons", yesNoText(l, in.Weapons), in.Weapons != nil && *in.Weapons),
+		fact("children", yesNoText(l, in.ChildrenPresent), in.ChildrenPresent != nil && *in.ChildrenPresent),
+		fact("injuries", yesNoText(l, in.Injuries), in.Injuries != nil && *in.Injuries),
+		fact("caller", caller, false),
+		fact("caller_phone", in.Caller.Phone, false),
+		fact("safe_to_call", yesNoText(l, in.Caller.SafeToCall), in.Caller.SafeToCall != nil && !*in.Caller.SafeToCall),
+		fact("caller_relation", in.Caller.Relation, false),
+		fact("caller_language", callerLang, false),
+		fact("victim", person(in.Victim), false),
+		fact("suspect", person(in.Suspect), false),
+		fact("relationship", in.Relationship, false),
+		fact("narrative", in.Narrative, false),
 	}
 	if in.Latitude != nil && in.Longitude != nil {
-		v.Facts = append(v.Facts, web.KV{Label: "Coordinates", Value: strconv.FormatFloat(*in.Latitude, 'f', 5, 64) + ", " + strconv.FormatFloat(*in.Longitude, 'f', 5, 64)})
+		v.Facts = append(v.Facts, fact("coordinates", strconv.FormatFloat(*in.Latitude, 'f', 5, 64)+", "+strconv.FormatFloat(*in.Longitude, 'f', 5, 64), false))
 	}
-	v.Facts = redactFacts(u, in, v.Facts) // address confidentiality (confidential.go)
+	v.Facts = redactFacts(l, u, in, v.Facts) // address confidentiality (confidential.go)
 	for _, a := range in.Units {
 		au := web.AssignedUnit{ID: a.UnitID, CallSign: a.CallSign, Status: a.UnitStatus, Assigned: s.fmtTimeSec(a.AssignedAt), Active: a.ReleasedAt == nil}
 		if a.ReleasedAt != nil {
@@ -531,9 +581,9 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 			return
 		}
 		for _, c := range choices {
-			label := c.CallSign + " — " + c.Status.Label() + " (" + c.DistrictCode + ")"
+			label := c.CallSign + " — " + t("dispatch.unit_status."+string(c.Status)) + " (" + c.DistrictCode + ")"
 			if c.Incident != "" {
-				label += " on " + c.Incident
+				label += " " + t("dispatch.incident.unit_on", "Number", c.Incident)
 			}
 			v.Choices = append(v.Choices, web.Option{Value: strconv.FormatInt(c.ID, 10), Label: label})
 		}
@@ -569,7 +619,7 @@ func (s *Server) assignUnit(w http.ResponseWriter, r *http.Request) {
 	}
 	unitID, err := strconv.ParseInt(r.PostFormValue("unit_id"), 10, 64)
 	if err != nil || unitID <= 0 {
-		s.incidentPage(w, r, "Choose a unit.")
+		s.incidentPage(w, r, s.t(r, "dispatch.err.choose_unit"))
 		return
 	}
 	if err := s.db.AssignUnit(r.Context(), in.ID, unitID, s.actor(r)); err != nil {

@@ -34,14 +34,14 @@ func (s *Server) stagePanel(r *http.Request, in *incident.Incident, errMsg, done
 	}
 	t := incident.Times{Dispatched: in.DispatchedAt, EnRoute: in.EnRouteAt, OnScene: in.OnSceneAt, Cleared: in.ClearedAt}
 	for _, st := range t.Next() {
-		p.Next = append(p.Next, web.Option{Value: string(st), Label: incident.StageName(st)})
+		p.Next = append(p.Next, web.Option{Value: string(st), Label: s.t(r, "dispatch.stage.button."+string(st))})
 	}
 	if len(p.Next) > 0 {
 		ds, err := s.db.Dispositions(r.Context())
 		if err != nil {
 			return p, err
 		}
-		p.Dispositions = []web.Option{{Value: "", Label: "Choose how it ended…"}}
+		p.Dispositions = []web.Option{{Value: "", Label: s.t(r, "dispatch.stage.choose_disposition")}}
 		for _, d := range ds {
 			if d.Active {
 				p.Dispositions = append(p.Dispositions, web.Option{Value: strconv.FormatInt(d.ID, 10), Label: d.Name})
@@ -88,7 +88,7 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 	if !canSetStage(u, in) {
 		s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "incident.stage", RecordType: "incident",
 			RecordID: in.Number, Outcome: audit.Denied})
-		s.fail(w, r, apperr.New(apperr.Forbidden, "Only an officer of a unit assigned to this incident can record its stages."))
+		s.fail(w, r, apperr.New(apperr.Forbidden, "dispatch.err.stage_forbidden"))
 		return
 	}
 	c := postgres.StageChange{IncidentID: in.ID, Stage: incident.Stage(r.PostFormValue("stage")), Key: r.PostFormValue("key")}
@@ -113,9 +113,9 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 	}
 	back := "/incidents/" + strconv.FormatInt(in.ID, 10)
 	if res.AlreadyDone {
-		s.setFlash(r, "info", incident.StageName(c.Stage)+" was already recorded at "+s.fmtTimeSec(res.At)+".")
+		s.setFlash(r, "info", s.t(r, "dispatch.stage.already", "Stage", s.t(r, "stage_name."+string(c.Stage)), "Time", s.fmtTimeSec(res.At)))
 	} else {
-		s.setFlash(r, "ok", incident.StageName(c.Stage)+" recorded at "+s.fmtTimeSec(res.At)+".")
+		s.setFlash(r, "ok", s.t(r, "dispatch.stage.recorded", "Stage", s.t(r, "stage_name."+string(c.Stage)), "Time", s.fmtTimeSec(res.At)))
 	}
 	if u.Role == account.Officer && c.Stage == incident.Cleared {
 		back = "/my"
@@ -127,7 +127,7 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 // unit is on, newest first, with officer-safety warnings before anything.
 func (s *Server) myIncidents(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r.Context())
-	p := web.MyPage{Page: s.page(r, "My incidents", "my"), Unit: u.UnitCallSign}
+	p := web.MyPage{Page: s.page(r, s.t(r, "dispatch.my.title"), "my"), Unit: u.UnitCallSign}
 	if u.UnitID != nil {
 		list, err := s.db.MyIncidents(r.Context(), *u.UnitID)
 		if err != nil {
