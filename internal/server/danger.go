@@ -12,6 +12,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/web"
 )
@@ -45,7 +46,7 @@ func (s *Server) dangerPanel(r *http.Request, in *incident.Incident) (templ.Comp
 	}
 	if len(screens) > 0 {
 		l := screens[0]
-		sv := &web.DangerScreenView{When: s.fmtTimeSec(l.DoneAt), ISO: l.DoneAt.UTC().Format(time.RFC3339), By: l.DoneBy,
+		sv := &web.DangerScreenView{When: s.officerTime(r, l.DoneAt), ISO: l.DoneAt.UTC().Format(time.RFC3339), By: l.DoneBy,
 			High: l.HighDanger, YesCount: l.YesCount, Asked: len(l.Answers), Threshold: l.Threshold}
 		for _, a := range l.YesAnswers() {
 			sv.Yes = append(sv.Yes, a.Text)
@@ -79,10 +80,10 @@ func (s *Server) renderDangerForm(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	href := incidentPagePath(in.ID)
-	p := web.DangerFormPage{Page: s.page(r, "Danger screen "+in.Number, incidentNav(currentUser(ctx))), Number: in.Number,
+	p := web.DangerFormPage{Page: s.page(r, s.t(r, "danger.page_title", "Number", in.Number), incidentNav(currentUser(ctx))), Number: in.Number,
 		IncidentHref: href, Action: href + "/danger", Error: msg, Threshold: threshold}
 	if len(qs) == 0 && msg == "" {
-		p.Error = "The danger screen has no active questions; ask an administrator to add them."
+		p.Error = s.t(r, "danger.err.no_questions")
 	}
 	for i, q := range qs {
 		name := incident.AnswerField(q.ID)
@@ -101,7 +102,7 @@ func (s *Server) saveDangerScreen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
+		s.fail(w, r, apperr.New(apperr.Invalid, "officer.err.form_unreadable"))
 		return
 	}
 	ctx := r.Context()
@@ -131,14 +132,14 @@ func (s *Server) saveDangerScreen(w http.ResponseWriter, r *http.Request) {
 		failed(err)
 		return
 	}
-	yes := strconv.Itoa(screen.YesCount) + " of " + strconv.Itoa(len(answers)) + " answered yes"
+	yes := []any{"Yes", screen.YesCount, "Asked", len(answers)}
 	switch {
 	case screen.HighDanger:
-		s.setFlash(r, "warn", "HIGH DANGER ("+yes+"). Offer a referral to a shelter or crisis centre.")
+		s.setFlash(r, "warn", s.t(r, "danger.flash.high", yes...))
 	case in.HighDanger:
-		s.setFlash(r, "warn", "Danger screen saved: not high danger this time ("+yes+"). The incident stays flagged HIGH DANGER from an earlier screen.")
+		s.setFlash(r, "warn", s.t(r, "danger.flash.still_flagged", yes...))
 	default:
-		s.setFlash(r, "ok", "Danger screen saved: not high danger ("+yes+").")
+		s.setFlash(r, "ok", s.t(r, "danger.flash.not_high", yes...))
 	}
 	http.Redirect(w, r, incidentPagePath(in.ID), http.StatusSeeOther)
 }
@@ -146,13 +147,12 @@ func (s *Server) saveDangerScreen(w http.ResponseWriter, r *http.Request) {
 // ---- administration: the threshold (the questions are a refKind)
 
 func (s *Server) renderDangerSettings(w http.ResponseWriter, r *http.Request, status int, value, msg string, errs map[string]string) {
-	f := web.Field{Name: "threshold", Label: "High danger at this many yes answers", Type: "number", Value: value,
+	f := web.Field{Name: "threshold", Label: s.t(r, "danger.settings.label"), Type: "number", Value: value,
 		Required: true, Autofocus: true, Error: errs["threshold"],
-		Hint: "From " + strconv.Itoa(incident.MinDangerThreshold) + " to " + strconv.Itoa(incident.MaxDangerThreshold) +
-			". A yes to any question marked critical means high danger whatever this number. Past screens keep the result they had."}
-	s.render(w, r, status, web.AdminForm(web.RefForm{Page: s.page(r, "Danger screen", "admin"), Slug: "danger-questions",
-		Title: "Danger-screen questions", Heading: "High-danger threshold",
-		Form: web.Form{Action: "/admin/danger-settings", Submit: "Save threshold", Error: msg, Fields: []web.Field{f}}}))
+		Hint: s.t(r, "danger.settings.hint", "Min", incident.MinDangerThreshold, "Max", incident.MaxDangerThreshold)}
+	s.render(w, r, status, web.AdminForm(web.RefForm{Page: s.page(r, s.t(r, "danger.title"), "admin"), Slug: "danger-questions",
+		Title: s.t(r, "danger.questions.title"), Heading: s.t(r, "danger.settings.heading"),
+		Form: web.Form{Action: "/admin/danger-settings", Submit: s.t(r, "danger.settings.submit"), Error: msg, Fields: []web.Field{f}}}))
 }
 
 // dangerSettings shows the threshold form.
@@ -177,7 +177,7 @@ func (s *Server) saveDangerSettings(w http.ResponseWriter, r *http.Request) {
 		s.renderDangerSettings(w, r, statusOf(apperr.CodeOf(err)), value, msg, fields)
 		return
 	}
-	s.setFlash(r, "ok", "High-danger threshold set to "+strconv.Itoa(n)+" yes answers.")
+	s.setFlash(r, "ok", s.t(r, "danger.settings.saved", "Count", n))
 	http.Redirect(w, r, "/admin/danger-questions", http.StatusSeeOther)
 }
 
@@ -194,7 +194,7 @@ func (s *Server) dangerQuestionKind() *refKind {
 			return mapRows(qs, err, func(q incident.DangerQuestion) web.RefRow {
 				crit := ""
 				if q.Critical {
-					crit = "critical"
+					crit = i18n.T(ctx, "danger.critical")
 				}
 				return web.RefRow{Href: refHref("danger-questions", q.ID), Cells: []string{q.Text, strconv.Itoa(q.Position), crit},
 					Badges: activeBadge(q.Active)}
@@ -207,19 +207,20 @@ func (s *Server) dangerQuestionKind() *refKind {
 				"active": {checkbox(q.Active)}}, err
 		},
 		fields: func(ctx context.Context, v url.Values) ([]web.Field, error) {
+			l := i18n.FromContext(ctx)
 			return []web.Field{
-				{Name: "text", Label: "Question", Type: "textarea", Value: v.Get("text"), Required: true, MaxLen: 300, Width: "full",
-					Autofocus: true, Hint: "Yes/no, in plain words an officer can read out. Editing the wording does not change past screens: they keep the wording they were asked with."},
-				{Name: "position", Label: "Position", Type: "number", Value: v.Get("position"), Required: true,
-					Hint: "Order on the form, 1 to 999."},
-				{Name: "critical", Label: "Critical: a yes to this question alone means high danger", Type: "checkbox", Value: v.Get("critical")},
-				{Name: "active", Label: "Active (asked on new screens)", Type: "checkbox", Value: v.Get("active")},
+				{Name: "text", Label: l.T("danger.questions.text"), Type: "textarea", Value: v.Get("text"), Required: true, MaxLen: 300, Width: "full",
+					Autofocus: true, Hint: l.T("danger.questions.text_hint")},
+				{Name: "position", Label: l.T("danger.questions.position"), Type: "number", Value: v.Get("position"), Required: true,
+					Hint: l.T("danger.questions.position_hint")},
+				{Name: "critical", Label: l.T("danger.questions.critical"), Type: "checkbox", Value: v.Get("critical")},
+				{Name: "active", Label: l.T("danger.questions.active"), Type: "checkbox", Value: v.Get("active")},
 			}, nil
 		},
 		save: func(ctx context.Context, id int64, v url.Values) error {
 			f := apperr.Fields{}
 			q := incident.DangerQuestion{ID: id, Text: v.Get("text"), Critical: v.Get("critical") == "on", Active: v.Get("active") == "on"}
-			q.Position = int(parseID(f, v, "position", "Enter a position from 1 to 999."))
+			q.Position = int(parseID(f, v, "position", "danger.questions.err.position"))
 			if err := mergeErr(f, q.Validate()); err != nil {
 				return err
 			}
@@ -229,4 +230,11 @@ func (s *Server) dangerQuestionKind() *refKind {
 		// question may be deleted; deactivating keeps it for later.
 		del: func(ctx context.Context, id int64) error { return db.DeleteDangerQuestion(ctx, id, actorOf(ctx)) },
 	}
+}
+
+// officerTime writes t in the deployment's time zone as the request's
+// language writes dates, for the officer's pages (danger screens, orders,
+// referrals).
+func (s *Server) officerTime(r *http.Request, t time.Time) string {
+	return i18n.FromContext(r.Context()).DateTime(t, s.loc)
 }

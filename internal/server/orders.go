@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/web"
 )
@@ -36,16 +36,16 @@ func orderHref(id int64) string { return "/orders/" + strconv.FormatInt(id, 10) 
 func orderIncidentHref(id int64) string { return "/incidents/" + strconv.FormatInt(id, 10) }
 
 // orderRemaining says how long until t, for people: "in 1 h 40 min".
-func orderRemaining(t, now time.Time) string {
+func orderRemaining(l *i18n.Localizer, t, now time.Time) string {
 	d := t.Sub(now)
 	if d <= 0 {
-		return "ended"
+		return l.T("order.remaining.ended")
 	}
-	return "in " + durationWords(d)
+	return l.T("order.remaining.in", "Duration", durationWords(l, d))
 }
 
 // durationWords shows d in days, hours and minutes, coarsely.
-func durationWords(d time.Duration) string {
+func durationWords(l *i18n.Localizer, d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
@@ -53,21 +53,48 @@ func durationWords(d time.Duration) string {
 	days, hours, m := mins/(24*60), mins/60%24, mins%60
 	switch {
 	case days > 0:
-		return fmt.Sprintf("%d d %d h", days, hours)
+		return l.T("officer.duration.days", "Days", l.Int(days), "Hours", l.Int(hours))
 	case hours > 0:
-		return fmt.Sprintf("%d h %d min", hours, m)
+		return l.T("officer.duration.hours", "Hours", l.Int(hours), "Minutes", l.Int(m))
 	}
-	return fmt.Sprintf("%d min", m)
+	return l.T("officer.duration.minutes", "Minutes", l.Int(m))
 }
 
-// orderRow is an order as lists and its page show it.
-func (s *Server) orderRow(o *incident.Order, now time.Time) web.OrderRow {
-	row := web.OrderRow{Href: orderHref(o.ID), Number: o.Number, Kind: o.Kind.Label(), Protected: o.ProtectedName,
-		Restrained: o.RestrainedName, Address: o.Address, Starts: s.fmtTime(o.StartsAt), Ends: s.fmtTime(o.EndsAt),
-		EndsISO: o.EndsAt.UTC().Format(time.RFC3339), Status: o.Status(now), Active: o.Active(now),
+// orderKindText is the name of an order's kind in the request's language
+// (Kind.Label is the English one, for logs).
+func (s *Server) orderKindText(r *http.Request, k incident.OrderKind) string {
+	return s.t(r, "order.kind."+string(k))
+}
+
+// orderStatusID is the catalogue ID of where an order stands at now:
+// order.status.in_force, .not_yet_in_force, .expired or .ended_early,
+// named after Order.Status so that the two cannot drift apart.
+func orderStatusID(o *incident.Order, now time.Time) string {
+	return "order.status." + strings.ReplaceAll(strings.ToLower(o.Status(now)), " ", "_")
+}
+
+// spanText says a length of time in the request's language: "3 days",
+// "6 months" (Span.String is the English one).
+func spanText(l *i18n.Localizer, sp incident.Span) string {
+	var parts []string
+	if sp.Months != 0 {
+		parts = append(parts, l.T("order.span.months", "Count", sp.Months))
+	}
+	if sp.Days != 0 || len(parts) == 0 {
+		parts = append(parts, l.T("order.span.days", "Count", sp.Days))
+	}
+	return strings.Join(parts, " ")
+}
+
+// orderRow is an order as lists and its page show it, in the request's
+// language.
+func (s *Server) orderRow(r *http.Request, o *incident.Order, now time.Time) web.OrderRow {
+	row := web.OrderRow{Href: orderHref(o.ID), Number: o.Number, Kind: s.orderKindText(r, o.Kind), Protected: o.ProtectedName,
+		Restrained: o.RestrainedName, Address: o.Address, Starts: s.officerTime(r, o.StartsAt), Ends: s.officerTime(r, o.EndsAt),
+		EndsISO: o.EndsAt.UTC().Format(time.RFC3339), Status: s.t(r, orderStatusID(o, now)), Active: o.Active(now),
 		Incident: o.IncidentNumber, District: o.DistrictCode}
 	if row.Active {
-		row.Remaining = orderRemaining(o.EndsAt, now)
+		row.Remaining = orderRemaining(i18n.FromContext(r.Context()), o.EndsAt, now)
 	}
 	if o.IncidentID != nil {
 		row.IncidentHref = orderIncidentHref(*o.IncidentID)
@@ -76,15 +103,15 @@ func (s *Server) orderRow(o *incident.Order, now time.Time) web.OrderRow {
 }
 
 // orderWarnings maps the active orders found by the history lookup to the
-// panel's warnings.
+// panel's warnings; the template words them in the reader's language.
 func (s *Server) orderWarnings(orders []incident.OrderSummary) []web.OrderWarning {
 	var out []web.OrderWarning
 	now := s.now()
 	for _, o := range orders {
-		w := web.OrderWarning{Href: orderHref(o.ID), Number: o.Number, Kind: o.Kind.Label(), Protected: o.ProtectedName,
-			Restrained: o.RestrainedName, Until: s.fmtTime(o.EndsAt), MatchedOn: strings.Join(o.MatchedOn, ", ")}
+		w := web.OrderWarning{Href: orderHref(o.ID), Number: o.Number, Kind: string(o.Kind), Protected: o.ProtectedName,
+			Restrained: o.RestrainedName, Until: o.EndsAt, Location: s.loc, MatchedOn: o.MatchedOn}
 		if o.StartsAt.After(now) {
-			w.From = s.fmtTime(o.StartsAt)
+			w.From = o.StartsAt
 		}
 		out = append(out, w)
 	}
@@ -112,7 +139,7 @@ func (s *Server) ordersPanelData(r *http.Request, in *incident.Incident, number,
 		return p, err
 	}
 	for i := range orders {
-		p.Orders = append(p.Orders, s.orderRow(&orders[i], now))
+		p.Orders = append(p.Orders, s.orderRow(r, &orders[i], now))
 	}
 	change := canChangeOrders(u)
 	if change {
@@ -123,7 +150,7 @@ func (s *Server) ordersPanelData(r *http.Request, in *incident.Incident, number,
 		return p, err
 	}
 	if linked != nil {
-		row := s.orderRow(linked, now)
+		row := s.orderRow(r, linked, now)
 		p.Linked = &row
 	}
 	p.Violation, err = s.reportsViolation(r, in)
@@ -142,7 +169,8 @@ func (s *Server) ordersPanelData(r *http.Request, in *incident.Incident, number,
 				continue
 			}
 			p.Candidates = append(p.Candidates, web.Option{Value: strconv.FormatInt(o.ID, 10),
-				Label: fmt.Sprintf("%s — protects %s from %s until %s", o.Number, o.ProtectedName, o.RestrainedName, s.fmtTime(o.EndsAt))})
+				Label: s.t(r, "order.candidate", "Number", o.Number, "Protected", o.ProtectedName, "Restrained", o.RestrainedName,
+					"Until", s.officerTime(r, o.EndsAt))})
 		}
 	}
 	return p, nil
@@ -159,10 +187,10 @@ func (s *Server) reportsViolation(r *http.Request, in *incident.Incident) (bool,
 }
 
 // orderKindOptions are the kinds the form offers.
-func orderKindOptions() []web.Option {
+func (s *Server) orderKindOptions(r *http.Request) []web.Option {
 	var out []web.Option
-	for _, r := range incident.OrderRules {
-		out = append(out, web.Option{Value: string(r.Kind), Label: r.Label})
+	for _, rule := range incident.OrderRules {
+		out = append(out, web.Option{Value: string(rule.Kind), Label: s.orderKindText(r, rule.Kind)})
 	}
 	return out
 }
@@ -180,37 +208,39 @@ func (s *Server) renderOrderForm(w http.ResponseWriter, r *http.Request, status 
 	fld := func(name, label, value string) web.Field {
 		return web.Field{Name: name, Label: label, Value: value, Error: errs[name]}
 	}
-	kind := web.Field{Name: "kind", Label: "Kind of order", Type: "select", Value: f.Kind, Options: orderKindOptions(),
+	l := i18n.FromContext(r.Context())
+	kind := web.Field{Name: "kind", Label: l.T("order.field.kind"), Type: "select", Value: f.Kind, Options: s.orderKindOptions(r),
 		Error: errs["kind"], Required: true, Width: "full"}
-	prot := fld("protected_name", "Protected person", f.ProtectedName)
+	prot := fld("protected_name", l.T("order.field.protected"), f.ProtectedName)
 	prot.Required, prot.MaxLen, prot.Autocomplete = true, 150, "off"
-	restr := fld("restrained_name", "Restrained person", f.RestrainedName)
+	restr := fld("restrained_name", l.T("order.field.restrained"), f.RestrainedName)
 	restr.Required, restr.MaxLen, restr.Autocomplete = true, 150, "off"
-	addr := fld("address", "Address the order covers", f.Address)
+	addr := fld("address", l.T("order.field.address"), f.Address)
 	addr.MaxLen, addr.Width, addr.Autocomplete = 300, "full", "off"
 	if !addressShown(u, in) {
-		addr.Hint = addressHiddenText + ": the incident's address is not filled in. Leave empty, or enter the address the order names."
+		addr.Hint = l.T("order.field.address_hidden_hint")
 	}
-	start := fld("starts_at", "Starts", f.StartsAt)
-	start.Type, start.Hint = "datetime-local", "Leave empty for now. At most 24 hours ago or 7 days ahead."
+	start := fld("starts_at", l.T("order.field.starts"), f.StartsAt)
+	start.Type, start.Hint = "datetime-local", l.T("order.field.starts_hint")
 	var defaults []string
 	for _, rule := range incident.OrderRules {
-		defaults = append(defaults, string(rule.Kind)+": "+rule.Default.String())
+		defaults = append(defaults, l.T("order.default_length", "Kind", l.T("order.kind_short."+string(rule.Kind)),
+			"Length", spanText(l, rule.Default)))
 	}
-	end := fld("ends_at", "Ends", f.EndsAt)
-	end.Type, end.Hint = "datetime-local", "Leave empty for the default length ("+strings.Join(defaults, ", ")+")."
-	cond := fld("conditions", "Conditions", f.Conditions)
+	end := fld("ends_at", l.T("order.field.ends"), f.EndsAt)
+	end.Type, end.Hint = "datetime-local", l.T("order.field.ends_hint", "Defaults", strings.Join(defaults, ", "))
+	cond := fld("conditions", l.T("order.field.conditions"), f.Conditions)
 	cond.Type, cond.MaxLen, cond.Width = "textarea", 2000, "full"
-	cond.Hint = "E.g. not to approach the protected person or the home, not to call, to leave the shared home."
+	cond.Hint = l.T("order.field.conditions_hint")
 	var rules []web.OrderRuleRow
 	for _, rule := range incident.OrderRules {
-		rules = append(rules, web.OrderRuleRow{Label: rule.Label, Law: rule.Law, Default: rule.Default.String(),
-			Min: rule.Min.String(), Max: rule.Max.String()})
+		rules = append(rules, web.OrderRuleRow{Label: l.T("order.kind." + string(rule.Kind)), Law: l.T("order.law." + string(rule.Kind)),
+			Default: spanText(l, rule.Default), Min: spanText(l, rule.Min), Max: spanText(l, rule.Max)})
 	}
 	s.render(w, r, status, web.OrderForm(web.OrderFormPage{
-		Page: s.page(r, "Protection order · "+in.Number, incidentNav(currentUser(r.Context()))), IncidentNumber: in.Number, IncidentHref: orderIncidentHref(in.ID),
+		Page: s.page(r, s.t(r, "order.form.page_title", "Number", in.Number), incidentNav(currentUser(r.Context()))), IncidentNumber: in.Number, IncidentHref: orderIncidentHref(in.ID),
 		IssuedBy: u.DisplayName(), Rules: rules,
-		Form: web.Form{Action: orderIncidentHref(in.ID) + "/orders/new", Submit: "Record the order", Error: msg,
+		Form: web.Form{Action: orderIncidentHref(in.ID) + "/orders/new", Submit: l.T("order.form.submit"), Error: msg,
 			Fields: []web.Field{kind, prot, restr, addr, start, end, cond}},
 	}))
 }
@@ -257,13 +287,13 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
 		failed(err)
 		return
 	}
-	s.setFlash(r, "ok", "Protection order "+number+" recorded.")
+	s.setFlash(r, "ok", s.t(r, "order.flash.recorded", "Number", number))
 	http.Redirect(w, r, orderHref(id), http.StatusSeeOther)
 }
 
 // notYourOrder is the answer to an order outside the viewer's part, or
 // one that does not exist.
-const notYourOrder = "This protection order is outside your district or area, or there is no such order."
+const notYourOrder = "order.err.not_yours"
 
 // loadOrder reads the {oid} order and checks that the viewer may see the
 // incident it was recorded on (or, for an order without one, its
@@ -319,30 +349,31 @@ func (s *Server) renderOrder(w http.ResponseWriter, r *http.Request, status int,
 	}
 	now := s.now()
 	u := currentUser(r.Context())
-	p := web.OrderPage{Page: s.page(r, o.Number, incidentNav(u)), Order: s.orderRow(o, now), Conditions: o.Conditions,
-		IssuedBy: o.IssuedByName, IssuedAt: s.fmtTime(o.IssuedAt), EndReason: o.EndReason, Extensions: o.Extensions,
-		MaxEnd: s.fmtTime(o.MaxEnd(s.loc)), CanChange: o.Active(now) && canChangeOrders(u)}
+	p := web.OrderPage{Page: s.page(r, o.Number, incidentNav(u)), Order: s.orderRow(r, o, now), Conditions: o.Conditions,
+		IssuedBy: o.IssuedByName, IssuedAt: s.officerTime(r, o.IssuedAt), EndReason: o.EndReason, Extensions: o.Extensions,
+		MaxEnd: s.officerTime(r, o.MaxEnd(s.loc)), CanChange: o.Active(now) && canChangeOrders(u)}
 	if !addressShown(u, scope) {
-		p.Order.Address, p.AddressHidden = addressHiddenText, true
+		p.Order.Address, p.AddressHidden = s.t(r, "order.address_hidden"), true
 	}
 	if u.Role == account.Officer {
 		p.Page.Nav = "my"
 	}
-	if rule, ok := incident.RuleFor(o.Kind); ok {
-		p.Law = rule.Law
+	if _, ok := incident.RuleFor(o.Kind); ok {
+		p.Law = s.t(r, "order.law."+string(o.Kind))
 	}
 	if o.EndedAt != nil {
-		p.EndedAt = s.fmtTime(*o.EndedAt)
+		p.EndedAt = s.officerTime(r, *o.EndedAt)
 	}
-	newEnd := web.Field{Name: "ends_at", Label: "New end", Type: "datetime-local", Value: get("ends_at"),
+	newEnd := web.Field{Name: "ends_at", Label: s.t(r, "order.extend.new_end"), Type: "datetime-local", Value: get("ends_at"),
 		Error: extendErrs["ends_at"], Required: true}
 	if newEnd.Value == "" {
 		newEnd.Value = o.MaxEnd(s.loc).In(s.loc).Format(incident.OrderTimeLayout)
 	}
-	p.Extend = web.Form{Action: orderHref(o.ID) + "/extend", Submit: "Extend the order", Error: extendMsg, Fields: []web.Field{newEnd}}
-	p.End = web.Form{Action: orderHref(o.ID) + "/end", Submit: "End the order now", Error: endMsg, Fields: []web.Field{{
-		Name: "reason", Label: "Reason", Type: "textarea", Value: get("reason"), Error: endErrs["reason"], Required: true,
-		MaxLen: incident.MaxEndReason, Width: "full", Hint: "E.g. withdrawn by the court, issued in error. 5 to 500 characters."}}}
+	p.Extend = web.Form{Action: orderHref(o.ID) + "/extend", Submit: s.t(r, "order.extend.submit"), Error: extendMsg, Fields: []web.Field{newEnd}}
+	p.End = web.Form{Action: orderHref(o.ID) + "/end", Submit: s.t(r, "order.end.submit"), Error: endMsg, Fields: []web.Field{{
+		Name: "reason", Label: s.t(r, "order.end.reason"), Type: "textarea", Value: get("reason"), Error: endErrs["reason"], Required: true,
+		MaxLen: incident.MaxEndReason, Width: "full",
+		Hint: s.t(r, "order.end.reason_hint", "Min", incident.MinEndReason, "Max", incident.MaxEndReason)}}}
 	s.render(w, r, status, web.Order(p))
 }
 
@@ -368,7 +399,7 @@ func (s *Server) extendOrder(w http.ResponseWriter, r *http.Request) {
 		s.renderOrder(w, r, statusOf(apperr.CodeOf(err)), o, scope, r.PostFormValue, msg, fields, "", nil)
 		return
 	}
-	s.setFlash(r, "ok", "Order "+o.Number+" extended.")
+	s.setFlash(r, "ok", s.t(r, "order.flash.extended", "Number", o.Number))
 	http.Redirect(w, r, orderHref(o.ID), http.StatusSeeOther)
 }
 
@@ -387,7 +418,7 @@ func (s *Server) endOrder(w http.ResponseWriter, r *http.Request) {
 		s.renderOrder(w, r, statusOf(apperr.CodeOf(err)), o, scope, r.PostFormValue, "", nil, msg, fields)
 		return
 	}
-	s.setFlash(r, "ok", "Order "+o.Number+" ended.")
+	s.setFlash(r, "ok", s.t(r, "order.flash.ended", "Number", o.Number))
 	http.Redirect(w, r, orderHref(o.ID), http.StatusSeeOther)
 }
 
@@ -410,11 +441,11 @@ func (s *Server) expiringOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	p := web.ExpiringOrdersPage{Page: s.page(r, "Orders ending soon", "orders"), Within: "24 hours"}
+	p := web.ExpiringOrdersPage{Page: s.page(r, s.t(r, "order.expiring.page_title"), "orders"), WithinHours: int(expiringWithin / time.Hour)}
 	for i := range orders {
 		// A list shows no personal data: the names and the address are on
 		// the order's page only.
-		row := s.orderRow(&orders[i], now)
+		row := s.orderRow(r, &orders[i], now)
 		row.Protected, row.Restrained, row.Address = "", "", ""
 		p.Orders = append(p.Orders, row)
 	}
@@ -444,7 +475,7 @@ func (s *Server) linkViolatedOrder(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.render(w, r, statusOf(apperr.CodeOf(err)), web.PanelOnly(web.PanelPage{Page: s.page(r, in.Number, incidentNav(currentUser(r.Context()))),
-			Heading: "Protection orders · " + in.Number, BackHref: orderIncidentHref(in.ID), Panel: web.OrdersPanelView(p)}))
+			Heading: s.t(r, "order.panel.heading", "Number", in.Number), BackHref: orderIncidentHref(in.ID), Panel: web.OrdersPanelView(p)}))
 	}
 	isViol, err := s.reportsViolation(r, in)
 	if err != nil {
@@ -452,7 +483,7 @@ func (s *Server) linkViolatedOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !isViol {
-		failed(apperr.New(apperr.Conflict, "Only a call reporting a violation of a protection order is linked to an order; change the incident type first."))
+		failed(apperr.New(apperr.Conflict, "order.err.not_violation"))
 		return
 	}
 	var orderID int64
@@ -460,7 +491,7 @@ func (s *Server) linkViolatedOrder(w http.ResponseWriter, r *http.Request) {
 	case number != "":
 		o, err := s.db.OrderByNumber(r.Context(), number)
 		if apperr.CodeOf(err) == apperr.NotFound {
-			failed(apperr.New(apperr.Invalid, "No protection order has the number %s.", strings.ToUpper(number)))
+			failed(apperr.New(apperr.Invalid, "order.err.no_such_number", "Number", strings.ToUpper(number)))
 			return
 		}
 		if err != nil {
@@ -470,17 +501,17 @@ func (s *Server) linkViolatedOrder(w http.ResponseWriter, r *http.Request) {
 		orderID = o.ID
 	case v != "":
 		if orderID, err = strconv.ParseInt(v, 10, 64); err != nil || orderID <= 0 {
-			failed(apperr.New(apperr.Invalid, "Choose an order from the list."))
+			failed(apperr.New(apperr.Invalid, "order.err.choose_listed"))
 			return
 		}
 	default:
-		failed(apperr.New(apperr.Invalid, "Choose the violated order from the list, or enter its number."))
+		failed(apperr.New(apperr.Invalid, "order.err.choose_or_number"))
 		return
 	}
 	if err := s.db.LinkViolatedOrder(r.Context(), in.ID, orderID, s.actor(r)); err != nil {
 		failed(err)
 		return
 	}
-	s.setFlash(r, "ok", "Violated order linked.")
+	s.setFlash(r, "ok", s.t(r, "order.flash.linked"))
 	http.Redirect(w, r, orderIncidentHref(in.ID)+"#orders", http.StatusSeeOther)
 }

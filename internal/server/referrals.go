@@ -11,6 +11,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
@@ -30,12 +31,24 @@ func canChangeReferrals(u *account.User) bool { return slices.Contains(referralR
 
 func referralHref(id int64) string { return "/referrals/" + strconv.FormatInt(id, 10) }
 
-func consentOptions() []web.Option {
+// consentOptions are the consent values a form offers, in the request's
+// language.
+func (s *Server) consentOptions(r *http.Request) []web.Option {
 	var out []web.Option
 	for _, c := range incident.Consents {
-		out = append(out, web.Option{Value: string(c), Label: c.Label()})
+		out = append(out, web.Option{Value: string(c), Label: s.t(r, "referral.consent."+string(c))})
 	}
 	return out
+}
+
+// partnerKindText is the name of a partner organisation's kind in the
+// request's language (PartnerKind.Label is the English one).
+func (s *Server) partnerKindText(r *http.Request, k refdata.PartnerKind) string {
+	id := "referral.partner_kind." + string(k)
+	if l := i18n.FromContext(r.Context()); l.Has(id) {
+		return l.T(id)
+	}
+	return string(k)
 }
 
 // referralFormState is what a referral form sent back with errors shows.
@@ -65,7 +78,7 @@ func (s *Server) referralsPanel(r *http.Request, in *incident.Incident) (templ.C
 func (s *Server) referralsPanelData(r *http.Request, in *incident.Incident, st referralFormState) (web.ReferralsPanel, error) {
 	ctx := r.Context()
 	change := canChangeReferrals(currentUser(ctx))
-	p := web.ReferralsPanel{Consent: st.consent, OverrideReason: st.reason, ConsentOptions: consentOptions(),
+	p := web.ReferralsPanel{Consent: st.consent, OverrideReason: st.reason, ConsentOptions: s.consentOptions(r),
 		Error: st.createErr, Errors: st.createErrs}
 	if p.Consent == "" {
 		p.Consent = string(incident.ConsentPending)
@@ -77,18 +90,19 @@ func (s *Server) referralsPanelData(r *http.Request, in *incident.Incident, st r
 	for i := range rs {
 		ref := &rs[i]
 		row := web.ReferralRow{ID: strconv.FormatInt(ref.ID, 10), Partner: ref.PartnerName,
-			Kind: refdata.PartnerKind(ref.PartnerKind).Label(), Status: string(ref.Status), StatusLabel: ref.Status.Label(),
-			Open: ref.Open(), Consent: string(ref.Consent), ConsentLabel: ref.Consent.Label(), OverrideReason: ref.OverrideReason,
-			ConsentOptions: consentOptions()}
+			Kind: s.partnerKindText(r, refdata.PartnerKind(ref.PartnerKind)), Status: string(ref.Status),
+			StatusLabel: s.t(r, "referral.status."+string(ref.Status)), Open: ref.Open(), Consent: string(ref.Consent),
+			ConsentLabel: s.t(r, "referral.consent."+string(ref.Consent)), OverrideReason: ref.OverrideReason,
+			ConsentOptions: s.consentOptions(r)}
 		for _, step := range ref.Steps {
-			row.Steps = append(row.Steps, web.ReferralStepRow{Label: step.Status.Label(), When: s.fmtTime(step.At),
+			row.Steps = append(row.Steps, web.ReferralStepRow{Label: s.t(r, "referral.status."+string(step.Status)), When: s.officerTime(r, step.At),
 				ISO: step.At.UTC().Format(time.RFC3339), Who: step.By})
 		}
 		if change {
 			row.Action = referralHref(ref.ID) + "/status"
 			row.EditConsent = ref.ConsentEditable()
 			for _, n := range incident.NextStatuses(ref.Status) {
-				row.Next = append(row.Next, web.Option{Value: string(n), Label: n.Action()})
+				row.Next = append(row.Next, web.Option{Value: string(n), Label: s.t(r, "referral.action."+string(n))})
 			}
 		}
 		if ref.ID == st.rowID {
@@ -116,7 +130,7 @@ func (s *Server) referralsPanelData(r *http.Request, in *incident.Incident, st r
 				continue
 			}
 			id := strconv.FormatInt(o.ID, 10)
-			p.Partners = append(p.Partners, web.PartnerChoice{ID: id, Name: o.Name, Kind: o.Kind.Label(),
+			p.Partners = append(p.Partners, web.PartnerChoice{ID: id, Name: o.Name, Kind: s.partnerKindText(r, o.Kind),
 				Selected: slices.Contains(st.partners, id)})
 		}
 	}
@@ -142,7 +156,7 @@ func (s *Server) renderReferralsError(w http.ResponseWriter, r *http.Request, in
 		return
 	}
 	s.render(w, r, statusOf(apperr.CodeOf(err)), web.PanelOnly(web.PanelPage{Page: s.page(r, in.Number, incidentNav(currentUser(r.Context()))),
-		Heading: "Referrals · " + in.Number, BackHref: "/incidents/" + strconv.FormatInt(in.ID, 10) + "#referrals",
+		Heading: s.t(r, "referral.panel.heading", "Number", in.Number), BackHref: "/incidents/" + strconv.FormatInt(in.ID, 10) + "#referrals",
 		Panel: web.ReferralsPanelView(p)}))
 }
 
@@ -153,7 +167,7 @@ func (s *Server) createReferrals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
+		s.fail(w, r, apperr.New(apperr.Invalid, "officer.err.form_unreadable"))
 		return
 	}
 	st := referralFormState{partners: r.PostForm["partner_id"], consent: r.PostFormValue("consent"),
@@ -164,7 +178,7 @@ func (s *Server) createReferrals(w http.ResponseWriter, r *http.Request) {
 		for _, v := range st.partners {
 			id, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || id <= 0 {
-				e.Add("partner_id", "Choose organisations from the list.")
+				e.Add("partner_id", "referral.err.choose_listed")
 				continue
 			}
 			if !slices.Contains(ids, id) {
@@ -172,7 +186,7 @@ func (s *Server) createReferrals(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if len(st.partners) == 0 {
-			e.Add("partner_id", "Choose at least one organisation.")
+			e.Add("partner_id", "referral.err.choose_one")
 		}
 		consent, reason, cerr := incident.NewReferralConsent(incident.ConsentChange{Consent: st.consent, OverrideReason: st.reason})
 		for k, v := range apperr.FieldsOf(cerr) {
@@ -189,13 +203,13 @@ func (s *Server) createReferrals(w http.ResponseWriter, r *http.Request) {
 		s.renderReferralsError(w, r, in, err, st)
 		return
 	}
-	s.setFlash(r, "ok", "Referral offered.")
+	s.setFlash(r, "ok", s.t(r, "referral.flash.offered"))
 	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(in.ID, 10)+"#referrals", http.StatusSeeOther)
 }
 
 // notYourReferral is the answer to a referral whose incident is outside
 // the viewer's part, or one that does not exist.
-const notYourReferral = "This referral's incident is outside your district or area, or there is no such referral."
+const notYourReferral = "referral.err.not_yours"
 
 // changeReferral records the next step of a referral and/or its consent.
 func (s *Server) changeReferral(w http.ResponseWriter, r *http.Request) {
@@ -232,9 +246,9 @@ func (s *Server) changeReferral(w http.ResponseWriter, r *http.Request) {
 		s.renderReferralsError(w, r, in, err, st)
 		return
 	}
-	msg := "Consent recorded for the referral to " + ref.PartnerName + "."
+	msg := s.t(r, "referral.flash.consent", "Partner", ref.PartnerName)
 	if to != "" {
-		msg = "Referral to " + ref.PartnerName + ": " + to.Label() + "."
+		msg = s.t(r, "referral.flash.status", "Partner", ref.PartnerName, "Status", s.t(r, "referral.status."+string(to)))
 	}
 	s.setFlash(r, "ok", msg)
 	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(in.ID, 10)+"#referral-"+strconv.FormatInt(ref.ID, 10), http.StatusSeeOther)
@@ -259,19 +273,20 @@ func (s *Server) openReferrals(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := web.OpenReferralsPage{Page: s.page(r, "Open referrals", "referrals"), Total: len(rs)}
+	p := web.OpenReferralsPage{Page: s.page(r, s.t(r, "referral.open.title"), "referrals"), Total: len(rs)}
+	l := i18n.FromContext(r.Context())
 	for i := range rs {
 		ref := &rs[i]
 		if len(p.Groups) == 0 || p.Groups[len(p.Groups)-1].Partner != ref.PartnerName {
-			p.Groups = append(p.Groups, web.ReferralGroup{Partner: ref.PartnerName, Kind: refdata.PartnerKind(ref.PartnerKind).Label()})
+			p.Groups = append(p.Groups, web.ReferralGroup{Partner: ref.PartnerName, Kind: s.partnerKindText(r, refdata.PartnerKind(ref.PartnerKind))})
 		}
 		g := &p.Groups[len(p.Groups)-1]
 		last := ref.LastChange()
 		g.Rows = append(g.Rows, web.OpenReferralRow{Incident: ref.IncidentNumber,
 			IncidentHref: "/incidents/" + strconv.FormatInt(ref.IncidentID, 10) + "#referrals", District: ref.DistrictCode,
-			Status: ref.Status.Label(), Consent: ref.Consent.Label(), Offered: s.fmtTime(ref.OfferedAt),
-			OfferedISO: ref.OfferedAt.UTC().Format(time.RFC3339), Waiting: durationWords(now.Sub(ref.OfferedAt)),
-			SinceChange: durationWords(now.Sub(last)), Stale: now.Sub(last) > staleReferral})
+			Status: s.t(r, "referral.status."+string(ref.Status)), Consent: s.t(r, "referral.consent."+string(ref.Consent)),
+			Offered: s.officerTime(r, ref.OfferedAt), OfferedISO: ref.OfferedAt.UTC().Format(time.RFC3339),
+			Waiting: durationWords(l, now.Sub(ref.OfferedAt)), SinceChange: durationWords(l, now.Sub(last)), Stale: now.Sub(last) > staleReferral})
 	}
 	s.render(w, r, http.StatusOK, web.OpenReferrals(p))
 }
