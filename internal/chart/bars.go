@@ -19,6 +19,8 @@ type Bars struct {
 	EmphasisName string // what an emphasised bar is, for the legend ("IDP settlement"); "" for none
 	MutedName    string // what a muted bar is, for the legend ("whole district"); "" for none
 	Refs         []Ref  // vertical reference lines
+	NoFigure     string // the tooltip of a bar without a figure; default "no figure"
+	NoData       string // drawn in place of a bar without a figure; default "no data"
 
 	Ticks  []float64            // tick values; nil: Ticks of the largest value
 	Format func(float64) string // tick and tooltip values; nil: the plain number
@@ -155,7 +157,7 @@ func (c Bars) SVG() string {
 		if br.Value != nil {
 			tip += c.ValueName + " " + format(*br.Value)
 		} else {
-			tip += "no figure"
+			tip += or(c.NoFigure, "no figure")
 		}
 		if br.Marker != nil && c.MarkerName != "" {
 			tip += ", " + c.MarkerName + " " + format(*br.Marker)
@@ -177,7 +179,7 @@ func (c Bars) SVG() string {
 				b.WriteString(`<rect x="` + num(left) + `" y="` + num(cy-barHeight/2) + `" width="` + num(bw) + `" height="` +
 					num(barHeight) + `" fill="` + fill + `"` + extra + "/>")
 			} else {
-				text(&b, left+6, cy+4, "", `font-size="11" fill="`+muted+`"`, "no data")
+				text(&b, left+6, cy+4, "", `font-size="11" fill="`+muted+`"`, or(c.NoData, "no data"))
 			}
 			if br.Marker != nil {
 				line(&b, x(*br.Marker), cy-barHeight/2-3, x(*br.Marker), cy+barHeight/2+3, markFill, 3, "")

@@ -219,3 +219,12 @@ func formatter(f func(float64) string) func(float64) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// or is s, or def when s is empty: the English default of a text that the
+// caller may give in the reader's language.
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

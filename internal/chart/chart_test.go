@@ -367,3 +367,20 @@ func TestChartTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestChartWordsGiven: the few words a chart draws itself come from the
+// caller when it gives them (in the reader's language).
+func TestChartWordsGiven(t *testing.T) {
+	bars := Bars{ID: "e", Title: "t", Desc: "d", ValueName: "Медиана", NoFigure: "нет показателя", NoData: "нет данных",
+		Bars: []Bar{{Label: "Ленинский", Value: ptr(60)}, {Label: "Ош"}}}.SVG()
+	if !strings.Contains(bars, ">нет данных</text>") || !strings.Contains(bars, "Ош: нет показателя") ||
+		strings.Contains(bars, "no data") || strings.Contains(bars, "no figure") {
+		t.Errorf("bar chart words not the given ones:\n%s", bars)
+	}
+	hm := HeatMap{ID: "e", Title: "t", Desc: "d", Rows: []string{"Пн"}, Cols: []string{"00"}, Cells: [][]Cell{{{}}},
+		NoFigures: "нет данных", NoneMeasured: "нет измеренных происшествий"}.SVG()
+	if !strings.Contains(hm, ">нет данных</text>") || !strings.Contains(hm, ">нет измеренных происшествий</text>") ||
+		strings.Contains(hm, "no figures") || strings.Contains(hm, "no incidents") {
+		t.Errorf("heat map words not the given ones:\n%s", hm)
+	}
+}

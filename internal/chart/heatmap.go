@@ -19,6 +19,9 @@ type HeatMap struct {
 
 	Legend string               // what the shades measure ("Median response")
 	Format func(float64) string // legend values; nil: the plain number
+
+	NoFigures    string // the legend when no cell has a figure; default "no figures"
+	NoneMeasured string // the legend of the pale cells; default "no incidents measured"
 }
 
 // Cell is one cell of a heat map.
@@ -112,10 +115,10 @@ func (c HeatMap) SVG() string {
 			lx += 20 + textWidth(label, 11) + 12
 		}
 	} else {
-		text(&b, textWidth(c.Legend, 12)+14, 14, "", `fill="`+muted+`"`, "no figures")
+		text(&b, textWidth(c.Legend, 12)+14, 14, "", `fill="`+muted+`"`, or(c.NoFigures, "no figures"))
 	}
 	b.WriteString(`<rect x="0" y="24" width="16" height="14" fill="` + noData + `" stroke="` + grid + `"/>`)
-	text(&b, 20, 35, "", `fill="`+muted+`"`, "no incidents measured")
+	text(&b, 20, 35, "", `fill="`+muted+`"`, or(c.NoneMeasured, "no incidents measured"))
 	b.WriteString("</g>")
 
 	// Column labels.

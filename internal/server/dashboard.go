@@ -16,6 +16,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/chart"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/internal/report"
@@ -105,7 +106,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := web.DashboardPage{Page: s.page(r, "Dashboard", "dashboard"), Freshness: s.dashboardFreshness(r)}
+	l := i18n.FromContext(ctx)
+	p := web.DashboardPage{Page: s.page(r, l.T("dashboard.title"), "dashboard"), Freshness: s.dashboardFreshness(r)}
 	if qErr != nil || ivMsg != "" {
 		fields := apperr.Fields{}
 		for k, v := range apperr.FieldsOf(qErr) {
@@ -115,10 +117,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 			fields[paramInterval] = apperr.Msg{ID: ivMsg}
 		}
 		p.Invalid = true
-		p.Period = "The period or filters need correcting"
+		p.Period = l.T("dashboard.invalid_period")
 		p.Form = s.dashboardForm(r, ref, nil, r.URL.Query(), fields)
-		p.Form.Error = "Please correct the fields marked below."
-		p.Periods = s.dashboardPeriods(report.Query{Location: s.loc}, iv, now, false)
+		p.Form.Error = l.T("form.correct_fields")
+		p.Periods = s.dashboardPeriods(l, report.Query{Location: s.loc}, iv, now, false)
 		s.render(w, r, http.StatusUnprocessableEntity, web.Dashboard(p))
 		return
 	}
@@ -145,7 +147,7 @@ func parseInterval(v string) (iv refdata.Interval, msg string) {
 	if iv := refdata.Interval(v); slices.Contains(refdata.Intervals, iv) {
 		return iv, ""
 	}
-	return refdata.Response, "Choose an interval from the list."
+	return refdata.Response, "dashboard.err.interval"
 }
 
 // auditDashboard records a view of the dashboard for q (ids and dates).
@@ -219,7 +221,9 @@ func secondsValue(v float64) string {
 // pctValue writes a share as the exports do: to a tenth of a percent.
 func pctValue(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
 
-// clockText writes seconds for people: m:ss, or h:mm:ss from an hour.
+// clockText writes seconds for people: m:ss, or h:mm:ss from an hour. The
+// tables and charts write times so in every language (the page says so);
+// sentences use durText.
 func clockText(secs float64) string {
 	neg := secs < 0
 	t := int64(math.Round(math.Abs(secs)))
@@ -230,6 +234,29 @@ func clockText(secs float64) string {
 		out = fmt.Sprintf("%d:%02d", t/60, t%60)
 	}
 	if neg {
+		return "−" + out
+	}
+	return out
+}
+
+// durText writes seconds in words, in l's language: "4 min 12 s",
+// "1 h 5 min", "40 s".
+func durText(l *i18n.Localizer, secs float64) string {
+	t := int64(math.Round(math.Abs(secs)))
+	var out string
+	switch {
+	case t >= 3600 && t/60%60 == 0:
+		out = l.T("dashboard.dur.h", "H", l.Int(int(t/3600)))
+	case t >= 3600:
+		out = l.T("dashboard.dur.h_min", "H", l.Int(int(t/3600)), "Min", l.Int(int(t/60%60)))
+	case t >= 60 && t%60 == 0:
+		out = l.T("dashboard.dur.min", "Min", l.Int(int(t/60)))
+	case t >= 60:
+		out = l.T("dashboard.dur.min_s", "Min", l.Int(int(t/60)), "S", l.Int(int(t%60)))
+	default:
+		out = l.T("dashboard.dur.s", "S", l.Int(int(t)))
+	}
+	if secs < 0 && t > 0 {
 		return "−" + out
 	}
 	return out
@@ -249,14 +276,16 @@ func durFig(v *float64, target *int) web.DashFig {
 	return f
 }
 
-func pctFig(v *float64) web.DashFig {
+func pctFig(l *i18n.Localizer, v *float64) web.DashFig {
 	if v == nil {
 		return web.DashFig{Text: absent}
 	}
-	return web.DashFig{Value: pctValue(*v), Text: strconv.FormatFloat(math.Round(*v*10)/10, 'f', 1, 64) + " %"}
+	return web.DashFig{Value: pctValue(*v), Text: l.Percent(math.Round(*v*10) / 10)}
 }
 
-func intFig(n int) web.DashFig { s := strconv.Itoa(n); return web.DashFig{Value: s, Text: s} }
+func intFig(l *i18n.Localizer, n int) web.DashFig {
+	return web.DashFig{Value: strconv.Itoa(n), Text: l.Int(n)}
+}
 
 func targetFig(t *int) web.DashFig {
 	if t == nil {
@@ -266,63 +295,69 @@ func targetFig(t *int) web.DashFig {
 }
 
 // summaryRow is a table row of one group's figures for interval iv.
-func summaryRow(groupBy report.GroupBy, key, label string, incidents int, iv refdata.Interval, sum report.Summary) web.DashRow {
-	return web.DashRow{GroupBy: string(groupBy), Key: key, Interval: string(iv), Label: label, IntervalLabel: iv.Label(),
-		Incidents: intFig(incidents), N: intFig(sum.N), Missing: intFig(sum.Missing), Inconsistent: intFig(sum.Inconsistent),
+func summaryRow(l *i18n.Localizer, groupBy report.GroupBy, key, label string, incidents int, iv refdata.Interval, sum report.Summary) web.DashRow {
+	return web.DashRow{GroupBy: string(groupBy), Key: key, Interval: string(iv), Label: label, IntervalLabel: ivName(l, iv),
+		Incidents: intFig(l, incidents), N: intFig(l, sum.N), Missing: intFig(l, sum.Missing), Inconsistent: intFig(l, sum.Inconsistent),
 		Median: durFig(sum.Median, sum.TargetS), P90: durFig(sum.P90, sum.TargetS), P95: durFig(sum.P95, sum.TargetS),
-		Target: targetFig(sum.TargetS), Within: pctFig(sum.WithinTargetPct)}
+		Target: targetFig(sum.TargetS), Within: pctFig(l, sum.WithinTargetPct)}
 }
 
 // basis says what a figure of sum rests on.
-func basis(sum report.Summary) string {
-	s := plural(sum.N, "incident", "incidents") + " measured"
+func basis(l *i18n.Localizer, sum report.Summary) string {
+	s := l.T("dashboard.basis.measured", "Count", sum.N, "N", l.Int(sum.N))
 	if sum.Missing > 0 {
-		s += "; " + strconv.Itoa(sum.Missing) + " lacked a time"
+		s += l.T("dashboard.basis.missing", "Count", sum.Missing, "N", l.Int(sum.Missing))
 	}
 	if sum.Inconsistent > 0 {
-		s += "; " + strconv.Itoa(sum.Inconsistent) + " had the times out of order"
+		s += l.T("dashboard.basis.inconsistent", "Count", sum.Inconsistent, "N", l.Int(sum.Inconsistent))
 	}
 	return s
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
+// count renders a plural message whose number is {{.N}} (written the
+// language's way) and whose form {{.Count}} chooses.
+func count(l *i18n.Localizer, id string, n int, kv ...any) string {
+	return l.T(id, append([]any{"Count", n, "N", l.Int(n)}, kv...)...)
 }
 
-// pctOf is n as a share of total, in words ("" when total is 0).
-func pctOf(n, total int, of string) string {
+// pctOf is n as a share of total, in words ("" when total is 0): id is the
+// message naming what total counts ("{{.Pct}} of referrals").
+func pctOf(l *i18n.Localizer, n, total int, id string) string {
 	if total == 0 {
 		return ""
 	}
-	return strconv.FormatFloat(math.Round(1000*float64(n)/float64(total))/10, 'f', 1, 64) + " % of " + of
+	return l.T(id, "Pct", l.Percent(math.Round(1000*float64(n)/float64(total))/10))
 }
 
-// intervalMeasures says what an interval measures.
-var intervalMeasures = map[refdata.Interval]string{
-	refdata.CallProcessing: "from the call to the first unit assigned",
-	refdata.Turnout:        "from the first unit assigned to a unit en route",
-	refdata.Travel:         "from en route to the first unit on scene",
-	refdata.Response:       "from the call to the first unit on scene",
-	refdata.OnScene:        "from the first unit on scene to the incident cleared",
-	refdata.Total:          "from the call to the incident cleared",
+// ivName is the interval's name in l's language ("Response"); ivLower is
+// the same within a sentence ("median response").
+func ivName(l *i18n.Localizer, iv refdata.Interval) string {
+	return l.T("dashboard.interval." + string(iv))
+}
+
+func ivLower(l *i18n.Localizer, iv refdata.Interval) string {
+	return l.T("dashboard.interval_lower." + string(iv))
+}
+
+// ivMeasures says what an interval measures.
+func ivMeasures(l *i18n.Localizer, iv refdata.Interval) string {
+	return l.T("dashboard.measures." + string(iv))
 }
 
 // fillDashboard turns the figures into the page.
 func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Query, iv refdata.Interval, ref dashboardRef,
 	d dashboardData, now time.Time) {
-	ivLabel := iv.Label()
-	p.Interval, p.Measures = ivLabel, intervalMeasures[iv]
-	p.Period = fmt.Sprintf("%s – %s (%s)", dayText(q.From), dayText(q.To), plural(q.Days(), "day", "days"))
-	p.Filters = filtersText(q, ref)
-	p.Generated = now.In(s.loc).Format("2006-01-02 15:04") + " " + s.loc.String()
+	l := i18n.FromContext(r.Context())
+	p.Interval, p.Measures = ivName(l, iv), ivMeasures(l, iv)
+	p.Period = l.T("dashboard.period", "From", dayText(l, q.From), "To", dayText(l, q.To),
+		"Days", count(l, "dashboard.days", q.Days()))
+	p.Filters = filtersText(l, q, ref)
+	p.Generated = l.DateTime(now, s.loc) + " " + s.loc.String()
 	p.Form = s.dashboardForm(r, ref, &q, nil, nil)
-	p.Form.Fields = append(p.Form.Fields[:len(p.Form.Fields)-1], intervalField(string(iv), ""))
-	p.Periods = s.dashboardPeriods(q, iv, now, true)
-	p.Exports = []web.DashLink{{Label: "Export CSV", Href: exportHref(q, report.ByPriority, report.CSV)},
-		{Label: "Export JSON", Href: exportHref(q, report.ByPriority, report.JSON)}}
+	p.Form.Fields = append(p.Form.Fields[:len(p.Form.Fields)-1], intervalField(l, string(iv), ""))
+	p.Periods = s.dashboardPeriods(l, q, iv, now, true)
+	p.Exports = []web.DashLink{{Label: l.T("dashboard.export_csv"), Href: exportHref(q, report.ByPriority, report.CSV)},
+		{Label: l.T("dashboard.export_json"), Href: exportHref(q, report.ByPriority, report.JSON)}}
 
 	all, _ := d.results[report.ByAll].Group(string(report.ByAll))
 	sum := all.Intervals[iv]
@@ -333,33 +368,31 @@ func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Q
 	}
 
 	// Headline figures.
-	incidentsBasis := "received in the period, passing the filters"
+	incidentsBasis := l.T("dashboard.kpi.incidents_basis")
 	if all.Corrected > 0 {
-		incidentsBasis += "; " + plural(all.Corrected, "has a stage time", "have stage times") + " corrected by a supervisor"
+		incidentsBasis += count(l, "dashboard.kpi.corrected", all.Corrected)
 	}
 	p.KPIs = []web.DashKPI{
-		{Label: "Incidents", Value: intFig(all.Incidents), Basis: incidentsBasis},
-		{Label: "Median " + strings.ToLower(ivLabel), Value: durFig(sum.Median, sum.TargetS), Basis: basis(sum)},
-		{Label: "90th percentile " + strings.ToLower(ivLabel), Value: durFig(sum.P90, sum.TargetS), Basis: basis(sum)},
-		{Label: strings.ToUpper(ivLabel[:1]) + strings.ToLower(ivLabel[1:]) + " within target", Value: pctFig(sum.WithinTargetPct),
-			Basis: basis(sum) + "; those whose priority has no target are not counted"},
+		{Label: l.T("dashboard.kpi.incidents"), Value: intFig(l, all.Incidents), Basis: incidentsBasis},
+		{Label: l.T("dashboard.kpi.median", "Interval", ivLower(l, iv)), Value: durFig(sum.Median, sum.TargetS), Basis: basis(l, sum)},
+		{Label: l.T("dashboard.kpi.p90", "Interval", ivLower(l, iv)), Value: durFig(sum.P90, sum.TargetS), Basis: basis(l, sum)},
+		{Label: l.T("dashboard.kpi.within", "Interval", ivName(l, iv)), Value: pctFig(l, sum.WithinTargetPct),
+			Basis: basis(l, sum) + l.T("dashboard.kpi.within_basis")},
 	}
 	if sum.TargetS != nil {
-		p.KPIs[3].Detail = "Target " + clockText(float64(*sum.TargetS))
+		p.KPIs[3].Detail = l.T("dashboard.kpi.target", "Target", durText(l, float64(*sum.TargetS)))
 	}
 	x := d.extra
-	p.KPIs = append(p.KPIs, web.DashKPI{Label: "Open now past a target", Value: intFig(x.OpenPastTarget), Href: "#open",
-		Alert: x.OpenPastTarget > 0, Basis: "of " + plural(x.OpenChecked, "open incident", "open incidents") + " passing the filters, whenever received"})
+	p.KPIs = append(p.KPIs, web.DashKPI{Label: l.T("dashboard.kpi.open"), Value: intFig(l, x.OpenPastTarget), Href: "#open",
+		Alert: x.OpenPastTarget > 0, Basis: count(l, "dashboard.kpi.open_basis", x.OpenChecked)})
 
 	// Every interval: all incidents, then each priority.
-	p.Intervals = web.DashTable{ID: "intervals-table", KeyHeader: "Priority", ShowInterval: true,
-		Caption: "All six intervals of the incidents of the period, for all priorities and for each.",
-		Exports: groupExports(q, report.ByPriority),
-		Note: "Measured: incidents with both times of the interval; a figure rests on those only. Within target: the share of measured " +
-			"incidents within their own priority's target (incidents whose priority has none are left out). Red: past the target."}
+	p.Intervals = web.DashTable{ID: "intervals-table", KeyHeader: l.T("dashboard.col.priority"), ShowInterval: true,
+		Caption: l.T("dashboard.intervals.caption"), Exports: groupExports(l, q, report.ByPriority),
+		Note: l.T("dashboard.intervals.note")}
 	addIntervals := func(g report.GroupBy, grp report.Group, label string) {
 		for i, def := range report.Definitions {
-			row := summaryRow(g, grp.Key, label, grp.Incidents, def.Interval, grp.Intervals[def.Interval])
+			row := summaryRow(l, g, grp.Key, label, grp.Incidents, def.Interval, grp.Intervals[def.Interval])
 			if i == 0 {
 				row.Span = len(report.Definitions)
 			} else {
@@ -368,54 +401,58 @@ func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Q
 			p.Intervals.Rows = append(p.Intervals.Rows, row)
 		}
 	}
-	addIntervals(report.ByAll, all, "All priorities")
+	addIntervals(report.ByAll, all, l.T("dashboard.all_priorities"))
 	for _, g := range d.results[report.ByPriority].Groups {
-		addIntervals(report.ByPriority, g, g.Label)
+		label := g.Label
+		if _, ok := prios[atoiOr(g.Key, -1)]; !ok {
+			label = l.T("dashboard.priority_n", "Level", g.Key)
+		}
+		addIntervals(report.ByPriority, g, label)
 	}
 
-	s.fillPlaces(p, q, iv, ref, d)
-	s.fillWeeks(p, q, iv, d, all.Intervals[iv].TargetS)
-	fillHours(p, iv, x)
-	p.Victims = web.DashTable{ID: "victims-table", KeyHeader: "Victim", Empty: "No incident in the period.",
-		Caption: iv.Label() + " by the victim's sex and by the victim's age in years, as recorded on the call."}
+	s.fillPlaces(l, p, q, iv, ref, d)
+	s.fillWeeks(l, p, q, iv, d, all.Intervals[iv].TargetS)
+	fillHours(l, p, iv, x)
+	p.Victims = web.DashTable{ID: "victims-table", KeyHeader: l.T("dashboard.col.victim"), Empty: l.T("dashboard.empty.period"),
+		Caption: l.T("dashboard.victims.caption", "Interval", ivName(l, iv))}
 	if len(x.BySex) > 0 {
-		p.Victims.Rows = append(p.Victims.Rows, web.DashRow{Heading: true, Label: "Sex"})
-		p.Victims.Rows = append(p.Victims.Rows, extraRows("sex", iv, x.BySex, sexLabel)...)
-		p.Victims.Rows = append(p.Victims.Rows, web.DashRow{Heading: true, Label: "Age"})
-		p.Victims.Rows = append(p.Victims.Rows, extraRows("age", iv, x.ByAgeBand, ageLabel)...)
+		p.Victims.Rows = append(p.Victims.Rows, web.DashRow{Heading: true, Label: l.T("dashboard.victims.sex")})
+		p.Victims.Rows = append(p.Victims.Rows, extraRows(l, "sex", iv, x.BySex, sexLabel)...)
+		p.Victims.Rows = append(p.Victims.Rows, web.DashRow{Heading: true, Label: l.T("dashboard.victims.age")})
+		p.Victims.Rows = append(p.Victims.Rows, extraRows(l, "age", iv, x.ByAgeBand, ageLabel)...)
 	}
 
 	for _, t := range []*web.DashTable{&p.Intervals, &p.Districts, &p.Settlements, &p.Weeks, &p.Victims} {
-		finishTable(t)
+		finishTable(l, t)
 	}
 
 	// What was done.
 	a := x.Actions
-	p.ActionsBasis = "For the " + plural(a.Incidents, "incident", "incidents") + " of the period passing the filters, whenever the action was recorded."
+	p.ActionsBasis = count(l, "dashboard.actions.basis", a.Incidents)
 	p.Actions = []web.DashAction{
-		{Key: "referrals", Label: "Referrals offered to a partner organisation", Count: intFig(a.Referrals)},
-		{Key: "referrals_accepted", Label: "accepted by the victim", Count: intFig(a.ReferralsAccepted), Sub: true,
-			Share: pctOf(a.ReferralsAccepted, a.Referrals, "referrals")},
-		{Key: "incidents_referred", Label: "Incidents with a referral", Count: intFig(a.IncidentsReferred),
-			Share: pctOf(a.IncidentsReferred, a.Incidents, "incidents")},
-		{Key: "screens", Label: "Danger screens done", Count: intFig(a.Screens)},
-		{Key: "incidents_screened", Label: "Incidents screened", Count: intFig(a.IncidentsScreened),
-			Share: pctOf(a.IncidentsScreened, a.Incidents, "incidents")},
-		{Key: "incidents_high_danger", Label: "found at high danger", Count: intFig(a.IncidentsHighRisk), Sub: true,
-			Share: pctOf(a.IncidentsHighRisk, a.IncidentsScreened, "incidents screened")},
-		{Key: "orders", Label: "Protection orders issued", Count: intFig(a.Orders)},
-		{Key: "incidents_with_order", Label: "Incidents with a protection order", Count: intFig(a.IncidentsWithOrder),
-			Share: pctOf(a.IncidentsWithOrder, a.Incidents, "incidents")},
+		{Key: "referrals", Label: l.T("dashboard.actions.referrals"), Count: intFig(l, a.Referrals)},
+		{Key: "referrals_accepted", Label: l.T("dashboard.actions.referrals_accepted"), Count: intFig(l, a.ReferralsAccepted), Sub: true,
+			Share: pctOf(l, a.ReferralsAccepted, a.Referrals, "dashboard.share.referrals")},
+		{Key: "incidents_referred", Label: l.T("dashboard.actions.incidents_referred"), Count: intFig(l, a.IncidentsReferred),
+			Share: pctOf(l, a.IncidentsReferred, a.Incidents, "dashboard.share.incidents")},
+		{Key: "screens", Label: l.T("dashboard.actions.screens"), Count: intFig(l, a.Screens)},
+		{Key: "incidents_screened", Label: l.T("dashboard.actions.incidents_screened"), Count: intFig(l, a.IncidentsScreened),
+			Share: pctOf(l, a.IncidentsScreened, a.Incidents, "dashboard.share.incidents")},
+		{Key: "incidents_high_danger", Label: l.T("dashboard.actions.incidents_high_danger"), Count: intFig(l, a.IncidentsHighRisk), Sub: true,
+			Share: pctOf(l, a.IncidentsHighRisk, a.IncidentsScreened, "dashboard.share.screened")},
+		{Key: "orders", Label: l.T("dashboard.actions.orders"), Count: intFig(l, a.Orders)},
+		{Key: "incidents_with_order", Label: l.T("dashboard.actions.incidents_with_order"), Count: intFig(l, a.IncidentsWithOrder),
+			Share: pctOf(l, a.IncidentsWithOrder, a.Incidents, "dashboard.share.incidents")},
 	}
 
 	// The slowest incidents.
-	p.SlowestNote = fmt.Sprintf("The %s with the longest %s (%s) of the %s measured; times local.",
-		plural(len(x.Slowest), "incident", "incidents"), strings.ToLower(ivLabel), intervalMeasures[iv], plural(x.All.N, "incident", "incidents"))
+	p.SlowestNote = l.T("dashboard.slowest.note", "Listed", count(l, "dashboard.n_incidents", len(x.Slowest)),
+		"Interval", ivLower(l, iv), "Measures", ivMeasures(l, iv), "Measured", count(l, "dashboard.n_incidents", x.All.N))
 	for _, in := range x.Slowest {
 		row := web.DashIncident{Href: "/incidents/" + strconv.FormatInt(in.ID, 10), Number: in.Number,
-			Received: s.fmtTime(in.Received), ReceivedISO: in.Received.UTC().Format(time.RFC3339),
+			Received: l.DateTime(in.Received, s.loc), ReceivedISO: in.Received.UTC().Format(time.RFC3339),
 			Priority: "P" + strconv.Itoa(in.Priority), PriorityText: prios[in.Priority].Label, PriorityLevel: in.Priority,
-			Type: in.TypeName, DV: in.TypeDV, Place: placeText(in.Place), IDP: in.SettlementIDP,
+			Type: in.TypeName, DV: in.TypeDV, Place: placeText(l, in.Place), IDP: in.SettlementIDP,
 			Duration: web.DashFig{Value: secondsValue(in.Seconds), Text: clockText(in.Seconds)}, Target: absent}
 		if in.TargetS != nil {
 			row.Target = clockText(float64(*in.TargetS))
@@ -429,51 +466,58 @@ func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Q
 	// Open now past a target.
 	switch {
 	case x.OpenChecked == 0:
-		p.OpenNote = "No incident passing the filters is open right now (whenever received)."
+		p.OpenNote = l.T("dashboard.open.none_open")
 	case x.OpenPastTarget == 0:
-		p.OpenNote = fmt.Sprintf("None of the %s passing the filters is past a target.", plural(x.OpenChecked, "open incident", "open incidents"))
+		p.OpenNote = count(l, "dashboard.open.none_past", x.OpenChecked)
 	default:
-		p.OpenNote = fmt.Sprintf("%s of the %s passing the filters (whenever received), as of %s: the interval of the current "+
-			"stage, the response while no unit is on scene, and the total, against the priority's targets. Most overrun first.",
-			plural(x.OpenPastTarget, "incident is past a target", "incidents are past a target"),
-			plural(x.OpenChecked, "open incident", "open incidents"), now.In(s.loc).Format("15:04"))
+		p.OpenNote = l.T("dashboard.open.note", "Past", count(l, "dashboard.open.past", x.OpenPastTarget),
+			"Open", count(l, "dashboard.open.of_open", x.OpenChecked), "Time", now.In(s.loc).Format("15:04"))
 		if len(x.Open) < x.OpenPastTarget {
-			p.OpenNote += fmt.Sprintf(" The first %d are listed.", len(x.Open))
+			p.OpenNote += count(l, "dashboard.open.first", len(x.Open))
 		}
 	}
 	for _, in := range x.Open {
 		row := web.DashOpen{Href: "/incidents/" + strconv.FormatInt(in.ID, 10), Number: in.Number,
-			Received: s.fmtTime(in.Received), ReceivedISO: in.Received.UTC().Format(time.RFC3339),
+			Received: l.DateTime(in.Received, s.loc), ReceivedISO: in.Received.UTC().Format(time.RFC3339),
 			Priority: "P" + strconv.Itoa(in.Priority), PriorityLevel: in.Priority, Type: in.TypeName, DV: in.TypeDV,
-			Place: placeText(in.Place), IDP: in.SettlementIDP, Stage: in.Stage.Label()}
+			Place: placeText(l, in.Place), IDP: in.SettlementIDP, Stage: l.T("dashboard.stage." + string(in.Stage))}
 		for _, o := range in.Overdue {
-			row.Overdue = append(row.Overdue, fmt.Sprintf("%s %s, target %s", o.Interval.Label(), clockText(o.Elapsed.Seconds()),
-				clockText(float64(o.TargetS))))
+			row.Overdue = append(row.Overdue, l.T("dashboard.open.overdue", "Interval", ivName(l, o.Interval),
+				"Elapsed", durText(l, o.Elapsed.Seconds()), "Target", durText(l, float64(o.TargetS))))
 		}
 		p.Open = append(p.Open, row)
 	}
 }
 
+// atoiOr is the integer s, or def.
+func atoiOr(s string, def int) int {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	return def
+}
+
 // fillPlaces fills the district table and chart and the settlement table.
-func (s *Server) fillPlaces(p *web.DashboardPage, q report.Query, iv refdata.Interval, ref dashboardRef, d dashboardData) {
+func (s *Server) fillPlaces(l *i18n.Localizer, p *web.DashboardPage, q report.Query, iv refdata.Interval, ref dashboardRef, d dashboardData) {
 	districts := d.results[report.ByDistrict].Groups
-	p.Districts = web.DashTable{ID: "districts-table", KeyHeader: "District", Exports: groupExports(q, report.ByDistrict),
-		Caption: iv.Label() + " by the incident's district.", Empty: "No incident in the period."}
+	p.Districts = web.DashTable{ID: "districts-table", KeyHeader: l.T("dashboard.col.district"), Exports: groupExports(l, q, report.ByDistrict),
+		Caption: l.T("dashboard.districts.caption", "Interval", ivName(l, iv)), Empty: l.T("dashboard.empty.period")}
 	var bars []chart.Bar
 	for _, g := range districts {
 		sum := g.Intervals[iv]
-		p.Districts.Rows = append(p.Districts.Rows, summaryRow(report.ByDistrict, g.Key, g.Label, g.Incidents, iv, sum))
-		bars = append(bars, chart.Bar{Label: g.Label, Value: sum.Median, Marker: sum.P90, Note: chartNote(sum)})
+		label := districtLabel(l, g)
+		p.Districts.Rows = append(p.Districts.Rows, summaryRow(l, report.ByDistrict, g.Key, label, g.Incidents, iv, sum))
+		bars = append(bars, chart.Bar{Label: label, Value: sum.Median, Marker: sum.P90, Note: chartNote(l, sum)})
 	}
 	all, _ := d.results[report.ByAll].Group(string(report.ByAll))
 	if len(bars) > 1 {
-		c := chart.Bars{ID: "districts-chart", Width: 560, Title: "Median " + strings.ToLower(iv.Label()) + " by district",
-			Desc: "A bar per district: its median " + strings.ToLower(iv.Label()) + ", with a mark at the 90th percentile; " +
-				"n is the number of incidents measured. The table beside holds the numbers.",
-			Bars: bars, ValueName: "Median", MarkerName: "90th percentile", Format: clockText}
+		c := chart.Bars{ID: "districts-chart", Width: 560, Title: l.T("dashboard.districts.chart_title", "Interval", ivLower(l, iv)),
+			Desc: l.T("dashboard.districts.chart_desc", "Interval", ivLower(l, iv)),
+			Bars: bars, ValueName: l.T("dashboard.median"), MarkerName: l.T("dashboard.p90"), Format: clockText,
+			NoFigure: l.T("dashboard.chart.no_figure"), NoData: l.T("dashboard.chart.no_data")}
 		c.Ticks = chart.DurationTicks(chartMax(bars, all.Intervals[iv].TargetS), 5)
 		if t := all.Intervals[iv].TargetS; t != nil {
-			c.Refs = []chart.Ref{{Name: "Target " + clockText(float64(*t)), Value: float64(*t)}}
+			c.Refs = []chart.Ref{{Name: l.T("dashboard.kpi.target", "Target", clockText(float64(*t))), Value: float64(*t)}}
 		}
 		p.DistrictSVG = c.SVG()
 	}
@@ -515,21 +559,21 @@ func (s *Server) fillPlaces(p *web.DashboardPage, q report.Query, iv refdata.Int
 		}
 		return strings.Compare(a, b)
 	})
-	p.Settlements = web.DashTable{ID: "settlements-table", KeyHeader: "Settlement", ShowDiff: true, DiffHeader: "Median vs district",
-		Exports: groupExports(q, report.BySettlement), Empty: "No incident of the period has a settlement recorded.",
-		Caption: iv.Label() + " by settlement, each under its district's figures over all its incidents; IDP settlements first.",
-		Note: "Median vs district: the settlement's median less its district's (+ slower, − faster). " +
-			"IDP: a settlement of internally displaced people."}
+	p.Settlements = web.DashTable{ID: "settlements-table", KeyHeader: l.T("dashboard.col.settlement"), ShowDiff: true,
+		DiffHeader: l.T("dashboard.col.vs_district"), Exports: groupExports(l, q, report.BySettlement),
+		Empty:   l.T("dashboard.settlements.empty"),
+		Caption: l.T("dashboard.settlements.caption", "Interval", ivName(l, iv)),
+		Note:    l.T("dashboard.settlements.note")}
 	for _, code := range order {
 		dg, ok := districtOf[code]
 		var districtMedian *float64
 		if ok {
-			lead := summaryRow(report.ByDistrict, dg.Key, dg.Label+" (whole district)", dg.Incidents, iv, dg.Intervals[iv])
+			lead := summaryRow(l, report.ByDistrict, dg.Key, l.T("dashboard.whole_district", "District", districtLabel(l, dg)), dg.Incidents, iv, dg.Intervals[iv])
 			lead.Lead = true
 			p.Settlements.Rows = append(p.Settlements.Rows, lead)
 			districtMedian = dg.Intervals[iv].Median
 		} else {
-			p.Settlements.Rows = append(p.Settlements.Rows, web.DashRow{Key: code, Interval: string(iv), Label: code + " (no incident of the district itself)",
+			p.Settlements.Rows = append(p.Settlements.Rows, web.DashRow{Key: code, Interval: string(iv), Label: l.T("dashboard.district_no_incident", "Code", code),
 				Lead: true, Incidents: web.DashFig{Text: absent}, N: web.DashFig{Text: absent}, Missing: web.DashFig{Text: absent},
 				Inconsistent: web.DashFig{Text: absent}, Median: web.DashFig{Text: absent}, P90: web.DashFig{Text: absent},
 				P95: web.DashFig{Text: absent}, Target: web.DashFig{Text: absent}, Within: web.DashFig{Text: absent}})
@@ -547,10 +591,10 @@ func (s *Server) fillPlaces(p *web.DashboardPage, q report.Query, iv refdata.Int
 		for _, g := range gs {
 			label, isIDP := strings.CutSuffix(g.Label, " (IDP settlement)")
 			isIDP = isIDP || idp[g.Key]
-			row := summaryRow(report.BySettlement, g.Key, label, g.Incidents, iv, g.Intervals[iv])
+			row := summaryRow(l, report.BySettlement, g.Key, label, g.Incidents, iv, g.Intervals[iv])
 			row.Sub = true
 			if isIDP {
-				row.Badges = []string{"IDP"}
+				row.Badges = []string{"IDP"} // a code: the page renders dashboard.badge.IDP
 			}
 			row.Diff = web.DashFig{Text: absent}
 			if m := g.Intervals[iv].Median; m != nil && districtMedian != nil {
@@ -566,9 +610,9 @@ func (s *Server) fillPlaces(p *web.DashboardPage, q report.Query, iv refdata.Int
 			p.Settlements.Rows = append(p.Settlements.Rows, row)
 		}
 	}
-	s.settlementChart(p, iv, order, districtOf, byDistrict, idp, all.Intervals[iv].TargetS)
+	s.settlementChart(l, p, iv, order, districtOf, byDistrict, idp, all.Intervals[iv].TargetS)
 	if none != nil {
-		row := summaryRow(report.BySettlement, none.Key, "No settlement recorded", none.Incidents, iv, none.Intervals[iv])
+		row := summaryRow(l, report.BySettlement, none.Key, l.T("dashboard.no_settlement"), none.Incidents, iv, none.Intervals[iv])
 		row.Lead = true
 		row.Diff = web.DashFig{Text: absent}
 		p.Settlements.Rows = append(p.Settlements.Rows, row)
@@ -582,7 +626,7 @@ const maxSettlementBars = 40
 // settlementChart draws the settlements in the order of the table, each
 // district's in a run: with one district its median is a line to compare
 // them with, with several each district is a grey bar above its own.
-func (s *Server) settlementChart(p *web.DashboardPage, iv refdata.Interval, order []string, districtOf map[string]report.Group,
+func (s *Server) settlementChart(l *i18n.Localizer, p *web.DashboardPage, iv refdata.Interval, order []string, districtOf map[string]report.Group,
 	byDistrict map[string][]report.Group, idp map[string]bool, target *int) {
 	var bars []chart.Bar
 	var refs []chart.Ref
@@ -591,31 +635,33 @@ func (s *Server) settlementChart(p *web.DashboardPage, iv refdata.Interval, orde
 		dg, ok := districtOf[code]
 		if ok && single && dg.Intervals[iv].Median != nil {
 			m := *dg.Intervals[iv].Median
-			refs = append(refs, chart.Ref{Name: dg.Label + " median " + clockText(m), Value: m, Neutral: true})
+			refs = append(refs, chart.Ref{Name: l.T("dashboard.settlements.district_median", "District", districtLabel(l, dg),
+				"Median", clockText(m)), Value: m, Neutral: true})
 		}
 		if ok && !single {
 			sum := dg.Intervals[iv]
-			bars = append(bars, chart.Bar{Label: dg.Label + " (district)", Value: sum.Median, Marker: sum.P90, Note: chartNote(sum), Muted: true})
+			bars = append(bars, chart.Bar{Label: l.T("dashboard.settlements.district_bar", "District", districtLabel(l, dg)),
+				Value: sum.Median, Marker: sum.P90, Note: chartNote(l, sum), Muted: true})
 		}
 		for _, g := range byDistrict[code] {
 			sum := g.Intervals[iv]
 			label, isIDP := strings.CutSuffix(g.Label, " (IDP settlement)")
 			isIDP = isIDP || idp[g.Key]
-			bars = append(bars, chart.Bar{Label: label, Value: sum.Median, Marker: sum.P90, Note: chartNote(sum), Emphasis: isIDP})
+			bars = append(bars, chart.Bar{Label: label, Value: sum.Median, Marker: sum.P90, Note: chartNote(l, sum), Emphasis: isIDP})
 		}
 	}
 	if len(bars) == 0 || len(bars) > maxSettlementBars {
 		return
 	}
 	if target != nil {
-		refs = append(refs, chart.Ref{Name: "Target " + clockText(float64(*target)), Value: float64(*target)})
+		refs = append(refs, chart.Ref{Name: l.T("dashboard.kpi.target", "Target", clockText(float64(*target))), Value: float64(*target)})
 	}
-	c := chart.Bars{ID: "settlements-chart", Width: 760, Title: "Median " + strings.ToLower(iv.Label()) + " by settlement",
-		Desc: "A bar per settlement: its median " + strings.ToLower(iv.Label()) + ", purple for a settlement of internally displaced " +
-			"people, with a mark at the 90th percentile; n is the number of incidents measured. The table below holds the numbers.",
-		Bars: bars, ValueName: "Median", MarkerName: "90th percentile", EmphasisName: "IDP settlement", Refs: refs, Format: clockText}
+	c := chart.Bars{ID: "settlements-chart", Width: 760, Title: l.T("dashboard.settlements.chart_title", "Interval", ivLower(l, iv)),
+		Desc: l.T("dashboard.settlements.chart_desc", "Interval", ivLower(l, iv)),
+		Bars: bars, ValueName: l.T("dashboard.median"), MarkerName: l.T("dashboard.p90"), EmphasisName: l.T("dashboard.idp_settlement"),
+		Refs: refs, Format: clockText, NoFigure: l.T("dashboard.chart.no_figure"), NoData: l.T("dashboard.chart.no_data")}
 	if !single {
-		c.MutedName = "Whole district"
+		c.MutedName = l.T("dashboard.settlements.whole_district")
 	}
 	top := chartMax(bars, target)
 	for _, r := range refs {
@@ -626,21 +672,21 @@ func (s *Server) settlementChart(p *web.DashboardPage, iv refdata.Interval, orde
 }
 
 // fillWeeks fills the weekly table and trend chart.
-func (s *Server) fillWeeks(p *web.DashboardPage, q report.Query, iv refdata.Interval, d dashboardData, target *int) {
-	p.Weeks = web.DashTable{ID: "weeks-table", KeyHeader: "Week", Exports: groupExports(q, report.ByWeek),
-		Caption: iv.Label() + " by the week of the call, Monday to Sunday; the first and last weeks may be partly outside the period.",
-		Empty:   "No week in the period."}
-	c := chart.Line{ID: "weeks-chart", Width: 560, Title: "Weekly " + strings.ToLower(iv.Label()) + ": median and 90th percentile",
-		Desc: "A point per week for the median and for the 90th percentile of the " + strings.ToLower(iv.Label()) +
-			"; a gap is a week without a measured incident. The table beside holds the numbers.",
-		Series: []chart.Series{{Name: "Median"}, {Name: "90th percentile"}}, YFormat: clockText, YLabel: "minutes:seconds"}
+func (s *Server) fillWeeks(l *i18n.Localizer, p *web.DashboardPage, q report.Query, iv refdata.Interval, d dashboardData, target *int) {
+	p.Weeks = web.DashTable{ID: "weeks-table", KeyHeader: l.T("dashboard.col.week"), Exports: groupExports(l, q, report.ByWeek),
+		Caption: l.T("dashboard.weeks.caption", "Interval", ivName(l, iv)),
+		Empty:   l.T("dashboard.weeks.empty")}
+	c := chart.Line{ID: "weeks-chart", Width: 560, Title: l.T("dashboard.weeks.chart_title", "Interval", ivLower(l, iv)),
+		Desc:   l.T("dashboard.weeks.chart_desc", "Interval", ivLower(l, iv)),
+		Series: []chart.Series{{Name: l.T("dashboard.median")}, {Name: l.T("dashboard.p90")}}, YFormat: clockText,
+		YLabel: l.T("dashboard.chart.min_sec")}
 	var values []float64
 	for _, g := range d.results[report.ByWeek].Groups {
 		sum := g.Intervals[iv]
-		label := weekText(g)
-		p.Weeks.Rows = append(p.Weeks.Rows, summaryRow(report.ByWeek, g.Key, label, g.Incidents, iv, sum))
-		c.Labels = append(c.Labels, weekStart(g))
-		c.Names = append(c.Names, "Week of "+label+" ("+chartNote(sum)+")")
+		label := weekText(l, g)
+		p.Weeks.Rows = append(p.Weeks.Rows, summaryRow(l, report.ByWeek, g.Key, label, g.Incidents, iv, sum))
+		c.Labels = append(c.Labels, weekStart(l, g))
+		c.Names = append(c.Names, l.T("dashboard.weeks.point", "Week", label, "Note", chartNote(l, sum)))
 		c.Series[0].Values = append(c.Series[0].Values, sum.Median)
 		c.Series[1].Values = append(c.Series[1].Values, sum.P90)
 		if sum.P90 != nil {
@@ -648,7 +694,7 @@ func (s *Server) fillWeeks(p *web.DashboardPage, q report.Query, iv refdata.Inte
 		}
 	}
 	if target != nil {
-		c.Refs = []chart.Ref{{Name: "Target " + clockText(float64(*target)), Value: float64(*target)}}
+		c.Refs = []chart.Ref{{Name: l.T("dashboard.kpi.target", "Target", clockText(float64(*target))), Value: float64(*target)}}
 		values = append(values, float64(*target))
 	}
 	if len(values) > 0 {
@@ -658,22 +704,22 @@ func (s *Server) fillWeeks(p *web.DashboardPage, q report.Query, iv refdata.Inte
 }
 
 // weekText names a week group by its Monday and Sunday: "2–8 Nov",
-// "30 Nov – 6 Dec".
-func weekText(g report.Group) string {
+// "30 Nov – 6 Dec" (in l's language).
+func weekText(l *i18n.Localizer, g report.Group) string {
 	from, to, ok := weekDays(g)
 	if !ok {
 		return g.Label
 	}
 	if from.Month == to.Month {
-		return strconv.Itoa(from.Day) + "–" + shortDay(to)
+		return l.T("dashboard.date.days_of_month", "From", from.Day, "To", to.Day, "Month", monthShort(l, to.Month))
 	}
-	return shortDay(from) + " – " + shortDay(to)
+	return shortDay(l, from) + " – " + shortDay(l, to)
 }
 
 // weekStart names a week group by its Monday, "2 Nov".
-func weekStart(g report.Group) string {
+func weekStart(l *i18n.Localizer, g report.Group) string {
 	if from, _, ok := weekDays(g); ok {
-		return shortDay(from)
+		return shortDay(l, from)
 	}
 	return g.Key
 }
@@ -690,17 +736,34 @@ func weekDays(g report.Group) (from, to report.Date, ok bool) {
 	return from, to, err1 == nil && err2 == nil
 }
 
-func shortDay(d report.Date) string { return strconv.Itoa(d.Day) + " " + d.Month.String()[:3] }
+// monthShort is the abbreviated name of a month as a date writes it
+// ("Mar", «мар.»).
+func monthShort(l *i18n.Localizer, m time.Month) string {
+	return l.T("dashboard.month_short." + strconv.Itoa(int(m)))
+}
 
-func dayText(d report.Date) string { return shortDay(d) + " " + strconv.Itoa(d.Year) }
+// shortDay is a day and month, "2 Nov".
+func shortDay(l *i18n.Localizer, d report.Date) string {
+	return l.T("dashboard.date.day_month", "Day", d.Day, "Month", monthShort(l, d.Month))
+}
 
-// weekdays are the days of the week, ISO order.
-var weekdays = []string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+// dayText is a day, month and year, "2 Nov 2026".
+func dayText(l *i18n.Localizer, d report.Date) string {
+	return l.T("dashboard.date.day_month_year", "Day", d.Day, "Month", monthShort(l, d.Month), "Year", d.Year)
+}
 
-var weekdayNames = []string{"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}
+// weekdayShort and weekdayName are the days of the week (1 Monday … 7
+// Sunday) abbreviated and in full.
+func weekdayShort(l *i18n.Localizer, dow int) string {
+	return l.T("dashboard.weekday_short." + strconv.Itoa(dow))
+}
+
+func weekdayName(l *i18n.Localizer, dow int) string {
+	return l.T("dashboard.weekday." + strconv.Itoa(dow))
+}
 
 // fillHours fills the hour-by-weekday table and heat map.
-func fillHours(p *web.DashboardPage, iv refdata.Interval, x postgres.DashboardFigures) {
+func fillHours(l *i18n.Localizer, p *web.DashboardPage, iv refdata.Interval, x postgres.DashboardFigures) {
 	cells := map[[2]int]postgres.DashboardCell{}
 	largest := 0.0
 	for _, c := range x.ByHour {
@@ -709,28 +772,31 @@ func fillHours(p *web.DashboardPage, iv refdata.Interval, x postgres.DashboardFi
 			largest = max(largest, *c.Median)
 		}
 	}
-	label := strings.ToLower(iv.Label())
-	p.Hours = web.DashGrid{Days: weekdays,
-		Caption: fmt.Sprintf("Median %s by the local hour and weekday of the call, with the number of incidents measured; %s.",
-			label, basis(x.All.Summary)),
-		Note: "Each cell rests on the incidents measured in that hour of that weekday over the whole period (the small number)."}
+	var days []string
+	for dow := 1; dow <= 7; dow++ {
+		days = append(days, weekdayShort(l, dow))
+	}
+	p.Hours = web.DashGrid{Days: days,
+		Caption: l.T("dashboard.hours.caption", "Interval", ivLower(l, iv), "Basis", basis(l, x.All.Summary)),
+		Note:    l.T("dashboard.hours.note")}
 	unit, cellText := "minutes", func(v float64) string { return strconv.Itoa(int(math.Round(v / 60))) }
 	if largest < 120 {
 		unit, cellText = "seconds", func(v float64) string { return strconv.Itoa(int(math.Round(v))) }
 	}
-	hm := chart.HeatMap{ID: "hours-chart", Width: 600, Title: "Median " + label + " by hour of day and day of week",
-		Desc: "A row per day of the week and a column per hour of the call; darker cells are slower. " +
-			"Each cell shows its median in " + unit + "; the table beside holds the numbers.",
-		Rows: weekdays, Legend: "Median, " + unit + ":", Format: func(v float64) string { return cellText(v) }}
+	hm := chart.HeatMap{ID: "hours-chart", Width: 600, Title: l.T("dashboard.hours.chart_title", "Interval", ivLower(l, iv)),
+		Desc: l.T("dashboard.hours.chart_desc_" + unit), Rows: days, Legend: l.T("dashboard.hours.legend_" + unit),
+		Format: func(v float64) string { return cellText(v) }, NoFigures: l.T("dashboard.hours.no_figures"),
+		NoneMeasured: l.T("dashboard.hours.none_measured")}
 	for h := range 24 {
 		hm.Cols = append(hm.Cols, fmt.Sprintf("%02d", h))
 		row := web.DashHour{Hour: fmt.Sprintf("%02d:00", h)}
 		for dow := 1; dow <= 7; dow++ {
 			c, ok := cells[[2]int{dow, h}]
-			when := fmt.Sprintf("%s %02d:00–%02d:59", weekdayNames[dow-1], h, h)
-			cell := web.DashCell{Title: when + ": no incident"}
+			when := l.T("dashboard.hours.when", "Day", weekdayName(l, dow), "From", fmt.Sprintf("%02d:00", h), "To", fmt.Sprintf("%02d:59", h))
+			cell := web.DashCell{Title: l.T("dashboard.hours.cell_none", "When", when)}
 			if ok {
-				cell = web.DashCell{Median: durFig(c.Median, c.TargetS), N: c.N, Title: when + ": " + hourTitle(c)}
+				cell = web.DashCell{Median: durFig(c.Median, c.TargetS), N: c.N,
+					Title: l.T("dashboard.hours.cell", "When", when, "Figures", hourTitle(l, c))}
 			}
 			row.Cells = append(row.Cells, cell)
 		}
@@ -742,8 +808,9 @@ func fillHours(p *web.DashboardPage, iv refdata.Interval, x postgres.DashboardFi
 			c, ok := cells[[2]int{dow, h}]
 			cell := chart.Cell{}
 			if ok && c.Median != nil {
+				when := l.T("dashboard.hours.at", "Day", weekdayName(l, dow), "Hour", fmt.Sprintf("%02d:00", h))
 				cell = chart.Cell{Value: c.Median, Text: cellText(*c.Median),
-					Title: fmt.Sprintf("%s %02d:00: %s", weekdayNames[dow-1], h, hourTitle(c))}
+					Title: l.T("dashboard.hours.cell", "When", when, "Figures", hourTitle(l, c))}
 			}
 			hm.Cells[dow-1] = append(hm.Cells[dow-1], cell)
 		}
@@ -753,20 +820,20 @@ func fillHours(p *web.DashboardPage, iv refdata.Interval, x postgres.DashboardFi
 	}
 }
 
-func hourTitle(c postgres.DashboardCell) string {
-	s := ""
+func hourTitle(l *i18n.Localizer, c postgres.DashboardCell) string {
 	if c.Median != nil {
-		s = "median " + clockText(*c.Median) + ", "
+		return l.T("dashboard.hours.median", "Median", durText(l, *c.Median), "Basis", basis(l, c.Summary))
 	}
-	return s + basis(c.Summary)
+	return basis(l, c.Summary)
 }
 
 // extraRows are table rows of the dashboard's own groups (not in the
 // exports), keyed "kind:key".
-func extraRows(kind string, iv refdata.Interval, gs []postgres.DashboardGroup, label func(string) string) []web.DashRow {
+func extraRows(l *i18n.Localizer, kind string, iv refdata.Interval, gs []postgres.DashboardGroup,
+	label func(*i18n.Localizer, string) string) []web.DashRow {
 	var rows []web.DashRow
 	for _, g := range gs {
-		row := summaryRow("", kind+":"+g.Key, label(g.Key), g.Incidents, iv, g.Summary)
+		row := summaryRow(l, "", kind+":"+g.Key, label(l, g.Key), g.Incidents, iv, g.Summary)
 		row.Sub = true
 		rows = append(rows, row)
 	}
@@ -775,7 +842,7 @@ func extraRows(kind string, iv refdata.Interval, gs []postgres.DashboardGroup, l
 
 // finishTable shows the "out of order" and "target" columns only when a
 // row needs them, and says so in the note when no row does.
-func finishTable(t *web.DashTable) {
+func finishTable(l *i18n.Localizer, t *web.DashTable) {
 	for _, r := range t.Rows {
 		if r.Inconsistent.Value != "" && r.Inconsistent.Value != "0" {
 			t.ShowInconsistent = true
@@ -786,48 +853,51 @@ func finishTable(t *web.DashTable) {
 	}
 	var notes []string
 	if len(t.Rows) > 0 && !t.ShowInconsistent {
-		notes = append(notes, "No incident had the times of the interval out of order.")
+		notes = append(notes, l.T("dashboard.note.none_inconsistent"))
 	}
 	if len(t.Rows) > 0 && !t.ShowTarget {
-		notes = append(notes, "A target column shows when a row's incidents share one (filter by priority); "+
-			"within target judges each incident by its own priority's target.")
+		notes = append(notes, l.T("dashboard.note.no_target"))
 	}
 	if len(notes) > 0 {
 		t.Note = strings.TrimSpace(t.Note + " " + strings.Join(notes, " "))
 	}
 }
 
-func sexLabel(k string) string {
+func sexLabel(l *i18n.Localizer, k string) string {
 	switch k {
 	case "":
-		return "Not recorded"
-	case "female":
-		return "Female"
-	case "male":
-		return "Male"
-	case "other":
-		return "Other"
+		return l.T("dashboard.not_recorded")
+	case "female", "male", "other":
+		return l.T("dashboard.sex." + k)
 	}
 	return k
 }
 
-func ageLabel(k string) string {
+func ageLabel(l *i18n.Localizer, k string) string {
 	switch k {
 	case "":
-		return "Not recorded"
+		return l.T("dashboard.not_recorded")
 	case "0-17":
-		return "Under 18"
+		return l.T("dashboard.age.under_18")
 	}
 	return strings.Replace(k, "-", "–", 1)
 }
 
-// chartNote says what a chart's mark rests on, "n 45, 3 lacking".
-func chartNote(sum report.Summary) string {
-	s := "n " + strconv.Itoa(sum.N)
-	if l := sum.Missing + sum.Inconsistent; l > 0 {
-		s += ", " + strconv.Itoa(l) + " lacking"
+// districtLabel is a district group's name: the admins' name of the
+// district, or the words for incidents without one.
+func districtLabel(l *i18n.Localizer, g report.Group) string {
+	if g.Key == report.NoneKey {
+		return l.T("dashboard.no_district")
 	}
-	return s
+	return g.Label
+}
+
+// chartNote says what a chart's mark rests on, "n 45, 3 lacking".
+func chartNote(l *i18n.Localizer, sum report.Summary) string {
+	if lacking := sum.Missing + sum.Inconsistent; lacking > 0 {
+		return l.T("dashboard.chart.note_lacking", "N", l.Int(sum.N), "Lacking", l.Int(lacking))
+	}
+	return l.T("dashboard.chart.note", "N", l.Int(sum.N))
 }
 
 func chartMax(bars []chart.Bar, target *int) float64 {
@@ -846,7 +916,7 @@ func chartMax(bars []chart.Bar, target *int) float64 {
 }
 
 // placeText is where an incident was, as lists show it: "LEN · Ak-Jol".
-func placeText(pl postgres.Place) string {
+func placeText(l *i18n.Localizer, pl postgres.Place) string {
 	parts := []string{}
 	if pl.DistrictCode != "" {
 		parts = append(parts, pl.DistrictCode)
@@ -855,7 +925,7 @@ func placeText(pl postgres.Place) string {
 		parts = append(parts, pl.SettlementName)
 	}
 	if len(parts) == 0 {
-		return "No district"
+		return l.T("dashboard.no_district")
 	}
 	return strings.Join(parts, " · ")
 }
@@ -866,8 +936,9 @@ func exportHref(q report.Query, g report.GroupBy, f report.Format) string {
 	return "/reports/response-times." + string(f) + "?" + q.Values().Encode()
 }
 
-func groupExports(q report.Query, g report.GroupBy) []web.DashLink {
-	return []web.DashLink{{Label: "CSV", Href: exportHref(q, g, report.CSV)}, {Label: "JSON", Href: exportHref(q, g, report.JSON)}}
+func groupExports(l *i18n.Localizer, q report.Query, g report.GroupBy) []web.DashLink {
+	return []web.DashLink{{Label: l.T("dashboard.csv"), Href: exportHref(q, g, report.CSV)},
+		{Label: l.T("dashboard.json"), Href: exportHref(q, g, report.JSON)}}
 }
 
 // dashboardHref is the dashboard for q (its filters and dates) and iv.
@@ -882,7 +953,7 @@ func dashboardHref(q report.Query, iv refdata.Interval) string {
 
 // dashboardPeriods are the quick periods, with q's filters: the last 7
 // and 28 days, this month so far, last month and the last 12 months.
-func (s *Server) dashboardPeriods(q report.Query, iv refdata.Interval, now time.Time, valid bool) []web.DashLink {
+func (s *Server) dashboardPeriods(l *i18n.Localizer, q report.Query, iv refdata.Interval, now time.Time, valid bool) []web.DashLink {
 	today := report.DateOf(now, s.loc)
 	first := report.Date{Year: today.Year, Month: today.Month, Day: 1}
 	lastMonthEnd := first.AddDays(-1)
@@ -891,11 +962,12 @@ func (s *Server) dashboardPeriods(q report.Query, iv refdata.Interval, now time.
 		label    string
 		from, to report.Date
 	}{
-		{"Last 7 days", today.AddDays(-6), today},
-		{"Last 28 days", today.AddDays(-(report.DefaultDays - 1)), today},
-		{"This month", first, today},
-		{lastMonth.Month.String() + " " + strconv.Itoa(lastMonth.Year), lastMonth, lastMonthEnd},
-		{"Last 12 months", report.Date{Year: today.Year - 1, Month: today.Month, Day: today.Day}.AddDays(1), today},
+		{count(l, "dashboard.periods.last_days", 7), today.AddDays(-6), today},
+		{count(l, "dashboard.periods.last_days", report.DefaultDays), today.AddDays(-(report.DefaultDays - 1)), today},
+		{l.T("dashboard.periods.this_month"), first, today},
+		{l.T("dashboard.date.month_year", "Month", l.T("dashboard.month."+strconv.Itoa(int(lastMonth.Month))), "Year", lastMonth.Year),
+			lastMonth, lastMonthEnd},
+		{count(l, "dashboard.periods.last_months", 12), report.Date{Year: today.Year - 1, Month: today.Month, Day: today.Day}.AddDays(1), today},
 	}
 	var out []web.DashLink
 	for _, pr := range periods {
@@ -914,53 +986,53 @@ func (s *Server) dashboardPeriods(q report.Query, iv refdata.Interval, now time.
 }
 
 // filtersText says the query's filters in words, for the page and its print.
-func filtersText(q report.Query, ref dashboardRef) string {
+func filtersText(l *i18n.Localizer, q report.Query, ref dashboardRef) string {
 	var parts []string
 	if q.DistrictID != nil {
 		name := "#" + strconv.FormatInt(*q.DistrictID, 10)
 		if i := slices.IndexFunc(ref.districts, func(d refdata.District) bool { return d.ID == *q.DistrictID }); i >= 0 {
 			name = ref.districts[i].Name + " (" + ref.districts[i].Code + ")"
 		}
-		parts = append(parts, "District "+name)
+		parts = append(parts, l.T("dashboard.filter.district", "Name", name))
 	}
 	if q.SettlementID != nil {
 		name := "#" + strconv.FormatInt(*q.SettlementID, 10)
 		if i := slices.IndexFunc(ref.settlements, func(st refdata.Settlement) bool { return st.ID == *q.SettlementID }); i >= 0 {
 			name = ref.settlements[i].Name
 		}
-		parts = append(parts, "Settlement "+name)
+		parts = append(parts, l.T("dashboard.filter.settlement", "Name", name))
 	}
 	if q.IDPOnly {
-		parts = append(parts, "IDP settlements only")
+		parts = append(parts, l.T("dashboard.filter.idp_only"))
 	}
 	if q.Priority != nil {
 		label := "P" + strconv.Itoa(*q.Priority)
 		if i := slices.IndexFunc(ref.priorities, func(p refdata.Priority) bool { return p.Level == *q.Priority }); i >= 0 {
 			label += " " + ref.priorities[i].Label
 		}
-		parts = append(parts, "Priority "+label)
+		parts = append(parts, l.T("dashboard.filter.priority", "Name", label))
 	}
 	if q.TypeID != nil {
 		name := "#" + strconv.FormatInt(*q.TypeID, 10)
 		if i := slices.IndexFunc(ref.types, func(t refdata.IncidentType) bool { return t.ID == *q.TypeID }); i >= 0 {
 			name = ref.types[i].Name
 		}
-		parts = append(parts, "Type "+name)
+		parts = append(parts, l.T("dashboard.filter.type", "Name", name))
 	}
 	if q.DVOnly {
-		parts = append(parts, "Domestic-violence calls only")
+		parts = append(parts, l.T("dashboard.filter.dv_only"))
 	} else {
-		parts = append(parts, "All calls")
+		parts = append(parts, l.T("dashboard.filter.all_calls"))
 	}
 	if q.Shift != "" {
-		parts = append(parts, q.Shift.Label()+" shift")
+		parts = append(parts, l.T("dashboard.filter.shift", "Shift", shiftName(l, q.Shift)))
 	}
 	if q.UnitID != nil {
 		name := "#" + strconv.FormatInt(*q.UnitID, 10)
 		if i := slices.IndexFunc(ref.units, func(u refdata.Unit) bool { return u.ID == *q.UnitID }); i >= 0 {
 			name = ref.units[i].CallSign
 		}
-		parts = append(parts, "Unit "+name)
+		parts = append(parts, l.T("dashboard.filter.unit", "Name", name))
 	}
 	return strings.Join(parts, " · ")
 }
@@ -969,6 +1041,7 @@ func filtersText(q report.Query, ref dashboardRef) string {
 // otherwise the raw parameters with the messages of errs.
 func (s *Server) dashboardForm(r *http.Request, ref dashboardRef, q *report.Query, raw url.Values, errFields apperr.Fields) web.DashboardForm {
 	errs := s.trFields(r, errFields)
+	l := i18n.FromContext(r.Context())
 	u := currentUser(r.Context())
 	var limit *int64
 	if u != nil && u.Role == account.Supervisor {
@@ -986,7 +1059,7 @@ func (s *Server) dashboardForm(r *http.Request, ref dashboardRef, q *report.Quer
 		}
 		return ""
 	}
-	districts := []web.Option{{Value: "", Label: "All districts"}}
+	districts := []web.Option{{Value: "", Label: l.T("dashboard.form.all_districts")}}
 	if limit != nil {
 		districts = nil
 	}
@@ -997,80 +1070,89 @@ func (s *Server) dashboardForm(r *http.Request, ref dashboardRef, q *report.Quer
 			districts = append(districts, web.Option{Value: strconv.FormatInt(d.ID, 10), Label: d.Code + " — " + d.Name})
 		}
 	}
-	settlements := []web.Option{{Value: "", Label: "All settlements"}}
+	settlements := []web.Option{{Value: "", Label: l.T("dashboard.form.all_settlements")}}
 	for _, st := range ref.settlements {
 		if limit != nil && *limit != st.DistrictID {
 			continue
 		}
 		label := st.DistrictCode + " — " + st.Name
 		if st.IsIDP {
-			label += " (IDP)"
+			label += " (" + l.T("dashboard.badge.IDP") + ")"
 		}
 		settlements = append(settlements, web.Option{Value: strconv.FormatInt(st.ID, 10), Label: label})
 	}
-	prios := []web.Option{{Value: "", Label: "All priorities"}}
+	prios := []web.Option{{Value: "", Label: l.T("dashboard.all_priorities")}}
 	for _, p := range ref.priorities {
 		prios = append(prios, web.Option{Value: strconv.Itoa(p.Level), Label: "P" + strconv.Itoa(p.Level) + " — " + p.Label})
 	}
-	types := []web.Option{{Value: "", Label: "All types"}}
+	types := []web.Option{{Value: "", Label: l.T("dashboard.form.all_types")}}
 	for _, t := range ref.types {
 		label := t.Name
 		if t.IsDV {
-			label += " (DV)"
+			label += " (" + l.T("dashboard.badge.DV") + ")"
 		}
 		types = append(types, web.Option{Value: strconv.FormatInt(t.ID, 10), Label: label})
 	}
-	units := []web.Option{{Value: "", Label: "All units"}}
+	units := []web.Option{{Value: "", Label: l.T("dashboard.form.all_units")}}
 	for _, un := range ref.units {
 		if limit != nil && *limit != un.DistrictID {
 			continue
 		}
 		units = append(units, web.Option{Value: strconv.FormatInt(un.ID, 10), Label: un.CallSign})
 	}
-	shifts := []web.Option{{Value: "", Label: "Both shifts"}}
+	shifts := []web.Option{{Value: "", Label: l.T("dashboard.form.both_shifts")}}
 	for _, sh := range report.Shifts {
-		shifts = append(shifts, web.Option{Value: string(sh), Label: sh.Label()})
+		shifts = append(shifts, web.Option{Value: string(sh), Label: shiftName(l, sh)})
 	}
 	dv := ""
 	if flag(report.ParamDVOnly) == "on" {
 		dv = "1"
 	}
 	f := web.DashboardForm{Reset: "/dashboard", Fields: []web.Field{
-		{Name: report.ParamFrom, Label: "From", Type: "date", Value: val(report.ParamFrom), Error: errs[report.ParamFrom]},
-		{Name: report.ParamTo, Label: "To", Type: "date", Value: val(report.ParamTo), Error: errs[report.ParamTo]},
-		{Name: report.ParamDistrict, Label: "District", Type: "select", Value: val(report.ParamDistrict), Options: districts,
+		{Name: report.ParamFrom, Label: l.T("dashboard.form.from"), Type: "date", Value: val(report.ParamFrom), Error: errs[report.ParamFrom]},
+		{Name: report.ParamTo, Label: l.T("dashboard.form.to"), Type: "date", Value: val(report.ParamTo), Error: errs[report.ParamTo]},
+		{Name: report.ParamDistrict, Label: l.T("dashboard.form.district"), Type: "select", Value: val(report.ParamDistrict), Options: districts,
 			Error: errs[report.ParamDistrict]},
-		{Name: report.ParamSettlement, Label: "Settlement", Type: "select", Value: val(report.ParamSettlement), Options: settlements,
+		{Name: report.ParamSettlement, Label: l.T("dashboard.form.settlement"), Type: "select", Value: val(report.ParamSettlement), Options: settlements,
 			Error: errs[report.ParamSettlement]},
-		{Name: report.ParamPriority, Label: "Priority", Type: "select", Value: val(report.ParamPriority), Options: prios,
+		{Name: report.ParamPriority, Label: l.T("dashboard.form.priority"), Type: "select", Value: val(report.ParamPriority), Options: prios,
 			Error: errs[report.ParamPriority]},
-		{Name: report.ParamType, Label: "Incident type", Type: "select", Value: val(report.ParamType), Options: types,
+		{Name: report.ParamType, Label: l.T("dashboard.form.type"), Type: "select", Value: val(report.ParamType), Options: types,
 			Error: errs[report.ParamType]},
-		{Name: report.ParamDVOnly, Label: "Calls", Type: "select", Value: dv, Error: errs[report.ParamDVOnly],
-			Options: []web.Option{{Value: "", Label: "All calls"}, {Value: "1", Label: "Domestic-violence types only"}}},
-		{Name: report.ParamShift, Label: "Shift", Type: "select", Value: val(report.ParamShift), Options: shifts,
+		{Name: report.ParamDVOnly, Label: l.T("dashboard.form.calls"), Type: "select", Value: dv, Error: errs[report.ParamDVOnly],
+			Options: []web.Option{{Value: "", Label: l.T("dashboard.filter.all_calls")}, {Value: "1", Label: l.T("dashboard.form.dv_only")}}},
+		{Name: report.ParamShift, Label: l.T("dashboard.form.shift"), Type: "select", Value: val(report.ParamShift), Options: shifts,
 			Error: errs[report.ParamShift]},
-		{Name: report.ParamUnit, Label: "Unit", Type: "select", Value: val(report.ParamUnit), Options: units,
+		{Name: report.ParamUnit, Label: l.T("dashboard.form.unit"), Type: "select", Value: val(report.ParamUnit), Options: units,
 			Error: errs[report.ParamUnit]},
-		{Name: report.ParamIDPOnly, Label: "IDP settlements only", Type: "checkbox", Value: flag(report.ParamIDPOnly),
+		{Name: report.ParamIDPOnly, Label: l.T("dashboard.form.idp_only"), Type: "checkbox", Value: flag(report.ParamIDPOnly),
 			Error: errs[report.ParamIDPOnly]},
-		intervalField(val(paramInterval), errs[paramInterval]),
+		intervalField(l, val(paramInterval), errs[paramInterval]),
 	}}
 	if errs[report.ParamGroupBy] != "" {
-		f.Error = "Group by: " + errs[report.ParamGroupBy]
+		f.Error = l.T("dashboard.form.group_by_error", "Message", errs[report.ParamGroupBy])
 	}
 	return f
 }
 
 // intervalField chooses the interval of the breakdowns.
-func intervalField(value, msg string) web.Field {
+func intervalField(l *i18n.Localizer, value, msg string) web.Field {
 	opts := make([]web.Option, 0, len(refdata.Intervals))
 	for _, iv := range refdata.Intervals {
-		opts = append(opts, web.Option{Value: string(iv), Label: iv.Label()})
+		opts = append(opts, web.Option{Value: string(iv), Label: ivName(l, iv)})
 	}
 	if value == "" {
 		value = string(refdata.Response)
 	}
-	return web.Field{Name: paramInterval, Label: "Breakdowns by", Type: "select", Value: value, Options: opts, Error: msg,
-		Hint: "The interval of the tables and charts below the first."}
+	return web.Field{Name: paramInterval, Label: l.T("dashboard.form.interval"), Type: "select", Value: value, Options: opts, Error: msg,
+		Hint: l.T("dashboard.form.interval_hint")}
+}
+
+// shiftName is a shift's name with its hours, "Day (08:00–20:00)".
+func shiftName(l *i18n.Localizer, sh report.Shift) string {
+	from, to := report.DayStartHour, report.NightStartHour
+	if sh == report.NightShift {
+		from, to = to, from
+	}
+	return l.T("dashboard.shift."+string(sh), "From", fmt.Sprintf("%02d:00", from), "To", fmt.Sprintf("%02d:00", to))
 }

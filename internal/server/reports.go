@@ -42,7 +42,7 @@ func (s *Server) reportQuery(r *http.Request) (report.Query, error) {
 	}
 	if u := currentUser(r.Context()); u != nil && u.Role == account.Supervisor && u.DistrictID != nil {
 		if q.DistrictID != nil && *q.DistrictID != *u.DistrictID {
-			return q, apperr.New(apperr.Forbidden, "You can see the figures of your own district only.")
+			return q, apperr.New(apperr.Forbidden, "dashboard.err.own_district")
 		}
 		q.DistrictID = u.DistrictID
 	}
