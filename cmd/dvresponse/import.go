@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
@@ -119,7 +121,16 @@ func cmdImport(ctx context.Context, cfg config.Config, args []string, e env) err
 func describeImport(what string, err error) error {
 	switch apperr.CodeOf(err) {
 	case apperr.Invalid:
-		return fmt.Errorf("%s: %s\nnothing was imported", what, apperr.MessageOf(err))
+		// The message is the first problem; the others (a mapping or a
+		// header can have several) follow, one a line.
+		msg := text(apperr.MessageOf(err))
+		fields := apperr.FieldsOf(err)
+		for _, k := range slices.Sorted(maps.Keys(fields)) {
+			if t := text(fields[k]); t != msg {
+				msg += "\n" + t
+			}
+		}
+		return fmt.Errorf("%s: %s\nnothing was imported", what, msg)
 	case apperr.Internal:
 		var ae *apperr.Error
 		if errors.As(err, &ae) && ae.Err != nil {

@@ -117,16 +117,14 @@ func (rs replicaSource) ResponseTimes(ctx context.Context, q report.Query) (repo
 	case apperr.Unavailable:
 		err = replicaUnavailable(err)
 	case apperr.Conflict: // canceled by a conflict with recovery (40001): a report only reads
-		err = apperr.Wrap(apperr.Unavailable, err, "the reporting database (DATABASE_READ_URL) stopped the report to go on "+
-			"replaying the primary's changes, so no report was written: run it again")
+		err = apperr.Wrap(apperr.Unavailable, err, "cli.err.replica_stopped")
 	}
 	return res, err
 }
 
 // replicaUnavailable is the error of a report the replica could not give.
 func replicaUnavailable(err error) error {
-	return apperr.Wrap(apperr.Unavailable, err, "the reporting database (DATABASE_READ_URL) is unavailable, so no report was written: "+
-		"try again when it is back, or unset DATABASE_READ_URL to read the primary")
+	return apperr.Wrap(apperr.Unavailable, err, "cli.err.replica_unavailable")
 }
 
 // exportReport computes the report from src into memory, audits the

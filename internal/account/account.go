@@ -118,25 +118,25 @@ func (d *Draft) Validate(checkPassword bool) error {
 	d.Unit = strings.ToUpper(strings.TrimSpace(d.Unit))
 	switch {
 	case d.Username == "":
-		f.Add("username", "Enter a username.")
+		f.Add("username", "account.err.username_empty")
 	case !usernameRE.MatchString(d.Username):
-		f.Add("username", "Use 2 to 40 lower-case letters, digits, dots, dashes or underscores, starting with a letter or digit.")
+		f.Add("username", "account.err.username_form")
 	}
 	if utf8.RuneCountInString(d.FullName) > 100 {
-		f.Add("full_name", "Use at most 100 characters.")
+		f.Add("full_name", "err.text.max", "Max", 100)
 	}
 	role, ok := ParseRole(d.Role)
 	if !ok {
-		f.Add("role", "Choose a role.")
+		f.Add("role", "account.err.role")
 	}
 	// Officers patrol a district. A supervisor without a district oversees
 	// all of them (a national or city-wide supervisor).
 	if ok && role == Officer && d.District == "" {
-		f.Add("district", "Officers belong to a district.")
+		f.Add("district", "account.err.officer_district")
 	}
 	if checkPassword {
-		if msg := PasswordProblem(d.Password); msg != "" {
-			f.Add("password", msg)
+		if msg := PasswordMsg(d.Password); msg.ID != "" {
+			f.Add("password", msg.ID, msg.Args...)
 		}
 	}
 	return f.Err()

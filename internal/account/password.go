@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/dvresponse/dvresponse/internal/apperr"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -29,20 +30,35 @@ const MinPasswordLength = 12
 // MaxPasswordLength bounds the work a login can cause.
 const MaxPasswordLength = 256
 
-// PasswordProblem returns a message saying why pw is not acceptable, or "".
-func PasswordProblem(pw string) string {
+// PasswordMsg returns the message (a catalogue ID and its arguments)
+// saying why pw is not acceptable, or a message with no ID.
+func PasswordMsg(pw string) apperr.Msg {
 	n := utf8.RuneCountInString(pw)
 	switch {
 	case n == 0:
-		return "Enter a password."
+		return apperr.M("account.err.password_empty")
 	case n < MinPasswordLength:
-		return fmt.Sprintf("Use at least %d characters; a short sentence is easy to remember.", MinPasswordLength)
+		return apperr.M("account.err.password_short", "Min", MinPasswordLength)
 	case n > MaxPasswordLength:
-		return fmt.Sprintf("Use at most %d characters.", MaxPasswordLength)
+		return apperr.M("err.text.max", "Max", MaxPasswordLength)
 	case isCommonPassword(pw):
-		return "This password is on a list of commonly used passwords; choose another."
+		return apperr.M("account.err.password_common")
 	}
-	return ""
+	return apperr.Msg{}
+}
+
+// PasswordProblem returns the catalogue ID of PasswordMsg, or "" when pw
+// is acceptable.
+func PasswordProblem(pw string) string { return PasswordMsg(pw).ID }
+
+// PasswordError is the Invalid error of an unacceptable password, with
+// its message on the "password" field, or nil.
+func PasswordError(pw string) error {
+	m := PasswordMsg(pw)
+	if m.ID == "" {
+		return nil
+	}
+	return &apperr.Error{Code: apperr.Invalid, Message: m.ID, Args: m.Args, Fields: map[string]apperr.Msg{"password": m}}
 }
 
 // HashPassword returns an encoded argon2id hash of pw in the PHC string

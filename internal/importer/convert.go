@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -91,7 +92,7 @@ var stageField = [numStages]int{fReceivedAt, fDispatchedAt, fEnRouteAt, fOnScene
 func newConverter(m *Mapping, header []string, loc *time.Location, now time.Time) (*converter, error) {
 	tp, err := NewTimeParser(m.TimeFormat, loc)
 	if err != nil {
-		return nil, invalidf("The mapping is not valid: %s.", err)
+		return nil, err
 	}
 	c := &converter{width: len(header), times: tp, defaultPriority: m.DefaultPriority, latest: now.Add(time.Hour)}
 	for _, v := range m.NullValues {
@@ -106,7 +107,14 @@ func newConverter(m *Mapping, header []string, loc *time.Location, now time.Time
 		}
 		clean[i] = strings.TrimSpace(h)
 	}
-	var problems []string
+	problems := apperr.Fields{}
+	var first string
+	problem := func(field, id string, kv ...any) {
+		if first == "" {
+			first = field
+		}
+		problems.Add(field, id, append(kv, "Header", headerList(clean))...)
+	}
 	for k, f := range fields {
 		c.col[k] = -1
 		name := *f.col(&m.Columns)
@@ -118,17 +126,20 @@ func newConverter(m *Mapping, header []string, loc *time.Location, now time.Time
 		case len(exact) == 1:
 			c.col[k] = exact[0]
 		case len(exact) > 1:
-			problems = append(problems, fmt.Sprintf("column %q (%s) appears %d times in the header", name, f.name, len(exact)))
+			problem(f.name, "import.err.mapping_fit_twice", "Column", strconv.Quote(name), "Field", f.name, "N", len(exact))
 		case len(folded) == 1:
 			c.col[k] = folded[0]
 		case len(folded) > 1:
-			problems = append(problems, fmt.Sprintf("column %q (%s) matches %d header columns that differ only in case", name, f.name, len(folded)))
+			problem(f.name, "import.err.mapping_fit_case", "Column", strconv.Quote(name), "Field", f.name, "N", len(folded))
 		default:
-			problems = append(problems, fmt.Sprintf("column %q (%s) is not in the file's header", name, f.name))
+			problem(f.name, "import.err.mapping_fit_missing", "Column", strconv.Quote(name), "Field", f.name)
 		}
 	}
-	if len(problems) > 0 {
-		return nil, invalidf("The file does not fit the mapping: %s. The header has: %s.", strings.Join(problems, "; "), headerList(clean))
+	if first != "" {
+		// The message is the first problem; Fields hold every one, by
+		// the mapping's field name.
+		msg := problems[first]
+		return nil, &apperr.Error{Code: apperr.Invalid, Message: msg.ID, Args: msg.Args, Fields: problems}
 	}
 	return c, nil
 }

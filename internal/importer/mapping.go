@@ -12,8 +12,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,20 +96,21 @@ func ParseMapping(r io.Reader) (*Mapping, error) {
 		return nil, err
 	}
 	if len(b) > MaxMappingBytes {
-		return nil, invalidf("The mapping is larger than %d KiB; it should be a short JSON object.", MaxMappingBytes>>10)
+		return nil, invalid("import.err.mapping_large", "KiB", MaxMappingBytes>>10)
 	}
 	b = bytes.TrimPrefix(b, []byte("\ufeff"))
 	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, invalidf("The mapping is empty: give a JSON object with at least \"columns\": {\"received_at\": \"...\"}.")
+		return nil, invalid("import.err.mapping_empty")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var m Mapping
 	if err := dec.Decode(&m); err != nil {
-		return nil, invalidf("The mapping is not valid: %s.", jsonProblem(err))
+		id, kv := jsonProblem(err)
+		return nil, invalid(id, kv...)
 	}
 	if dec.More() {
-		return nil, invalidf("The mapping is not valid: there is more text after the JSON object.")
+		return nil, invalid("import.err.mapping_trailing")
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -117,23 +118,24 @@ func ParseMapping(r io.Reader) (*Mapping, error) {
 	return &m, nil
 }
 
-// jsonProblem describes a JSON decoding error for people.
-func jsonProblem(err error) string {
+// jsonProblem describes a JSON decoding error for people: a catalogue ID
+// and its arguments. The details quoted (Go's description of a syntax
+// error, JSON type names) are technical and stay in English.
+func jsonProblem(err error) (string, []any) {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return fmt.Sprintf("JSON syntax error at byte %d (%v)", se.Offset, se)
+		return "import.err.mapping_syntax", []any{"Offset", se.Offset, "Detail", se.Error()}
 	case errors.As(err, &te):
-		return fmt.Sprintf("%q should be %s, not a JSON %s", te.Field, te.Type, te.Value)
+		return "import.err.mapping_type", []any{"Key", strconv.Quote(te.Field), "Type", te.Type.String(), "Value", te.Value}
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "the JSON ends too early"
+		return "import.err.mapping_eof", nil
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown key " + strings.TrimPrefix(err.Error(), "json: unknown field ") +
-			" (known keys: description, timezone, time_format, null_values, default_priority, columns with " +
-			strings.Join(fieldNames(), ", ") + ")"
+		return "import.err.mapping_unknown_key", []any{"Key", strings.TrimPrefix(err.Error(), "json: unknown field "),
+			"Columns", strings.Join(fieldNames(), ", ")}
 	}
-	return err.Error()
+	return "import.err.mapping_json", []any{"Detail", err.Error()}
 }
 
 func fieldNames() []string {
@@ -145,37 +147,49 @@ func fieldNames() []string {
 }
 
 // Validate checks m: received_at is mapped, the zone is known, the time
-// format is a usable layout and the default priority is a level.
+// format is a usable layout and the default priority is a level. The
+// error's message is the first problem; its Fields hold every problem, by
+// the mapping's key.
 func (m *Mapping) Validate() error {
-	var problems []string
+	problems := apperr.Fields{}
+	var first string
+	add := func(key, id string, kv ...any) {
+		if first == "" {
+			first = key
+		}
+		problems.Add(key, id, kv...)
+	}
 	for _, f := range fields {
 		p := f.col(&m.Columns)
 		*p = strings.TrimSpace(*p)
 	}
 	if m.Columns.ReceivedAt == "" {
-		problems = append(problems, `"columns" must name the "received_at" column: every incident needs its received time`)
+		add("columns", "import.err.mapping_received_at")
 	}
 	if _, err := m.Location(time.UTC); err != nil {
-		problems = append(problems, err.Error())
+		msg := apperr.MessageOf(err)
+		add("timezone", msg.ID, msg.Args...)
 	}
 	if m.TimeFormat != "" {
 		if _, err := goLayout(m.TimeFormat); err != nil {
-			problems = append(problems, err.Error())
+			msg := apperr.MessageOf(err)
+			add("time_format", msg.ID, msg.Args...)
 		}
 	}
 	if m.DefaultPriority != 0 && (m.DefaultPriority < 1 || m.DefaultPriority > 9) {
-		problems = append(problems, fmt.Sprintf(`"default_priority" %d is not a level from 1 to 9`, m.DefaultPriority))
+		add("default_priority", "import.err.mapping_priority", "Priority", m.DefaultPriority)
 	}
 	for _, v := range m.NullValues {
 		if len(v) > 100 {
-			problems = append(problems, `a "null_values" entry is longer than 100 characters`)
+			add("null_values", "import.err.mapping_null_long")
 			break
 		}
 	}
-	if len(problems) > 0 {
-		return invalidf("The mapping is not valid: %s.", strings.Join(problems, "; "))
+	if first == "" {
+		return nil
 	}
-	return nil
+	msg := problems[first]
+	return &apperr.Error{Code: apperr.Invalid, Message: msg.ID, Args: msg.Args, Fields: problems}
 }
 
 // Location is the zone of times without an offset: the mapping's, or def
@@ -185,11 +199,11 @@ func (m *Mapping) Location(def *time.Location) (*time.Location, error) {
 		return def, nil
 	}
 	if strings.EqualFold(m.Timezone, "local") {
-		return nil, fmt.Errorf(`"timezone" must name a zone such as "Asia/Bishkek", not "Local"`)
+		return nil, invalid("import.err.mapping_zone_local")
 	}
 	loc, err := time.LoadLocation(m.Timezone)
 	if err != nil {
-		return nil, fmt.Errorf(`"timezone" %q is not a known time zone (use a name such as "Asia/Bishkek" or "UTC")`, m.Timezone)
+		return nil, invalid("import.err.mapping_zone_unknown", "Zone", strconv.Quote(m.Timezone))
 	}
 	return loc, nil
 }
@@ -216,6 +230,9 @@ func (m *Mapping) Unmapped() []string {
 	return out
 }
 
-func invalidf(format string, args ...any) error {
-	return apperr.New(apperr.Invalid, format, args...)
+// invalid is an Invalid error with a catalogue message. The messages of a
+// mapping that cannot be used have "mapping" in their IDs, which the
+// upload page uses to point at the mapping.
+func invalid(id string, kv ...any) error {
+	return apperr.New(apperr.Invalid, id, kv...)
 }

@@ -128,7 +128,7 @@ func Run(ctx context.Context, src io.Reader, m *Mapping, sink Sink, opt Options)
 	}
 	loc, err := m.Location(opt.Location)
 	if err != nil {
-		return nil, invalidf("The mapping is not valid: %s.", err)
+		return nil, err
 	}
 	sum := &Summary{TimeZone: loc.String(), Mapped: m.Mapped(), Unmapped: m.Unmapped(),
 		DefaultPriority: m.DefaultPriority}
@@ -139,11 +139,11 @@ func Run(ctx context.Context, src io.Reader, m *Mapping, sink Sink, opt Options)
 	rec, err := cr.Read()
 	switch {
 	case errors.Is(err, io.EOF):
-		return nil, invalidf("The file is empty: it has no header row.")
+		return nil, invalid("import.err.file_empty")
 	case err != nil:
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return nil, invalidf("The header row cannot be read as CSV: %s.", pe.Err)
+			return nil, invalid("import.err.header_csv", "Detail", pe.Err.Error())
 		}
 		return nil, fmt.Errorf("read the header: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/importer"
 	"github.com/dvresponse/dvresponse/internal/importer/importtest"
 )
@@ -192,7 +193,7 @@ func TestRunRefusesWhatDoesNotFit(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(err.Error(), tt.want) {
+			if err == nil || apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(english(err), tt.want) {
 				t.Errorf("Run: %v, want an Invalid error saying %q", err, tt.want)
 			}
 		})
@@ -227,7 +228,7 @@ func (f failSink) Store(context.Context, []importer.Row, []bool) error { return 
 func TestParseMapping(t *testing.T) {
 	for _, tt := range []struct{ js, want string }{
 		{`{"columns": {"recieved_at": "x"}}`, `unknown key "recieved_at"`},
-		{`{"columns": {}}`, `must name the "received_at" column`},
+		{`{"columns": {}}`, `The mapping is not valid: "columns" must name the "received_at" column: every incident needs its received time.`},
 		{`{"timezone": "Mars/Olympus", "columns": {"received_at": "x"}}`, `"Mars/Olympus" is not a known time zone`},
 		{`{"time_format": "%Y", "columns": {"received_at": "x"}}`, `does not give the year, month, day, hour and minute`},
 		{`{"default_priority": 12, "columns": {"received_at": "x"}}`, `not a level from 1 to 9`},
@@ -237,8 +238,8 @@ func TestParseMapping(t *testing.T) {
 		{`{"columns": {"received_at": "x"}} {}`, `more text after`},
 	} {
 		_, err := importer.ParseMapping(strings.NewReader(tt.js))
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("ParseMapping(%s) = %v, want an error saying %q", tt.js, err, tt.want)
+		if err == nil || !strings.Contains(english(err), tt.want) {
+			t.Errorf("ParseMapping(%s) = %v (%q), want an error saying %q", tt.js, err, english(err), tt.want)
 		}
 	}
 }
@@ -335,4 +336,24 @@ func (h *heapSink) Store(_ context.Context, rows []importer.Row, inserted []bool
 		inserted[i] = true
 	}
 	return nil
+}
+
+// english renders an error's message as the command line shows it.
+func english(err error) string {
+	m := apperr.MessageOf(err)
+	return i18n.Shared().Localizer("en").T(m.ID, m.Args...)
+}
+
+func TestParseMappingNamesEveryProblem(t *testing.T) {
+	_, err := importer.ParseMapping(strings.NewReader(`{"timezone": "Mars/Olympus", "default_priority": 12, "columns": {}}`))
+	if got, want := english(err), `The mapping is not valid: "columns" must name the "received_at" column`; !strings.HasPrefix(got, want) {
+		t.Errorf("message %q, want the first problem, %q...", got, want)
+	}
+	f := apperr.FieldsOf(err)
+	for key, want := range map[string]string{"columns": "import.err.mapping_received_at",
+		"timezone": "import.err.mapping_zone_unknown", "default_priority": "import.err.mapping_priority"} {
+		if f[key].ID != want {
+			t.Errorf("problem at %s: %q, want %q (all: %v)", key, f[key].ID, want, f)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package importer
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -174,12 +175,12 @@ func goLayout(format string) (string, error) {
 				continue
 			}
 			if i+1 == len(format) {
-				return "", fmt.Errorf(`"time_format" %q ends with a lone %%`, format)
+				return "", invalid("import.err.mapping_format_lone", "Format", strconv.Quote(format))
 			}
 			i++
 			g, ok := strftime[format[i]]
 			if !ok {
-				return "", fmt.Errorf(`"time_format" %q has the unknown directive %%%c (known: %%Y %%y %%m %%d %%e %%H %%I %%M %%S %%f %%p %%z %%Z %%b %%B %%a %%A %%j %%T %%D %%F %%R %%%%)`, format, format[i])
+				return "", invalid("import.err.mapping_format_directive", "Format", strconv.Quote(format), "Directive", string(format[i]))
 			}
 			b.WriteString(g)
 		}
@@ -189,7 +190,7 @@ func goLayout(format string) (string, error) {
 	back, err := time.Parse(layout, sample.Format(layout))
 	if err != nil || back.Year() != sample.Year() || back.Month() != sample.Month() || back.Day() != sample.Day() ||
 		back.Hour() != sample.Hour() || back.Minute() != sample.Minute() {
-		return "", fmt.Errorf(`"time_format" %q does not give the year, month, day, hour and minute of a time (e.g. "%%Y-%%m-%%d %%H:%%M:%%S" or the Go layout "2006-01-02 15:04:05")`, format)
+		return "", invalid("import.err.mapping_format_incomplete", "Format", strconv.Quote(format))
 	}
 	return layout, nil
 }

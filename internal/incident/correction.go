@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -93,7 +92,7 @@ func (f CorrectionForm) Parse(loc *time.Location) (Correction, error) {
 		known = known || s == c.Stage
 	}
 	if !known {
-		e.Add("stage", "Choose the stage to correct.")
+		e.Add("stage", "corr.err.stage")
 	}
 	if v := strings.TrimSpace(f.Value); v != "" {
 		t, err := time.ParseInLocation(CorrectionTimeLayout, v, loc)
@@ -101,7 +100,7 @@ func (f CorrectionForm) Parse(loc *time.Location) (Correction, error) {
 			t, err = time.ParseInLocation(ManualTimeLayout, v, loc)
 		}
 		if err != nil {
-			e.Add("value", "Enter a date and time like 2026-03-08T21:40:05.")
+			e.Add("value", "corr.err.value_format")
 		} else {
 			u := t.UTC()
 			c.New = &u
@@ -109,11 +108,11 @@ func (f CorrectionForm) Parse(loc *time.Location) (Correction, error) {
 	}
 	switch n := utf8.RuneCountInString(c.Reason); {
 	case n == 0:
-		e.Add("reason", "Say why the time is corrected.")
+		e.Add("reason", "corr.err.reason_empty")
 	case n < MinReason:
-		e.Add("reason", fmt.Sprintf("Give a reason of at least %d characters.", MinReason))
+		e.Add("reason", "corr.err.reason_short", "Min", MinReason)
 	case n > MaxReason:
-		e.Add("reason", fmt.Sprintf("Use at most %d characters (now %d).", MaxReason, n))
+		e.Add("reason", "err.text.too_long", "Max", MaxReason, "Now", n)
 	}
 	return c, e.Err()
 }
@@ -135,28 +134,28 @@ func (f CorrectionForm) Parse(loc *time.Location) (Correction, error) {
 //   - A correction that changes nothing is refused.
 func CheckCorrection(t StageTimes, c Correction, now time.Time, loc *time.Location) (old *time.Time, err error) {
 	old = t.At(c.Stage)
-	fail := func(msg string) (*time.Time, error) {
-		return old, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]apperr.Msg{"value": {ID: msg}}}
+	fail := func(id string, kv ...any) (*time.Time, error) {
+		return old, &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+			Fields: map[string]apperr.Msg{"value": apperr.M(id, kv...)}}
 	}
 	if c.New == nil {
 		if c.Stage != EnRoute && c.Stage != OnScene {
-			return fail("Enter the corrected time: only en route and on scene can be set to \"not recorded\".")
+			return fail("corr.err.not_recordable")
 		}
 		if old == nil {
-			return fail(c.Stage.Label() + " is not recorded already.")
+			return fail("corr.err.not_recorded." + string(c.Stage))
 		}
 		return old, nil // removing a time cannot break the order
 	}
 	if c.New.After(now) {
-		return fail("The time cannot be in the future.")
+		return fail("corr.err.future")
 	}
 	if old == nil && c.Stage == Cleared {
-		return fail("An open incident is cleared with the Cleared button and a disposition, not by a correction.")
+		return fail("corr.err.clear_open")
 	}
 	sec := func(x time.Time) time.Time { return x.Truncate(time.Second) }
 	if old != nil && sec(*old).Equal(sec(*c.New)) {
-		return fail("This is already the recorded time.")
+		return fail("corr.err.same")
 	}
 	// The corrected time must fit between the nearest stages recorded
 	// before and after it. Only these neighbours are compared, so that
@@ -167,7 +166,7 @@ func CheckCorrection(t StageTimes, c Correction, now time.Time, loc *time.Locati
 	for j := i - 1; j >= 0; j-- {
 		if at := nt.At(Stages[j]); at != nil {
 			if sec(*c.New).Before(sec(*at)) {
-				return fail(fmt.Sprintf("%s cannot be before %s (%s).", StageName(c.Stage), StageName(Stages[j]), fmtLocal(*at, loc)))
+				return fail("corr.err.before."+string(c.Stage)+"."+string(Stages[j]), "Time", fmtLocal(*at, loc))
 			}
 			break
 		}
@@ -175,7 +174,7 @@ func CheckCorrection(t StageTimes, c Correction, now time.Time, loc *time.Locati
 	for j := i + 1; j < len(Stages); j++ {
 		if at := nt.At(Stages[j]); at != nil {
 			if sec(*c.New).After(sec(*at)) {
-				return fail(fmt.Sprintf("%s cannot be after %s (%s).", StageName(c.Stage), StageName(Stages[j]), fmtLocal(*at, loc)))
+				return fail("corr.err.after."+string(c.Stage)+"."+string(Stages[j]), "Time", fmtLocal(*at, loc))
 			}
 			break
 		}

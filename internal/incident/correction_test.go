@@ -81,7 +81,7 @@ func TestCheckCorrection(t *testing.T) {
 			}
 			continue
 		}
-		if msg := apperr.FieldsOf(err)["value"].ID; !strings.Contains(msg, tc.msg) {
+		if msg := english(apperr.FieldsOf(err)["value"]); !strings.Contains(msg, tc.msg) {
 			t.Errorf("%s: err %v, want a message at value containing %q", tc.name, err, tc.msg)
 		}
 	}

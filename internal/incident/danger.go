@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -66,12 +65,12 @@ func (q *DangerQuestion) Validate() error {
 	q.Text = strings.TrimSpace(q.Text)
 	switch n := utf8.RuneCountInString(q.Text); {
 	case n == 0:
-		e.Add("text", "Enter the question.")
+		e.Add("text", "danger.err.text_empty")
 	case n > 300:
-		e.Add("text", fmt.Sprintf("Use at most 300 characters (now %d).", n))
+		e.Add("text", "err.text.too_long", "Max", 300, "Now", n)
 	}
 	if q.Position < 1 || q.Position > 999 {
-		e.Add("position", "Enter a position from 1 to 999.")
+		e.Add("position", "danger.err.position")
 	}
 	return e.Err()
 }
@@ -121,7 +120,7 @@ func AnswerField(id int64) string { return "q" + strconv.FormatInt(id, 10) }
 // question is never mistaken for a "no".
 func ReadDangerAnswers(questions []DangerQuestion, get func(string) string) ([]DangerAnswer, error) {
 	if len(questions) == 0 {
-		return nil, apperr.New(apperr.Invalid, "The danger screen has no active questions; ask an administrator to add them.")
+		return nil, apperr.New(apperr.Invalid, "danger.err.no_questions")
 	}
 	e := apperr.Fields{}
 	out := make([]DangerAnswer, 0, len(questions))
@@ -131,12 +130,12 @@ func ReadDangerAnswers(questions []DangerQuestion, get func(string) string) ([]D
 		switch a {
 		case Yes, No, Unknown:
 		default: // not answered, or not one of the choices
-			e.Add(name, "Choose Yes, No or Unknown.")
+			e.Add(name, "danger.err.answer")
 		}
 		out = append(out, DangerAnswer{QuestionID: q.ID, Text: q.Text, Critical: q.Critical, Answer: a})
 	}
 	if err := e.Err(); err != nil {
-		return nil, &apperr.Error{Code: apperr.Invalid, Message: "Answer every question: choose Unknown when the answer is not known.",
+		return nil, &apperr.Error{Code: apperr.Invalid, Message: "danger.err.answer_all",
 			Fields: e}
 	}
 	return out, nil
@@ -146,9 +145,8 @@ func ReadDangerAnswers(questions []DangerQuestion, get func(string) string) ([]D
 func ParseDangerThreshold(s string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || n < MinDangerThreshold || n > MaxDangerThreshold {
-		msg := fmt.Sprintf("Enter a whole number from %d to %d.", MinDangerThreshold, MaxDangerThreshold)
-		return 0, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]apperr.Msg{"threshold": {ID: msg}}}
+		return 0, &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+			Fields: map[string]apperr.Msg{"threshold": apperr.M("danger.err.threshold", "Min", MinDangerThreshold, "Max", MaxDangerThreshold)}}
 	}
 	return n, nil
 }

@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -91,11 +90,11 @@ func (f Form) Validate(draftReceived, now time.Time, loc *time.Location) (New, e
 		t, err := time.ParseInLocation(ManualTimeLayout, s, loc)
 		switch {
 		case err != nil:
-			e.Add("received_manual", "Enter a date and time like 2026-03-08T21:40, or leave empty.")
+			e.Add("received_manual", "intake.err.received_format")
 		case t.After(now):
-			e.Add("received_manual", "The received time cannot be in the future.")
+			e.Add("received_manual", "intake.err.received_future")
 		case t.Before(now.Add(-MaxBackdate)):
-			e.Add("received_manual", fmt.Sprintf("The received time can be at most %d hours ago.", int(MaxBackdate.Hours())))
+			e.Add("received_manual", "intake.err.received_past", "Count", int(MaxBackdate.Hours()))
 		default:
 			n.ReceivedAt, n.ReceivedManual = t.UTC(), true
 		}
@@ -105,11 +104,11 @@ func (f Form) Validate(draftReceived, now time.Time, loc *time.Location) (New, e
 		v = strings.TrimSpace(v)
 		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
 			// PostgreSQL cannot store them; no keyboard types them.
-			e.Add(field, "This text holds characters that cannot be stored (not letters or signs); type it again.")
+			e.Add(field, "err.text.unstorable")
 			return v
 		}
 		if c := utf8.RuneCountInString(v); c > max {
-			e.Add(field, fmt.Sprintf("Use at most %d characters (now %d).", max, c))
+			e.Add(field, "err.text.too_long", "Max", max, "Now", c)
 		}
 		return v
 	}
@@ -120,12 +119,12 @@ func (f Form) Validate(draftReceived, now time.Time, loc *time.Location) (New, e
 		Anonymous: f.Anonymous == "on",
 	}
 	if n.Caller.Phone != "" && PhoneKey(n.Caller.Phone) == "" {
-		e.Add("caller_phone", "Enter at least six digits, or leave empty.")
+		e.Add("caller_phone", "intake.err.phone_digits")
 	}
 	n.Caller.SafeToCall = yesNo(e, "safe_to_call", f.SafeToCall)
 	n.Caller.Language = strings.TrimSpace(f.Language)
 	if n.Caller.Language != "" && !knownLanguage(n.Caller.Language) {
-		e.Add("language", "Choose a language from the list.")
+		e.Add("language", "language.err.unknown")
 	}
 
 	n.Address = text("address", f.Address, 300)
@@ -133,22 +132,22 @@ func (f Form) Validate(draftReceived, now time.Time, loc *time.Location) (New, e
 	n.DistrictID = optID(e, "district_id", f.DistrictID)
 	n.SettlementID = optID(e, "settlement_id", f.SettlementID)
 	if n.Address == "" && n.DistrictID == nil {
-		e.Add("address", "Enter the address, or at least choose the district.")
-		e.Add("district_id", "Choose the district, or enter the address.")
+		e.Add("address", "intake.err.address")
+		e.Add("district_id", "intake.err.district")
 	}
 	n.Latitude = optFloat(e, "latitude", f.Latitude, -90, 90)
 	n.Longitude = optFloat(e, "longitude", f.Longitude, -180, 180)
 	if (n.Latitude == nil) != (n.Longitude == nil) {
-		e.Add("latitude", "Give both latitude and longitude, or neither.")
+		e.Add("latitude", "intake.err.lat_lon")
 	}
 
 	if id := optID(e, "type_id", f.TypeID); id == nil {
-		e.Add("type_id", "Choose the incident type.")
+		e.Add("type_id", "intake.err.type")
 	} else {
 		n.TypeID = *id
 	}
 	if p, err := strconv.Atoi(strings.TrimSpace(f.Priority)); err != nil || p < 1 || p > 9 {
-		e.Add("priority", "Choose the priority.")
+		e.Add("priority", "intake.err.priority")
 	} else {
 		n.Priority = p
 	}
@@ -184,7 +183,7 @@ func yesNo(e apperr.Fields, field, v string) *bool {
 		f := false
 		return &f
 	}
-	e.Add(field, "Choose yes, no or unknown.")
+	e.Add(field, "intake.err.yes_no")
 	return nil
 }
 
@@ -195,7 +194,7 @@ func optID(e apperr.Fields, field, v string) *int64 {
 	}
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		e.Add(field, "Choose from the list.")
+		e.Add(field, "err.choose_list")
 		return nil
 	}
 	return &id
@@ -208,7 +207,7 @@ func optFloat(e apperr.Fields, field, v string, lo, hi float64) *float64 {
 	}
 	x, err := strconv.ParseFloat(v, 64)
 	if err != nil || !(x >= lo && x <= hi) { // NaN too
-		e.Add(field, fmt.Sprintf("Enter a number from %g to %g.", lo, hi))
+		e.Add(field, "intake.err.number_range", "Min", lo, "Max", hi)
 		return nil
 	}
 	return &x
@@ -220,12 +219,12 @@ func person(e apperr.Fields, prefix, name, sex, age string, text func(string, st
 	case "", "female", "male", "other":
 		p.Sex = sex
 	default:
-		e.Add(prefix+"_sex", "Choose from the list.")
+		e.Add(prefix+"_sex", "err.choose_list")
 	}
 	if age = strings.TrimSpace(age); age != "" {
 		a, err := strconv.Atoi(age)
 		if err != nil || a < 0 || a > 120 {
-			e.Add(prefix+"_age", "Enter an age from 0 to 120, or leave empty.")
+			e.Add(prefix+"_age", "intake.err.age")
 		} else {
 			p.Age = &a
 		}

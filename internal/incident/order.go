@@ -233,7 +233,7 @@ func (f OrderForm) Validate(now time.Time, loc *time.Location) (NewOrder, error)
 	text := func(field, v string, max int) string {
 		v = strings.TrimSpace(v)
 		if c := utf8.RuneCountInString(v); c > max {
-			e.Add(field, fmt.Sprintf("Use at most %d characters (now %d).", max, c))
+			e.Add(field, "err.text.too_long", "Max", max, "Now", c)
 		}
 		return v
 	}
@@ -244,14 +244,14 @@ func (f OrderForm) Validate(now time.Time, loc *time.Location) (NewOrder, error)
 		Conditions:     text("conditions", f.Conditions, 2000),
 	}
 	if n.ProtectedName == "" {
-		e.Add("protected_name", "Enter the name of the person the order protects.")
+		e.Add("protected_name", "order.err.protected")
 	}
 	if n.RestrainedName == "" {
-		e.Add("restrained_name", "Enter the name of the person the order restrains.")
+		e.Add("restrained_name", "order.err.restrained")
 	}
 	rule, ok := RuleFor(OrderKind(strings.TrimSpace(f.Kind)))
 	if !ok {
-		e.Add("kind", "Choose the kind of order.")
+		e.Add("kind", "order.err.kind")
 	}
 	n.Kind = rule.Kind
 
@@ -260,13 +260,13 @@ func (f OrderForm) Validate(now time.Time, loc *time.Location) (NewOrder, error)
 		t, err := time.ParseInLocation(OrderTimeLayout, s, loc)
 		switch {
 		case err != nil:
-			e.Add("starts_at", "Enter a date and time like 2026-03-08T21:40, or leave empty for now.")
+			e.Add("starts_at", "order.err.start_format")
 			startOK = false
 		case t.Before(now.Add(-MaxOrderStartPast)):
-			e.Add("starts_at", "The start can be at most 24 hours ago.")
+			e.Add("starts_at", "order.err.start_past")
 			startOK = false
 		case t.After(now.Add(MaxOrderStartFuture)):
-			e.Add("starts_at", "The start can be at most 7 days ahead.")
+			e.Add("starts_at", "order.err.start_future")
 			startOK = false
 		default:
 			start = t.UTC()
@@ -277,9 +277,9 @@ func (f OrderForm) Validate(now time.Time, loc *time.Location) (NewOrder, error)
 		if s := strings.TrimSpace(f.EndsAt); s == "" {
 			n.EndsAt = rule.Default.After(start, loc).UTC()
 		} else if t, err := time.ParseInLocation(OrderTimeLayout, s, loc); err != nil {
-			e.Add("ends_at", "Enter a date and time like 2026-03-11T21:40, or leave empty for the default.")
-		} else if msg := rule.checkLength(start, t, loc); msg != "" {
-			e.Add("ends_at", msg)
+			e.Add("ends_at", "order.err.end_format")
+		} else if msg := rule.checkLength(start, t, loc); msg.ID != "" {
+			e.Add("ends_at", msg.ID, msg.Args...)
 		} else {
 			n.EndsAt = t.UTC()
 		}
@@ -291,18 +291,39 @@ func (f OrderForm) Validate(now time.Time, loc *time.Location) (NewOrder, error)
 }
 
 // checkLength says what is wrong with an order of this rule running from
-// start to end, or "".
-func (r OrderRule) checkLength(start, end time.Time, loc *time.Location) string {
+// start to end, or returns a message with no ID.
+func (r OrderRule) checkLength(start, end time.Time, loc *time.Location) apperr.Msg {
 	switch {
 	case !end.After(start):
-		return "The end must be after the start."
+		return apperr.M("order.err.end_before_start")
 	case end.Before(r.Min.After(start, loc)):
-		return fmt.Sprintf("An order of this kind lasts at least %s.", r.Min)
+		unit, n := r.Min.count(start, loc)
+		return apperr.M("order.err.min_"+unit, "Count", n)
 	case end.After(r.Max.After(start, loc)):
-		return fmt.Sprintf("An order of this kind lasts at most %s (until %s).", r.Max,
-			r.Max.After(start, loc).Format("2006-01-02 15:04"))
+		unit, n := r.Max.count(start, loc)
+		return apperr.M("order.err.max_"+unit, "Count", n, "Until", r.Max.After(start, loc).Format("2006-01-02 15:04"))
 	}
-	return ""
+	return apperr.Msg{}
+}
+
+// count says the span in one unit for a message: "months" or "days" and
+// how many. A span of months and days (no rule has one) is counted in
+// days from start.
+func (s Span) count(start time.Time, loc *time.Location) (unit string, n int) {
+	switch {
+	case s.Days == 0 && s.Months != 0:
+		return "months", s.Months
+	case s.Months == 0:
+		return "days", s.Days
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	a := start.In(loc)
+	b := s.After(start, loc)
+	da := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
+	db := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
+	return "days", int(db.Sub(da).Hours() / 24)
 }
 
 // MaxEnd is the latest end the order may be extended to.
@@ -321,13 +342,13 @@ func ParseOrderTime(field, v string, loc *time.Location) (time.Time, error) {
 	}
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return time.Time{}, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]apperr.Msg{field: {ID: "Enter the new end date and time."}}}
+		return time.Time{}, &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+			Fields: map[string]apperr.Msg{field: apperr.M("order.err.new_end_empty")}}
 	}
 	t, err := time.ParseInLocation(OrderTimeLayout, v, loc)
 	if err != nil {
-		return time.Time{}, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]apperr.Msg{field: {ID: "Enter a date and time like 2026-03-11T21:40."}}}
+		return time.Time{}, &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+			Fields: map[string]apperr.Msg{field: apperr.M("order.err.new_end_format")}}
 	}
 	return t.UTC(), nil
 }
@@ -339,18 +360,18 @@ func (o *Order) CheckExtend(newEnd, now time.Time, loc *time.Location) error {
 	if err := o.checkActive(now); err != nil {
 		return err
 	}
-	fail := func(msg string) error {
-		return &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]apperr.Msg{"ends_at": {ID: msg}}}
+	fail := func(msg apperr.Msg) error {
+		return &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+			Fields: map[string]apperr.Msg{"ends_at": msg}}
 	}
 	if !newEnd.After(o.EndsAt) {
-		return fail("The new end must be after the current end (" + o.EndsAt.In(locOr(loc)).Format("2006-01-02 15:04") + ").")
+		return fail(apperr.M("order.err.new_end_early", "End", o.EndsAt.In(locOr(loc)).Format("2006-01-02 15:04")))
 	}
 	r, ok := RuleFor(o.Kind)
 	if !ok {
-		return apperr.New(apperr.Invalid, "Orders of this kind cannot be extended.")
+		return apperr.New(apperr.Invalid, "order.err.no_extend")
 	}
-	if msg := r.checkLength(o.StartsAt, newEnd, loc); msg != "" {
+	if msg := r.checkLength(o.StartsAt, newEnd, loc); msg.ID != "" {
 		return fail(msg)
 	}
 	return nil
@@ -368,8 +389,8 @@ func (o *Order) CheckEnd(reason string, now time.Time) (string, error) {
 func checkEndReason(reason string) (string, error) {
 	reason = strings.TrimSpace(reason)
 	if c := utf8.RuneCountInString(reason); c < MinEndReason || c > MaxEndReason {
-		return "", &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]apperr.Msg{"reason": {ID: fmt.Sprintf("Give the reason for ending the order early (%d to %d characters).", MinEndReason, MaxEndReason)}}}
+		return "", &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+			Fields: map[string]apperr.Msg{"reason": apperr.M("order.err.end_reason", "Min", MinEndReason, "Max", MaxEndReason)}}
 	}
 	return reason, nil
 }
@@ -377,9 +398,9 @@ func checkEndReason(reason string) (string, error) {
 func (o *Order) checkActive(now time.Time) error {
 	switch {
 	case o.EndedAt != nil:
-		return apperr.New(apperr.Conflict, "This order was already ended.")
+		return apperr.New(apperr.Conflict, "order.err.ended")
 	case !o.EndsAt.After(now):
-		return apperr.New(apperr.Conflict, "This order has expired; record a new order instead.")
+		return apperr.New(apperr.Conflict, "order.err.expired")
 	}
 	return nil
 }
@@ -391,8 +412,8 @@ func (o *Order) CheckViolationLink(receivedAt, now time.Time) error {
 	if o.InForceAt(receivedAt) || o.Active(now) {
 		return nil
 	}
-	return &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-		Fields: map[string]apperr.Msg{"order": {ID: "Order " + o.Number + " was not in force when this call came in."}}}
+	return &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+		Fields: map[string]apperr.Msg{"order": apperr.M("order.err.not_in_force", "Number", o.Number)}}
 }
 
 // IsViolationType reports whether an incident type reports a violation

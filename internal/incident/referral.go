@@ -1,7 +1,6 @@
 package incident
 
 import (
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -194,13 +193,13 @@ func parseConsent(c ConsentChange) (Consent, string, error) {
 		reason = "" // a reason belongs to an override only
 	case ConsentOverridden:
 		if reason == "" {
-			e.Add("override_reason", "Give the reason for referring without the victim's consent.")
+			e.Add("override_reason", "referral.err.override_reason")
 		}
 	default:
-		e.Add("consent", "Choose the victim's consent.")
+		e.Add("consent", "referral.err.consent")
 	}
 	if n := utf8.RuneCountInString(reason); n > MaxOverrideReason {
-		e.Add("override_reason", fmt.Sprintf("Use at most %d characters (now %d).", MaxOverrideReason, n))
+		e.Add("override_reason", "err.text.too_long", "Max", MaxOverrideReason, "Now", n)
 	}
 	return consent, reason, e.Err()
 }
@@ -236,14 +235,14 @@ func CheckReferralMove(r *Referral, to ReferralStatus, c ConsentChange) (Referra
 		}
 		if consent != r.Consent || reason != r.OverrideReason {
 			if !r.ConsentEditable() {
-				return m, apperr.New(apperr.Conflict, "Consent can no longer be changed: the referral was already %s.", strings.ToLower(r.Status.Label()))
+				return m, apperr.New(apperr.Conflict, "referral.err.consent_locked."+string(r.Status))
 			}
 			m.Consent, m.OverrideReason, m.ConsentChanged = consent, reason, true
 		}
 	}
 	if to == "" {
 		if !m.ConsentChanged {
-			return m, apperr.New(apperr.Invalid, "Nothing to change: choose the next step or a different consent.")
+			return m, apperr.New(apperr.Invalid, "referral.err.nothing")
 		}
 		return m, nil
 	}
@@ -255,10 +254,9 @@ func CheckReferralMove(r *Referral, to ReferralStatus, c ConsentChange) (Referra
 	}
 	if !allowed {
 		if r.Status == to {
-			return m, apperr.New(apperr.Conflict, "The referral is already %s.", strings.ToLower(to.Label()))
+			return m, apperr.New(apperr.Conflict, "referral.err.already."+string(to))
 		}
-		return m, apperr.New(apperr.Conflict, "A referral that is %s cannot be marked %s.",
-			strings.ToLower(r.Status.Label()), strings.ToLower(to.Label()))
+		return m, apperr.New(apperr.Conflict, "referral.err.move."+string(r.Status)+"."+string(to))
 	}
 	if to == Sent {
 		switch {
@@ -266,8 +264,8 @@ func CheckReferralMove(r *Referral, to ReferralStatus, c ConsentChange) (Referra
 		case m.Consent == ConsentOverridden && m.OverrideReason != "":
 		default:
 			return m, &apperr.Error{Code: apperr.Invalid,
-				Message: "A referral is sent only with the victim's consent, or with consent overridden for a stated reason.",
-				Fields:  map[string]apperr.Msg{"consent": {ID: "Record the victim's consent, or override it and give the reason."}}}
+				Message: "referral.err.no_consent",
+				Fields:  map[string]apperr.Msg{"consent": apperr.M("referral.err.no_consent_field")}}
 		}
 	}
 	return m, nil
@@ -284,5 +282,5 @@ func ParseReferralStatus(v string) (ReferralStatus, error) {
 			return s, nil
 		}
 	}
-	return "", apperr.New(apperr.Invalid, "Unknown step.")
+	return "", apperr.New(apperr.Invalid, "referral.err.step")
 }

@@ -55,30 +55,30 @@ func CheckStage(t Times, to Stage, hasDisposition bool) (done bool, err error) {
 	switch to {
 	case EnRoute, OnScene, Cleared:
 	default:
-		return false, apperr.New(apperr.Invalid, "Unknown stage.")
+		return false, apperr.New(apperr.Invalid, "stage.err.unknown")
 	}
 	if t.At(to) != nil {
 		return true, nil
 	}
 	if t.Cleared != nil {
-		return false, apperr.New(apperr.Conflict, "The incident is already cleared.")
+		return false, apperr.New(apperr.Conflict, "stage.err.cleared")
 	}
 	switch to {
 	case EnRoute:
 		if t.Dispatched == nil {
-			return false, apperr.New(apperr.Conflict, "No unit has been dispatched to this incident yet.")
+			return false, apperr.New(apperr.Conflict, "stage.err.not_dispatched")
 		}
 		if t.OnScene != nil {
-			return false, apperr.New(apperr.Conflict, "A unit is already on scene; en route can no longer be recorded.")
+			return false, apperr.New(apperr.Conflict, "stage.err.on_scene_already")
 		}
 	case OnScene:
 		if t.Dispatched == nil {
-			return false, apperr.New(apperr.Conflict, "An incident cannot be on scene before a unit is dispatched.")
+			return false, apperr.New(apperr.Conflict, "stage.err.on_scene_early")
 		}
 	case Cleared:
 		if !hasDisposition {
-			return false, &apperr.Error{Code: apperr.Invalid, Message: "Choose a disposition to clear the incident.",
-				Fields: map[string]apperr.Msg{"disposition_id": {ID: "Choose how the incident ended."}}}
+			return false, &apperr.Error{Code: apperr.Invalid, Message: "stage.err.disposition",
+				Fields: map[string]apperr.Msg{"disposition_id": apperr.M("stage.err.disposition_field")}}
 		}
 	}
 	return false, nil

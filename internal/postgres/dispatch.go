@@ -62,18 +62,18 @@ func (db *DB) AssignUnit(ctx context.Context, incidentID, unitID int64, by audit
 			return err
 		}
 		if cleared {
-			return apperr.New(apperr.Conflict, "This incident is cleared; units can no longer be assigned.")
+			return apperr.New(apperr.Conflict, "dispatch.err.cleared")
 		}
 		var callSign string
 		var active bool
 		if err := tx.QueryRow(ctx, `SELECT call_sign, active FROM units WHERE id = $1 FOR UPDATE`, unitID).Scan(&callSign, &active); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				return apperr.New(apperr.Invalid, "No such unit.")
+				return apperr.New(apperr.Invalid, "dispatch.err.no_unit")
 			}
 			return err
 		}
 		if !active {
-			return apperr.New(apperr.Invalid, "Unit %s is not in service.", callSign)
+			return apperr.New(apperr.Invalid, "dispatch.err.out_of_service", "CallSign", callSign)
 		}
 		var already bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incident_units WHERE incident_id = $1 AND unit_id = $2

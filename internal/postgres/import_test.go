@@ -18,6 +18,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/importer"
 	"github.com/dvresponse/dvresponse/internal/importer/importtest"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
@@ -338,8 +339,10 @@ func TestImportRefusedStoresNothing(t *testing.T) {
 	m := mustParse(t, `{"columns": {"external_id": "id", "received_at": "received", "priority": "prio"}}`)
 	_, err := db.Import(context.Background(), strings.NewReader("id,received\n1,2025-04-01 10:00:00\n"), m,
 		postgres.ImportOptions{FileName: "/tmp/x/calls.csv"})
-	if apperr.CodeOf(err) != apperr.Invalid || !strings.Contains(err.Error(), `column "prio" (priority) is not in the file's header`) {
-		t.Errorf("Import: %v, want Invalid naming the missing column", err)
+	msg := apperr.MessageOf(err)
+	if got := i18n.Shared().Localizer("en").T(msg.ID, msg.Args...); apperr.CodeOf(err) != apperr.Invalid ||
+		!strings.Contains(got, `column "prio" (priority) is not in the file's header`) {
+		t.Errorf("Import: %v (%q), want Invalid naming the missing column", err, got)
 	}
 	if n := queryCount(t, db, `SELECT count(*) FROM incidents`); n != 0 {
 		t.Errorf("%d incidents stored by a refused import", n)

@@ -27,7 +27,7 @@ func (db *DB) DraftReceivedAt(ctx context.Context, key string, userID int64) (ti
 	err := db.Pool.QueryRow(ctx, `SELECT received_at FROM intake_drafts WHERE key::text = $1 AND user_id = $2`,
 		key, userID).Scan(&t)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return t, apperr.New(apperr.Invalid, "This call form is not known to the server (it may be from another workstation's session). Your input is kept: press \"Log call\" to log it with a new received time.")
+		return t, apperr.New(apperr.Invalid, "intake.err.unknown_draft")
 	}
 	return t, mapErr(err, "")
 }

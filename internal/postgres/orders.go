@@ -230,8 +230,8 @@ func (db *DB) LinkViolatedOrder(ctx context.Context, incidentID, orderID int64, 
 		}
 		o, err := scanOrder(tx.QueryRow(ctx, orderSelect+`WHERE o.id = $1`, orderID))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-				Fields: map[string]apperr.Msg{"order": {ID: "No such protection order."}}}
+			return &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+				Fields: map[string]apperr.Msg{"order": apperr.M("order.err.no_such")}}
 		}
 		if err != nil {
 			return err

@@ -76,15 +76,15 @@ func (db *DB) CreateReferrals(ctx context.Context, n NewReferrals, by audit.Acto
 					WHERE r.incident_id = $2 AND r.partner_id = p.id AND r.closed_at IS NULL)
 				FROM partner_orgs p WHERE p.id = $1`, pid, n.IncidentID).Scan(&name, &active, &open)
 			if errors.Is(err, pgx.ErrNoRows) || (err == nil && !active) {
-				return &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-					Fields: map[string]apperr.Msg{"partner_id": {ID: "Choose active organisations from the list."}}}
+				return &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+					Fields: map[string]apperr.Msg{"partner_id": apperr.M("referral.err.partner")}}
 			}
 			if err != nil {
 				return err
 			}
 			if open {
-				return &apperr.Error{Code: apperr.Conflict, Message: "This incident already has an open referral to " + name + ".",
-					Fields: map[string]apperr.Msg{"partner_id": {ID: "Already referred to " + name + " (still open)."}}}
+				return &apperr.Error{Code: apperr.Conflict, Message: "referral.err.open", Args: []any{"Name", name},
+					Fields: map[string]apperr.Msg{"partner_id": apperr.M("referral.err.open_field", "Name", name)}}
 			}
 			var id int64
 			if err := tx.QueryRow(ctx, `INSERT INTO referrals (incident_id, partner_id, consent, override_reason, offered_by, updated_by)

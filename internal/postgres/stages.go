@@ -51,7 +51,7 @@ func (db *DB) SetStage(ctx context.Context, c StageChange, by audit.Actor) (Stag
 				ON CONFLICT (key) DO NOTHING`, c.Key, c.IncidentID, string(c.Stage), nullID(by.UserID))
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == "22P02" { // not a uuid
-				return apperr.New(apperr.Invalid, "The request key is not valid; reload the page.")
+				return apperr.New(apperr.Invalid, "stage.err.key")
 			}
 			if err != nil {
 				return err
@@ -79,8 +79,8 @@ func (db *DB) SetStage(ctx context.Context, c StageChange, by audit.Actor) (Stag
 				return err
 			}
 			if !ok {
-				return &apperr.Error{Code: apperr.Invalid, Message: "Choose a disposition to clear the incident.",
-					Fields: map[string]apperr.Msg{"disposition_id": {ID: "No such disposition."}}}
+				return &apperr.Error{Code: apperr.Invalid, Message: "stage.err.disposition",
+					Fields: map[string]apperr.Msg{"disposition_id": apperr.M("stage.err.no_disposition")}}
 			}
 		}
 		column := map[incident.Stage]string{incident.EnRoute: "en_route_at", incident.OnScene: "on_scene_at", incident.Cleared: "cleared_at"}[c.Stage]

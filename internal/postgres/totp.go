@@ -39,7 +39,7 @@ func (db *DB) PendingTOTPSecret(ctx context.Context, userID int64, secret string
 		if _, err := db.UserByID(ctx, userID); err != nil {
 			return "", err
 		}
-		return "", apperr.New(apperr.Conflict, "Two-step login is already on for this account.")
+		return "", apperr.New(apperr.Conflict, "totp.err.already_on")
 	}
 	return got, mapErr(err, "user")
 }
@@ -54,7 +54,7 @@ func (db *DB) EnableTOTP(ctx context.Context, userID int64, secret string, step 
 			WHERE id = $1 AND totp_secret = $2 AND totp_enabled_at IS NULL RETURNING username`,
 			userID, secret, step).Scan(&username)
 		if err == pgx.ErrNoRows {
-			return apperr.New(apperr.Conflict, "The set-up changed in the meantime (another window?). Reload the page and scan the code shown.")
+			return apperr.New(apperr.Conflict, "totp.err.setup_changed")
 		}
 		if err != nil {
 			return err

@@ -64,8 +64,8 @@ func districtID(ctx context.Context, q pgx.Tx, code, field string) (*int64, erro
 	var id int64
 	err := q.QueryRow(ctx, `SELECT id FROM districts WHERE code = $1`, code).Scan(&id)
 	if err == pgx.ErrNoRows {
-		return nil, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]apperr.Msg{field: {ID: "No district has this code."}}}
+		return nil, &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+			Fields: map[string]apperr.Msg{field: apperr.M("account.err.no_district")}}
 	}
 	return &id, mapErr(err, "")
 }
@@ -78,8 +78,8 @@ func unitID(ctx context.Context, q pgx.Tx, callSign string) (*int64, error) {
 	var id int64
 	err := q.QueryRow(ctx, `SELECT id FROM units WHERE call_sign = $1`, callSign).Scan(&id)
 	if err == pgx.ErrNoRows {
-		return nil, &apperr.Error{Code: apperr.Invalid, Message: "Please correct the fields marked below.",
-			Fields: map[string]apperr.Msg{"unit": {ID: "No unit has this call sign."}}}
+		return nil, &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+			Fields: map[string]apperr.Msg{"unit": apperr.M("account.err.no_unit")}}
 	}
 	return &id, mapErr(err, "")
 }
@@ -186,8 +186,8 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, d account.Draft, by audi
 // the user, "user.password_reset" otherwise. The audit row never holds the
 // password or its hash.
 func (db *DB) SetPassword(ctx context.Context, id int64, password string, by audit.Actor) error {
-	if msg := account.PasswordProblem(password); msg != "" {
-		return &apperr.Error{Code: apperr.Invalid, Message: msg, Fields: map[string]apperr.Msg{"password": {ID: msg}}}
+	if err := account.PasswordError(password); err != nil {
+		return err
 	}
 	hash, err := account.HashPassword(password)
 	if err != nil {

@@ -178,30 +178,30 @@ func (q Query) Validate() error {
 
 func (q Query) check(f apperr.Fields) {
 	if q.Location == nil {
-		f.Add("time_zone", "No time zone is configured.")
+		f.Add("time_zone", "report.err.no_zone")
 	}
 	switch {
 	case q.From.IsZero():
-		f.Add("from", "Enter the first day, written YYYY-MM-DD.")
+		f.Add("from", "report.err.from")
 	case q.To.IsZero():
-		f.Add("to", "Enter the last day, written YYYY-MM-DD.")
+		f.Add("to", "report.err.to")
 	case q.To.Before(q.From):
-		f.Add("to", "The last day comes before the first day.")
+		f.Add("to", "report.err.order")
 	case q.Days() > MaxDays:
-		f.Add("to", fmt.Sprintf("A report covers at most %d days; this one covers %d.", MaxDays, q.Days()))
+		f.Add("to", "report.err.span", "Max", MaxDays, "Days", q.Days())
 	}
 	if !slices.Contains(GroupBys, q.GroupBy) {
-		f.Add("group_by", "Group by one of: "+joinGroupBys()+".")
+		f.Add("group_by", "report.err.group_by", "List", joinGroupBys())
 	}
 	if q.Shift != "" && !slices.Contains(Shifts, q.Shift) {
-		f.Add("shift", "Choose the day or night shift, or leave empty.")
+		f.Add("shift", "report.err.shift")
 	}
 	if q.Priority != nil && (*q.Priority < 1 || *q.Priority > 9) {
-		f.Add("priority", "Use a priority level from 1 to 9, or leave empty.")
+		f.Add("priority", "report.err.priority")
 	}
 	for name, id := range map[string]*int64{"district": q.DistrictID, "settlement": q.SettlementID, "type": q.TypeID, "unit": q.UnitID} {
 		if id != nil && *id <= 0 {
-			f.Add(name, "Choose from the list, or leave empty.")
+			f.Add(name, "err.choose_list_or_empty")
 		}
 	}
 }
@@ -215,7 +215,8 @@ func joinGroupBys() string {
 }
 
 // invalid turns field messages into one Invalid error whose message names
-// every problem, for pages and command lines that show no form.
+// every parameter in error (the per-parameter messages are its Fields),
+// for pages and command lines that show no form.
 func invalid(f apperr.Fields) error {
 	if len(f) == 0 {
 		return nil
@@ -225,11 +226,7 @@ func invalid(f apperr.Fields) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + ": " + f[k].ID
-	}
-	return &apperr.Error{Code: apperr.Invalid, Message: "The report's parameters are not valid: " + strings.Join(parts, " "),
+	return &apperr.Error{Code: apperr.Invalid, Message: "report.err.invalid", Args: []any{"Params", strings.Join(keys, ", ")},
 		Fields: f}
 }
 
@@ -267,7 +264,7 @@ func ParseQuery(v url.Values, loc *time.Location, now time.Time) (Query, error) 
 		}
 		d, err := ParseDate(s)
 		if err != nil {
-			f.Add(k, "Write the day as YYYY-MM-DD, e.g. 2026-03-01.")
+			f.Add(k, "report.err.date")
 		}
 		return d
 	}
@@ -288,7 +285,7 @@ func ParseQuery(v url.Values, loc *time.Location, now time.Time) (Query, error) 
 		case "1", "true", "on", "yes":
 			return true
 		}
-		f.Add(k, "Use 1 (yes) or 0 (no).")
+		f.Add(k, "report.err.flag")
 		return false
 	}
 	q.IDPOnly, q.DVOnly = flag(ParamIDPOnly), flag(ParamDVOnly)
@@ -299,7 +296,7 @@ func ParseQuery(v url.Values, loc *time.Location, now time.Time) (Query, error) 
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n <= 0 {
-			f.Add(k, "Choose from the list, or leave empty.")
+			f.Add(k, "err.choose_list_or_empty")
 			return nil
 		}
 		return &n
@@ -308,7 +305,7 @@ func ParseQuery(v url.Values, loc *time.Location, now time.Time) (Query, error) 
 	if s := get(ParamPriority); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			f.Add(ParamPriority, "Use a priority level from 1 to 9, or leave empty.")
+			f.Add(ParamPriority, "report.err.priority")
 		} else {
 			q.Priority = &n
 		}

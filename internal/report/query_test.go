@@ -2,12 +2,14 @@ package report
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 )
 
 var sameLocation = cmp.Comparer(func(a, b *time.Location) bool { return a.String() == b.String() })
@@ -198,11 +200,26 @@ func TestParseQueryErrors(t *testing.T) {
 			t.Errorf("%v: error %v, want Invalid", tt.v, err)
 			continue
 		}
-		if _, ok := apperr.FieldsOf(err)[tt.field]; !ok {
+		m, ok := apperr.FieldsOf(err)[tt.field]
+		if !ok {
 			t.Errorf("%v: fields %v, want a message for %s", tt.v, apperr.FieldsOf(err), tt.field)
+			continue
 		}
+		if got := english(m); strings.Contains(got, i18n.MissingMark) {
+			t.Errorf("%v: message %q is not in the catalogue", tt.v, m.ID)
+		}
+		if got := english(apperr.MessageOf(err)); !strings.Contains(got, "The report's parameters are not valid: ") || !strings.Contains(got, tt.field) {
+			t.Errorf("%v: message %q, want it to name %s", tt.v, got, tt.field)
+		}
+	}
+	_, err := ParseQuery(url.Values{"from": {"2020-01-01"}, "to": {"2026-03-01"}}, bishkek, now)
+	if got, want := english(apperr.FieldsOf(err)["to"]), "A report covers at most 731 days; this one covers 2252."; got != want {
+		t.Errorf("too long a range: %q, want %q", got, want)
 	}
 	if err := (Query{From: Date{2026, 3, 1}, To: Date{2026, 3, 1}, GroupBy: ByAll}).Validate(); err == nil {
 		t.Error("a query without a time zone is valid")
 	}
 }
+
+// english renders a message as an English reader sees it.
+func english(m apperr.Msg) string { return i18n.Shared().Localizer("en").T(m.ID, m.Args...) }

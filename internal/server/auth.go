@@ -48,7 +48,7 @@ func safeNext(next string) string {
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
-	p := web.LoginPage{Page: s.page(r, "Log in", ""), Next: safeNext(r.URL.Query().Get("next"))}
+	p := web.LoginPage{Page: s.page(r, s.t(r, "login.title"), ""), Next: safeNext(r.URL.Query().Get("next"))}
 	if f, ok := s.sessions.Pop(r.Context(), sessFlash).(string); ok && f != "" {
 		kind, msg, _ := strings.Cut(f, "|")
 		p.Flash = &web.Flash{Kind: kind, Message: msg}
@@ -56,7 +56,9 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, web.Login(p))
 }
 
-const badLogin = "Wrong username or password."
+// badLogin is the catalogue ID of a failed login's message: the same for
+// an unknown user and a wrong password.
+const badLogin = "auth.err.bad_login"
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	username := account.NormalizeUsername(r.PostFormValue("username"))
@@ -64,7 +66,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
 	ctx := r.Context()
 	again := func(status int, msg string) {
-		s.render(w, r, status, web.Login(web.LoginPage{Page: s.page(r, "Log in", ""), Username: username, Error: msg, Next: next}))
+		s.render(w, r, status, web.Login(web.LoginPage{Page: s.page(r, s.t(r, "login.title"), ""), Username: username, Error: msg, Next: next}))
 	}
 	// Every attempt is audited; the password never is. A failure to audit
 	// fails the login (no unaudited access).
@@ -80,7 +82,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return s.db.Audit(ctx, e)
 	}
 	if username == "" || password == "" {
-		again(http.StatusUnprocessableEntity, "Enter your username and password.")
+		again(http.StatusUnprocessableEntity, s.t(r, "auth.err.empty"))
 		return
 	}
 	u, err := s.db.UserByUsername(ctx, username)
@@ -91,7 +93,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		again(http.StatusUnauthorized, badLogin)
+		again(http.StatusUnauthorized, s.t(r, badLogin))
 		return
 	case err != nil:
 		msg, _ := s.formError(r, err)
@@ -105,7 +107,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		again(http.StatusForbidden, lockedMessage(s, *u.LockedUntil))
+		again(http.StatusForbidden, s.lockedText(r, *u.LockedUntil))
 		return
 	}
 	if !account.CheckPassword(u.PasswordHash, password) {
@@ -118,10 +120,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if locked != nil {
-			again(http.StatusForbidden, lockedMessage(s, *locked))
+			again(http.StatusForbidden, s.lockedText(r, *locked))
 			return
 		}
-		again(http.StatusUnauthorized, badLogin)
+		again(http.StatusUnauthorized, s.t(r, badLogin))
 		return
 	}
 	if u.Disabled() {
@@ -129,7 +131,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		again(http.StatusForbidden, "This account is disabled. Contact an administrator.")
+		again(http.StatusForbidden, s.t(r, "auth.err.disabled"))
 		return
 	}
 	// A second factor, or a role that requires one, means a second step
@@ -161,9 +163,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// lockedText says until when the account is locked, in the request's
+// language.
+func (s *Server) lockedText(r *http.Request, until time.Time) string {
+	return s.t(r, "auth.err.locked", "Time", until.In(s.loc).Format("15:04"))
+}
+
+// lockedMessage is lockedText in the deployment's language, for callers
+// without the request at hand (the second login step still uses it;
+// prefer lockedText).
 func lockedMessage(s *Server, until time.Time) string {
-	return "This account is locked after too many failed attempts. Try again after " +
-		until.In(s.loc).Format("15:04") + ", or ask an administrator to unlock it."
+	return s.cat.Localizer(s.lang).T("auth.err.locked", "Time", until.In(s.loc).Format("15:04"))
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -181,28 +191,28 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, unavailable(err))
 		return
 	}
-	s.sessions.Put(r.Context(), sessFlash, "ok|You have logged out.")
+	s.sessions.Put(r.Context(), sessFlash, "ok|"+s.t(r, "auth.logged_out"))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-func passwordForm(current, msg string, errs map[string]string) web.Form {
-	return web.Form{Action: "/account/password", Submit: "Change password", Error: msg, Fields: []web.Field{
-		{Name: "current", Label: "Current password", Type: "password", Required: true, Autocomplete: "current-password", Error: errs["current"]},
-		{Name: "password", Label: "New password", Type: "password", Required: true, Autocomplete: "new-password", Error: errs["password"],
-			Hint: "At least 12 characters."},
-		{Name: "confirm", Label: "New password again", Type: "password", Required: true, Autocomplete: "new-password", Error: errs["confirm"]},
+func (s *Server) passwordFormOf(r *http.Request, msg string, errs map[string]string) web.Form {
+	return web.Form{Action: "/account/password", Submit: s.t(r, "auth.pw.title"), Error: msg, Fields: []web.Field{
+		{Name: "current", Label: s.t(r, "auth.pw.current"), Type: "password", Required: true, Autocomplete: "current-password", Error: errs["current"]},
+		{Name: "password", Label: s.t(r, "auth.pw.new"), Type: "password", Required: true, Autocomplete: "new-password", Error: errs["password"],
+			Hint: s.t(r, "auth.pw.hint", "Min", account.MinPasswordLength)},
+		{Name: "confirm", Label: s.t(r, "auth.pw.again"), Type: "password", Required: true, Autocomplete: "new-password", Error: errs["confirm"]},
 	}}
 }
 
 func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, web.Password(web.PasswordPage{Page: s.page(r, "Change password", ""), Form: passwordForm("", "", nil)}))
+	s.render(w, r, http.StatusOK, web.Password(web.PasswordPage{Page: s.page(r, s.t(r, "auth.pw.title"), ""), Form: s.passwordFormOf(r, "", nil)}))
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r.Context())
 	errs := apperr.Fields{}
 	if !account.CheckPassword(u.PasswordHash, r.PostFormValue("current")) {
-		errs.Add("current", "This is not your current password.")
+		errs.Add("current", "auth.err.current")
 		// A wrong current password is a failed credential check, audited
 		// like a failed login; without its audit row the form fails.
 		if err := s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "account.password_change",
@@ -213,10 +223,10 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	pw := r.PostFormValue("password")
-	if msg := account.PasswordProblem(pw); msg != "" {
-		errs.Add("password", msg)
+	if msg := account.PasswordMsg(pw); msg.ID != "" {
+		errs.Add("password", msg.ID, msg.Args...)
 	} else if pw != r.PostFormValue("confirm") {
-		errs.Add("confirm", "The two new passwords differ.")
+		errs.Add("confirm", "auth.err.confirm")
 	}
 	err := errs.Err()
 	if err == nil {
@@ -226,8 +236,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		msg, fields := s.formError(r, err)
-		s.render(w, r, statusOf(apperr.CodeOf(err)), web.Password(web.PasswordPage{Page: s.page(r, "Change password", ""),
-			Form: passwordForm("", msg, fields)}))
+		s.render(w, r, statusOf(apperr.CodeOf(err)), web.Password(web.PasswordPage{Page: s.page(r, s.t(r, "auth.pw.title"), ""),
+			Form: s.passwordFormOf(r, msg, fields)}))
 		return
 	}
 	// The password change ended every session, this one included; carry
@@ -242,7 +252,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions.Put(r.Context(), sessEpoch, fresh.SessionEpoch)
-	s.setFlash(r, "ok", "Your password has been changed. Your other sessions have ended.")
+	s.setFlash(r, "ok", s.t(r, "auth.password_changed"))
 	http.Redirect(w, r, homeOf(u.Role), http.StatusSeeOther)
 }
 

@@ -145,7 +145,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, c te
 			return
 		}
 		s.log.Error("render failed", "route", routePattern(r), "err", err)
-		http.Error(w, "The page could not be shown. Please try again.", http.StatusInternalServerError)
+		http.Error(w, s.t(r, "request.err.render"), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

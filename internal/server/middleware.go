@@ -51,8 +51,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.Error("panic in handler", "method", r.Method, "route", routePattern(r))
-				s.renderError(w, r, http.StatusInternalServerError, "Something went wrong",
-					"The request could not be completed. Nothing you typed has been lost: go back and try again.")
+				s.renderError(w, r, http.StatusInternalServerError, s.t(r, "error.heading.internal"), s.t(r, "request.err.panic"))
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -158,8 +157,7 @@ func (s *Server) loginRateLimit() func(http.Handler) http.Handler {
 	return httprate.Limit(20, time.Minute,
 		httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return s.clientIP(r).String(), nil }),
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-			s.renderError(w, r, http.StatusTooManyRequests, "Too many attempts",
-				"Too many login attempts from this workstation. Wait a minute and try again.")
+			s.renderError(w, r, http.StatusTooManyRequests, s.t(r, "auth.too_many.heading"), s.t(r, "auth.too_many"))
 		}))
 }
 
@@ -187,7 +185,7 @@ func (s *Server) requireLogin(next http.Handler) http.Handler {
 				s.fail(w, r, unavailable(err))
 				return
 			}
-			s.toLogin(w, r, "Your session has ended. Please log in again.")
+			s.toLogin(w, r, s.t(r, "auth.session_ended"))
 			return
 		}
 		ctx = context.WithValue(ctx, userKey, u)
@@ -206,8 +204,7 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, msg string) {
 	// A form sent after the session ended (an officer who took longer than
 	// the idle timeout) is kept: the page holds it, the user logs in again
 	// in another tab and sends it again from here.
-	if s.renderRetry(w, r, http.StatusUnauthorized, "Please log in again",
-		"Your session has ended. Log in again in another tab or window, then come back here and press Send again.") {
+	if s.renderRetry(w, r, http.StatusUnauthorized, s.t(r, "auth.relogin.heading"), s.t(r, "auth.relogin.retry")) {
 		return
 	}
 	if msg != "" {
@@ -238,7 +235,7 @@ func (s *Server) allow(roles ...account.Role) func(http.Handler) http.Handler {
 				// Every refusal is audited ("access.denied"); a failed
 				// audit write is logged and the refusal stands.
 				s.auditDenied(r)
-				s.fail(w, r, apperr.New(apperr.Forbidden, "Your role does not give access to this page."))
+				s.fail(w, r, apperr.New(apperr.Forbidden, "access.err.role"))
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -297,7 +294,7 @@ func (s *Server) boundRequestTime(next http.Handler) http.Handler {
 		}
 		if r.Method == http.MethodPost && ct == "application/x-www-form-urlencoded" {
 			if err := r.ParseForm(); err != nil {
-				s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
+				s.fail(w, r, apperr.New(apperr.Invalid, "request.err.form"))
 				return
 			}
 		}
@@ -306,8 +303,7 @@ func (s *Server) boundRequestTime(next http.Handler) http.Handler {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r.WithContext(ctx))
 		if ww.Status() == 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil {
-			s.fail(ww, r, apperr.Wrap(apperr.Unavailable, ctx.Err(),
-				"The system is busy or cannot reach its database right now. Please try again in a moment."))
+			s.fail(ww, r, apperr.Wrap(apperr.Unavailable, ctx.Err(), "request.err.busy"))
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/report"
 )
@@ -18,10 +19,9 @@ import (
 // do not fall back to the primary, whose load the replica is there to
 // spare, and /readyz does not fail (dispatch works without it).
 
-// reportingUnavailable is the message of a report the replica could not
-// give.
-const reportingUnavailable = "The reporting database is unavailable, so figures cannot be shown right now. " +
-	"Dispatch is not affected. Please try again in a few minutes."
+// reportingUnavailable is the catalogue ID of the message of a report the
+// replica could not give.
+const reportingUnavailable = "replica.unavailable"
 
 // replicaSource reads reports from the replica, and says so when it
 // cannot be reached.
@@ -69,8 +69,9 @@ func replicaError(err error) error {
 	return err
 }
 
-// reportingBusy is the message of a report the replica cancelled.
-const reportingBusy = "The reporting database was busy bringing its figures up to date and stopped this report. Please try again."
+// reportingBusy is the catalogue ID of the message of a report the
+// replica cancelled.
+const reportingBusy = "replica.busy"
 
 // freshnessTimeout bounds the replica's lag query of a page or /readyz.
 const freshnessTimeout = time.Second
@@ -83,7 +84,8 @@ const freshnessTimeout = time.Second
 //	"Figures from the reporting replica, 12 s behind."  (then "4 min", "2 h 5 min"; past 5 minutes a warning follows)
 //	"The reporting database is unavailable ..."         it cannot be reached
 //
-// It asks the replica (ReplicaLag, one query, at most a second).
+// It asks the replica (ReplicaLag, one query, at most a second), and says
+// it in the request's language.
 func (s *Server) ReportFreshness(r *http.Request) string {
 	if s.readDB == nil {
 		return ""
@@ -91,38 +93,38 @@ func (s *Server) ReportFreshness(r *http.Request) string {
 	ctx, cancel := context.WithTimeout(r.Context(), freshnessTimeout)
 	defer cancel()
 	lag, isReplica, err := s.readDB.ReplicaLag(ctx)
-	return freshness(lag, isReplica, err)
+	return freshness(i18n.FromContext(r.Context()), lag, isReplica, err)
 }
 
-// freshness is ReportFreshness's sentence.
-func freshness(lag time.Duration, isReplica bool, err error) string {
+// freshness is ReportFreshness's sentence, in l's language.
+func freshness(l *i18n.Localizer, lag time.Duration, isReplica bool, err error) string {
 	switch {
 	case err != nil:
-		return reportingUnavailable
+		return l.T(reportingUnavailable)
 	case !isReplica:
 		// DATABASE_READ_URL names a database that is not in recovery (a
 		// copy kept some other way, or the primary itself).
-		return "Figures from the reporting database."
+		return l.T("replica.primary")
 	case lag == postgres.LagUnknown:
-		return "Figures from the reporting replica, which has just started: how far behind it is is not known yet."
+		return l.T("replica.started")
 	case lag < time.Second:
-		return "Figures from the reporting replica, up to date."
+		return l.T("replica.current")
 	case lag < 5*time.Minute:
-		return "Figures from the reporting replica, " + fmtLag(lag) + " behind."
+		return l.T("replica.behind", "Lag", fmtLag(l, lag))
 	}
-	return "Figures from the reporting replica, " + fmtLag(lag) + " behind: the latest calls may be missing from them."
+	return l.T("replica.behind_warn", "Lag", fmtLag(l, lag))
 }
 
 // fmtLag writes a lag of a second or more for people: "12 s", "4 min",
-// "2 h 5 min".
-func fmtLag(d time.Duration) string {
+// "2 h 5 min" in English.
+func fmtLag(l *i18n.Localizer, d time.Duration) string {
 	switch {
 	case d < 2*time.Minute:
-		return fmt.Sprintf("%d s", int(d/time.Second))
+		return l.T("replica.lag.s", "S", int(d/time.Second))
 	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d/time.Minute))
+		return l.T("replica.lag.min", "Min", int(d/time.Minute))
 	}
-	return fmt.Sprintf("%d h %d min", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	return l.T("replica.lag.h_min", "H", int(d/time.Hour), "Min", int(d%time.Hour/time.Minute))
 }
 
 // replicaStatus is /readyz's line about the reporting replica, "" when

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
@@ -132,16 +133,16 @@ func TestReportsReplicaUnset(t *testing.T) {
 	if ts.srv.reportDB() != ts.DB {
 		t.Error("reportDB without a reporting replica is not the primary")
 	}
-	down := apperr.New(apperr.Unavailable, "The database is not available right now. Please try again.")
+	down := apperr.New(apperr.Unavailable, "db.err.unavailable")
 	if err := ts.srv.reportingError(down); err != down {
 		t.Errorf("reportingError without a replica: %v, want the error unchanged", err)
 	}
 }
 
 func TestReplicaErrors(t *testing.T) {
-	down := apperr.New(apperr.Unavailable, "The database is not available right now. Please try again.")
-	cancelled := apperr.New(apperr.Conflict, "Another change was made at the same time; please try again.")
-	invalid := apperr.New(apperr.Invalid, "bad query")
+	down := apperr.New(apperr.Unavailable, "db.err.unavailable")
+	cancelled := apperr.New(apperr.Conflict, "db.err.concurrent")
+	invalid := apperr.New(apperr.Invalid, "report.err.from")
 	for _, tt := range []struct {
 		err      error
 		wantCode apperr.Code
@@ -149,7 +150,7 @@ func TestReplicaErrors(t *testing.T) {
 	}{
 		{down, apperr.Unavailable, reportingUnavailable},
 		{cancelled, apperr.Unavailable, reportingBusy}, // canceled by a conflict with recovery: not the user's doing
-		{invalid, apperr.Invalid, "bad query"},
+		{invalid, apperr.Invalid, "report.err.from"},
 		{nil, "", ""},
 	} {
 		got := replicaError(tt.err)
@@ -175,11 +176,26 @@ func TestReplicaFreshnessText(t *testing.T) {
 		{2*time.Hour + 5*time.Minute, true, nil, "Figures from the reporting replica, 2 h 5 min behind: the latest calls may be missing from them."},
 		{postgres.LagUnknown, true, nil, "Figures from the reporting replica, which has just started: how far behind it is is not known yet."},
 		{0, false, nil, "Figures from the reporting database."},
-		{0, false, errors.New("down"), reportingUnavailable},
+		{0, false, errors.New("down"), "The reporting database is unavailable, so figures cannot be shown right now. " +
+			"Dispatch is not affected. Please try again in a few minutes."},
 	}
+	en := i18n.Shared().Localizer("en")
 	for _, tt := range tests {
-		if got := freshness(tt.lag, tt.isReplica, tt.err); got != tt.want {
+		if got := freshness(en, tt.lag, tt.isReplica, tt.err); got != tt.want {
 			t.Errorf("freshness(%v, %v, %v) = %q, want %q", tt.lag, tt.isReplica, tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestReplicaFreshnessSpeaksTheReadersLanguage(t *testing.T) {
+	ru := i18n.Shared().Localizer("ru")
+	if got, want := freshness(ru, 2*time.Hour+5*time.Minute, true, nil),
+		"Показатели из реплики отчётности, отставание 2 ч 5 мин: последние вызовы могут в них отсутствовать."; got != want {
+		t.Errorf("freshness in Russian = %q, want %q", got, want)
+	}
+	for _, l := range i18n.Languages {
+		if got := freshness(i18n.Shared().Localizer(l.Code), 0, false, errors.New("down")); strings.Contains(got, i18n.MissingMark) || got == "" {
+			t.Errorf("freshness in %s with the replica down = %q", l.Code, got)
 		}
 	}
 }
