@@ -18,18 +18,6 @@ import (
 // messages are still being moved to the catalogue; each is removed from
 // here as it is converted. Empty when the move is done.
 var pendingIDs = map[string]bool{
-	"internal/server/board.go":         true,
-	"internal/server/home.go":          true,
-	"internal/server/incidents.go":     true,
-	"internal/server/panels.go":        true,
-	"internal/server/stages.go":        true,
-	"internal/server/corrections.go":   true,
-	"internal/server/confidential.go":  true,
-	"internal/server/danger.go":        true,
-	"internal/server/orders.go":        true,
-	"internal/server/referrals.go":     true,
-	"internal/server/dashboard.go":     true,
-	"internal/server/reports.go":       true,
 	"internal/server/admin_refdata.go": true,
 	"internal/server/admin_users.go":   true,
 	"internal/server/audit.go":         true,
@@ -43,22 +31,14 @@ var pendingIDs = map[string]bool{
 	"internal/refdata/refdata.go": true,
 	"internal/seed/accounts.go":   true,
 
-	"web/admin.templ":        true,
-	"web/audit.templ":        true,
-	"web/confidential.templ": true,
-	"web/corrections.templ":  true,
-	"web/danger.templ":       true,
-	"web/dashboard.templ":    true,
-	"web/home.templ":         true,
-	"web/import.templ":       true,
-	"web/incident.templ":     true,
-	"web/orders.templ":       true,
-	"web/referrals.templ":    true,
-	"web/totp.templ":         true,
+	"web/admin.templ":  true,
+	"web/audit.templ":  true,
+	"web/import.templ": true,
+	"web/totp.templ":   true,
 }
 
 // idForm is what a message ID looks like: dotted lower-case words.
-var idForm = regexp.MustCompile(`^[a-z0-9_]+(\.[a-z0-9_]+)+$`)
+var idForm = regexp.MustCompile(`^[a-z0-9_]+(\.[A-Za-z0-9_]+)+$`)
 
 // A found is a message ID (or, for an ID built at run time, its literal
 // prefix) in the source.
@@ -405,7 +385,7 @@ func stringLit(e ast.Expr) (string, bool) {
 }
 
 // templT finds T(ctx, "id") in a template.
-var templT = regexp.MustCompile(`\bT\(ctx,\s*("(?:[^"\\]|\\.)*"|` + "`[^`]*`" + `)`)
+var templT = regexp.MustCompile(`\bT\(ctx,\s*("(?:[^"\\]|\\.)*"|` + "`[^`]*`" + `)(\s*\+)?`)
 
 // idsInTemplate returns the IDs a template passes to T.
 func idsInTemplate(rel, src string) []found {
@@ -417,7 +397,8 @@ func idsInTemplate(rel, src string) []found {
 			id = lit
 		}
 		line := 1 + strings.Count(src[:m[0]], "\n")
-		out = append(out, found{pos: rel + ":" + strconv.Itoa(line), id: id, call: "T"})
+		prefix := m[4] >= 0 // T(ctx, "stage." + code): the ID goes on at run time
+		out = append(out, found{pos: rel + ":" + strconv.Itoa(line), id: id, call: "T", prefix: prefix})
 	}
 	return out
 }
