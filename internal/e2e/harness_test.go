@@ -36,7 +36,8 @@ const desktopW, desktopH = 1440, 900
 // stepTimeout bounds one browser step (a navigation, typing into a field).
 const stepTimeout = 15 * time.Second
 
-// chromiumPath returns the Chromium binary, or skips the test without one.
+// chromiumPath returns the Chromium binary, or skips the test without one
+// (fails it in CI, where CI=true).
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
@@ -44,6 +45,11 @@ func chromiumPath(t *testing.T) string {
 	}
 	if p, err := exec.LookPath("chromium"); err == nil {
 		return p
+	}
+	if os.Getenv("CI") == "true" {
+		// CI installs Chromium: a missing browser there is a broken
+		// set-up, not a reason to pass without testing.
+		t.Fatal("chromium not installed, and CI=true: the browser tests must run in CI (apt-get install -y chromium)")
 	}
 	t.Skip("chromium not installed: apt-get install -y chromium")
 	return ""
