@@ -105,6 +105,8 @@
   // corrects a wrong workstation clock.
   var skew = Date.parse(doc.body.getAttribute('data-server-now') || '') - Date.now() || 0;
   var LEVELS = ['timer-ok', 'timer-amber', 'timer-red'];
+  var TIMER_NEAR = doc.body.getAttribute('data-msg-timer-near') || 'near target';
+  var TIMER_OVER = doc.body.getAttribute('data-msg-timer-over') || 'past target';
   function pad(n) { return (n < 10 ? '0' : '') + n; }
   function fmt(s) {
     var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60);
@@ -126,6 +128,13 @@
       if (!el.classList.contains(lvl)) {
         el.classList.remove.apply(el.classList, LEVELS);
         el.classList.add(lvl);
+      }
+      // Colour and the CSS triangle are not the only signal: a screen
+      // reader hears "near target" / "past target" with the time.
+      var word = lvl === 'timer-red' ? TIMER_OVER : lvl === 'timer-amber' ? TIMER_NEAR : '';
+      var label = word ? text + ' (' + word + ')' : '';
+      if ((el.getAttribute('aria-label') || '') !== label) {
+        if (label) el.setAttribute('aria-label', label); else el.removeAttribute('aria-label');
       }
     }
   }
