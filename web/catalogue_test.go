@@ -14,7 +14,6 @@ import (
 // pending lists the templates still being moved to the catalogue; each is
 // removed from here as it is converted. Empty when the move is done.
 var pending = map[string]bool{
-	"admin.templ": true, "audit.templ": true, "import.templ": true, "totp.templ": true,
 }
 
 // shownAttrs are the attributes whose text a person reads or hears.

@@ -140,11 +140,11 @@ type AdminKind struct {
 // RefList is the list page of one kind of reference data.
 type RefList struct {
 	Page
-	Slug     string
-	Title    string
-	Singular string
-	Columns  []string
-	Rows     []RefRow
+	Slug    string
+	Title   string
+	New     string // the create button's text, e.g. "New district"
+	Columns []string
+	Rows    []RefRow
 }
 
 // RefRow is one record in a RefList.

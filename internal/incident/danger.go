@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
 // The danger screen is a configurable yes/no questionnaire. Administrators
@@ -55,9 +56,16 @@ type DangerQuestion struct {
 	ID       int64
 	Position int    // order on the form, 1..999
 	Text     string // 1..300 characters
-	Critical bool   // a yes alone means high danger
-	Active   bool   // asked on new screens
+	// Texts is the wording per language code; Text when a language
+	// lacks one.
+	Texts    map[string]string
+	Critical bool // a yes alone means high danger
+	Active   bool // asked on new screens
 }
+
+// LabelIn is the question's wording in the language lang, else its plain
+// wording.
+func (q DangerQuestion) LabelIn(lang string) string { return refdata.LabelIn(q.Texts, lang, q.Text) }
 
 // Validate trims the text and checks the question.
 func (q *DangerQuestion) Validate() error {
@@ -72,6 +80,7 @@ func (q *DangerQuestion) Validate() error {
 	if q.Position < 1 || q.Position > 999 {
 		e.Add("position", "danger.err.position")
 	}
+	q.Texts = refdata.CleanNames(e, "text", q.Texts, 300)
 	return e.Err()
 }
 

@@ -122,6 +122,7 @@ func TestRefDataChangesAudited(t *testing.T) {
 	must(t, db.SavePriority(ctx, &p, true, 0, by))
 	target := 600
 	p.Level, p.Targets[refdata.Response] = 3, &target
+	p.Names = map[string]string{"ru": "Срочный"}
 	must(t, db.SavePriority(ctx, &p, false, 2, by))
 	must(t, db.DeletePriority(ctx, 3, by))
 
@@ -129,9 +130,9 @@ func TestRefDataChangesAudited(t *testing.T) {
 	want := []struct{ action, recordType, recordID, detail string }{
 		{"district.create", "district", id, `{"new":{"active":true,"code":"LEN","name":"Leninsky"}}`},
 		{"district.update", "district", id, `{"changed":{"name":{"after":"Leninsky district","before":"Leninsky"}}}`},
-		{"priority.create", "priority", "2", `{"new":{"label":"Urgent","level":2,"target_call_processing":null,"target_on_scene":null,"target_response":null,"target_total":null,"target_travel":null,"target_turnout":null}}`},
-		{"priority.update", "priority", "2", `{"changed":{"level":{"after":3,"before":2},"target_response":{"after":600,"before":null}}}`},
-		{"priority.delete", "priority", "3", `{"old":{"label":"Urgent","level":3,"target_call_processing":null,"target_on_scene":null,"target_response":600,"target_total":null,"target_travel":null,"target_turnout":null}}`},
+		{"priority.create", "priority", "2", `{"new":{"label":"Urgent","level":2,"names":{},"target_call_processing":null,"target_on_scene":null,"target_response":null,"target_total":null,"target_travel":null,"target_turnout":null}}`},
+		{"priority.update", "priority", "2", `{"changed":{"level":{"after":3,"before":2},"names":{"after":{"ru":"Срочный"},"before":{}},"target_response":{"after":600,"before":null}}}`},
+		{"priority.delete", "priority", "3", `{"old":{"label":"Urgent","level":3,"names":{"ru":"Срочный"},"target_call_processing":null,"target_on_scene":null,"target_response":600,"target_total":null,"target_travel":null,"target_turnout":null}}`},
 	}
 	rows := auditRows(t, db, mark)
 	if len(rows) != len(want) {

@@ -15,10 +15,10 @@ import (
 
 func scanDangerQuestion(r pgx.Row) (incident.DangerQuestion, error) {
 	var q incident.DangerQuestion
-	return q, r.Scan(&q.ID, &q.Position, &q.Text, &q.Critical, &q.Active)
+	return q, r.Scan(&q.ID, &q.Position, &q.Text, &q.Texts, &q.Critical, &q.Active)
 }
 
-const dangerQuestionSelect = `SELECT id, position, text, critical, active FROM danger_questions `
+const dangerQuestionSelect = `SELECT id, position, text, texts, critical, active FROM danger_questions `
 
 // DangerQuestions lists every question, active or not, in form order.
 func (db *DB) DangerQuestions(ctx context.Context) ([]incident.DangerQuestion, error) {
@@ -37,54 +37,43 @@ func (db *DB) DangerQuestion(ctx context.Context, id int64) (incident.DangerQues
 	return q, mapErr(err, "question")
 }
 
-// SaveDangerQuestion validates and inserts (ID 0) or updates q. Past
-// screens keep the wording they were asked with: their answers hold a
-// copy of it.
+func dangerQuestionFields(q *incident.DangerQuestion) map[string]any {
+	return map[string]any{"position": q.Position, "text": q.Text, "texts": names(q.Texts), "critical": q.Critical, "active": q.Active}
+}
+
+const lockDangerQuestion = dangerQuestionSelect + `WHERE id = $1 FOR UPDATE`
+
+// SaveDangerQuestion validates and inserts (ID 0) or updates q, audited
+// like other reference data (the fields before and after). Past screens
+// keep the wording they were asked with: their answers hold a copy of it.
 func (db *DB) SaveDangerQuestion(ctx context.Context, q *incident.DangerQuestion, by audit.Actor) error {
 	if err := q.Validate(); err != nil {
 		return err
 	}
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		action := "danger_question.update"
-		if q.ID == 0 {
-			action = "danger_question.create"
-			if err := tx.QueryRow(ctx, `INSERT INTO danger_questions (position, text, critical, active)
-				VALUES ($1, $2, $3, $4) RETURNING id`, q.Position, q.Text, q.Critical, q.Active).Scan(&q.ID); err != nil {
-				return err
-			}
-		} else {
-			tag, err := tx.Exec(ctx, `UPDATE danger_questions SET position = $2, text = $3, critical = $4, active = $5
-				WHERE id = $1`, q.ID, q.Position, q.Text, q.Critical, q.Active)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				return pgx.ErrNoRows
-			}
+	create := q.ID == 0
+	c := refChange{what: "question", recordType: "danger_question", after: dangerQuestionFields(q)}
+	if create {
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return insertID(ctx, tx, &q.ID, `INSERT INTO danger_questions (position, text, critical, active, texts)
+				VALUES ($1, $2, $3, $4, $5) RETURNING id`, q.Position, q.Text, q.Critical, q.Active, names(q.Texts))
 		}
-		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: action, RecordType: "danger_question",
-			RecordID: strconv.FormatInt(q.ID, 10),
-			Detail:   map[string]any{"position": q.Position, "critical": q.Critical, "active": q.Active}})
-	})
-	return mapErr(err, "question")
+	} else {
+		c.lock = lockRecord(scanDangerQuestion, dangerQuestionFields, lockDangerQuestion, q.ID)
+		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
+			return idText(q.ID), execOneTx(ctx, tx, `UPDATE danger_questions SET position = $2, text = $3, critical = $4, active = $5,
+				texts = $6 WHERE id = $1`, q.ID, q.Position, q.Text, q.Critical, q.Active, names(q.Texts))
+		}
+	}
+	return saved(c.run(ctx, db, by), &q.ID, create)
 }
 
 // DeleteDangerQuestion deletes a question. Screens that asked it keep
 // their copy of its wording and answer (answers are snapshots, not
 // references), so a question that was answered may be deleted too.
 func (db *DB) DeleteDangerQuestion(ctx context.Context, id int64, by audit.Actor) error {
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM danger_questions WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return pgx.ErrNoRows
-		}
-		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "danger_question.delete", RecordType: "danger_question",
-			RecordID: strconv.FormatInt(id, 10)})
-	})
-	return mapErr(err, "question")
+	return refChange{what: "question", recordType: "danger_question",
+		lock:  lockRecord(scanDangerQuestion, dangerQuestionFields, lockDangerQuestion, id),
+		write: deleteRecord("danger_questions", "id", id)}.run(ctx, db, by)
 }
 
 // ---- the threshold

@@ -160,6 +160,15 @@ func idText(id any) string {
 	return ""
 }
 
+// names is a record's names per language as stored: never nil, since the
+// column holds a JSON object.
+func names(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
 // saved passes err on and, when a create failed, clears the id the insert
 // had given (its row was rolled back).
 func saved(err error, id *int64, create bool) error {
@@ -342,25 +351,25 @@ func (db *DB) DeleteUnit(ctx context.Context, id int64, by audit.Actor) error {
 
 func scanIncidentType(r pgx.Row) (refdata.IncidentType, error) {
 	var t refdata.IncidentType
-	return t, r.Scan(&t.ID, &t.Code, &t.Name, &t.IsDV, &t.Active)
+	return t, r.Scan(&t.ID, &t.Code, &t.Name, &t.Names, &t.IsDV, &t.Active)
 }
 
 func incidentTypeFields(t *refdata.IncidentType) map[string]any {
-	return map[string]any{"code": t.Code, "name": t.Name, "is_dv": t.IsDV, "active": t.Active}
+	return map[string]any{"code": t.Code, "name": t.Name, "names": names(t.Names), "is_dv": t.IsDV, "active": t.Active}
 }
 
 // IncidentTypes lists incident types by code.
 func (db *DB) IncidentTypes(ctx context.Context) ([]refdata.IncidentType, error) {
-	return collect(ctx, db, scanIncidentType, `SELECT id, code, name, is_dv, active FROM incident_types ORDER BY code`)
+	return collect(ctx, db, scanIncidentType, `SELECT id, code, name, names, is_dv, active FROM incident_types ORDER BY code`)
 }
 
 // IncidentType returns one incident type.
 func (db *DB) IncidentType(ctx context.Context, id int64) (refdata.IncidentType, error) {
-	t, err := scanIncidentType(db.Pool.QueryRow(ctx, `SELECT id, code, name, is_dv, active FROM incident_types WHERE id = $1`, id))
+	t, err := scanIncidentType(db.Pool.QueryRow(ctx, `SELECT id, code, name, names, is_dv, active FROM incident_types WHERE id = $1`, id))
 	return t, mapErr(err, "incident type")
 }
 
-const lockIncidentType = `SELECT id, code, name, is_dv, active FROM incident_types WHERE id = $1 FOR UPDATE`
+const lockIncidentType = `SELECT id, code, name, names, is_dv, active FROM incident_types WHERE id = $1 FOR UPDATE`
 
 // SaveIncidentType validates and inserts (ID 0) or updates t, audited as
 // by's action.
@@ -372,14 +381,14 @@ func (db *DB) SaveIncidentType(ctx context.Context, t *refdata.IncidentType, by 
 	c := refChange{what: "incident type", recordType: "incident_type", after: incidentTypeFields(t)}
 	if create {
 		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
-			return insertID(ctx, tx, &t.ID, `INSERT INTO incident_types (code, name, is_dv, active)
-				VALUES ($1, $2, $3, $4) RETURNING id`, t.Code, t.Name, t.IsDV, t.Active)
+			return insertID(ctx, tx, &t.ID, `INSERT INTO incident_types (code, name, is_dv, active, names)
+				VALUES ($1, $2, $3, $4, $5) RETURNING id`, t.Code, t.Name, t.IsDV, t.Active, names(t.Names))
 		}
 	} else {
 		c.lock = lockRecord(scanIncidentType, incidentTypeFields, lockIncidentType, t.ID)
 		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
-			return idText(t.ID), execOneTx(ctx, tx, `UPDATE incident_types SET code = $2, name = $3, is_dv = $4, active = $5
-				WHERE id = $1`, t.ID, t.Code, t.Name, t.IsDV, t.Active)
+			return idText(t.ID), execOneTx(ctx, tx, `UPDATE incident_types SET code = $2, name = $3, is_dv = $4, active = $5,
+				names = $6 WHERE id = $1`, t.ID, t.Code, t.Name, t.IsDV, t.Active, names(t.Names))
 		}
 	}
 	return saved(c.run(ctx, db, by), &t.ID, create)
@@ -395,13 +404,13 @@ func (db *DB) DeleteIncidentType(ctx context.Context, id int64, by audit.Actor) 
 
 // ---- priorities
 
-const prioritySelect = `SELECT level, label, target_call_processing_s, target_turnout_s, target_travel_s,
+const prioritySelect = `SELECT level, label, names, target_call_processing_s, target_turnout_s, target_travel_s,
 	target_response_s, target_on_scene_s, target_total_s FROM priorities `
 
 func scanPriority(r pgx.Row) (refdata.Priority, error) {
 	p := refdata.Priority{Targets: map[refdata.Interval]*int{}}
 	t := make([]*int, len(refdata.Intervals))
-	err := r.Scan(&p.Level, &p.Label, &t[0], &t[1], &t[2], &t[3], &t[4], &t[5])
+	err := r.Scan(&p.Level, &p.Label, &p.Names, &t[0], &t[1], &t[2], &t[3], &t[4], &t[5])
 	for i, iv := range refdata.Intervals {
 		p.Targets[iv] = t[i]
 	}
@@ -409,7 +418,7 @@ func scanPriority(r pgx.Row) (refdata.Priority, error) {
 }
 
 func priorityFields(p *refdata.Priority) map[string]any {
-	m := map[string]any{"level": p.Level, "label": p.Label}
+	m := map[string]any{"level": p.Level, "label": p.Label, "names": names(p.Names)}
 	for _, iv := range refdata.Intervals {
 		m["target_"+string(iv)] = p.Targets[iv]
 	}
@@ -448,8 +457,8 @@ func (db *DB) SavePriority(ctx context.Context, p *refdata.Priority, create bool
 	if create {
 		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
 			_, err := tx.Exec(ctx, `INSERT INTO priorities (level, label, target_call_processing_s, target_turnout_s,
-				target_travel_s, target_response_s, target_on_scene_s, target_total_s)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, targetArgs(p)...)
+				target_travel_s, target_response_s, target_on_scene_s, target_total_s, names)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, append(targetArgs(p), names(p.Names))...)
 			return strconv.Itoa(p.Level), err
 		}
 	} else {
@@ -457,7 +466,7 @@ func (db *DB) SavePriority(ctx context.Context, p *refdata.Priority, create bool
 		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
 			return strconv.Itoa(oldLevel), execOneTx(ctx, tx, `UPDATE priorities SET level = $1, label = $2, target_call_processing_s = $3,
 				target_turnout_s = $4, target_travel_s = $5, target_response_s = $6, target_on_scene_s = $7,
-				target_total_s = $8 WHERE level = $9`, append(targetArgs(p), oldLevel)...)
+				target_total_s = $8, names = $10 WHERE level = $9`, append(targetArgs(p), oldLevel, names(p.Names))...)
 		}
 	}
 	return c.run(ctx, db, by)
@@ -474,25 +483,25 @@ func (db *DB) DeletePriority(ctx context.Context, level int64, by audit.Actor) e
 
 func scanDisposition(r pgx.Row) (refdata.Disposition, error) {
 	var d refdata.Disposition
-	return d, r.Scan(&d.ID, &d.Code, &d.Name, &d.Active)
+	return d, r.Scan(&d.ID, &d.Code, &d.Name, &d.Names, &d.Active)
 }
 
 func dispositionFields(d *refdata.Disposition) map[string]any {
-	return map[string]any{"code": d.Code, "name": d.Name, "active": d.Active}
+	return map[string]any{"code": d.Code, "name": d.Name, "names": names(d.Names), "active": d.Active}
 }
 
 // Dispositions lists disposition codes by code.
 func (db *DB) Dispositions(ctx context.Context) ([]refdata.Disposition, error) {
-	return collect(ctx, db, scanDisposition, `SELECT id, code, name, active FROM dispositions ORDER BY code`)
+	return collect(ctx, db, scanDisposition, `SELECT id, code, name, names, active FROM dispositions ORDER BY code`)
 }
 
 // Disposition returns one disposition code.
 func (db *DB) Disposition(ctx context.Context, id int64) (refdata.Disposition, error) {
-	d, err := scanDisposition(db.Pool.QueryRow(ctx, `SELECT id, code, name, active FROM dispositions WHERE id = $1`, id))
+	d, err := scanDisposition(db.Pool.QueryRow(ctx, `SELECT id, code, name, names, active FROM dispositions WHERE id = $1`, id))
 	return d, mapErr(err, "disposition")
 }
 
-const lockDisposition = `SELECT id, code, name, active FROM dispositions WHERE id = $1 FOR UPDATE`
+const lockDisposition = `SELECT id, code, name, names, active FROM dispositions WHERE id = $1 FOR UPDATE`
 
 // SaveDisposition validates and inserts (ID 0) or updates d, audited as
 // by's action.
@@ -504,14 +513,14 @@ func (db *DB) SaveDisposition(ctx context.Context, d *refdata.Disposition, by au
 	c := refChange{what: "disposition", recordType: "disposition", after: dispositionFields(d)}
 	if create {
 		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
-			return insertID(ctx, tx, &d.ID, `INSERT INTO dispositions (code, name, active) VALUES ($1, $2, $3) RETURNING id`,
-				d.Code, d.Name, d.Active)
+			return insertID(ctx, tx, &d.ID, `INSERT INTO dispositions (code, name, active, names) VALUES ($1, $2, $3, $4) RETURNING id`,
+				d.Code, d.Name, d.Active, names(d.Names))
 		}
 	} else {
 		c.lock = lockRecord(scanDisposition, dispositionFields, lockDisposition, d.ID)
 		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
-			return idText(d.ID), execOneTx(ctx, tx, `UPDATE dispositions SET code = $2, name = $3, active = $4 WHERE id = $1`,
-				d.ID, d.Code, d.Name, d.Active)
+			return idText(d.ID), execOneTx(ctx, tx, `UPDATE dispositions SET code = $2, name = $3, active = $4, names = $5 WHERE id = $1`,
+				d.ID, d.Code, d.Name, d.Active, names(d.Names))
 		}
 	}
 	return saved(c.run(ctx, db, by), &d.ID, create)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
@@ -30,8 +31,11 @@ func lockSeed(ctx context.Context, tx pgx.Tx) error {
 // matched by their natural keys (district, incident type and disposition
 // codes, a settlement's name within its district, a unit's call sign, a
 // priority's level, an organisation's name); a record that exists is left
-// exactly as it is. Settlements, units and partners name their district by
-// DistrictCode.
+// exactly as it is, except that an incident type, priority or disposition
+// that still has the seed's plain name and no names per language gets the
+// seed's names (so that a database seeded before names per language
+// existed gets them too). Settlements, units and partners name their
+// district by DistrictCode.
 type SeedReference struct {
 	Districts     []refdata.District
 	Settlements   []refdata.Settlement
@@ -40,11 +44,18 @@ type SeedReference struct {
 	Priorities    []refdata.Priority
 	Dispositions  []refdata.Disposition
 	Partners      []refdata.Partner
+	// DangerQuestionTexts gives the wording per language (Texts) of the
+	// danger-screen questions whose plain wording is Text; a question
+	// that already has wording per language, or whose plain wording was
+	// changed, is left alone.
+	DangerQuestionTexts []incident.DangerQuestion
 }
 
-// SeedReferenceResult counts the records SeedReference inserted, by kind.
+// SeedReferenceResult counts the records SeedReference inserted, by kind,
+// and (Named) the existing records it gave names per language.
 type SeedReferenceResult struct {
 	Districts, Settlements, Units, IncidentTypes, Priorities, Dispositions, Partners int64
+	Named                                                                            int64
 }
 
 // Total is the number of records inserted.
@@ -128,26 +139,46 @@ func (db *DB) SeedReference(ctx context.Context, ref SeedReference) (SeedReferen
 			if err := t.Validate(); err != nil {
 				return seedErrorf("seed incident type %q: %w", t.Code, err)
 			}
-			queue(&res.IncidentTypes, `INSERT INTO incident_types (code, name, is_dv, active) SELECT $1, $2, $3, $4
+			queue(&res.IncidentTypes, `INSERT INTO incident_types (code, name, is_dv, active, names) SELECT $1, $2, $3, $4, $5
 				WHERE NOT EXISTS (SELECT 1 FROM incident_types WHERE code = $1) ON CONFLICT DO NOTHING`,
-				t.Code, t.Name, t.IsDV, t.Active)
+				t.Code, t.Name, t.IsDV, t.Active, names(t.Names))
+			if len(t.Names) > 0 {
+				queue(&res.Named, `UPDATE incident_types SET names = $3 WHERE code = $1 AND name = $2 AND names = '{}'::jsonb`,
+					t.Code, t.Name, t.Names)
+			}
 		}
 		for _, p := range ref.Priorities {
 			if err := p.Validate(); err != nil {
 				return seedErrorf("seed priority %d: %w", p.Level, err)
 			}
 			queue(&res.Priorities, `INSERT INTO priorities (level, label, target_call_processing_s, target_turnout_s,
-				target_travel_s, target_response_s, target_on_scene_s, target_total_s)
-				SELECT $1, $2, $3, $4, $5, $6, $7, $8
-				WHERE NOT EXISTS (SELECT 1 FROM priorities WHERE level = $1) ON CONFLICT DO NOTHING`, targetArgs(&p)...)
+				target_travel_s, target_response_s, target_on_scene_s, target_total_s, names)
+				SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+				WHERE NOT EXISTS (SELECT 1 FROM priorities WHERE level = $1) ON CONFLICT DO NOTHING`,
+				append(targetArgs(&p), names(p.Names))...)
+			if len(p.Names) > 0 {
+				queue(&res.Named, `UPDATE priorities SET names = $3 WHERE level = $1 AND label = $2 AND names = '{}'::jsonb`,
+					p.Level, p.Label, p.Names)
+			}
 		}
 		for _, d := range ref.Dispositions {
 			if err := d.Validate(); err != nil {
 				return seedErrorf("seed disposition %q: %w", d.Code, err)
 			}
-			queue(&res.Dispositions, `INSERT INTO dispositions (code, name, active) SELECT $1, $2, $3
+			queue(&res.Dispositions, `INSERT INTO dispositions (code, name, active, names) SELECT $1, $2, $3, $4
 				WHERE NOT EXISTS (SELECT 1 FROM dispositions WHERE code = $1) ON CONFLICT DO NOTHING`,
-				d.Code, d.Name, d.Active)
+				d.Code, d.Name, d.Active, names(d.Names))
+			if len(d.Names) > 0 {
+				queue(&res.Named, `UPDATE dispositions SET names = $3 WHERE code = $1 AND name = $2 AND names = '{}'::jsonb`,
+					d.Code, d.Name, d.Names)
+			}
+		}
+		for _, q := range ref.DangerQuestionTexts {
+			texts := refdata.CleanNames(apperr.Fields{}, "text", q.Texts, 300)
+			if len(texts) == 0 {
+				continue
+			}
+			queue(&res.Named, `UPDATE danger_questions SET texts = $2 WHERE text = $1 AND texts = '{}'::jsonb`, q.Text, texts)
 		}
 		for _, p := range ref.Partners {
 			if p.DistrictCode != "" {

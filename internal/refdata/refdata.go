@@ -4,7 +4,6 @@
 package refdata
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -81,9 +80,13 @@ type IncidentType struct {
 	ID     int64
 	Code   string
 	Name   string
+	Names  map[string]string // the name per language code; Name when a language lacks one
 	IsDV   bool
 	Active bool
 }
+
+// LabelIn is the type's name in the language lang, else its plain name.
+func (t IncidentType) LabelIn(lang string) string { return LabelIn(t.Names, lang, t.Name) }
 
 // Interval names the response-time intervals of DESIGN.md section 3.
 type Interval string
@@ -125,15 +128,58 @@ func (i Interval) Label() string {
 type Priority struct {
 	Level   int
 	Label   string
+	Names   map[string]string // the label per language code; Label when a language lacks one
 	Targets map[Interval]*int
 }
+
+// LabelIn is the priority's label in the language lang, else its plain
+// label.
+func (p Priority) LabelIn(lang string) string { return LabelIn(p.Names, lang, p.Label) }
 
 // Disposition is how an incident was closed.
 type Disposition struct {
 	ID     int64
 	Code   string
 	Name   string
+	Names  map[string]string // the name per language code; Name when a language lacks one
 	Active bool
+}
+
+// LabelIn is the disposition's name in the language lang, else its plain
+// name.
+func (d Disposition) LabelIn(lang string) string { return LabelIn(d.Names, lang, d.Name) }
+
+// LabelIn returns names[lang] when it is set, else plain: the label of a
+// record that administrators name per language.
+func LabelIn(names map[string]string, lang, plain string) string {
+	if n := names[lang]; n != "" {
+		return n
+	}
+	return plain
+}
+
+// NameLanguages are the languages, other than the default English, in
+// which administrators may name incident types, dispositions, priorities
+// and danger-screen questions (the codes of internal/i18n).
+var NameLanguages = []string{"ru", "ky", "ka"}
+
+// CleanNames trims the names per language of a record, drops empty ones
+// and languages that are not NameLanguages, and records in f a name
+// longer than max under the field prefix+"_"+lang (e.g. name_ru). It
+// returns the cleaned map (never nil).
+func CleanNames(f apperr.Fields, prefix string, names map[string]string, max int) map[string]string {
+	out := map[string]string{}
+	for _, lang := range NameLanguages {
+		v := CleanText(names[lang])
+		if v == "" {
+			continue
+		}
+		if n := utf8.RuneCountInString(v); n > max {
+			f.Add(prefix+"_"+lang, "admin.err.too_long", "Count", max, "Len", n)
+		}
+		out[lang] = v
+	}
+	return out
 }
 
 // PartnerKind is the kind of organisation a victim can be referred to.
@@ -197,20 +243,20 @@ func CleanText(s string) string { return strings.Join(strings.Fields(s), " ") }
 func checkName(f apperr.Fields, field, v string, max int) {
 	switch n := utf8.RuneCountInString(v); {
 	case n == 0:
-		f.Add(field, "Enter a name.")
+		f.Add(field, "admin.err.name_required")
 	case n > max:
-		f.Add(field, fmt.Sprintf("Use at most %d characters (now %d).", max, n))
+		f.Add(field, "admin.err.too_long", "Count", max, "Len", n)
 	}
 }
 
 func checkCode(f apperr.Fields, field, v string, re *regexp.Regexp, max int) {
 	switch n := utf8.RuneCountInString(v); {
 	case n == 0:
-		f.Add(field, "Enter a code.")
+		f.Add(field, "admin.err.code_required")
 	case n > max:
-		f.Add(field, fmt.Sprintf("Use at most %d characters (now %d).", max, n))
+		f.Add(field, "admin.err.too_long", "Count", max, "Len", n)
 	case !re.MatchString(v):
-		f.Add(field, "Use capital letters, digits, dashes and underscores only.")
+		f.Add(field, "admin.err.code_chars")
 	}
 }
 
@@ -228,7 +274,7 @@ func (s *Settlement) Validate() error {
 	f := apperr.Fields{}
 	s.Name = CleanText(s.Name)
 	if s.DistrictID == 0 {
-		f.Add("district_id", "Choose a district.")
+		f.Add("district_id", "admin.err.district_required")
 	}
 	checkName(f, "name", s.Name, 100)
 	return f.Err()
@@ -240,14 +286,14 @@ func (u *Unit) Validate() error {
 	u.CallSign = CleanCode(u.CallSign)
 	switch n := utf8.RuneCountInString(u.CallSign); {
 	case n == 0:
-		f.Add("call_sign", "Enter a call sign.")
+		f.Add("call_sign", "admin.err.call_sign_required")
 	case n > 20:
-		f.Add("call_sign", fmt.Sprintf("Use at most 20 characters (now %d).", n))
+		f.Add("call_sign", "admin.err.too_long", "Count", 20, "Len", n)
 	case !callSignRE.MatchString(u.CallSign):
-		f.Add("call_sign", "Use capital letters, digits, spaces, dashes and underscores only.")
+		f.Add("call_sign", "admin.err.call_sign_chars")
 	}
 	if u.DistrictID == 0 {
-		f.Add("district_id", "Choose a district.")
+		f.Add("district_id", "admin.err.district_required")
 	}
 	if u.Status == "" {
 		u.Status = UnitAvailable
@@ -257,7 +303,7 @@ func (u *Unit) Validate() error {
 		valid = valid || s == u.Status
 	}
 	if !valid {
-		f.Add("status", "Choose a status.")
+		f.Add("status", "admin.err.status_required")
 	}
 	return f.Err()
 }
@@ -268,6 +314,7 @@ func (t *IncidentType) Validate() error {
 	t.Code, t.Name = CleanCode(t.Code), CleanText(t.Name)
 	checkCode(f, "code", t.Code, typeCodeRE, 32)
 	checkName(f, "name", t.Name, 100)
+	t.Names = CleanNames(f, "name", t.Names, 100)
 	return f.Err()
 }
 
@@ -277,6 +324,7 @@ func (d *Disposition) Validate() error {
 	d.Code, d.Name = CleanCode(d.Code), CleanText(d.Name)
 	checkCode(f, "code", d.Code, typeCodeRE, 32)
 	checkName(f, "name", d.Name, 100)
+	d.Names = CleanNames(f, "name", d.Names, 100)
 	return f.Err()
 }
 
@@ -290,10 +338,10 @@ func (p *Partner) Validate() error {
 		valid = valid || k == p.Kind
 	}
 	if !valid {
-		f.Add("kind", "Choose a kind of organisation.")
+		f.Add("kind", "admin.err.kind_required")
 	}
 	if n := utf8.RuneCountInString(p.Contact); n > 500 {
-		f.Add("contact", fmt.Sprintf("Use at most 500 characters (now %d).", n))
+		f.Add("contact", "admin.err.too_long", "Count", 500, "Len", n)
 	}
 	return f.Err()
 }
@@ -306,17 +354,18 @@ func (p *Priority) Validate() error {
 	f := apperr.Fields{}
 	p.Label = CleanText(p.Label)
 	if p.Level < 1 || p.Level > 9 {
-		f.Add("level", "Use a level from 1 (most urgent) to 9.")
+		f.Add("level", "admin.err.level_range")
 	}
 	switch n := utf8.RuneCountInString(p.Label); {
 	case n == 0:
-		f.Add("label", "Enter a label.")
+		f.Add("label", "admin.err.label_required")
 	case n > 60:
-		f.Add("label", fmt.Sprintf("Use at most 60 characters (now %d).", n))
+		f.Add("label", "admin.err.too_long", "Count", 60, "Len", n)
 	}
+	p.Names = CleanNames(f, "label", p.Names, 60)
 	for iv, t := range p.Targets {
 		if t != nil && (*t <= 0 || *t > MaxTargetSeconds) {
-			f.Add("target_"+string(iv), fmt.Sprintf("Use a whole number of seconds from 1 to %d, or leave empty.", MaxTargetSeconds))
+			f.Add("target_"+string(iv), "admin.err.target_range", "Max", MaxTargetSeconds)
 		}
 	}
 	return f.Err()

@@ -1,8 +1,11 @@
 package seed
 
 import (
+	"maps"
+	"slices"
 	"time"
 
+	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
@@ -229,7 +232,7 @@ func referenceData() postgres.SeedReference {
 		}
 	}
 	for _, t := range incidentTypes {
-		ref.IncidentTypes = append(ref.IncidentTypes, refdata.IncidentType{Code: t.code, Name: t.name, IsDV: t.dv, Active: true})
+		ref.IncidentTypes = append(ref.IncidentTypes, refdata.IncidentType{Code: t.code, Name: t.name, Names: typeNames[t.code], IsDV: t.dv, Active: true})
 	}
 	for _, p := range priorityLevels {
 		targets := map[refdata.Interval]*int{}
@@ -243,14 +246,17 @@ func referenceData() postgres.SeedReference {
 				targets[iv] = nil
 			}
 		}
-		ref.Priorities = append(ref.Priorities, refdata.Priority{Level: p.level, Label: p.label, Targets: targets})
+		ref.Priorities = append(ref.Priorities, refdata.Priority{Level: p.level, Label: p.label, Names: priorityNames[p.level], Targets: targets})
 	}
 	for _, d := range dispositions {
-		ref.Dispositions = append(ref.Dispositions, refdata.Disposition{Code: d.code, Name: d.name, Active: true})
+		ref.Dispositions = append(ref.Dispositions, refdata.Disposition{Code: d.code, Name: d.name, Names: dispositionNames[d.code], Active: true})
 	}
 	for _, p := range partners {
 		p.Active = true
 		ref.Partners = append(ref.Partners, p)
+	}
+	for _, text := range slices.Sorted(maps.Keys(dangerQuestionTexts)) {
+		ref.DangerQuestionTexts = append(ref.DangerQuestionTexts, incident.DangerQuestion{Text: text, Texts: dangerQuestionTexts[text]})
 	}
 	return ref
 }

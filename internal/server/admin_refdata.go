@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/web"
 )
@@ -19,13 +20,17 @@ import (
 // form handlers below: how to list it, which fields its form has, and how
 // to load, save and delete one record. Form values travel as url.Values
 // so that whatever the user typed is shown again untouched on error.
+//
+// The kind's texts are catalogue messages named after its slug:
+// admin.<slug>.title, .description, .new, .edit, .create, .created,
+// .saved and .deleted (dashes of the slug written as underscores).
 type refKind struct {
-	slug, title, singular, description string
-	columns                            []string
-	rows                               func(ctx context.Context) ([]web.RefRow, error)
-	defaults                           url.Values
-	load                               func(ctx context.Context, id int64) (url.Values, error)
-	fields                             func(ctx context.Context, v url.Values) ([]web.Field, error)
+	slug     string
+	columns  []string // catalogue IDs of the list's column headings
+	rows     func(ctx context.Context) ([]web.RefRow, error)
+	defaults url.Values
+	load     func(ctx context.Context, id int64) (url.Values, error)
+	fields   func(ctx context.Context, v url.Values) ([]web.Field, error)
 	// save and del write the change and its audit row in one transaction,
 	// as the request's actor (actorOf(ctx): refSave and refDelete put it
 	// in ctx).
@@ -38,9 +43,8 @@ func (s *Server) refKinds() []*refKind {
 	db := s.db
 	return []*refKind{
 		{
-			slug: "districts", title: "Districts", singular: "district",
-			description: "Areas of police responsibility.",
-			columns:     []string{"Code", "Name"},
+			slug:    "districts",
+			columns: []string{"admin.col.code", "admin.col.name"},
 			rows: func(ctx context.Context) ([]web.RefRow, error) {
 				ds, err := db.Districts(ctx)
 				return mapRows(ds, err, func(d refdata.District) web.RefRow {
@@ -54,9 +58,9 @@ func (s *Server) refKinds() []*refKind {
 			},
 			fields: func(ctx context.Context, v url.Values) ([]web.Field, error) {
 				return []web.Field{
-					{Name: "code", Label: "Code", Value: v.Get("code"), Required: true, MaxLen: 16, Hint: "Short code, e.g. LEN or GORI.", Autofocus: true},
-					{Name: "name", Label: "Name", Value: v.Get("name"), Required: true, MaxLen: 100},
-					activeField(v),
+					{Name: "code", Label: tc(ctx, "admin.field.code"), Value: v.Get("code"), Required: true, MaxLen: 16, Hint: tc(ctx, "admin.hint.district_code"), Autofocus: true},
+					{Name: "name", Label: tc(ctx, "admin.field.name"), Value: v.Get("name"), Required: true, MaxLen: 100},
+					activeField(ctx, v),
 				}, nil
 			},
 			save: func(ctx context.Context, id int64, v url.Values) error {
@@ -66,9 +70,8 @@ func (s *Server) refKinds() []*refKind {
 			del: func(ctx context.Context, id int64) error { return db.DeleteDistrict(ctx, id, actorOf(ctx)) },
 		},
 		{
-			slug: "settlements", title: "Settlements", singular: "settlement",
-			description: "Towns, villages and IDP settlements within districts.",
-			columns:     []string{"Name", "District"},
+			slug:    "settlements",
+			columns: []string{"admin.col.name", "admin.col.district"},
 			rows: func(ctx context.Context) ([]web.RefRow, error) {
 				ss, err := db.Settlements(ctx)
 				return mapRows(ss, err, func(x refdata.Settlement) web.RefRow {
@@ -86,17 +89,17 @@ func (s *Server) refKinds() []*refKind {
 					"is_idp": {checkbox(x.IsIDP)}, "active": {checkbox(x.Active)}}, err
 			},
 			fields: func(ctx context.Context, v url.Values) ([]web.Field, error) {
-				opts, err := s.districtOptions(ctx, "Choose a district")
+				opts, err := s.districtOptions(ctx, tc(ctx, "admin.choose_district"))
 				return []web.Field{
-					{Name: "district_id", Label: "District", Type: "select", Value: v.Get("district_id"), Options: opts, Required: true, Autofocus: true},
-					{Name: "name", Label: "Name", Value: v.Get("name"), Required: true, MaxLen: 100},
-					{Name: "is_idp", Label: "Settlement of internally displaced people (IDP)", Type: "checkbox", Value: v.Get("is_idp")},
-					activeField(v),
+					{Name: "district_id", Label: tc(ctx, "admin.field.district"), Type: "select", Value: v.Get("district_id"), Options: opts, Required: true, Autofocus: true},
+					{Name: "name", Label: tc(ctx, "admin.field.name"), Value: v.Get("name"), Required: true, MaxLen: 100},
+					{Name: "is_idp", Label: tc(ctx, "admin.field.is_idp"), Type: "checkbox", Value: v.Get("is_idp")},
+					activeField(ctx, v),
 				}, err
 			},
 			save: func(ctx context.Context, id int64, v url.Values) error {
 				f := apperr.Fields{}
-				x := refdata.Settlement{ID: id, DistrictID: parseID(f, v, "district_id", "Choose a district."), Name: v.Get("name"),
+				x := refdata.Settlement{ID: id, DistrictID: parseID(f, v, "district_id", "admin.err.district_required"), Name: v.Get("name"),
 					IsIDP: v.Get("is_idp") == "on", Active: v.Get("active") == "on"}
 				if err := mergeErr(f, x.Validate()); err != nil {
 					return err
@@ -106,13 +109,12 @@ func (s *Server) refKinds() []*refKind {
 			del: func(ctx context.Context, id int64) error { return db.DeleteSettlement(ctx, id, actorOf(ctx)) },
 		},
 		{
-			slug: "units", title: "Units", singular: "unit",
-			description: "Patrol cars and officer teams, with their call signs.",
-			columns:     []string{"Call sign", "District", "Status"},
+			slug:    "units",
+			columns: []string{"admin.col.call_sign", "admin.col.district", "admin.col.status"},
 			rows: func(ctx context.Context) ([]web.RefRow, error) {
 				us, err := db.Units(ctx)
 				return mapRows(us, err, func(u refdata.Unit) web.RefRow {
-					return web.RefRow{Href: refHref("units", u.ID), Cells: []string{u.CallSign, u.DistrictCode, u.Status.Label()}, Badges: activeBadge(u.Active)}
+					return web.RefRow{Href: refHref("units", u.ID), Cells: []string{u.CallSign, u.DistrictCode, tc(ctx, "admin.unit_status."+string(u.Status))}, Badges: activeBadge(u.Active)}
 				})
 			},
 			defaults: url.Values{"active": {"on"}, "status": {string(refdata.UnitAvailable)}},
@@ -122,21 +124,21 @@ func (s *Server) refKinds() []*refKind {
 					"status": {string(u.Status)}, "active": {checkbox(u.Active)}}, err
 			},
 			fields: func(ctx context.Context, v url.Values) ([]web.Field, error) {
-				opts, err := s.districtOptions(ctx, "Choose a district")
+				opts, err := s.districtOptions(ctx, tc(ctx, "admin.choose_district"))
 				var statuses []web.Option
 				for _, st := range refdata.UnitStatuses {
-					statuses = append(statuses, web.Option{Value: string(st), Label: st.Label()})
+					statuses = append(statuses, web.Option{Value: string(st), Label: tc(ctx, "admin.unit_status."+string(st))})
 				}
 				return []web.Field{
-					{Name: "call_sign", Label: "Call sign", Value: v.Get("call_sign"), Required: true, MaxLen: 20, Autofocus: true, Hint: "e.g. LEN-12"},
-					{Name: "district_id", Label: "District", Type: "select", Value: v.Get("district_id"), Options: opts, Required: true},
-					{Name: "status", Label: "Status", Type: "select", Value: v.Get("status"), Options: statuses},
-					activeField(v),
+					{Name: "call_sign", Label: tc(ctx, "admin.field.call_sign"), Value: v.Get("call_sign"), Required: true, MaxLen: 20, Autofocus: true, Hint: tc(ctx, "admin.hint.call_sign")},
+					{Name: "district_id", Label: tc(ctx, "admin.field.district"), Type: "select", Value: v.Get("district_id"), Options: opts, Required: true},
+					{Name: "status", Label: tc(ctx, "admin.field.status"), Type: "select", Value: v.Get("status"), Options: statuses},
+					activeField(ctx, v),
 				}, err
 			},
 			save: func(ctx context.Context, id int64, v url.Values) error {
 				f := apperr.Fields{}
-				u := refdata.Unit{ID: id, CallSign: v.Get("call_sign"), DistrictID: parseID(f, v, "district_id", "Choose a district."),
+				u := refdata.Unit{ID: id, CallSign: v.Get("call_sign"), DistrictID: parseID(f, v, "district_id", "admin.err.district_required"),
 					Status: refdata.UnitStatus(v.Get("status")), Active: v.Get("active") == "on"}
 				if err := mergeErr(f, u.Validate()); err != nil {
 					return err
@@ -146,9 +148,8 @@ func (s *Server) refKinds() []*refKind {
 			del: func(ctx context.Context, id int64) error { return db.DeleteUnit(ctx, id, actorOf(ctx)) },
 		},
 		{
-			slug: "incident-types", title: "Incident types", singular: "incident type",
-			description: "What a call is about; domestic-violence types are flagged for reports.",
-			columns:     []string{"Code", "Name"},
+			slug:    "incident-types",
+			columns: []string{"admin.col.code", "admin.col.name"},
 			rows: func(ctx context.Context) ([]web.RefRow, error) {
 				ts, err := db.IncidentTypes(ctx)
 				return mapRows(ts, err, func(t refdata.IncidentType) web.RefRow {
@@ -162,37 +163,43 @@ func (s *Server) refKinds() []*refKind {
 			defaults: url.Values{"active": {"on"}, "is_dv": {"on"}},
 			load: func(ctx context.Context, id int64) (url.Values, error) {
 				t, err := db.IncidentType(ctx, id)
-				return url.Values{"code": {t.Code}, "name": {t.Name}, "is_dv": {checkbox(t.IsDV)}, "active": {checkbox(t.Active)}}, err
+				v := url.Values{"code": {t.Code}, "name": {t.Name}, "is_dv": {checkbox(t.IsDV)}, "active": {checkbox(t.Active)}}
+				setNames(v, "name", t.Names)
+				return v, err
 			},
 			fields: func(ctx context.Context, v url.Values) ([]web.Field, error) {
-				return []web.Field{
-					{Name: "code", Label: "Code", Value: v.Get("code"), Required: true, MaxLen: 32, Autofocus: true},
-					{Name: "name", Label: "Name", Value: v.Get("name"), Required: true, MaxLen: 100},
-					{Name: "is_dv", Label: "Domestic-violence type", Type: "checkbox", Value: v.Get("is_dv")},
-					activeField(v),
-				}, nil
+				fs := []web.Field{
+					{Name: "code", Label: tc(ctx, "admin.field.code"), Value: v.Get("code"), Required: true, MaxLen: 32, Autofocus: true},
+					{Name: "name", Label: tc(ctx, "admin.field.name"), Value: v.Get("name"), Required: true, MaxLen: 100},
+				}
+				fs = append(fs, nameFields(ctx, v, "name", 100, "")...)
+				return append(fs,
+					web.Field{Name: "is_dv", Label: tc(ctx, "admin.field.is_dv"), Type: "checkbox", Value: v.Get("is_dv")},
+					activeField(ctx, v),
+				), nil
 			},
 			save: func(ctx context.Context, id int64, v url.Values) error {
-				t := refdata.IncidentType{ID: id, Code: v.Get("code"), Name: v.Get("name"), IsDV: v.Get("is_dv") == "on", Active: v.Get("active") == "on"}
+				t := refdata.IncidentType{ID: id, Code: v.Get("code"), Name: v.Get("name"), Names: readNames(v, "name"),
+					IsDV: v.Get("is_dv") == "on", Active: v.Get("active") == "on"}
 				return db.SaveIncidentType(ctx, &t, actorOf(ctx))
 			},
 			del: func(ctx context.Context, id int64) error { return db.DeleteIncidentType(ctx, id, actorOf(ctx)) },
 		},
 		{
-			slug: "priorities", title: "Priorities", singular: "priority",
-			description: "Urgency levels (1 = most urgent) and their response-time targets.",
-			columns:     []string{"Level", "Label", "Response target"},
+			slug:    "priorities",
+			columns: []string{"admin.col.level", "admin.col.label", "admin.col.response_target"},
 			rows: func(ctx context.Context) ([]web.RefRow, error) {
 				ps, err := db.Priorities(ctx)
 				return mapRows(ps, err, func(p refdata.Priority) web.RefRow {
 					return web.RefRow{Href: refHref("priorities", int64(p.Level)),
-						Cells: []string{"P" + strconv.Itoa(p.Level), p.Label, seconds(p.Targets[refdata.Response])}}
+						Cells: []string{"P" + strconv.Itoa(p.Level), p.Label, seconds(ctx, p.Targets[refdata.Response])}}
 				})
 			},
 			defaults: url.Values{},
 			load: func(ctx context.Context, id int64) (url.Values, error) {
 				p, err := db.Priority(ctx, id)
 				v := url.Values{"level": {strconv.Itoa(p.Level)}, "label": {p.Label}}
+				setNames(v, "label", p.Names)
 				for _, iv := range refdata.Intervals {
 					if t := p.Targets[iv]; t != nil {
 						v.Set("target_"+string(iv), strconv.Itoa(*t))
@@ -202,19 +209,20 @@ func (s *Server) refKinds() []*refKind {
 			},
 			fields: func(ctx context.Context, v url.Values) ([]web.Field, error) {
 				fs := []web.Field{
-					{Name: "level", Label: "Level", Type: "number", Value: v.Get("level"), Required: true, Autofocus: true, Hint: "1 is the most urgent."},
-					{Name: "label", Label: "Label", Value: v.Get("label"), Required: true, MaxLen: 60, Hint: "e.g. Immediate danger"},
+					{Name: "level", Label: tc(ctx, "admin.field.level"), Type: "number", Value: v.Get("level"), Required: true, Autofocus: true, Hint: tc(ctx, "admin.hint.level")},
+					{Name: "label", Label: tc(ctx, "admin.field.label"), Value: v.Get("label"), Required: true, MaxLen: 60, Hint: tc(ctx, "admin.hint.label")},
 				}
+				fs = append(fs, nameFields(ctx, v, "label", 60, "")...)
 				for _, iv := range refdata.Intervals {
-					fs = append(fs, web.Field{Name: "target_" + string(iv), Label: iv.Label() + " target (seconds)", Type: "number",
-						Value: v.Get("target_" + string(iv)), Hint: "Leave empty for no target."})
+					fs = append(fs, web.Field{Name: "target_" + string(iv), Label: tc(ctx, "admin.field.target."+string(iv)), Type: "number",
+						Value: v.Get("target_" + string(iv)), Hint: tc(ctx, "admin.hint.target")})
 				}
 				return fs, nil
 			},
 			save: func(ctx context.Context, id int64, v url.Values) error {
 				f := apperr.Fields{}
-				p := refdata.Priority{Label: v.Get("label"), Targets: map[refdata.Interval]*int{}}
-				p.Level = int(parseID(f, v, "level", "Enter a level from 1 to 9."))
+				p := refdata.Priority{Label: v.Get("label"), Names: readNames(v, "label"), Targets: map[refdata.Interval]*int{}}
+				p.Level = int(parseID(f, v, "level", "admin.err.level_required"))
 				for _, iv := range refdata.Intervals {
 					p.Targets[iv] = parseOptInt(f, v, "target_"+string(iv))
 				}
@@ -226,9 +234,8 @@ func (s *Server) refKinds() []*refKind {
 			del: func(ctx context.Context, id int64) error { return db.DeletePriority(ctx, id, actorOf(ctx)) },
 		},
 		{
-			slug: "dispositions", title: "Disposition codes", singular: "disposition code",
-			description: "How an incident was closed.",
-			columns:     []string{"Code", "Name"},
+			slug:    "dispositions",
+			columns: []string{"admin.col.code", "admin.col.name"},
 			rows: func(ctx context.Context) ([]web.RefRow, error) {
 				ds, err := db.Dispositions(ctx)
 				return mapRows(ds, err, func(d refdata.Disposition) web.RefRow {
@@ -238,29 +245,32 @@ func (s *Server) refKinds() []*refKind {
 			defaults: url.Values{"active": {"on"}},
 			load: func(ctx context.Context, id int64) (url.Values, error) {
 				d, err := db.Disposition(ctx, id)
-				return url.Values{"code": {d.Code}, "name": {d.Name}, "active": {checkbox(d.Active)}}, err
+				v := url.Values{"code": {d.Code}, "name": {d.Name}, "active": {checkbox(d.Active)}}
+				setNames(v, "name", d.Names)
+				return v, err
 			},
 			fields: func(ctx context.Context, v url.Values) ([]web.Field, error) {
-				return []web.Field{
-					{Name: "code", Label: "Code", Value: v.Get("code"), Required: true, MaxLen: 32, Autofocus: true},
-					{Name: "name", Label: "Name", Value: v.Get("name"), Required: true, MaxLen: 100},
-					activeField(v),
-				}, nil
+				fs := []web.Field{
+					{Name: "code", Label: tc(ctx, "admin.field.code"), Value: v.Get("code"), Required: true, MaxLen: 32, Autofocus: true},
+					{Name: "name", Label: tc(ctx, "admin.field.name"), Value: v.Get("name"), Required: true, MaxLen: 100},
+				}
+				fs = append(fs, nameFields(ctx, v, "name", 100, "")...)
+				return append(fs, activeField(ctx, v)), nil
 			},
 			save: func(ctx context.Context, id int64, v url.Values) error {
-				d := refdata.Disposition{ID: id, Code: v.Get("code"), Name: v.Get("name"), Active: v.Get("active") == "on"}
+				d := refdata.Disposition{ID: id, Code: v.Get("code"), Name: v.Get("name"), Names: readNames(v, "name"),
+					Active: v.Get("active") == "on"}
 				return db.SaveDisposition(ctx, &d, actorOf(ctx))
 			},
 			del: func(ctx context.Context, id int64) error { return db.DeleteDisposition(ctx, id, actorOf(ctx)) },
 		},
 		{
-			slug: "partners", title: "Partner organisations", singular: "partner organisation",
-			description: "Shelters, crisis centres and other organisations victims are referred to.",
-			columns:     []string{"Name", "Kind", "District", "Contact"},
+			slug:    "partners",
+			columns: []string{"admin.col.name", "admin.col.kind", "admin.col.district", "admin.col.contact"},
 			rows: func(ctx context.Context) ([]web.RefRow, error) {
 				ps, err := db.Partners(ctx)
 				return mapRows(ps, err, func(p refdata.Partner) web.RefRow {
-					return web.RefRow{Href: refHref("partners", p.ID), Cells: []string{p.Name, p.Kind.Label(), p.DistrictCode, p.Contact},
+					return web.RefRow{Href: refHref("partners", p.ID), Cells: []string{p.Name, tc(ctx, "admin.partner_kind."+string(p.Kind)), p.DistrictCode, p.Contact},
 						Badges: activeBadge(p.Active)}
 				})
 			},
@@ -274,18 +284,18 @@ func (s *Server) refKinds() []*refKind {
 				return v, err
 			},
 			fields: func(ctx context.Context, v url.Values) ([]web.Field, error) {
-				opts, err := s.districtOptions(ctx, "All districts")
-				kinds := []web.Option{{Value: "", Label: "Choose a kind"}}
+				opts, err := s.districtOptions(ctx, tc(ctx, "admin.all_districts"))
+				kinds := []web.Option{{Value: "", Label: tc(ctx, "admin.choose_kind")}}
 				for _, k := range refdata.PartnerKinds {
-					kinds = append(kinds, web.Option{Value: string(k), Label: k.Label()})
+					kinds = append(kinds, web.Option{Value: string(k), Label: tc(ctx, "admin.partner_kind."+string(k))})
 				}
 				return []web.Field{
-					{Name: "name", Label: "Name", Value: v.Get("name"), Required: true, MaxLen: 150, Autofocus: true},
-					{Name: "kind", Label: "Kind", Type: "select", Value: v.Get("kind"), Options: kinds, Required: true},
-					{Name: "district_id", Label: "District served", Type: "select", Value: v.Get("district_id"), Options: opts},
-					{Name: "contact", Label: "Contact", Type: "textarea", Value: v.Get("contact"), MaxLen: 500, Width: "full",
-						Hint: "Phone, hours, address for referrals. Shared with officers."},
-					activeField(v),
+					{Name: "name", Label: tc(ctx, "admin.field.name"), Value: v.Get("name"), Required: true, MaxLen: 150, Autofocus: true},
+					{Name: "kind", Label: tc(ctx, "admin.field.kind"), Type: "select", Value: v.Get("kind"), Options: kinds, Required: true},
+					{Name: "district_id", Label: tc(ctx, "admin.field.district_served"), Type: "select", Value: v.Get("district_id"), Options: opts},
+					{Name: "contact", Label: tc(ctx, "admin.field.contact"), Type: "textarea", Value: v.Get("contact"), MaxLen: 500, Width: "full",
+						Hint: tc(ctx, "admin.hint.contact")},
+					activeField(ctx, v),
 				}, err
 			},
 			save: func(ctx context.Context, id int64, v url.Values) error {
@@ -293,7 +303,7 @@ func (s *Server) refKinds() []*refKind {
 				p := refdata.Partner{ID: id, Name: v.Get("name"), Kind: refdata.PartnerKind(v.Get("kind")), Contact: v.Get("contact"),
 					Active: v.Get("active") == "on"}
 				if v.Get("district_id") != "" {
-					did := parseID(f, v, "district_id", "Choose a district.")
+					did := parseID(f, v, "district_id", "admin.err.district_required")
 					p.DistrictID = &did
 				}
 				if err := mergeErr(f, p.Validate()); err != nil {
@@ -336,15 +346,56 @@ func activeBadge(active bool) []string {
 	return []string{"inactive"}
 }
 
-func activeField(v url.Values) web.Field {
-	return web.Field{Name: "active", Label: "Active (offered in forms)", Type: "checkbox", Value: v.Get("active")}
+func activeField(ctx context.Context, v url.Values) web.Field {
+	return web.Field{Name: "active", Label: tc(ctx, "admin.field.active"), Type: "checkbox", Value: v.Get("active")}
 }
 
-func seconds(t *int) string {
+func seconds(ctx context.Context, t *int) string {
 	if t == nil {
 		return "—"
 	}
-	return fmt.Sprintf("%d s", *t)
+	return tc(ctx, "admin.seconds", "Count", *t)
+}
+
+// tc renders a catalogue message in the language of the request that ctx
+// belongs to.
+func tc(ctx context.Context, id string, kv ...any) string { return i18n.T(ctx, id, kv...) }
+
+// nameFields are the optional fields of a record's name (field prefix
+// "name", "label" or "text") in each language other than the default, e.g.
+// name_ru, with the values typed in v. typ is the fields' type ("" for a
+// line of text, "textarea").
+func nameFields(ctx context.Context, v url.Values, prefix string, max int, typ string) []web.Field {
+	out := make([]web.Field, 0, len(refdata.NameLanguages))
+	for _, lang := range refdata.NameLanguages {
+		f := web.Field{Name: prefix + "_" + lang, Label: tc(ctx, "admin.names."+prefix+"."+lang), Type: typ,
+			Value: v.Get(prefix + "_" + lang), MaxLen: max, Hint: tc(ctx, "admin.names.hint")}
+		if typ == "textarea" {
+			f.Width = "full"
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// readNames reads the names per language that nameFields offer.
+func readNames(v url.Values, prefix string) map[string]string {
+	out := map[string]string{}
+	for _, lang := range refdata.NameLanguages {
+		if n := v.Get(prefix + "_" + lang); n != "" {
+			out[lang] = n
+		}
+	}
+	return out
+}
+
+// setNames puts a record's names per language into the form values v.
+func setNames(v url.Values, prefix string, names map[string]string) {
+	for _, lang := range refdata.NameLanguages {
+		if n := names[lang]; n != "" {
+			v.Set(prefix+"_"+lang, n)
+		}
+	}
 }
 
 // parseID reads a positive integer field, recording msg when it is not one.
@@ -365,7 +416,7 @@ func parseOptInt(f apperr.Fields, v url.Values, name string) *int {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		f.Add(name, "Enter a whole number of seconds, or leave empty.")
+		f.Add(name, "admin.err.target_number")
 		return nil
 	}
 	return &n
@@ -394,6 +445,11 @@ func (s *Server) districtOptions(ctx context.Context, none string) ([]web.Option
 
 // ---- handlers
 
+// kt renders the kind's message admin.<slug>.<what> (see refKind).
+func (s *Server) kt(r *http.Request, k *refKind, what string) string {
+	return s.t(r, "admin."+strings.ReplaceAll(k.slug, "-", "_")+"."+what)
+}
+
 func (s *Server) kind(w http.ResponseWriter, r *http.Request) *refKind {
 	slug := chi.URLParam(r, "kind")
 	for _, k := range s.refKinds() {
@@ -415,27 +471,27 @@ func pathID(w http.ResponseWriter, r *http.Request, s *Server) (int64, bool) {
 }
 
 func (s *Server) adminHome(w http.ResponseWriter, r *http.Request) {
-	p := web.AdminHome{Page: s.page(r, "Administration", "admin")}
+	p := web.AdminHome{Page: s.page(r, s.t(r, "admin.title"), "admin")}
 	users, err := s.db.ListUsers(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/users", Title: "Users", Description: "Accounts, roles and districts.", Count: len(users)})
+	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/users", Title: s.t(r, "admin.users.title"), Description: s.t(r, "admin.users.description"), Count: len(users)})
 	for _, k := range s.refKinds() {
 		rows, err := k.rows(r.Context())
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/" + k.slug, Title: k.title, Description: k.description, Count: len(rows)})
+		p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/" + k.slug, Title: s.kt(r, k, "title"), Description: s.kt(r, k, "description"), Count: len(rows)})
 	}
-	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/import", Title: "Import historic calls",
-		Description: "Load last year's calls from the old dispatch system's CSV export as a baseline.", Count: -1})
-	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/danger-settings", Title: "Danger-screen rule",
-		Description: "How many yes answers make a danger screen high danger.", Count: -1})
-	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/security", Title: "Security",
-		Description: "Roles that require two-step login; reset a user's two-step login.", Count: -1})
+	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/import", Title: s.t(r, "admin.import.title"),
+		Description: s.t(r, "admin.import.description"), Count: -1})
+	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/danger-settings", Title: s.t(r, "admin.danger_rule.title"),
+		Description: s.t(r, "admin.danger_rule.description"), Count: -1})
+	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/security", Title: s.t(r, "admin.security.title"),
+		Description: s.t(r, "admin.security.description"), Count: -1})
 	s.render(w, r, http.StatusOK, web.AdminIndex(p))
 }
 
@@ -449,8 +505,13 @@ func (s *Server) refList(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, web.AdminList(web.RefList{Page: s.page(r, k.title, "admin"), Slug: k.slug, Title: k.title,
-		Singular: k.singular, Columns: k.columns, Rows: rows}))
+	cols := make([]string, len(k.columns))
+	for i, c := range k.columns {
+		cols[i] = s.t(r, c)
+	}
+	title := s.kt(r, k, "title")
+	s.render(w, r, http.StatusOK, web.AdminList(web.RefList{Page: s.page(r, title, "admin"), Slug: k.slug, Title: title,
+		New: s.kt(r, k, "new"), Columns: cols, Rows: rows}))
 }
 
 // refForm renders the form of k with values v, the form-level message and
@@ -463,13 +524,14 @@ func (s *Server) refForm(w http.ResponseWriter, r *http.Request, status int, k *
 	for i := range fields {
 		fields[i].Error = errs[fields[i].Name]
 	}
-	p := web.RefForm{Page: s.page(r, k.title, "admin"), Slug: k.slug, Title: k.title,
-		Form: web.Form{Action: "/admin/" + k.slug, Submit: "Create " + k.singular, Error: msg, Fields: fields}}
-	p.Heading = "New " + k.singular
+	title := s.kt(r, k, "title")
+	p := web.RefForm{Page: s.page(r, title, "admin"), Slug: k.slug, Title: title,
+		Form: web.Form{Action: "/admin/" + k.slug, Submit: s.kt(r, k, "create"), Error: msg, Fields: fields}}
+	p.Heading = s.kt(r, k, "new")
 	if id != 0 {
-		p.Heading = "Edit " + k.singular
+		p.Heading = s.kt(r, k, "edit")
 		p.Form.Action = refHref(k.slug, id)
-		p.Form.Submit = "Save changes"
+		p.Form.Submit = s.t(r, "admin.save_changes")
 		p.DeleteAction = p.Form.Action + "/delete"
 	}
 	s.render(w, r, status, web.AdminForm(p))
@@ -514,7 +576,7 @@ func (s *Server) refSave(w http.ResponseWriter, r *http.Request, update bool) {
 		}
 	}
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
+		s.fail(w, r, apperr.New(apperr.Invalid, "admin.err.form_unreadable"))
 		return
 	}
 	if err := k.save(withActor(r.Context(), s.actor(r)), id, r.PostForm); err != nil {
@@ -526,11 +588,11 @@ func (s *Server) refSave(w http.ResponseWriter, r *http.Request, update bool) {
 		s.refForm(w, r, statusOf(apperr.CodeOf(err)), k, id, r.PostForm, msg, fields)
 		return
 	}
-	verb := "created"
+	done := "created"
 	if update {
-		verb = "saved"
+		done = "saved"
 	}
-	s.setFlash(r, "ok", strings.ToUpper(k.singular[:1])+k.singular[1:]+" "+verb+".")
+	s.setFlash(r, "ok", s.kt(r, k, done))
 	http.Redirect(w, r, "/admin/"+k.slug, http.StatusSeeOther)
 }
 
@@ -552,6 +614,6 @@ func (s *Server) refDelete(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.setFlash(r, "ok", strings.ToUpper(k.singular[:1])+k.singular[1:]+" deleted.")
+	s.setFlash(r, "ok", s.kt(r, k, "deleted"))
 	http.Redirect(w, r, "/admin/"+k.slug, http.StatusSeeOther)
 }

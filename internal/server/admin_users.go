@@ -17,21 +17,21 @@ func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := web.UserList{Page: s.page(r, "Users", "users")}
+	p := web.UserList{Page: s.page(r, s.t(r, "admin.users.title"), "users")}
 	for _, u := range users {
 		p.Users = append(p.Users, web.UserRow{Href: "/admin/users/" + strconv.FormatInt(u.ID, 10), Username: u.Username,
-			Name: u.FullName, Role: u.Role.Label(), District: u.DistrictCode, Disabled: u.Disabled()})
+			Name: u.FullName, Role: s.t(r, "role."+string(u.Role)), District: u.DistrictCode, Disabled: u.Disabled()})
 	}
 	s.render(w, r, http.StatusOK, web.AdminUsers(p))
 }
 
 // userFields builds the user form from the typed values v.
 func (s *Server) userFields(ctx context.Context, v url.Values, isNew bool) ([]web.Field, error) {
-	roles := []web.Option{{Value: "", Label: "Choose a role"}}
+	roles := []web.Option{{Value: "", Label: tc(ctx, "admin.users.choose_role")}}
 	for _, r := range account.Roles {
-		roles = append(roles, web.Option{Value: string(r), Label: r.Label()})
+		roles = append(roles, web.Option{Value: string(r), Label: tc(ctx, "role."+string(r))})
 	}
-	districts := []web.Option{{Value: "", Label: "None (control room or headquarters)"}}
+	districts := []web.Option{{Value: "", Label: tc(ctx, "admin.users.no_district")}}
 	ds, err := s.db.Districts(ctx)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func (s *Server) userFields(ctx context.Context, v url.Values, isNew bool) ([]we
 	for _, d := range ds {
 		districts = append(districts, web.Option{Value: d.Code, Label: d.Code + " — " + d.Name})
 	}
-	units := []web.Option{{Value: "", Label: "None"}}
+	units := []web.Option{{Value: "", Label: tc(ctx, "admin.users.no_unit")}}
 	us, err := s.db.Units(ctx)
 	if err != nil {
 		return nil, err
@@ -49,26 +49,26 @@ func (s *Server) userFields(ctx context.Context, v url.Values, isNew bool) ([]we
 	}
 	f := []web.Field{}
 	if isNew {
-		f = append(f, web.Field{Name: "username", Label: "Username", Value: v.Get("username"), Required: true, MaxLen: 40,
-			Autofocus: true, Autocomplete: "off", Hint: "Lower-case letters, digits, dots, dashes."})
+		f = append(f, web.Field{Name: "username", Label: tc(ctx, "admin.users.field.username"), Value: v.Get("username"), Required: true, MaxLen: 40,
+			Autofocus: true, Autocomplete: "off", Hint: tc(ctx, "admin.users.hint.username")})
 	}
 	f = append(f,
-		web.Field{Name: "full_name", Label: "Full name", Value: v.Get("full_name"), MaxLen: 100},
-		web.Field{Name: "role", Label: "Role", Type: "select", Value: v.Get("role"), Options: roles, Required: true},
-		web.Field{Name: "district", Label: "District", Type: "select", Value: v.Get("district"), Options: districts,
-			Hint: "Officers and supervisors see their district's incidents; a supervisor without one sees all districts; a dispatcher with one works that area."},
-		web.Field{Name: "unit", Label: "Unit", Type: "select", Value: v.Get("unit"), Options: units, Hint: "The unit an officer rides with."},
+		web.Field{Name: "full_name", Label: tc(ctx, "admin.users.field.full_name"), Value: v.Get("full_name"), MaxLen: 100},
+		web.Field{Name: "role", Label: tc(ctx, "admin.users.field.role"), Type: "select", Value: v.Get("role"), Options: roles, Required: true},
+		web.Field{Name: "district", Label: tc(ctx, "admin.field.district"), Type: "select", Value: v.Get("district"), Options: districts,
+			Hint: tc(ctx, "admin.users.hint.district")},
+		web.Field{Name: "unit", Label: tc(ctx, "admin.users.field.unit"), Type: "select", Value: v.Get("unit"), Options: units, Hint: tc(ctx, "admin.users.hint.unit")},
 	)
 	if isNew {
-		f = append(f, web.Field{Name: "password", Label: "Initial password", Type: "password", Required: true,
-			Autocomplete: "new-password", Hint: "At least 12 characters. Give it to the user in person."})
+		f = append(f, web.Field{Name: "password", Label: tc(ctx, "admin.users.field.initial_password"), Type: "password", Required: true,
+			Autocomplete: "new-password", Hint: tc(ctx, "admin.users.hint.initial_password")})
 	}
 	return f, nil
 }
 
-func resetForm(id int64, msg string, errs map[string]string) web.Form {
-	return web.Form{Action: "/admin/users/" + strconv.FormatInt(id, 10) + "/password", Submit: "Set password", Error: msg,
-		Fields: []web.Field{{Name: "password", Label: "New password", Type: "password", Required: true,
+func (s *Server) resetForm(r *http.Request, id int64, msg string, errs map[string]string) web.Form {
+	return web.Form{Action: "/admin/users/" + strconv.FormatInt(id, 10) + "/password", Submit: s.t(r, "admin.users.set_password"), Error: msg,
+		Fields: []web.Field{{Name: "password", Label: s.t(r, "admin.users.field.new_password"), Type: "password", Required: true,
 			Autocomplete: "new-password", Error: errs["password"]}}}
 }
 
@@ -83,12 +83,12 @@ func (s *Server) userPage(w http.ResponseWriter, r *http.Request, status int, id
 	for i := range fields {
 		fields[i].Error = errs[fields[i].Name]
 	}
-	p := web.UserEdit{Page: s.page(r, "Users", "users"), ID: id, Heading: "New user",
-		Form: web.Form{Action: "/admin/users", Submit: "Create user", Error: msg, Fields: fields}}
+	p := web.UserEdit{Page: s.page(r, s.t(r, "admin.users.title"), "users"), ID: id, Heading: s.t(r, "admin.users.new"),
+		Form: web.Form{Action: "/admin/users", Submit: s.t(r, "admin.users.create"), Error: msg, Fields: fields}}
 	if id != 0 {
-		p.Heading = "User " + u.Username
+		p.Heading = s.t(r, "admin.users.heading", "Username", u.Username)
 		p.Form.Action = "/admin/users/" + strconv.FormatInt(id, 10)
-		p.Form.Submit = "Save changes"
+		p.Form.Submit = s.t(r, "admin.save_changes")
 		p.Disabled = u.Disabled()
 		p.Locked = u.Locked(s.now())
 		p.Password = reset
@@ -111,7 +111,7 @@ func (s *Server) adminUserNew(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminUserCreate(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
+		s.fail(w, r, apperr.New(apperr.Invalid, "admin.err.form_unreadable"))
 		return
 	}
 	u, err := s.db.CreateUser(r.Context(), draftOf(r.PostForm), s.actor(r))
@@ -122,7 +122,7 @@ func (s *Server) adminUserCreate(w http.ResponseWriter, r *http.Request) {
 		s.userPage(w, r, statusOf(apperr.CodeOf(err)), 0, nil, v, msg, fields, web.Form{})
 		return
 	}
-	s.setFlash(r, "ok", "User "+u.Username+" created.")
+	s.setFlash(r, "ok", s.t(r, "admin.users.created", "Username", u.Username))
 	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
 }
 
@@ -145,7 +145,7 @@ func (s *Server) adminUserEdit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.userPage(w, r, http.StatusOK, u.ID, u, userValues(u), "", nil, resetForm(u.ID, "", nil))
+	s.userPage(w, r, http.StatusOK, u.ID, u, userValues(u), "", nil, s.resetForm(r, u.ID, "", nil))
 }
 
 func (s *Server) adminUserUpdate(w http.ResponseWriter, r *http.Request) {
@@ -154,17 +154,17 @@ func (s *Server) adminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		s.fail(w, r, apperr.New(apperr.Invalid, "The form could not be read."))
+		s.fail(w, r, apperr.New(apperr.Invalid, "admin.err.form_unreadable"))
 		return
 	}
 	d := draftOf(r.PostForm)
 	d.Username = u.Username
 	if err := s.db.UpdateUser(r.Context(), u.ID, d, s.actor(r)); err != nil {
 		msg, fields := s.formError(r, err)
-		s.userPage(w, r, statusOf(apperr.CodeOf(err)), u.ID, u, r.PostForm, msg, fields, resetForm(u.ID, "", nil))
+		s.userPage(w, r, statusOf(apperr.CodeOf(err)), u.ID, u, r.PostForm, msg, fields, s.resetForm(r, u.ID, "", nil))
 		return
 	}
-	s.setFlash(r, "ok", "User "+u.Username+" saved.")
+	s.setFlash(r, "ok", s.t(r, "admin.users.saved", "Username", u.Username))
 	http.Redirect(w, r, "/admin/users", http.StatusSeeOther)
 }
 
@@ -178,32 +178,32 @@ func (s *Server) adminUserPassword(w http.ResponseWriter, r *http.Request) {
 		if fields == nil && apperr.CodeOf(err) == apperr.Invalid {
 			fields, msg = map[string]string{"password": msg}, ""
 		}
-		s.userPage(w, r, statusOf(apperr.CodeOf(err)), u.ID, u, userValues(u), "", nil, resetForm(u.ID, msg, fields))
+		s.userPage(w, r, statusOf(apperr.CodeOf(err)), u.ID, u, userValues(u), "", nil, s.resetForm(r, u.ID, msg, fields))
 		return
 	}
-	s.setFlash(r, "ok", "Password of "+u.Username+" set; their sessions have ended.")
+	s.setFlash(r, "ok", s.t(r, "admin.users.password_set", "Username", u.Username))
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10), http.StatusSeeOther)
 }
 
 func (s *Server) adminUserDisable(w http.ResponseWriter, r *http.Request) {
-	s.userAction(w, r, "disabled; their sessions have ended", func(ctx context.Context, id int64) error {
+	s.userAction(w, r, "admin.users.disabled", func(ctx context.Context, id int64) error {
 		if cur := currentUser(ctx); cur != nil && cur.ID == id {
-			return apperr.New(apperr.Conflict, "You cannot disable your own account.")
+			return apperr.New(apperr.Conflict, "admin.users.err.disable_self")
 		}
 		return s.db.SetDisabled(ctx, id, true, s.actor(r))
 	})
 }
 
 func (s *Server) adminUserEnable(w http.ResponseWriter, r *http.Request) {
-	s.userAction(w, r, "enabled", func(ctx context.Context, id int64) error { return s.db.SetDisabled(ctx, id, false, s.actor(r)) })
+	s.userAction(w, r, "admin.users.enabled", func(ctx context.Context, id int64) error { return s.db.SetDisabled(ctx, id, false, s.actor(r)) })
 }
 
 func (s *Server) adminUserEndSessions(w http.ResponseWriter, r *http.Request) {
-	s.userAction(w, r, "logged out everywhere", func(ctx context.Context, id int64) error { return s.db.EndSessions(ctx, id, s.actor(r)) })
+	s.userAction(w, r, "admin.users.sessions_ended", func(ctx context.Context, id int64) error { return s.db.EndSessions(ctx, id, s.actor(r)) })
 }
 
 // userAction runs a one-button action on the {id} user and returns to the
-// user's page with a message.
+// user's page with the message done (a catalogue ID taking the Username).
 func (s *Server) userAction(w http.ResponseWriter, r *http.Request, done string, act func(context.Context, int64) error) {
 	u, ok := s.loadUser(w, r)
 	if !ok {
@@ -219,10 +219,10 @@ func (s *Server) userAction(w http.ResponseWriter, r *http.Request, done string,
 		s.fail(w, r, err)
 		return
 	}
-	s.setFlash(r, "ok", "User "+u.Username+" "+done+".")
+	s.setFlash(r, "ok", s.t(r, done, "Username", u.Username))
 	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
 func (s *Server) adminUserUnlock(w http.ResponseWriter, r *http.Request) {
-	s.userAction(w, r, "unlocked", func(ctx context.Context, id int64) error { return s.db.Unlock(ctx, id, s.actor(r)) })
+	s.userAction(w, r, "admin.users.unlocked", func(ctx context.Context, id int64) error { return s.db.Unlock(ctx, id, s.actor(r)) })
 }

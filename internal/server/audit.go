@@ -109,7 +109,7 @@ var auditFilterNames = []string{"user", "record_type", "record_id", "action", "o
 type auditRequest struct {
 	filter postgres.AuditFilter
 	values url.Values        // the filters as typed (without paging)
-	errs   map[string]string // per-filter messages
+	errs   map[string]string // per-filter messages (catalogue IDs)
 }
 
 // parseAuditRequest reads the filters from the query string. Dates are
@@ -119,7 +119,7 @@ func (s *Server) parseAuditRequest(q url.Values) auditRequest {
 	for _, k := range auditFilterNames {
 		if v := strings.TrimSpace(q.Get(k)); v != "" {
 			if len(v) > 200 {
-				ar.errs[k] = "Too long."
+				ar.errs[k] = "admin.audit.err.too_long"
 				v = v[:200]
 			}
 			ar.values.Set(k, v)
@@ -132,7 +132,7 @@ func (s *Server) parseAuditRequest(q url.Values) auditRequest {
 	f.Action = strings.ToLower(ar.values.Get("action"))
 	if o := ar.values.Get("outcome"); o != "" {
 		if !slices.Contains(auditOutcomes, audit.Outcome(o)) {
-			ar.errs["outcome"] = "Choose an outcome from the list."
+			ar.errs["outcome"] = "admin.audit.err.outcome"
 		}
 		f.Outcome = o
 	}
@@ -143,7 +143,7 @@ func (s *Server) parseAuditRequest(q url.Values) auditRequest {
 		}
 		t, err := time.ParseInLocation("2006-01-02", v, s.loc)
 		if err != nil {
-			ar.errs[name] = "Enter a date as YYYY-MM-DD."
+			ar.errs[name] = "admin.audit.err.date"
 			return time.Time{}
 		}
 		return t
@@ -152,7 +152,7 @@ func (s *Server) parseAuditRequest(q url.Values) auditRequest {
 	if to := day("to"); !to.IsZero() {
 		f.To = to.AddDate(0, 0, 1)
 		if !f.From.IsZero() && !f.To.After(f.From) {
-			ar.errs["to"] = "The end date is before the start date."
+			ar.errs["to"] = "admin.audit.err.to_before_from"
 		}
 	}
 	if b := q.Get("before"); b != "" {
@@ -201,15 +201,15 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, path string) 
 	u := currentUser(r.Context())
 	ar := s.parseAuditRequest(r.URL.Query())
 	ar.filter.Scope = auditScope(u)
-	p := web.AuditPage{Page: s.page(r, "Audit trail", "audit"), Path: path, Fields: auditFields(ar)}
+	p := web.AuditPage{Page: s.page(r, s.t(r, "admin.audit.title"), "audit"), Path: path, Fields: s.auditFields(r, ar)}
 	if ar.filter.Scope != nil {
-		p.Scope = "Your own actions, and every action on the incidents of your district and on their protection orders and referrals."
+		p.Scope = s.t(r, "admin.audit.scope.district")
 		if u.DistrictID == nil {
-			p.Scope = "Your own actions, and every action on incidents and on their protection orders and referrals."
+			p.Scope = s.t(r, "admin.audit.scope.all")
 		}
 	}
 	if len(ar.errs) > 0 {
-		p.Error = "Please correct the filters marked below."
+		p.Error = s.t(r, "admin.audit.err.filters")
 		s.render(w, r, http.StatusUnprocessableEntity, web.Audit(p))
 		return
 	}
@@ -225,7 +225,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, path string) 
 		return
 	}
 	for _, e := range rows {
-		p.Rows = append(p.Rows, s.auditRow(e))
+		p.Rows = append(p.Rows, s.auditRow(r, e))
 	}
 	q := ar.values.Encode()
 	p.CSVHref = path + ".csv"
@@ -250,41 +250,64 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, path string) 
 }
 
 // auditFields is the filter form with the values as typed.
-func auditFields(ar auditRequest) []web.Field {
+func (s *Server) auditFields(r *http.Request, ar auditRequest) []web.Field {
 	v := ar.values
-	types := []web.Option{{Value: "", Label: "Any"}}
+	types := []web.Option{{Value: "", Label: s.t(r, "admin.audit.any")}}
 	for _, t := range auditRecordTypes {
-		types = append(types, web.Option{Value: t, Label: t})
+		types = append(types, web.Option{Value: t, Label: s.recordTypeLabel(r, t)})
 	}
 	if t := v.Get("record_type"); t != "" && !slices.Contains(auditRecordTypes, t) {
 		types = append(types, web.Option{Value: t, Label: t})
 	}
-	outcomes := []web.Option{{Value: "", Label: "Any"}}
+	outcomes := []web.Option{{Value: "", Label: s.t(r, "admin.audit.any")}}
 	for _, o := range auditOutcomes {
-		outcomes = append(outcomes, web.Option{Value: string(o), Label: string(o)})
+		outcomes = append(outcomes, web.Option{Value: string(o), Label: s.outcomeLabel(r, string(o))})
 	}
 	f := []web.Field{
-		{Name: "user", Label: "User", Value: v.Get("user"), Autocomplete: "off", Hint: "Username, as typed at login."},
-		{Name: "action", Label: "Action", Value: v.Get("action"), Autocomplete: "off",
-			Hint: "e.g. incident.view, login, access.denied; a word without a dot (incident) takes its whole family."},
-		{Name: "record_type", Label: "Record type", Type: "select", Value: v.Get("record_type"), Options: types},
-		{Name: "record_id", Label: "Record", Value: v.Get("record_id"), Autocomplete: "off",
-			Hint: "e.g. an incident number, a username, an order number."},
-		{Name: "outcome", Label: "Outcome", Type: "select", Value: v.Get("outcome"), Options: outcomes},
-		{Name: "from", Label: "From (date)", Type: "date", Value: v.Get("from")},
-		{Name: "to", Label: "To (date, inclusive)", Type: "date", Value: v.Get("to")},
+		{Name: "user", Label: s.t(r, "admin.audit.field.user"), Value: v.Get("user"), Autocomplete: "off", Hint: s.t(r, "admin.audit.hint.user")},
+		{Name: "action", Label: s.t(r, "admin.audit.field.action"), Value: v.Get("action"), Autocomplete: "off",
+			Hint: s.t(r, "admin.audit.hint.action")},
+		{Name: "record_type", Label: s.t(r, "admin.audit.field.record_type"), Type: "select", Value: v.Get("record_type"), Options: types},
+		{Name: "record_id", Label: s.t(r, "admin.audit.field.record_id"), Value: v.Get("record_id"), Autocomplete: "off",
+			Hint: s.t(r, "admin.audit.hint.record_id")},
+		{Name: "outcome", Label: s.t(r, "admin.audit.field.outcome"), Type: "select", Value: v.Get("outcome"), Options: outcomes},
+		{Name: "from", Label: s.t(r, "admin.audit.field.from"), Type: "date", Value: v.Get("from")},
+		{Name: "to", Label: s.t(r, "admin.audit.field.to"), Type: "date", Value: v.Get("to")},
 	}
 	for i := range f {
-		f[i].Error = ar.errs[f[i].Name]
+		if id := ar.errs[f[i].Name]; id != "" {
+			f[i].Error = s.t(r, id)
+		}
 	}
 	return f
 }
 
+// recordTypeLabel names a record type of the audit trail for people; a
+// type the viewer does not know is shown as it is stored.
+func (s *Server) recordTypeLabel(r *http.Request, t string) string {
+	if !slices.Contains(auditRecordTypes, t) {
+		return t
+	}
+	return s.t(r, "admin.audit.record_type."+t)
+}
+
+// outcomeLabel names an outcome for people; an unknown one is shown as
+// stored.
+func (s *Server) outcomeLabel(r *http.Request, o string) string {
+	if !slices.Contains(auditOutcomes, audit.Outcome(o)) {
+		return o
+	}
+	return s.t(r, "admin.audit.outcome."+o)
+}
+
 // auditRow is one audit row as the viewer shows it.
-func (s *Server) auditRow(e audit.Entry) web.AuditRow {
+func (s *Server) auditRow(r *http.Request, e audit.Entry) web.AuditRow {
 	row := web.AuditRow{ID: strconv.FormatInt(e.ID, 10), When: s.fmtTimeSec(e.At), ISO: isoUTC(e.At),
-		User: e.Actor.Username, Role: e.Actor.Role, Action: e.Action, RecordType: e.RecordType, RecordID: e.RecordID,
-		IP: e.Actor.IP, Outcome: string(e.Outcome)}
+		User: e.Actor.Username, Role: e.Actor.Role, Action: e.Action, RecordType: s.recordTypeLabel(r, e.RecordType), RecordID: e.RecordID,
+		IP: e.Actor.IP, Outcome: string(e.Outcome), OutcomeLabel: s.outcomeLabel(r, string(e.Outcome))}
+	if slices.Contains(account.Roles, account.Role(e.Actor.Role)) {
+		row.Role = s.t(r, "role."+e.Actor.Role)
+	}
 	if len(e.Detail) > 0 {
 		row.Detail = string(audit.CanonicalDetail(e.Detail))
 	}
@@ -318,8 +341,7 @@ func (s *Server) auditCSV(w http.ResponseWriter, r *http.Request) {
 			names = append(names, k)
 		}
 		slices.Sort(names)
-		s.fail(w, r, &apperr.Error{Code: apperr.Invalid, Message: "The export's filters are not valid (" +
-			strings.Join(names, ", ") + "). Go back to the audit trail and correct them."})
+		s.fail(w, r, apperr.New(apperr.Invalid, "admin.audit.err.export_filters", "Filters", strings.Join(names, ", ")))
 		return
 	}
 	if err := s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "audit.export", RecordType: "audit",

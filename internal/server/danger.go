@@ -186,15 +186,14 @@ func (s *Server) saveDangerSettings(w http.ResponseWriter, r *http.Request) {
 func (s *Server) dangerQuestionKind() *refKind {
 	db := s.db
 	return &refKind{
-		slug: "danger-questions", title: "Danger-screen questions", singular: "danger-screen question",
-		description: "The yes/no questions of the danger screen and which of them are critical. The high-danger threshold is set at /admin/danger-settings.",
-		columns:     []string{"Question", "Position", "Critical"},
+		slug:    "danger-questions",
+		columns: []string{"admin.col.question", "admin.col.position", "admin.col.critical"},
 		rows: func(ctx context.Context) ([]web.RefRow, error) {
 			qs, err := db.DangerQuestions(ctx)
 			return mapRows(qs, err, func(q incident.DangerQuestion) web.RefRow {
 				crit := ""
 				if q.Critical {
-					crit = i18n.T(ctx, "danger.critical")
+					crit = tc(ctx, "admin.danger_questions.critical")
 				}
 				return web.RefRow{Href: refHref("danger-questions", q.ID), Cells: []string{q.Text, strconv.Itoa(q.Position), crit},
 					Badges: activeBadge(q.Active)}
@@ -203,24 +202,28 @@ func (s *Server) dangerQuestionKind() *refKind {
 		defaults: url.Values{"active": {"on"}},
 		load: func(ctx context.Context, id int64) (url.Values, error) {
 			q, err := db.DangerQuestion(ctx, id)
-			return url.Values{"position": {strconv.Itoa(q.Position)}, "text": {q.Text}, "critical": {checkbox(q.Critical)},
-				"active": {checkbox(q.Active)}}, err
+			v := url.Values{"position": {strconv.Itoa(q.Position)}, "text": {q.Text}, "critical": {checkbox(q.Critical)},
+				"active": {checkbox(q.Active)}}
+			setNames(v, "text", q.Texts)
+			return v, err
 		},
 		fields: func(ctx context.Context, v url.Values) ([]web.Field, error) {
-			l := i18n.FromContext(ctx)
-			return []web.Field{
-				{Name: "text", Label: l.T("danger.questions.text"), Type: "textarea", Value: v.Get("text"), Required: true, MaxLen: 300, Width: "full",
-					Autofocus: true, Hint: l.T("danger.questions.text_hint")},
-				{Name: "position", Label: l.T("danger.questions.position"), Type: "number", Value: v.Get("position"), Required: true,
-					Hint: l.T("danger.questions.position_hint")},
-				{Name: "critical", Label: l.T("danger.questions.critical"), Type: "checkbox", Value: v.Get("critical")},
-				{Name: "active", Label: l.T("danger.questions.active"), Type: "checkbox", Value: v.Get("active")},
-			}, nil
+			fs := []web.Field{
+				{Name: "text", Label: tc(ctx, "admin.field.question"), Type: "textarea", Value: v.Get("text"), Required: true, MaxLen: 300, Width: "full",
+					Autofocus: true, Hint: tc(ctx, "admin.hint.question")},
+			}
+			fs = append(fs, nameFields(ctx, v, "text", 300, "textarea")...)
+			return append(fs,
+				web.Field{Name: "position", Label: tc(ctx, "admin.field.position"), Type: "number", Value: v.Get("position"), Required: true,
+					Hint: tc(ctx, "admin.hint.position")},
+				web.Field{Name: "critical", Label: tc(ctx, "admin.field.critical"), Type: "checkbox", Value: v.Get("critical")},
+				web.Field{Name: "active", Label: tc(ctx, "admin.field.active_question"), Type: "checkbox", Value: v.Get("active")},
+			), nil
 		},
 		save: func(ctx context.Context, id int64, v url.Values) error {
 			f := apperr.Fields{}
-			q := incident.DangerQuestion{ID: id, Text: v.Get("text"), Critical: v.Get("critical") == "on", Active: v.Get("active") == "on"}
-			q.Position = int(parseID(f, v, "position", "danger.questions.err.position"))
+			q := incident.DangerQuestion{ID: id, Text: v.Get("text"), Texts: readNames(v, "text"), Critical: v.Get("critical") == "on", Active: v.Get("active") == "on"}
+			q.Position = int(parseID(f, v, "position", "admin.err.position_required"))
 			if err := mergeErr(f, q.Validate()); err != nil {
 				return err
 			}

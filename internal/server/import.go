@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -54,8 +53,8 @@ func (s *Server) importMappingTemplate() string {
 }
 
 func (s *Server) importPage(r *http.Request, mapping string) web.ImportPage {
-	return web.ImportPage{Page: s.page(r, "Import historic calls", "admin"), Mapping: mapping,
-		Limit: fmt.Sprintf("%d MiB", maxImportBytes>>20)}
+	return web.ImportPage{Page: s.page(r, s.t(r, "admin.import.title"), "admin"), Mapping: mapping,
+		Limit: s.byteSize(r, maxImportBytes)}
 }
 
 // importForm shows the upload form.
@@ -75,7 +74,7 @@ func (s *Server) importUpload(w http.ResponseWriter, r *http.Request) {
 
 	p := s.importPage(r, "")
 	refuse := func(status int, msg string, mappingError bool) {
-		p.Error, p.MappingError = msg+" Nothing was imported.", mappingError
+		p.Error, p.MappingError = msg+" "+s.t(r, "admin.import.nothing_imported"), mappingError
 		if p.Mapping == "" {
 			p.Mapping = s.importMappingTemplate()
 		}
@@ -83,7 +82,7 @@ func (s *Server) importUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	mr, err := r.MultipartReader()
 	if err != nil {
-		refuse(http.StatusUnprocessableEntity, "Choose a CSV file and give its mapping, then press Import.", false)
+		refuse(http.StatusUnprocessableEntity, s.t(r, "admin.import.err.no_form"), false)
 		return
 	}
 	var mappingText, mappingFile string
@@ -114,7 +113,7 @@ func (s *Server) importUpload(w http.ResponseWriter, r *http.Request) {
 				break // one file per import; a second is ignored
 			}
 			if part.FileName() == "" {
-				refuse(http.StatusUnprocessableEntity, "Choose the CSV file to import.", false)
+				refuse(http.StatusUnprocessableEntity, s.t(r, "admin.import.err.no_file"), false)
 				return
 			}
 			text := mappingText
@@ -138,10 +137,10 @@ func (s *Server) importUpload(w http.ResponseWriter, r *http.Request) {
 		drain(part)
 	}
 	if sum == nil {
-		refuse(http.StatusUnprocessableEntity, "Choose the CSV file to import (the mapping goes first in the form).", false)
+		refuse(http.StatusUnprocessableEntity, s.t(r, "admin.import.err.no_file_after_mapping"), false)
 		return
 	}
-	p.Result = importResultView(sum)
+	p.Result = s.importResultView(r, sum)
 	s.render(w, r, http.StatusOK, web.Import(p))
 }
 
@@ -151,17 +150,17 @@ func (s *Server) importFailed(w http.ResponseWriter, r *http.Request, refuse fun
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		refuse(http.StatusRequestEntityTooLarge, fmt.Sprintf("The upload is larger than the limit of %s.", byteSize(tooLarge.Limit)), false)
+		refuse(http.StatusRequestEntityTooLarge, s.t(r, "admin.import.err.too_large", "Limit", s.byteSize(r, tooLarge.Limit)), false)
 	case apperr.CodeOf(err) == apperr.Invalid:
 		refuse(http.StatusUnprocessableEntity, s.tr(r, apperr.MessageOf(err)), strings.Contains(apperr.MessageOf(err).ID, "mapping"))
 	case apperr.CodeOf(err) == apperr.Unavailable:
 		s.log.Warn("import: database unavailable", "err", err)
-		refuse(http.StatusServiceUnavailable, "The system cannot reach its database right now; please try again in a moment.", false)
+		refuse(http.StatusServiceUnavailable, s.t(r, "admin.import.err.unavailable"), false)
 	case r.Context().Err() != nil:
 		return // the client went away or the deadline passed (answered by the middleware)
 	default:
 		s.log.Error("import failed", "route", routePattern(r), "err", err)
-		refuse(http.StatusInternalServerError, "The import could not be completed; please try again, and tell your administrator if it keeps failing.", false)
+		refuse(http.StatusInternalServerError, s.t(r, "admin.import.err.internal"), false)
 	}
 }
 
@@ -172,7 +171,7 @@ func readSmall(part *multipart.Part) (string, error) {
 		return "", err
 	}
 	if len(b) > importer.MaxMappingBytes {
-		return "", apperr.New(apperr.Invalid, "The mapping is larger than %d KiB; it should be a short JSON object.", importer.MaxMappingBytes>>10)
+		return "", apperr.New(apperr.Invalid, "admin.import.err.mapping_too_large", "KiB", importer.MaxMappingBytes>>10)
 	}
 	return string(b), nil
 }
@@ -181,25 +180,25 @@ func readSmall(part *multipart.Part) (string, error) {
 // rather than a connection reset (the body is bounded by maxImportBytes).
 func drain(part *multipart.Part) { _, _ = io.Copy(io.Discard, part) }
 
-func byteSize(n int64) string {
+func (s *Server) byteSize(r *http.Request, n int64) string {
 	if n >= 1<<20 && n%(1<<20) == 0 {
-		return strconv.FormatInt(n>>20, 10) + " MiB"
+		return s.t(r, "admin.import.mib", "N", n>>20)
 	}
 	if n >= 1<<10 && n%(1<<10) == 0 {
-		return strconv.FormatInt(n>>10, 10) + " KiB"
+		return s.t(r, "admin.import.kib", "N", n>>10)
 	}
-	return strconv.FormatInt(n, 10) + " bytes"
+	return s.t(r, "admin.import.bytes", "Count", n)
 }
 
 // importResultView turns a summary into the page's view model.
-func importResultView(s *importer.Summary) *web.ImportResult {
+func (srv *Server) importResultView(r *http.Request, s *importer.Summary) *web.ImportResult {
 	v := &web.ImportResult{File: s.File, TimeZone: s.TimeZone, RowsRead: s.RowsRead, Imported: s.Imported,
 		Duplicates: s.Duplicates, Rejected: s.Rejected, Balanced: s.Balanced(), Unmapped: s.Unmapped,
 		Inconsistent: s.Inconsistent, WithoutPriority: s.WithoutPriority, DefaultPriority: s.DefaultPriority,
 		WithoutType: s.WithoutType, MoreRejections: s.Rejected - len(s.Rejections),
 		Took: s.Duration.Round(time.Millisecond).String()}
 	if v.File == "" {
-		v.File = "the file"
+		v.File = srv.t(r, "admin.import.the_file")
 	}
 	for _, p := range s.Pairs {
 		v.Pairs = append(v.Pairs, web.ImportCount{Label: p.Pair.String(), Rows: p.Rows})
@@ -216,8 +215,8 @@ func importResultView(s *importer.Summary) *web.ImportResult {
 	for _, d := range s.Created.Dispositions {
 		v.CreatedDispositions = append(v.CreatedDispositions, web.ImportCreated{Code: d.Code, Name: d.Name})
 	}
-	for _, r := range s.Rejections {
-		v.Rejections = append(v.Rejections, web.ImportRejection{Row: r.Row, Line: r.Line, Reason: r.Reason})
+	for _, x := range s.Rejections {
+		v.Rejections = append(v.Rejections, web.ImportRejection{Row: x.Row, Line: x.Line, Reason: x.Reason})
 	}
 	return v
 }

@@ -23,20 +23,7 @@ import (
 // read differently in Russian than in English. Remove a route when its
 // template and handler are converted.
 var langPending = map[string]string{
-	"/":                  "redirect only",
-	"/admin/audit":       "audit.templ",
-	"/audit":             "audit.templ",
-	"/admin/":            "admin.templ",
-	"/account/totp":      "totp.templ",
-	"/login/totp":        "totp.templ",
-	"/admin/security":    "admin.templ",
-	"/admin/import":      "import.templ",
-	"/admin/users":       "admin.templ",
-	"/admin/users/new":   "admin.templ",
-	"/admin/users/{id}":  "admin.templ",
-	"/admin/{kind}":      "admin.templ",
-	"/admin/{kind}/new":  "admin.templ",
-	"/admin/{kind}/{id}": "admin.templ",
+	"/": "redirect only",
 }
 
 // langSkip are GET routes that are no page of their own: a stream, files,

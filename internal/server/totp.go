@@ -140,13 +140,15 @@ func (s *Server) secondStep(w http.ResponseWriter, r *http.Request, u *account.U
 	return true
 }
 
-// loginPage answers with the login form and a message, for a second step
-// that cannot go on.
+// loginPage answers with the login form and a message (rendered), for a
+// second step that cannot go on.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	s.render(w, r, status, web.Login(web.LoginPage{Page: s.page(r, "Log in", ""), Error: msg}))
+	s.render(w, r, status, web.Login(web.LoginPage{Page: s.page(r, s.t(r, "login.title"), ""), Error: msg}))
 }
 
-const pendingExpired = "Your login has expired or was not started. Log in again."
+// pendingExpired is the message (a catalogue ID) for a second step
+// without a pending login.
+const pendingExpired = "admin.totp.err.pending_expired"
 
 // pendingUser loads the user of a pending login and checks that the login
 // may still go on: the account is enabled and not locked, and nothing has
@@ -162,7 +164,7 @@ func (s *Server) pendingUser(w http.ResponseWriter, r *http.Request, p pendingLo
 	switch {
 	case apperr.CodeOf(err) == apperr.NotFound:
 		s.clearPending(ctx)
-		s.loginPage(w, r, http.StatusUnauthorized, pendingExpired)
+		s.loginPage(w, r, http.StatusUnauthorized, s.t(r, pendingExpired))
 		return nil, f, false
 	case err != nil:
 		s.fail(w, r, err)
@@ -171,7 +173,7 @@ func (s *Server) pendingUser(w http.ResponseWriter, r *http.Request, p pendingLo
 	msg, status := "", http.StatusForbidden
 	switch {
 	case u.Disabled():
-		msg = "This account is disabled. Contact an administrator."
+		msg = s.t(r, "admin.totp.err.account_disabled")
 	case u.Locked(s.now()):
 		msg = lockedMessage(s, *u.LockedUntil)
 	case u.SessionEpoch != p.epoch,
@@ -180,7 +182,7 @@ func (s *Server) pendingUser(w http.ResponseWriter, r *http.Request, p pendingLo
 		p.stage != stageCode && p.stage != stageEnrol:
 		// The password changed, an administrator ended the user's
 		// sessions or reset the second factor, or the policy changed.
-		msg, status = pendingExpired, http.StatusUnauthorized
+		msg, status = s.t(r, pendingExpired), http.StatusUnauthorized
 	}
 	if msg != "" {
 		s.clearPending(ctx)
@@ -198,7 +200,7 @@ func (s *Server) noPending(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	s.loginPage(w, r, http.StatusUnauthorized, pendingExpired)
+	s.loginPage(w, r, http.StatusUnauthorized, s.t(r, pendingExpired))
 }
 
 // loginTOTPForm shows the second step: the code field, or the set-up when
@@ -222,7 +224,7 @@ func (s *Server) renderSecondStep(w http.ResponseWriter, r *http.Request, status
 		s.renderSetup(w, r, status, u, f, "/login/totp", msg, true)
 		return
 	}
-	s.render(w, r, status, web.TOTPLogin(web.TOTPLoginPage{Page: s.page(r, "Two-step login", ""), Error: msg}))
+	s.render(w, r, status, web.TOTPLogin(web.TOTPLoginPage{Page: s.page(r, s.t(r, "admin.totp.title"), ""), Error: msg}))
 }
 
 // loginTOTP checks the code of the second step and completes the login.
@@ -239,7 +241,7 @@ func (s *Server) loginTOTP(w http.ResponseWriter, r *http.Request) {
 	}
 	code := r.PostFormValue("code")
 	if account.NormalizeTOTPCode(code) == "" {
-		s.renderSecondStep(w, r, http.StatusUnprocessableEntity, p, u, f, "Type the six-digit code your app shows.")
+		s.renderSecondStep(w, r, http.StatusUnprocessableEntity, p, u, f, s.t(r, "admin.totp.err.code_required"))
 		return
 	}
 	if p.stage == stageEnrol {
@@ -291,11 +293,11 @@ func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, p pendingLog
 		s.loginPage(w, r, http.StatusForbidden, lockedMessage(s, *locked))
 	case p.fails >= account.MaxFailedLogins:
 		s.clearPending(ctx)
-		s.loginPage(w, r, http.StatusUnauthorized, "Too many wrong codes. Log in again.")
+		s.loginPage(w, r, http.StatusUnauthorized, s.t(r, "admin.totp.err.too_many"))
 	case reason == "code already used":
-		s.renderSecondStep(w, r, http.StatusUnauthorized, p, u, f, "This code has already been used. Wait for the next one and type it.")
+		s.renderSecondStep(w, r, http.StatusUnauthorized, p, u, f, s.t(r, "admin.totp.err.code_used"))
 	default:
-		s.renderSecondStep(w, r, http.StatusUnauthorized, p, u, f, "Wrong code. Check that your phone's clock is right and type the code shown now.")
+		s.renderSecondStep(w, r, http.StatusUnauthorized, p, u, f, s.t(r, "admin.totp.err.wrong_code"))
 	}
 }
 
@@ -312,7 +314,7 @@ func (s *Server) loginEnrol(w http.ResponseWriter, r *http.Request, p pendingLog
 			s.fail(w, r, err)
 			return
 		}
-		s.renderSecondStep(w, r, http.StatusUnprocessableEntity, p, u, f, setupWrongCode)
+		s.renderSecondStep(w, r, http.StatusUnprocessableEntity, p, u, f, s.t(r, setupWrongCode))
 		return
 	}
 	if err := s.db.EnableTOTP(ctx, u.ID, f.Secret, step, s.userActor(r, u)); err != nil {
@@ -326,7 +328,8 @@ func (s *Server) loginEnrol(w http.ResponseWriter, r *http.Request, p pendingLog
 	s.finishLogin(w, r, p, u)
 }
 
-const setupWrongCode = "This code does not match. Check that your phone's clock is right and type the code the app shows now."
+// setupWrongCode is the message (a catalogue ID) for a wrong code at set-up.
+const setupWrongCode = "admin.totp.err.setup_wrong_code"
 
 // finishLogin logs the user in after the second step, under a new token.
 func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, p pendingLogin, u *account.User) {
@@ -434,9 +437,9 @@ func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, status int,
 		s.fail(w, r, apperr.Wrap(apperr.Internal, err, ""))
 		return
 	}
-	p := web.TOTPSetupPage{Page: s.page(r, "Set up two-step login", ""), Action: action, Secret: groupSecret(secret), URI: uri,
+	p := web.TOTPSetupPage{Page: s.page(r, s.t(r, "admin.totp.setup.title"), ""), Action: action, Secret: groupSecret(secret), URI: uri,
 		QR: img, Required: f.Required, AtLogin: atLogin,
-		Code: web.Field{Name: "code", Label: "Code from the app", Required: true, Autocomplete: "one-time-code", MaxLen: 9,
+		Code: web.Field{Name: "code", Label: s.t(r, "admin.totp.setup.code"), Required: true, Autocomplete: "one-time-code", MaxLen: 9,
 			Autofocus: true}}
 	if status == http.StatusUnprocessableEntity && msg != "" {
 		p.Code.Error = msg
@@ -462,9 +465,9 @@ func (s *Server) totpPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, f account.SecondFactor, msg string, errs map[string]string) {
-	p := web.TOTPStatusPage{Page: s.page(r, "Two-step login", ""), Required: f.Required,
-		Disable: web.Form{Action: "/account/totp/disable", Submit: "Turn off two-step login", Error: msg, Fields: []web.Field{
-			{Name: "current", Label: "Your password", Type: "password", Required: true, Autocomplete: "current-password", Error: errs["current"]},
+	p := web.TOTPStatusPage{Page: s.page(r, s.t(r, "admin.totp.title"), ""), Required: f.Required,
+		Disable: web.Form{Action: "/account/totp/disable", Submit: s.t(r, "admin.totp.status.turn_off"), Error: msg, Fields: []web.Field{
+			{Name: "current", Label: s.t(r, "admin.totp.status.password"), Type: "password", Required: true, Autocomplete: "current-password", Error: errs["current"]},
 		}}}
 	if f.EnabledAt != nil {
 		p.Since = p.FormatTime(*f.EnabledAt)
@@ -483,20 +486,20 @@ func (s *Server) enableTOTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.Enabled() {
-		s.setFlash(r, "info", "Two-step login is already on.")
+		s.setFlash(r, "info", s.t(r, "admin.totp.already_on"))
 		http.Redirect(w, r, "/account/totp", http.StatusSeeOther)
 		return
 	}
 	if f.Secret == "" {
 		// Reset by an administrator since the page was shown.
-		s.renderSetup(w, r, http.StatusConflict, u, f, "/account/totp", "The set-up was restarted. Scan the new code below.", false)
+		s.renderSetup(w, r, http.StatusConflict, u, f, "/account/totp", s.t(r, "admin.totp.err.setup_restarted"), false)
 		return
 	}
 	step, ok := account.MatchTOTP(f.Secret, r.PostFormValue("code"), s.now(), 0)
 	if !ok {
-		msg := setupWrongCode
+		msg := s.t(r, setupWrongCode)
 		if account.NormalizeTOTPCode(r.PostFormValue("code")) == "" {
-			msg = "Type the six-digit code your app shows."
+			msg = s.t(r, "admin.totp.err.code_required")
 		}
 		s.renderSetup(w, r, http.StatusUnprocessableEntity, u, f, "/account/totp", msg, false)
 		return
@@ -510,7 +513,7 @@ func (s *Server) enableTOTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.setFlash(r, "ok", "Two-step login is on. From now on, logging in also asks for a code from your app.")
+	s.setFlash(r, "ok", s.t(r, "admin.totp.turned_on"))
 	http.Redirect(w, r, homeOf(u.Role), http.StatusSeeOther)
 }
 
@@ -529,7 +532,7 @@ func (s *Server) disableTOTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.Required {
-		s.renderStatus(w, r, http.StatusConflict, f, "Your role requires two-step login. If you changed phones, ask an administrator to reset it.", nil)
+		s.renderStatus(w, r, http.StatusConflict, f, s.t(r, "admin.totp.err.required_cannot_disable"), nil)
 		return
 	}
 	if !account.CheckPassword(u.PasswordHash, r.PostFormValue("current")) {
@@ -539,14 +542,14 @@ func (s *Server) disableTOTP(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		s.renderStatus(w, r, http.StatusUnprocessableEntity, f, "", map[string]string{"current": "This is not your current password."})
+		s.renderStatus(w, r, http.StatusUnprocessableEntity, f, "", map[string]string{"current": s.t(r, "admin.totp.err.wrong_password")})
 		return
 	}
 	if err := s.db.DisableTOTP(ctx, u.ID, false, s.actor(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.setFlash(r, "ok", "Two-step login is off.")
+	s.setFlash(r, "ok", s.t(r, "admin.totp.turned_off"))
 	http.Redirect(w, r, "/account/totp", http.StatusSeeOther)
 }
 
@@ -559,18 +562,18 @@ func (s *Server) renderSecurity(w http.ResponseWriter, r *http.Request, status i
 		s.fail(w, r, err)
 		return
 	}
-	p := web.SecurityPage{Page: s.page(r, "Security", "admin"),
-		Form: web.Form{Action: "/admin/security", Submit: "Save", Error: msg}}
+	p := web.SecurityPage{Page: s.page(r, s.t(r, "admin.security.title"), "admin"),
+		Form: web.Form{Action: "/admin/security", Submit: s.t(r, "form.save"), Error: msg}}
 	for _, role := range account.Roles {
 		v := ""
 		if policy[role] {
 			v = "on"
 		}
-		p.Form.Fields = append(p.Form.Fields, web.Field{Name: requireField(role), Label: role.Label() + "s", Type: "checkbox",
+		p.Form.Fields = append(p.Form.Fields, web.Field{Name: requireField(role), Label: s.t(r, "admin.security.require."+string(role)), Type: "checkbox",
 			Value: v, Error: errs[requireField(role)]})
 	}
 	for _, u := range users {
-		p.Users = append(p.Users, web.SecondFactorRow{Username: u.Username, Role: u.Role.Label(), Since: p.FormatTime(u.EnabledAt),
+		p.Users = append(p.Users, web.SecondFactorRow{Username: u.Username, Role: s.t(r, "role."+string(u.Role)), Since: p.FormatTime(u.EnabledAt),
 			ResetAction: "/admin/users/" + strconv.FormatInt(u.ID, 10) + "/totp/reset"})
 	}
 	s.render(w, r, status, web.Security(p))
@@ -603,8 +606,8 @@ func (s *Server) saveSecurityPolicy(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !f.Enabled() {
-			s.renderSecurity(w, r, http.StatusUnprocessableEntity, want, "Please correct the fields marked below.",
-				map[string]string{requireField(account.Admin): "Turn on two-step login for your own account first (Two-step login, at the top of the page)."})
+			s.renderSecurity(w, r, http.StatusUnprocessableEntity, want, s.t(r, "form.correct_fields"),
+				map[string]string{requireField(account.Admin): s.t(r, "admin.security.err.own_first")})
 			return
 		}
 	}
@@ -614,9 +617,9 @@ func (s *Server) saveSecurityPolicy(w http.ResponseWriter, r *http.Request) {
 		s.renderSecurity(w, r, statusOf(apperr.CodeOf(err)), want, msg, fields)
 		return
 	}
-	msg := "Security settings saved."
+	msg := s.t(r, "admin.security.saved")
 	if ended > 0 {
-		msg += " " + strconv.FormatInt(ended, 10) + " users without two-step login were logged out; they set it up at their next login."
+		msg += " " + s.t(r, "admin.security.logged_out", "Count", ended)
 	}
 	s.setFlash(r, "ok", msg)
 	http.Redirect(w, r, "/admin/security", http.StatusSeeOther)
@@ -633,6 +636,6 @@ func (s *Server) adminResetTOTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.setFlash(r, "ok", "Two-step login of "+u.Username+" was reset; their sessions have ended.")
+	s.setFlash(r, "ok", s.t(r, "admin.security.reset_done", "Username", u.Username))
 	http.Redirect(w, r, "/admin/security", http.StatusSeeOther)
 }

@@ -380,7 +380,7 @@ func TestRoleRequiresTOTP(t *testing.T) {
 	}
 	wantRedirect(t, admin.postForm("/admin/security", url.Values{"require_dispatcher": {"on"}}), "/admin/security")
 	d = doc(t, admin.get("/admin/security"))
-	if got := flashText(d); !strings.Contains(got, "1 users without two-step login were logged out") {
+	if got := flashText(d); !strings.Contains(got, "1 user without two-step login was logged out") {
 		t.Errorf("flash after saving %q", got)
 	}
 	if fieldValue(d, "require_dispatcher") != "on" || fieldValue(d, "require_officer") != "" {
