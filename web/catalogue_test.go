@@ -13,8 +13,7 @@ import (
 
 // pending lists the templates still being moved to the catalogue; each is
 // removed from here as it is converted. Empty when the move is done.
-var pending = map[string]bool{
-}
+var pending = map[string]bool{}
 
 // shownAttrs are the attributes whose text a person reads or hears.
 var shownAttrs = map[string]bool{"placeholder": true, "title": true, "aria-label": true, "alt": true,

@@ -87,7 +87,7 @@ func (s *Server) renderDangerForm(w http.ResponseWriter, r *http.Request, status
 	}
 	for i, q := range qs {
 		name := incident.AnswerField(q.ID)
-		p.Questions = append(p.Questions, web.DangerQuestionField{Name: name, Number: i + 1, Text: q.Text,
+		p.Questions = append(p.Questions, web.DangerQuestionField{Name: name, Number: i + 1, Text: q.LabelIn(i18n.FromContext(r.Context()).Lang),
 			Critical: q.Critical, Value: form.Get(name), Error: errs[name]})
 	}
 	s.render(w, r, status, web.DangerForm(p))

@@ -1008,14 +1008,14 @@ func filtersText(l *i18n.Localizer, q report.Query, ref dashboardRef) string {
 	if q.Priority != nil {
 		label := "P" + strconv.Itoa(*q.Priority)
 		if i := slices.IndexFunc(ref.priorities, func(p refdata.Priority) bool { return p.Level == *q.Priority }); i >= 0 {
-			label += " " + ref.priorities[i].Label
+			label += " " + ref.priorities[i].LabelIn(l.Lang)
 		}
 		parts = append(parts, l.T("dashboard.filter.priority", "Name", label))
 	}
 	if q.TypeID != nil {
 		name := "#" + strconv.FormatInt(*q.TypeID, 10)
 		if i := slices.IndexFunc(ref.types, func(t refdata.IncidentType) bool { return t.ID == *q.TypeID }); i >= 0 {
-			name = ref.types[i].Name
+			name = ref.types[i].LabelIn(l.Lang)
 		}
 		parts = append(parts, l.T("dashboard.filter.type", "Name", name))
 	}

@@ -57,6 +57,7 @@ func sexOptions(l *i18n.Localizer) []web.Option {
 
 // intakeSections builds the intake form's fields from the typed form f.
 func (s *Server) intakeSections(ctx context.Context, f incident.Form, errs map[string]string) ([]web.Section, error) {
+	lang := i18n.FromContext(ctx).Lang
 	districts, err := s.db.Districts(ctx)
 	if err != nil {
 		return nil, err
@@ -96,13 +97,13 @@ func (s *Server) intakeSections(ctx context.Context, f incident.Form, errs map[s
 	for _, dv := range []bool{true, false} { // domestic-violence types first
 		for _, t := range types {
 			if t.IsDV == dv && (t.Active || strconv.FormatInt(t.ID, 10) == f.TypeID) {
-				tOpts = append(tOpts, web.Option{Value: strconv.FormatInt(t.ID, 10), Label: t.Name})
+				tOpts = append(tOpts, web.Option{Value: strconv.FormatInt(t.ID, 10), Label: t.LabelIn(lang)})
 			}
 		}
 	}
 	pOpts := []web.Option{{Value: "", Label: t("dispatch.choose")}}
 	for _, p := range prios {
-		pOpts = append(pOpts, web.Option{Value: strconv.Itoa(p.Level), Label: "P" + strconv.Itoa(p.Level) + " — " + p.Label})
+		pOpts = append(pOpts, web.Option{Value: strconv.Itoa(p.Level), Label: "P" + strconv.Itoa(p.Level) + " — " + p.LabelIn(lang)})
 	}
 	langs := []web.Option{{Value: "", Label: t("dispatch.not_recorded")}}
 	for _, cl := range incident.Languages {

@@ -9,6 +9,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/web"
@@ -44,7 +45,7 @@ func (s *Server) stagePanel(r *http.Request, in *incident.Incident, errMsg, done
 		p.Dispositions = []web.Option{{Value: "", Label: s.t(r, "dispatch.stage.choose_disposition")}}
 		for _, d := range ds {
 			if d.Active {
-				p.Dispositions = append(p.Dispositions, web.Option{Value: strconv.FormatInt(d.ID, 10), Label: d.Name})
+				p.Dispositions = append(p.Dispositions, web.Option{Value: strconv.FormatInt(d.ID, 10), Label: d.LabelIn(i18n.FromContext(r.Context()).Lang)})
 			}
 		}
 	}
