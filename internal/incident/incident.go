@@ -88,6 +88,9 @@ type Incident struct {
 	Priority      int
 	PriorityLabel string
 	Disposition   string
+	// Names per language of the type, priority and disposition
+	// (refdata.LabelIn), as administrators configured them.
+	TypeNames, PriorityNames, DispositionNames map[string]string
 
 	DistrictID     *int64
 	DistrictCode   string
@@ -167,22 +170,24 @@ func FormatNumber(year int, seq int64) string {
 // Summary is an open incident as the live board shows it: no names, phone
 // numbers or exact address (those stay on the incident page).
 type Summary struct {
-	ID             int64
-	Number         string
-	Priority       int
-	PriorityLabel  string
-	TypeName       string
-	TypeIsDV       bool
-	DistrictCode   string
-	SettlementName string
-	SettlementIDP  bool
-	ReceivedAt     time.Time
-	DispatchedAt   *time.Time
-	EnRouteAt      *time.Time
-	OnSceneAt      *time.Time
-	HighDanger     bool
-	Weapons        bool
-	Units          []string
+	ID            int64
+	Number        string
+	Priority      int
+	PriorityLabel string
+	TypeName      string
+	// Names per language of the priority and type (refdata.LabelIn).
+	PriorityNames, TypeNames map[string]string
+	TypeIsDV                 bool
+	DistrictCode             string
+	SettlementName           string
+	SettlementIDP            bool
+	ReceivedAt               time.Time
+	DispatchedAt             *time.Time
+	EnRouteAt                *time.Time
+	OnSceneAt                *time.Time
+	HighDanger               bool
+	Weapons                  bool
+	Units                    []string
 	// Targets are the priority's targets in seconds, by interval name.
 	Targets map[string]int
 }
@@ -211,10 +216,12 @@ type Prior struct {
 	TypeName    string
 	Priority    int
 	Disposition string
-	Weapons     bool
-	HighDanger  bool
-	Open        bool
-	MatchedOn   []string // address, phone, person
+	// Names per language of the type and disposition (refdata.LabelIn).
+	TypeNames, DispositionNames map[string]string
+	Weapons                     bool
+	HighDanger                  bool
+	Open                        bool
+	MatchedOn                   []string // address, phone, person
 }
 
 // History is what the lookup found for an address, phone or person: the

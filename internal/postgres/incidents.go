@@ -109,6 +109,7 @@ func addEvent(ctx context.Context, tx pgx.Tx, incidentID, userID int64, kind str
 
 const incidentSelect = `SELECT i.id, i.number, i.received_at, i.received_manual, i.dispatched_at, i.en_route_at,
 	i.on_scene_at, i.cleared_at, i.type_id, t.name, t.is_dv, i.priority, p.label, coalesce(dp.name, ''),
+	t.names, p.names, coalesce(dp.names, '{}'),
 	i.district_id, coalesce(d.code, ''), i.settlement_id, coalesce(s.name, ''), coalesce(s.is_idp, false),
 	i.address, i.location_notes, i.latitude, i.longitude,
 	i.caller_name, i.caller_phone, i.caller_relation, i.caller_safe_to_call, i.caller_anonymous, i.caller_language,
@@ -128,6 +129,7 @@ func (db *DB) Incident(ctx context.Context, id int64) (*incident.Incident, error
 	err := db.Pool.QueryRow(ctx, incidentSelect+`WHERE i.id = $1`, id).Scan(
 		&in.ID, &in.Number, &in.ReceivedAt, &in.ReceivedManual, &in.DispatchedAt, &in.EnRouteAt,
 		&in.OnSceneAt, &in.ClearedAt, &in.TypeID, &in.TypeName, &in.TypeIsDV, &in.Priority, &in.PriorityLabel, &in.Disposition,
+		&in.TypeNames, &in.PriorityNames, &in.DispositionNames,
 		&in.DistrictID, &in.DistrictCode, &in.SettlementID, &in.SettlementName, &in.SettlementIDP,
 		&in.Address, &in.LocationNotes, &in.Latitude, &in.Longitude,
 		&in.Caller.Name, &in.Caller.Phone, &in.Caller.Relation, &in.Caller.SafeToCall, &in.Caller.Anonymous, &in.Caller.Language,
@@ -189,7 +191,7 @@ func (db *DB) OpenIncidentsIn(ctx context.Context, a BoardArea) ([]incident.Summ
 // openSummaries reads open incidents as board rows; tail adds conditions
 // (starting with AND) and the ORDER BY.
 func (db *DB) openSummaries(ctx context.Context, tail string, args ...any) ([]incident.Summary, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.number, i.priority, p.label, t.name, t.is_dv,
+	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.number, i.priority, p.label, t.name, t.is_dv, p.names, t.names,
 			coalesce(d.code, ''), coalesce(s.name, ''), coalesce(s.is_idp, false),
 			i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at, i.high_danger, coalesce(i.weapons, false),
 			coalesce((SELECT array_agg(u.call_sign ORDER BY iu.assigned_at) FROM incident_units iu JOIN units u ON u.id = iu.unit_id
@@ -207,7 +209,7 @@ func (db *DB) openSummaries(ctx context.Context, tail string, args ...any) ([]in
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (incident.Summary, error) {
 		var s incident.Summary
 		var cp, to, tr, os *int
-		err := r.Scan(&s.ID, &s.Number, &s.Priority, &s.PriorityLabel, &s.TypeName, &s.TypeIsDV,
+		err := r.Scan(&s.ID, &s.Number, &s.Priority, &s.PriorityLabel, &s.TypeName, &s.TypeIsDV, &s.PriorityNames, &s.TypeNames,
 			&s.DistrictCode, &s.SettlementName, &s.SettlementIDP,
 			&s.ReceivedAt, &s.DispatchedAt, &s.EnRouteAt, &s.OnSceneAt, &s.HighDanger, &s.Weapons, &s.Units,
 			&cp, &to, &tr, &os)
@@ -251,7 +253,7 @@ func (db *DB) History(ctx context.Context, k incident.Keys, exclude int64) (*inc
 			FROM incidents i
 			WHERE i.id <> $4 AND (($1 <> '' AND i.address_key = $1) OR ($2 <> '' AND i.phone_key = $2)
 				OR i.caller_key = ANY($3) OR i.victim_key = ANY($3) OR i.suspect_key = ANY($3)))
-		SELECT m.id, m.number, m.received_at, t.name, m.priority, coalesce(d.name, ''), m.weapons, m.high_danger, m.open,
+		SELECT m.id, m.number, m.received_at, t.name, m.priority, coalesce(d.name, ''), t.names, coalesce(d.names, '{}'), m.weapons, m.high_danger, m.open,
 			m.by_address, m.by_phone, m.by_person,
 			count(*) OVER (), bool_or(m.weapons) OVER (), bool_or(m.high_danger) OVER ()
 		FROM m JOIN incident_types t ON t.id = m.type_id LEFT JOIN dispositions d ON d.id = m.disposition_id
@@ -263,7 +265,7 @@ func (db *DB) History(ctx context.Context, k incident.Keys, exclude int64) (*inc
 	for rows.Next() {
 		var p incident.Prior
 		var byAddr, byPhone, byPerson bool
-		if err := rows.Scan(&p.ID, &p.Number, &p.ReceivedAt, &p.TypeName, &p.Priority, &p.Disposition, &p.Weapons,
+		if err := rows.Scan(&p.ID, &p.Number, &p.ReceivedAt, &p.TypeName, &p.Priority, &p.Disposition, &p.TypeNames, &p.DispositionNames, &p.Weapons,
 			&p.HighDanger, &p.Open, &byAddr, &byPhone, &byPerson, &h.Total, &h.Weapons, &h.HighDanger); err != nil {
 			return nil, mapErr(err, "")
 		}

@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/web"
 )
 
@@ -56,7 +58,7 @@ func (s *Server) boardData(ctx context.Context, u *account.User) (web.BoardData,
 	d := web.BoardData{Updated: now.In(s.loc).Format("15:04:05")}
 	onShown := map[string]bool{} // call signs on the incidents shown
 	for _, in := range open {
-		d.Incidents = append(d.Incidents, s.boardRow(in, now))
+		d.Incidents = append(d.Incidents, s.boardRow(in, now, i18n.FromContext(ctx).Lang))
 		for _, cs := range in.Units {
 			onShown[cs] = true
 		}
@@ -76,7 +78,7 @@ func (s *Server) boardData(ctx context.Context, u *account.User) (web.BoardData,
 // boardRow turns an open incident into a board row with its running
 // timer: the time in the current stage against the priority's target for
 // the interval that stage measures (amber from 80 %, red past the target).
-func (s *Server) boardRow(in incident.Summary, now time.Time) web.BoardRow {
+func (s *Server) boardRow(in incident.Summary, now time.Time, lang string) web.BoardRow {
 	stage := in.Stage()
 	since := in.StageStart()
 	target := in.Targets[incident.StageInterval(stage)]
@@ -100,8 +102,8 @@ func (s *Server) boardRow(in incident.Summary, now time.Time) web.BoardRow {
 	// The stage is shown through the catalogue ("stage.<stage>").
 	return web.BoardRow{
 		Href: "/incidents/" + strconv.FormatInt(in.ID, 10), Number: in.Number,
-		Priority: "P" + strconv.Itoa(in.Priority), PriorityLabel: in.PriorityLabel, PriorityLevel: in.Priority,
-		Type: in.TypeName, DV: in.TypeIsDV, Location: loc, IDP: in.SettlementIDP,
+		Priority: "P" + strconv.Itoa(in.Priority), PriorityLabel: refdata.LabelIn(in.PriorityNames, lang, in.PriorityLabel),
+		PriorityLevel: in.Priority, Type: refdata.LabelIn(in.TypeNames, lang, in.TypeName), DV: in.TypeIsDV, Location: loc, IDP: in.SettlementIDP,
 		HighDanger: in.HighDanger, Weapons: in.Weapons, Units: strings.Join(in.Units, ", "),
 		Stage: string(stage), StageSince: since.UTC().Format(time.RFC3339), StageSinceText: s.fmtTimeSec(since),
 		TargetS: target, TimerClass: class, Elapsed: clock(elapsed),

@@ -14,6 +14,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/web"
 )
 
@@ -323,8 +324,9 @@ func (s *Server) historyView(r *http.Request, k incident.Keys, exclude int64) we
 			on[i] = l.T("dispatch.matched." + m)
 		}
 		hv.Priors = append(hv.Priors, web.PriorRow{Href: "/incidents/" + strconv.FormatInt(p.ID, 10), Number: p.Number,
-			When: s.fmtTime(p.ReceivedAt), Type: p.TypeName, Priority: "P" + strconv.Itoa(p.Priority), Disposition: p.Disposition,
-			MatchedOn: strings.Join(on, ", "), Weapons: p.Weapons, HighDanger: p.HighDanger, Open: p.Open})
+			When: s.fmtTime(p.ReceivedAt), Type: refdata.LabelIn(p.TypeNames, l.Lang, p.TypeName), Priority: "P" + strconv.Itoa(p.Priority),
+			Disposition: refdata.LabelIn(p.DispositionNames, l.Lang, p.Disposition),
+			MatchedOn:   strings.Join(on, ", "), Weapons: p.Weapons, HighDanger: p.HighDanger, Open: p.Open})
 	}
 	return hv
 }
@@ -485,8 +487,8 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 	l := i18n.FromContext(r.Context())
 	t := l.T
 	v := web.IncidentView{Page: s.page(r, in.Number, "board"), ID: in.ID, Number: in.Number,
-		Stage: string(in.Stage()), StageLabel: t("stage." + string(in.Stage())), Priority: "P" + strconv.Itoa(in.Priority) + " " + in.PriorityLabel,
-		PriorityLevel: in.Priority, Type: in.TypeName, IsDV: in.TypeIsDV, HighDanger: in.HighDanger,
+		Stage: string(in.Stage()), StageLabel: t("stage." + string(in.Stage())), Priority: "P" + strconv.Itoa(in.Priority) + " " + refdata.LabelIn(in.PriorityNames, l.Lang, in.PriorityLabel),
+		PriorityLevel: in.Priority, Type: refdata.LabelIn(in.TypeNames, l.Lang, in.TypeName), IsDV: in.TypeIsDV, HighDanger: in.HighDanger,
 		CanDispatch: u.Role == account.Dispatcher || u.Role == account.Supervisor, DispatchError: dispatchErr,
 		WeaponsNow: in.Weapons != nil && *in.Weapons, ChildrenNow: in.ChildrenPresent != nil && *in.ChildrenPresent}
 	if u.Role == account.Officer {
@@ -543,7 +545,7 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 		fact("en_route", opt(in.EnRouteAt), false),
 		fact("on_scene", opt(in.OnSceneAt), false),
 		fact("cleared", opt(in.ClearedAt), false),
-		fact("disposition", in.Disposition, false),
+		fact("disposition", refdata.LabelIn(in.DispositionNames, l.Lang, in.Disposition), false),
 		fact("address", in.Address, false),
 		fact("location", loc, false),
 		fact("location_notes", in.LocationNotes, false),

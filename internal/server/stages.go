@@ -137,7 +137,7 @@ func (s *Server) myIncidents(w http.ResponseWriter, r *http.Request) {
 		}
 		now := s.now()
 		for _, sum := range list {
-			row := web.MyRow{BoardRow: s.boardRow(sum, now)}
+			row := web.MyRow{BoardRow: s.boardRow(sum, now, i18n.FromContext(r.Context()).Lang)}
 			in, err := s.db.Incident(r.Context(), sum.ID)
 			if err != nil {
 				s.fail(w, r, err)

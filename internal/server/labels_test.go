@@ -1,0 +1,49 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/audit"
+)
+
+// TestConfiguredLabelsFollowTheLanguage checks that an incident type and a
+// priority named per language by an administrator appear in the reader's
+// language on the board, the incident page and the intake form, and as
+// their plain names where a language has none.
+func TestConfiguredLabelsFollowTheLanguage(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	f := newRouteFixture(t, ts)
+	ctx := context.Background()
+	it, err := ts.DB.IncidentType(ctx, f.kindIDs["incident-types"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	it.Names = map[string]string{"ru": "Насилие в семье (тип)", "ka": "ოჯახში ძალადობა (ტიპი)"}
+	if err := ts.DB.SaveIncidentType(ctx, &it, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.DB.Pool.Exec(ctx, `UPDATE priorities SET names = '{"ru": "Непосредственная угроза"}' WHERE level = 1`); err != nil {
+		t.Fatal(err)
+	}
+	createUser(t, ts.DB, "disp", account.Dispatcher, "")
+	c := ts.client(t)
+	c.mustLogin("disp", testPassword)
+	pages := []string{"/board", "/incidents/" + itoa(f.incident), "/incidents/new"}
+	for _, p := range pages {
+		ru := body(t, ok200(t, c.get(p+"?lang=ru")))
+		if !strings.Contains(ru, "Насилие в семье (тип)") {
+			t.Errorf("%s in Russian does not show the type's Russian name", p)
+		}
+		if p != "/incidents/new" && !strings.Contains(ru, "Непосредственная угроза") {
+			t.Errorf("%s in Russian does not show the priority's Russian label", p)
+		}
+		ky := body(t, ok200(t, c.get(p+"?lang=ky")))
+		if !strings.Contains(ky, "Domestic violence") || strings.Contains(ky, "Насилие в семье (тип)") {
+			t.Errorf("%s in Kyrgyz (no name given) does not fall back to the plain name", p)
+		}
+	}
+}
