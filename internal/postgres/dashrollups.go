@@ -105,8 +105,8 @@ type dashKey struct {
 }
 
 type dashCellSum struct {
-	incidents, corrected                     int32
-	prios                                    [9]int32
+	incidents, corrected                      int32
+	prios                                     [9]int32
 	missing, inconsistent, withTarget, within [6]int32
 }
 
@@ -697,7 +697,6 @@ func dashKept(ctx context.Context, tx pgx.Tx, loc *time.Location) (bool, error) 
 	}
 	return zone != nil && loc != nil && *zone == loc.String() && current, nil
 }
-
 
 // ivIndex is iv's number in the rollups (report order).
 func ivIndex(iv refdata.Interval) (int, error) {
