@@ -10,7 +10,11 @@
 -- (0 not recorded, 1 female, 2 male, 3 other), 'a' age band (0 not
 -- recorded, 1-6 as postgres.AgeBands), 'h' hour (ISO weekday * 24 + local
 -- hour). A *scope* is what the rows count: district_id 0 all districts, or
--- one district; dv false every type, true domestic-violence types only.
+-- one district (dv is always false: a DV-only scope is left for later, it
+-- would double the rows). Histograms (dash_hist, dash_fine) are kept for
+-- the response alone, the dashboard's default interval: all six, and the
+-- hour grid above all, would make dash_fine grow with the incidents (most
+-- rows holding one or two). Counts (dash_cells) cover all six.
 -- Priority is not a dimension: the share within target is counted when the
 -- change is written, against the targets then (dash_targets()); a change
 -- of a target stops the dashboard rollups (reads go to the incidents)
@@ -204,9 +208,8 @@ BEGIN
         FROM v
         CROSS JOIN LATERAL (VALUES ('s'::"char", v.settlement), ('w', dash_week(v.day)), ('x', v.sex), ('a', v.band),
             ('h', v.hour)) d(dim, key)
-        CROSS JOIN LATERAL (VALUES (0::bigint, false, false), (v.district_id, false, true), (0, true, false),
-            (v.district_id, true, true)) s(district_id, dv, own)
-        WHERE (NOT s.own OR v.district_id <> 0) AND (NOT s.dv OR v.is_dv));
+        CROSS JOIN LATERAL (VALUES (0::bigint, false, false), (v.district_id, false, true)) s(district_id, dv, own)
+        WHERE NOT s.own OR v.district_id <> 0);
 
     INSERT INTO dash_cells AS t (dim, district_id, dv, month, key, incidents, corrected, prios, missing, inconsistent,
         with_target, within)
@@ -227,7 +230,7 @@ BEGIN
 
     durs := ARRAY(
         SELECT ROW(x.month, x.dim, x.district_id, x.dv, x.key, (i - 1)::smallint, x.secs[i], sum(x.sign)::integer)::dash_dur
-        FROM unnest(xs) x CROSS JOIN generate_series(1, 6) i
+        FROM unnest(xs) x CROSS JOIN (VALUES (4)) v(i) -- the response only
         WHERE x.secs[i] >= 0
         GROUP BY x.month, x.dim, x.district_id, x.dv, x.key, i, x.secs[i]
         HAVING sum(x.sign) <> 0);

@@ -290,7 +290,7 @@ func (db *DB) DashboardExtras(ctx context.Context, q report.Query, opt Dashboard
 		if err != nil {
 			return err
 		}
-		if kept && dashServes(q, dimSex) {
+		if kept && dashServes(q, dimSex, opt.Interval) {
 			if err := dashBreakdowns(ctx, tx, q, opt, &fig); err != nil {
 				return err
 			}

@@ -41,6 +41,10 @@ const (
 
 var dashDims = []byte{dimSettlement, dimWeek, dimSex, dimBand, dimHour}
 
+// dashIV is the interval the dashboard rollups keep histograms of: the
+// response (report order).
+const dashIV = 3
+
 // dashWeekEpoch is the Monday week keys count days from (dash_week).
 var dashWeekEpoch = time.Date(2000, 1, 3, 0, 0, 0, 0, time.UTC)
 
@@ -212,8 +216,7 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 	for i := range tgt {
 		dest = append(dest, &tgt[i])
 	}
-	// Scopes the incident counts in: all districts and its own, every type
-	// and (when DV) DV only.
+	// Scopes the incident counts in: all districts and its own.
 	scopes := make([]baseKey, 0, 4)
 	if _, err := pgx.ForEachRow(rows, dest, func() error {
 		dk := dayKey{day, b}
@@ -221,12 +224,6 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 		scopes = append(scopes[:0], baseKey{0, false})
 		if b.district != 0 {
 			scopes = append(scopes, baseKey{b.district, false})
-		}
-		if b.dv {
-			scopes = append(scopes, baseKey{0, true})
-			if b.district != 0 {
-				scopes = append(scopes, baseKey{b.district, true})
-			}
 		}
 		for _, dim := range dashDims {
 			key := r.key(dim, day)
@@ -258,6 +255,9 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 						if s <= *tgt[iv] {
 							c.within[iv]++
 						}
+					}
+					if iv != dashIV {
+						continue
 					}
 					ik := ivKey{k, iv}
 					h := hists[ik]
@@ -355,11 +355,11 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 // ---- reading
 
 // dashServes reports whether the dashboard rollups can answer dimension
-// dim for q: filtered by district and DV only, and for the settlement
-// dimension also by settlement and IDP settlements.
-func dashServes(q report.Query, dim byte) bool {
+// dim for q and interval iv: the response, filtered by district alone, or
+// for the settlement dimension also by settlement and IDP settlements.
+func dashServes(q report.Query, dim byte, iv refdata.Interval) bool {
 	f := q.Filters
-	if f.Priority != nil || f.TypeID != nil || f.Shift != "" || f.UnitID != nil {
+	if iv != refdata.Response || f.DVOnly || f.Priority != nil || f.TypeID != nil || f.Shift != "" || f.UnitID != nil {
 		return false
 	}
 	return dim == dimSettlement || (f.SettlementID == nil && !f.IDPOnly)
@@ -815,7 +815,7 @@ func dashReports(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOp
 		default:
 			continue
 		}
-		if !dashServes(q, dim) {
+		if !dashServes(q, dim, opt.Interval) {
 			continue
 		}
 		if targets == nil {
