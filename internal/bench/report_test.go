@@ -241,6 +241,10 @@ func naiveQuery(t *testing.T, db *postgres.DB, q report.Query, prios []refdata.P
 	if q.GroupBy == report.ByWeek {
 		args = append(args, q.Location.String())
 	}
+	if q.DistrictID != nil {
+		args = append(args, *q.DistrictID)
+		sql = strings.Replace(sql, " GROUP BY 1", fmt.Sprintf(" AND i.district_id = $%d GROUP BY 1", len(args)), 1)
+	}
 	_ = prios
 	var ds []time.Duration
 	var n int64
@@ -330,8 +334,8 @@ func dashQueries(t *testing.T, db *postgres.DB, loc *time.Location, year int, to
 		t.Fatalf("districts: %v", err)
 	}
 	one := ds[0].ID
-	yq := report.Query{Location: loc, From: report.Date{Year: year, Month: 1, Day: 1}, To: report.Date{Year: year, Month: 12, Day: 31}}
-	dq := report.Query{Location: loc, From: today.AddDays(-(report.DefaultDays - 1)), To: today}
+	yq := report.Query{Location: loc, GroupBy: report.ByPriority, From: report.Date{Year: year, Month: 1, Day: 1}, To: report.Date{Year: year, Month: 12, Day: 31}}
+	dq := report.Query{Location: loc, GroupBy: report.ByPriority, From: today.AddDays(-(report.DefaultDays - 1)), To: today}
 	out := []dashQuery{{dashNames[0], yq}, {dashNames[1], yq}, {dashNames[2], dq}, {dashNames[3], dq}}
 	out[1].q.DistrictID, out[3].q.DistrictID = &one, &one
 	return out
