@@ -189,7 +189,7 @@ func compareDashboard(t *testing.T, f *dashFixture, q report.Query, what string,
 
 // dashState reads the dashboard rollups (empty rows left out, durations
 // and records sorted), to compare kept and rebuilt ones.
-func dashState(t *testing.T, f *dashFixture) map[string]string {
+func dashState(t *testing.T, db *postgres.DB) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	out := map[string]string{}
@@ -205,7 +205,7 @@ func dashState(t *testing.T, f *dashFixture) map[string]string {
 			ORDER BY encode(substring(recs FROM 32 * i + 1 FOR 32), 'hex')) FROM generate_series(0, length(recs) / 32 - 1) i)
 			FROM dash_days WHERE length(recs) > 0`,
 	} {
-		rows, err := f.db.Pool.Query(ctx, sql)
+		rows, err := db.Pool.Query(ctx, sql)
 		must(t, err)
 		for rows.Next() {
 			var k, v string
@@ -217,11 +217,11 @@ func dashState(t *testing.T, f *dashFixture) map[string]string {
 	return out
 }
 
-func checkDashAgainstRebuild(t *testing.T, f *dashFixture, step string) {
+func checkDashAgainstRebuild(t *testing.T, db *postgres.DB, step string) {
 	t.Helper()
-	kept := dashState(t, f)
-	must(t, f.db.RebuildDashRollups(context.Background()))
-	rebuilt := dashState(t, f)
+	kept := dashState(t, db)
+	must(t, db.RebuildDashRollups(context.Background()))
+	rebuilt := dashState(t, db)
 	if len(rebuilt) == 0 {
 		t.Fatalf("%s: rebuilt dashboard rollups are empty", step)
 	}
@@ -255,7 +255,7 @@ func TestDashboardRollupsMatchNaive(t *testing.T) {
 	ids := f.spreadIncidents(t, r, 250)
 	must(t, f.db.RebuildRollups(ctx, f.loc))
 	ids = append(ids, f.spreadIncidents(t, r, 250)...)
-	checkDashAgainstRebuild(t, f, "intake")
+	checkDashAgainstRebuild(t, f.db, "intake")
 
 	// Corrections after the fact, moves between districts and settlements,
 	// victims' details changed, received times moved over a local
@@ -278,11 +278,11 @@ func TestDashboardRollupsMatchNaive(t *testing.T) {
 		}
 	}
 	f.exec(t, `UPDATE incidents SET received_at = timestamptz '2026-02-28 23:59:59.5+06', en_route_at = NULL WHERE id = $1`, ids[200])
-	checkDashAgainstRebuild(t, f, "corrections and moves")
+	checkDashAgainstRebuild(t, f.db, "corrections and moves")
 	f.exec(t, `UPDATE incident_types SET is_dv = false WHERE code = 'THEFT'`) // no-op: it is not
 	f.exec(t, `UPDATE incident_types SET is_dv = NOT is_dv WHERE code = 'DV'`)
 	f.exec(t, `UPDATE incident_types SET is_dv = NOT is_dv WHERE code = 'DV'`)
-	checkDashAgainstRebuild(t, f, "type is_dv flipped and back")
+	checkDashAgainstRebuild(t, f.db, "type is_dv flipped and back")
 
 	id := func(key string) *int64 { v := f.ids[key]; return &v }
 	filters := map[string]report.Filters{
