@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,7 +98,7 @@ func runReport(t *testing.T, sz reportSizes) string {
 
 	var b strings.Builder
 	type figures struct{ med, p95 time.Duration }
-	headline := map[string]figures{}
+	headline, dashHeadline := map[string]figures{}, map[string]figures{}
 	for _, sc := range sz.Scales {
 		db, err := postgres.Open(ctx, sc.URL, postgres.Options{MaxConns: 4})
 		if err != nil {
@@ -162,9 +163,41 @@ func runReport(t *testing.T, sz reportSizes) string {
 				checkAgainstNaive(t, db, bq)
 			}
 		}
+		// The dashboard: the same database calls GET /dashboard makes
+		// (server.loadDashboard), warm, for the default interval.
+		for _, dq := range dashQueries(t, db, loc, year, today) {
+			for range 3 {
+				if _, err := dashboardOnce(ctx, db, dq.q); err != nil {
+					t.Fatalf("%s: %v", dq.name, err)
+				}
+			}
+			var ds []time.Duration
+			var rollups bool
+			for range sz.Runs {
+				t0 := time.Now()
+				fig, err := dashboardOnce(ctx, db, dq.q)
+				if err != nil {
+					t.Fatalf("%s: %v", dq.name, err)
+				}
+				ds = append(ds, time.Since(t0))
+				rollups = fig.FromRollups
+			}
+			med, p95 := percentile(ds, 0.5), percentile(ds, 0.95)
+			nq := dq.q
+			nq.GroupBy = report.ByDistrict
+			naive, naiveN := naiveQuery(t, db, nq, prios, sz.Naive)
+			fmt.Fprintf(&b, "    %-52s median %8s  p95 %8s | naive percentile_cont by district %9s (%d incidents) | ratio naive/p95 %6.0fx%s\n",
+				dq.name, ms(med), ms(p95), ms(naive), naiveN, float64(naive)/float64(p95), map[bool]string{false: " (NOT from rollups)"}[rollups])
+			dashHeadline[sc.Label+dq.name] = figures{med, p95}
+		}
 		db.Close()
 	}
 	if len(sz.Scales) == 2 {
+		for _, name := range dashNames {
+			a, c := dashHeadline[sz.Scales[0].Label+name], dashHeadline[sz.Scales[1].Label+name]
+			fmt.Fprintf(&b, "%s, %s vs %s: p95 %s vs %s (x%.2f)\n", name, sz.Scales[1].Label, sz.Scales[0].Label,
+				ms(c.p95), ms(a.p95), float64(c.p95)/float64(a.p95))
+		}
 		a, c := headline[sz.Scales[0].Label], headline[sz.Scales[1].Label]
 		fmt.Fprintf(&b, "year by district, %s vs %s: p95 %s vs %s (x%.2f; target < 100 ms and < x2)\n", sz.Scales[1].Label,
 			sz.Scales[0].Label, ms(c.p95), ms(a.p95), float64(c.p95)/float64(a.p95))
@@ -207,6 +240,10 @@ func naiveQuery(t *testing.T, db *postgres.DB, q report.Query, prios []refdata.P
 	args := []any{start, end}
 	if q.GroupBy == report.ByWeek {
 		args = append(args, q.Location.String())
+	}
+	if q.DistrictID != nil {
+		args = append(args, *q.DistrictID)
+		sql = strings.Replace(sql, " GROUP BY 1", fmt.Sprintf(" AND i.district_id = $%d GROUP BY 1", len(args)), 1)
 	}
 	_ = prios
 	var ds []time.Duration
@@ -277,4 +314,70 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// dashNames are the dashboard views measured, in order.
+var dashNames = []string{"dashboard: calendar year, all districts", "dashboard: calendar year, one district",
+	"dashboard: last 28 days, all districts", "dashboard: last 28 days, one district"}
+
+type dashQuery struct {
+	name string
+	q    report.Query
+}
+
+// dashQueries are the dashboard's default views: a calendar year and the
+// last 28 days, all districts and the first district.
+func dashQueries(t *testing.T, db *postgres.DB, loc *time.Location, year int, today report.Date) []dashQuery {
+	t.Helper()
+	ds, err := db.Districts(context.Background())
+	if err != nil || len(ds) == 0 {
+		t.Fatalf("districts: %v", err)
+	}
+	one := ds[0].ID
+	yq := report.Query{Location: loc, GroupBy: report.ByPriority, From: report.Date{Year: year, Month: 1, Day: 1}, To: report.Date{Year: year, Month: 12, Day: 31}}
+	dq := report.Query{Location: loc, GroupBy: report.ByPriority, From: today.AddDays(-(report.DefaultDays - 1)), To: today}
+	out := []dashQuery{{dashNames[0], yq}, {dashNames[1], yq}, {dashNames[2], dq}, {dashNames[3], dq}}
+	out[1].q.DistrictID, out[3].q.DistrictID = &one, &one
+	return out
+}
+
+// dashboardOnce makes the database calls of one GET /dashboard as
+// server.loadDashboard does: the report by all, priority and district from
+// report.Source, the extras with the settlement and weekly tables, and
+// those two from report.Source when the rollups could not give them.
+func dashboardOnce(ctx context.Context, db *postgres.DB, q report.Query) (postgres.DashboardFigures, error) {
+	byExtras := []report.GroupBy{report.BySettlement, report.ByWeek}
+	groupings := []report.GroupBy{report.ByAll, report.ByPriority, report.ByDistrict}
+	errs := make([]error, len(groupings)+len(byExtras)+1)
+	var fig postgres.DashboardFigures
+	var wg sync.WaitGroup
+	for i, g := range groupings {
+		wg.Go(func() {
+			gq := q
+			gq.GroupBy = g
+			_, errs[i] = db.ResponseTimes(ctx, gq)
+		})
+	}
+	wg.Go(func() {
+		fig, errs[len(groupings)] = db.DashboardExtras(ctx, q, postgres.DashboardOptions{Reports: byExtras})
+		if errs[len(groupings)] != nil {
+			return
+		}
+		for i, g := range byExtras {
+			if _, ok := fig.Reports[g]; !ok {
+				wg.Go(func() {
+					gq := q
+					gq.GroupBy = g
+					_, errs[len(groupings)+1+i] = db.ResponseTimes(ctx, gq)
+				})
+			}
+		}
+	})
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return fig, err
+		}
+	}
+	return fig, nil
 }

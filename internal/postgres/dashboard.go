@@ -37,6 +37,10 @@ type DashboardOptions struct {
 	Now       time.Time        // the instant "open right now" is judged at; default the database's clock
 	Slowest   int              // how many slowest incidents to list; default 10
 	OpenLimit int              // at most this many open incidents past target to list; default 50
+	// Reports are report groupings (report.BySettlement, report.ByWeek)
+	// to compute for Interval alone from the dashboard rollups, when they
+	// can answer them (DashboardFigures.Reports).
+	Reports []report.GroupBy
 }
 
 // DashboardGroup is one group's figures for the interval: how many
@@ -141,6 +145,15 @@ type DashboardFigures struct {
 	OpenPastTarget int
 	OpenChecked    int
 	Actions        ActionCounts
+	// Reports holds, for each grouping of DashboardOptions.Reports the
+	// dashboard rollups could answer, the report's Result with the figures
+	// of Interval only (the other intervals' summaries are empty): the
+	// groups, keys and labels of report.Source's Result, so that a page
+	// showing Interval shows the same. Groupings left out are the caller's
+	// to ask report.Source for.
+	Reports map[report.GroupBy]report.Result
+	// FromRollups says the breakdowns came from the dashboard rollups.
+	FromRollups bool
 }
 
 // Sexes are the victim's sexes recorded, in display order.
@@ -273,8 +286,22 @@ func (db *DB) DashboardExtras(ctx context.Context, q report.Query, opt Dashboard
 				return err
 			}
 		}
-		if err := breakdowns(ctx, tx, q, opt, &fig); err != nil {
+		kept, err := dashKept(ctx, tx, q.Location)
+		if err != nil {
 			return err
+		}
+		if kept && dashServes(q, dimSex, opt.Interval) {
+			if err := dashBreakdowns(ctx, tx, q, opt, &fig); err != nil {
+				return err
+			}
+			fig.FromRollups = true
+		} else if err := breakdowns(ctx, tx, q, opt, &fig); err != nil {
+			return err
+		}
+		if kept {
+			if err := dashReports(ctx, tx, q, opt, &fig); err != nil {
+				return err
+			}
 		}
 		if err := slowest(ctx, tx, q, opt, &fig); err != nil {
 			return err
@@ -413,7 +440,10 @@ const (
 		LEFT JOIN settlements s ON s.id = i.settlement_id`
 )
 
-// slowest lists the incidents with the longest measured interval.
+// slowest lists the incidents with the longest measured interval. The
+// order is that of the partial indexes incidents_slow_*_idx (0009), so that
+// PostgreSQL walks the longest durations first and stops at the limit
+// instead of sorting the period's incidents.
 func slowest(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOptions, fig *DashboardFigures) error {
 	from, to, target, err := intervalSQL(opt.Interval)
 	if err != nil {
@@ -427,8 +457,8 @@ func slowest(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOption
 	sql := `SELECT i.id, i.number, i.received_at, i.priority, t.name, t.is_dv, ` + placeColumns + `,
 			extract(epoch FROM ` + to + ` - ` + from + `)::float8 AS secs, ` + target + `
 		FROM incidents i ` + placeJoins + `
-		WHERE ` + where + ` AND ` + from + ` IS NOT NULL AND ` + to + ` >= ` + from + `
-		ORDER BY secs DESC, i.id
+		WHERE ` + where + ` AND ` + to + ` >= ` + from + `
+		ORDER BY extract(epoch FROM ` + to + ` - ` + from + `)::float8 DESC, i.id
 		LIMIT ` + args.add(opt.Slowest)
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
@@ -547,22 +577,28 @@ func overdue(stage incident.Stage, received time.Time, st incident.Times, target
 }
 
 // actionCounts counts the referrals, danger screens and protection orders
-// of the query's incidents.
+// of the query's incidents: from the action tables, each joined to its
+// incident (few actions per period; the period's incidents are not
+// read), and the incidents themselves from the breakdowns when the
+// rollups gave them.
 func actionCounts(ctx context.Context, tx pgx.Tx, q report.Query, fig *DashboardFigures) error {
 	var args sqlArgs
 	where, err := reportFilter(q, &args, true)
 	if err != nil {
 		return err
 	}
-	sql := `WITH sel AS (SELECT i.id FROM incidents i WHERE ` + where + `),
-		r AS (SELECT count(*) AS n, count(*) FILTER (WHERE r.accepted_at IS NOT NULL) AS accepted,
-			count(DISTINCT r.incident_id) AS incidents FROM referrals r JOIN sel ON sel.id = r.incident_id),
+	count := `(SELECT count(*) FROM incidents i WHERE ` + where + `)`
+	if fig.FromRollups {
+		count = args.add(fig.All.Incidents) + `::bigint`
+	}
+	sql := `WITH r AS (SELECT count(*) AS n, count(*) FILTER (WHERE r.accepted_at IS NOT NULL) AS accepted,
+			count(DISTINCT r.incident_id) AS incidents FROM referrals r JOIN incidents i ON i.id = r.incident_id WHERE ` + where + `),
 		ds AS (SELECT count(*) AS n, count(DISTINCT ds.incident_id) AS incidents,
 			count(DISTINCT ds.incident_id) FILTER (WHERE ds.high_danger) AS high
-			FROM danger_screens ds JOIN sel ON sel.id = ds.incident_id),
+			FROM danger_screens ds JOIN incidents i ON i.id = ds.incident_id WHERE ` + where + `),
 		po AS (SELECT count(*) AS n, count(DISTINCT po.incident_id) AS incidents
-			FROM protection_orders po JOIN sel ON sel.id = po.incident_id)
-	SELECT (SELECT count(*) FROM sel), r.n, r.accepted, r.incidents, ds.n, ds.incidents, ds.high, po.n, po.incidents
+			FROM protection_orders po JOIN incidents i ON i.id = po.incident_id WHERE ` + where + `)
+	SELECT ` + count + `, r.n, r.accepted, r.incidents, ds.n, ds.incidents, ds.high, po.n, po.incidents
 	FROM r, ds, po`
 	a := &fig.Actions
 	return tx.QueryRow(ctx, sql, args...).Scan(&a.Incidents, &a.Referrals, &a.ReferralsAccepted, &a.IncidentsReferred,

@@ -56,7 +56,13 @@ func (db *DB) EnsureRollups(ctx context.Context, loc *time.Location) error {
 		return err
 	}
 	if loc != nil && z == loc.String() {
-		return nil
+		// The dashboard rollups stop when a priority's target changes;
+		// rebuild them alone then.
+		var kept bool
+		if err := db.Pool.QueryRow(ctx, `SELECT coalesce(dash_state() = dash_targets(), false)`).Scan(&kept); err != nil || kept {
+			return mapErr(err, "")
+		}
+		return db.RebuildDashRollups(ctx)
 	}
 	return db.RebuildRollups(ctx, loc)
 }
@@ -93,10 +99,12 @@ func (db *DB) RebuildRollups(ctx context.Context, loc *time.Location) error {
 		if err := tx.QueryRow(ctx, `SELECT min(received_at), max(received_at) FROM incidents`).Scan(&first, &last); err != nil {
 			return err
 		}
-		if first == nil {
-			return nil
+		if first != nil {
+			if err := applyMonths(ctx, tx, zone, loc, report.DateOf(*first, loc), report.DateOf(*last, loc)); err != nil {
+				return err
+			}
 		}
-		return applyMonths(ctx, tx, zone, loc, report.DateOf(*first, loc), report.DateOf(*last, loc))
+		return rebuildAllDash(ctx, tx, zone, loc, first, last)
 	})
 	return mapErr(err, "")
 }
@@ -129,7 +137,27 @@ func (db *DB) RebuildRollupMonths(ctx context.Context, from, to report.Date) err
 				return err
 			}
 		}
-		return applyMonths(ctx, tx, *zone, loc, from, to)
+		if err := applyMonths(ctx, tx, *zone, loc, from, to); err != nil {
+			return err
+		}
+		var kept bool
+		if err := tx.QueryRow(ctx, `SELECT coalesce(dash_state() = dash_targets(), false)`).Scan(&kept); err != nil {
+			return err
+		}
+		if !kept { // stale: rebuilt whole by the next EnsureRollups
+			return nil
+		}
+		for _, sql := range []string{
+			`DELETE FROM dash_cells WHERE month >= $1 AND month < $2`,
+			`DELETE FROM dash_hist WHERE month >= $1 AND month < $2`,
+			`DELETE FROM dash_fine WHERE month >= $1 AND month < $2`,
+			`DELETE FROM dash_days WHERE day >= $1 AND day < $2`,
+		} {
+			if _, err := tx.Exec(ctx, sql, m0, m1); err != nil {
+				return err
+			}
+		}
+		return rebuildDash(ctx, tx, *zone, loc, from, to)
 	})
 	return mapErr(err, "")
 }
@@ -416,35 +444,7 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 	// its month rows less the day rows of the days outside the range
 	// (minus), so that "the last 28 days" or a rolling year read a few day
 	// rows, not a month of them. A weekly series reads day rows only.
-	var months, days []time.Time
-	minus := map[time.Time]bool{}
-	for d := q.From; !q.To.Before(d); {
-		first := report.Date{Year: d.Year, Month: d.Month, Day: 1}
-		next := first.AddDays(32)
-		next = report.Date{Year: next.Year, Month: next.Month, Day: 1}
-		hi := next.AddDays(-1)
-		if q.To.Before(hi) {
-			hi = q.To
-		}
-		in, all := d.DaysUntil(hi)+1, first.DaysUntil(next)
-		switch {
-		case q.GroupBy != report.ByWeek && in == all:
-			months = append(months, monthOf(d))
-		case q.GroupBy != report.ByWeek && 2*in > all:
-			months = append(months, monthOf(d))
-			for x := first; x.Before(next); x = x.AddDays(1) {
-				if x.Before(d) || hi.Before(x) {
-					days = append(days, dateUTC(x))
-					minus[dateUTC(x)] = true
-				}
-			}
-		default:
-			for x := d; !hi.Before(x); x = x.AddDays(1) {
-				days = append(days, dateUTC(x))
-			}
-		}
-		d = next
-	}
+	months, days, minus := rollupPeriods(q, q.GroupBy == report.ByWeek)
 	sign := func(day time.Time) int64 {
 		if minus[day] {
 			return -1
@@ -891,6 +891,44 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 		bld.AddFigures(g.in, f)
 	}
 	return bld.Result(), true, nil
+}
+
+// rollupPeriods splits q's range into the local months read from month
+// rows and the days read from day rows: a month wholly in the range from
+// its month rows; one of which more than half is in it from its month rows
+// less the day rows of its days outside the range (minus); the others from
+// the day rows of their days in the range. With daysOnly (a weekly
+// series) every day is read from its day rows.
+func rollupPeriods(q report.Query, daysOnly bool) (months, days []time.Time, minus map[time.Time]bool) {
+	minus = map[time.Time]bool{}
+	for d := q.From; !q.To.Before(d); {
+		first := report.Date{Year: d.Year, Month: d.Month, Day: 1}
+		next := first.AddDays(32)
+		next = report.Date{Year: next.Year, Month: next.Month, Day: 1}
+		hi := next.AddDays(-1)
+		if q.To.Before(hi) {
+			hi = q.To
+		}
+		in, all := d.DaysUntil(hi)+1, first.DaysUntil(next)
+		switch {
+		case !daysOnly && in == all:
+			months = append(months, monthOf(d))
+		case !daysOnly && 2*in > all:
+			months = append(months, monthOf(d))
+			for x := first; x.Before(next); x = x.AddDays(1) {
+				if x.Before(d) || hi.Before(x) {
+					days = append(days, dateUTC(x))
+					minus[dateUTC(x)] = true
+				}
+			}
+		default:
+			for x := d; !hi.Before(x); x = x.AddDays(1) {
+				days = append(days, dateUTC(x))
+			}
+		}
+		d = next
+	}
+	return months, days, minus
 }
 
 // forEachRowArrays is pgx.ForEachRow for rows whose last columns hold

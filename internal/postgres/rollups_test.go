@@ -313,6 +313,7 @@ func TestRollupsFollowEveryWrite(t *testing.T) {
 	newAt := inc.DispatchedAt.Add(-30 * time.Minute).Truncate(time.Second)
 	_, err = f.db.CorrectStage(ctx, ids[0], incident.Correction{Stage: incident.Dispatched, New: &newAt, Reason: "clock"}, time.UTC, f.actor)
 	must(t, err)
+	checkDashAgainstRebuild(t, f.db, "correction")
 	checkAgainstRebuild(t, f.db, f.loc, "correction")
 	_, err = f.db.CorrectStage(ctx, ids[0], incident.Correction{Stage: incident.OnScene, New: nil, Reason: "not there"}, time.UTC, f.actor)
 	must(t, err)
@@ -333,6 +334,7 @@ func TestRollupsFollowEveryWrite(t *testing.T) {
 		"4,2026-03-01 10:00:00,,,,,\n"
 	_, err = f.db.Import(ctx, strings.NewReader(csv), m, postgres.ImportOptions{Location: f.loc})
 	must(t, err)
+	checkDashAgainstRebuild(t, f.db, "import")
 	checkAgainstRebuild(t, f.db, f.loc, "import")
 
 	// Reference data: a type no longer domestic violence, a priority
@@ -352,6 +354,7 @@ func TestRollupsFollowEveryWrite(t *testing.T) {
 	must(t, err)
 	_, err = f.db.Pool.Exec(ctx, `DELETE FROM incidents WHERE source = 'import' AND external_id IN ('2', '3')`)
 	must(t, err)
+	checkDashAgainstRebuild(t, f.db, "delete")
 	checkAgainstRebuild(t, f.db, f.loc, "delete")
 
 	// And the report agrees with the incidents.

@@ -122,7 +122,7 @@ func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident
 func (db *DB) Analyze(ctx context.Context) error {
 	_, err := db.Pool.Exec(ctx, `ANALYZE incidents`)
 	if err == nil {
-		_, err = db.Pool.Exec(ctx, `VACUUM (ANALYZE) rollup_cells, rollup_hist, rollup_fine, rollup_days`)
+		_, err = db.Pool.Exec(ctx, `VACUUM (ANALYZE) rollup_cells, rollup_hist, rollup_fine, rollup_days, dash_cells, dash_hist, dash_fine, dash_days`)
 	}
 	return mapErr(err, "")
 }

@@ -188,15 +188,34 @@ func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.I
 	errs := make([]error, len(dashboardGroupings)+1)
 	var extra postgres.DashboardFigures
 	var wg sync.WaitGroup
+	// The groupings the page shows for the chosen interval only (settlements
+	// and weeks) come with the extras when the dashboard rollups can give
+	// them; the others, and those the rollups could not give, from the
+	// report Source.
+	byExtras := []report.GroupBy{report.BySettlement, report.ByWeek}
+	fromSource := func(i int) {
+		gq := q
+		gq.GroupBy = dashboardGroupings[i]
+		results[i], errs[i] = src.ResponseTimes(ctx, gq)
+	}
 	for i, g := range dashboardGroupings {
-		wg.Go(func() {
-			gq := q
-			gq.GroupBy = g
-			results[i], errs[i] = src.ResponseTimes(ctx, gq)
-		})
+		if !slices.Contains(byExtras, g) {
+			wg.Go(func() { fromSource(i) })
+		}
 	}
 	wg.Go(func() {
-		extra, errs[len(dashboardGroupings)] = store.DashboardExtras(ctx, q, postgres.DashboardOptions{Interval: iv, Now: now})
+		extra, errs[len(dashboardGroupings)] = store.DashboardExtras(ctx, q,
+			postgres.DashboardOptions{Interval: iv, Now: now, Reports: byExtras})
+		if errs[len(dashboardGroupings)] != nil {
+			return
+		}
+		for i, g := range dashboardGroupings {
+			if r, ok := extra.Reports[g]; ok {
+				results[i] = r
+			} else if slices.Contains(byExtras, g) {
+				wg.Go(func() { fromSource(i) })
+			}
+		}
 	})
 	wg.Wait()
 	for _, err := range errs {

@@ -1,0 +1,34 @@
+DROP INDEX incidents_slow_call_processing_idx, incidents_slow_turnout_idx, incidents_slow_travel_idx,
+    incidents_slow_response_idx, incidents_slow_on_scene_idx, incidents_slow_total_idx;
+DROP TRIGGER dash_priorities_changed ON priorities;
+DROP TRIGGER dash_type_is_dv ON incident_types;
+DROP TRIGGER dash_insert ON incidents;
+DROP TRIGGER dash_update ON incidents;
+DROP TRIGGER dash_delete ON incidents;
+DROP TRIGGER dash_truncate ON incidents;
+DROP FUNCTION dash_priorities_changed();
+DROP FUNCTION dash_types_update();
+DROP FUNCTION dash_incidents_insert();
+DROP FUNCTION dash_incidents_update();
+DROP FUNCTION dash_incidents_delete();
+DROP FUNCTION dash_incidents_truncate();
+DROP FUNCTION dash_zone();
+DROP TABLE dash_pending;
+DROP FUNCTION dash_flush();
+DROP FUNCTION dash_enqueue(dash_contrib[]);
+DROP FUNCTION dash_apply(dash_contrib[]);
+DROP TYPE dash_dur;
+DROP TYPE dash_row;
+DROP FUNCTION dash_recmerge(bytea, bytea, bytea);
+DROP FUNCTION dash_record(dash_contrib);
+DROP FUNCTION dash_contrib(integer, text, timestamptz, timestamptz, timestamptz, timestamptz, timestamptz, bigint, integer,
+    boolean, integer, bigint, text, integer, priorities);
+DROP FUNCTION dash_week(date);
+DROP FUNCTION dash_state();
+DROP FUNCTION dash_targets();
+DROP TYPE dash_contrib;
+DROP TABLE dash_days;
+DROP TABLE dash_fine;
+DROP TABLE dash_hist;
+DROP TABLE dash_cells;
+DELETE FROM app_settings WHERE key = 'dash_rollup_targets';
