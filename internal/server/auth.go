@@ -169,13 +169,6 @@ func (s *Server) lockedText(r *http.Request, until time.Time) string {
 	return s.t(r, "auth.err.locked", "Time", until.In(s.loc).Format("15:04"))
 }
 
-// lockedMessage is lockedText in the deployment's language, for callers
-// without the request at hand (the second login step still uses it;
-// prefer lockedText).
-func lockedMessage(s *Server, until time.Time) string {
-	return s.cat.Localizer(s.lang).T("auth.err.locked", "Time", until.In(s.loc).Format("15:04"))
-}
-
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if uid := s.sessions.GetInt64(r.Context(), sessUserID); uid != 0 {
 		a := audit.Actor{UserID: uid, IP: s.clientIP(r).String()}

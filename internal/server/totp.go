@@ -175,7 +175,7 @@ func (s *Server) pendingUser(w http.ResponseWriter, r *http.Request, p pendingLo
 	case u.Disabled():
 		msg = s.t(r, "admin.totp.err.account_disabled")
 	case u.Locked(s.now()):
-		msg = lockedMessage(s, *u.LockedUntil)
+		msg = s.lockedText(r, *u.LockedUntil)
 	case u.SessionEpoch != p.epoch,
 		p.stage == stageCode && !f.Enabled(),
 		p.stage == stageEnrol && (f.Enabled() || !f.Required),
@@ -290,7 +290,7 @@ func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, p pendingLog
 	switch {
 	case locked != nil:
 		s.clearPending(ctx)
-		s.loginPage(w, r, http.StatusForbidden, lockedMessage(s, *locked))
+		s.loginPage(w, r, http.StatusForbidden, s.lockedText(r, *locked))
 	case p.fails >= account.MaxFailedLogins:
 		s.clearPending(ctx)
 		s.loginPage(w, r, http.StatusUnauthorized, s.t(r, "admin.totp.err.too_many"))
