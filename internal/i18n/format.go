@@ -41,8 +41,9 @@ func (l *Localizer) printer() *message.Printer {
 // control room's and the partners' reports), day.month.year in the others,
 // always on a 24-hour clock.
 var (
-	dateLayouts     = map[string]string{"en": "2006-01-02", "ru": "02.01.2006", "ky": "02.01.2006", "ka": "02.01.2006"}
-	dateTimeLayouts = map[string]string{"en": "2006-01-02 15:04", "ru": "02.01.2006 15:04", "ky": "02.01.2006 15:04", "ka": "02.01.2006 15:04"}
+	dateLayouts        = map[string]string{"en": "2006-01-02", "ru": "02.01.2006", "ky": "02.01.2006", "ka": "02.01.2006"}
+	dateTimeLayouts    = map[string]string{"en": "2006-01-02 15:04", "ru": "02.01.2006 15:04", "ky": "02.01.2006 15:04", "ka": "02.01.2006 15:04"}
+	dateTimeSecLayouts = map[string]string{"en": "2006-01-02 15:04:05", "ru": "02.01.2006 15:04:05", "ky": "02.01.2006 15:04:05", "ka": "02.01.2006 15:04:05"}
 )
 
 // Date writes the calendar day of t in loc.
@@ -59,6 +60,15 @@ func (l *Localizer) DateTime(t time.Time, loc *time.Location) string {
 		return ""
 	}
 	return t.In(orUTC(loc)).Format(layout(dateTimeLayouts, l))
+}
+
+// DateTimeSec writes t in loc to the second, as timelines and audit logs
+// show it.
+func (l *Localizer) DateTimeSec(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(orUTC(loc)).Format(layout(dateTimeSecLayouts, l))
 }
 
 func layout(m map[string]string, l *Localizer) string {

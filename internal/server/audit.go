@@ -302,7 +302,7 @@ func (s *Server) outcomeLabel(r *http.Request, o string) string {
 
 // auditRow is one audit row as the viewer shows it.
 func (s *Server) auditRow(r *http.Request, e audit.Entry) web.AuditRow {
-	row := web.AuditRow{ID: strconv.FormatInt(e.ID, 10), When: s.fmtTimeSec(e.At), ISO: isoUTC(e.At),
+	row := web.AuditRow{ID: strconv.FormatInt(e.ID, 10), When: s.fmtTimeSec(r, e.At), ISO: isoUTC(e.At),
 		User: e.Actor.Username, Role: e.Actor.Role, Action: e.Action, RecordType: s.recordTypeLabel(r, e.RecordType), RecordID: e.RecordID,
 		IP: e.Actor.IP, Outcome: string(e.Outcome), OutcomeLabel: s.outcomeLabel(r, string(e.Outcome))}
 	if slices.Contains(account.Roles, account.Role(e.Actor.Role)) {

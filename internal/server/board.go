@@ -105,7 +105,7 @@ func (s *Server) boardRow(in incident.Summary, now time.Time, lang string) web.B
 		Priority: "P" + strconv.Itoa(in.Priority), PriorityLabel: refdata.LabelIn(in.PriorityNames, lang, in.PriorityLabel),
 		PriorityLevel: in.Priority, Type: refdata.LabelIn(in.TypeNames, lang, in.TypeName), DV: in.TypeIsDV, Location: loc, IDP: in.SettlementIDP,
 		HighDanger: in.HighDanger, Weapons: in.Weapons, Units: strings.Join(in.Units, ", "),
-		Stage: string(stage), StageSince: since.UTC().Format(time.RFC3339), StageSinceText: s.fmtTimeSec(since),
+		Stage: string(stage), StageSince: since.UTC().Format(time.RFC3339), StageSinceText: s.cat.Localizer(lang).DateTimeSec(since, s.loc),
 		TargetS: target, TimerClass: class, Elapsed: clock(elapsed),
 	}
 }

@@ -83,7 +83,7 @@ func (s *Server) renderCorrection(w http.ResponseWriter, r *http.Request, status
 		now := s.t(r, "dispatch.not_recorded_lc")
 		label := s.t(r, "dispatch.correct.option_none", "Stage", name)
 		if t := times.At(st); t != nil {
-			now = s.fmtTimeSec(*t)
+			now = s.fmtTimeSec(r, *t)
 			label = s.t(r, "dispatch.correct.option", "Stage", name, "Time", now)
 		}
 		opts = append(opts, web.Option{Value: string(st), Label: label})
@@ -129,7 +129,7 @@ func (s *Server) saveCorrection(w http.ResponseWriter, r *http.Request) {
 		if t == nil {
 			return s.t(r, "dispatch.not_recorded_lc")
 		}
-		return s.fmtTimeSec(*t)
+		return s.fmtTimeSec(r, *t)
 	}
 	s.setFlash(r, "ok", s.t(r, "dispatch.correct.flash", "Stage", s.t(r, "stage_name."+string(c.Stage)),
 		"Old", show(res.Old), "New", show(res.New)))

@@ -324,16 +324,23 @@ func (s *Server) historyView(r *http.Request, k incident.Keys, exclude int64) we
 			on[i] = l.T("dispatch.matched." + m)
 		}
 		hv.Priors = append(hv.Priors, web.PriorRow{Href: "/incidents/" + strconv.FormatInt(p.ID, 10), Number: p.Number,
-			When: s.fmtTime(p.ReceivedAt), Type: refdata.LabelIn(p.TypeNames, l.Lang, p.TypeName), Priority: "P" + strconv.Itoa(p.Priority),
+			When: s.fmtTime(r, p.ReceivedAt), Type: refdata.LabelIn(p.TypeNames, l.Lang, p.TypeName), Priority: "P" + strconv.Itoa(p.Priority),
 			Disposition: refdata.LabelIn(p.DispositionNames, l.Lang, p.Disposition),
 			MatchedOn:   strings.Join(on, ", "), Weapons: p.Weapons, HighDanger: p.HighDanger, Open: p.Open})
 	}
 	return hv
 }
 
-func (s *Server) fmtTime(t time.Time) string { return t.In(s.loc).Format("2006-01-02 15:04") }
+// fmtTime writes t to the minute in the deployment's zone, as the
+// request's language writes dates.
+func (s *Server) fmtTime(r *http.Request, t time.Time) string {
+	return i18n.FromContext(r.Context()).DateTime(t, s.loc)
+}
 
-func (s *Server) fmtTimeSec(t time.Time) string { return t.In(s.loc).Format("2006-01-02 15:04:05") }
+// fmtTimeSec is fmtTime to the second.
+func (s *Server) fmtTimeSec(r *http.Request, t time.Time) string {
+	return i18n.FromContext(r.Context()).DateTimeSec(t, s.loc)
+}
 
 // canView says whether u may see incident in. It is the one rule of
 // record access; every route that takes an incident, an order or a
@@ -498,9 +505,9 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 		if t == nil {
 			return "—"
 		}
-		return s.fmtTimeSec(*t)
+		return s.fmtTimeSec(r, *t)
 	}
-	received := s.fmtTimeSec(in.ReceivedAt)
+	received := s.fmtTimeSec(r, in.ReceivedAt)
 	if in.ReceivedManual {
 		received += " " + t("dispatch.fact.by_hand")
 	}
@@ -567,14 +574,14 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 	}
 	v.Facts = redactFacts(l, u, in, v.Facts) // address confidentiality (confidential.go)
 	for _, a := range in.Units {
-		au := web.AssignedUnit{ID: a.UnitID, CallSign: a.CallSign, Status: a.UnitStatus, Assigned: s.fmtTimeSec(a.AssignedAt), Active: a.ReleasedAt == nil}
+		au := web.AssignedUnit{ID: a.UnitID, CallSign: a.CallSign, Status: a.UnitStatus, Assigned: s.fmtTimeSec(r, a.AssignedAt), Active: a.ReleasedAt == nil}
 		if a.ReleasedAt != nil {
-			au.Released = s.fmtTimeSec(*a.ReleasedAt)
+			au.Released = s.fmtTimeSec(r, *a.ReleasedAt)
 		}
 		v.Units = append(v.Units, au)
 	}
 	for _, e := range in.Events {
-		v.Timeline = append(v.Timeline, web.TimelineRow{When: s.fmtTimeSec(e.At), Who: e.Username, What: e.Summary,
+		v.Timeline = append(v.Timeline, web.TimelineRow{When: s.fmtTimeSec(r, e.At), Who: e.Username, What: e.Summary,
 			ISO: e.At.UTC().Format(time.RFC3339)})
 	}
 	if v.CanDispatch && in.ClearedAt == nil {

@@ -114,9 +114,9 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 	}
 	back := "/incidents/" + strconv.FormatInt(in.ID, 10)
 	if res.AlreadyDone {
-		s.setFlash(r, "info", s.t(r, "dispatch.stage.already", "Stage", s.t(r, "stage_name."+string(c.Stage)), "Time", s.fmtTimeSec(res.At)))
+		s.setFlash(r, "info", s.t(r, "dispatch.stage.already", "Stage", s.t(r, "stage_name."+string(c.Stage)), "Time", s.fmtTimeSec(r, res.At)))
 	} else {
-		s.setFlash(r, "ok", s.t(r, "dispatch.stage.recorded", "Stage", s.t(r, "stage_name."+string(c.Stage)), "Time", s.fmtTimeSec(res.At)))
+		s.setFlash(r, "ok", s.t(r, "dispatch.stage.recorded", "Stage", s.t(r, "stage_name."+string(c.Stage)), "Time", s.fmtTimeSec(r, res.At)))
 	}
 	if u.Role == account.Officer && c.Stage == incident.Cleared {
 		back = "/my"
