@@ -68,7 +68,8 @@ type Event struct {
 	At       time.Time
 	Username string
 	Kind     string
-	Summary  string
+	Data     map[string]any // the event's details, as stored
+	Summary  string         // DescribeEvent in English, for logs and tools
 }
 
 // Incident is one call for service.

@@ -160,6 +160,7 @@ func (db *DB) Incident(ctx context.Context, id int64) (*incident.Incident, error
 		var ev incident.Event
 		var data map[string]any
 		err := r.Scan(&ev.At, &ev.Username, &ev.Kind, &data)
+		ev.Data = data
 		ev.Summary = incident.DescribeEvent(ev.Kind, data)
 		return ev, err
 	})

@@ -581,7 +581,7 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 		v.Units = append(v.Units, au)
 	}
 	for _, e := range in.Events {
-		v.Timeline = append(v.Timeline, web.TimelineRow{When: s.fmtTimeSec(r, e.At), Who: e.Username, What: e.Summary,
+		v.Timeline = append(v.Timeline, web.TimelineRow{When: s.fmtTimeSec(r, e.At), Who: e.Username, What: s.eventText(l, e),
 			ISO: e.At.UTC().Format(time.RFC3339)})
 	}
 	if v.CanDispatch && in.ClearedAt == nil {
