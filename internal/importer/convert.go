@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -35,16 +36,31 @@ type Row struct {
 	OrderProblems uint16
 }
 
-// Rejection is a row that was not imported, and why.
+// Rejection is a row that was not imported, and why: every problem the
+// row has, as catalogue messages (IDs reject.*), so that the upload page
+// shows them in its reader's language and the CLI in English.
 type Rejection struct {
-	Row    int
-	Line   int
-	Reason string
+	Row      int
+	Line     int
+	Problems []i18n.Msg
 }
 
-func (r Rejection) String() string {
-	return fmt.Sprintf("row %d (line %d): %s", r.Row, r.Line, r.Reason)
+// Reason renders the problems in l's language; the CLI uses English.
+func (r Rejection) Reason(l *i18n.Localizer) string {
+	parts := make([]string, len(r.Problems))
+	for i, m := range r.Problems {
+		parts[i] = l.Render(m)
+	}
+	return strings.Join(parts, "; ")
 }
+
+// String is the rejection in English, for the CLI and logs.
+func (r Rejection) String() string {
+	return fmt.Sprintf("row %d (line %d): %s", r.Row, r.Line, r.Reason(english()))
+}
+
+// english is the localizer of the CLI's English reports.
+func english() *i18n.Localizer { return i18n.Shared().Localizer("en") }
 
 // Limits of the text fields, as the database checks them.
 const (
@@ -199,37 +215,37 @@ func (c *converter) cell(rec []string, k int) string {
 	return v
 }
 
-// convert fills row from rec. It returns "" on success and otherwise the
-// reason the row is rejected, naming every problem the row has.
-func (c *converter) convert(rec []string, row *Row) string {
+// convert fills row from rec. It returns nil on success and otherwise
+// every problem for which the row is rejected.
+func (c *converter) convert(rec []string, row *Row) []i18n.Msg {
 	if len(rec) != c.width {
-		return fmt.Sprintf("has %d fields, the header has %d", len(rec), c.width)
+		return []i18n.Msg{i18n.M("reject.width", "Got", len(rec), "Want", c.width)}
 	}
-	var problems []string
-	bad := func(k int, format string, args ...any) {
-		problems = append(problems, fields[k].name+": "+fmt.Sprintf(format, args...))
+	var problems []i18n.Msg
+	bad := func(k int, id string, kv ...any) {
+		problems = append(problems, i18n.M(id, append([]any{"Field", fields[k].name}, kv...)...))
 	}
 	for k := range numFields {
 		if i := c.col[k]; i >= 0 {
 			switch v := rec[i]; {
 			case !utf8.ValidString(v):
-				bad(k, "is not UTF-8 text (save the export as UTF-8)")
+				bad(k, "reject.not_utf8")
 			case strings.IndexByte(v, 0) >= 0:
-				bad(k, "contains a NUL character")
+				bad(k, "reject.nul")
 			}
 		}
 	}
 	if len(problems) > 0 {
-		return strings.Join(problems, "; ")
+		return problems
 	}
 
 	*row = Row{RowNo: row.RowNo, Line: row.Line}
 	if c.col[fExternalID] >= 0 {
 		switch v := c.cell(rec, fExternalID); {
 		case v == "":
-			bad(fExternalID, "is empty (an imported incident needs its id in the exporting system)")
+			bad(fExternalID, "reject.id_empty")
 		case runeLen(v) > MaxExternalIDLen:
-			bad(fExternalID, "is longer than %d characters", MaxExternalIDLen)
+			bad(fExternalID, "reject.too_long", "Max", MaxExternalIDLen)
 		default:
 			row.ExternalID = v
 		}
@@ -238,18 +254,19 @@ func (c *converter) convert(rec []string, row *Row) string {
 		v := c.cell(rec, k)
 		if v == "" {
 			if Stage(s) == Received {
-				bad(k, "is empty (every incident needs its received time)")
+				bad(k, "reject.received_empty")
 			}
 			continue
 		}
 		t, err := c.times.Parse(v)
 		switch {
 		case err != nil:
-			bad(k, "%s %s", quote(v), err)
+			m := timeProblem(err)
+			bad(k, m.ID, append([]any{"Value", quote(v)}, m.Args...)...)
 		case t.Before(EarliestTime):
-			bad(k, "%s is before %d", quote(v), EarliestTime.Year())
+			bad(k, "reject.too_early", "Value", quote(v), "Year", strconv.Itoa(EarliestTime.Year()))
 		case t.After(c.latest):
-			bad(k, "%s is in the future", quote(v))
+			bad(k, "reject.future", "Value", quote(v))
 		default:
 			row.Times[s] = t.UTC()
 		}
@@ -257,7 +274,7 @@ func (c *converter) convert(rec []string, row *Row) string {
 	if v := c.cell(rec, fPriority); v != "" {
 		p, err := parsePriority(v)
 		if err != nil {
-			bad(fPriority, "%s is not a level from 1 (most urgent) to 9", quote(v))
+			bad(fPriority, "reject.priority", "Value", quote(v))
 		}
 		row.Priority = p
 	} else {
@@ -266,7 +283,7 @@ func (c *converter) convert(rec []string, row *Row) string {
 	name := func(k int, max int) string {
 		v := refdata.CleanText(c.cell(rec, k))
 		if runeLen(v) > max {
-			bad(k, "is longer than %d characters", max)
+			bad(k, "reject.too_long", "Max", max)
 			return ""
 		}
 		return v
@@ -276,13 +293,13 @@ func (c *converter) convert(rec []string, row *Row) string {
 	row.District = name(fDistrict, MaxNameLen)
 	row.Address = name(fAddress, MaxAddressLen)
 	if len(problems) > 0 {
-		return strings.Join(problems, "; ")
+		return problems
 	}
 	if c.col[fExternalID] < 0 {
 		row.ExternalID = c.syntheticID(rec)
 	}
 	row.OrderProblems = row.Times.OrderProblems()
-	return ""
+	return nil
 }
 
 // syntheticID derives an external id from the mapped cells of a row, for

@@ -89,8 +89,8 @@ func FuzzRow(f *testing.F) {
 		}
 		rec := []string{id, recv, disp, enr, ons, clr, pri, typ, dcode, district, addr}
 		var row Row
-		reason := c.convert(rec, &row)
-		if reason != "" {
+		if problems := c.convert(rec, &row); problems != nil {
+			reason := Rejection{Problems: problems}.Reason(nil)
 			if !utf8.ValidString(reason) {
 				t.Errorf("reason %q is not UTF-8", reason)
 			}

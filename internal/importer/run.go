@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/dvresponse/dvresponse/internal/i18n"
 )
 
 // Sink stores converted rows; internal/postgres implements it inside the
@@ -215,19 +217,19 @@ func Run(ctx context.Context, src io.Reader, m *Mapping, sink Sink, opt Options)
 				return nil, fmt.Errorf("read row %d: %w", sum.RowsRead+1, err)
 			}
 			sum.RowsRead++
-			reason := "cannot be read as CSV: " + pe.Err.Error()
+			reason := i18n.M("reject.csv", "Err", pe.Err.Error())
 			if pe.Line > pe.StartLine {
-				reason += fmt.Sprintf(" (the row runs from line %d to line %d: look for a stray quote)", pe.StartLine, pe.Line)
+				reason = i18n.M("reject.csv_lines", "Err", pe.Err.Error(), "From", pe.StartLine, "To", pe.Line)
 			}
-			reject(Rejection{Row: sum.RowsRead, Line: pe.StartLine, Reason: reason})
+			reject(Rejection{Row: sum.RowsRead, Line: pe.StartLine, Problems: []i18n.Msg{reason}})
 			continue
 		}
 		sum.RowsRead++
 		line, _ := cr.FieldPos(0)
 		row := &batch[n]
 		row.RowNo, row.Line = sum.RowsRead, line
-		if reason := conv.convert(rec, row); reason != "" {
-			reject(Rejection{Row: sum.RowsRead, Line: line, Reason: reason})
+		if problems := conv.convert(rec, row); problems != nil {
+			reject(Rejection{Row: sum.RowsRead, Line: line, Problems: problems})
 			continue
 		}
 		if _, dup := seen[row.ExternalID]; dup {

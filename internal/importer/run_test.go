@@ -95,8 +95,8 @@ func TestRunAccountsForEveryRow(t *testing.T) {
 		t.Errorf("Rejections = %v, want rows %v", sum.Rejections, wantRejected)
 	}
 	for _, r := range sum.Rejections {
-		if want, ok := wantRejected[r.Row]; !ok || !strings.Contains(r.Reason, want) {
-			t.Errorf("rejected row %d: reason %q, want it to say %q", r.Row, r.Reason, want)
+		if want, ok := wantRejected[r.Row]; !ok || !strings.Contains(r.Reason(nil), want) {
+			t.Errorf("rejected row %d: reason %q, want it to say %q", r.Row, r.Reason(nil), want)
 		}
 		wantLine := r.Row + 1 // the header is line 1
 		if r.Row > 10 {
@@ -207,7 +207,7 @@ func TestRunReadsOnAfterBrokenQuotes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.RowsRead != 3 || sum.Imported != 2 || sum.Rejected != 1 || !strings.Contains(sum.Rejections[0].Reason, "cannot be read as CSV") {
+	if sum.RowsRead != 3 || sum.Imported != 2 || sum.Rejected != 1 || !strings.Contains(sum.Rejections[0].Reason(nil), "cannot be read as CSV") {
 		t.Errorf("summary %+v, want 3 read, 2 imported, row 2 rejected as unreadable CSV", sum)
 	}
 }

@@ -2,10 +2,11 @@ package importer
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dvresponse/dvresponse/internal/i18n"
 )
 
 // TimeParser reads the times of one export: with a fixed layout when the
@@ -37,9 +38,27 @@ func NewTimeParser(format string, loc *time.Location) (*TimeParser, error) {
 	return p, nil
 }
 
+// TimeError is why a value is not a time: a catalogue message (reject.*,
+// with the arguments Field and Value still to add). Error is English.
+type TimeError struct{ Msg i18n.Msg }
+
+func (e *TimeError) Error() string {
+	return english().Render(i18n.M(e.Msg.ID, append([]any{"Field", "time", "Value", "value"}, e.Msg.Args...)...))
+}
+
+func timeErr(id string, kv ...any) error { return &TimeError{Msg: i18n.M(id, kv...)} }
+
 // errNotTime is the message for a value that is no recognised time.
-const errNotTime = "is not a recognised time (use ISO 8601 such as 2025-04-01T14:30:00, 2025-04-01 14:30:00 or " +
-	`04/01/2025 2:30 PM, or set "time_format" in the mapping)`
+var errNotTime = timeErr("reject.not_time")
+
+// timeProblem is the message of a Parse error.
+func timeProblem(err error) i18n.Msg {
+	var te *TimeError
+	if errors.As(err, &te) {
+		return te.Msg
+	}
+	return i18n.M("reject.time_other", "Err", err.Error())
+}
 
 // Parse reads one time. Surrounding spaces are ignored.
 func (p *TimeParser) Parse(s string) (time.Time, error) {
@@ -47,7 +66,7 @@ func (p *TimeParser) Parse(s string) (time.Time, error) {
 	if p.Layout != "" {
 		t, err := time.ParseInLocation(p.Layout, s, p.Loc)
 		if err != nil {
-			return time.Time{}, fmt.Errorf("does not match the mapping's time_format %q", p.Layout)
+			return time.Time{}, timeErr("reject.time_format", "Layout", strconv.Quote(p.Layout))
 		}
 		return t, nil
 	}
@@ -57,7 +76,7 @@ func (p *TimeParser) Parse(s string) (time.Time, error) {
 	case strings.IndexByte(s, '/') > 0:
 		return parseUS(s, p.Loc)
 	}
-	return time.Time{}, errors.New(errNotTime)
+	return time.Time{}, errNotTime
 }
 
 // parseISO reads YYYY-MM-DD, then T or a space, then HH:MM[:SS[.fraction]]
@@ -65,13 +84,13 @@ func (p *TimeParser) Parse(s string) (time.Time, error) {
 func parseISO(s string, loc *time.Location) (time.Time, error) {
 	date, rest := s[:10], s[10:]
 	if rest == "" {
-		return time.Time{}, errors.New("has a date but no time of day")
+		return time.Time{}, timeErr("reject.no_time_of_day")
 	}
 	switch rest[0] {
 	case 'T', 't', ' ':
 		rest = strings.TrimLeft(rest[1:], " ")
 	default:
-		return time.Time{}, errors.New(errNotTime)
+		return time.Time{}, errNotTime
 	}
 	clock, zone := rest, ""
 	if n := len(rest); n > 0 && (rest[n-1] == 'Z' || rest[n-1] == 'z') {
@@ -87,14 +106,14 @@ func parseISO(s string, loc *time.Location) (time.Time, error) {
 	case 2:
 		layout += "15:04:05" // a fraction after the seconds is accepted when parsing
 	default:
-		return time.Time{}, errors.New(errNotTime)
+		return time.Time{}, errNotTime
 	}
 	value := date + "T" + clock
 	switch {
 	case zone == "":
 		t, err := time.ParseInLocation(layout, value, loc)
 		if err != nil {
-			return time.Time{}, errors.New(errNotTime)
+			return time.Time{}, errNotTime
 		}
 		return t, nil
 	case zone == "Z":
@@ -106,11 +125,11 @@ func parseISO(s string, loc *time.Location) (time.Time, error) {
 	case len(zone) == 6 && zone[3] == ':': // +06:00
 		layout += "-07:00"
 	default:
-		return time.Time{}, errors.New("has an offset that is not Z, ±HH, ±HHMM or ±HH:MM")
+		return time.Time{}, timeErr("reject.bad_offset")
 	}
 	t, err := time.Parse(layout, value+zone)
 	if err != nil {
-		return time.Time{}, errors.New(errNotTime)
+		return time.Time{}, errNotTime
 	}
 	return t, nil
 }
@@ -126,7 +145,7 @@ func parseUS(s string, loc *time.Location) (time.Time, error) {
 	}
 	date, clock, ok := strings.Cut(u, " ")
 	if !ok {
-		return time.Time{}, errors.New("has a date but no time of day")
+		return time.Time{}, timeErr("reject.no_time_of_day")
 	}
 	clock = strings.TrimLeft(clock, " ")
 	layout := "1/2/2006 15"
@@ -139,7 +158,7 @@ func parseUS(s string, loc *time.Location) (time.Time, error) {
 	case 2:
 		layout += ":04:05"
 	default:
-		return time.Time{}, errors.New(errNotTime)
+		return time.Time{}, errNotTime
 	}
 	value := date + " " + clock
 	if ampm != "" {
@@ -148,7 +167,7 @@ func parseUS(s string, loc *time.Location) (time.Time, error) {
 	}
 	t, err := time.ParseInLocation(layout, value, loc)
 	if err != nil {
-		return time.Time{}, errors.New(errNotTime)
+		return time.Time{}, errNotTime
 	}
 	return t, nil
 }

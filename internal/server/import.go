@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/importer"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/web"
@@ -215,8 +216,9 @@ func (srv *Server) importResultView(r *http.Request, s *importer.Summary) *web.I
 	for _, d := range s.Created.Dispositions {
 		v.CreatedDispositions = append(v.CreatedDispositions, web.ImportCreated{Code: d.Code, Name: d.Name})
 	}
+	l := i18n.FromContext(r.Context())
 	for _, x := range s.Rejections {
-		v.Rejections = append(v.Rejections, web.ImportRejection{Row: x.Row, Line: x.Line, Reason: x.Reason})
+		v.Rejections = append(v.Rejections, web.ImportRejection{Row: x.Row, Line: x.Line, Reason: x.Reason(l)})
 	}
 	return v
 }
