@@ -343,7 +343,7 @@ func dashQueries(t *testing.T, db *postgres.DB, loc *time.Location, year int, to
 
 // dashboardOnce makes the database calls of one GET /dashboard as
 // server.loadDashboard does: the report by all, priority and district from
-// report.Source, the extras with the settlement and weekly tables, and
+// one ResponseTimesMulti, the extras with the settlement and weekly tables, and
 // those two from report.Source when the rollups could not give them.
 func dashboardOnce(ctx context.Context, db *postgres.DB, q report.Query) (postgres.DashboardFigures, error) {
 	byExtras := []report.GroupBy{report.BySettlement, report.ByWeek}
@@ -351,13 +351,7 @@ func dashboardOnce(ctx context.Context, db *postgres.DB, q report.Query) (postgr
 	errs := make([]error, len(groupings)+len(byExtras)+1)
 	var fig postgres.DashboardFigures
 	var wg sync.WaitGroup
-	for i, g := range groupings {
-		wg.Go(func() {
-			gq := q
-			gq.GroupBy = g
-			_, errs[i] = db.ResponseTimes(ctx, gq)
-		})
-	}
+	wg.Go(func() { _, errs[0] = db.ResponseTimesMulti(ctx, q, groupings) })
 	wg.Go(func() {
 		fig, errs[len(groupings)] = db.DashboardExtras(ctx, q, postgres.DashboardOptions{Reports: byExtras})
 		if errs[len(groupings)] != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dvresponse/dvresponse/internal/report"
 )
@@ -24,6 +25,43 @@ func (db *DB) ResponseTimes(ctx context.Context, q report.Query) (report.Result,
 		}
 	}
 	return db.ResponseTimesNaive(ctx, q)
+}
+
+// ResponseTimesMulti computes q grouped by each of gbs (q.GroupBy is
+// ignored): the results are those of ResponseTimes for each grouping.
+// When the rollups serve every grouping they are read once, in one
+// snapshot, for all of them (rollupReports), rather than once per grouping;
+// otherwise each grouping is computed by ResponseTimes, at once.
+func (db *DB) ResponseTimesMulti(ctx context.Context, q report.Query, gbs []report.GroupBy) ([]report.Result, error) {
+	qs := make([]report.Query, len(gbs))
+	serves := true
+	for i, gb := range gbs {
+		qs[i] = q
+		qs[i].GroupBy = gb
+		if err := qs[i].Validate(); err != nil {
+			return nil, err
+		}
+		serves = serves && RollupServes(qs[i])
+	}
+	if serves && len(gbs) > 0 {
+		res, ok, err := db.responseTimesRollups(ctx, q, gbs)
+		if err != nil || ok {
+			return res, err
+		}
+	}
+	out := make([]report.Result, len(gbs))
+	errs := make([]error, len(gbs))
+	var wg sync.WaitGroup
+	for i := range qs {
+		wg.Go(func() { out[i], errs[i] = db.ResponseTimes(ctx, qs[i]) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // ResponseTimesNaive computes a response-time report the straightforward

@@ -438,13 +438,45 @@ func (db *DB) ResponseTimesRollup(ctx context.Context, q report.Query) (res repo
 	return res, ok, mapErr(err, "")
 }
 
+// responseTimesRollups is ResponseTimesRollup for several groupings of
+// q, from one read in one snapshot.
+func (db *DB) responseTimesRollups(ctx context.Context, q report.Query, gbs []report.GroupBy) (res []report.Result, ok bool, err error) {
+	prios, err := db.Priorities(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, false, mapErr(err, "")
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // read-only
+	res, ok, err = rollupReports(ctx, tx, q, gbs, prios)
+	return res, ok, mapErr(err, "")
+}
+
 func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdata.Priority) (report.Result, bool, error) {
+	res, ok, err := rollupReports(ctx, tx, q, []report.GroupBy{q.GroupBy}, prios)
+	if err != nil || !ok {
+		return report.Result{}, ok, err
+	}
+	return res[0], true, nil
+}
+
+// rollupReports computes q grouped by each of gbs (q.GroupBy is ignored)
+// from one read of the rollups: the cells, histograms and day rows are
+// read once and gathered per cell (district, priority, DV) and interval
+// (and ISO week, when a weekly series is asked for), then merged per group
+// of each grouping; the fine rows every grouping needs are read in one
+// query. Counts and histograms add up exactly, so each result is the one
+// rollupReport gives for that grouping alone.
+func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.GroupBy, prios []refdata.Priority) ([]report.Result, bool, error) {
+	needWeek := slices.Contains(gbs, report.ByWeek)
 	// The periods: whole months from the month rows, the other days from
 	// the day rows; a month of which more than half is in the range from
 	// its month rows less the day rows of the days outside the range
 	// (minus), so that "the last 28 days" or a rolling year read a few day
 	// rows, not a month of them. A weekly series reads day rows only.
-	months, days, minus := rollupPeriods(q, q.GroupBy == report.ByWeek)
+	months, days, minus := rollupPeriods(q, needWeek)
 	sign := func(day time.Time) int64 {
 		if minus[day] {
 			return -1
@@ -502,23 +534,36 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 				return nil
 			})
 		})
-	accs := map[ivKey]*ivAcc{}
-	acc := func(k ivKey) *ivAcc {
-		a := accs[k]
+	// The durations read, per cell, interval and (for a weekly series)
+	// week; merged per group of each grouping below.
+	type cellIv struct {
+		cell rollupCell
+		week string
+		iv   int
+	}
+	weekOf := func(day time.Time) string {
+		if needWeek {
+			return report.DateOf(day, time.UTC).ISOWeek()
+		}
+		return ""
+	}
+	raw := map[cellIv]*ivAcc{}
+	acc := func(k cellIv) *ivAcc {
+		a := raw[k]
 		if a == nil {
 			a = &ivAcc{cells: map[rollupCell]bool{}}
-			accs[k] = a
+			raw[k] = a
 		}
 		return a
 	}
-	groupOf := func(c rollupCell, day time.Time) string {
-		switch q.GroupBy {
+	groupOf := func(gb report.GroupBy, c rollupCell, week string) string {
+		switch gb {
 		case report.ByPriority:
 			return strconv.Itoa(c.priority)
 		case report.ByDistrict:
 			return strconv.FormatInt(c.district, 10)
 		case report.ByWeek:
-			return report.DateOf(day, time.UTC).ISOWeek()
+			return week
 		}
 		return ""
 	}
@@ -533,7 +578,7 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 				if n == 0 {
 					return nil
 				}
-				a := acc(ivKey{groupOf(c, time.Time{}), iv, c.priority})
+				a := acc(cellIv{c, "", iv})
 				a.n += n
 				a.cells[c] = true
 				for i, x := range hist {
@@ -553,7 +598,7 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 			var iv int
 			return forEachRowArrays(rows, []any{&day, &c.district, &c.priority, &c.dv, &iv}, "p", func(arrs [][]int32) error {
 				vals := arrs[0]
-				a := acc(ivKey{groupOf(c, day), iv, c.priority})
+				a := acc(cellIv{c, weekOf(day), iv})
 				sg := sign(day)
 				a.n += sg * int64(len(vals))
 				for _, v := range vals {
@@ -574,45 +619,10 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 			})
 		})
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return report.Result{}, false, err
+		return nil, false, err
 	}
 	if zone == nil || *zone != q.Location.String() {
-		return report.Result{}, false, nil
-	}
-	for _, a := range accs {
-		a.over = subtract(a.over, a.overMinus)
-	}
-
-	// The groups and their counts.
-	groups := map[string]*groupAcc{}
-	for _, c := range cells {
-		if c.incidents == 0 && c.corrected == 0 {
-			continue
-		}
-		if c.grain == "d" && minus[c.period] {
-			c.incidents, c.corrected = -c.incidents, -c.corrected
-			for i := range 6 {
-				c.missing[i], c.inconsistent[i] = -c.missing[i], -c.inconsistent[i]
-			}
-		}
-		key := groupOf(c.cell, c.period)
-		g := groups[key]
-		if g == nil {
-			g = &groupAcc{priorities: map[int]int{}}
-			g.in.Priority = c.cell.priority
-			if d, ok := districts[c.cell.district]; ok {
-				g.in.DistrictCode, g.in.DistrictName = d[0], d[1]
-			}
-			g.in.Received = report.DateOf(c.period, time.UTC).Start(q.Location).Add(12 * time.Hour)
-			groups[key] = g
-		}
-		g.incidents += c.incidents
-		g.corrected += c.corrected
-		for i := range 6 {
-			g.missing[i] += int(c.missing[i])
-			g.inconsistent[i] += int(c.inconsistent[i])
-		}
-		g.priorities[c.cell.priority] += c.incidents
+		return nil, false, nil
 	}
 	prioBy := map[int]refdata.Priority{}
 	for _, p := range prios {
@@ -624,18 +634,10 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 		}
 		return nil
 	}
-
-	// The accumulators of each group and interval.
 	type giKey struct {
 		group string
 		iv    int
 	}
-	byGI := map[giKey][]ivKey{}
-	for k := range accs {
-		gi := giKey{k.group, k.iv}
-		byGI[gi] = append(byGI[gi], k)
-	}
-
 	// The ranks each group and interval needs, and the buckets holding
 	// them or a target: those buckets' fine rows are read next.
 	type need struct {
@@ -644,56 +646,136 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 		priority int // -1: every priority of the group
 		bucket   int
 	}
-	needs := map[need]bool{}
 	type ranked struct {
 		n      int64
 		coarse []int64
 		over   []int32
-		prios  []int
 	}
-	merged := map[giKey]*ranked{}
-	for key := range groups {
-		for iv := range 6 {
-			r := &ranked{}
-			for _, k := range byGI[giKey{key, iv}] {
-				a := accs[k]
-				r.n += a.n
-				r.prios = append(r.prios, k.priority)
-				if len(a.coarse) > len(r.coarse) {
-					r.coarse = append(r.coarse, make([]int64, len(a.coarse)-len(r.coarse))...)
-				}
-				for i, x := range a.coarse {
-					r.coarse[i] += x
-				}
-				r.over = append(r.over, a.over...)
-				if t := target(k.priority, iv); t != nil && *t < rollupOverSecs && a.n > 0 {
-					needs[need{key, iv, k.priority, *t / rollupBucketSecs}] = true
+	// grouping is one grouping's accumulators, groups and needs.
+	type grouping struct {
+		gb     report.GroupBy
+		accs   map[ivKey]*ivAcc
+		groups map[string]*groupAcc
+		byGI   map[giKey][]ivKey
+		needs  map[need]bool
+		merged map[giKey]*ranked
+	}
+	gs := make([]*grouping, len(gbs))
+	for gi, gb := range gbs {
+		gs[gi] = &grouping{gb: gb}
+		accs := map[ivKey]*ivAcc{}
+		for k, ra := range raw {
+			key := ivKey{groupOf(gb, k.cell, k.week), k.iv, k.cell.priority}
+			a := accs[key]
+			if a == nil {
+				a = &ivAcc{cells: map[rollupCell]bool{}}
+				accs[key] = a
+			}
+			a.n += ra.n
+			if len(ra.coarse) > len(a.coarse) {
+				a.coarse = append(a.coarse, make([]int64, len(ra.coarse)-len(a.coarse))...)
+			}
+			for i, x := range ra.coarse {
+				a.coarse[i] += x
+			}
+			a.over = append(a.over, ra.over...)
+			a.overMinus = append(a.overMinus, ra.overMinus...)
+			a.dayVals = append(a.dayVals, ra.dayVals...)
+			a.dayMinus = append(a.dayMinus, ra.dayMinus...)
+			for c := range ra.cells {
+				a.cells[c] = true
+			}
+		}
+		for _, a := range accs {
+			a.over = subtract(a.over, a.overMinus)
+		}
+		gs[gi].accs = accs
+	}
+	for _, g := range gs {
+		g.groups, g.byGI, g.needs, g.merged = map[string]*groupAcc{}, map[giKey][]ivKey{}, map[need]bool{}, map[giKey]*ranked{}
+		groups, accs, byGI, needs, merged := g.groups, g.accs, g.byGI, g.needs, g.merged
+
+		// The groups and their counts.
+		for _, c := range cells {
+			if c.incidents == 0 && c.corrected == 0 {
+				continue
+			}
+			if c.grain == "d" && minus[c.period] {
+				c.incidents, c.corrected = -c.incidents, -c.corrected
+				for i := range 6 {
+					c.missing[i], c.inconsistent[i] = -c.missing[i], -c.inconsistent[i]
 				}
 			}
-			slices.Sort(r.over)
-			slices.Sort(r.prios)
-			merged[giKey{key, iv}] = r
-			for _, rank := range percentileRanks(r.n) {
-				if b, _, inOver := locate(r.coarse, rank); !inOver {
-					needs[need{key, iv, -1, b}] = true
+			key := groupOf(g.gb, c.cell, weekOf(c.period))
+			ga := groups[key]
+			if ga == nil {
+				ga = &groupAcc{priorities: map[int]int{}}
+				ga.in.Priority = c.cell.priority
+				if d, ok := districts[c.cell.district]; ok {
+					ga.in.DistrictCode, ga.in.DistrictName = d[0], d[1]
+				}
+				ga.in.Received = report.DateOf(c.period, time.UTC).Start(q.Location).Add(12 * time.Hour)
+				groups[key] = ga
+			}
+			ga.incidents += c.incidents
+			ga.corrected += c.corrected
+			for i := range 6 {
+				ga.missing[i] += int(c.missing[i])
+				ga.inconsistent[i] += int(c.inconsistent[i])
+			}
+			ga.priorities[c.cell.priority] += c.incidents
+		}
+
+		// The accumulators of each group and interval.
+		for k := range accs {
+			gi := giKey{k.group, k.iv}
+			byGI[gi] = append(byGI[gi], k)
+		}
+
+		for key := range groups {
+			for iv := range 6 {
+				r := &ranked{}
+				for _, k := range byGI[giKey{key, iv}] {
+					a := accs[k]
+					r.n += a.n
+					if len(a.coarse) > len(r.coarse) {
+						r.coarse = append(r.coarse, make([]int64, len(a.coarse)-len(r.coarse))...)
+					}
+					for i, x := range a.coarse {
+						r.coarse[i] += x
+					}
+					r.over = append(r.over, a.over...)
+					if t := target(k.priority, iv); t != nil && *t < rollupOverSecs && a.n > 0 {
+						needs[need{key, iv, k.priority, *t / rollupBucketSecs}] = true
+					}
+				}
+				slices.Sort(r.over)
+				merged[giKey{key, iv}] = r
+				for _, rank := range percentileRanks(r.n) {
+					if b, _, inOver := locate(r.coarse, rank); !inOver {
+						needs[need{key, iv, -1, b}] = true
+					}
 				}
 			}
 		}
+
 	}
 
-	// Fine rows of the month cells for the needed buckets.
+	// Fine rows of the month cells for the buckets any grouping needs.
 	fine := map[fineKey]*[rollupBucketSecs]int64{}
-	if len(months) > 0 && len(needs) > 0 {
-		want := map[fineKey]bool{}
-		for nd := range needs {
-			for _, k := range byGI[giKey{nd.group, nd.iv}] {
-				if a := accs[k]; nd.priority < 0 || nd.priority == k.priority {
+	want := map[fineKey]bool{}
+	for _, g := range gs {
+		for nd := range g.needs {
+			for _, k := range g.byGI[giKey{nd.group, nd.iv}] {
+				if a := g.accs[k]; nd.priority < 0 || nd.priority == k.priority {
 					for c := range a.cells {
 						want[fineKey{nd.iv, nd.bucket, c}] = true
 					}
 				}
 			}
 		}
+	}
+	if len(months) > 0 && len(want) > 0 {
 		keys := make([]fineKey, 0, len(want))
 		for k := range want {
 			keys = append(keys, k)
@@ -710,7 +792,7 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 				AND f.bucket = r.bucket AND f.month >= $6 AND f.month <= $7`,
 			ivs, buckets, dists, ps, dvs, months[0], months[len(months)-1])
 		if err != nil {
-			return report.Result{}, false, err
+			return nil, false, err
 		}
 		var k int
 		if err := forEachRowArrays(rows, []any{&k}, "p", func(arrs [][]int32) error {
@@ -728,169 +810,176 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 			}
 			return nil
 		}); err != nil {
-			return report.Result{}, false, err
+			return nil, false, err
 		}
 	}
-	// perSecond is the count of each second of bucket b of a group's
-	// interval, for one priority or all (-1).
-	// The days' durations in the needed buckets, per second: one pass
-	// over each accumulator's durations.
-	want := make([]bool, rollupBuckets)
-	for k, a := range accs {
-		if len(a.dayVals) == 0 && len(a.dayMinus) == 0 {
-			continue
-		}
-		clear(want)
-		wanted := false
-		for nd := range needs {
-			if nd.group == k.group && nd.iv == k.iv && (nd.priority < 0 || nd.priority == k.priority) {
-				want[nd.bucket], wanted = true, true
-			}
-		}
-		if !wanted {
-			continue
-		}
-		a.dayFine = map[int]*[rollupBucketSecs]int64{}
-		for sg, vals := range [2][]int32{a.dayMinus, a.dayVals} {
-			for _, v := range vals {
-				b := int(v) / rollupBucketSecs
-				if !want[b] {
-					continue
-				}
-				c := a.dayFine[b]
-				if c == nil {
-					c = new([rollupBucketSecs]int64)
-					a.dayFine[b] = c
-				}
-				c[int(v)%rollupBucketSecs] += int64(2*sg - 1)
-			}
-		}
-	}
-	seconds := map[need]*[rollupBucketSecs]int64{}
-	perSecond := func(group string, iv, priority, b int) *[rollupBucketSecs]int64 {
-		nd := need{group, iv, priority, b}
-		if out := seconds[nd]; out != nil {
-			return out
-		}
-		out := new([rollupBucketSecs]int64)
-		seconds[nd] = out
-		for _, k := range byGI[giKey{group, iv}] {
-			a := accs[k]
-			if priority >= 0 && k.priority != priority {
+	results := make([]report.Result, len(gs))
+	for gi, g := range gs {
+		accs, byGI, needs, merged, groups := g.accs, g.byGI, g.needs, g.merged, g.groups
+		// perSecond is the count of each second of bucket b of a group's
+		// interval, for one priority or all (-1).
+		// The days' durations in the needed buckets, per second: one pass
+		// over each accumulator's durations.
+		want := make([]bool, rollupBuckets)
+		for k, a := range accs {
+			if len(a.dayVals) == 0 && len(a.dayMinus) == 0 {
 				continue
 			}
-			for c := range a.cells {
-				if s := fine[fineKey{iv, b, c}]; s != nil {
-					for i, x := range s {
+			clear(want)
+			wanted := false
+			for nd := range needs {
+				if nd.group == k.group && nd.iv == k.iv && (nd.priority < 0 || nd.priority == k.priority) {
+					want[nd.bucket], wanted = true, true
+				}
+			}
+			if !wanted {
+				continue
+			}
+			a.dayFine = map[int]*[rollupBucketSecs]int64{}
+			for sg, vals := range [2][]int32{a.dayMinus, a.dayVals} {
+				for _, v := range vals {
+					b := int(v) / rollupBucketSecs
+					if !want[b] {
+						continue
+					}
+					c := a.dayFine[b]
+					if c == nil {
+						c = new([rollupBucketSecs]int64)
+						a.dayFine[b] = c
+					}
+					c[int(v)%rollupBucketSecs] += int64(2*sg - 1)
+				}
+			}
+		}
+		seconds := map[need]*[rollupBucketSecs]int64{}
+		perSecond := func(group string, iv, priority, b int) *[rollupBucketSecs]int64 {
+			nd := need{group, iv, priority, b}
+			if out := seconds[nd]; out != nil {
+				return out
+			}
+			out := new([rollupBucketSecs]int64)
+			seconds[nd] = out
+			for _, k := range byGI[giKey{group, iv}] {
+				a := accs[k]
+				if priority >= 0 && k.priority != priority {
+					continue
+				}
+				for c := range a.cells {
+					if s := fine[fineKey{iv, b, c}]; s != nil {
+						for i, x := range s {
+							out[i] += x
+						}
+					}
+				}
+				if c := a.dayFine[b]; c != nil {
+					for i, x := range c {
 						out[i] += x
 					}
 				}
 			}
-			if c := a.dayFine[b]; c != nil {
-				for i, x := range c {
-					out[i] += x
-				}
-			}
+			return out
 		}
-		return out
-	}
 
-	bld := report.NewBuilder(q, prios)
-	for key, g := range groups {
-		if g.incidents == 0 {
-			continue
-		}
-		f := report.GroupFigures{Incidents: g.incidents, Corrected: g.corrected, Intervals: make([]report.Summary, 6)}
-		for iv := range 6 {
-			r := merged[giKey{key, iv}]
-			s := report.Summary{N: int(r.n), Missing: g.missing[iv], Inconsistent: g.inconsistent[iv]}
-			value := func(rank int64) float64 {
-				b, off, inOver := locate(r.coarse, rank)
-				if inOver {
-					return float64(r.over[off])
-				}
-				ps := perSecond(key, iv, -1, b)
-				for sec, x := range ps {
-					if off < x {
-						return float64(b*rollupBucketSecs + sec)
+		gq := q
+		gq.GroupBy = g.gb
+		bld := report.NewBuilder(gq, prios)
+		for key, g := range groups {
+			if g.incidents == 0 {
+				continue
+			}
+			f := report.GroupFigures{Incidents: g.incidents, Corrected: g.corrected, Intervals: make([]report.Summary, 6)}
+			for iv := range 6 {
+				r := merged[giKey{key, iv}]
+				s := report.Summary{N: int(r.n), Missing: g.missing[iv], Inconsistent: g.inconsistent[iv]}
+				value := func(rank int64) float64 {
+					b, off, inOver := locate(r.coarse, rank)
+					if inOver {
+						return float64(r.over[off])
 					}
-					off -= x
-				}
-				panic(fmt.Sprintf("rollups: rank %d not in bucket %d of %s/%d", rank, b, key, iv))
-			}
-			if r.n > 0 {
-				pct := func(p float64) *float64 {
-					pos := p * float64(r.n-1)
-					lo := math.Floor(pos)
-					i := int64(lo)
-					var v float64
-					if i >= r.n-1 {
-						v = value(r.n - 1)
-					} else {
-						a := value(i)
-						v = a + (pos-lo)*(value(i+1)-a)
-					}
-					return &v
-				}
-				s.Median, s.P90, s.P95 = pct(0.5), pct(0.9), pct(0.95)
-			}
-			// The target common to every incident of the group.
-			first, mixed := true, false
-			var common *int
-			for level, n := range g.priorities {
-				if n <= 0 {
-					continue
-				}
-				t := target(level, iv)
-				switch {
-				case first:
-					common, first = t, false
-				case (common == nil) != (t == nil) || (t != nil && *t != *common):
-					mixed = true
-				}
-			}
-			if !mixed && common != nil {
-				t := *common
-				s.TargetS = &t
-			}
-			var withTarget, within int64
-			for _, k := range byGI[giKey{key, iv}] {
-				a := accs[k]
-				if a.n == 0 {
-					continue
-				}
-				t := target(k.priority, iv)
-				if t == nil {
-					continue
-				}
-				withTarget += a.n
-				if *t >= rollupOverSecs {
-					within += a.n - int64(len(a.over))
-					for _, v := range a.over {
-						if int(v) <= *t {
-							within++
+					ps := perSecond(key, iv, -1, b)
+					for sec, x := range ps {
+						if off < x {
+							return float64(b*rollupBucketSecs + sec)
 						}
+						off -= x
 					}
-					continue
+					panic(fmt.Sprintf("rollups: rank %d not in bucket %d of %s/%d", rank, b, key, iv))
 				}
-				bt := *t / rollupBucketSecs
-				for i := 0; i < bt && i < len(a.coarse); i++ {
-					within += a.coarse[i]
+				if r.n > 0 {
+					pct := func(p float64) *float64 {
+						pos := p * float64(r.n-1)
+						lo := math.Floor(pos)
+						i := int64(lo)
+						var v float64
+						if i >= r.n-1 {
+							v = value(r.n - 1)
+						} else {
+							a := value(i)
+							v = a + (pos-lo)*(value(i+1)-a)
+						}
+						return &v
+					}
+					s.Median, s.P90, s.P95 = pct(0.5), pct(0.9), pct(0.95)
 				}
-				ps := perSecond(key, iv, k.priority, bt)
-				for sec := 0; sec <= *t%rollupBucketSecs; sec++ {
-					within += ps[sec]
+				// The target common to every incident of the group.
+				first, mixed := true, false
+				var common *int
+				for level, n := range g.priorities {
+					if n <= 0 {
+						continue
+					}
+					t := target(level, iv)
+					switch {
+					case first:
+						common, first = t, false
+					case (common == nil) != (t == nil) || (t != nil && *t != *common):
+						mixed = true
+					}
 				}
+				if !mixed && common != nil {
+					t := *common
+					s.TargetS = &t
+				}
+				var withTarget, within int64
+				for _, k := range byGI[giKey{key, iv}] {
+					a := accs[k]
+					if a.n == 0 {
+						continue
+					}
+					t := target(k.priority, iv)
+					if t == nil {
+						continue
+					}
+					withTarget += a.n
+					if *t >= rollupOverSecs {
+						within += a.n - int64(len(a.over))
+						for _, v := range a.over {
+							if int(v) <= *t {
+								within++
+							}
+						}
+						continue
+					}
+					bt := *t / rollupBucketSecs
+					for i := 0; i < bt && i < len(a.coarse); i++ {
+						within += a.coarse[i]
+					}
+					ps := perSecond(key, iv, k.priority, bt)
+					for sec := 0; sec <= *t%rollupBucketSecs; sec++ {
+						within += ps[sec]
+					}
+				}
+				if withTarget > 0 {
+					v := 100 * float64(within) / float64(withTarget)
+					s.WithinTargetPct = &v
+				}
+				f.Intervals[iv] = s
 			}
-			if withTarget > 0 {
-				v := 100 * float64(within) / float64(withTarget)
-				s.WithinTargetPct = &v
-			}
-			f.Intervals[iv] = s
+			bld.AddFigures(g.in, f)
 		}
-		bld.AddFigures(g.in, f)
+		results[gi] = bld.Result()
 	}
-	return bld.Result(), true, nil
+	return results, true, nil
 }
 
 // rollupPeriods splits q's range into the local months read from month

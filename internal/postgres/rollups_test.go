@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -432,4 +433,75 @@ func TestRollupsConcurrentWritesDoNotDeadlock(t *testing.T) {
 		t.Error(err)
 	}
 	checkAgainstRebuild(t, f.db, f.loc, "concurrent")
+}
+
+// TestResponseTimesMultiMatchesSeparate checks that several groupings read
+// from the rollups at once give exactly what ResponseTimes gives for each
+// grouping alone, on random incidents with missing and out-of-order stages,
+// and that queries the rollups cannot serve fall back to ResponseTimes.
+func TestResponseTimesMultiMatchesSeparate(t *testing.T) {
+	t.Parallel()
+	f := newReportFixture(t)
+	ctx := context.Background()
+	ninety := 90
+	must(t, f.db.SavePriority(ctx, &refdata.Priority{Level: 2, Label: "Urgent", Targets: map[refdata.Interval]*int{
+		refdata.CallProcessing: &ninety, refdata.Travel: &ninety}}, false, 2, f.actor))
+	must(t, f.db.RebuildRollups(ctx, f.loc))
+	r := rand.New(rand.NewPCG(7, 11))
+	randomIncidents(t, f, r, "A", 900, time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))
+	must(t, f.db.StopRollups(ctx))
+	randomIncidents(t, f, r, "B", 600, time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))
+	must(t, f.db.RebuildRollups(ctx, f.loc))
+
+	ranges := [][2]string{
+		{"2026-01-20", "2026-04-09"}, // months and edge days
+		{"2026-02-01", "2026-03-31"}, // whole months
+		{"2026-02-15", "2026-03-10"}, // days only, across a month
+		{"2026-03-01", "2026-03-01"}, // one day
+		{"2026-01-05", "2026-03-25"}, // months less the days outside the range
+		{"2026-03-09", "2026-04-09"}, // less and plus days
+	}
+	p2 := 2
+	filters := []report.Filters{{}, {DVOnly: true}, {Priority: &p2}, {DistrictID: &f.district.ID, DVOnly: true},
+		{SettlementID: &f.town.ID}} // the last: not from the rollups
+	sets := [][]report.GroupBy{
+		{report.ByAll, report.ByPriority, report.ByDistrict},
+		{report.ByDistrict, report.ByWeek, report.ByAll},
+		{report.ByPriority},
+		{report.ByAll, report.BySettlement}, // by settlement: not from the rollups
+	}
+	for _, loc := range []*time.Location{f.loc, time.UTC} { // UTC: not the rollups' zone
+		for _, rg := range ranges {
+			for fi, flt := range filters {
+				for _, gbs := range sets {
+					q := report.Query{Location: loc, GroupBy: report.ByDistrict, Filters: flt}
+					q.From, _ = report.ParseDate(rg[0])
+					q.To, _ = report.ParseDate(rg[1])
+					got, err := f.db.ResponseTimesMulti(ctx, q, gbs)
+					must(t, err)
+					if len(got) != len(gbs) {
+						t.Fatalf("%d results for %d groupings", len(got), len(gbs))
+					}
+					for i, gb := range gbs {
+						gq := q
+						gq.GroupBy = gb
+						want, err := f.db.ResponseTimes(ctx, gq)
+						must(t, err)
+						what := fmt.Sprintf("%s %s..%s filters %d groupings %v: by %s", loc, rg[0], rg[1], fi, gbs, gb)
+						if !reflect.DeepEqual(got[i], want) {
+							t.Errorf("%s: differs from ResponseTimes:\n got %+v\nwant %+v", what, got[i], want)
+						}
+						if len(want.Groups) == 0 && rg[0] != "2026-03-01" && flt.SettlementID == nil { // random incidents have no settlement
+							t.Errorf("%s: no groups", what)
+						}
+					}
+				}
+			}
+		}
+	}
+	// An invalid query is refused as ResponseTimes refuses it.
+	bad := report.Query{Location: f.loc, From: report.Date{Year: 2026, Month: 3, Day: 2}, To: report.Date{Year: 2026, Month: 3, Day: 1}}
+	if _, err := f.db.ResponseTimesMulti(ctx, bad, []report.GroupBy{report.ByAll}); err == nil {
+		t.Errorf("ResponseTimesMulti accepted a range ending before it starts")
+	}
 }

@@ -68,6 +68,13 @@ func (s *Server) dashboardFreshness(r *http.Request) string { return s.ReportFre
 // dashboardGroupings are the report groupings the dashboard shows.
 var dashboardGroupings = []report.GroupBy{report.ByAll, report.ByPriority, report.ByDistrict, report.BySettlement, report.ByWeek}
 
+// multiSource is a report Source that computes several groupings of one
+// query at once (*postgres.DB, replicaSource): the results are those of
+// ResponseTimes for each grouping.
+type multiSource interface {
+	ResponseTimesMulti(ctx context.Context, q report.Query, gbs []report.GroupBy) ([]report.Result, error)
+}
+
 // dashboardRef is the reference data the filters and labels need.
 type dashboardRef struct {
 	districts   []refdata.District
@@ -198,8 +205,29 @@ func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.I
 		gq.GroupBy = dashboardGroupings[i]
 		results[i], errs[i] = src.ResponseTimes(ctx, gq)
 	}
+	// The other groupings (all, priority, district) in one read when the
+	// Source can (ResponseTimesMulti: the rollups read once, not once per
+	// grouping), else one call each.
+	var idx []int
+	var gbs []report.GroupBy
 	for i, g := range dashboardGroupings {
 		if !slices.Contains(byExtras, g) {
+			idx, gbs = append(idx, i), append(gbs, g)
+		}
+	}
+	if ms, ok := src.(multiSource); ok {
+		wg.Go(func() {
+			res, err := ms.ResponseTimesMulti(ctx, q, gbs)
+			if err != nil {
+				errs[idx[0]] = err
+				return
+			}
+			for j, i := range idx {
+				results[i] = res[j]
+			}
+		})
+	} else {
+		for _, i := range idx {
 			wg.Go(func() { fromSource(i) })
 		}
 	}

@@ -32,6 +32,11 @@ func (rs replicaSource) ResponseTimes(ctx context.Context, q report.Query) (repo
 	return res, replicaError(err)
 }
 
+func (rs replicaSource) ResponseTimesMulti(ctx context.Context, q report.Query, gbs []report.GroupBy) ([]report.Result, error) {
+	res, err := rs.db.ResponseTimesMulti(ctx, q, gbs)
+	return res, replicaError(err)
+}
+
 // reportDB is the database to read report figures from that
 // report.Source does not give (a dashboard's other panels): the replica
 // when there is one, else the primary. Pass its errors through
