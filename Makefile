@@ -140,9 +140,10 @@ FAULTTEST = $(GO) test -race -count=1 -timeout 5m -v ./internal/faulttest/
 
 test: lint ## lint, then every test with -race against PostgreSQL, the fault tests last
 	@DATABASE_URL=$$($(PG) url dvresponse_test); export DATABASE_URL; \
-	t0=$$(date +%s); rc=0; \
+	t0=$$(date +%s); rc=0; rm -f internal/e2e/testdata/screenshots/page-sizes.txt; \
 	$(GO) test -race -count=1 -timeout 9m $$($(GO) list ./... | grep -v '/internal/faulttest$$') || rc=$$?; \
 	t1=$$(date +%s); \
+	if [ -f internal/e2e/testdata/screenshots/page-sizes.txt ]; then echo "==> browser journeys (internal/e2e TestJourneys; screenshots in internal/e2e/testdata/screenshots/)"; cat internal/e2e/testdata/screenshots/page-sizes.txt; echo; fi; \
 	echo "==> fault tests: PostgreSQL killed under load, full pool, backup and restore"; \
 	$(FAULTTEST) || rc=$$?; \
 	t2=$$(date +%s); \

@@ -209,7 +209,15 @@ func TestJourneys(t *testing.T) {
 	for _, k := range keys {
 		t.Errorf("accessibility: %s (%s)", k, strings.Join(a11y[k], ", "))
 	}
-	t.Log("page sizes on the wire (KB, gzip, empty cache; document and subresources):\n" + costTable(costs))
+	table := "page sizes on the wire (KB, gzip, empty cache; document and subresources):\n" + costTable(costs)
+	t.Log(table)
+	// make test prints this file after the tests: go test shows nothing of
+	// a passing package but its "ok" line.
+	if err := os.MkdirAll(filepath.Join("testdata", "screenshots"), 0o755); err == nil {
+		if err := os.WriteFile(filepath.Join("testdata", "screenshots", "page-sizes.txt"), []byte(table), 0o644); err != nil {
+			t.Errorf("write the page-size table: %v", err)
+		}
+	}
 	t.Logf("journeys: %d pages in %v (summed over the tabs: loading and checking %v, screenshots %v)", len(costs),
 		time.Since(began).Round(100*time.Millisecond), walkTime.Round(100*time.Millisecond), shotTime.Round(100*time.Millisecond))
 }
@@ -450,24 +458,25 @@ func (b *browser) visit(path, lang string, mobile bool) (pageCost, []string) {
 	return c, mustEval[[]string](b, a11yCheck)
 }
 
-// shot saves a full-page PNG as testdata/screenshots/<name>.png.
+// shot saves a full-page JPEG as testdata/screenshots/<name>.jpg.
 func (b *browser) shot(name string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
-	// The whole page, PNG encoded for speed rather than size.
-	yes := true
-	r, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng,
-		CaptureBeyondViewport: &yes, FromSurface: &yes, OptimizeForSpeed: &yes})
+	// The whole page, as a JPEG: a long page's PNG costs the browser
+	// several times the encoding time, and these are for people to look at.
+	yes, quality := true, int64(75)
+	r, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatJpeg,
+		Quality: &quality, CaptureBeyondViewport: &yes, FromSurface: &yes, OptimizeForSpeed: &yes})
 	if err != nil {
 		b.t.Fatalf("browser %s: screenshot %s: %v", b.name, name, err)
 	}
-	png := r.Data
+	img := r.Data
 	dir := filepath.Join("testdata", "screenshots")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, fileSafe(name)+".png"), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, fileSafe(name)+".jpg"), img, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
 }
