@@ -593,6 +593,30 @@ func TestOfficerJourneyOnPhone(t *testing.T) {
 
 	lap("incident page")
 
+	// En route, first with no network: the press is not sent, the page
+	// says so and stays; pressed again once the network is back, it is
+	// recorded once.
+	setOffline := func(offline bool) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(o.ctx, stepTimeout)
+		defer cancel()
+		if _, err := chromedp.Call(ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: offline,
+			DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+			t.Fatalf("set the network offline=%v: %v", offline, err)
+		}
+	}
+	setOffline(true)
+	o.tap(`"En route" with no network`, elByText(".stage-panel button", "En route"))
+	o.waitFor("the no-network note", stepTimeout, `!!document.querySelector(".stage-panel .offline-note")`)
+	if note := mustEval[string](o.browser, `document.querySelector(".offline-note").textContent`); !strings.HasPrefix(note, "No network") {
+		t.Errorf("with no network, the stage form says %q", note)
+	}
+	if p := mustEval[string](o.browser, "location.pathname"); p != incPath {
+		t.Errorf("with no network, the press left the incident page for %s", p)
+	}
+	setOffline(false)
+	o.waitFor("the note to go", stepTimeout, `!document.querySelector(".offline-note")`)
+
 	// En route.
 	start := time.Now()
 	o.tapToPage(`"En route"`, elByText(".stage-panel button", "En route"), regexp.QuoteMeta(incPath))

@@ -16,6 +16,31 @@
     }
   }, true);
 
+  // (h) No network: a POST form is not sent (the browser would only show
+  // its own error page, and the officer would lose the page); the form
+  // says so and stays as it was. Pressing again once the network is back
+  // is safe: each form carries its own key, and a repeat is recognised.
+  var OFFLINE = doc.body.getAttribute('data-msg-offline') || 'No network: nothing was sent. Press again when the network is back.';
+  doc.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (!isForm(form) || navigator.onLine !== false) return;
+    if ((form.getAttribute('method') || 'get').toLowerCase() !== 'post') return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var note = form.querySelector('.offline-note');
+    if (!note) {
+      note = doc.createElement('div');
+      note.className = 'flash flash-error offline-note';
+      note.setAttribute('role', 'alert');
+      form.insertBefore(note, form.firstChild);
+    }
+    note.textContent = OFFLINE;
+  }, true);
+  window.addEventListener('online', function () {
+    var notes = doc.querySelectorAll('.offline-note');
+    for (var i = 0; i < notes.length; i++) notes[i].parentNode.removeChild(notes[i]);
+  });
+
   // (c) No double submits of plain POST forms (htmx forms arrive here
   // defaultPrevented: use hx-disabled-elt). Disable in a timeout, AFTER the
   // browser has built the form data, or the clicked button's name=value
