@@ -265,23 +265,9 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 						h = &histSum{}
 						hists[ik] = h
 					}
-					h.n++
-					if s >= rollupOverSecs {
-						h.over = append(h.over, s)
-						continue
+					if bk, fine := h.add(s); fine {
+						addFine(fines, fineK{ik, bk}, s)
 					}
-					bk := int(s) / rollupBucketSecs
-					if bk >= len(h.hist) {
-						h.hist = append(h.hist, make([]int32, bk+1-len(h.hist))...)
-					}
-					h.hist[bk]++
-					fk := fineK{ik, bk}
-					f := fines[fk]
-					if f == nil {
-						f = new([rollupBucketSecs]int32)
-						fines[fk] = f
-					}
-					f[int(s)%rollupBucketSecs]++
 				}
 			}
 		}
@@ -702,7 +688,7 @@ func dashKept(ctx context.Context, tx pgx.Tx, loc *time.Location) (bool, error) 
 func ivIndex(iv refdata.Interval) (int, error) {
 	i := slices.IndexFunc(report.Definitions, func(d report.Definition) bool { return d.Interval == iv })
 	if i < 0 {
-		return 0, apperr.New(apperr.Invalid, "Unknown interval %q.", iv)
+		return 0, apperr.New(apperr.Invalid, "dashboard.err.interval")
 	}
 	return i, nil
 }

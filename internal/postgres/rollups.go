@@ -78,11 +78,11 @@ func (db *DB) StopRollups(ctx context.Context) error {
 // and keeps them from then on. Writers to incidents wait until it commits.
 func (db *DB) RebuildRollups(ctx context.Context, loc *time.Location) error {
 	if loc == nil {
-		return apperr.New(apperr.Invalid, "rollups: no time zone")
+		return apperr.New(apperr.Invalid, "db.err.no_time_zone")
 	}
 	zone := loc.String()
 	if _, err := db.Pool.Exec(ctx, `SELECT now() AT TIME ZONE $1`, zone); err != nil {
-		return apperr.New(apperr.Invalid, "rollups: PostgreSQL does not know the time zone %q", zone)
+		return apperr.New(apperr.Invalid, "db.err.time_zone_unknown", "Zone", zone)
 	}
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if err := lockRollups(ctx, tx); err != nil {
@@ -203,6 +203,8 @@ type (
 		cell rollupCell
 		iv   int
 	}
+	// histSum is a coarse histogram being built: counts per 60-second
+	// bucket below rollupOverSecs, longer durations one by one.
 	histSum struct {
 		n          int32
 		hist, over []int32
@@ -216,6 +218,34 @@ type (
 		cellIV
 	}
 )
+
+// add counts a duration of v seconds: in its 60-second bucket, or one by
+// one when it is rollupOverSecs or more. It returns the bucket, and false
+// for a long duration, which has no per-second counts.
+func (h *histSum) add(v int32) (bucket int, fine bool) {
+	h.n++
+	if v >= rollupOverSecs {
+		h.over = append(h.over, v)
+		return 0, false
+	}
+	b := int(v) / rollupBucketSecs
+	if b >= len(h.hist) {
+		h.hist = append(h.hist, make([]int32, b+1-len(h.hist))...)
+	}
+	h.hist[b]++
+	return b, true
+}
+
+// addFine counts a duration of v seconds in the per-second row k of a fine
+// histogram.
+func addFine[K comparable](m map[K]*[rollupBucketSecs]int32, k K, v int32) {
+	f := m[k]
+	if f == nil {
+		f = new([rollupBucketSecs]int32)
+		m[k] = f
+	}
+	f[int(v)%rollupBucketSecs]++
+}
 
 func rebuildMonth(ctx context.Context, tx pgx.Tx, zone string, month, start, end time.Time) error {
 	cells := map[periodCell]*cellSum{}
@@ -267,25 +297,11 @@ func rebuildMonth(ctx context.Context, tx pgx.Tx, zone string, month, start, end
 				h = &histSum{}
 				hists[ci] = h
 			}
-			h.n++
 			dc := dayCell{day, ci}
 			days[dc] = append(days[dc], v)
-			if v >= rollupOverSecs {
-				h.over = append(h.over, v)
-				continue
+			if b, fine := h.add(v); fine {
+				addFine(fines, fineCell{ci, b}, v)
 			}
-			b := int(v) / rollupBucketSecs
-			if b >= len(h.hist) {
-				h.hist = append(h.hist, make([]int32, b+1-len(h.hist))...)
-			}
-			h.hist[b]++
-			fc := fineCell{ci, b}
-			f := fines[fc]
-			if f == nil {
-				f = new([rollupBucketSecs]int32)
-				fines[fc] = f
-			}
-			f[int(v)%rollupBucketSecs]++
 		}
 		return nil
 	}); err != nil {
