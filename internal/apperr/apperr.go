@@ -8,7 +8,6 @@ package apperr
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Code classifies an error for the user interface.
@@ -49,9 +48,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	msg := e.Message
-	if len(e.Args) > 0 && strings.Contains(msg, "%") {
-		msg = fmt.Sprintf(msg, e.Args...) // a message not yet in the catalogue
-	} else if len(e.Args) > 0 {
+	if len(e.Args) > 0 {
 		msg += fmt.Sprint(e.Args)
 	}
 	if e.Err != nil {

@@ -181,7 +181,7 @@ var stageColumns = map[incident.Stage]string{
 func intervalSQL(iv refdata.Interval) (from, to, target string, err error) {
 	d, ok := report.DefinitionOf(iv)
 	if !ok {
-		return "", "", "", apperr.New(apperr.Invalid, "Unknown interval %q.", iv)
+		return "", "", "", apperr.New(apperr.Invalid, "dashboard.err.interval")
 	}
 	return "i." + stageColumns[d.From], "i." + stageColumns[d.To], "p.target_" + string(iv) + "_s", nil
 }
@@ -255,7 +255,7 @@ func reportFilter(q report.Query, args *sqlArgs, withRange bool) (string, error)
 		case report.NightShift:
 			where = append(where, "NOT ("+day+")")
 		default:
-			return "", apperr.New(apperr.Invalid, "Unknown shift %q.", q.Shift)
+			return "", apperr.New(apperr.Invalid, "report.err.shift")
 		}
 	}
 	if len(where) == 0 {
