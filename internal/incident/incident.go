@@ -68,8 +68,7 @@ type Event struct {
 	At       time.Time
 	Username string
 	Kind     string
-	Data     map[string]any // the event's details, as stored
-	Summary  string         // DescribeEvent in English, for logs and tools
+	Data     map[string]any // the event's details, as stored; the server words them per language
 }
 
 // Incident is one call for service.

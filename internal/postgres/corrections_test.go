@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestCorrectStageKeepsTheOriginal(t *testing.T) {
 	}
 	found := false
 	for _, e := range after.Events {
-		found = found || (e.Kind == "correction" && strings.Contains(e.Summary, "Officer pressed On scene late"))
+		found = found || (e.Kind == "correction" && strings.Contains(fmt.Sprint(e.Data["reason"]), "Officer pressed On scene late"))
 	}
 	if !found {
 		t.Error("the timeline shows no correction")

@@ -161,7 +161,6 @@ func (db *DB) Incident(ctx context.Context, id int64) (*incident.Incident, error
 		var data map[string]any
 		err := r.Scan(&ev.At, &ev.Username, &ev.Kind, &data)
 		ev.Data = data
-		ev.Summary = incident.DescribeEvent(ev.Kind, data)
 		return ev, err
 	})
 	return &in, mapErr(err, "")

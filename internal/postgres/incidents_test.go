@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -151,7 +152,7 @@ func TestReceivedTimeComesFromDraftAndManualIsMarked(t *testing.T) {
 	if !in2.ReceivedAt.Equal(manual) || !in2.ReceivedManual {
 		t.Errorf("received = %v manual=%v, want %v marked manual", in2.ReceivedAt, in2.ReceivedManual, manual)
 	}
-	if in2.Events[0].Summary == "" || in2.Events[0].Kind != "created" {
+	if in2.Events[0].Kind != "created" || fmt.Sprint(in2.Events[0].Data["received_manual"]) != "true" {
 		t.Errorf("first event = %+v, want created", in2.Events[0])
 	}
 }

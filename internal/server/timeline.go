@@ -9,10 +9,10 @@ import (
 	"github.com/dvresponse/dvresponse/internal/incident"
 )
 
-// eventText renders a timeline event in l's language. It shows exactly
-// the details incident.DescribeEvent shows in English (the same values,
-// no more): call signs, order numbers, partner names and reasons as
-// stored; stages, referral steps and consent through the catalogue.
+// eventText renders a timeline event in l's language, from its stored
+// details: call signs, order numbers, partner names and reasons as stored;
+// stages, referral steps and consent through the catalogue. It is the one
+// place a timeline event is worded.
 func (s *Server) eventText(l *i18n.Localizer, e incident.Event) string {
 	str := func(k string) string {
 		if v, ok := e.Data[k]; ok && v != nil {
