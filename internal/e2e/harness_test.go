@@ -172,19 +172,18 @@ type browser struct {
 	favicon404 bool     // the browser's own /favicon.ico request failed
 }
 
-func newBrowser(t *testing.T, a *app, name string, width, height int) *browser {
+// chromiumOptions are the options of a headless Debian chromium in a
+// fresh profile (the directory returned, to remove when it ends): no
+// sandbox, GPU, background networking, component updates or sync, which
+// this machine's closed network would refuse.
+func chromiumOptions(t *testing.T, width, height int) ([]chromedp.ExecAllocatorOption, string) {
 	t.Helper()
 	path := chromiumPath(t)
-	u, err := url.Parse(a.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &browser{t: t, name: name, base: a.URL, host: u.Host, reqs: map[network.RequestID]*request{}}
 	dir, err := os.MkdirTemp("", "dvresponse-e2e-chromium-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+	return append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
@@ -195,7 +194,17 @@ func newBrowser(t *testing.T, a *app, name string, width, height int) *browser {
 		chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(dir),
 		chromedp.WindowSize(width, height),
-	)
+	), dir
+}
+
+func newBrowser(t *testing.T, a *app, name string, width, height int) *browser {
+	t.Helper()
+	u, err := url.Parse(a.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &browser{t: t, name: name, base: a.URL, host: u.Host, reqs: map[network.RequestID]*request{}}
+	opts, dir := chromiumOptions(t, width, height)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithListener(b.onEvent))
 	b.ctx = ctx

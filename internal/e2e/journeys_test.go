@@ -303,23 +303,7 @@ func costTable(costs []pageCost) string {
 // newTab is a tab of it with a profile (cookies, cache) of its own.
 func startChromium(t *testing.T) context.Context {
 	t.Helper()
-	path := chromiumPath(t)
-	dir, err := os.MkdirTemp("", "dvresponse-e2e-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(dir),
-		chromedp.WindowSize(int(journeyViewports[0].width), int(journeyViewports[0].height)),
-	)
+	opts, dir := chromiumOptions(t, int(journeyViewports[0].width), int(journeyViewports[0].height))
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
