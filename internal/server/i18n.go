@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
@@ -42,7 +43,7 @@ func (s *Server) requestLang(r *http.Request) string {
 
 // userLang returns ctx with the logged-in user's language, unless the
 // request names one with ?lang=.
-func (s *Server) userLang(r *http.Request, ctx context.Context, userLang string) context.Context {
+func (s *Server) userLang(ctx context.Context, r *http.Request, userLang string) context.Context {
 	if i18n.Supported(r.URL.Query().Get("lang")) || !i18n.Supported(userLang) {
 		return ctx
 	}
@@ -95,9 +96,22 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.rememberLang(w, lang)
-	next := safeNext(r.PostFormValue("next"))
+	next := withoutLang(safeNext(r.PostFormValue("next")))
 	if next == "" {
 		next = homeOf(u.Role)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// withoutLang drops ?lang= from a local address: going back to a page
+// opened with ?lang=ru after choosing Georgian must show it in Georgian.
+func withoutLang(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || !u.Query().Has("lang") {
+		return next
+	}
+	q := u.Query()
+	q.Del("lang")
+	u.RawQuery = q.Encode()
+	return u.String()
 }

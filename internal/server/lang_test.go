@@ -347,6 +347,12 @@ func TestLanguageChoice(t *testing.T) {
 		if got, want := strings.TrimSpace(board.Find(".skip-link").Text()), i18n.Shared().Localizer("ru").T("layout.skip"); got != want {
 			t.Errorf("skip link after choosing Russian: %q, want %q", got, want)
 		}
+		// Back to a page opened with ?lang=: the new choice is what it shows.
+		resp = c.postForm("/account/language", url.Values{"language": {"ka"}, "next": {"/board?lang=ru&view=all"}})
+		wantRedirect(t, resp, "/board?view=all")
+		if got := pageLang(doc(t, ok200(t, c.get(location(resp))))); got != "ka" {
+			t.Errorf("board after choosing Georgian on a page opened with ?lang=ru: lang %q, want ka", got)
+		}
 		// An offsite next is not followed.
 		resp = c.postForm("/account/language", url.Values{"language": {"ky"}, "next": {"https://evil.example/"}})
 		if loc := location(resp); resp.StatusCode != http.StatusSeeOther || strings.Contains(loc, "evil") {

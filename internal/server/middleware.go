@@ -189,7 +189,7 @@ func (s *Server) requireLogin(next http.Handler) http.Handler {
 			return
 		}
 		ctx = context.WithValue(ctx, userKey, u)
-		ctx = s.userLang(r, ctx, u.Language)
+		ctx = s.userLang(ctx, r, u.Language)
 		if f, ok := s.sessions.Pop(ctx, sessFlash).(string); ok && f != "" {
 			kind, msg, _ := strings.Cut(f, "|")
 			ctx = context.WithValue(ctx, flashKey, &web.Flash{Kind: kind, Message: msg})
