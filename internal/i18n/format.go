@@ -30,11 +30,13 @@ func (l *Localizer) Percent(pct float64) string {
 	return l.printer().Sprint(number.Percent(pct/100, number.Scale(1)))
 }
 
+// printer is the language's number printer, made once: a Printer does not
+// change after it is made, so the requests share it.
 func (l *Localizer) printer() *message.Printer {
 	if l == nil {
-		return message.NewPrinter(Shared().Localizer(Default).tag)
+		return Shared().Localizer(Default).numbers
 	}
-	return message.NewPrinter(l.tag)
+	return l.numbers
 }
 
 // Layouts of dates and times per language: ISO order in English (the

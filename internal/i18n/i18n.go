@@ -24,6 +24,7 @@ import (
 
 	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 )
 
 // Language is one language of the catalogue.
@@ -121,7 +122,9 @@ func load(fsys fs.FS) (*Catalogue, error) {
 		}
 	}
 	for _, l := range Languages {
-		c.locs[l.Code] = &Localizer{Lang: l.Code, cat: c, loc: goi18n.NewLocalizer(b, l.Code), tag: language.MustParse(l.Code)}
+		tag := language.MustParse(l.Code)
+		c.locs[l.Code] = &Localizer{Lang: l.Code, cat: c, loc: goi18n.NewLocalizer(b, l.Code), tag: tag,
+			numbers: message.NewPrinter(tag)}
 	}
 	return c, nil
 }
@@ -163,6 +166,8 @@ type Localizer struct {
 	cat  *Catalogue
 	loc  *goi18n.Localizer
 	tag  language.Tag
+	// numbers writes numbers as the language does.
+	numbers *message.Printer
 }
 
 // T returns the message id with its named arguments (name, value pairs).
