@@ -383,7 +383,8 @@ type dashResult struct {
 // targets are the current targets of iv by priority level.
 func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, groupsOf func(key int32) []string,
 	targets map[int]*int) (map[string]dashResult, error) {
-	months, days, minus := rollupPeriods(q, false)
+	span := rollupPeriods(q, false)
+	years, months := span.starts("y"), span.starts("m")
 	var district int64
 	if q.DistrictID != nil {
 		district = *q.DistrictID
@@ -407,12 +408,17 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 		return gs
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT key, incidents, corrected, missing[$5], inconsistent[$5], with_target[$5], within[$5], prios
-		FROM dash_cells WHERE dim = $1 AND district_id = $2 AND dv = $3 AND month = ANY($4)`,
-		string(dim), district, q.DVOnly, months, iv+1).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT grain::text, month, key, incidents, corrected, missing[$6], inconsistent[$6], with_target[$6], within[$6], prios
+		FROM dash_cells WHERE dim = $1 AND district_id = $2 AND dv = $3
+			AND ((grain = 'y' AND month = ANY($4)) OR (grain = 'm' AND month = ANY($5)))`,
+		string(dim), district, q.DVOnly, years, months, iv+1).Query(func(rows pgx.Rows) error {
+		var grain string
+		var month time.Time
 		var key int32
 		var inc, corr, miss, incons, wt, win int
-		return forEachRowArrays(rows, []any{&key, &inc, &corr, &miss, &incons, &wt, &win}, "a", func(arrs [][]int32) error {
+		return forEachRowArrays(rows, []any{&grain, &month, &key, &inc, &corr, &miss, &incons, &wt, &win}, "a", func(arrs [][]int32) error {
+			sg := int(span.sign(grain, month))
+			inc, corr, miss, incons, wt, win = sg*inc, sg*corr, sg*miss, sg*incons, sg*wt, sg*win
 			for _, g := range groupsOfKey(key) {
 				g.incidents += inc
 				g.corrected += corr
@@ -422,31 +428,39 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 				g.within += win
 				for l, x := range arrs[0] {
 					if l < len(g.prios) {
-						g.prios[l] += int(x)
+						g.prios[l] += sg * int(x)
 					}
 				}
 			}
 			return nil
 		})
 	})
-	b.Queue(`SELECT key, n, hist, over FROM dash_hist WHERE dim = $1 AND district_id = $2 AND dv = $3 AND iv = $4
-		AND month = ANY($5)`, string(dim), district, q.DVOnly, int16(iv), months).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT grain::text, month, key, n, hist, over FROM dash_hist WHERE dim = $1 AND district_id = $2 AND dv = $3
+		AND iv = $4 AND ((grain = 'y' AND month = ANY($5)) OR (grain = 'm' AND month = ANY($6)))`,
+		string(dim), district, q.DVOnly, int16(iv), years, months).Query(func(rows pgx.Rows) error {
+		var grain string
+		var month time.Time
 		var key int32
 		var n int64
-		return forEachRowArrays(rows, []any{&key, &n}, "pa", func(arrs [][]int32) error {
+		return forEachRowArrays(rows, []any{&grain, &month, &key, &n}, "pa", func(arrs [][]int32) error {
+			sg := span.sign(grain, month)
 			for _, g := range groupsOfKey(key) {
-				g.n += n
+				g.n += sg * n
 				for i, x := range arrs[0] {
 					if x != 0 {
-						g.addCoarse(i, int64(x))
+						g.addCoarse(i, sg*int64(x))
 					}
 				}
-				g.over = append(g.over, arrs[1]...)
+				if sg > 0 {
+					g.over = append(g.over, arrs[1]...)
+				} else {
+					g.overMinus = append(g.overMinus, arrs[1]...)
+				}
 			}
 			return nil
 		})
 	})
-	daySQL, dayArgs := `SELECT day, recs FROM dash_days WHERE day = ANY($1)`, []any{days}
+	daySQL, dayArgs := `SELECT day, recs FROM dash_days WHERE day = ANY($1)`, []any{span.days}
 	if q.DistrictID != nil {
 		daySQL += ` AND district_id = $2`
 		dayArgs = append(dayArgs, district)
@@ -458,10 +472,7 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 		var day time.Time
 		var recs []byte
 		_, err := pgx.ForEachRow(rows, []any{&day, &recs}, func() error {
-			sg := 1
-			if minus[day] {
-				sg = -1
-			}
+			sg := int(span.sign("d", day))
 			for p := 0; p+32 <= len(recs); p += 32 {
 				r := unpackRec(recs[p : p+32])
 				gs := groupsOfKey(r.key(dim, day))
@@ -535,7 +546,7 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 		bucket int
 	}
 	fine := map[fk]*[rollupBucketSecs]int64{}
-	if len(months) > 0 && len(needs) > 0 {
+	if len(span.periods) > 0 && len(needs) > 0 {
 		want := map[fk]bool{}
 		for nd := range needs {
 			for k := range nd.g.keys {
@@ -556,16 +567,19 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 		for i, k := range keys {
 			ks[i], bs[i] = k.key, int16(k.bucket)
 		}
-		rows, err := tx.Query(ctx, `SELECT r.k, f.counts
+		grains, starts, signs := span.arrays()
+		rows, err := tx.Query(ctx, `SELECT r.k, p.sign, f.counts
 			FROM unnest($1::integer[], $2::smallint[]) WITH ORDINALITY r(key, bucket, k)
+			CROSS JOIN unnest($7::text[], $8::date[], $9::integer[]) p(grain, month, sign)
 			JOIN dash_fine f ON f.dim = $3 AND f.district_id = $4 AND f.dv = $5 AND f.iv = $6 AND f.key = r.key
-				AND f.bucket = r.bucket AND f.month >= $7 AND f.month <= $8`,
-			ks, bs, string(dim), district, q.DVOnly, int16(iv), months[0], months[len(months)-1])
+				AND f.bucket = r.bucket AND f.grain = p.grain::"char" AND f.month = p.month`,
+			ks, bs, string(dim), district, q.DVOnly, int16(iv), grains, starts, signs)
 		if err != nil {
 			return nil, err
 		}
 		var k int
-		if err := forEachRowArrays(rows, []any{&k}, "p", func(arrs [][]int32) error {
+		var sg int64
+		if err := forEachRowArrays(rows, []any{&k, &sg}, "p", func(arrs [][]int32) error {
 			key := keys[k-1]
 			sum := fine[key]
 			if sum == nil {
@@ -574,7 +588,7 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 			}
 			for i, x := range arrs[0] {
 				if i < rollupBucketSecs {
-					sum[i] += int64(x)
+					sum[i] += sg * int64(x)
 				}
 			}
 			return nil

@@ -20,7 +20,7 @@ import (
 // a day, every place, both types, victims' sex and age recorded or not.
 func (f *dashFixture) spreadIncidents(t *testing.T, r *rand.Rand, n int) []int64 {
 	t.Helper()
-	start := time.Date(2026, 1, 20, 0, 0, 0, 0, f.loc)
+	start := time.Date(2025, 10, 1, 0, 0, 0, 0, f.loc)
 	span := time.Date(2026, 4, 10, 0, 0, 0, 0, f.loc).Sub(start)
 	places := []struct{ district, settlement string }{{"LEN", ""}, {"LEN", "Ak-Jol"}, {"LEN", "Kara-Balta"}, {"OSH", ""},
 		{"OSH", "Nur"}, {"", ""}, {"OSH", "Ak-Jol"}} // the last: a settlement of another district
@@ -194,12 +194,12 @@ func dashState(t *testing.T, db *postgres.DB) map[string]string {
 	ctx := context.Background()
 	out := map[string]string{}
 	for _, sql := range []string{
-		`SELECT concat_ws(' ', 'c', dim, district_id, dv, month, key), concat_ws(' ', incidents, corrected, prios::text, missing::text,
+		`SELECT concat_ws(' ', 'c', dim, district_id, dv, grain, month, key), concat_ws(' ', incidents, corrected, prios::text, missing::text,
 			inconsistent::text, with_target::text, within::text) FROM dash_cells
 			WHERE incidents <> 0 OR corrected <> 0 OR prios <> '{0,0,0,0,0,0,0,0,0}'`,
-		`SELECT concat_ws(' ', 'h', dim, district_id, dv, iv, month, key), concat_ws(' ', n, rtrim(encode(hist, 'hex'), '0'),
+		`SELECT concat_ws(' ', 'h', dim, district_id, dv, iv, grain, month, key), concat_ws(' ', n, rtrim(encode(hist, 'hex'), '0'),
 			(SELECT array_agg(x ORDER BY x) FROM unnest(over) x)::text) FROM dash_hist WHERE n <> 0 OR cardinality(over) > 0`,
-		`SELECT concat_ws(' ', 'f', dim, district_id, dv, iv, key, bucket, month), encode(counts, 'hex') FROM dash_fine
+		`SELECT concat_ws(' ', 'f', dim, district_id, dv, iv, key, bucket, grain, month), encode(counts, 'hex') FROM dash_fine
 			WHERE counts <> ''::bytea AND ltrim(encode(counts, 'hex'), '0') <> ''`,
 		`SELECT concat_ws(' ', 'd', day, district_id, is_dv), (SELECT string_agg(encode(substring(recs FROM 32 * i + 1 FOR 32), 'hex'), ','
 			ORDER BY encode(substring(recs FROM 32 * i + 1 FOR 32), 'hex')) FROM generate_series(0, length(recs) / 32 - 1) i)
@@ -297,6 +297,11 @@ func TestDashboardRollupsMatchNaive(t *testing.T) {
 		{"2026-02-15", "2026-03-10"}, // days only
 		{"2026-03-01", "2026-03-01"}, // one day
 		{"2026-01-05", "2026-03-25"}, // a month less days
+		{"2025-01-01", "2025-12-31"}, // a calendar year: its year rows
+		{"2025-04-01", "2026-03-31"}, // a year less months, plus months
+		{"2025-03-20", "2025-12-30"}, // a year less months and days, plus days
+		{"2025-07-10", "2026-02-20"}, // months, less and plus days, across a year
+		{"2026-01-10", "2026-12-31"}, // a year less days
 	}
 	for name, fl := range filters {
 		for _, rg := range ranges {

@@ -487,18 +487,11 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 // rollupReport gives for that grouping alone.
 func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.GroupBy, prios []refdata.Priority) ([]report.Result, bool, error) {
 	needWeek := slices.Contains(gbs, report.ByWeek)
-	// The periods: whole months from the month rows, the other days from
-	// the day rows; a month of which more than half is in the range from
-	// its month rows less the day rows of the days outside the range
-	// (minus), so that "the last 28 days" or a rolling year read a few day
-	// rows, not a month of them. A weekly series reads day rows only.
-	months, days, minus := rollupPeriods(q, needWeek)
-	sign := func(day time.Time) int64 {
-		if minus[day] {
-			return -1
-		}
-		return 1
-	}
+	// The periods: year and month rows added or subtracted, and day rows
+	// (rollupPeriods), so that a year or "the last 28 days" read a few
+	// rows per cell. A weekly series reads day rows only.
+	span := rollupPeriods(q, needWeek)
+	years, months, days := span.starts("y"), span.starts("m"), span.days
 	// filter is the query's filters as SQL, their arguments numbered after
 	// the first ones.
 	filter := func(first ...any) (string, []any) {
@@ -537,9 +530,10 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 		missing, inconsistent [6]int32
 	}
 	var cells []cellRow
-	where, args := filter(months, days)
+	where, args := filter(years, months, days)
 	b.Queue(`SELECT grain::text, period, district_id, priority, is_dv, incidents, corrected, missing, inconsistent
-		FROM rollup_cells WHERE ((grain = 'm' AND period = ANY($1)) OR (grain = 'd' AND period = ANY($2)))`+where, args...).
+		FROM rollup_cells WHERE ((grain = 'y' AND period = ANY($1)) OR (grain = 'm' AND period = ANY($2))
+			OR (grain = 'd' AND period = ANY($3)))`+where, args...).
 		Query(func(rows pgx.Rows) error {
 			var c cellRow
 			return forEachRowArrays(rows, []any{&c.grain, &c.period, &c.cell.district, &c.cell.priority, &c.cell.dv,
@@ -583,26 +577,34 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 		}
 		return ""
 	}
-	where, args = filter(months)
-	b.Queue(`SELECT district_id, priority, is_dv, iv, n, hist, over FROM rollup_hist WHERE month = ANY($1)`+where, args...).
+	where, args = filter(years, months)
+	b.Queue(`SELECT grain::text, month, district_id, priority, is_dv, iv, n, hist, over FROM rollup_hist
+		WHERE ((grain = 'y' AND month = ANY($1)) OR (grain = 'm' AND month = ANY($2)))`+where, args...).
 		Query(func(rows pgx.Rows) error {
+			var grain string
+			var month time.Time
 			var c rollupCell
 			var iv int
 			var n int64
-			return forEachRowArrays(rows, []any{&c.district, &c.priority, &c.dv, &iv, &n}, "pa", func(arrs [][]int32) error {
+			return forEachRowArrays(rows, []any{&grain, &month, &c.district, &c.priority, &c.dv, &iv, &n}, "pa", func(arrs [][]int32) error {
 				hist, over := arrs[0], arrs[1]
 				if n == 0 {
 					return nil
 				}
+				sg := span.sign(grain, month)
 				a := acc(cellIv{c, "", iv})
-				a.n += n
+				a.n += sg * n
 				a.cells[c] = true
 				for i, x := range hist {
 					if x != 0 {
-						a.addCoarse(i, int64(x))
+						a.addCoarse(i, sg*int64(x))
 					}
 				}
-				a.over = append(a.over, over...)
+				if sg > 0 {
+					a.over = append(a.over, over...)
+				} else {
+					a.overMinus = append(a.overMinus, over...)
+				}
 				return nil
 			})
 		})
@@ -615,7 +617,7 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 			return forEachRowArrays(rows, []any{&day, &c.district, &c.priority, &c.dv, &iv}, "p", func(arrs [][]int32) error {
 				vals := arrs[0]
 				a := acc(cellIv{c, weekOf(day), iv})
-				sg := sign(day)
+				sg := span.sign("d", day)
 				a.n += sg * int64(len(vals))
 				for _, v := range vals {
 					switch {
@@ -716,7 +718,7 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 			if c.incidents == 0 && c.corrected == 0 {
 				continue
 			}
-			if c.grain == "d" && minus[c.period] {
+			if span.sign(c.grain, c.period) < 0 {
 				c.incidents, c.corrected = -c.incidents, -c.corrected
 				for i := range 6 {
 					c.missing[i], c.inconsistent[i] = -c.missing[i], -c.inconsistent[i]
@@ -791,7 +793,7 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 			}
 		}
 	}
-	if len(months) > 0 && len(want) > 0 {
+	if len(span.periods) > 0 && len(want) > 0 {
 		keys := make([]fineKey, 0, len(want))
 		for k := range want {
 			keys = append(keys, k)
@@ -802,16 +804,19 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 		for i, k := range keys {
 			ivs[i], buckets[i], dists[i], ps[i], dvs[i] = int16(k.iv), int16(k.bucket), k.cell.district, int32(k.cell.priority), k.cell.dv
 		}
-		rows, err := tx.Query(ctx, `SELECT r.k, f.counts
+		grains, starts, signs := span.arrays()
+		rows, err := tx.Query(ctx, `SELECT r.k, p.sign, f.counts
 			FROM unnest($1::smallint[], $2::smallint[], $3::bigint[], $4::integer[], $5::boolean[]) WITH ORDINALITY r(iv, bucket, d, p, dv, k)
+			CROSS JOIN unnest($6::text[], $7::date[], $8::integer[]) p(grain, month, sign)
 			JOIN rollup_fine f ON f.iv = r.iv AND f.district_id = r.d AND f.priority = r.p AND f.is_dv = r.dv
-				AND f.bucket = r.bucket AND f.month >= $6 AND f.month <= $7`,
-			ivs, buckets, dists, ps, dvs, months[0], months[len(months)-1])
+				AND f.bucket = r.bucket AND f.grain = p.grain::"char" AND f.month = p.month`,
+			ivs, buckets, dists, ps, dvs, grains, starts, signs)
 		if err != nil {
 			return nil, false, err
 		}
 		var k int
-		if err := forEachRowArrays(rows, []any{&k}, "p", func(arrs [][]int32) error {
+		var sg int64
+		if err := forEachRowArrays(rows, []any{&k, &sg}, "p", func(arrs [][]int32) error {
 			counts := arrs[0]
 			fk := keys[k-1]
 			sum := fine[fk]
@@ -821,7 +826,7 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 			}
 			for i, x := range counts {
 				if i < rollupBucketSecs {
-					sum[i] += int64(x)
+					sum[i] += sg * int64(x)
 				}
 			}
 			return nil
@@ -998,42 +1003,144 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 	return results, true, nil
 }
 
-// rollupPeriods splits q's range into the local months read from month
-// rows and the days read from day rows: a month wholly in the range from
-// its month rows; one of which more than half is in it from its month rows
-// less the day rows of its days outside the range (minus); the others from
-// the day rows of their days in the range. With daysOnly (a weekly
-// series) every day is read from its day rows.
-func rollupPeriods(q report.Query, daysOnly bool) (months, days []time.Time, minus map[time.Time]bool) {
-	minus = map[time.Time]bool{}
-	for d := q.From; !q.To.Before(d); {
-		first := report.Date{Year: d.Year, Month: d.Month, Day: 1}
-		next := first.AddDays(32)
-		next = report.Date{Year: next.Year, Month: next.Month, Day: 1}
-		hi := next.AddDays(-1)
+// rollupPeriod is a local year or month whose rows a range reads, added
+// (sign 1) or subtracted (-1).
+type rollupPeriod struct {
+	grain string    // "y" or "m"
+	start time.Time // its first day, at midnight UTC
+	sign  int64
+}
+
+// rollupSpan is how a range is read from the rollups: year and month rows
+// added or subtracted, and day rows (those in minus subtracted).
+type rollupSpan struct {
+	periods []rollupPeriod
+	days    []time.Time
+	minus   map[time.Time]bool
+}
+
+// starts are the first days of the span's periods of grain g, for a
+// query's "= ANY" test.
+func (s rollupSpan) starts(g string) []time.Time {
+	out := []time.Time{}
+	for _, p := range s.periods {
+		if p.grain == g {
+			out = append(out, p.start)
+		}
+	}
+	return out
+}
+
+// sign is the sign of the row of grain g ("y", "m" or "d") starting on
+// start: 1 added, -1 subtracted.
+func (s rollupSpan) sign(g string, start time.Time) int64 {
+	if g == "d" {
+		if s.minus[start] {
+			return -1
+		}
+		return 1
+	}
+	for _, p := range s.periods {
+		if p.grain == g && p.start.Equal(start) {
+			return p.sign
+		}
+	}
+	return 1
+}
+
+// arrays are the span's periods as parallel arrays (grain, first day,
+// sign), for a query that joins them.
+func (s rollupSpan) arrays() (grains []string, starts []time.Time, signs []int32) {
+	for _, p := range s.periods {
+		grains, starts, signs = append(grains, p.grain), append(starts, p.start), append(signs, int32(p.sign))
+	}
+	return grains, starts, signs
+}
+
+// rollupPeriods splits q's range into the rows that read it with the
+// fewest rows, every count adding and subtracting exactly: a local year
+// wholly in the range from its year rows; one more than half in it from
+// its year rows less the parts outside the range; the others by month.
+// Likewise a month wholly in a part from its month rows, one more than
+// half in it from its month rows less its other days' day rows, the others
+// from their days' rows. So a calendar year reads one row per cell, a
+// rolling year a year, a month or two and a few days, "the last 28 days"
+// a month and a few days. With daysOnly (a weekly series) every day is
+// read from its day rows.
+func rollupPeriods(q report.Query, daysOnly bool) rollupSpan {
+	s := rollupSpan{minus: map[time.Time]bool{}}
+	if daysOnly {
+		for d := q.From; !q.To.Before(d); d = d.AddDays(1) {
+			s.days = append(s.days, dateUTC(d))
+		}
+		return s
+	}
+	for y := q.From.Year; y <= q.To.Year; y++ {
+		first, last := report.Date{Year: y, Month: 1, Day: 1}, report.Date{Year: y, Month: 12, Day: 31}
+		lo, hi := first, last
+		if lo.Before(q.From) {
+			lo = q.From
+		}
 		if q.To.Before(hi) {
 			hi = q.To
 		}
-		in, all := d.DaysUntil(hi)+1, first.DaysUntil(next)
+		in, all := lo.DaysUntil(hi)+1, first.DaysUntil(last)+1
 		switch {
-		case !daysOnly && in == all:
-			months = append(months, monthOf(d))
-		case !daysOnly && 2*in > all:
-			months = append(months, monthOf(d))
+		case in == all:
+			s.periods = append(s.periods, rollupPeriod{"y", dateUTC(first), 1})
+		case 2*in > all:
+			s.periods = append(s.periods, rollupPeriod{"y", dateUTC(first), 1})
+			if first.Before(lo) {
+				s.addMonths(first, lo.AddDays(-1), -1)
+			}
+			if hi.Before(last) {
+				s.addMonths(hi.AddDays(1), last, -1)
+			}
+		default:
+			s.addMonths(lo, hi, 1)
+		}
+	}
+	return s
+}
+
+// addMonths adds (sign 1) or subtracts (-1) the days from lo to hi, within
+// one year, by month: a whole month from its month rows; a month more than
+// half covered from its month rows and its other days' day rows with the
+// opposite sign; the others from their days' rows.
+func (s *rollupSpan) addMonths(lo, hi report.Date, sign int64) {
+	for d := lo; !hi.Before(d); {
+		first := report.Date{Year: d.Year, Month: d.Month, Day: 1}
+		next := first.AddDays(32)
+		next = report.Date{Year: next.Year, Month: next.Month, Day: 1}
+		end := next.AddDays(-1)
+		if hi.Before(end) {
+			end = hi
+		}
+		in, all := d.DaysUntil(end)+1, first.DaysUntil(next)
+		switch {
+		case in == all:
+			s.periods = append(s.periods, rollupPeriod{"m", monthOf(d), sign})
+		case 2*in > all:
+			s.periods = append(s.periods, rollupPeriod{"m", monthOf(d), sign})
 			for x := first; x.Before(next); x = x.AddDays(1) {
-				if x.Before(d) || hi.Before(x) {
-					days = append(days, dateUTC(x))
-					minus[dateUTC(x)] = true
+				if x.Before(d) || end.Before(x) {
+					s.addDay(x, -sign)
 				}
 			}
 		default:
-			for x := d; !hi.Before(x); x = x.AddDays(1) {
-				days = append(days, dateUTC(x))
+			for x := d; !end.Before(x); x = x.AddDays(1) {
+				s.addDay(x, sign)
 			}
 		}
 		d = next
 	}
-	return months, days, minus
+}
+
+func (s *rollupSpan) addDay(d report.Date, sign int64) {
+	s.days = append(s.days, dateUTC(d))
+	if sign < 0 {
+		s.minus[dateUTC(d)] = true
+	}
 }
 
 // forEachRowArrays is pgx.ForEachRow for rows whose last columns hold

@@ -138,9 +138,9 @@ func TestRollupsMatchNaive(t *testing.T) {
 	must(t, f.db.RebuildRollups(ctx, f.loc))
 	r := rand.New(rand.NewPCG(1, 2))
 	// Half loaded with the triggers kept, half then rebuilt.
-	randomIncidents(t, f, r, "A", 1200, time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))
+	randomIncidents(t, f, r, "A", 1200, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))
 	must(t, f.db.StopRollups(ctx))
-	randomIncidents(t, f, r, "B", 800, time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))
+	randomIncidents(t, f, r, "B", 800, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))
 	must(t, f.db.RebuildRollups(ctx, f.loc))
 
 	ranges := [][2]string{
@@ -152,6 +152,12 @@ func TestRollupsMatchNaive(t *testing.T) {
 		{"2026-01-05", "2026-03-25"}, // months less the days outside the range
 		{"2026-02-02", "2026-02-27"}, // one month less two days
 		{"2026-03-09", "2026-04-09"}, // less and plus days
+		{"2025-01-01", "2025-12-31"}, // a calendar year: its year rows
+		{"2026-01-01", "2026-12-31"}, // the same, a year in progress
+		{"2025-04-01", "2026-03-31"}, // a year less months, plus months
+		{"2025-03-20", "2025-12-30"}, // a year less months and days, plus days
+		{"2025-07-10", "2026-02-20"}, // months, less and plus days, across a year
+		{"2026-01-10", "2026-12-31"}, // a year less days
 	}
 	p2 := 2
 	filters := []report.Filters{{}, {DVOnly: true}, {Priority: &p2}, {DistrictID: &f.district.ID, DVOnly: true}}
@@ -230,13 +236,13 @@ func rollupState(t *testing.T, db *postgres.DB) map[string]string {
 		}
 		return ""
 	})
-	read(`SELECT 'h', month::text, district_id, priority, is_dv, iv, n, hist, over FROM rollup_hist`, 6, func(k string, v []any) string {
+	read(`SELECT 'h', grain::text || month::text, district_id, priority, is_dv, iv, n, hist, over FROM rollup_hist`, 6, func(k string, v []any) string {
 		if s, o := norm(v[7], false), norm(v[8], true); v[6].(int32) != 0 || s != "[]" || o != "[]" {
 			return fmt.Sprint(v[6], " ", s, " ", o)
 		}
 		return ""
 	})
-	read(`SELECT 'f', month::text, district_id, priority, is_dv, iv, bucket, counts FROM rollup_fine`, 7, func(_ string, v []any) string {
+	read(`SELECT 'f', grain::text || month::text, district_id, priority, is_dv, iv, bucket, counts FROM rollup_fine`, 7, func(_ string, v []any) string {
 		if s := norm(v[7], false); s != "[]" {
 			return s
 		}
