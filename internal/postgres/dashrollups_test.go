@@ -194,12 +194,12 @@ func dashState(t *testing.T, db *postgres.DB) map[string]string {
 	ctx := context.Background()
 	out := map[string]string{}
 	for _, sql := range []string{
-		`SELECT concat_ws(' ', 'c', dim, district_id, dv, month, key), concat_ws(' ', incidents, corrected, prios::text, missing::text,
+		`SELECT concat_ws(' ', 'c', dim, district_id, dv, grain, month, key), concat_ws(' ', incidents, corrected, prios::text, missing::text,
 			inconsistent::text, with_target::text, within::text) FROM dash_cells
 			WHERE incidents <> 0 OR corrected <> 0 OR prios <> '{0,0,0,0,0,0,0,0,0}'`,
-		`SELECT concat_ws(' ', 'h', dim, district_id, dv, iv, month, key), concat_ws(' ', n, rtrim(encode(hist, 'hex'), '0'),
+		`SELECT concat_ws(' ', 'h', dim, district_id, dv, iv, grain, month, key), concat_ws(' ', n, rtrim(encode(hist, 'hex'), '0'),
 			(SELECT array_agg(x ORDER BY x) FROM unnest(over) x)::text) FROM dash_hist WHERE n <> 0 OR cardinality(over) > 0`,
-		`SELECT concat_ws(' ', 'f', dim, district_id, dv, iv, key, bucket, month), encode(counts, 'hex') FROM dash_fine
+		`SELECT concat_ws(' ', 'f', dim, district_id, dv, iv, key, bucket, grain, month), encode(counts, 'hex') FROM dash_fine
 			WHERE counts <> ''::bytea AND ltrim(encode(counts, 'hex'), '0') <> ''`,
 		`SELECT concat_ws(' ', 'd', day, district_id, is_dv), (SELECT string_agg(encode(substring(recs FROM 32 * i + 1 FOR 32), 'hex'), ','
 			ORDER BY encode(substring(recs FROM 32 * i + 1 FOR 32), 'hex')) FROM generate_series(0, length(recs) / 32 - 1) i)
