@@ -115,14 +115,18 @@ type dashCellSum struct {
 }
 
 // rebuildDash recomputes the dashboard rollups of the local months from
-// the one holding from to the one holding to (rows already deleted), in
-// zone, against the current targets, and records those targets.
+// the one holding from to the one holding to (month and day rows already
+// deleted), then the year rows of their years, in zone, against the
+// current targets, and records those targets.
 func rebuildDash(ctx context.Context, tx pgx.Tx, zone string, loc *time.Location, from, to report.Date) error {
 	for m := monthOf(from); !m.After(monthOf(to)); m = m.AddDate(0, 1, 0) {
 		start := time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, loc)
 		if err := rebuildDashMonth(ctx, tx, zone, m, start, start.AddDate(0, 1, 0)); err != nil {
 			return err
 		}
+	}
+	if err := rebuildYears(ctx, tx, monthOf(from), monthOf(to), true); err != nil {
+		return err
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO app_settings (key, value) VALUES ($1, dash_targets())
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()`, DashTargetsKey)

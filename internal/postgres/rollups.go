@@ -100,7 +100,11 @@ func (db *DB) RebuildRollups(ctx context.Context, loc *time.Location) error {
 			return err
 		}
 		if first != nil {
-			if err := applyMonths(ctx, tx, zone, loc, report.DateOf(*first, loc), report.DateOf(*last, loc)); err != nil {
+			from, to := report.DateOf(*first, loc), report.DateOf(*last, loc)
+			if err := applyMonths(ctx, tx, zone, loc, from, to); err != nil {
+				return err
+			}
+			if err := rebuildYears(ctx, tx, monthOf(from), monthOf(to), false); err != nil {
 				return err
 			}
 		}
@@ -126,11 +130,14 @@ func (db *DB) RebuildRollupMonths(ctx context.Context, from, to report.Date) err
 		if err != nil {
 			return fmt.Errorf("rollups: zone %q: %w", *zone, err)
 		}
+		// The month and day rows of those months; the year rows (whose
+		// month, the first of January, may be in the range) are made again
+		// from all of their year's months after.
 		m0, m1 := monthOf(from), monthOf(to).AddDate(0, 1, 0)
 		for _, sql := range []string{
-			`DELETE FROM rollup_cells WHERE period >= $1 AND period < $2`,
-			`DELETE FROM rollup_hist WHERE month >= $1 AND month < $2`,
-			`DELETE FROM rollup_fine WHERE month >= $1 AND month < $2`,
+			`DELETE FROM rollup_cells WHERE grain IN ('m', 'd') AND period >= $1 AND period < $2`,
+			`DELETE FROM rollup_hist WHERE grain = 'm' AND month >= $1 AND month < $2`,
+			`DELETE FROM rollup_fine WHERE grain = 'm' AND month >= $1 AND month < $2`,
 			`DELETE FROM rollup_days WHERE day >= $1 AND day < $2`,
 		} {
 			if _, err := tx.Exec(ctx, sql, m0, m1); err != nil {
@@ -138,6 +145,9 @@ func (db *DB) RebuildRollupMonths(ctx context.Context, from, to report.Date) err
 			}
 		}
 		if err := applyMonths(ctx, tx, *zone, loc, from, to); err != nil {
+			return err
+		}
+		if err := rebuildYears(ctx, tx, m0, monthOf(to), false); err != nil {
 			return err
 		}
 		var kept bool
@@ -148,9 +158,9 @@ func (db *DB) RebuildRollupMonths(ctx context.Context, from, to report.Date) err
 			return nil
 		}
 		for _, sql := range []string{
-			`DELETE FROM dash_cells WHERE month >= $1 AND month < $2`,
-			`DELETE FROM dash_hist WHERE month >= $1 AND month < $2`,
-			`DELETE FROM dash_fine WHERE month >= $1 AND month < $2`,
+			`DELETE FROM dash_cells WHERE grain = 'm' AND month >= $1 AND month < $2`,
+			`DELETE FROM dash_hist WHERE grain = 'm' AND month >= $1 AND month < $2`,
+			`DELETE FROM dash_fine WHERE grain = 'm' AND month >= $1 AND month < $2`,
 			`DELETE FROM dash_days WHERE day >= $1 AND day < $2`,
 		} {
 			if _, err := tx.Exec(ctx, sql, m0, m1); err != nil {

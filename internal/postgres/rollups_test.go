@@ -236,14 +236,14 @@ func rollupState(t *testing.T, db *postgres.DB) map[string]string {
 		}
 		return ""
 	})
-	read(`SELECT 'h', grain::text || month::text, district_id, priority, is_dv, iv, n, hist, over FROM rollup_hist`, 6, func(k string, v []any) string {
-		if s, o := norm(v[7], false), norm(v[8], true); v[6].(int32) != 0 || s != "[]" || o != "[]" {
-			return fmt.Sprint(v[6], " ", s, " ", o)
+	read(`SELECT 'h', grain::text, month::text, district_id, priority, is_dv, iv, n, hist, over FROM rollup_hist`, 7, func(k string, v []any) string {
+		if s, o := norm(v[8], false), norm(v[9], true); v[7].(int32) != 0 || s != "[]" || o != "[]" {
+			return fmt.Sprint(v[7], " ", s, " ", o)
 		}
 		return ""
 	})
-	read(`SELECT 'f', grain::text || month::text, district_id, priority, is_dv, iv, bucket, counts FROM rollup_fine`, 7, func(_ string, v []any) string {
-		if s := norm(v[7], false); s != "[]" {
+	read(`SELECT 'f', grain::text, month::text, district_id, priority, is_dv, iv, bucket, counts FROM rollup_fine`, 8, func(_ string, v []any) string {
+		if s := norm(v[8], false); s != "[]" {
 			return s
 		}
 		return ""
