@@ -567,24 +567,30 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 			}
 			return keys[i].bucket < keys[j].bucket
 		})
-		ks, bs := make([]int32, len(keys)), make([]int16, len(keys))
+		// One lookup per key and period, by the whole primary key (as in
+		// rollupReports).
+		n := len(keys) * len(span.periods)
+		ks, bs, idx := make([]int32, 0, n), make([]int16, 0, n), make([]int32, 0, n)
+		grains, starts, signs := make([]string, 0, n), make([]time.Time, 0, n), make([]int32, 0, n)
 		for i, k := range keys {
-			ks[i], bs[i] = k.key, int16(k.bucket)
+			for _, p := range span.periods {
+				ks, bs, idx = append(ks, k.key), append(bs, int16(k.bucket)), append(idx, int32(i))
+				grains, starts, signs = append(grains, p.grain), append(starts, p.start), append(signs, int32(p.sign))
+			}
 		}
-		grains, starts, signs := span.arrays()
-		rows, err := tx.Query(ctx, `SELECT r.k, p.sign, f.counts
-			FROM unnest($1::integer[], $2::smallint[]) WITH ORDINALITY r(key, bucket, k)
-			CROSS JOIN unnest($7::text[], $8::date[], $9::integer[]) p(grain, month, sign)
-			JOIN dash_fine f ON f.dim = $3 AND f.district_id = $4 AND f.dv = $5 AND f.iv = $6 AND f.key = r.key
-				AND f.bucket = r.bucket AND f.grain = p.grain::"char" AND f.month = p.month`,
-			ks, bs, string(dim), district, q.DVOnly, int16(iv), grains, starts, signs)
+		rows, err := tx.Query(ctx, `SELECT r.k, r.sign, f.counts
+			FROM unnest($1::integer[], $2::smallint[], $3::text[], $4::date[], $5::integer[], $6::integer[])
+				r(key, bucket, grain, month, sign, k)
+			JOIN dash_fine f ON f.dim = $7 AND f.district_id = $8 AND f.dv = $9 AND f.iv = $10 AND f.key = r.key
+				AND f.bucket = r.bucket AND f.grain = r.grain::"char" AND f.month = r.month`,
+			ks, bs, grains, starts, signs, idx, string(dim), district, q.DVOnly, int16(iv))
 		if err != nil {
 			return nil, err
 		}
 		var k int
 		var sg int64
 		if err := forEachRowArrays(rows, []any{&k, &sg}, "p", func(arrs [][]int32) error {
-			key := keys[k-1]
+			key := keys[k]
 			sum := fine[key]
 			if sum == nil {
 				sum = new([rollupBucketSecs]int64)

@@ -809,18 +809,26 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 			keys = append(keys, k)
 		}
 		sort.Slice(keys, func(i, j int) bool { return fineLess(keys[i], keys[j]) })
-		ivs, buckets, dists, ps, dvs := make([]int16, len(keys)), make([]int16, len(keys)), make([]int64, len(keys)),
-			make([]int32, len(keys)), make([]bool, len(keys))
+		// One lookup per key and period, by the whole primary key: the
+		// planner, which cannot see into the arrays, would otherwise read
+		// every period of a key and join them after.
+		n := len(keys) * len(span.periods)
+		ivs, buckets, dists, ps, dvs := make([]int16, 0, n), make([]int16, 0, n), make([]int64, 0, n), make([]int32, 0, n),
+			make([]bool, 0, n)
+		ks, grains, starts, signs := make([]int32, 0, n), make([]string, 0, n), make([]time.Time, 0, n), make([]int32, 0, n)
 		for i, k := range keys {
-			ivs[i], buckets[i], dists[i], ps[i], dvs[i] = int16(k.iv), int16(k.bucket), k.cell.district, int32(k.cell.priority), k.cell.dv
+			for _, p := range span.periods {
+				ivs, buckets, dists = append(ivs, int16(k.iv)), append(buckets, int16(k.bucket)), append(dists, k.cell.district)
+				ps, dvs, ks = append(ps, int32(k.cell.priority)), append(dvs, k.cell.dv), append(ks, int32(i))
+				grains, starts, signs = append(grains, p.grain), append(starts, p.start), append(signs, int32(p.sign))
+			}
 		}
-		grains, starts, signs := span.arrays()
-		rows, err := tx.Query(ctx, `SELECT r.k, p.sign, f.counts
-			FROM unnest($1::smallint[], $2::smallint[], $3::bigint[], $4::integer[], $5::boolean[]) WITH ORDINALITY r(iv, bucket, d, p, dv, k)
-			CROSS JOIN unnest($6::text[], $7::date[], $8::integer[]) p(grain, month, sign)
+		rows, err := tx.Query(ctx, `SELECT r.k, r.sign, f.counts
+			FROM unnest($1::smallint[], $2::smallint[], $3::bigint[], $4::integer[], $5::boolean[], $6::text[], $7::date[],
+				$8::integer[], $9::integer[]) r(iv, bucket, d, p, dv, grain, month, sign, k)
 			JOIN rollup_fine f ON f.iv = r.iv AND f.district_id = r.d AND f.priority = r.p AND f.is_dv = r.dv
-				AND f.bucket = r.bucket AND f.grain = p.grain::"char" AND f.month = p.month`,
-			ivs, buckets, dists, ps, dvs, grains, starts, signs)
+				AND f.bucket = r.bucket AND f.grain = r.grain::"char" AND f.month = r.month`,
+			ivs, buckets, dists, ps, dvs, grains, starts, signs, ks)
 		if err != nil {
 			return nil, false, err
 		}
@@ -828,7 +836,7 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 		var sg int64
 		if err := forEachRowArrays(rows, []any{&k, &sg}, "p", func(arrs [][]int32) error {
 			counts := arrs[0]
-			fk := keys[k-1]
+			fk := keys[k]
 			sum := fine[fk]
 			if sum == nil {
 				sum = new([rollupBucketSecs]int64)
@@ -1056,15 +1064,6 @@ func (s rollupSpan) sign(g string, start time.Time) int64 {
 		}
 	}
 	return 1
-}
-
-// arrays are the span's periods as parallel arrays (grain, first day,
-// sign), for a query that joins them.
-func (s rollupSpan) arrays() (grains []string, starts []time.Time, signs []int32) {
-	for _, p := range s.periods {
-		grains, starts, signs = append(grains, p.grain), append(starts, p.start), append(signs, int32(p.sign))
-	}
-	return grains, starts, signs
 }
 
 // rollupPeriods splits q's range into the rows that read it with the
