@@ -67,13 +67,17 @@ func migrateUp(cfg config.Config) error {
 }
 
 // ensureRollups keeps the report rollups in the deployment's time zone
-// after a migration (a rebuild only when the zone changed or they are new).
+// after a migration (a rebuild only when the zone changed or they are new),
+// and builds again any index a bulk load that died left dropped.
 func ensureRollups(ctx context.Context, cfg config.Config) error {
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 2})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if err := db.RestoreIndexes(ctx); err != nil {
+		return fmt.Errorf("restore indexes: %w", err)
+	}
 	if err := db.EnsureRollups(ctx, cfg.Location); err != nil {
 		return fmt.Errorf("prepare report rollups: %w", err)
 	}

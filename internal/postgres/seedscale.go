@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,11 +58,26 @@ var scaleColumns = []string{"number", "source", "external_id", "received_at", "d
 // (session_replication_role replica, which also skips the foreign-key
 // checks of rows built from the reference data's own ids) when the role
 // may do so; the caller rebuilds the rollups afterwards (StopRollups
-// before, RebuildRollups after).
-func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident) bool, progress func(int64)) (int64, error) {
+// before, RebuildRollups after). Into an empty table, the secondary
+// indexes are dropped for the load and built again at its end
+// (dropLoadIndexes).
+func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident) bool, progress func(int64)) (n int64, err error) {
 	if batch <= 0 {
 		batch = 250_000
 	}
+	if err := db.RestoreIndexes(ctx); err != nil {
+		return 0, err
+	}
+	if err := db.dropLoadIndexes(ctx); err != nil {
+		return 0, err
+	}
+	defer func() {
+		// Also after a failed or cancelled load: the indexes are the
+		// application's, not the load's.
+		if rerr := db.RestoreIndexes(context.WithoutCancel(ctx)); err == nil {
+			err = rerr
+		}
+	}()
 	var total int64
 	var in ScaleIncident
 	more := next(&in)
@@ -115,6 +131,84 @@ func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident
 		}
 	}
 	return total, nil
+}
+
+// loadIndexesKey is the app_settings key holding the definitions of the
+// indexes on incidents a bulk load dropped, until RestoreIndexes makes
+// them again.
+const loadIndexesKey = "load_dropped_indexes"
+
+// dropLoadIndexes drops the indexes of incidents that back no constraint
+// when incidents is empty (a new database being loaded, not one in use),
+// recording their definitions first in the same transaction, so that a
+// load that dies half way has them made again by the next RestoreIndexes.
+// Building an index once from the loaded rows is many times faster than
+// updating it row by row: the six incidents_slow_* indexes are ordered by
+// duration, so every row lands on a random page of each. The primary key
+// and unique keys stay: they check the load.
+func (db *DB) dropLoadIndexes(ctx context.Context) error {
+	return mapErr(pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE incidents IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		var empty bool
+		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT FROM incidents)`).Scan(&empty); err != nil || !empty {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+			WHERE i.indrelid = 'incidents'::regclass AND NOT i.indisunique AND NOT i.indisprimary
+				AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+			ORDER BY 1`)
+		if err != nil {
+			return err
+		}
+		var names, defs []string
+		var name, def string
+		if _, err := pgx.ForEachRow(rows, []any{&name, &def}, func() error {
+			names, defs = append(names, name), append(defs, def)
+			return nil
+		}); err != nil || len(defs) == 0 {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO app_settings (key, value) VALUES ($1, array_to_json($2::text[])::text)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()`, loadIndexesKey, defs); err != nil {
+			return err
+		}
+		for _, n := range names {
+			if _, err := tx.Exec(ctx, `DROP INDEX `+pgx.Identifier{n}.Sanitize()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "")
+}
+
+// RestoreIndexes builds again the indexes of incidents a bulk load
+// dropped (dropLoadIndexes), if any: at the end of the load, and at the
+// start of the next load or migration after one that died.
+func (db *DB) RestoreIndexes(ctx context.Context) error {
+	return mapErr(pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var defs []string
+		err := tx.QueryRow(ctx, `SELECT ARRAY(SELECT json_array_elements_text(value::json)) FROM app_settings
+			WHERE key = $1 FOR UPDATE`, loadIndexesKey).Scan(&defs)
+		if err == pgx.ErrNoRows {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// Sorting in memory: the big indexes are built in seconds.
+		if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
+			return err
+		}
+		for _, def := range defs {
+			if _, err := tx.Exec(ctx, strings.Replace(def, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM app_settings WHERE key = $1`, loadIndexesKey)
+		return err
+	}), "")
 }
 
 // Analyze refreshes the planner's statistics of incidents and vacuums the
