@@ -75,6 +75,7 @@ type SlowIncident struct {
 	Number   string
 	Received time.Time
 	Priority int
+	TypeID   int64
 	TypeName string
 	TypeDV   bool
 	Place
@@ -100,6 +101,7 @@ type OpenIncident struct {
 	Number   string
 	Received time.Time
 	Priority int
+	TypeID   int64
 	TypeName string
 	TypeDV   bool
 	Place
@@ -454,7 +456,7 @@ func slowest(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOption
 	if err != nil {
 		return err
 	}
-	sql := `SELECT i.id, i.number, i.received_at, i.priority, t.name, t.is_dv, ` + placeColumns + `,
+	sql := `SELECT i.id, i.number, i.received_at, i.priority, i.type_id, t.name, t.is_dv, ` + placeColumns + `,
 			extract(epoch FROM ` + to + ` - ` + from + `)::float8 AS secs, ` + target + `
 		FROM incidents i ` + placeJoins + `
 		WHERE ` + where + ` AND ` + to + ` >= ` + from + `
@@ -467,7 +469,7 @@ func slowest(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOption
 	defer rows.Close()
 	for rows.Next() {
 		var s SlowIncident
-		if err := rows.Scan(&s.ID, &s.Number, &s.Received, &s.Priority, &s.TypeName, &s.TypeDV, &s.DistrictCode,
+		if err := rows.Scan(&s.ID, &s.Number, &s.Received, &s.Priority, &s.TypeID, &s.TypeName, &s.TypeDV, &s.DistrictCode,
 			&s.DistrictName, &s.SettlementName, &s.SettlementIDP, &s.Seconds, &s.TargetS); err != nil {
 			return err
 		}
@@ -490,7 +492,7 @@ func openPastTarget(ctx context.Context, tx pgx.Tx, q report.Query, opt Dashboar
 	for _, iv := range refdata.Intervals {
 		targetCols = append(targetCols, "p.target_"+string(iv)+"_s")
 	}
-	sql := `SELECT i.id, i.number, i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at, i.priority, t.name, t.is_dv,
+	sql := `SELECT i.id, i.number, i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at, i.priority, i.type_id, t.name, t.is_dv,
 			` + placeColumns + `, ` + strings.Join(targetCols, ", ") + `
 		FROM incidents i ` + placeJoins + `
 		WHERE i.cleared_at IS NULL AND ` + where
@@ -503,8 +505,8 @@ func openPastTarget(ctx context.Context, tx pgx.Tx, q report.Query, opt Dashboar
 		var o OpenIncident
 		var st incident.Times
 		targets := make([]*int, len(refdata.Intervals))
-		dest := []any{&o.ID, &o.Number, &o.Received, &st.Dispatched, &st.EnRoute, &st.OnScene, &o.Priority, &o.TypeName,
-			&o.TypeDV, &o.DistrictCode, &o.DistrictName, &o.SettlementName, &o.SettlementIDP}
+		dest := []any{&o.ID, &o.Number, &o.Received, &st.Dispatched, &st.EnRoute, &st.OnScene, &o.Priority, &o.TypeID,
+			&o.TypeName, &o.TypeDV, &o.DistrictCode, &o.DistrictName, &o.SettlementName, &o.SettlementIDP}
 		for i := range targets {
 			dest = append(dest, &targets[i])
 		}

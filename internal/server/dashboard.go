@@ -413,6 +413,18 @@ func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Q
 	for _, pr := range ref.priorities {
 		prios[pr.Level] = pr
 	}
+	types := map[int64]refdata.IncidentType{}
+	for _, t := range ref.types {
+		types[t.ID] = t
+	}
+	// typeLabel is a type's name in the page's language (the name read
+	// with the incident when the type is not among the reference data).
+	typeLabel := func(id int64, plain string) string {
+		if t, ok := types[id]; ok {
+			return t.LabelIn(l.Lang)
+		}
+		return plain
+	}
 
 	// Headline figures.
 	incidentsBasis := l.T("dashboard.kpi.incidents_basis")
@@ -451,8 +463,10 @@ func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Q
 	addIntervals(report.ByAll, all, l.T("dashboard.all_priorities"))
 	for _, g := range d.results[report.ByPriority].Groups {
 		label := g.Label
-		if _, ok := prios[atoiOr(g.Key, -1)]; !ok {
+		if pr, ok := prios[atoiOr(g.Key, -1)]; !ok {
 			label = l.T("dashboard.priority_n", "Level", g.Key)
+		} else {
+			label = pr.LabelIn(l.Lang)
 		}
 		addIntervals(report.ByPriority, g, label)
 	}
@@ -498,8 +512,8 @@ func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Q
 	for _, in := range x.Slowest {
 		row := web.DashIncident{Href: "/incidents/" + strconv.FormatInt(in.ID, 10), Number: in.Number,
 			Received: l.DateTime(in.Received, s.loc), ReceivedISO: in.Received.UTC().Format(time.RFC3339),
-			Priority: "P" + strconv.Itoa(in.Priority), PriorityText: prios[in.Priority].Label, PriorityLevel: in.Priority,
-			Type: in.TypeName, DV: in.TypeDV, Place: placeText(l, in.Place), IDP: in.SettlementIDP,
+			Priority: "P" + strconv.Itoa(in.Priority), PriorityText: prios[in.Priority].LabelIn(l.Lang), PriorityLevel: in.Priority,
+			Type: typeLabel(in.TypeID, in.TypeName), DV: in.TypeDV, Place: placeText(l, in.Place), IDP: in.SettlementIDP,
 			Duration: web.DashFig{Value: secondsValue(in.Seconds), Text: clockText(in.Seconds)}, Target: absent}
 		if in.TargetS != nil {
 			row.Target = clockText(float64(*in.TargetS))
@@ -526,8 +540,8 @@ func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Q
 	for _, in := range x.Open {
 		row := web.DashOpen{Href: "/incidents/" + strconv.FormatInt(in.ID, 10), Number: in.Number,
 			Received: l.DateTime(in.Received, s.loc), ReceivedISO: in.Received.UTC().Format(time.RFC3339),
-			Priority: "P" + strconv.Itoa(in.Priority), PriorityLevel: in.Priority, Type: in.TypeName, DV: in.TypeDV,
-			Place: placeText(l, in.Place), IDP: in.SettlementIDP, Stage: l.T("dashboard.stage." + string(in.Stage))}
+			Priority: "P" + strconv.Itoa(in.Priority), PriorityLevel: in.Priority, Type: typeLabel(in.TypeID, in.TypeName),
+			DV: in.TypeDV, Place: placeText(l, in.Place), IDP: in.SettlementIDP, Stage: l.T("dashboard.stage." + string(in.Stage))}
 		for _, o := range in.Overdue {
 			row.Overdue = append(row.Overdue, l.T("dashboard.open.overdue", "Interval", ivName(l, o.Interval),
 				"Elapsed", durText(l, o.Elapsed.Seconds()), "Target", durText(l, float64(o.TargetS))))
@@ -1130,11 +1144,11 @@ func (s *Server) dashboardForm(r *http.Request, ref dashboardRef, q *report.Quer
 	}
 	prios := []web.Option{{Value: "", Label: l.T("dashboard.all_priorities")}}
 	for _, p := range ref.priorities {
-		prios = append(prios, web.Option{Value: strconv.Itoa(p.Level), Label: "P" + strconv.Itoa(p.Level) + " — " + p.Label})
+		prios = append(prios, web.Option{Value: strconv.Itoa(p.Level), Label: "P" + strconv.Itoa(p.Level) + " — " + p.LabelIn(l.Lang)})
 	}
 	types := []web.Option{{Value: "", Label: l.T("dashboard.form.all_types")}}
 	for _, t := range ref.types {
-		label := t.Name
+		label := t.LabelIn(l.Lang)
 		if t.IsDV {
 			label += " (" + l.T("dashboard.badge.DV") + ")"
 		}

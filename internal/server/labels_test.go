@@ -46,4 +46,27 @@ func TestConfiguredLabelsFollowTheLanguage(t *testing.T) {
 			t.Errorf("%s in Kyrgyz (no name given) does not fall back to the plain name", p)
 		}
 	}
+
+	// The dashboard: its filters, the breakdown by priority and the
+	// slowest incidents (the incident, measured an hour ago).
+	if _, err := ts.DB.Pool.Exec(ctx, `UPDATE incidents SET received_at = now() - interval '1 hour',
+		dispatched_at = now() - interval '59 minutes', en_route_at = now() - interval '58 minutes',
+		on_scene_at = now() - interval '40 minutes' WHERE id = $1`, f.incident); err != nil {
+		t.Fatal(err)
+	}
+	createUser(t, ts.DB, "sup", account.Supervisor, "")
+	sc := ts.client(t)
+	sc.mustLogin("sup", testPassword)
+	d := doc(t, ok200(t, sc.get("/dashboard?lang=ru")))
+	for what, sel := range map[string]string{"type filter": `select[name="type"]`, "priority filter": `select[name="priority"]`,
+		"slowest incidents": "#slowest", "breakdown by priority": "#intervals"} {
+		text := d.Find(sel).Text()
+		want := "Насилие в семье (тип)"
+		if strings.Contains(what, "priority") {
+			want = "Непосредственная угроза"
+		}
+		if !strings.Contains(text, want) {
+			t.Errorf("dashboard in Russian: the %s (%s) does not show %q", what, sel, want)
+		}
+	}
 }
