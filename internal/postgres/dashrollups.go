@@ -439,6 +439,14 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 			return nil
 		})
 	})
+	// The buckets each key and period holds durations in: only those have
+	// fine rows worth looking up.
+	type dashPeriod struct {
+		key   int32
+		grain string
+		start int64
+	}
+	nonEmpty := bucketSets[dashPeriod]{}
 	b.Queue(`SELECT grain::text, month, key, n, hist, over FROM dash_hist WHERE dim = $1 AND district_id = $2 AND dv = $3
 		AND iv = $4 AND ((grain = 'y' AND month = ANY($5)) OR (grain = 'm' AND month = ANY($6)))`,
 		string(dim), district, q.DVOnly, int16(iv), years, months).Query(func(rows pgx.Rows) error {
@@ -448,6 +456,12 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 		var n int64
 		return forEachRowArrays(rows, []any{&grain, &month, &key, &n}, "pa", func(arrs [][]int32) error {
 			sg := span.sign(grain, month)
+			nz := nonEmpty.row(dashPeriod{key, grain, month.Unix()})
+			for i, x := range arrs[0] {
+				if x != 0 {
+					nz.set(i)
+				}
+			}
 			for _, g := range groupsOfKey(key) {
 				g.n += sg * n
 				for i, x := range arrs[0] {
@@ -574,6 +588,9 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 		grains, starts, signs := make([]string, 0, n), make([]time.Time, 0, n), make([]int32, 0, n)
 		for i, k := range keys {
 			for _, p := range span.periods {
+				if !nonEmpty[dashPeriod{k.key, p.grain, p.start.Unix()}].has(k.bucket) {
+					continue
+				}
 				ks, bs, idx = append(ks, k.key), append(bs, int16(k.bucket)), append(idx, int32(i))
 				grains, starts, signs = append(grains, p.grain), append(starts, p.start), append(signs, int32(p.sign))
 			}

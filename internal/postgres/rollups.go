@@ -587,6 +587,9 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 		}
 		return ""
 	}
+	// The buckets each cell, interval and period holds durations in: only
+	// those have fine rows worth looking up.
+	nonEmpty := bucketSets[histPeriod]{}
 	where, args = filter(years, months)
 	b.Queue(`SELECT grain::text, month, district_id, priority, is_dv, iv, n, hist, over FROM rollup_hist
 		WHERE ((grain = 'y' AND month = ANY($1)) OR (grain = 'm' AND month = ANY($2)))`+where, args...).
@@ -605,9 +608,11 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 				a := acc(cellIv{c, "", iv})
 				a.n += sg * n
 				a.cells[c] = true
+				nz := nonEmpty.row(histPeriod{c, iv, grain, month.Unix()})
 				for i, x := range hist {
 					if x != 0 {
 						a.addCoarse(i, sg*int64(x))
+						nz.set(i)
 					}
 				}
 				if sg > 0 {
@@ -818,6 +823,9 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 		ks, grains, starts, signs := make([]int32, 0, n), make([]string, 0, n), make([]time.Time, 0, n), make([]int32, 0, n)
 		for i, k := range keys {
 			for _, p := range span.periods {
+				if !nonEmpty[histPeriod{k.cell, k.iv, p.grain, p.start.Unix()}].has(k.bucket) {
+					continue
+				}
 				ivs, buckets, dists = append(ivs, int16(k.iv)), append(buckets, int16(k.bucket)), append(dists, k.cell.district)
 				ps, dvs, ks = append(ps, int32(k.cell.priority)), append(dvs, k.cell.dv), append(ks, int32(i))
 				grains, starts, signs = append(grains, p.grain), append(starts, p.start), append(signs, int32(p.sign))
@@ -1019,6 +1027,42 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 		results[gi] = bld.Result()
 	}
 	return results, true, nil
+}
+
+// histPeriod names the coarse row of a cell and interval in a period
+// (grain, first day as Unix seconds).
+type histPeriod struct {
+	cell  rollupCell
+	iv    int
+	grain string
+	start int64
+}
+
+// bucketSet is a set of coarse buckets (0 to rollupBuckets-1).
+type bucketSet [(rollupBuckets + 63) / 64]uint64
+
+func (b *bucketSet) set(i int) {
+	if i >= 0 && i < rollupBuckets {
+		b[i/64] |= 1 << (i % 64)
+	}
+}
+
+// has reports whether bucket i is in b; a nil set holds none.
+func (b *bucketSet) has(i int) bool {
+	return b != nil && i >= 0 && i < rollupBuckets && b[i/64]&(1<<(i%64)) != 0
+}
+
+// bucketSets are the non-empty buckets of coarse rows, by row.
+type bucketSets[K comparable] map[K]*bucketSet
+
+// row is k's set, made empty on first use.
+func (m bucketSets[K]) row(k K) *bucketSet {
+	b := m[k]
+	if b == nil {
+		b = new(bucketSet)
+		m[k] = b
+	}
+	return b
 }
 
 // rollupPeriod is a local year or month whose rows a range reads, added
