@@ -1343,7 +1343,8 @@ func fineLess(a, b fineKey) bool {
 func (db *DB) RollupSizes(ctx context.Context) (string, error) {
 	var parts []string
 	var total int64
-	for _, t := range []string{"rollup_cells", "rollup_hist", "rollup_fine", "rollup_days"} {
+	for _, t := range []string{"rollup_cells", "rollup_hist", "rollup_fine", "rollup_days", "dash_cells", "dash_hist", "dash_fine",
+		"dash_days"} {
 		var n, bytes int64
 		var pretty string
 		if err := db.Pool.QueryRow(ctx, `SELECT count(*), pg_size_pretty(pg_total_relation_size('`+t+`')),
