@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -225,25 +224,7 @@ func checkDashAgainstRebuild(t *testing.T, db *postgres.DB, step string) {
 	if len(rebuilt) == 0 {
 		t.Fatalf("%s: rebuilt dashboard rollups are empty", step)
 	}
-	var diffs []string
-	for k, v := range rebuilt {
-		if kept[k] != v {
-			diffs = append(diffs, fmt.Sprintf("%s kept %q rebuilt %q", k, kept[k], v))
-		}
-	}
-	for k, v := range kept {
-		if _, ok := rebuilt[k]; !ok {
-			diffs = append(diffs, fmt.Sprintf("%s kept %q, not rebuilt", k, v))
-		}
-	}
-	slices.Sort(diffs)
-	for i, d := range diffs {
-		if i == 10 {
-			t.Errorf("%s: %d more differences", step, len(diffs)-10)
-			break
-		}
-		t.Errorf("%s: %s", step, d)
-	}
+	sameState(t, step, kept, rebuilt)
 }
 
 func TestDashboardRollupsMatchNaive(t *testing.T) {

@@ -186,7 +186,8 @@ func yearState(t *testing.T, db *postgres.DB) map[string]string {
 	return out
 }
 
-// sameState reports the differences between two yearStates.
+// sameState reports the differences between two states of the rollups
+// (yearState, dashState) kept by the triggers and rebuilt.
 func sameState(t *testing.T, what string, kept, rebuilt map[string]string) {
 	t.Helper()
 	var diffs []string
