@@ -318,7 +318,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 // dashNames are the dashboard views measured, in order.
 var dashNames = []string{"dashboard: calendar year, all districts", "dashboard: calendar year, one district",
-	"dashboard: last 28 days, all districts", "dashboard: last 28 days, one district"}
+	"dashboard: last 28 days, all districts", "dashboard: last 28 days, one district", "dashboard: calendar year, DV only"}
 
 type dashQuery struct {
 	name string
@@ -326,7 +326,8 @@ type dashQuery struct {
 }
 
 // dashQueries are the dashboard's default views: a calendar year and the
-// last 28 days, all districts and the first district.
+// last 28 days, all districts and the first district; and a calendar year
+// of domestic-violence types only.
 func dashQueries(t *testing.T, db *postgres.DB, loc *time.Location, year int, today report.Date) []dashQuery {
 	t.Helper()
 	ds, err := db.Districts(context.Background())
@@ -336,8 +337,9 @@ func dashQueries(t *testing.T, db *postgres.DB, loc *time.Location, year int, to
 	one := ds[0].ID
 	yq := report.Query{Location: loc, GroupBy: report.ByPriority, From: report.Date{Year: year, Month: 1, Day: 1}, To: report.Date{Year: year, Month: 12, Day: 31}}
 	dq := report.Query{Location: loc, GroupBy: report.ByPriority, From: today.AddDays(-(report.DefaultDays - 1)), To: today}
-	out := []dashQuery{{dashNames[0], yq}, {dashNames[1], yq}, {dashNames[2], dq}, {dashNames[3], dq}}
+	out := []dashQuery{{dashNames[0], yq}, {dashNames[1], yq}, {dashNames[2], dq}, {dashNames[3], dq}, {dashNames[4], yq}}
 	out[1].q.DistrictID, out[3].q.DistrictID = &one, &one
+	out[4].q.DVOnly = true
 	return out
 }
 

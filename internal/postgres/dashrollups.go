@@ -220,7 +220,8 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 	for i := range tgt {
 		dest = append(dest, &tgt[i])
 	}
-	// Scopes the incident counts in: all districts and its own.
+	// Scopes the incident counts in: all districts and its own, for all
+	// types and, for a domestic-violence incident, DV only.
 	scopes := make([]baseKey, 0, 4)
 	if _, err := pgx.ForEachRow(rows, dest, func() error {
 		dk := dayKey{day, b}
@@ -228,6 +229,12 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 		scopes = append(scopes[:0], baseKey{0, false})
 		if b.district != 0 {
 			scopes = append(scopes, baseKey{b.district, false})
+		}
+		if b.dv { // and the domestic-violence-only scopes (0013)
+			scopes = append(scopes, baseKey{0, true})
+			if b.district != 0 {
+				scopes = append(scopes, baseKey{b.district, true})
+			}
 		}
 		for _, dim := range dashDims {
 			key := r.key(dim, day)
@@ -345,11 +352,12 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 // ---- reading
 
 // dashServes reports whether the dashboard rollups can answer dimension
-// dim for q and interval iv: the response, filtered by district alone, or
-// for the settlement dimension also by settlement and IDP settlements.
+// dim for q and interval iv: the response, filtered by district and DV
+// only, or for the settlement dimension also by settlement and IDP
+// settlements.
 func dashServes(q report.Query, dim byte, iv refdata.Interval) bool {
 	f := q.Filters
-	if iv != refdata.Response || f.DVOnly || f.Priority != nil || f.TypeID != nil || f.Shift != "" || f.UnitID != nil {
+	if iv != refdata.Response || f.Priority != nil || f.TypeID != nil || f.Shift != "" || f.UnitID != nil {
 		return false
 	}
 	return dim == dimSettlement || (f.SettlementID == nil && !f.IDPOnly)

@@ -267,10 +267,12 @@ func TestDashboardRollupsMatchNaive(t *testing.T) {
 
 	id := func(key string) *int64 { v := f.ids[key]; return &v }
 	filters := map[string]report.Filters{
-		"none":             {},
-		"district":         {DistrictID: id("district:LEN")},
-		"settlement (s/w)": {SettlementID: id("settlement:Ak-Jol")},
-		"IDP only (s/w)":   {IDPOnly: true},
+		"none":              {},
+		"district":          {DistrictID: id("district:LEN")},
+		"DV only":           {DVOnly: true},
+		"district, DV only": {DistrictID: id("district:LEN"), DVOnly: true},
+		"settlement (s/w)":  {SettlementID: id("settlement:Ak-Jol")},
+		"IDP only (s/w)":    {IDPOnly: true},
 	}
 	ranges := [][2]string{
 		{"2026-01-20", "2026-04-09"}, // months and edge days
@@ -317,11 +319,12 @@ func TestDashboardRollupsMatchNaive(t *testing.T) {
 		}
 	}
 
-	// Other intervals and DV only read the incidents.
+	// Other intervals and a priority filter read the incidents.
+	p1 := 1
 	for _, c := range []struct {
 		iv refdata.Interval
 		f  report.Filters
-	}{{refdata.Total, report.Filters{}}, {refdata.Response, report.Filters{DVOnly: true}}} {
+	}{{refdata.Total, report.Filters{}}, {refdata.Response, report.Filters{Priority: &p1}}} {
 		fig, err := f.db.DashboardExtras(ctx, f.query(t, "2026-02-01", "2026-03-31", c.f),
 			postgres.DashboardOptions{Interval: c.iv, Reports: []report.GroupBy{report.BySettlement}})
 		must(t, err)
