@@ -68,7 +68,8 @@ func migrateUp(cfg config.Config) error {
 
 // ensureRollups keeps the report rollups in the deployment's time zone
 // after a migration (a rebuild only when the zone changed or they are new),
-// and builds again any index a bulk load that died left dropped.
+// builds again any index a bulk load that died left dropped, and, when
+// DVR_TOTP_KEY is set, seals the second-factor secrets stored in clear.
 func ensureRollups(ctx context.Context, cfg config.Config) error {
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 2})
 	if err != nil {
@@ -80,6 +81,12 @@ func ensureRollups(ctx context.Context, cfg config.Config) error {
 	}
 	if err := db.EnsureRollups(ctx, cfg.Location); err != nil {
 		return fmt.Errorf("prepare report rollups: %w", err)
+	}
+	if cfg.TOTPKey != nil {
+		db.SetTOTPKey(cfg.TOTPKey)
+		if _, err := db.SealTOTPSecrets(ctx); err != nil {
+			return fmt.Errorf("seal second-factor secrets: %w", err)
+		}
 	}
 	return nil
 }

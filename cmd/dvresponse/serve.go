@@ -47,6 +47,9 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		return fmt.Errorf("the database schema is at version %d (dirty=%v) but this binary needs %d: run `dvresponse migrate up` (or `dvresponse serve --migrate`)",
 			st.Version, st.Dirty, st.Latest)
 	}
+	if err := prepareTOTPSecrets(ctx, db, cfg.TOTPKey, log); err != nil {
+		return err
+	}
 	// Rollups are kept in the deployment's zone; a new zone rebuilds them
 	// (once, at start) before reports read them.
 	if err := db.EnsureRollups(ctx, cfg.Location); err != nil {
@@ -116,6 +119,36 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 		}
 		log.Warn("requests still running after 20 s; closing their connections")
 		hs.Close()
+	}
+	return nil
+}
+
+// prepareTOTPSecrets gives db the key (DVR_TOTP_KEY) that seals the
+// second-factor secrets and seals those still stored in clear. Without a
+// key it warns that they are stored in clear, and refuses to go on when
+// some are sealed already: their users could not log in, and nobody would
+// know why.
+func prepareTOTPSecrets(ctx context.Context, db *postgres.DB, key []byte, log *slog.Logger) error {
+	if key == nil {
+		n, err := db.SealedTOTPSecrets(ctx)
+		if err != nil {
+			return fmt.Errorf("count sealed second-factor secrets: %w", err)
+		}
+		if n > 0 {
+			return fmt.Errorf("%d users' second-factor (TOTP) secrets are sealed, but DVR_TOTP_KEY is not set: "+
+				"set it to the key that sealed them, or those users cannot log in", n)
+		}
+		log.Warn("second-factor (TOTP) secrets are stored unencrypted in the database: set DVR_TOTP_KEY " +
+			"to 32 random bytes in base64 (openssl rand -base64 32) to seal them")
+		return nil
+	}
+	db.SetTOTPKey(key)
+	n, err := db.SealTOTPSecrets(ctx)
+	if err != nil {
+		return fmt.Errorf("seal second-factor secrets: %w", err)
+	}
+	if n > 0 {
+		log.Info("sealed the second-factor secrets stored in clear", "count", n)
 	}
 	return nil
 }

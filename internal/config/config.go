@@ -3,6 +3,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -26,6 +27,10 @@ type Config struct {
 	DBMaxConns      int32          // DVR_DB_MAX_CONNS; default 20
 	IdleTimeout     time.Duration  // DVR_SESSION_IDLE; default 30m
 	SessionMax      time.Duration  // DVR_SESSION_MAX; default 12h
+	// TOTPKey (DVR_TOTP_KEY: 32 random bytes in standard base64, as
+	// `openssl rand -base64 32` prints them) seals the second-factor
+	// secrets in the database; nil (unset): they are stored in clear.
+	TOTPKey []byte
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
@@ -98,6 +103,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 				errs = append(errs, d.name+": use a duration such as 30m or 12h")
 			}
 			*d.dst = x
+		}
+	}
+	if v := strings.TrimSpace(getenv("DVR_TOTP_KEY")); v != "" {
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(k) != 32 {
+			errs = append(errs, "DVR_TOTP_KEY: use 32 random bytes in base64, as `openssl rand -base64 32` prints them")
+		} else {
+			c.TOTPKey = k
 		}
 	}
 	switch c.LogFormat {

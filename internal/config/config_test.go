@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -38,5 +40,45 @@ func TestConfigDefaults(t *testing.T) {
 	if c.DatabaseURL != "" || c.DatabaseReadURL != "" || c.Addr != ":8080" || c.Location.String() != "Asia/Bishkek" ||
 		c.DBMaxConns != 20 || c.LogFormat != "auto" {
 		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestConfigTOTPKey(t *testing.T) {
+	const good = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // bytes 0 to 31
+	tests := []struct {
+		name, set string
+		wantLen   int  // of TOTPKey
+		wantErr   bool // a configuration error naming DVR_TOTP_KEY
+	}{
+		{"unset: secrets in clear", "", 0, false},
+		{"32 bytes", good, 32, false},
+		{"surrounding spaces dropped", " " + good + "\n", 32, false},
+		{"not base64", "not base64 at all!", 0, true},
+		{"URL-safe base64 is not standard", "-_-_" + good[4:], 0, true},
+		{"16 bytes", "AAECAwQFBgcICQoLDA0ODw==", 0, true},
+		{"33 bytes", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := FromEnv(env(map[string]string{"DVR_TOTP_KEY": tt.set}))
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "DVR_TOTP_KEY") {
+					t.Errorf("DVR_TOTP_KEY=%q: error %v, want one naming DVR_TOTP_KEY", tt.set, err)
+				}
+				if strings.Contains(fmt.Sprint(err), strings.TrimSpace(tt.set)) {
+					t.Errorf("DVR_TOTP_KEY=%q: the error %q repeats the key", tt.set, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.TOTPKey) != tt.wantLen {
+				t.Errorf("DVR_TOTP_KEY=%q: key of %d bytes, want %d", tt.set, len(c.TOTPKey), tt.wantLen)
+			}
+			if tt.wantLen > 0 && (c.TOTPKey[0] != 0 || c.TOTPKey[31] != 31) {
+				t.Errorf("DVR_TOTP_KEY=%q: key %v, want bytes 0 to 31", tt.set, c.TOTPKey)
+			}
+		})
 	}
 }

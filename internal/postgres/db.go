@@ -15,6 +15,9 @@ import (
 // DB is the application's connection pool and the stores built on it.
 type DB struct {
 	Pool *pgxpool.Pool
+	// totpKey seals second-factor secrets (see SetTOTPKey); nil: they
+	// are stored in clear.
+	totpKey []byte
 }
 
 // Options tune the pool; zero values take defaults.

@@ -63,6 +63,9 @@ func (mg *Migrator) Up() error { return ignoreNoChange(mg.m.Up()) }
 
 // Down rolls back n migrations, or all of them when n <= 0.
 func (mg *Migrator) Down(n int) error {
+	if err := mg.checkSealedDown(n); err != nil {
+		return err
+	}
 	if n <= 0 {
 		return ignoreNoChange(mg.m.Down())
 	}
@@ -77,6 +80,30 @@ func (mg *Migrator) Version() (uint, bool, error) {
 		return 0, false, nil
 	}
 	return v, dirty, err
+}
+
+// sealedVersion is the migration that lets users.totp_secret hold sealed
+// secrets; its down refuses while any remain.
+const sealedVersion = 12
+
+// checkSealedDown refuses a roll-back of n migrations (all when n <= 0)
+// past sealedVersion while sealed second-factor secrets remain, before
+// golang-migrate marks the schema dirty: the down migration would refuse
+// too (its DO block), but only after that.
+func (mg *Migrator) checkSealedDown(n int) error {
+	v, dirty, err := mg.Version()
+	if err != nil || dirty || v < sealedVersion || (n > 0 && int(v)-n >= sealedVersion) {
+		return nil // golang-migrate reports these itself
+	}
+	var sealed int64
+	if err := mg.db.QueryRow(`SELECT count(*) FROM users WHERE totp_secret LIKE 'v1:%'`).Scan(&sealed); err != nil {
+		return fmt.Errorf("count sealed second-factor secrets: %w", err)
+	}
+	if sealed > 0 {
+		return fmt.Errorf("cannot migrate down past %d: %d users have a sealed (DVR_TOTP_KEY) second-factor secret, "+
+			"which the older schema cannot hold; keep this version, or reset those users' second factor first", sealedVersion, sealed)
+	}
+	return nil
 }
 
 func ignoreNoChange(err error) error {

@@ -2,10 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/migrations"
 )
 
 // TestMigrationRoundTrip applies every migration, rolls all back to zero and
@@ -62,5 +65,61 @@ func TestMigrationRoundTrip(t *testing.T) {
 	st, err = db.Schema(context.Background())
 	if err != nil || !st.Current() {
 		t.Fatalf("schema after up: %+v, %v; want current", st, err)
+	}
+}
+
+// TestMigrationDownKeepsSealedSecrets: rolling back past 0012 while sealed
+// second-factor secrets remain is refused, by the migrator before the
+// schema is marked dirty and by the down migration itself; with none left
+// it restores the old CHECK.
+func TestMigrationDownKeepsSealedSecrets(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.EmptyURL(t)
+	m, err := postgres.NewMigrator(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Up(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const sealed = "v1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO users (username, role, password_hash, totp_secret)
+		VALUES ('ann', 'dispatcher', 'x', $1)`, sealed); err != nil {
+		t.Fatalf("a sealed secret at the latest version: %v", err)
+	}
+
+	if err := m.Down(1); err == nil || !strings.Contains(err.Error(), "sealed") {
+		t.Fatalf("down 1 with a sealed secret: %v, want a refusal that says why", err)
+	}
+	if v, dirty, err := m.Version(); err != nil || dirty || v != postgres.LatestVersion() {
+		t.Fatalf("after the refused down: version %d dirty=%v err=%v, want %d clean", v, dirty, err, postgres.LatestVersion())
+	}
+	// The down migration refuses on its own too (for other tools).
+	down, err := fs.ReadFile(migrations.FS, "0012_totp_sealed.down.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, string(down)); err == nil || !strings.Contains(err.Error(), "sealed") {
+		t.Fatalf("0012's down with a sealed secret: %v, want its refusal", err)
+	}
+	var got string
+	if err := db.Pool.QueryRow(ctx, `SELECT totp_secret FROM users WHERE username = 'ann'`).Scan(&got); err != nil || got != sealed {
+		t.Fatalf("after the refused down the secret is %q (%v), want it kept", got, err)
+	}
+
+	if _, err := db.Pool.Exec(ctx, `UPDATE users SET totp_secret = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Down(1); err != nil {
+		t.Fatalf("down 1 with clear secrets only: %v", err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE users SET totp_secret = $1`, sealed); err == nil {
+		t.Error("after down past 0012 a sealed secret was accepted, want the old CHECK back")
 	}
 }

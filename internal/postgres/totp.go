@@ -2,6 +2,9 @@ package postgres
 
 import (
 	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -12,19 +15,55 @@ import (
 	"github.com/dvresponse/dvresponse/internal/audit"
 )
 
-// The shared TOTP secret is stored as text. Encrypting it at rest would
-// need a key kept outside the database (configuration); see the note at
-// users.totp_secret in migrations/0007_totp.up.sql.
+// The shared TOTP secret is sealed (AES-256-GCM, bound to the user's id;
+// see account.SealTOTPSecret) under the key given to SetTOTPKey, which
+// comes from configuration (DVR_TOTP_KEY) and never from the database.
+// Without a key it is stored in clear, as before migration 0012. Callers
+// see only the opened base32 secret.
+
+// SetTOTPKey sets the key (account.TOTPKeySize bytes) that seals the
+// users' TOTP secrets; nil stores them in clear. Set it before the DB is
+// used: it is not safe to change while other calls run.
+func (db *DB) SetTOTPKey(key []byte) { db.totpKey = key }
+
+// openTOTP opens userID's stored secret ("" stays "").
+func (db *DB) openTOTP(userID int64, stored string) (string, error) {
+	if stored == "" {
+		return "", nil
+	}
+	s, err := account.OpenTOTPSecret(db.totpKey, userID, stored)
+	if err != nil {
+		return "", apperr.Wrap(apperr.Internal, fmt.Errorf("user %d: %w", userID, err), "")
+	}
+	return s, nil
+}
+
+// sealTOTP is userID's secret as it is stored: sealed when there is a key.
+func (db *DB) sealTOTP(userID int64, secret string) (string, error) {
+	if db.totpKey == nil {
+		return secret, nil
+	}
+	s, err := account.SealTOTPSecret(db.totpKey, userID, secret)
+	if err != nil {
+		return "", apperr.Wrap(apperr.Internal, err, "")
+	}
+	return s, nil
+}
 
 // SecondFactor returns the user's TOTP enrolment and whether their role
 // requires one.
 func (db *DB) SecondFactor(ctx context.Context, userID int64) (account.SecondFactor, error) {
 	var f account.SecondFactor
+	var stored string
 	err := db.Pool.QueryRow(ctx, `SELECT coalesce(u.totp_secret, ''), u.totp_enabled_at, coalesce(u.totp_last_step, 0),
 			coalesce(p.require_totp, false)
 		FROM users u LEFT JOIN role_policy p ON p.role = u.role WHERE u.id = $1`, userID).
-		Scan(&f.Secret, &f.EnabledAt, &f.LastStep, &f.Required)
-	return f, mapErr(err, "user")
+		Scan(&stored, &f.EnabledAt, &f.LastStep, &f.Required)
+	if err != nil {
+		return f, mapErr(err, "user")
+	}
+	f.Secret, err = db.openTOTP(userID, stored)
+	return f, err
 }
 
 // PendingTOTPSecret returns the secret the user is enrolling with, storing
@@ -32,16 +71,23 @@ func (db *DB) SecondFactor(ctx context.Context, userID int64) (account.SecondFac
 // shows the secret the user may already have scanned). It is a Conflict
 // when the user's second factor is already on.
 func (db *DB) PendingTOTPSecret(ctx context.Context, userID int64, secret string) (string, error) {
+	fresh, err := db.sealTOTP(userID, secret)
+	if err != nil {
+		return "", err
+	}
 	var got string
-	err := db.Pool.QueryRow(ctx, `UPDATE users SET totp_secret = coalesce(totp_secret, $2)
-		WHERE id = $1 AND totp_enabled_at IS NULL RETURNING totp_secret`, userID, secret).Scan(&got)
+	err = db.Pool.QueryRow(ctx, `UPDATE users SET totp_secret = coalesce(totp_secret, $2)
+		WHERE id = $1 AND totp_enabled_at IS NULL RETURNING totp_secret`, userID, fresh).Scan(&got)
 	if err == pgx.ErrNoRows {
 		if _, err := db.UserByID(ctx, userID); err != nil {
 			return "", err
 		}
 		return "", apperr.New(apperr.Conflict, "totp.err.already_on")
 	}
-	return got, mapErr(err, "user")
+	if err != nil {
+		return "", mapErr(err, "user")
+	}
+	return db.openTOTP(userID, got)
 }
 
 // EnableTOTP turns the user's pending secret on, recording step (that of
@@ -49,19 +95,100 @@ func (db *DB) PendingTOTPSecret(ctx context.Context, userID int64, secret string
 // secret must still be the one the code was checked against.
 func (db *DB) EnableTOTP(ctx context.Context, userID int64, secret string, step int64, by audit.Actor) error {
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		var username string
-		err := tx.QueryRow(ctx, `UPDATE users SET totp_enabled_at = now(), totp_last_step = $3, updated_at = now()
-			WHERE id = $1 AND totp_secret = $2 AND totp_enabled_at IS NULL RETURNING username`,
-			userID, secret, step).Scan(&username)
+		// Sealed secrets differ at every sealing: compare opened.
+		var username, stored string
+		err := tx.QueryRow(ctx, `SELECT username, coalesce(totp_secret, '') FROM users
+			WHERE id = $1 AND totp_enabled_at IS NULL FOR UPDATE`, userID).Scan(&username, &stored)
 		if err == pgx.ErrNoRows {
 			return apperr.New(apperr.Conflict, "totp.err.setup_changed")
 		}
 		if err != nil {
 			return err
 		}
+		if stored == "" {
+			return apperr.New(apperr.Conflict, "totp.err.setup_changed")
+		}
+		pending, err := db.openTOTP(userID, stored)
+		if err != nil {
+			return err
+		}
+		if subtle.ConstantTimeCompare([]byte(pending), []byte(secret)) != 1 {
+			return apperr.New(apperr.Conflict, "totp.err.setup_changed")
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET totp_enabled_at = now(), totp_last_step = $2, updated_at = now()
+			WHERE id = $1`, userID, step); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "totp.enable", RecordType: "user", RecordID: username})
 	})
 	return mapErr(err, "user")
+}
+
+// SealTOTPSecrets seals, in one transaction, every TOTP secret still
+// stored in clear (from before the key was set), and returns how many it
+// sealed; a second run seals none. It also checks that every sealed
+// secret opens with the key, and returns an error saying how many do not
+// (a key other than the one that sealed them: their users could not log
+// in). It needs a key (SetTOTPKey).
+func (db *DB) SealTOTPSecrets(ctx context.Context) (int64, error) {
+	if db.totpKey == nil {
+		return 0, errors.New("no key to seal second-factor secrets with (DVR_TOTP_KEY)")
+	}
+	var n int64
+	var unopened int64
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL ORDER BY id FOR UPDATE`)
+		if err != nil {
+			return err
+		}
+		ids, sealed := []int64{}, []string{}
+		for rows.Next() {
+			var id int64
+			var stored string
+			if err := rows.Scan(&id, &stored); err != nil {
+				rows.Close()
+				return err
+			}
+			if account.IsSealedTOTPSecret(stored) {
+				if _, err := account.OpenTOTPSecret(db.totpKey, id, stored); err != nil {
+					unopened++
+				}
+				continue
+			}
+			s, err := account.SealTOTPSecret(db.totpKey, id, stored)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			ids, sealed = append(ids, id), append(sealed, s)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		tag, err := tx.Exec(ctx, `UPDATE users u SET totp_secret = s.secret
+			FROM unnest($1::bigint[], $2::text[]) AS s(id, secret) WHERE u.id = s.id`, ids, sealed)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, mapErr(err, "")
+	}
+	if unopened > 0 {
+		return n, fmt.Errorf("%d sealed second-factor secrets do not open with DVR_TOTP_KEY: is it the key that sealed them?", unopened)
+	}
+	return n, nil
+}
+
+// SealedTOTPSecrets counts the sealed TOTP secrets: without a key, their
+// users cannot log in.
+func (db *DB) SealedTOTPSecrets(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM users WHERE totp_secret LIKE 'v1:%'`).Scan(&n)
+	return n, mapErr(err, "")
 }
 
 // AcceptTOTPStep records step as the user's last accepted code, if it is

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -37,10 +38,36 @@ func auditCount(t *testing.T, db *postgres.DB, action string) int {
 	return n
 }
 
+// testTOTPKey is a fixed key for sealing tests.
+var testTOTPKey = []byte("0123456789abcdef0123456789abcdef")
+
+// rawSecret is the user's totp_secret as stored.
+func rawSecret(t *testing.T, db *postgres.DB, id int64) string {
+	t.Helper()
+	var s string
+	must(t, db.Pool.QueryRow(context.Background(), `SELECT coalesce(totp_secret, '') FROM users WHERE id = $1`, id).Scan(&s))
+	return s
+}
+
+// TestTOTPEnrolment runs the enrolment with the secrets sealed (a key
+// set) and in clear (none: as before keys, which must keep working).
 func TestTOTPEnrolment(t *testing.T) {
 	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		key  []byte
+	}{{"sealed", testTOTPKey}, {"clear", nil}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			testTOTPEnrolment(t, tt.key)
+		})
+	}
+}
+
+func testTOTPEnrolment(t *testing.T, key []byte) {
 	ctx := context.Background()
 	db := pgtest.DB(t)
+	db.SetTOTPKey(key)
 	id := totpUser(t, db, "ann", account.Dispatcher)
 	by := audit.Actor{UserID: id, Username: "ann", Role: "dispatcher", IP: "127.0.0.1"}
 
@@ -61,6 +88,11 @@ func TestTOTPEnrolment(t *testing.T) {
 	must(t, err)
 	if got != s1 {
 		t.Fatalf("first pending secret %q, want %q", got, s1)
+	}
+	// With a key, no base32 secret is in the column, only the sealed one.
+	raw := rawSecret(t, db, id)
+	if sealed := strings.HasPrefix(raw, "v1:"); sealed != (key != nil) || (key != nil && strings.Contains(raw, s1)) {
+		t.Errorf("stored secret %q with key %v: want it sealed exactly when there is a key", raw, key != nil)
 	}
 	// A reloaded set-up page keeps the secret the user may have scanned.
 	got, err = db.PendingTOTPSecret(ctx, id, s2)
@@ -271,5 +303,122 @@ func TestRolePolicies(t *testing.T) {
 	must(t, err)
 	if len(users) != 1 || users[0].ID != enrolled || users[0].Username != "disp2" || users[0].Role != account.Dispatcher {
 		t.Errorf("SecondFactorUsers = %+v, want disp2 only", users)
+	}
+}
+
+// TestTOTPSealedSecretBound: a sealed secret opens only with its key and
+// on its own user's row.
+func TestTOTPSealedSecretBound(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	db.SetTOTPKey(testTOTPKey)
+	ann := totpUser(t, db, "ann", account.Dispatcher)
+	bob := totpUser(t, db, "bob", account.Dispatcher)
+	secret, err := account.NewTOTPSecret()
+	must(t, err)
+	_, err = db.PendingTOTPSecret(ctx, ann, secret)
+	must(t, err)
+	must(t, db.EnableTOTP(ctx, ann, secret, 10, audit.Actor{UserID: ann}))
+
+	// Copied onto another user's row, it does not open.
+	_, err = db.Pool.Exec(ctx, `UPDATE users SET totp_secret = (SELECT totp_secret FROM users WHERE id = $1) WHERE id = $2`, ann, bob)
+	must(t, err)
+	if f, err := db.SecondFactor(ctx, bob); err == nil {
+		t.Errorf("ann's sealed secret on bob's row opened: %+v", f)
+	}
+	if err := db.EnableTOTP(ctx, bob, secret, 10, audit.Actor{UserID: bob}); err == nil {
+		t.Error("EnableTOTP with ann's sealed secret on bob's row: nil error, want one")
+	}
+
+	// With another key, or none, it does not open either.
+	for _, k := range [][]byte{[]byte("another key, 32 bytes long......"), nil} {
+		other, err := postgres.Open(ctx, db.Pool.Config().ConnString(), postgres.Options{MaxConns: 2})
+		must(t, err)
+		other.SetTOTPKey(k)
+		if f, err := other.SecondFactor(ctx, ann); err == nil || f.Secret == secret {
+			t.Errorf("key %q: SecondFactor = %+v, %v; want an error", k, f, err)
+		}
+		other.Close()
+	}
+	if f, err := db.SecondFactor(ctx, ann); err != nil || f.Secret != secret || !f.Enabled() {
+		t.Errorf("with its key: %+v, %v; want ann's secret, on", f, err)
+	}
+}
+
+// TestSealTOTPSecrets: the secrets stored in clear before a key was set
+// are sealed, once, and still work.
+func TestSealTOTPSecrets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.DB(t)
+	if _, err := db.SealTOTPSecrets(ctx); err == nil {
+		t.Error("SealTOTPSecrets without a key: nil error, want one")
+	}
+	want := map[int64]string{}
+	for i, name := range []string{"ann", "bob"} {
+		id := totpUser(t, db, name, account.Dispatcher)
+		s, err := account.NewTOTPSecret()
+		must(t, err)
+		_, err = db.PendingTOTPSecret(ctx, id, s)
+		must(t, err)
+		if i == 0 {
+			must(t, db.EnableTOTP(ctx, id, s, 10, audit.Actor{UserID: id}))
+		}
+		want[id] = s
+	}
+	none := totpUser(t, db, "cat", account.Dispatcher)
+	if n, err := db.SealedTOTPSecrets(ctx); err != nil || n != 0 {
+		t.Fatalf("SealedTOTPSecrets before = %d, %v; want 0", n, err)
+	}
+
+	db.SetTOTPKey(testTOTPKey)
+	n, err := db.SealTOTPSecrets(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("SealTOTPSecrets = %d, %v; want 2", n, err)
+	}
+	for id, s := range want {
+		if raw := rawSecret(t, db, id); !strings.HasPrefix(raw, "v1:") || strings.Contains(raw, s) {
+			t.Errorf("user %d: stored %q, want it sealed", id, raw)
+		}
+		f, err := db.SecondFactor(ctx, id)
+		if err != nil || f.Secret != s {
+			t.Errorf("user %d after sealing: %+v, %v; want secret %q", id, f, err, s)
+		}
+	}
+	if raw := rawSecret(t, db, none); raw != "" {
+		t.Errorf("a user without a second factor got %q", raw)
+	}
+	before := map[int64]string{}
+	for id := range want {
+		before[id] = rawSecret(t, db, id)
+	}
+	if n, err := db.SealTOTPSecrets(ctx); err != nil || n != 0 {
+		t.Errorf("SealTOTPSecrets again = %d, %v; want 0: nothing left in clear", n, err)
+	}
+	for id := range want {
+		if after := rawSecret(t, db, id); after != before[id] {
+			t.Errorf("user %d: a second run sealed again (%q -> %q)", id, before[id], after)
+		}
+	}
+	if n, err := db.SealedTOTPSecrets(ctx); err != nil || n != 2 {
+		t.Errorf("SealedTOTPSecrets after = %d, %v; want 2", n, err)
+	}
+	// The pending one (bob's) can still be turned on.
+	for id, s := range want {
+		f, err := db.SecondFactor(ctx, id)
+		must(t, err)
+		if f.Enabled() {
+			continue
+		}
+		if err := db.EnableTOTP(ctx, id, s, 20, audit.Actor{UserID: id}); err != nil {
+			t.Errorf("EnableTOTP of a pending secret sealed by SealTOTPSecrets: %v", err)
+		}
+	}
+
+	// Under another key the sealed ones do not open: said, not hidden.
+	db.SetTOTPKey([]byte("another key, 32 bytes long......"))
+	if _, err := db.SealTOTPSecrets(ctx); err == nil || !strings.Contains(err.Error(), "2 sealed") {
+		t.Errorf("SealTOTPSecrets under another key: %v, want an error counting 2", err)
 	}
 }

@@ -44,9 +44,16 @@ func newTestServer(t *testing.T, opts ...func(*Deps)) *testServer {
 	return newTestServerOn(t, pgtest.DB(t), opts...)
 }
 
-// newTestServerOn starts a server on db.
+// testTOTPKey seals the second-factor secrets of test servers, so that
+// every test of two-step login goes through sealing as production with
+// DVR_TOTP_KEY set does.
+var testTOTPKey = []byte("test key for totp secrets, 32 B.")
+
+// newTestServerOn starts a server on db, sealing its second-factor secrets
+// with testTOTPKey.
 func newTestServerOn(t *testing.T, db *postgres.DB, opts ...func(*Deps)) *testServer {
 	t.Helper()
+	db.SetTOTPKey(testTOTPKey)
 	d := Deps{
 		DB:     db,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -165,6 +165,14 @@ func TestTOTPEnrolAndLogin(t *testing.T) {
 	if got := flashText(doc(t, c.get("/board"))); !strings.Contains(got, "Two-step login is on") {
 		t.Errorf("flash after set-up %q", got)
 	}
+	// The database holds the secret sealed, never in base32.
+	var stored string
+	if err := ts.DB.Pool.QueryRow(context.Background(), `SELECT totp_secret FROM users WHERE username = 'ann'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stored, "v1:") || strings.Contains(stored, secret) {
+		t.Errorf("users.totp_secret after set-up is %q, want it sealed (v1:...) without the secret", stored)
+	}
 	d = doc(t, c.get("/account/totp"))
 	if d.Find("code.totp-secret").Length() != 0 || d.Find("img.totp-qr").Length() != 0 {
 		t.Errorf("once on, the page still shows the secret")
