@@ -147,7 +147,11 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 		for ev := range events {
 			hubMu.Lock()
 			switch {
-			case ev.Kind == live.KindResync && phase.Load() == phaseRestarted:
+			// After the kill, not only once pg_ctl start has returned: the
+			// hub may reconnect (and resync) as soon as PostgreSQL accepts
+			// connections, before pg_ctl notices. Nothing flows while the
+			// server is down, so a resync then is the reconnection's.
+			case ev.Kind == live.KindResync && phase.Load() != phaseUp:
 				resyncAfterRestart = true
 			case ev.Kind == live.KindIncident:
 				incidentEvents[ev.ID] = phase.Load()
