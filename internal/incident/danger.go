@@ -85,14 +85,21 @@ func (q *DangerQuestion) Validate() error {
 }
 
 // DangerAnswer is one answered question as stored with a screen: the
-// question's wording and criticality are copied at the time of asking, so
-// that editing or deleting a question never changes a past screen.
+// question's wording (in every language it had) and criticality are copied
+// at the time of asking, so that editing or deleting a question never
+// changes a past screen.
 type DangerAnswer struct {
-	QuestionID int64  `json:"question_id"`
-	Text       string `json:"text"`
-	Critical   bool   `json:"critical"`
-	Answer     Answer `json:"answer"`
+	QuestionID int64             `json:"question_id"`
+	Text       string            `json:"text"`
+	Texts      map[string]string `json:"texts,omitempty"`
+	Critical   bool              `json:"critical"`
+	Answer     Answer            `json:"answer"`
 }
+
+// TextIn is the question as asked, in language lang when it had a wording
+// in it, else in its plain text (screens stored before the wordings were
+// copied have only that).
+func (a DangerAnswer) TextIn(lang string) string { return refdata.LabelIn(a.Texts, lang, a.Text) }
 
 // DangerResult is the outcome of a screen.
 type DangerResult struct {
@@ -141,7 +148,7 @@ func ReadDangerAnswers(questions []DangerQuestion, get func(string) string) ([]D
 		default: // not answered, or not one of the choices
 			e.Add(name, "danger.err.answer")
 		}
-		out = append(out, DangerAnswer{QuestionID: q.ID, Text: q.Text, Critical: q.Critical, Answer: a})
+		out = append(out, DangerAnswer{QuestionID: q.ID, Text: q.Text, Texts: q.Texts, Critical: q.Critical, Answer: a})
 	}
 	if err := e.Err(); err != nil {
 		return nil, &apperr.Error{Code: apperr.Invalid, Message: "danger.err.answer_all",

@@ -48,8 +48,9 @@ func (s *Server) dangerPanel(r *http.Request, in *incident.Incident) (templ.Comp
 		l := screens[0]
 		sv := &web.DangerScreenView{When: s.officerTime(r, l.DoneAt), ISO: l.DoneAt.UTC().Format(time.RFC3339), By: l.DoneBy,
 			High: l.HighDanger, YesCount: l.YesCount, Asked: len(l.Answers), Threshold: l.Threshold}
+		lang := i18n.FromContext(r.Context()).Lang
 		for _, a := range l.YesAnswers() {
-			sv.Yes = append(sv.Yes, a.Text)
+			sv.Yes = append(sv.Yes, a.TextIn(lang))
 		}
 		v.Latest = sv
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
 )
 
@@ -298,5 +299,37 @@ func TestDangerThresholdSetting(t *testing.T) {
 	// Only administrators change it.
 	if resp := f.c.postForm("/admin/danger-settings", url.Values{"threshold": {"9"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("dispatcher POST /admin/danger-settings: %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestPastScreenSpeaksTheReadersLanguage: a screen keeps the question's
+// wordings of the time in every language, and the incident page shows the
+// one of the reader's language (the plain text where the question had none).
+func TestPastScreenSpeaksTheReadersLanguage(t *testing.T) {
+	t.Parallel()
+	f := newIntakeFixture(t)
+	ctx := context.Background()
+	qs, err := f.ts.DB.ActiveDangerQuestions(ctx)
+	if err != nil || len(qs) == 0 {
+		t.Fatalf("questions: %v %v", qs, err)
+	}
+	q := qs[0]
+	q.Texts = map[string]string{"ru": "Применял ли другой человек оружие против вас?"}
+	if err := f.ts.DB.SaveDangerQuestion(ctx, &q, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	inc := f.logCall(t)
+	wantRedirect(t, f.c.postForm(inc+"/danger", dangerAnswers(t, f, incident.No, map[int]incident.Answer{q.Position: incident.Yes})), inc)
+	// Reworded afterwards: the screen keeps the wording it asked.
+	q.Texts = map[string]string{"ru": "Другая формулировка"}
+	if err := f.ts.DB.SaveDangerQuestion(ctx, &q, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	ru := strings.Join(strings.Fields(doc(t, f.c.get(inc+"?lang=ru")).Find("#danger").Text()), " ")
+	if !strings.Contains(ru, "Применял ли другой человек оружие против вас?") || strings.Contains(ru, "Другая формулировка") {
+		t.Errorf("the past screen in Russian: %q", ru)
+	}
+	if ky := doc(t, f.c.get(inc+"?lang=ky")).Find("#danger").Text(); !strings.Contains(ky, q.Text) {
+		t.Errorf("the past screen in Kyrgyz (no wording) does not fall back to the plain text: %q", strings.Join(strings.Fields(ky), " "))
 	}
 }
