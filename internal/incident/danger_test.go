@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
@@ -35,15 +36,19 @@ func TestAssessDanger(t *testing.T) {
 }
 
 func TestReadDangerAnswers(t *testing.T) {
-	qs := []DangerQuestion{{ID: 7, Position: 1, Text: "Weapon?", Critical: true, Active: true}, {ID: 9, Position: 2, Text: "Worse?", Active: true}}
+	ru := map[string]string{"ru": "Оружие?"}
+	qs := []DangerQuestion{{ID: 7, Position: 1, Text: "Weapon?", Texts: ru, Critical: true, Active: true}, {ID: 9, Position: 2, Text: "Worse?", Active: true}}
 	form := map[string]string{"q7": "yes", "q9": "unknown"}
 	got, err := ReadDangerAnswers(qs, func(k string) string { return form[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []DangerAnswer{{QuestionID: 7, Text: "Weapon?", Critical: true, Answer: Yes}, {QuestionID: 9, Text: "Worse?", Answer: Unknown}}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+	want := []DangerAnswer{{QuestionID: 7, Text: "Weapon?", Texts: ru, Critical: true, Answer: Yes}, {QuestionID: 9, Text: "Worse?", Answer: Unknown}}
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("answers %+v, want %+v", got, want)
+	}
+	if got[0].TextIn("ru") != "Оружие?" || got[0].TextIn("ka") != "Weapon?" {
+		t.Errorf("TextIn: ru %q, ka %q", got[0].TextIn("ru"), got[0].TextIn("ka"))
 	}
 
 	form = map[string]string{"q7": "maybe"}
