@@ -2,6 +2,7 @@
 -- summed per local calendar year, so that a year reads one row per cell,
 -- interval and bucket instead of twelve. A range is read as whole years,
 -- plus or minus months, plus or minus days (counts subtract exactly).
+-- The dashboard rollups also gain a domestic-violence-only scope.
 --
 -- A table's rows are now of a grain: 'y' a year (month: its first day) or
 -- 'm' a month (month: its first day); rollup_cells also 'd' a day. The
@@ -118,7 +119,12 @@ BEGIN
     ON CONFLICT (day, district_id, priority, is_dv, iv) DO UPDATE SET vals = rollup_bmerge(t.vals, excluded.vals);
 END $$;
 
--- 0009's dash_apply, writing year rows beside month rows.
+-- 0009's dash_apply, writing year rows beside month rows, and counting a
+-- domestic-violence incident in the DV-only scopes too (dv = true: all
+-- districts, and its own), which the readers select by the query's DV-only
+-- flag. 0009 kept all types only, so the dashboard's "domestic violence
+-- only" filter, the one supervisors use most, read the incidents: about
+-- 30 s for a year at 10 M incidents.
 CREATE OR REPLACE FUNCTION dash_apply(c dash_contrib[]) RETURNS void
 LANGUAGE plpgsql SET jit = off AS $$
 DECLARE
@@ -148,8 +154,9 @@ BEGIN
         FROM v
         CROSS JOIN LATERAL (VALUES ('s'::"char", v.settlement), ('w', dash_week(v.day)), ('x', v.sex), ('a', v.band),
             ('h', v.hour)) d(dim, key)
-        CROSS JOIN LATERAL (VALUES (0::bigint, false, false), (v.district_id, false, true)) s(district_id, dv, own)
-        WHERE NOT s.own OR v.district_id <> 0);
+        CROSS JOIN LATERAL (VALUES (0::bigint, false, false), (v.district_id, false, true), (0::bigint, true, false),
+            (v.district_id, true, true)) s(district_id, dv, own)
+        WHERE (NOT s.own OR v.district_id <> 0) AND (NOT s.dv OR v.is_dv));
 
     INSERT INTO dash_cells AS t (dim, district_id, dv, grain, month, key, incidents, corrected, prios, missing, inconsistent,
         with_target, within)
