@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -230,7 +229,7 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 		if b.district != 0 {
 			scopes = append(scopes, baseKey{b.district, false})
 		}
-		if b.dv { // and the domestic-violence-only scopes (0013)
+		if b.dv { // and the domestic-violence-only scopes
 			scopes = append(scopes, baseKey{0, true})
 			if b.district != 0 {
 				scopes = append(scopes, baseKey{b.district, true})
@@ -365,21 +364,11 @@ func dashServes(q report.Query, dim byte, iv refdata.Interval) bool {
 
 // dashGroup gathers one group's counts and durations of one interval.
 type dashGroup struct {
+	durations
 	incidents, corrected                      int
 	prios                                     [9]int
 	missing, inconsistent, withTarget, within int
-	n                                         int64
-	coarse                                    []int64
-	over, overMinus                           []int32
 	keys                                      map[int32]bool
-	dayVals, dayMinus                         []int32
-}
-
-func (g *dashGroup) addCoarse(b int, n int64) {
-	if b >= len(g.coarse) {
-		g.coarse = append(g.coarse, make([]int64, b+1-len(g.coarse))...)
-	}
-	g.coarse[b] += n
 }
 
 // dashResult is one group's figures of one interval.
@@ -464,24 +453,9 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 		var n int64
 		return forEachRowArrays(rows, []any{&grain, &month, &key, &n}, "pa", func(arrs [][]int32) error {
 			sg := span.sign(grain, month)
-			nz := nonEmpty.row(dashPeriod{key, grain, month.Unix()})
-			for i, x := range arrs[0] {
-				if x != 0 {
-					nz.set(i)
-				}
-			}
+			nonEmpty.row(dashPeriod{key, grain, month.Unix()}).setNonZero(arrs[0])
 			for _, g := range groupsOfKey(key) {
-				g.n += sg * n
-				for i, x := range arrs[0] {
-					if x != 0 {
-						g.addCoarse(i, sg*int64(x))
-					}
-				}
-				if sg > 0 {
-					g.over = append(g.over, arrs[1]...)
-				} else {
-					g.overMinus = append(g.overMinus, arrs[1]...)
-				}
+				g.addRow(sg, n, arrs[0], arrs[1])
 			}
 			return nil
 		})
@@ -529,19 +503,7 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 							g.within += sg
 						}
 					}
-					g.n += int64(sg)
-					switch {
-					case s >= rollupOverSecs && sg > 0:
-						g.over = append(g.over, s)
-					case s >= rollupOverSecs:
-						g.overMinus = append(g.overMinus, s)
-					case sg > 0:
-						g.addCoarse(int(s)/rollupBucketSecs, 1)
-						g.dayVals = append(g.dayVals, s)
-					default:
-						g.addCoarse(int(s)/rollupBucketSecs, -1)
-						g.dayMinus = append(g.dayMinus, s)
-					}
+					g.addDay(int64(sg), s)
 				}
 			}
 			return nil
@@ -658,58 +620,23 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 		res := dashResult{Incidents: g.incidents, Corrected: g.corrected,
 			Summary: report.Summary{N: int(g.n), Missing: g.missing, Inconsistent: g.inconsistent}}
 		seconds := map[int]*[rollupBucketSecs]int64{}
-		value := func(rank int64) float64 {
-			bk, off, inOver := locate(g.coarse, rank)
-			if inOver {
-				return float64(g.over[off])
-			}
-			ps := seconds[bk]
-			if ps == nil {
-				ps = perSecond(g, bk)
-				seconds[bk] = ps
-			}
-			for sec, x := range ps {
-				if off < x {
-					return float64(bk*rollupBucketSecs + sec)
+		res.Median, res.P90, res.P95 = report.Percentiles(g.n, func(rank int64) float64 {
+			return rankValue(g.coarse, g.over, rank, func(bk int) *[rollupBucketSecs]int64 {
+				ps := seconds[bk]
+				if ps == nil {
+					ps = perSecond(g, bk)
+					seconds[bk] = ps
 				}
-				off -= x
-			}
-			panic(fmt.Sprintf("dashboard rollups: rank %d not in bucket %d of %s", rank, bk, name))
-		}
-		if g.n > 0 {
-			pct := func(p float64) *float64 {
-				pos := p * float64(g.n-1)
-				lo := math.Floor(pos)
-				i := int64(lo)
-				var v float64
-				if i >= g.n-1 {
-					v = value(g.n - 1)
-				} else {
-					a := value(i)
-					v = a + (pos-lo)*(value(i+1)-a)
-				}
-				return &v
-			}
-			res.Median, res.P90, res.P95 = pct(0.5), pct(0.9), pct(0.95)
-		}
-		first, mixed := true, false
-		var common *int
+				return ps
+			})
+		})
+		var prioTargets []*int
 		for l, n := range g.prios {
-			if n <= 0 {
-				continue
-			}
-			t := targets[l+1]
-			switch {
-			case first:
-				common, first = t, false
-			case (common == nil) != (t == nil) || (t != nil && *t != *common):
-				mixed = true
+			if n > 0 {
+				prioTargets = append(prioTargets, targets[l+1])
 			}
 		}
-		if !mixed && common != nil {
-			t := *common
-			res.TargetS = &t
-		}
+		res.TargetS = report.CommonTarget(prioTargets)
 		if g.withTarget > 0 {
 			v := 100 * float64(g.within) / float64(g.withTarget)
 			res.WithinTargetPct = &v

@@ -404,23 +404,63 @@ type ivKey struct {
 	priority int
 }
 
-// ivAcc gathers one interval's durations of one priority in one group.
-type ivAcc struct {
+// durations gathers the durations of one interval read from the rollups,
+// each row added (sign 1) or subtracted (-1) as its period is: the coarse
+// counts, the long durations, and the day rows' durations themselves.
+type durations struct {
 	n       int64
-	coarse  []int64                          // per bucket, months and days
-	over    []int32                          // durations of rollupOverSecs and more
-	dayVals []int32                          // durations below rollupOverSecs from day rows
-	dayFine map[int]*[rollupBucketSecs]int64 // of dayVals, per second in the buckets a report needs
-	cells   map[rollupCell]bool
-	// The durations of the day rows of days subtracted from their month.
+	coarse  []int64 // per bucket, from coarse rows and days
+	over    []int32 // durations of rollupOverSecs and more
+	dayVals []int32 // durations below rollupOverSecs from day rows
+	// Those of subtracted rows.
 	dayMinus, overMinus []int32
 }
 
-func (a *ivAcc) addCoarse(b int, n int64) {
-	if b >= len(a.coarse) {
-		a.coarse = append(a.coarse, make([]int64, b+1-len(a.coarse))...)
+func (d *durations) addCoarse(b int, n int64) {
+	if b >= len(d.coarse) {
+		d.coarse = append(d.coarse, make([]int64, b+1-len(d.coarse))...)
 	}
-	a.coarse[b] += n
+	d.coarse[b] += n
+}
+
+// addRow adds (sg 1) or subtracts (-1) a coarse row: its count, its counts
+// per bucket and its long durations.
+func (d *durations) addRow(sg, n int64, hist, over []int32) {
+	d.n += sg * n
+	for i, x := range hist {
+		if x != 0 {
+			d.addCoarse(i, sg*int64(x))
+		}
+	}
+	if sg > 0 {
+		d.over = append(d.over, over...)
+	} else {
+		d.overMinus = append(d.overMinus, over...)
+	}
+}
+
+// addDay adds (sg 1) or subtracts (-1) one measured duration of a day row.
+func (d *durations) addDay(sg int64, v int32) {
+	d.n += sg
+	switch {
+	case v >= rollupOverSecs && sg > 0:
+		d.over = append(d.over, v)
+	case v >= rollupOverSecs:
+		d.overMinus = append(d.overMinus, v)
+	case sg > 0:
+		d.addCoarse(int(v)/rollupBucketSecs, 1)
+		d.dayVals = append(d.dayVals, v)
+	default:
+		d.addCoarse(int(v)/rollupBucketSecs, -1)
+		d.dayMinus = append(d.dayMinus, v)
+	}
+}
+
+// ivAcc gathers one interval's durations of one priority in one group.
+type ivAcc struct {
+	durations
+	dayFine map[int]*[rollupBucketSecs]int64 // of dayVals, per second in the buckets a report needs
+	cells   map[rollupCell]bool
 }
 
 // groupAcc gathers a group's counts.
@@ -604,22 +644,10 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 				if n == 0 {
 					return nil
 				}
-				sg := span.sign(grain, month)
 				a := acc(cellIv{c, "", iv})
-				a.n += sg * n
+				a.addRow(span.sign(grain, month), n, hist, over)
 				a.cells[c] = true
-				nz := nonEmpty.row(histPeriod{c, iv, grain, month.Unix()})
-				for i, x := range hist {
-					if x != 0 {
-						a.addCoarse(i, sg*int64(x))
-						nz.set(i)
-					}
-				}
-				if sg > 0 {
-					a.over = append(a.over, over...)
-				} else {
-					a.overMinus = append(a.overMinus, over...)
-				}
+				nonEmpty.row(histPeriod{c, iv, grain, month.Unix()}).setNonZero(hist)
 				return nil
 			})
 		})
@@ -633,20 +661,8 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 				vals := arrs[0]
 				a := acc(cellIv{c, weekOf(day), iv})
 				sg := span.sign("d", day)
-				a.n += sg * int64(len(vals))
 				for _, v := range vals {
-					switch {
-					case v >= rollupOverSecs && sg > 0:
-						a.over = append(a.over, v)
-					case v >= rollupOverSecs:
-						a.overMinus = append(a.overMinus, v)
-					case sg > 0:
-						a.addCoarse(int(v)/rollupBucketSecs, 1)
-						a.dayVals = append(a.dayVals, v)
-					default:
-						a.addCoarse(int(v)/rollupBucketSecs, -1)
-						a.dayMinus = append(a.dayMinus, v)
-					}
+					a.addDay(sg, v)
 				}
 				return nil
 			})
@@ -938,55 +954,16 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 			for iv := range 6 {
 				r := merged[giKey{key, iv}]
 				s := report.Summary{N: int(r.n), Missing: g.missing[iv], Inconsistent: g.inconsistent[iv]}
-				value := func(rank int64) float64 {
-					b, off, inOver := locate(r.coarse, rank)
-					if inOver {
-						return float64(r.over[off])
-					}
-					ps := perSecond(key, iv, -1, b)
-					for sec, x := range ps {
-						if off < x {
-							return float64(b*rollupBucketSecs + sec)
-						}
-						off -= x
-					}
-					panic(fmt.Sprintf("rollups: rank %d not in bucket %d of %s/%d", rank, b, key, iv))
-				}
-				if r.n > 0 {
-					pct := func(p float64) *float64 {
-						pos := p * float64(r.n-1)
-						lo := math.Floor(pos)
-						i := int64(lo)
-						var v float64
-						if i >= r.n-1 {
-							v = value(r.n - 1)
-						} else {
-							a := value(i)
-							v = a + (pos-lo)*(value(i+1)-a)
-						}
-						return &v
-					}
-					s.Median, s.P90, s.P95 = pct(0.5), pct(0.9), pct(0.95)
-				}
-				// The target common to every incident of the group.
-				first, mixed := true, false
-				var common *int
+				s.Median, s.P90, s.P95 = report.Percentiles(r.n, func(rank int64) float64 {
+					return rankValue(r.coarse, r.over, rank, func(b int) *[rollupBucketSecs]int64 { return perSecond(key, iv, -1, b) })
+				})
+				var targets []*int
 				for level, n := range g.priorities {
-					if n <= 0 {
-						continue
-					}
-					t := target(level, iv)
-					switch {
-					case first:
-						common, first = t, false
-					case (common == nil) != (t == nil) || (t != nil && *t != *common):
-						mixed = true
+					if n > 0 {
+						targets = append(targets, target(level, iv))
 					}
 				}
-				if !mixed && common != nil {
-					t := *common
-					s.TargetS = &t
-				}
+				s.TargetS = report.CommonTarget(targets)
 				var withTarget, within int64
 				for _, k := range byGI[giKey{key, iv}] {
 					a := accs[k]
@@ -1041,9 +1018,12 @@ type histPeriod struct {
 // bucketSet is a set of coarse buckets (0 to rollupBuckets-1).
 type bucketSet [(rollupBuckets + 63) / 64]uint64
 
-func (b *bucketSet) set(i int) {
-	if i >= 0 && i < rollupBuckets {
-		b[i/64] |= 1 << (i % 64)
+// setNonZero adds the buckets of a coarse row's counts that are not zero.
+func (b *bucketSet) setNonZero(hist []int32) {
+	for i, x := range hist {
+		if x != 0 && i < rollupBuckets {
+			b[i/64] |= 1 << (i % 64)
+		}
 	}
 }
 
@@ -1309,6 +1289,25 @@ func percentileRanks(n int64) []int64 {
 		out = append(out, min(i, n-1), min(i+1, n-1))
 	}
 	return out
+}
+
+// rankValue is the duration of 0-based rank in a two-level histogram: the
+// counts per coarse bucket, the long durations past them (sorted), and
+// perSecond giving a bucket's counts per second.
+func rankValue(coarse []int64, over []int32, rank int64, perSecond func(bucket int) *[rollupBucketSecs]int64) float64 {
+	b, off, inOver := locate(coarse, rank)
+	if inOver {
+		return float64(over[off])
+	}
+	for sec, x := range perSecond(b) {
+		if off < x {
+			return float64(b*rollupBucketSecs + sec)
+		}
+		off -= x
+	}
+	// The coarse and fine rows disagree: the rollups are corrupt, and no
+	// figure read from them can be trusted.
+	panic(fmt.Sprintf("rollups: rank %d not in bucket %d", rank, b))
 }
 
 // locate finds rank (0-based) in a coarse histogram followed by the

@@ -113,17 +113,55 @@ func Duration(from, to *time.Time) (seconds float64, st Status) {
 // percentile_cont and numpy's default. ok is false for no values (the
 // figure is then absent, not 0) or p outside [0, 1].
 func Percentile(sorted []float64, p float64) (v float64, ok bool) {
-	if len(sorted) == 0 || !(p >= 0 && p <= 1) {
+	return PercentileAt(int64(len(sorted)), func(i int64) float64 { return sorted[i] }, p)
+}
+
+// PercentileAt is Percentile over n ordered values that at gives by
+// 0-based rank, for values not held in a slice (the rollups' histograms):
+// at is called for the one or two ranks interpolated between.
+func PercentileAt(n int64, at func(rank int64) float64, p float64) (v float64, ok bool) {
+	if n == 0 || !(p >= 0 && p <= 1) {
 		return 0, false
 	}
-	pos := p * float64(len(sorted)-1)
+	pos := p * float64(n-1)
 	lo := math.Floor(pos)
-	i := int(lo)
-	if i >= len(sorted)-1 {
-		return sorted[len(sorted)-1], true
+	i := int64(lo)
+	if i >= n-1 {
+		return at(n - 1), true
 	}
-	frac := pos - lo
-	return sorted[i] + frac*(sorted[i+1]-sorted[i]), true
+	a := at(i)
+	return a + (pos-lo)*(at(i+1)-a), true
+}
+
+// Percentiles are the median, 90th and 95th percentiles of n ordered
+// values that at gives by rank (PercentileAt); nil when n is 0.
+func Percentiles(n int64, at func(rank int64) float64) (median, p90, p95 *float64) {
+	pct := func(p float64) *float64 {
+		if v, ok := PercentileAt(n, at, p); ok {
+			return &v
+		}
+		return nil
+	}
+	return pct(0.5), pct(0.9), pct(0.95)
+}
+
+// CommonTarget is the target shared by all of targets (those of the
+// priorities of a group's incidents, one each): nil when there are none or
+// they differ.
+func CommonTarget(targets []*int) *int {
+	if len(targets) == 0 {
+		return nil
+	}
+	for _, t := range targets[1:] {
+		if !sameTarget(t, targets[0]) {
+			return nil
+		}
+	}
+	if targets[0] == nil {
+		return nil
+	}
+	t := *targets[0]
+	return &t
 }
 
 // Summary is the figures of one interval over a set of incidents.
@@ -185,13 +223,7 @@ func sameTarget(a, b *int) bool { return (a == nil) == (b == nil) && (a == nil |
 func (s *sample) summary() Summary {
 	slices.Sort(s.durations)
 	sum := Summary{N: len(s.durations), Missing: s.missing, Inconsistent: s.inconsistent}
-	pct := func(p float64) *float64 {
-		if v, ok := Percentile(s.durations, p); ok {
-			return &v
-		}
-		return nil
-	}
-	sum.Median, sum.P90, sum.P95 = pct(0.5), pct(0.9), pct(0.95)
+	sum.Median, sum.P90, sum.P95 = Percentiles(int64(len(s.durations)), func(i int64) float64 { return s.durations[i] })
 	if s.target != nil {
 		t := *s.target
 		sum.TargetS = &t

@@ -277,3 +277,51 @@ func TestEmptyGroupHasNoFigures(t *testing.T) {
 		t.Errorf("by district with no incidents: %#v, want an empty, non-nil list", res.Groups)
 	}
 }
+
+// TestPercentilesAskOnlyTheRanksTheyNeed: Percentiles of values given by
+// rank equal Percentile of the same values, and read only the one or two
+// ranks each percentile interpolates between (the rollups read per-second
+// counts for them).
+func TestPercentilesAskOnlyTheRanksTheyNeed(t *testing.T) {
+	vals := []float64{10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110}
+	asked := map[int64]bool{}
+	med, p90, p95 := Percentiles(int64(len(vals)), func(i int64) float64 { asked[i] = true; return vals[i] })
+	for _, c := range []struct {
+		p   float64
+		got *float64
+	}{{0.5, med}, {0.9, p90}, {0.95, p95}} {
+		want, _ := Percentile(vals, c.p)
+		if c.got == nil || *c.got != want {
+			t.Errorf("p%v = %v, want %v", c.p, c.got, want)
+		}
+	}
+	// Ranks 5, 6 (the median: position 5), 9, 10 (p90: 9; p95: 9.5), the
+	// ones percentileRanks names for the rollups' fine-row lookups.
+	if len(asked) != 4 || !asked[5] || !asked[6] || !asked[9] || !asked[10] {
+		t.Errorf("ranks asked %v, want 5, 6, 9 and 10", asked)
+	}
+	if m, a, b := Percentiles(0, func(int64) float64 { t.Fatal("a rank of nothing asked"); return 0 }); m != nil || a != nil || b != nil {
+		t.Errorf("percentiles of nothing: %v %v %v", m, a, b)
+	}
+}
+
+func TestCommonTarget(t *testing.T) {
+	n := func(v int) *int { return &v }
+	for _, c := range []struct {
+		name    string
+		targets []*int
+		want    *int
+	}{
+		{"none", nil, nil},
+		{"one", []*int{n(600)}, n(600)},
+		{"all the same", []*int{n(600), n(600), n(600)}, n(600)},
+		{"different", []*int{n(600), n(900)}, nil},
+		{"a level without one", []*int{n(600), nil}, nil},
+		{"none has one", []*int{nil, nil}, nil},
+	} {
+		got := CommonTarget(c.targets)
+		if (got == nil) != (c.want == nil) || (got != nil && *got != *c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
