@@ -128,22 +128,13 @@ func fmtPtr[T any](p *T) string {
 	return fmt.Sprint(*p)
 }
 
-func TestRollupsMatchNaive(t *testing.T) {
-	t.Parallel()
-	f := newReportFixture(t)
-	ctx := context.Background()
-	ninety := 90
-	must(t, f.db.SavePriority(ctx, &refdata.Priority{Level: 2, Label: "Urgent", Targets: map[refdata.Interval]*int{
-		refdata.CallProcessing: &ninety, refdata.Travel: &ninety}}, false, 2, f.actor))
-	must(t, f.db.RebuildRollups(ctx, f.loc))
-	r := rand.New(rand.NewPCG(1, 2))
-	// Half loaded with the triggers kept, half then rebuilt.
-	randomIncidents(t, f, r, "A", 1200, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))
-	must(t, f.db.StopRollups(ctx))
-	randomIncidents(t, f, r, "B", 800, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))
-	must(t, f.db.RebuildRollups(ctx, f.loc))
-
-	ranges := [][2]string{
+// The random incidents of the rollup tests are received in
+// [rollupTestFrom, rollupTestTo), and the ranges they read cover every way
+// rollupPeriods splits a range.
+var (
+	rollupTestFrom   = time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC)
+	rollupTestTo     = time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)
+	rollupTestRanges = [][2]string{
 		{"2026-01-20", "2026-04-09"}, // months and edge days
 		{"2026-02-01", "2026-03-31"}, // whole months
 		{"2026-02-15", "2026-03-10"}, // days only, across a month
@@ -159,9 +150,26 @@ func TestRollupsMatchNaive(t *testing.T) {
 		{"2025-07-10", "2026-02-20"}, // months, less and plus days, across a year
 		{"2026-01-10", "2026-12-31"}, // a year less days
 	}
+)
+
+func TestRollupsMatchNaive(t *testing.T) {
+	t.Parallel()
+	f := newReportFixture(t)
+	ctx := context.Background()
+	ninety := 90
+	must(t, f.db.SavePriority(ctx, &refdata.Priority{Level: 2, Label: "Urgent", Targets: map[refdata.Interval]*int{
+		refdata.CallProcessing: &ninety, refdata.Travel: &ninety}}, false, 2, f.actor))
+	must(t, f.db.RebuildRollups(ctx, f.loc))
+	r := rand.New(rand.NewPCG(1, 2))
+	// Half loaded with the triggers kept, half then rebuilt.
+	randomIncidents(t, f, r, "A", 1200, rollupTestFrom, rollupTestTo)
+	must(t, f.db.StopRollups(ctx))
+	randomIncidents(t, f, r, "B", 800, rollupTestFrom, rollupTestTo)
+	must(t, f.db.RebuildRollups(ctx, f.loc))
+
 	p2 := 2
 	filters := []report.Filters{{}, {DVOnly: true}, {Priority: &p2}, {DistrictID: &f.district.ID, DVOnly: true}}
-	for _, rg := range ranges {
+	for _, rg := range rollupTestRanges {
 		for _, by := range []report.GroupBy{report.ByPriority, report.ByDistrict, report.ByWeek, report.ByAll} {
 			for fi, flt := range filters {
 				q := report.Query{Location: f.loc, GroupBy: by, Filters: flt}
@@ -454,19 +462,10 @@ func TestResponseTimesMultiMatchesSeparate(t *testing.T) {
 		refdata.CallProcessing: &ninety, refdata.Travel: &ninety}}, false, 2, f.actor))
 	must(t, f.db.RebuildRollups(ctx, f.loc))
 	r := rand.New(rand.NewPCG(7, 11))
-	randomIncidents(t, f, r, "A", 900, time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))
+	randomIncidents(t, f, r, "A", 900, rollupTestFrom, rollupTestTo)
 	must(t, f.db.StopRollups(ctx))
-	randomIncidents(t, f, r, "B", 600, time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))
+	randomIncidents(t, f, r, "B", 600, rollupTestFrom, rollupTestTo)
 	must(t, f.db.RebuildRollups(ctx, f.loc))
-
-	ranges := [][2]string{
-		{"2026-01-20", "2026-04-09"}, // months and edge days
-		{"2026-02-01", "2026-03-31"}, // whole months
-		{"2026-02-15", "2026-03-10"}, // days only, across a month
-		{"2026-03-01", "2026-03-01"}, // one day
-		{"2026-01-05", "2026-03-25"}, // months less the days outside the range
-		{"2026-03-09", "2026-04-09"}, // less and plus days
-	}
 	p2 := 2
 	filters := []report.Filters{{}, {DVOnly: true}, {Priority: &p2}, {DistrictID: &f.district.ID, DVOnly: true},
 		{SettlementID: &f.town.ID}} // the last: not from the rollups
@@ -477,7 +476,7 @@ func TestResponseTimesMultiMatchesSeparate(t *testing.T) {
 		{report.ByAll, report.BySettlement}, // by settlement: not from the rollups
 	}
 	for _, loc := range []*time.Location{f.loc, time.UTC} { // UTC: not the rollups' zone
-		for _, rg := range ranges {
+		for _, rg := range rollupTestRanges {
 			for fi, flt := range filters {
 				for _, gbs := range sets {
 					q := report.Query{Location: loc, GroupBy: report.ByDistrict, Filters: flt}
