@@ -1,0 +1,210 @@
+package match
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// This file holds the one transliteration key of the package: Fold maps a
+// word written in Cyrillic (Russian, Kyrgyz), Georgian or Latin letters to
+// a Latin skeleton in which the usual romanisations of one spelling
+// coincide. It is a key, not a romanisation: nobody reads it.
+//
+// Step 1 (the tables below) spells every letter the way Russian and
+// Georgian names are most often romanised: ж zh, х kh, ц ts, ч ch, ш sh,
+// щ shch, ю yu, я ya, ы y, й y, ё e, soft and hard signs nothing; Kyrgyz
+// ө o, ү u, ң ng; Georgian aspirated and ejective pairs alike (ფ/პ p,
+// თ/ტ t, ქ/კ k, ჩ/ჭ ch, ც/წ ts), ღ gh, ყ q, ხ kh, ჯ j, ძ dz; Latin letters
+// lose their diacritics (ö o, ü u, š sh, č ch, ž zh); apostrophes (the
+// Georgian ejective mark) vanish.
+//
+// Step 2 folds the Latin variants: shch/sch and sh, ch/tch, zh/dzh/dj/j,
+// kh/h, gh/g, q/k, ts/c, ph/f, w/v, x/ks, y/i, ng/n; j after a vowel and
+// not before one is i (Nikolaj = Nikolay); ie is e (Yelena = Elena,
+// Solovyev = Solovev) and io after a consonant is e (Fyodor = Fedor);
+// double letters are single (Alla = Ala, -iy = -ii = -i). Step 2 writes
+// one byte per sound: S for sh, C for ch, j for zh.
+//
+// Vowels, and so the gendered endings (Bekov, Bekova), are kept.
+
+// cyrillic spells the lowercase letters U+0430..U+04FF.
+var cyrillic = [...]string{
+	0x430 - 0x430: "a", "b", "v", "g", "d", "e", "zh", "z", "i", "y", "k", "l", "m", "n", "o", "p",
+	0x440 - 0x430: "r", "s", "t", "u", "f", "kh", "ts", "ch", "sh", "shch", "", "y", "", "e", "yu", "ya",
+	0x450 - 0x430: "e", "e", "dj", "g", "ye", "dz", "i", "yi", "j", "l", "n", "ts", "k", "i", "u", "dzh",
+	// Kazakh and other Cyrillic letters callers of the region use.
+	0x493 - 0x430: "g",  // ғ
+	0x49B - 0x430: "k",  // қ
+	0x4A3 - 0x430: "ng", // ң (Kyrgyz)
+	0x4AF - 0x430: "u",  // ү (Kyrgyz)
+	0x4B1 - 0x430: "u",  // ұ
+	0x4BB - 0x430: "h",  // һ
+	0x4D9 - 0x430: "a",  // ә
+	0x4E9 - 0x430: "o",  // ө (Kyrgyz)
+	0x4FF - 0x430: "",
+}
+
+// georgian spells the Mkhedruli letters U+10D0..U+10F0 (Mtavruli capitals
+// are lowered to them first).
+var georgian = [...]string{
+	"a", "b", "g", "d", "e", "v", "z", "t", "i", "k", "l", "m", "n", "o", "p", "zh", // ა..ჟ
+	"r", "s", "t", "u", "p", "k", "gh", "q", "sh", "ch", "ts", "dz", "ts", "ch", "kh", "j", // რ..ჯ
+	"h", // ჰ
+}
+
+// latin1 spells the lowercase Latin letters with diacritics that appear in
+// romanised names (U+00DF..U+017F); "" for the rest, which are dropped.
+var latinExt = map[rune]string{
+	'à': "a", 'á': "a", 'â': "a", 'ã': "a", 'ä': "a", 'å': "a", 'æ': "ae", 'ç': "ch",
+	'è': "e", 'é': "e", 'ê': "e", 'ë': "e", 'ì': "i", 'í': "i", 'î': "i", 'ï': "i",
+	'ñ': "n", 'ò': "o", 'ó': "o", 'ô': "o", 'õ': "o", 'ö': "o", 'ø': "o", 'ù': "u",
+	'ú': "u", 'û': "u", 'ü': "u", 'ý': "y", 'ÿ': "y", 'ß': "ss",
+	'ā': "a", 'ă': "a", 'ą': "a", 'ć': "c", 'č': "ch", 'ď': "d", 'ē': "e", 'ę': "e",
+	'ě': "e", 'ğ': "g", 'ī': "i", 'ı': "i", 'ł': "l", 'ń': "n", 'ň': "n", 'ō': "o",
+	'ő': "o", 'ř': "r", 'ś': "s", 'ş': "sh", 'š': "sh", 'ţ': "ts", 'ť': "t", 'ū': "u",
+	'ů': "u", 'ű': "u", 'ź': "z", 'ż': "z", 'ž': "zh", 'ǵ': "g", 'ǩ': "k",
+}
+
+// isApostrophe reports the marks written inside romanised Georgian and
+// Russian words (P'aata, Ch'ich'inadze, Il'ya) that belong to the word.
+func isApostrophe(r rune) bool {
+	return r == '\'' || r == '’' || r == 'ʼ' || r == '`' || r == '‘' || r == 'ʻ' || r == '´'
+}
+
+// spell appends step 1's Latin spelling of r (already lowercase) to b.
+func spell(b []byte, r rune) []byte {
+	switch {
+	case r < utf8.RuneSelf:
+		if r >= 'a' && r <= 'z' {
+			return append(b, byte(r))
+		}
+		return b
+	case r >= 0x430 && r < 0x430+rune(len(cyrillic)):
+		return append(b, cyrillic[r-0x430]...)
+	case r >= 0x10D0 && r < 0x10D0+rune(len(georgian)):
+		return append(b, georgian[r-0x10D0]...)
+	}
+	return append(b, latinExt[r]...)
+}
+
+func isVowel(c byte) bool {
+	switch c {
+	case 'a', 'e', 'i', 'o', 'u', 'y':
+		return true
+	}
+	return false
+}
+
+// Fold returns the transliteration key of one word: "Жылдыз" and
+// "Jyldyz", "Хасанов" and "Khasanov", "ნინო" and "Nino" fold alike.
+// Characters that are not letters are dropped.
+func Fold(word string) string {
+	var buf [64]byte
+	return string(appendFold(buf[:0], word))
+}
+
+// appendFold appends Fold(word) to dst.
+func appendFold(dst []byte, word string) []byte {
+	var sb [64]byte
+	s := sb[:0]
+	for _, r := range word {
+		if r >= 'A' && r <= 'Z' {
+			r += 'a' - 'A'
+		} else if r >= utf8.RuneSelf {
+			r = unicode.ToLower(r)
+		}
+		s = spell(s, r)
+	}
+	return foldLatin(dst, s)
+}
+
+// foldLatin is step 2: s is lowercase ASCII.
+func foldLatin(dst []byte, s []byte) []byte {
+	start := len(dst)
+	push := func(c byte) {
+		n := len(dst)
+		if n > start {
+			last := dst[n-1]
+			if c == last {
+				return
+			}
+			if c == 'e' && last == 'i' { // ie, ye: e
+				dst = dst[:n-1]
+				if n-1 > start && dst[n-2] == 'e' {
+					return
+				}
+				dst = append(dst, 'e')
+				return
+			}
+			if c == 'o' && last == 'i' && n-1 > start && !isVowel(dst[n-2]) { // Fyodor: Fedor
+				dst[n-1] = 'e'
+				return
+			}
+		}
+		dst = append(dst, c)
+	}
+	at := func(i int, p string) bool {
+		return len(s)-i >= len(p) && string(s[i:i+len(p)]) == p
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case at(i, "shch"):
+			push('S')
+			i += 4
+		case at(i, "sch"), at(i, "sh"):
+			push('S')
+			i += 2
+			if s[i-1] == 'c' {
+				i++
+			}
+		case at(i, "tch"):
+			push('C')
+			i += 3
+		case at(i, "ch"):
+			push('C')
+			i += 2
+		case at(i, "dzh"):
+			push('j')
+			i += 3
+		case at(i, "dj"), at(i, "zh"):
+			push('j')
+			i += 2
+		case at(i, "kh"):
+			push('h')
+			i += 2
+		case at(i, "gh"):
+			push('g')
+			i += 2
+		case at(i, "ph"):
+			push('f')
+			i += 2
+		case at(i, "ts"):
+			push('c')
+			i += 2
+		case at(i, "ng"):
+			push('n')
+			i += 2
+		default:
+			i++
+			switch c {
+			case 'q':
+				c = 'k'
+			case 'w':
+				c = 'v'
+			case 'y':
+				c = 'i'
+			case 'x':
+				push('k')
+				c = 's'
+			case 'j':
+				// Nikolaj, Sergej: a j closing a vowel is i.
+				if n := len(dst); n > start && isVowel(dst[n-1]) && (i == len(s) || !isVowel(s[i])) {
+					c = 'i'
+				}
+			}
+			push(c)
+		}
+	}
+	return dst
+}
