@@ -1,10 +1,3 @@
-// Package match holds the rules by which the history lookup takes two
-// spellings of an address, a phone number or a person's name for the same
-// one: normalisation that knows the region's scripts and address
-// conventions, and the keys the incidents are indexed under.
-//
-// It imports nothing of the application: the incident package computes
-// an incident's keys with it, and the history lookup compares them.
 package match
 
 // Rules are the deployment's matching settings.
