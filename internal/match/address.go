@@ -30,7 +30,9 @@ var wordClasses = classTable(map[uint8][]string{
 	cNoise: {"№", "no", "nr", "n", "й", "я", "ий", "ый", "ой", "ая", "го", "th", "nd", "rd", "mo"},
 	cStreet: {
 		// street
-		"ул", "улица", "ulitsa", "ulica", "str", "st", "street", "көчөсү", "көчө", "kochosu", "kocho",
+		"ул", "улица", "ulitsa", "ulica", "str", "st", "street", "көчөсү", "көчө", "көч", "kochosu", "kocho",
+		// Georgian ones written in Latin letters
+		"kucha", "k'ucha", "kuchis", "gamziri", "gamz", "chikhi", "shesakhvevi",
 		// avenue
 		"пр", "прт", "пркт", "просп", "проспект", "prospect", "av", "ave", "avenue", "проспекти", "проспектиси",
 		// boulevard, square, highway, embankment
@@ -54,7 +56,7 @@ var wordClasses = classTable(map[uint8][]string{
 		"коттедж", "cottage",
 	},
 	cBlock: {"к", "корп", "корпус", "корпусу", "block", "blk", "bl", "стр", "строение"},
-	cFlat:  {"кв", "квартира", "kvartira", "apt", "apartment", "apartments", "flat", "ap", "app", "unit", "батир", "бт", "ком", "комната", "room"},
+	cFlat:  {"bina", "кв", "квартира", "kvartira", "apt", "apartment", "apartments", "flat", "ap", "app", "unit", "батир", "бт", "ком", "комната", "room"},
 	cSkip:  {"подъезд", "под", "entrance", "ent", "этаж", "эт", "floor", "fl", "кабат", "кабаты"},
 	cCityMark: {
 		"г", "гор", "город", "city", "шаары", "шаар",
@@ -427,10 +429,12 @@ func Address(s string) (flat, building string) {
 		}
 		if t.cls == cName {
 			w := t.text
-			if t.geo {
+			if t.geo || i+1 < len(ts) && ts[i+1].kind == kWord && latinGeorgianStreet[ts[i+1].text] {
 				w = georgianStem(w)
 			}
+			n := len(run)
 			run = appendFold(run, w)
+			run = trimAdjective(run, n)
 		}
 	}
 	flush()
@@ -497,17 +501,38 @@ func houseLater(ts []atok, i int) bool {
 	return false
 }
 
-// georgianStem drops the genitive ending of a Georgian street name
-// (ჭავჭავაძის, სტალინის: -ის; კოსტავას, ვაჟა-ფშაველას: -ს after a vowel).
-func georgianStem(w string) string {
-	if strings.HasSuffix(w, "ის") && utf8.RuneCountInString(w) > 4 {
-		return w[:len(w)-len("ის")]
+// latinGeorgianStreet holds the Georgian street types written in Latin
+// letters after a name in the genitive (Rustavelis gamziri, Kostavas
+// kucha).
+var latinGeorgianStreet = map[string]bool{
+	"gamziri": true, "Gamziri": true, "gamz": true, "kucha": true, "Kucha": true, "k'ucha": true, "kuchis": true,
+	"chikhi": true, "shesakhvevi": true,
+}
+
+// trimAdjective drops the Russian genitive adjective ending of the folded
+// word in b[from:] (Циолковского = Tsiolkovsky, Горького = Gorky).
+func trimAdjective(b []byte, from int) []byte {
+	w := b[from:]
+	if len(w) > 6 && (string(w[len(w)-3:]) == "ogo" || string(w[len(w)-3:]) == "ego") {
+		return b[:len(b)-3]
 	}
-	if strings.HasSuffix(w, "ს") {
-		r, _ := utf8.DecodeLastRuneInString(w[:len(w)-len("ს")])
-		switch r {
-		case 'ა', 'ე', 'ო', 'უ':
-			return w[:len(w)-len("ს")]
+	return b
+}
+
+// georgianStem drops the genitive ending of a Georgian street name
+// (ჭავჭავაძის, სტალინის, Rustavelis: -is; კოსტავას, ვაჟა-ფშაველას,
+// Kostavas: -s after a vowel).
+func georgianStem(w string) string {
+	for _, g := range [...][2]string{{"ის", "ს"}, {"is", "s"}} {
+		if strings.HasSuffix(w, g[0]) && utf8.RuneCountInString(w) > 4 {
+			return w[:len(w)-len(g[0])]
+		}
+		if strings.HasSuffix(w, g[1]) {
+			r, _ := utf8.DecodeLastRuneInString(w[:len(w)-len(g[1])])
+			switch r {
+			case 'ა', 'ე', 'ო', 'უ', 'a', 'e', 'o', 'u':
+				return w[:len(w)-len(g[1])]
+			}
 		}
 	}
 	return w

@@ -2,6 +2,7 @@ package match
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -22,26 +23,43 @@ const DefaultRegion = "KG"
 // numbers still match; a local-only number (66-12-34 without its area
 // code) is too short to name one line and gives "".
 func (r Rules) Phone(s string) string {
-	digits := 0
+	// The number's digits, with a leading + where the caller wrote one, up
+	// to the first letter or # (an extension: "доб. 12", "ext 12"): the
+	// library's parser then has little to scan.
+	var buf [24]byte
+	b := buf[:0]
 	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			digits++
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if len(b) == cap(buf) {
+				return "" // longer than any phone number
+			}
+			b = append(b, c)
+		case c == '+' && len(b) == 0:
+			b = append(b, c)
+		case c == ' ', c == '-', c == '(', c == ')', c == '.', c == '/', c == '\t', c == 0xC2 && i+1 < len(s) && s[i+1] == 0xA0:
+		case c == '#' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= utf8.RuneSelf:
+			if len(b) > 0 {
+				i = len(s) // an extension, or words after the number
+			}
 		}
 	}
-	if digits < 5 {
+	if len(b) < 6 || b[0] == '+' && len(b) < 8 {
 		return ""
 	}
-	region := strings.ToUpper(strings.TrimSpace(r.Region))
+	region := r.Region
 	if region == "" {
 		region = DefaultRegion
+	} else if region[0] >= 'a' || len(region) > 2 {
+		region = strings.ToUpper(strings.TrimSpace(region))
 	}
 	var n phonenumbers.PhoneNumber
-	if err := phonenumbers.ParseToNumber(s, region, &n); err != nil {
+	if err := phonenumbers.ParseToNumber(string(b), region, &n); err != nil {
 		return ""
 	}
 	if phonenumbers.IsPossibleNumberWithReason(&n) != phonenumbers.IS_POSSIBLE {
 		return ""
 	}
-	n.Extension = nil
 	return phonenumbers.Format(&n, phonenumbers.E164)
 }

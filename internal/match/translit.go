@@ -19,8 +19,8 @@ import (
 // Georgian ejective mark) vanish.
 //
 // Step 2 folds the Latin variants: shch/sch and sh, ch/tch, zh/dzh/dj/j,
-// kh/h, gh/g, q/k, ts/c, ph/f, w/v, x/ks, y/i, ng/n; j after a vowel and
-// not before one is i (Nikolaj = Nikolay); ie is e (Yelena = Elena,
+// kh/h, gh/g, q/k, ts/c, ph/f, w/v, x/ks, y/i, ng/n; j ending a word
+// after a vowel is i (Nikolaj = Nikolay); ie is e (Yelena = Elena,
 // Solovyev = Solovev) and io after a consonant is e (Fyodor = Fedor);
 // double letters are single (Alla = Ala, -iy = -ii = -i). Step 2 writes
 // one byte per sound: S for sh, C for ch, j for zh.
@@ -198,8 +198,8 @@ func foldLatin(dst []byte, s []byte) []byte {
 				push('k')
 				c = 's'
 			case 'j':
-				// Nikolaj, Sergej: a j closing a vowel is i.
-				if n := len(dst); n > start && isVowel(dst[n-1]) && (i == len(s) || !isVowel(s[i])) {
+				// Nikolaj, Sergej: a j ending a word after a vowel is i.
+				if n := len(dst); n > start && isVowel(dst[n-1]) && i == len(s) {
 					c = 'i'
 				}
 			}
