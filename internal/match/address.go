@@ -283,7 +283,7 @@ func Address(s string) (flat, building string) {
 		}
 		switch t.cls {
 		case cCityMark:
-			if isName(i + 1) {
+			if isName(i+1) && ts[i+1].sep != ',' {
 				ts[i+1].cls = cPlace
 				for j := i + 2; isName(j) && ts[j].sep == '-'; j++ {
 					ts[j].cls = cPlace
@@ -325,9 +325,10 @@ func Address(s string) (flat, building string) {
 	}
 
 	// Numbers that belong to the street: a microdistrict's number where it
-	// has no name (мкр 12, 7 мкр); a number before a name with a house
-	// number still to come (ул. 8 Марта 12); bare numbers before an
-	// explicit house (Джал 23, д. 5).
+	// has no name (мкр 12, 7 мкр); a number before a name, or joined to
+	// one by a dash, with a house number still to come (ул. 8 Марта 12,
+	// Восток-5 12-34); bare numbers before an explicit house (Джал 23,
+	// д. 5).
 	for i := range ts {
 		t := &ts[i]
 		if t.kind != kWord || t.cls != cMkr || isName(i-1) && t.sep != ',' || isName(i+1) && ts[i+1].sep != ',' {
@@ -349,7 +350,9 @@ func Address(s string) (flat, building string) {
 			continue
 		}
 		if isName(i+1) && ts[i+1].sep != ',' && houseLater(ts, i+1) {
-			t.role = cName
+			t.role = cName // ул. 8 Марта 12
+		} else if (t.sep == '-' || t.sep == 0) && isName(i-1) && houseLater(ts, i+1) {
+			t.role = cName // Джал-29 5-3, Восток-5 12-34
 		}
 	}
 

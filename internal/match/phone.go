@@ -24,8 +24,8 @@ const DefaultRegion = "KG"
 // code) is too short to name one line and gives "".
 func (r Rules) Phone(s string) string {
 	// The number's digits, with a leading + where the caller wrote one, up
-	// to the first letter or # (an extension: "доб. 12", "ext 12"): the
-	// library's parser then has little to scan.
+	// to the first letter, # (an extension: "доб. 12", "ext 12") or comma
+	// (a second number): the library's parser then has little to scan.
 	var buf [24]byte
 	b := buf[:0]
 	for i := 0; i < len(s); i++ {
@@ -39,9 +39,9 @@ func (r Rules) Phone(s string) string {
 		case c == '+' && len(b) == 0:
 			b = append(b, c)
 		case c == ' ', c == '-', c == '(', c == ')', c == '.', c == '/', c == '\t', c == 0xC2 && i+1 < len(s) && s[i+1] == 0xA0:
-		case c == '#' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= utf8.RuneSelf:
-			if len(b) > 0 {
-				i = len(s) // an extension, or words after the number
+		case c == '#' || c == ',' || c == ';' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= utf8.RuneSelf:
+			if len(b) > 0 && b[len(b)-1] != '+' {
+				i = len(s) // an extension, words or another number after the number
 			}
 		}
 	}
