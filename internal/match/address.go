@@ -353,6 +353,8 @@ func Address(s string) (flat, building string) {
 			t.role = cName // ул. 8 Марта 12
 		} else if (t.sep == '-' || t.sep == 0) && isName(i-1) && houseLater(ts, i+1) {
 			t.role = cName // Джал-29 5-3, Восток-5 12-34
+		} else if j := skipNoise(ts, i+1, 1); j < len(ts) && ts[j].kind == kWord && ts[j].cls == cStreet && ts[j].sep != ',' && houseLater(ts, j) {
+			t.role = cName // 5th street, 12; მე-5 ქუჩა 12
 		}
 	}
 
@@ -441,6 +443,24 @@ func Address(s string) (flat, building string) {
 		}
 	}
 	flush()
+	// A city district's name next to a street is dropped, as callers give
+	// it or not (Vake, Chavchavadze Ave 37); alone it is the street.
+	if len(street) > 1 {
+		kept, names := street[:0], 0
+		for _, p := range street {
+			if p[0] > '9' {
+				names++
+			}
+		}
+		for _, p := range street {
+			if names > 1 && districts[p] {
+				names--
+				continue
+			}
+			kept = append(kept, p)
+		}
+		street = kept
+	}
 	if len(street) == 0 {
 		return "", ""
 	}
@@ -503,6 +523,21 @@ func houseLater(ts []atok, i int) bool {
 	}
 	return false
 }
+
+// districts holds the street keys (skeletons) of the cities' districts
+// that callers put before a street: Tbilisi's.
+var districts = func() map[string]bool {
+	m := map[string]bool{}
+	for _, d := range []string{
+		"Vake", "Saburtalo", "Mtatsminda", "Krtsanisi", "Chugureti", "Didube", "Isani", "Samgori",
+		"Nadzaladevi", "Didgori", "Gldani", "Vazisubani", "Varketili", "Ortachala", "Avlabari", "Sololaki",
+		"ვაკე", "საბურთალო", "მთაწმინდა", "კრწანისი", "ჩუღურეთი", "დიდუბე", "ისანი", "სამგორი",
+		"ნაძალადევი", "დიდგორი", "გლდანი", "ვაზისუბანი", "ვარკეთილი", "ორთაჭალა", "ავლაბარი", "სოლოლაკი",
+	} {
+		m[string(skeleton(appendFold(nil, georgianStem(d))))] = true
+	}
+	return m
+}()
 
 // latinGeorgianStreet holds the Georgian street types written in Latin
 // letters after a name in the genitive (Rustavelis gamziri, Kostavas

@@ -56,6 +56,9 @@ var sameFlat = [][]string{
 	{"Batumi, Gorgiladze St 20, apt 33", "ბათუმი, გორგილაძის ქ. 20, ბინა 33", "Батуми, ул. Горгиладзе 20-33"},
 	{"Rustavi, Megobroba Ave 9", "რუსთავი, მეგობრობის გამზ. 9", "Рустави, пр. Мегоброба 9"},
 	{"Tserovani settlement, cottage 105", "სოფ. წეროვანი, კოტეჯი 105", "с. Церовани, коттедж 105", "Tserovani 105"},
+	{"Vake, Chavchavadze Ave 37", "ვაკე, ჭავჭავაძის გამზ. 37", "Chavchavadze Ave 37", "Tbilisi, Vake district, Chavchavadze 37", "пр. Чавчавадзе 37"},
+	{"Gldani, Khizanishvili St 5", "Khizanishvili 5", "გლდანი, ხიზანიშვილის ქ. 5", "Глдани, ул. Хизанишвили 5"},
+	{"Gori, IDP settlement Tserovani, 5th street, 12", "Tserovani, 5th street 12", "წეროვანი, მე-5 ქუჩა, 12", "с. Церовани, 5-я улица, 12"},
 	{"пер. Ботанический 4", "Botanicheskiy lane 4", "Botanichesky per. 4", "переулок Ботанический, 4"},
 	{"бульвар Эркиндик 35, кв. 2", "Erkindik Blvd 35, apt 2", "Эркиндик бульвары 35-2", "Erkindik boulevard 35, flat 2"},
 }
@@ -111,6 +114,9 @@ var apart = [][2]string{
 	{"Tserovani, cottage 105", "Tserovani, cottage 15"},
 	{"Vostok-5 12-34", "Vostok-6 12-34"},
 	{"Джал-29 5-3", "Джал-23 5-3"},
+	{"Tserovani, 5th street 12", "Tserovani, 6th street 12"},
+	{"Vake, Chavchavadze Ave 37", "Chavchavadze Ave 73"},
+	{"с. Кок-Жар, ул. Ленина 5", "с. Дачное, ул. Ленина 5"},
 }
 
 // noKeys lists addresses that name no building.

@@ -46,8 +46,12 @@
 //     callers add or omit (Bishkek/Бишкек, Osh, Jalal-Abad, Karakol, ...,
 //     Tbilisi/თბილისი, Gori/გორი, Kutaisi, Batumi, Rustavi, Zugdidi, ...,
 //     in every script), the word after г./город/ქალაქი and the word
-//     before область/район/რაიონი. Two addresses that differ only in the
-//     city therefore match: the lookup is within one deployment.
+//     before область/район/რაიონი; a Tbilisi district's name (Vake,
+//     Saburtalo, Gldani, ...) is dropped where a street is named too. Two
+//     addresses that differ only in the city therefore match: the lookup
+//     is within one deployment. Village and settlement names are kept
+//     (every village has its Lenin Street), so a village given in one
+//     spelling and left out of the other is a miss, not a false match.
 //   - The remaining words form the street: each run of them (ended by a
 //     comma, a marker or a number) is folded, Georgian genitives dropped
 //     (ჭავჭავაძის = Chavchavadze, სტალინის = Stalin, კოსტავას = Kostava)
@@ -66,8 +70,9 @@
 //     house 121); a letter joins its house (12а = 12 А = 12-a). A
 //     microdistrict's number where it has no name is part of the street
 //     (мкр 12, 5-3 = 12 мкр, д. 5, кв. 3), as is a number before a name
-//     with the house still to come (ул. 8 Марта 12), and bare numbers
-//     before an explicit house (Джал 23, д. 5). A block with no house is
+//     or a street word, or joined to a name by a dash, with the house
+//     still to come (ул. 8 Марта 12; 5th street, 12; Восток-5 12-34), and
+//     bare numbers before an explicit house (Джал 23, д. 5). A block with no house is
 //     the house (Глдани 3 мкр, корпус 10).
 //
 // The building key is street, house and block; the flat key adds the
