@@ -55,7 +55,7 @@ var wordClasses = classTable(map[uint8][]string{
 		"д", "дом", "house", "h", "bldg", "bld", "bd", "building", "үй", "уч", "участок", "plot",
 		"коттедж", "cottage",
 	},
-	cBlock: {"к", "корп", "корпус", "корпусу", "block", "blk", "bl", "стр", "строение"},
+	cBlock: {"к", "корп", "корпус", "корпусу", "block", "blk", "bl", "строение"},
 	cFlat:  {"bina", "кв", "квартира", "kvartira", "apt", "apartment", "apartments", "flat", "ap", "app", "unit", "батир", "бт", "ком", "комната", "room"},
 	cSkip:  {"подъезд", "под", "entrance", "ent", "этаж", "эт", "floor", "fl", "кабат", "кабаты"},
 	cCityMark: {
@@ -91,17 +91,24 @@ var wordClasses = classTable(map[uint8][]string{
 	cSkip:       {"სადარბაზო", "სად", "სართული", "სართ"},
 	cCityMark:   {"ქალაქი", "ქალ"},
 	cRegionMark: {"რაიონი", "მხარე", "მუნიციპალიტეტი"},
-	cNoise:      {"მე", "N"},
+	cNoise:      {"მე"},
 })
 
-// geoClasses holds the Georgian-only entries; wordClasses the others.
+// geoClasses holds the Georgian-only entries, by their letters (ქ, the
+// street, and კ, the block, fold alike); wordClasses the others.
 var geoClasses map[string]uint8
 
 func classTable(all, geo map[uint8][]string) map[string]uint8 {
 	m := map[string]uint8{}
+	add := func(m map[string]uint8, c uint8, k string) {
+		if c0, ok := m[k]; ok && c0 != c {
+			panic("match: the address word " + k + " is in two classes")
+		}
+		m[k] = c
+	}
 	for c, ws := range all {
 		for _, w := range ws {
-			m[Fold(w)] = c
+			add(m, c, Fold(w))
 		}
 	}
 	// Spellings that fold to what another script spells otherwise.
@@ -110,9 +117,9 @@ func classTable(all, geo map[uint8][]string) map[string]uint8 {
 		m[Fold(w)] = cPlace
 	}
 	geoClasses = map[string]uint8{}
-	for c, ws := range geo {
+	for c, ws := range geo { // by their letters: ქ and კ fold alike
 		for _, w := range ws {
-			geoClasses[Fold(w)] = c
+			add(geoClasses, c, w)
 		}
 	}
 	return m
@@ -201,15 +208,18 @@ func tokenize(s string, ts []atok) []atok {
 // (12а, 12-а, 12 а) to their numbers.
 func classify(ts []atok, buf []byte) []atok {
 	lookup := func(t *atok, w string) (uint8, bool) {
-		buf = appendFold(buf[:0], w)
 		if t.geo {
-			if c, ok := geoClasses[string(buf)]; ok {
+			if hasMtavruli(w) {
+				w = strings.ToLower(w)
+			}
+			if c, ok := geoClasses[w]; ok {
 				return c, true
 			}
-			if len(buf) < 2 {
+			if utf8.RuneCountInString(w) < 2 {
 				return cName, false
 			}
 		}
+		buf = appendFold(buf[:0], w)
 		c, ok := wordClasses[string(buf)]
 		return c, ok
 	}
@@ -561,6 +571,9 @@ func trimAdjective(b []byte, from int) []byte {
 // (ჭავჭავაძის, სტალინის, Rustavelis: -is; კოსტავას, ვაჟა-ფშაველას,
 // Kostavas: -s after a vowel).
 func georgianStem(w string) string {
+	if hasMtavruli(w) {
+		w = strings.ToLower(w)
+	}
 	for _, g := range [...][2]string{{"ის", "ს"}, {"is", "s"}} {
 		if strings.HasSuffix(w, g[0]) && utf8.RuneCountInString(w) > 4 {
 			return w[:len(w)-len(g[0])]
@@ -574,6 +587,12 @@ func georgianStem(w string) string {
 		}
 	}
 	return w
+}
+
+// hasMtavruli reports whether w has Georgian capitals (Mtavruli), which
+// the tables hold lowered.
+func hasMtavruli(w string) bool {
+	return strings.IndexFunc(w, func(r rune) bool { return r >= 0x1C90 && r <= 0x1CBF }) >= 0
 }
 
 // skeleton drops the vowels of a folded street name but its first
