@@ -449,6 +449,9 @@ func Address(s string) (flat, building string) {
 			}
 			n := len(run)
 			run = appendFold(run, w)
+			if len(run) == n+1 && t.sep != '-' && (i+1 == len(ts) || ts[i+1].sep != '-') {
+				run = run[:n] // an initial: Ч. Айтматов = Ch. Aitmatov = Aitmatov
+			}
 			run = trimAdjective(run, n)
 		}
 	}

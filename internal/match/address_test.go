@@ -59,6 +59,7 @@ var sameFlat = [][]string{
 	{"Vake, Chavchavadze Ave 37", "ვაკე, ჭავჭავაძის გამზ. 37", "Chavchavadze Ave 37", "Tbilisi, Vake district, Chavchavadze 37", "пр. Чавчавадзе 37"},
 	{"Gldani, Khizanishvili St 5", "Khizanishvili 5", "გლდანი, ხიზანიშვილის ქ. 5", "Глдани, ул. Хизанишвили 5"},
 	{"Gori, IDP settlement Tserovani, 5th street, 12", "Tserovani, 5th street 12", "წეროვანი, მე-5 ქუჩა, 12", "с. Церовани, 5-я улица, 12"},
+	{"Ч. Айтматов көчөсү 10", "Aitmatov Ave 10", "пр. Ч. Айтматова 10", "Ch. Aitmatov St. 10"},
 	{"пер. Ботанический 4", "Botanicheskiy lane 4", "Botanichesky per. 4", "переулок Ботанический, 4"},
 	{"бульвар Эркиндик 35, кв. 2", "Erkindik Blvd 35, apt 2", "Эркиндик бульвары 35-2", "Erkindik boulevard 35, flat 2"},
 }

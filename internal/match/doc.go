@@ -59,7 +59,10 @@
 //     Russian genitive and adjective endings (Ахунбаева = Akhunbaev,
 //     Moskovskaya = Московская), Georgian syncope (აღმაშენებლის =
 //     Aghmashenebeli) and romanised vowels do not matter; the runs are
-//     sorted ("Tunguch mkr" = "мкр Тунгуч").
+//     sorted ("Tunguch mkr" = "мкр Тунгуч"); initials are dropped
+//     (Ч. Айтматов = Ch. Aitmatov = Aitmatov). Two streets whose names
+//     differ only in their vowels after the first letter share a key;
+//     the house number must agree too.
 //   - Numbers keep their roles and order. A marker gives the number after
 //     it its role: house (д., дом, house, bldg, үй, სახლი), block (корпус,
 //     к, block, კორპუსი), flat (кв., квартира, apt, flat, kv, батир,
