@@ -361,7 +361,7 @@ func Address(s string) (flat, building string) {
 		}
 		if isName(i+1) && ts[i+1].sep != ',' && houseLater(ts, i+1) {
 			t.role = cName // ул. 8 Марта 12
-		} else if (t.sep == '-' || t.sep == 0) && isName(i-1) && houseLater(ts, i+1) {
+		} else if t.sep == '-' && isName(i-1) && houseLater(ts, i+1) {
 			t.role = cName // Джал-29 5-3, Восток-5 12-34
 		} else if j := skipNoise(ts, i+1, 1); j < len(ts) && ts[j].kind == kWord && ts[j].cls == cStreet && ts[j].sep != ',' && houseLater(ts, j) {
 			t.role = cName // 5th street, 12; მე-5 ქუჩა 12

@@ -13,7 +13,7 @@ var sameFlat = [][]string{
 		"Московская көчөсү, 60-үй, 5-батир", "Moskovskaya, house 60, apartment 5",
 		"Московская 60, кв.5, 3 подъезд, 2 этаж", "Московская 60, подъезд 3, этаж 2, кв. 5",
 		"Moskovskaia 60 #5", "MOSKOVSKAYA 60 - 5", "Бишкек ш., Московская көч. 60, 5",
-		"Moskovskaya60kv5", "Кыргызстан, Бишкек, Московская 60, кв. 5",
+		"Moskovskaya60kv5", "Московская60-5", "Кыргызстан, Бишкек, Московская 60, кв. 5",
 		"Bishkek city, Moskovskaya 60-5", "Moskovskaya 60, apt 5, Bishkek city",
 	},
 	{
