@@ -13,15 +13,17 @@ const DefaultRegion = "KG"
 
 // Phone returns the number in E.164 form ("+996555123456"), reading a
 // number without a country code as one of r.Region's (DefaultRegion when
-// r.Region is ""), with its trunk prefix (0) and any brackets, dashes or
-// spaces: "+996 555 12-34-56", "0555 123 456" and "555123456" are one
-// number, "0 (312) 66-12-34" is "+996312661234". A number with a country
-// code (+995 …, 00995 …) keeps it whatever the region; an extension is
-// dropped. "" when s is not a phone number, or not one of a full length
-// for its country: libphonenumber's IsPossibleNumber checks the length,
-// not the allocated ranges (IsValidNumber), so that a new operator's
-// numbers still match; a local-only number (66-12-34 without its area
-// code) is too short to name one line and gives "".
+// r.Region is ""; a region libphonenumber does not know reads only
+// numbers with a country code), with its trunk prefix (0) and any
+// brackets, dashes or spaces: "+996 555 12-34-56", "0555 123 456" and
+// "555123456" are one number, "0 (312) 66-12-34" is "+996312661234". A
+// number with a country code (+995 …, 00995 …) keeps it whatever the
+// region; an extension is dropped. "" when s is not a phone number, or
+// not one of a full length for its country: libphonenumber's
+// IsPossibleNumber checks the length, not the allocated ranges
+// (IsValidNumber), so that a new operator's numbers still match; a
+// local-only number (66-12-34 without its area code) is too short to
+// name one line and gives "".
 func (r Rules) Phone(s string) string {
 	// The number's digits, with a leading + where the caller wrote one, up
 	// to the first letter, # (an extension: "доб. 12", "ext 12") or comma
@@ -51,7 +53,7 @@ func (r Rules) Phone(s string) string {
 	region := r.Region
 	if region == "" {
 		region = DefaultRegion
-	} else if region[0] >= 'a' || len(region) > 2 {
+	} else if len(region) != 2 || region[0] >= 'a' || region[1] >= 'a' {
 		region = strings.ToUpper(strings.TrimSpace(region))
 	}
 	var n phonenumbers.PhoneNumber
