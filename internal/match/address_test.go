@@ -75,6 +75,11 @@ var sameBuildingOnly = [][2]string{
 	{"Gldani 3 mkr, korpus 10, apt 25", "გლდანის მე-3 მ/რ, მე-10 კორპუსი, ბინა 26"},
 	{"Токтогул көчөсү, 100-үй, 15-батир", "ул. Токтогула 100, кв. 51"},
 	{"12 мкр, д. 5, кв. 3", "mkr 12, 5-4"},
+	{"Московская 60, кв. 5", "Московская 60, кв. 50"},
+	{"Chuy 120, apt 1", "пр. Чуй 120, кв. 10"},
+	{"ჭავჭავაძის ქ. 3, ბინა 4", "Chavchavadze St 3"},
+	{"Gori, Stalin Ave 12, apt 3", "სტალინის გამზ. 12, ბინა 30"},
+	{"Ибраимова 24-8", "Ибраимова көчөсү 24, 9-батир"},
 }
 
 // apart lists pairs of other buildings: neither key is shared.
@@ -118,6 +123,23 @@ var apart = [][2]string{
 	{"Tserovani, 5th street 12", "Tserovani, 6th street 12"},
 	{"Vake, Chavchavadze Ave 37", "Chavchavadze Ave 73"},
 	{"с. Кок-Жар, ул. Ленина 5", "с. Дачное, ул. Ленина 5"},
+	{"Московская 60", "Московская 60/1"},
+	{"Московская 60а", "Московская 60б"},
+	{"Ахунбаева 12/1", "Ахунбаева 1/12"},
+	{"мкр Тунгуч 9", "мкр Тунгуч 19"},
+	{"Chuy Ave 120", "Chuy Ave 120/2"},
+	{"12 мкр, д. 5", "11 мкр, д. 5"},
+	{"Vostok-5 12-34", "Vostok 12-34"},
+	{"Gori, Stalin Ave 12", "Gori, Stalin Ave 21"},
+	{"ул. Киевская 77", "ул. Киевская 7-7"},
+	{"Rustaveli Ave 25, apt 10", "Rustaveli Ave 2, apt 510"},
+	{"Kazbegi Ave 20", "Kostava St 20"},
+	{"ул. Ленина 5", "пр. Ленинский 5"},
+	{"Жибек Жолу 400", "Жибек Жолу 40"},
+	{"Ibraimova 24-8", "Ibraimova 2-48"},
+	{"ул. Токтогула 100", "ул. Токтоналиева 100"},
+	{"Akhunbaeva 12", "Akhunbaeva 12, block 1"},
+	{"Aghmashenebeli Ave 45", "Agmashenebeli Ave 54"},
 }
 
 // noKeys lists addresses that name no building.

@@ -55,6 +55,14 @@ var otherPeople = [][2]string{
 	{"Нурлан Жээнбеков", "Нурлан Жээнбекова"},
 	{"Baktygul Ismailova", "Baktygul Ismailov"},
 	{"Анна Ли", "Анна Лим"},
+	{"Giorgi Beridze", "Giorgi Beriashvili"},
+	{"Айжан Асанова", "Айжан Осмонова"},
+	{"Nino Beridze", "Nina Beridze"},
+	{"Sergey Ivanov", "Sergey Ivanova"},
+	{"Ketevan Japaridze", "Ketevan Japaridze-Kipiani"},
+	{"Мээрим Токтосунова", "Мээрим Токтогулова"},
+	{"Жаңыл Мамбетова", "Жаңыл Мамбетов"},
+	{"Marina Morozova", "Marina Ivanovna"},
 }
 
 // noName lists what names nobody.
