@@ -85,6 +85,10 @@
 // has no keys: a bare street, microdistrict or settlement would match
 // every call from it and drown the real history.
 //
+// Keys are opaque strings ("mskvsk#60/1-5": street, house, block, flat;
+// "marina morozova"; "+996555123456") whose form follows these rules:
+// when the rules change, stored keys are recomputed.
+//
 // # Phones
 //
 // [Rules.Phone] parses with libphonenumber (github.com/nyaruka/phonenumbers)
