@@ -27,7 +27,7 @@ const (
 // class. Folding merges the Cyrillic and Latin spellings of one word
 // ("кв" and "kv"), so each is listed once.
 var wordClasses = classTable(map[uint8][]string{
-	cNoise: {"№", "no", "nr", "n", "й", "я", "ий", "ый", "ой", "ая", "го", "th", "nd", "rd", "mo"},
+	cNoise: {"ш", "№", "no", "nr", "n", "й", "я", "ий", "ый", "ой", "ая", "го", "th", "nd", "rd", "mo"},
 	cStreet: {
 		// street
 		"ул", "улица", "ulitsa", "ulica", "str", "st", "street", "көчөсү", "көчө", "көч", "kochosu", "kocho",
@@ -37,7 +37,7 @@ var wordClasses = classTable(map[uint8][]string{
 		"пр", "прт", "пркт", "просп", "проспект", "prospect", "av", "ave", "avenue", "проспекти", "проспектиси",
 		// boulevard, square, highway, embankment
 		"бул", "бульв", "бульвар", "бульвары", "blvd", "boulevard", "пл", "площадь", "sq", "square", "аянты",
-		"ш", "шоссе", "hwy", "highway", "тракт", "наб", "набережная", "embankment",
+		"шоссе", "hwy", "highway", "тракт", "наб", "набережная", "embankment",
 		// lane, dead end, passage, alley, road
 		"пер", "переулок", "lane", "ln", "тыкыр", "тыкыры", "туп", "тупик", "прд", "проезд",
 		"аллея", "alley", "road", "линия", "line",
@@ -70,7 +70,7 @@ var wordClasses = classTable(map[uint8][]string{
 		"нарын", "talas", "талас", "токмок", "токмак", "tokmok", "tokmak", "кант", "карабалта",
 		"баткен", "балыкчы", "чолпоната", "кызылкия", "узген", "өзгөн", "карасуу", "кербен",
 		"сокулук", "кемин", "исфана", "кочкор", "кыргызстан", "киргизия", "kyrgyzstan", "kirghizia",
-		"кр", "кыргызреспубликасы", "кыргызскаяреспублика", "kyrgyzrepublic", "фрунзе",
+		"кр", "кыргызреспубликасы", "кыргызскаяреспублика", "kyrgyzrepublic",
 		// Georgia
 		"тбилиси", "tiflis", "кутаиси", "батуми", "батум", "рустави", "зугдиди", "гори", "поти",
 		"телави", "хашури", "самтредиа", "сенаки", "зестафони", "зестапони", "марнеули", "озургети",
@@ -93,6 +93,10 @@ var wordClasses = classTable(map[uint8][]string{
 	cRegionMark: {"რაიონი", "მხარე", "მუნიციპალიტეტი"},
 	cNoise:      {"მე"},
 })
+
+// postMarkers are the Kyrgyz markers, written after their number with a
+// dash or a space (9-үй, 68 батир); the others precede it.
+var postMarkers = foldSet("үй", "батир", "бт", "корпусу", "кабат", "кабаты", "подъезди")
 
 // geoClasses holds the Georgian-only entries, by their letters (ქ, the
 // street, and კ, the block, fold alike); wordClasses the others.
@@ -139,6 +143,7 @@ type atok struct {
 	text string // the word, or the number's digits without leading zeros
 	suf  string // a number's letter (12а): folded
 	role uint8  // a number's role: cHouse, cBlock, cFlat, cName (part of the street), cSkip
+	post bool   // a Kyrgyz marker, which follows its number (9 үй, 68 батир)
 }
 
 // tokenize splits an address into words and numbers, remembering the
@@ -266,6 +271,7 @@ func classify(ts []atok, buf []byte) []atok {
 			}
 		}
 		t.cls = c
+		t.post = roleMarker(c) && postMarkers[string(appendFold(buf[:0], t.text))]
 		out = append(out, t)
 	}
 	return out
@@ -285,7 +291,19 @@ func Address(s string) (flat, building string) {
 	isName := func(i int) bool { return i >= 0 && i < len(ts) && ts[i].kind == kWord && ts[i].cls == cName }
 
 	// Places: a city marker drops the word after it, a region marker the
-	// word before it.
+	// word before it; a city's name with a street word is a street's
+	// (Kutaisi St, ул. Токмок; not ქ. თბილისი, where ქ. is the city).
+	for i := range ts {
+		t := &ts[i]
+		if t.kind != kWord || t.cls != cPlace {
+			continue
+		}
+		streetNext := i+1 < len(ts) && ts[i+1].kind == kWord && ts[i+1].cls == cStreet && ts[i+1].sep != ','
+		streetBefore := i > 0 && ts[i-1].kind == kWord && ts[i-1].cls == cStreet && t.sep != ',' && ts[i-1].text != "ქ"
+		if streetNext || streetBefore {
+			t.cls = cName
+		}
+	}
 	for i := range ts {
 		t := &ts[i]
 		if t.kind != kWord {
@@ -324,9 +342,9 @@ func Address(s string) (flat, building string) {
 			continue
 		}
 		t.role = cNoise
-		if i+1 < len(ts) && ts[i+1].kind == kWord && ts[i+1].sep == '-' && roleMarker(ts[i+1].cls) {
-			t.role = ts[i+1].cls // 60-үй: the marker is this number's
-		} else if j := prevWord(ts, i); j >= 0 && roleMarker(ts[j].cls) && !(ts[j].sep == '-' && j > 0 && ts[j-1].kind == kNum) {
+		if i+1 < len(ts) && bindsBack(ts, i+1) {
+			t.role = ts[i+1].cls // 60-үй, 68 батир: the marker is this number's
+		} else if j := prevWord(ts, i); j >= 0 && roleMarker(ts[j].cls) && !bindsBack(ts, j) {
 			t.role = ts[j].cls
 		}
 		if t.role == cHouse && explicitHouse < 0 {
@@ -521,6 +539,13 @@ func prevWord(ts []atok, i int) int {
 		return -1
 	}
 	return j
+}
+
+// bindsBack reports whether ts[j] is a marker of the number before it:
+// a Kyrgyz one, or any joined to the number by a dash (60-үй, 12-кв).
+func bindsBack(ts []atok, j int) bool {
+	return j > 0 && ts[j].kind == kWord && roleMarker(ts[j].cls) && ts[j-1].kind == kNum &&
+		(ts[j].sep == '-' || ts[j].post && ts[j].sep != ',')
 }
 
 func roleMarker(c uint8) bool {

@@ -21,7 +21,7 @@ var sameFlat = [][]string{
 		"микрорайон Тунгуч, дом 9, квартира 68", "Tunguch microdistrict, bldg 9, flat 68",
 		"Тунгуч кичирайону, 9-үй, 68-батир", "мкрн. Тунгуч 9 кв 68", "Bishkek, Tunguch 9, apt. 68",
 		"Tunguch mkr., bld. 9, apt. 68", "мкр. Тунгуч 9, кв 68", "кв. 68, д. 9, мкр Тунгуч",
-		"м-н Тунгуч, 9-68", "mkrn Tunguch, h. 9, ap. 68",
+		"м-н Тунгуч, 9-68", "mkrn Tunguch, h. 9, ap. 68", "Тунгуч, 9 үй, 68 батир", "Тунгуч кичирайону 9 үй 68 батир",
 	},
 	{"пр. Чуй 120", "Chuy Ave 120", "проспект Чуй, 120", "Чүй проспектиси, 120", "Chui avenue 120", "Chuy prospekt 120", "пр-т Чуй 120", "Бишкек ш., Чүй пр., 120", "Chüy Ave. 120"},
 	{"ул. Ахунбаева 12/1", "Akhunbaev St 12, block 1", "Ахунбаева 12 корп. 1", "Akhunbaeva 12 korpus 1", "Ахунбаева, д. 12, корпус 1", "Akhunbaeva 12k1", "Ahunbaeva 12/1", "Ахунбаева 12 к 1"},
@@ -60,6 +60,8 @@ var sameFlat = [][]string{
 	{"Gldani, Khizanishvili St 5", "Khizanishvili 5", "გლდანი, ხიზანიშვილის ქ. 5", "Глдани, ул. Хизанишвили 5"},
 	{"Gori, IDP settlement Tserovani, 5th street, 12", "Tserovani, 5th street 12", "წეროვანი, მე-5 ქუჩა, 12", "с. Церовани, 5-я улица, 12"},
 	{"Ч. Айтматов көчөсү 10", "Aitmatov Ave 10", "пр. Ч. Айтматова 10", "Ch. Aitmatov St. 10"},
+	{"ул. Фрунзе 300", "Frunze St 300", "Фрунзе көчөсү 300"},
+	{"Kutaisi St 5", "ул. Кутаиси 5", "ქუთაისის ქ. 5", "Tbilisi, Kutaisi street 5"},
 	{"пер. Ботанический 4", "Botanicheskiy lane 4", "Botanichesky per. 4", "переулок Ботанический, 4"},
 	{"бульвар Эркиндик 35, кв. 2", "Erkindik Blvd 35, apt 2", "Эркиндик бульвары 35-2", "Erkindik boulevard 35, flat 2"},
 }
@@ -140,6 +142,7 @@ var apart = [][2]string{
 	{"ул. Токтогула 100", "ул. Токтоналиева 100"},
 	{"Akhunbaeva 12", "Akhunbaeva 12, block 1"},
 	{"Aghmashenebeli Ave 45", "Agmashenebeli Ave 54"},
+	{"Тунгуч, 9 үй, 68 батир", "Тунгуч, 68 үй, 9 батир"},
 }
 
 // noKeys lists addresses that name no building.

@@ -45,7 +45,8 @@
 //     settlement words (с., село, სოფ.), city and country names that
 //     callers add or omit (Bishkek/Бишкек, Osh, Jalal-Abad, Karakol, ...,
 //     Tbilisi/თბილისი, Gori/გორი, Kutaisi, Batumi, Rustavi, Zugdidi, ...,
-//     in every script), the word after г./город/ქალაქი and the word
+//     in every script; not where a street word goes with it: Kutaisi St,
+//     ул. Фрунзе), the word after г./город/ქალაქი and the word
 //     before область/район/რაიონი; a Tbilisi district's name (Vake,
 //     Saburtalo, Gldani, ...) is dropped where a street is named too. Two
 //     addresses that differ only in the city therefore match: the lookup
@@ -67,7 +68,8 @@
 //     it its role: house (д., дом, house, bldg, үй, სახლი), block (корпус,
 //     к, block, კორპუსი), flat (кв., квартира, apt, flat, kv, батир,
 //     ბინა); entrance and floor numbers (подъезд, этаж, სართული) are
-//     dropped. In Kyrgyz the marker follows with a dash (9-үй, 68-батир).
+//     dropped. In Kyrgyz the marker follows, with a dash or a space (9-үй,
+//     68 батир), as any marker joined by a dash does.
 //     Bare numbers fill the house, then the flat: "60-5", "60, кв. 5" and
 //     "60 apt 5" are house 60 flat 5; "12/1" is house 12 block 1 (not
 //     house 121); a letter joins its house (12а = 12 А = 12-a). A
