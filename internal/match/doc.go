@@ -18,7 +18,9 @@
 // the Georgian aspirate and ejective pairs (ფ/პ, თ/ტ, ქ/კ), Latin
 // diacritics (ö, ü, š, č) and apostrophes dropped, soft and hard signs
 // dropped, double letters single. Vowels are kept, so the gendered
-// endings of family names are too. The table is in translit.go.
+// endings of family names are too. A word mixing Cyrillic and Latin
+// letters that look alike (a Latin C in "Cергей") is read in the
+// alphabet most of its letters are in. The table is in translit.go.
 //
 // # Names
 //

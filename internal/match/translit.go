@@ -10,6 +10,10 @@ import (
 // a Latin skeleton in which the usual romanisations of one spelling
 // coincide. It is a key, not a romanisation: nobody reads it.
 //
+// Step 0: in a word that mixes Cyrillic and Latin letters, the letters
+// that look alike (C/С, P/Р, x/х, ...) are taken for the alphabet of most
+// of the word's letters.
+//
 // Step 1 (the tables below) spells every letter the way Russian and
 // Georgian names are most often romanised: ж zh, х kh, ц ts, ч ch, ш sh,
 // щ shch, ю yu, я ya, ы y, й y, ё e, soft and hard signs nothing; Kyrgyz
@@ -103,11 +107,57 @@ func Fold(word string) string {
 	return string(appendFold(buf[:0], word))
 }
 
+// toCyrillic and toLatin map the letters that look alike in the two
+// alphabets: a word typed partly with the other keyboard layout
+// ("Cергей" with a Latin C, "Pетров") is read in its main alphabet.
+var (
+	toCyrillic = map[rune]rune{
+		'A': 'а', 'a': 'а', 'B': 'в', 'C': 'с', 'c': 'с', 'E': 'е', 'e': 'е', 'H': 'н', 'K': 'к', 'k': 'к',
+		'M': 'м', 'O': 'о', 'o': 'о', 'P': 'р', 'p': 'р', 'T': 'т', 'X': 'х', 'x': 'х', 'Y': 'у', 'y': 'у',
+	}
+	toLatin = func() map[rune]rune {
+		m := map[rune]rune{}
+		for l, c := range toCyrillic {
+			if l >= 'a' || m[c] == 0 {
+				m[c] = l
+			}
+		}
+		for _, l := range "ABCEHKMOPTXY" {
+			m[unicode.ToUpper(toCyrillic[l])] = l
+		}
+		return m
+	}()
+)
+
 // appendFold appends Fold(word) to dst.
 func appendFold(dst []byte, word string) []byte {
 	var sb [64]byte
 	s := sb[:0]
+	cyr, lat := 0, 0 // letters; a tie goes to the first letter's alphabet
 	for _, r := range word {
+		switch {
+		case r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z':
+			if cyr+lat == 0 {
+				lat++
+			}
+			lat += 2
+		case r >= 0x400 && r <= 0x4FF:
+			if cyr+lat == 0 {
+				cyr++
+			}
+			cyr += 2
+		}
+	}
+	for _, r := range word {
+		if cyr > 1 && lat > 1 {
+			if cyr > lat {
+				if c, ok := toCyrillic[r]; ok {
+					r = c
+				}
+			} else if l, ok := toLatin[r]; ok {
+				r = l
+			}
+		}
 		if r >= 'A' && r <= 'Z' {
 			r += 'a' - 'A'
 		} else if r >= utf8.RuneSelf {

@@ -59,6 +59,14 @@ var foldAlike = [][]string{
 	{"ცოტნე", "Tsotne", "Cotne", "Цотне"},
 	{"შალვა", "Shalva", "Šalva", "Шалва"},
 	{"ᲜᲘᲜᲝ", "ნინო"}, // Mtavruli capitals
+	// one word typed with two keyboard layouts
+	{"Сергей", "Cергей", "Ceргей", "Sergey"},
+	{"Петров", "Пeтpов", "Petrov"},
+	{"Ретров", "Pетров"}, // as it reads
+	{"Хасанов", "Xасанов", "Hasanov"},
+	{"Морозова", "Mорозова", "Morozova", "Mоrozova"},
+	{"Sergey", "Sеrgеy", "Sergеу"},
+	{"Bekova", "Bеkоvа", "Бековa"},
 }
 
 // foldApart lists words that must keep apart.
