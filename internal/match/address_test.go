@@ -26,7 +26,7 @@ var sameFlat = [][]string{
 	{"пр. Чуй 120", "Chuy Ave 120", "проспект Чуй, 120", "Чүй проспектиси, 120", "Chui avenue 120", "Chuy prospekt 120", "пр-т Чуй 120", "Бишкек ш., Чүй пр., 120", "Chüy Ave. 120"},
 	{"ул. Ахунбаева 12/1", "Akhunbaev St 12, block 1", "Ахунбаева 12 корп. 1", "Akhunbaeva 12 korpus 1", "Ахунбаева, д. 12, корпус 1", "Akhunbaeva 12k1", "Ahunbaeva 12/1", "Ахунбаева 12 к 1"},
 	{"Ахунбаева 12а", "Akhunbaeva 12a", "Ахунбаева 12-а", "Ахунбаева д. 12 А", "Akhunbaev St 12A"},
-	{"გორი, სტალინის გამზირი 12", "Gori, Stalin Avenue 12", "სტალინის გამზ. 12", "Stalin Ave 12", "Gori, Stalini Ave 12", "г. Гори, проспект Сталина 12", "ქ. გორი, სტალინის გამზ., 12", "Stalin avenue 12, Gori"},
+	{"გორი, სტალინის გამზირი 12", "Gori, Stalin Avenue 12", "სტალინის გამზირი 12", "სტალინის გამზ. 12", "Stalin Ave 12", "Gori, Stalini Ave 12", "г. Гори, проспект Сталина 12", "ქ. გორი, სტალინის გამზ., 12", "Stalin avenue 12, Gori"},
 	{"ჭავჭავაძის ქ. 3, ბინა 4", "Chavchavadze St 3, apt 4", "ჭავჭავაძის ქუჩა 3, ბ. 4", "ул. Чавчавадзе 3, кв. 4", "Tbilisi, Chavchavadze street 3-4", "ჭავჭავაძის ქ. N3, ბინა 4", "Ch'avch'avadze St. 3, apt. 4", "თბილისი, ჭავჭავაძის ქ. 3, ბ. 4", "ᲭᲐᲕᲭᲐᲕᲐᲫᲘᲡ Ქ. 3, ᲑᲘᲜᲐ 4", "Tiflis, Chavchavadze 3 kv 4"},
 	{"რუსთაველის გამზირი 25, ბინა 10", "Rustaveli Ave 25, apt 10", "пр. Руставели 25, кв. 10", "Tbilisi, Rustaveli avenue 25-10", "თბილისი, რუსთაველის გამზ. 25, ბინა 10", "Rustavelis gamziri 25, bina 10"},
 	{"აღმაშენებლის გამზირი 45", "Aghmashenebeli Ave 45", "Agmashenebeli Avenue 45", "пр. Агмашенебели 45", "აღმაშენებლის გამზ. 45"},
