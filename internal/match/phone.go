@@ -25,17 +25,48 @@ const DefaultRegion = "KG"
 // local-only number (66-12-34 without its area code) is too short to
 // name one line and gives "".
 func (r Rules) Phone(s string) string {
-	// The number's digits, with a leading + where the caller wrote one, up
-	// to the first letter, # (an extension: "доб. 12", "ext 12") or comma
-	// (a second number): the library's parser then has little to scan.
 	var buf [24]byte
+	b := phoneDigits(s, &buf)
+	if len(b) < 6 || b[0] == '+' && len(b) < 8 {
+		return ""
+	}
+	region := r.Region
+	if region == "" {
+		region = DefaultRegion
+	} else if len(region) != 2 || region[0] >= 'a' || region[1] >= 'a' {
+		region = strings.ToUpper(strings.TrimSpace(region))
+	}
+	if e, ok := fastPhone(b, region); ok {
+		return e
+	}
+	return libraryPhone(string(b), region)
+}
+
+// libraryPhone reads d (digits, with at most a leading +) with
+// libphonenumber: the reference fastPhone must agree with.
+func libraryPhone(d, region string) string {
+	var n phonenumbers.PhoneNumber
+	if err := phonenumbers.ParseToNumber(d, region, &n); err != nil {
+		return ""
+	}
+	if phonenumbers.IsPossibleNumberWithReason(&n) != phonenumbers.IS_POSSIBLE {
+		return ""
+	}
+	return phonenumbers.Format(&n, phonenumbers.E164)
+}
+
+// phoneDigits returns the number's digits in buf, with a leading + where
+// the caller wrote one, up to the first letter, # (an extension: "доб.
+// 12", "ext 12") or comma (a second number): the parser then has little
+// to scan. nil when s has more digits than any phone number.
+func phoneDigits(s string, buf *[24]byte) []byte {
 	b := buf[:0]
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':
-			if len(b) == cap(buf) {
-				return "" // longer than any phone number
+			if len(b) == len(buf) {
+				return nil // longer than any phone number
 			}
 			b = append(b, c)
 		case c == '+' && len(b) == 0:
@@ -47,21 +78,5 @@ func (r Rules) Phone(s string) string {
 			}
 		}
 	}
-	if len(b) < 6 || b[0] == '+' && len(b) < 8 {
-		return ""
-	}
-	region := r.Region
-	if region == "" {
-		region = DefaultRegion
-	} else if len(region) != 2 || region[0] >= 'a' || region[1] >= 'a' {
-		region = strings.ToUpper(strings.TrimSpace(region))
-	}
-	var n phonenumbers.PhoneNumber
-	if err := phonenumbers.ParseToNumber(string(b), region, &n); err != nil {
-		return ""
-	}
-	if phonenumbers.IsPossibleNumberWithReason(&n) != phonenumbers.IS_POSSIBLE {
-		return ""
-	}
-	return phonenumbers.Format(&n, phonenumbers.E164)
+	return b
 }
