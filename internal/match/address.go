@@ -3,7 +3,6 @@ package match
 import (
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -169,23 +168,9 @@ func tokenize(s string, ts []atok) []atok {
 			}
 			ts = append(ts, atok{kind: kNum, sep: sep, text: d})
 			sep, i = 0, j
-		case unicode.IsLetter(r):
-			j := i + n
+		case isLetter(r):
+			j := wordEnd(s, i)
 			geo := r >= 0x10A0 && r <= 0x10FF || r >= 0x1C90 && r <= 0x1CBF
-			for j < len(s) {
-				r2, n2 := utf8.DecodeRuneInString(s[j:])
-				if unicode.IsLetter(r2) || unicode.IsMark(r2) {
-					j += n2
-					continue
-				}
-				if isApostrophe(r2) && j+n2 < len(s) {
-					if r3, _ := utf8.DecodeRuneInString(s[j+n2:]); unicode.IsLetter(r3) {
-						j += n2
-						continue
-					}
-				}
-				break
-			}
 			ts = append(ts, atok{kind: kWord, sep: sep, geo: geo, text: s[i:j]})
 			sep, i = 0, j
 		default:

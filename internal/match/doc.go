@@ -101,5 +101,12 @@
 // "555123456"; "0 (312) 66-12-34" = "+996 312 661 234". A number must have
 // a full possible length for its country (IsPossibleNumber without the
 // local-only lengths; allocated ranges are not checked, so that new
-// operators' numbers match); anything else gives no key.
+// operators' numbers match); anything else gives no key. The library's
+// parser is slow (its extension pattern alone takes tens of
+// microseconds), so the usual spellings (digits with a +, an IDD, the
+// region's own code or a trunk prefix) are read straight from its
+// metadata (possible lengths, calling codes, national prefixes) with the
+// same answers; regions whose prefixes are patterns (Argentina, Brazil,
+// ...) are left to the parser. TestPhoneFastPathEqualsLibrary and
+// FuzzPhoneFastPath hold the two to one answer.
 package match

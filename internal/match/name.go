@@ -1,9 +1,9 @@
 package match
 
 import (
+	"bytes"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -35,41 +35,32 @@ func foldSet(ws ...string) map[string]bool {
 // "уулу"/"кызы" names keep every word. "" when there is no name, or only
 // a placeholder (неизвестно, unknown, უცნობი).
 func Name(s string) string {
-	var wbuf [6]string
+	// The folded words are spans of buf: one string is made, the key.
+	type span struct{ a, b int }
+	var wbuf [8]span
 	words := wbuf[:0]
 	var fb [128]byte
 	buf := fb[:0]
 	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if !unicode.IsLetter(r) {
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[i:])
+		}
+		if !isLetter(r) {
 			i += n
 			continue
 		}
-		j := i + n
-		for j < len(s) {
-			r2, n2 := utf8.DecodeRuneInString(s[j:])
-			if unicode.IsLetter(r2) || unicode.IsMark(r2) {
-				j += n2
-				continue
-			}
-			if isApostrophe(r2) && j+n2 < len(s) {
-				if r3, _ := utf8.DecodeRuneInString(s[j+n2:]); unicode.IsLetter(r3) {
-					j += n2
-					continue
-				}
-			}
-			break
-		}
+		j := wordEnd(s, i)
 		start := len(buf)
 		buf = appendFold(buf, s[i:j])
 		if len(buf) > start {
-			words = append(words, string(buf[start:]))
+			words = append(words, span{start, len(buf)})
 		}
 		i = j
 	}
 	real := 0
 	for _, w := range words {
-		if !placeholders[w] {
+		if !placeholders[string(buf[w.a:w.b])] {
 			real++
 		}
 	}
@@ -79,7 +70,7 @@ func Name(s string) string {
 	if len(words) >= 3 {
 		kept := words[:0]
 		for _, w := range words {
-			if !isPatronymic(w) {
+			if !isPatronymic(buf[w.a:w.b]) {
 				kept = append(kept, w)
 			}
 		}
@@ -87,13 +78,25 @@ func Name(s string) string {
 			words = kept
 		}
 	}
-	slices.Sort(words)
-	return strings.Join(words, " ")
+	slices.SortFunc(words, func(x, y span) int { return bytes.Compare(buf[x.a:x.b], buf[y.a:y.b]) })
+	var b strings.Builder
+	n := len(words) - 1
+	for _, w := range words {
+		n += w.b - w.a
+	}
+	b.Grow(n)
+	for i, w := range words {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.Write(buf[w.a:w.b])
+	}
+	return b.String()
 }
 
-func isPatronymic(w string) bool {
+func isPatronymic(w []byte) bool {
 	for _, e := range patronymicEndings {
-		if len(w) > len(e)+2 && strings.HasSuffix(w, e) {
+		if len(w) > len(e)+2 && string(w[len(w)-len(e):]) == e {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package match
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"sync"
 
@@ -51,6 +52,11 @@ type numbering struct {
 	// (IsPossibleNumber checks only 2..17 digits where it has none).
 	anyPattern bool
 	pattern    func() *regexp.Regexp // ^(?:general pattern)$, compiled on first use
+	// The first digits and the lengths of the numbers the general pattern
+	// can match (supersets: the pattern is run where they allow a match).
+	firsts  uint16 // bit c: a number may start with digit c
+	lens    uint64 // bit l: a number may have l digits
+	shapeOK bool   // false: the pattern was not analysed; always run it
 }
 
 // phoneTables indexes the library's metadata. It is built once, on first
@@ -106,6 +112,12 @@ func newNumbering(m *phonenumbers.PhoneMetadata) *numbering {
 		n.idd = idd
 	}
 	pat := "^(?:" + g.GetNationalNumberPattern() + ")$" // as the library's maybeStripNationalPrefixAndCarrierCode
+	if re, err := syntax.Parse(pat, syntax.Perl); err == nil {
+		var nullable bool
+		n.firsts, nullable = firstDigits(re)
+		n.lens = lengths(re)
+		n.shapeOK = !nullable
+	}
 	n.pattern = sync.OnceValue(func() *regexp.Regexp {
 		re, err := regexp.Compile(pat)
 		if err != nil {
@@ -129,6 +141,10 @@ func allDigits(s string) bool {
 // (the library's "viable" number); ok is false where the pattern does not
 // compile in Go, which the library would panic on.
 func (n *numbering) valid(d []byte) (valid, ok bool) {
+	if n.shapeOK && len(d) > 0 && len(d) < 64 && d[0] >= '0' && d[0] <= '9' &&
+		(n.firsts&(1<<(d[0]-'0')) == 0 || n.lens&(1<<len(d)) == 0) {
+		return false, true // the pattern matches no number of this first digit or length
+	}
 	re := n.pattern()
 	if re == nil {
 		return false, false
@@ -136,6 +152,137 @@ func (n *numbering) valid(d []byte) (valid, ok bool) {
 	// A string copy: the regexp keeps its input from escape analysis's
 	// view, and this path is rare; the common one keeps d on the stack.
 	return re.MatchString(string(d)), true
+}
+
+// firstDigits returns the digits a string matched by re may start with,
+// and whether re matches the empty string. A class or literal that is no
+// digit counts as no digit: valid is only asked about digits.
+func firstDigits(re *syntax.Regexp) (uint16, bool) {
+	const all = 1<<10 - 1
+	digits := func(lo, hi rune) uint16 {
+		var m uint16
+		for c := max(lo, '0'); c <= min(hi, '9'); c++ {
+			m |= 1 << (c - '0')
+		}
+		return m
+	}
+	switch re.Op {
+	case syntax.OpNoMatch:
+		return 0, false
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return 0, true
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 {
+			return 0, true
+		}
+		if re.Flags&syntax.FoldCase != 0 {
+			return all, false
+		}
+		return digits(re.Rune[0], re.Rune[0]), false
+	case syntax.OpCharClass:
+		var m uint16
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			m |= digits(re.Rune[i], re.Rune[i+1])
+		}
+		return m, false
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return all, false
+	case syntax.OpCapture:
+		return firstDigits(re.Sub[0])
+	case syntax.OpStar, syntax.OpQuest:
+		m, _ := firstDigits(re.Sub[0])
+		return m, true
+	case syntax.OpPlus:
+		return firstDigits(re.Sub[0])
+	case syntax.OpRepeat:
+		m, null := firstDigits(re.Sub[0])
+		if re.Max == 0 {
+			return 0, true
+		}
+		return m, null || re.Min == 0
+	case syntax.OpConcat:
+		var m uint16
+		for _, sub := range re.Sub {
+			f, null := firstDigits(sub)
+			m |= f
+			if !null {
+				return m, false
+			}
+		}
+		return m, true
+	case syntax.OpAlternate:
+		var m uint16
+		null := false
+		for _, sub := range re.Sub {
+			f, n := firstDigits(sub)
+			m, null = m|f, null || n
+		}
+		return m, null
+	}
+	return all, true
+}
+
+// lengths returns the lengths (up to 63) of the strings re may match:
+// bit l set where a match may have l characters.
+func lengths(re *syntax.Regexp) uint64 {
+	const all = ^uint64(0)
+	sum := func(a, b uint64) uint64 { // the lengths of a match of a then b
+		var m uint64
+		for l := 0; l < 64; l++ {
+			if a&(1<<l) != 0 {
+				m |= b << l
+				if b>>(64-l) != 0 && l > 0 {
+					m |= 1 << 63 // longer than 63: keep a bit for "long"
+				}
+			}
+		}
+		return m
+	}
+	switch re.Op {
+	case syntax.OpNoMatch:
+		return 0
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return 1
+	case syntax.OpLiteral:
+		if len(re.Rune) >= 63 {
+			return all
+		}
+		return 1 << len(re.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1 << 1
+	case syntax.OpCapture:
+		return lengths(re.Sub[0])
+	case syntax.OpQuest:
+		return 1 | lengths(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Max < 0 || re.Max > 63 {
+			return all
+		}
+		sub := lengths(re.Sub[0])
+		var m, k uint64 = 0, 1 // k: the lengths of i repetitions
+		for i := 0; i <= re.Max; i++ {
+			if i >= re.Min {
+				m |= k
+			}
+			k = sum(k, sub)
+		}
+		return m
+	case syntax.OpConcat:
+		m := uint64(1)
+		for _, sub := range re.Sub {
+			m = sum(m, lengths(sub))
+		}
+		return m
+	case syntax.OpAlternate:
+		var m uint64
+		for _, sub := range re.Sub {
+			m |= lengths(sub)
+		}
+		return m
+	}
+	return all // star, plus and the rest: any length
 }
 
 // lengthResult is the library's testNumberLength(d, metadata, UNKNOWN) for

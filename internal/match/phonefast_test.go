@@ -118,8 +118,8 @@ func TestPhoneFastPathEqualsLibrary(t *testing.T) {
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	n := 1500
-	if testing.Short() {
-		n = 200
+	if testing.Short() || raceEnabled {
+		n = 100
 	}
 	for _, region := range phoneRegions {
 		fast := 0
@@ -163,7 +163,11 @@ func TestPhoneFastPathEqualsLibrary(t *testing.T) {
 		e164 := phonenumbers.Format(ex, phonenumbers.E164)
 		comparePhone(t, r, nat)
 		comparePhone(t, r, intl)
-		for _, home := range phoneRegions[:2+rng.IntN(len(phoneRegions)-2)] {
+		homes := phoneRegions[:2+rng.IntN(len(phoneRegions)-2)]
+		if raceEnabled {
+			homes = nil
+		}
+		for _, home := range homes {
 			comparePhone(t, home, intl)
 			comparePhone(t, home, e164[1:])
 			comparePhone(t, home, "00"+e164[1:])
@@ -185,4 +189,59 @@ func FuzzPhoneFastPath(f *testing.F) {
 	f.Fuzz(func(t *testing.T, region uint8, s string) {
 		comparePhone(t, fuzzRegions[int(region)%len(fuzzRegions)], s)
 	})
+}
+
+// TestPhonePatternShapes checks that the first digits and lengths read
+// off every general pattern of the metadata never rule out a number the
+// pattern matches: valid must answer as the pattern does, on the example
+// numbers of every type and on random digits.
+func TestPhonePatternShapes(t *testing.T) {
+	tb := phoneTable()
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	check := func(where string, n *numbering, x string) {
+		want := n.pattern().MatchString(x)
+		if got, ok := n.valid([]byte(x)); !ok || got != want {
+			t.Errorf("%s %q: valid = %v (ok %v), pattern %v", where, x, got, ok, want)
+		}
+	}
+	shaped, all := 0, 0
+	for _, m := range coll.GetMetadata() {
+		n := tb.regions[m.GetId()]
+		if m.GetId() == "001" {
+			n = tb.codes[m.GetCountryCode()]
+		}
+		if n == nil {
+			continue
+		}
+		all++
+		if n.shapeOK {
+			shaped++
+		}
+		for _, d := range []*phonenumbers.PhoneNumberDesc{m.GetFixedLine(), m.GetMobile(), m.GetTollFree(),
+			m.GetPremiumRate(), m.GetSharedCost(), m.GetVoip(), m.GetPersonalNumber(), m.GetPager(), m.GetUan(),
+			m.GetVoicemail(), m.GetNoInternationalDialling()} {
+			if x := d.GetExampleNumber(); x != "" {
+				check(m.GetId(), n, x)
+				check(m.GetId(), n, x[1:])
+				check(m.GetId(), n, n.npp+x)
+			}
+		}
+		for range 40 {
+			if raceEnabled && rng.IntN(4) > 0 {
+				continue
+			}
+			b := make([]byte, 1+rng.IntN(18))
+			for i := range b {
+				b[i] = byte('0' + rng.IntN(10))
+			}
+			check(m.GetId(), n, string(b))
+		}
+	}
+	if shaped < all*9/10 {
+		t.Errorf("%d of %d patterns analysed, want 90%%", shaped, all)
+	}
 }

@@ -133,23 +133,34 @@ var (
 func appendFold(dst []byte, word string) []byte {
 	var sb [64]byte
 	s := sb[:0]
+	// Letters of each alphabet, counted on the bytes: ASCII letters, and
+	// the two-byte sequences of U+0400..U+04FF (lead bytes D0..D3).
 	cyr, lat := 0, 0 // letters; a tie goes to the first letter's alphabet
-	for _, r := range word {
-		switch {
-		case r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z':
+	for i := 0; i < len(word); i++ {
+		switch c := word[i]; {
+		case c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z':
 			if cyr+lat == 0 {
 				lat++
 			}
 			lat += 2
-		case r >= 0x400 && r <= 0x4FF:
+		case c >= 0xD0 && c <= 0xD3 && i+1 < len(word) && word[i+1]&0xC0 == 0x80:
 			if cyr+lat == 0 {
 				cyr++
 			}
 			cyr += 2
+			i++
 		}
 	}
-	for _, r := range word {
-		if cyr > 1 && lat > 1 {
+	mixed := cyr > 1 && lat > 1
+	for i := 0; i < len(word); {
+		r, n := rune(word[i]), 1
+		if c := word[i]; c >= 0xC2 && c <= 0xDF && i+1 < len(word) && word[i+1]&0xC0 == 0x80 {
+			r, n = rune(c&0x1F)<<6|rune(word[i+1]&0x3F), 2
+		} else if c >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(word[i:])
+		}
+		i += n
+		if mixed {
 			if cyr > lat {
 				if c, ok := toCyrillic[r]; ok {
 					r = c
@@ -158,12 +169,7 @@ func appendFold(dst []byte, word string) []byte {
 				r = l
 			}
 		}
-		if r >= 'A' && r <= 'Z' {
-			r += 'a' - 'A'
-		} else if r >= utf8.RuneSelf {
-			r = unicode.ToLower(r)
-		}
-		s = spell(s, r)
+		s = spell(s, toLower(r))
 	}
 	return foldLatin(dst, s)
 }
@@ -193,49 +199,12 @@ func foldLatin(dst []byte, s []byte) []byte {
 		}
 		dst = append(dst, c)
 	}
-	at := func(i int, p string) bool {
-		return len(s)-i >= len(p) && string(s[i:i+len(p)]) == p
-	}
 	for i := 0; i < len(s); {
 		c := s[i]
-		switch {
-		case at(i, "shch"):
-			push('S')
-			i += 4
-		case at(i, "sch"), at(i, "sh"):
-			push('S')
-			i += 2
-			if s[i-1] == 'c' {
-				i++
-			}
-		case at(i, "tch"):
-			push('C')
-			i += 3
-		case at(i, "ch"):
-			push('C')
-			i += 2
-		case at(i, "dzh"):
-			push('j')
-			i += 3
-		case at(i, "dj"), at(i, "zh"):
-			push('j')
-			i += 2
-		case at(i, "kh"):
-			push('h')
-			i += 2
-		case at(i, "gh"):
-			push('g')
-			i += 2
-		case at(i, "ph"):
-			push('f')
-			i += 2
-		case at(i, "ts"):
-			push('c')
-			i += 2
-		case at(i, "ng"):
-			push('n')
-			i += 2
-		default:
+		if d, n := digraph(s[i:]); n > 0 {
+			push(d)
+			i += n
+		} else {
 			i++
 			switch c {
 			case 'q':
@@ -257,4 +226,121 @@ func foldLatin(dst []byte, s []byte) []byte {
 		}
 	}
 	return dst
+}
+
+// digraph returns the one byte step 2 writes for the letters s starts
+// with (shch, sch and sh S, tch and ch C, dzh, dj and zh j, kh h, gh g, ph
+// f, ts c, ng n) and how many letters they are; 0 letters where s starts
+// with none of them.
+func digraph(s []byte) (byte, int) {
+	if len(s) < 2 {
+		return 0, 0
+	}
+	c1, c2 := s[0], s[1]
+	switch c1 {
+	case 's':
+		switch {
+		case c2 == 'h' && len(s) >= 4 && s[2] == 'c' && s[3] == 'h':
+			return 'S', 4
+		case c2 == 'c' && len(s) >= 3 && s[2] == 'h':
+			return 'S', 3
+		case c2 == 'h':
+			return 'S', 2
+		}
+	case 't':
+		switch {
+		case c2 == 'c' && len(s) >= 3 && s[2] == 'h':
+			return 'C', 3
+		case c2 == 's':
+			return 'c', 2
+		}
+	case 'c':
+		if c2 == 'h' {
+			return 'C', 2
+		}
+	case 'd':
+		switch {
+		case c2 == 'z' && len(s) >= 3 && s[2] == 'h':
+			return 'j', 3
+		case c2 == 'j':
+			return 'j', 2
+		}
+	case 'z':
+		if c2 == 'h' {
+			return 'j', 2
+		}
+	case 'k':
+		if c2 == 'h' {
+			return 'h', 2
+		}
+	case 'g':
+		if c2 == 'h' {
+			return 'g', 2
+		}
+	case 'p':
+		if c2 == 'h' {
+			return 'f', 2
+		}
+	case 'n':
+		if c2 == 'g' {
+			return 'n', 2
+		}
+	}
+	return 0, 0
+}
+
+// isLetter is unicode.IsLetter, with the region's alphabets looked up
+// first.
+func isLetter(r rune) bool {
+	switch {
+	case r < utf8.RuneSelf:
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+	case r >= 0x400 && r <= 0x481, r >= 0x10D0 && r <= 0x10FA:
+		return true
+	}
+	return unicode.IsLetter(r)
+}
+
+// toLower is unicode.ToLower, with the region's alphabets looked up
+// first.
+func toLower(r rune) rune {
+	switch {
+	case r < utf8.RuneSelf:
+		if r >= 'A' && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		return r
+	case r >= 0x410 && r <= 0x42F:
+		return r + 0x20
+	case r >= 0x400 && r <= 0x40F:
+		return r + 0x50
+	case r >= 0x430 && r <= 0x45F, r >= 0x10D0 && r <= 0x10FA:
+		return r
+	}
+	return unicode.ToLower(r)
+}
+
+// wordEnd returns where the word that starts at s[i] ends: letters and
+// marks, and apostrophes between letters (P'aata, Il'ya), are the word's.
+func wordEnd(s string, i int) int {
+	_, n := utf8.DecodeRuneInString(s[i:])
+	j := i + n
+	for j < len(s) {
+		r2, n2 := rune(s[j]), 1
+		if r2 >= utf8.RuneSelf {
+			r2, n2 = utf8.DecodeRuneInString(s[j:])
+		}
+		if isLetter(r2) || r2 >= utf8.RuneSelf && unicode.IsMark(r2) {
+			j += n2
+			continue
+		}
+		if isApostrophe(r2) && j+n2 < len(s) {
+			if r3, _ := utf8.DecodeRuneInString(s[j+n2:]); isLetter(r3) {
+				j += n2
+				continue
+			}
+		}
+		break
+	}
+	return j
 }
