@@ -150,7 +150,7 @@ type atok struct {
 func tokenize(s string, ts []atok) []atok {
 	sep := byte(0) // 0: nothing between the tokens (12а), or the first token
 	mark := func(c byte) {
-		if strings.IndexByte(" -/,", c) > strings.IndexByte(" -/,", sep) {
+		if sepRank(c) > sepRank(sep) {
 			sep = c
 		}
 	}
@@ -191,6 +191,21 @@ func tokenize(s string, ts []atok) []atok {
 		}
 	}
 	return ts
+}
+
+// sepRank orders the separators: ',' > '/' > '-' > ' ' > none.
+func sepRank(c byte) int {
+	switch c {
+	case ' ':
+		return 0
+	case '-':
+		return 1
+	case '/':
+		return 2
+	case ',':
+		return 3
+	}
+	return -1
 }
 
 // classify sets the class of every word, joins the abbreviations written
