@@ -54,9 +54,11 @@ func (s *Server) router() chi.Router {
 	r.Head("/static/*", assets.ServeHTTP)
 
 	// The live board's stream and refreshes read the session without
-	// renewing it: watching the board is not activity.
+	// renewing it: watching the board is not activity. They pass the same
+	// second-factor check as every other page: a session whose role
+	// requires a second factor it has not set up gets no board data.
 	r.Group(func(r chi.Router) {
-		r.Use(s.readSession, s.requireLogin, s.allow(boardRoles...))
+		r.Use(s.readSession, s.requireLogin, s.requireSecondFactor, s.allow(boardRoles...))
 		r.Get("/board/events", s.boardEvents)
 		r.Get("/board/fragment", s.boardFragment)
 	})

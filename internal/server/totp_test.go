@@ -471,6 +471,19 @@ func TestRequireSecondFactorMiddleware(t *testing.T) {
 	}
 	resp := c.postForm("/incidents/history", url.Values{"phone": {"0555123456"}})
 	wantRedirect(t, resp, "/account/totp")
+	// The live board's refreshes and stream too: no board data before
+	// the set-up.
+	wantRedirect(t, c.get("/board/fragment"), "/account/totp")
+	for _, p := range []string{"/board/fragment", "/board/events"} {
+		req := c.newRequest(http.MethodGet, p, nil)
+		req.Header.Set("HX-Request", "true")
+		if resp := c.do(req); resp.StatusCode != http.StatusForbidden || resp.Header.Get("HX-Redirect") != "/account/totp" {
+			t.Errorf("htmx GET %s: status %d HX-Redirect %q, want 403 to /account/totp", p, resp.StatusCode, resp.Header.Get("HX-Redirect"))
+		}
+	}
+	if resp := c.get("/board/events"); resp.StatusCode == http.StatusOK || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Errorf("GET /board/events before the set-up: status %d %q, want no stream", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
 	req := c.newRequest(http.MethodGet, "/board", nil)
 	req.Header.Set("HX-Request", "true")
 	if resp := c.do(req); resp.StatusCode != http.StatusForbidden || resp.Header.Get("HX-Redirect") != "/account/totp" {
@@ -481,8 +494,10 @@ func TestRequireSecondFactorMiddleware(t *testing.T) {
 		t.Errorf("the set-up page does not say why")
 	}
 	c.enrol(clock)
-	if resp := c.get("/board"); resp.StatusCode != http.StatusOK {
-		t.Errorf("GET /board after the set-up: status %d, want 200", resp.StatusCode)
+	for _, p := range []string{"/board", "/board/fragment"} {
+		if resp := c.get(p); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s after the set-up: status %d, want 200", p, resp.StatusCode)
+		}
 	}
 }
 
