@@ -1,3 +1,5 @@
+DROP TABLE login_failures;
+
 -- A hash cannot be turned back into its token: the sessions end (users
 -- log in again).
 DELETE FROM sessions;

@@ -12,3 +12,16 @@ ALTER TABLE sessions
     ALTER COLUMN token_hash SET NOT NULL,
     ADD CONSTRAINT sessions_pkey PRIMARY KEY (token_hash),
     ADD CONSTRAINT sessions_token_hash_check CHECK (length(token_hash) = 32);
+
+-- Failed logins for usernames that are no account, counted as those of
+-- accounts are (users.failed_logins, failed_since, locked_until), so that
+-- an unknown name is locked after the same number of tries and answers
+-- exactly as an account does. The key is the SHA-256 of the normalised
+-- name: the table holds no typed name in clear, and creates no user.
+-- serve deletes rows whose window and lock have passed.
+CREATE TABLE login_failures (
+    name_hash     bytea PRIMARY KEY CHECK (length(name_hash) = 32),
+    failed_logins integer NOT NULL DEFAULT 0,
+    failed_since  timestamptz,
+    locked_until  timestamptz
+);

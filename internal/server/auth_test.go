@@ -68,8 +68,8 @@ func TestLoginFailure(t *testing.T) {
 		status             int
 		msg                string
 	}{
-		{"wrong password", "ann", "not-the-right-password", http.StatusUnauthorized, "Wrong username or password."},
-		{"unknown user", "nobody", testPassword, http.StatusUnauthorized, "Wrong username or password."},
+		{"wrong password", "ann", "not-the-right-password", http.StatusUnauthorized, badLoginText},
+		{"unknown user", "nobody", testPassword, http.StatusUnauthorized, badLoginText},
 		{"no password", "ann", "", http.StatusUnprocessableEntity, "Enter your username and password."},
 		{"no username", "", testPassword, http.StatusUnprocessableEntity, "Enter your username and password."},
 	}

@@ -535,14 +535,13 @@ func (s *Server) disableTOTP(w http.ResponseWriter, r *http.Request) {
 		s.renderStatus(w, r, http.StatusConflict, f, s.t(r, "admin.totp.err.required_cannot_disable"), nil)
 		return
 	}
-	if !account.CheckPassword(u.PasswordHash, r.PostFormValue("current")) {
-		// A failed credential check, audited like a failed login.
-		if err := s.db.Audit(ctx, audit.Entry{Actor: s.actor(r), Action: "totp.disable", RecordType: "user", RecordID: u.Username,
-			Outcome: audit.Failed, Detail: map[string]any{"reason": "wrong current password"}}); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.renderStatus(w, r, http.StatusUnprocessableEntity, f, "", map[string]string{"current": s.t(r, "admin.totp.err.wrong_password")})
+	// Under the lockout of logins, audited like a failed login.
+	wrong, ok := s.recheckPassword(w, r, r.PostFormValue("current"), "totp.disable", "admin.totp.err.wrong_password")
+	if !ok {
+		return
+	}
+	if wrong.ID != "" {
+		s.renderStatus(w, r, http.StatusUnprocessableEntity, f, "", map[string]string{"current": s.tr(r, wrong)})
 		return
 	}
 	if err := s.db.DisableTOTP(ctx, u.ID, false, s.actor(r)); err != nil {
