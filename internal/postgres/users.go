@@ -182,8 +182,9 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, d account.Draft, by audi
 	})
 }
 
-// SetPassword checks and stores a new password and ends every session of
-// the user, audited as by's action: "account.password_change" when by is
+// SetPassword checks and stores a new password, ends every session of
+// the user and lifts a lockout (the failed logins were against the old
+// password), audited as by's action: "account.password_change" when by is
 // the user, "user.password_reset" otherwise. The audit row never holds the
 // password or its hash.
 func (db *DB) SetPassword(ctx context.Context, id int64, password string, by audit.Actor) error {
@@ -198,9 +199,14 @@ func (db *DB) SetPassword(ctx context.Context, id int64, password string, by aud
 	if by.UserID == id {
 		action = "account.password_change"
 	}
-	return db.userChange(ctx, id, by, action, func(tx pgx.Tx, _ *account.User) (map[string]any, error) {
-		return map[string]any{"sessions_ended": true}, execOneTx(ctx, tx, `UPDATE users SET password_hash = $2,
-			password_changed_at = now(), session_epoch = session_epoch + 1, updated_at = now() WHERE id = $1`, id, hash)
+	return db.userChange(ctx, id, by, action, func(tx pgx.Tx, before *account.User) (map[string]any, error) {
+		detail := map[string]any{"sessions_ended": true}
+		if before.LockedUntil != nil && before.LockedUntil.After(time.Now()) {
+			detail["locked_until"] = before.LockedUntil.UTC().Format(time.RFC3339) // the lock lifted
+		}
+		return detail, execOneTx(ctx, tx, `UPDATE users SET password_hash = $2,
+			password_changed_at = now(), session_epoch = session_epoch + 1,
+			failed_logins = 0, failed_since = NULL, locked_until = NULL, updated_at = now() WHERE id = $1`, id, hash)
 	})
 }
 
