@@ -1,3 +1,5 @@
+ALTER TABLE users DROP COLUMN totp_setup;
+
 DROP TABLE login_failures;
 
 -- A hash cannot be turned back into its token: the sessions end (users

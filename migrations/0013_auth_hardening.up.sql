@@ -25,3 +25,13 @@ CREATE TABLE login_failures (
     failed_since  timestamptz,
     locked_until  timestamptz
 );
+
+-- Two-step set-up: the secret being set up lives in the session that
+-- started the set-up (sealed under DVR_TOTP_KEY when there is one), never
+-- in users.totp_secret, which is written only when a code confirms it.
+-- totp_setup numbers the set-ups a user started: each new one (another
+-- login, another browser) makes the secrets of the earlier ones unusable.
+ALTER TABLE users ADD COLUMN totp_setup bigint NOT NULL DEFAULT 0;
+-- Pending secrets stored by the earlier set-up are dropped: the next
+-- visit to the set-up page makes a fresh one.
+UPDATE users SET totp_secret = NULL, totp_last_step = NULL WHERE totp_enabled_at IS NULL AND totp_secret IS NOT NULL;

@@ -178,6 +178,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.clearPending(ctx) // an abandoned second step of another login
+	s.clearSetup(ctx)   // a new login sets up two-step login with a new secret
 	s.sessions.Put(ctx, sessUserID, u.ID)
 	s.sessions.Put(ctx, sessEpoch, u.SessionEpoch)
 	if next == "" {
