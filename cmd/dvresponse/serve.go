@@ -174,7 +174,9 @@ func logReplica(ctx context.Context, db *postgres.DB, log *slog.Logger) {
 	}
 }
 
-// deleteExpiredSessions reclaims expired session rows every five minutes.
+// deleteExpiredSessions reclaims expired session rows, and the failure
+// counts of unknown usernames that count for nothing any more, every five
+// minutes.
 func deleteExpiredSessions(ctx context.Context, db *postgres.DB, log *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
@@ -185,6 +187,9 @@ func deleteExpiredSessions(ctx context.Context, db *postgres.DB, log *slog.Logge
 		case <-t.C:
 			if _, err := db.DeleteExpiredSessions(ctx); err != nil {
 				log.Warn("deleting expired sessions failed", "err", err)
+			}
+			if _, err := db.DeleteStaleLoginFailures(ctx); err != nil {
+				log.Warn("deleting stale login failures failed", "err", err)
 			}
 		}
 	}

@@ -18,7 +18,8 @@ import (
 const userUsage = `usage:
   dvresponse user add --username NAME --role ROLE [--name "Full name"] [--district CODE] [--unit CALLSIGN]  (password on stdin)
   dvresponse user disable NAME
-  dvresponse user reset-password NAME  (password on stdin)`
+  dvresponse user reset-password NAME  (password on stdin; also lifts a lockout)
+  dvresponse user unlock NAME`
 
 // cliActor is who the audit trail names for the user commands: whoever
 // runs them has the database's credentials, not an account of the
@@ -64,7 +65,7 @@ func cmdUser(ctx context.Context, cfg config.Config, args []string, e env) error
 		}
 		fmt.Fprintf(e.stdout, "created user %s (%s)\n", u.Username, u.Role)
 		return nil
-	case "disable", "reset-password":
+	case "disable", "reset-password", "unlock":
 		if len(args) != 2 {
 			return usageError(userUsage)
 		}
@@ -72,7 +73,16 @@ func cmdUser(ctx context.Context, cfg config.Config, args []string, e env) error
 		if err != nil {
 			return describe(err)
 		}
-		if args[0] == "disable" {
+		switch args[0] {
+		case "unlock":
+			// Lifts the lock of too many failed logins and clears the
+			// count; sessions go on.
+			if err := db.Unlock(ctx, u.ID, cliActor); err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(e.stdout, "unlocked user %s\n", u.Username)
+			return nil
+		case "disable":
 			if err := db.SetDisabled(ctx, u.ID, true, cliActor); err != nil {
 				return describe(err)
 			}
@@ -86,7 +96,7 @@ func cmdUser(ctx context.Context, cfg config.Config, args []string, e env) error
 		if err := db.SetPassword(ctx, u.ID, pw, cliActor); err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(e.stdout, "password of %s set; their sessions have ended\n", u.Username)
+		fmt.Fprintf(e.stdout, "password of %s set; their sessions have ended and any lockout is lifted\n", u.Username)
 		return nil
 	}
 	return usageError(userUsage)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
@@ -31,7 +32,7 @@ func TestUserCommands(t *testing.T) {
 	// reset-password ends her session; only the new password works.
 	const newPassword = "ann-has-a-new-password"
 	out = c.mustRun(newPassword+"\r\n", "user", "reset-password", "ann")
-	if want := "password of ann set; their sessions have ended\n"; out != want {
+	if want := "password of ann set; their sessions have ended and any lockout is lifted\n"; out != want {
 		t.Errorf("user reset-password printed %q, want %q", out, want)
 	}
 	wantRedirect(t, ann.get("/board"), "/login?next=%2Fboard")
@@ -51,6 +52,52 @@ func TestUserCommands(t *testing.T) {
 	wantRedirect(t, ann.get("/board"), "/login?next=%2Fboard")
 	if resp := ann.login("ann", newPassword); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("login after disable: status %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestUserUnlock: an account locked by failed logins (whoever typed
+// them) is opened again by "user unlock" or by "user reset-password".
+func TestUserUnlock(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	c := newCLI(t, dbURL)
+	c.mustRun(annPassword+"\n", "user", "add", "--username", "ann", "--role", "dispatcher")
+	web := startWeb(t, dbURL)
+	ann := newBrowser(t, web)
+	lock := func() {
+		t.Helper()
+		for range account.MaxFailedLogins {
+			ann.login("ann", "somebody-guessing-here")
+		}
+		if resp := ann.login("ann", annPassword); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("right password on the locked account: status %d, want 401", resp.StatusCode)
+		}
+	}
+
+	lock()
+	if out := c.mustRun("", "user", "unlock", "ann"); out != "unlocked user ann\n" {
+		t.Errorf("user unlock printed %q", out)
+	}
+	wantRedirect(t, ann.login("ann", annPassword), "/board")
+
+	lock()
+	const newPassword = "ann-has-a-new-password"
+	c.mustRun(newPassword+"\n", "user", "reset-password", "ann")
+	wantRedirect(t, ann.login("ann", newPassword), "/board")
+
+	db, err := postgres.Open(context.Background(), dbURL, postgres.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var unlocks, resetsLifting int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE action = 'user.unlock'),
+		count(*) FILTER (WHERE action = 'user.password_reset' AND detail ? 'locked_until')
+		FROM audit_events WHERE username = 'cli'`).Scan(&unlocks, &resetsLifting); err != nil {
+		t.Fatal(err)
+	}
+	if unlocks != 1 || resetsLifting != 1 {
+		t.Errorf("audit: %d unlocks and %d resets lifting a lock by the CLI, want 1 and 1", unlocks, resetsLifting)
 	}
 }
 
@@ -86,6 +133,8 @@ func TestUserCommandErrors(t *testing.T) {
 		{"disable unknown user", "", []string{"user", "disable", "nobody"}, false, "No such user."},
 		{"reset unknown user", annPassword + "\n", []string{"user", "reset-password", "nobody"}, false, "No such user."},
 		{"reset short password", "short\n", []string{"user", "reset-password", "ann"}, false, "Use at least 12 characters"},
+		{"unlock unknown user", "", []string{"user", "unlock", "nobody"}, false, "No such user."},
+		{"unlock without a name", "", []string{"user", "unlock"}, true, "usage:"},
 		{"no subcommand", "", []string{"user"}, true, "usage:"},
 		{"unknown subcommand", "", []string{"user", "promote", "ann"}, true, "usage:"},
 	}

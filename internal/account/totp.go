@@ -24,10 +24,14 @@ const (
 // SecondFactor is a user's TOTP enrolment as stored, with their role's
 // policy.
 type SecondFactor struct {
-	// Secret is the base32 shared secret: pending while EnabledAt is nil,
-	// in use once it is set; "" when the user has none.
+	// Secret is the base32 shared secret in use; "" when the user has
+	// none. (A secret being set up is held by the session that started
+	// the set-up, not here: it is stored only once a code confirms it.)
 	Secret    string
 	EnabledAt *time.Time
+	// Setup numbers the latest set-up the user started: only that one's
+	// secret can be confirmed.
+	Setup int64
 	// LastStep is the time step of the last accepted code (0: none).
 	LastStep int64
 	// Required reports that the user's role requires a second factor.

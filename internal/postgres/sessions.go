@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"time"
 
@@ -14,6 +15,10 @@ import (
 // the pool exhausted, or a database that takes connections but does not
 // answer, loading a session would wait for ever, past any request
 // deadline, instead of failing over to the "try again" page.
+//
+// The table holds the SHA-256 of each token (token_hash), never the token:
+// the cookie is the only copy of it, so reading the table, a replica or a
+// backup gives nothing that logs in.
 type SessionStore struct {
 	db *DB
 }
@@ -21,10 +26,16 @@ type SessionStore struct {
 // SessionStore returns the session store on db.
 func (db *DB) SessionStore() *SessionStore { return &SessionStore{db: db} }
 
+// tokenHash is the key under which token is stored.
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
 // FindCtx returns the data of an unexpired session.
 func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var b []byte
-	err := s.db.Pool.QueryRow(ctx, `SELECT data FROM sessions WHERE token = $1 AND current_timestamp < expiry`, token).Scan(&b)
+	err := s.db.Pool.QueryRow(ctx, `SELECT data FROM sessions WHERE token_hash = $1 AND current_timestamp < expiry`, tokenHash(token)).Scan(&b)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -36,14 +47,14 @@ func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 
 // CommitCtx stores a session, new or changed.
 func (s *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	_, err := s.db.Pool.Exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)
-		ON CONFLICT (token) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry`, token, b, expiry)
+	_, err := s.db.Pool.Exec(ctx, `INSERT INTO sessions (token_hash, data, expiry) VALUES ($1, $2, $3)
+		ON CONFLICT (token_hash) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry`, tokenHash(token), b, expiry)
 	return err
 }
 
 // DeleteCtx removes a session.
 func (s *SessionStore) DeleteCtx(ctx context.Context, token string) error {
-	_, err := s.db.Pool.Exec(ctx, `DELETE FROM sessions WHERE token = $1`, token)
+	_, err := s.db.Pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash(token))
 	return err
 }
 

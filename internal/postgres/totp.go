@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strings"
@@ -50,15 +49,27 @@ func (db *DB) sealTOTP(userID int64, secret string) (string, error) {
 	return s, nil
 }
 
-// SecondFactor returns the user's TOTP enrolment and whether their role
-// requires one.
+// SealTOTPSecret is userID's secret sealed as the store seals it (in
+// clear without a key), for a secret kept outside the users table: the
+// one a set-up holds in its session until a code confirms it.
+func (db *DB) SealTOTPSecret(userID int64, secret string) (string, error) {
+	return db.sealTOTP(userID, secret)
+}
+
+// OpenTOTPSecret opens what SealTOTPSecret returned for userID.
+func (db *DB) OpenTOTPSecret(userID int64, stored string) (string, error) {
+	return db.openTOTP(userID, stored)
+}
+
+// SecondFactor returns the user's TOTP enrolment, the number of their
+// latest set-up and whether their role requires a second factor.
 func (db *DB) SecondFactor(ctx context.Context, userID int64) (account.SecondFactor, error) {
 	var f account.SecondFactor
 	var stored string
 	err := db.Pool.QueryRow(ctx, `SELECT coalesce(u.totp_secret, ''), u.totp_enabled_at, coalesce(u.totp_last_step, 0),
-			coalesce(p.require_totp, false)
+			u.totp_setup, coalesce(p.require_totp, false)
 		FROM users u LEFT JOIN role_policy p ON p.role = u.role WHERE u.id = $1`, userID).
-		Scan(&stored, &f.EnabledAt, &f.LastStep, &f.Required)
+		Scan(&stored, &f.EnabledAt, &f.LastStep, &f.Setup, &f.Required)
 	if err != nil {
 		return f, mapErr(err, "user")
 	}
@@ -66,57 +77,54 @@ func (db *DB) SecondFactor(ctx context.Context, userID int64) (account.SecondFac
 	return f, err
 }
 
-// PendingTOTPSecret returns the secret the user is enrolling with, storing
-// secret as that one when there is none yet (so a reloaded enrolment page
-// shows the secret the user may already have scanned). It is a Conflict
-// when the user's second factor is already on.
-func (db *DB) PendingTOTPSecret(ctx context.Context, userID int64, secret string) (string, error) {
-	fresh, err := db.sealTOTP(userID, secret)
-	if err != nil {
-		return "", err
-	}
-	var got string
-	err = db.Pool.QueryRow(ctx, `UPDATE users SET totp_secret = coalesce(totp_secret, $2)
-		WHERE id = $1 AND totp_enabled_at IS NULL RETURNING totp_secret`, userID, fresh).Scan(&got)
+// StartTOTPSetup starts a new set-up of the user's second factor and
+// returns its number: from now on only a secret confirmed under that
+// number can be turned on (EnableTOTP), so the secret of any earlier
+// set-up (another login, another browser) is worthless. The secret itself
+// is not stored. It is a Conflict when the user's second factor is
+// already on.
+func (db *DB) StartTOTPSetup(ctx context.Context, userID int64) (int64, error) {
+	var n int64
+	err := db.Pool.QueryRow(ctx, `UPDATE users SET totp_setup = totp_setup + 1
+		WHERE id = $1 AND totp_enabled_at IS NULL RETURNING totp_setup`, userID).Scan(&n)
 	if err == pgx.ErrNoRows {
 		if _, err := db.UserByID(ctx, userID); err != nil {
-			return "", err
+			return 0, err
 		}
-		return "", apperr.New(apperr.Conflict, "totp.err.already_on")
+		return 0, apperr.New(apperr.Conflict, "totp.err.already_on")
 	}
-	if err != nil {
-		return "", mapErr(err, "user")
-	}
-	return db.openTOTP(userID, got)
+	return n, mapErr(err, "user")
 }
 
-// EnableTOTP turns the user's pending secret on, recording step (that of
-// the code that confirmed it) as the last one used, and audits it. The
-// secret must still be the one the code was checked against.
-func (db *DB) EnableTOTP(ctx context.Context, userID int64, secret string, step int64, by audit.Actor) error {
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		// Sealed secrets differ at every sealing: compare opened.
-		var username, stored string
-		err := tx.QueryRow(ctx, `SELECT username, coalesce(totp_secret, '') FROM users
-			WHERE id = $1 AND totp_enabled_at IS NULL FOR UPDATE`, userID).Scan(&username, &stored)
+// EnableTOTP turns the user's second factor on with secret, the secret of
+// set-up number setup, which a code (of time step step, recorded as the
+// last one used) confirmed; it stores the secret (sealed) and audits it.
+// It is a Conflict when setup is no longer the user's latest set-up, or
+// the second factor is already on.
+func (db *DB) EnableTOTP(ctx context.Context, userID int64, secret string, setup, step int64, by audit.Actor) error {
+	if secret == "" {
+		return apperr.New(apperr.Invalid, "totp.err.setup_changed")
+	}
+	sealed, err := db.sealTOTP(userID, secret)
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var username string
+		var latest int64
+		err := tx.QueryRow(ctx, `SELECT username, totp_setup FROM users
+			WHERE id = $1 AND totp_enabled_at IS NULL FOR UPDATE`, userID).Scan(&username, &latest)
 		if err == pgx.ErrNoRows {
 			return apperr.New(apperr.Conflict, "totp.err.setup_changed")
 		}
 		if err != nil {
 			return err
 		}
-		if stored == "" {
+		if latest != setup {
 			return apperr.New(apperr.Conflict, "totp.err.setup_changed")
 		}
-		pending, err := db.openTOTP(userID, stored)
-		if err != nil {
-			return err
-		}
-		if subtle.ConstantTimeCompare([]byte(pending), []byte(secret)) != 1 {
-			return apperr.New(apperr.Conflict, "totp.err.setup_changed")
-		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET totp_enabled_at = now(), totp_last_step = $2, updated_at = now()
-			WHERE id = $1`, userID, step); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE users SET totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3, updated_at = now()
+			WHERE id = $1`, userID, sealed, step); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "totp.enable", RecordType: "user", RecordID: username})

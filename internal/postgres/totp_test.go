@@ -41,6 +41,16 @@ func auditCount(t *testing.T, db *postgres.DB, action string) int {
 // testTOTPKey is a fixed key for sealing tests.
 var testTOTPKey = []byte("0123456789abcdef0123456789abcdef")
 
+// enableSecret turns the user's second factor on with secret, as a
+// confirmed set-up does, with step as the last code used.
+func enableSecret(t *testing.T, db *postgres.DB, id int64, secret string, step int64) {
+	t.Helper()
+	ctx := context.Background()
+	setup, err := db.StartTOTPSetup(ctx, id)
+	must(t, err)
+	must(t, db.EnableTOTP(ctx, id, secret, setup, step, audit.Actor{UserID: id}))
+}
+
 // rawSecret is the user's totp_secret as stored.
 func rawSecret(t *testing.T, db *postgres.DB, id int64) string {
 	t.Helper()
@@ -84,52 +94,60 @@ func testTOTPEnrolment(t *testing.T, key []byte) {
 	must(t, err)
 	s2, err := account.NewTOTPSecret()
 	must(t, err)
-	got, err := db.PendingTOTPSecret(ctx, id, s1)
+	// A set-up stores no secret: the session that started it holds it.
+	n1, err := db.StartTOTPSetup(ctx, id)
 	must(t, err)
-	if got != s1 {
-		t.Fatalf("first pending secret %q, want %q", got, s1)
+	if raw := rawSecret(t, db, id); raw != "" {
+		t.Errorf("a set-up stored %q, want nothing until it is confirmed", raw)
 	}
+	// Another set-up (another login, another browser) voids the first.
+	n2, err := db.StartTOTPSetup(ctx, id)
+	must(t, err)
+	if n2 == n1 {
+		t.Fatalf("two set-ups got the same number %d", n1)
+	}
+	f, err = db.SecondFactor(ctx, id)
+	must(t, err)
+	if f.Enabled() || f.Secret != "" || f.Setup != n2 {
+		t.Errorf("during the set-up: %+v, want no secret and set-up %d", f, n2)
+	}
+	if err := db.EnableTOTP(ctx, id, s1, n1, 100, by); apperr.CodeOf(err) != apperr.Conflict {
+		t.Errorf("EnableTOTP of the voided set-up: %v, want Conflict", err)
+	}
+	must(t, db.EnableTOTP(ctx, id, s2, n2, 100, by))
 	// With a key, no base32 secret is in the column, only the sealed one.
 	raw := rawSecret(t, db, id)
-	if sealed := strings.HasPrefix(raw, "v1:"); sealed != (key != nil) || (key != nil && strings.Contains(raw, s1)) {
+	if sealed := strings.HasPrefix(raw, "v1:"); sealed != (key != nil) || (key != nil && strings.Contains(raw, s2)) {
 		t.Errorf("stored secret %q with key %v: want it sealed exactly when there is a key", raw, key != nil)
 	}
-	// A reloaded set-up page keeps the secret the user may have scanned.
-	got, err = db.PendingTOTPSecret(ctx, id, s2)
-	must(t, err)
-	if got != s1 {
-		t.Errorf("second call gave %q, want the pending %q", got, s1)
-	}
 	f, err = db.SecondFactor(ctx, id)
 	must(t, err)
-	if f.Enabled() || f.Secret != s1 {
-		t.Errorf("pending: %+v, want secret set but not enabled", f)
-	}
-
-	// Confirming with a secret other than the pending one is refused.
-	if err := db.EnableTOTP(ctx, id, s2, 100, by); apperr.CodeOf(err) != apperr.Conflict {
-		t.Errorf("EnableTOTP with another secret: %v, want Conflict", err)
-	}
-	must(t, db.EnableTOTP(ctx, id, s1, 100, by))
-	f, err = db.SecondFactor(ctx, id)
-	must(t, err)
-	if !f.Enabled() || f.LastStep != 100 || f.Secret != s1 {
+	if !f.Enabled() || f.LastStep != 100 || f.Secret != s2 {
 		t.Errorf("enabled: %+v, want enabled with last step 100", f)
 	}
-	if err := db.EnableTOTP(ctx, id, s1, 101, by); apperr.CodeOf(err) != apperr.Conflict {
+	if err := db.EnableTOTP(ctx, id, s2, n2, 101, by); apperr.CodeOf(err) != apperr.Conflict {
 		t.Errorf("EnableTOTP twice: %v, want Conflict", err)
 	}
-	if _, err := db.PendingTOTPSecret(ctx, id, s2); apperr.CodeOf(err) != apperr.Conflict {
-		t.Errorf("PendingTOTPSecret while enabled: %v, want Conflict", err)
+	if _, err := db.StartTOTPSetup(ctx, id); apperr.CodeOf(err) != apperr.Conflict {
+		t.Errorf("StartTOTPSetup while enabled: %v, want Conflict", err)
 	}
-	if _, err := db.PendingTOTPSecret(ctx, 999999, s2); apperr.CodeOf(err) != apperr.NotFound {
-		t.Errorf("PendingTOTPSecret of an unknown user: %v, want NotFound", err)
+	if _, err := db.StartTOTPSetup(ctx, 999999); apperr.CodeOf(err) != apperr.NotFound {
+		t.Errorf("StartTOTPSetup of an unknown user: %v, want NotFound", err)
+	}
+	// What the session holds is sealed as the column is.
+	held, err := db.SealTOTPSecret(id, s1)
+	must(t, err)
+	if (key != nil) == strings.Contains(held, s1) {
+		t.Errorf("SealTOTPSecret = %q with key %v", held, key != nil)
+	}
+	if got, err := db.OpenTOTPSecret(id, held); err != nil || got != s1 {
+		t.Errorf("OpenTOTPSecret = %q, %v; want %q", got, err, s1)
 	}
 	if n := auditCount(t, db, "totp.enable"); n != 1 {
 		t.Errorf("%d totp.enable audit rows, want 1", n)
 	}
 	var secretLeaked int
-	must(t, db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE detail::text LIKE '%' || $1 || '%'`, s1).Scan(&secretLeaked))
+	must(t, db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE detail::text LIKE '%' || $1 || '%'`, s2).Scan(&secretLeaked))
 	if secretLeaked != 0 {
 		t.Error("the secret reached the audit trail")
 	}
@@ -184,9 +202,7 @@ func TestTOTPStepRace(t *testing.T) {
 	id := totpUser(t, db, "ann", account.Dispatcher)
 	secret, err := account.NewTOTPSecret()
 	must(t, err)
-	_, err = db.PendingTOTPSecret(ctx, id, secret)
-	must(t, err)
-	must(t, db.EnableTOTP(ctx, id, secret, 10, audit.Actor{UserID: id}))
+	enableSecret(t, db, id, secret, 10)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	wins := 0
@@ -217,9 +233,7 @@ func TestAdminResetTOTPEndsSessions(t *testing.T) {
 	admin := totpUser(t, db, "root", account.Admin)
 	secret, err := account.NewTOTPSecret()
 	must(t, err)
-	_, err = db.PendingTOTPSecret(ctx, id, secret)
-	must(t, err)
-	must(t, db.EnableTOTP(ctx, id, secret, 10, audit.Actor{UserID: id}))
+	enableSecret(t, db, id, secret, 10)
 	epoch := epochOf(t, db, id)
 	must(t, db.DisableTOTP(ctx, id, true, audit.Actor{UserID: admin, Username: "root", Role: "admin"}))
 	if got := epochOf(t, db, id); got != epoch+1 {
@@ -243,9 +257,7 @@ func TestRolePolicies(t *testing.T) {
 	by := audit.Actor{UserID: admin, Username: "root", Role: "admin"}
 	secret, err := account.NewTOTPSecret()
 	must(t, err)
-	_, err = db.PendingTOTPSecret(ctx, enrolled, secret)
-	must(t, err)
-	must(t, db.EnableTOTP(ctx, enrolled, secret, 10, audit.Actor{UserID: enrolled}))
+	enableSecret(t, db, enrolled, secret, 10)
 
 	p, err := db.RolePolicies(ctx)
 	must(t, err)
@@ -317,18 +329,13 @@ func TestTOTPSealedSecretBound(t *testing.T) {
 	bob := totpUser(t, db, "bob", account.Dispatcher)
 	secret, err := account.NewTOTPSecret()
 	must(t, err)
-	_, err = db.PendingTOTPSecret(ctx, ann, secret)
-	must(t, err)
-	must(t, db.EnableTOTP(ctx, ann, secret, 10, audit.Actor{UserID: ann}))
+	enableSecret(t, db, ann, secret, 10)
 
 	// Copied onto another user's row, it does not open.
 	_, err = db.Pool.Exec(ctx, `UPDATE users SET totp_secret = (SELECT totp_secret FROM users WHERE id = $1) WHERE id = $2`, ann, bob)
 	must(t, err)
 	if f, err := db.SecondFactor(ctx, bob); err == nil {
 		t.Errorf("ann's sealed secret on bob's row opened: %+v", f)
-	}
-	if err := db.EnableTOTP(ctx, bob, secret, 10, audit.Actor{UserID: bob}); err == nil {
-		t.Error("EnableTOTP with ann's sealed secret on bob's row: nil error, want one")
 	}
 
 	// With another key, or none, it does not open either.
@@ -360,10 +367,12 @@ func TestSealTOTPSecrets(t *testing.T) {
 		id := totpUser(t, db, name, account.Dispatcher)
 		s, err := account.NewTOTPSecret()
 		must(t, err)
-		_, err = db.PendingTOTPSecret(ctx, id, s)
-		must(t, err)
 		if i == 0 {
-			must(t, db.EnableTOTP(ctx, id, s, 10, audit.Actor{UserID: id}))
+			enableSecret(t, db, id, s, 10)
+		} else {
+			// Stored in clear by a release without keys, set directly.
+			_, err = db.Pool.Exec(ctx, `UPDATE users SET totp_secret = $2, totp_enabled_at = now() WHERE id = $1`, id, s)
+			must(t, err)
 		}
 		want[id] = s
 	}
@@ -404,18 +413,6 @@ func TestSealTOTPSecrets(t *testing.T) {
 	if n, err := db.SealedTOTPSecrets(ctx); err != nil || n != 2 {
 		t.Errorf("SealedTOTPSecrets after = %d, %v; want 2", n, err)
 	}
-	// The pending one (bob's) can still be turned on.
-	for id, s := range want {
-		f, err := db.SecondFactor(ctx, id)
-		must(t, err)
-		if f.Enabled() {
-			continue
-		}
-		if err := db.EnableTOTP(ctx, id, s, 20, audit.Actor{UserID: id}); err != nil {
-			t.Errorf("EnableTOTP of a pending secret sealed by SealTOTPSecrets: %v", err)
-		}
-	}
-
 	// Under another key the sealed ones do not open: said, not hidden.
 	db.SetTOTPKey([]byte("another key, 32 bytes long......"))
 	if _, err := db.SealTOTPSecrets(ctx); err == nil || !strings.Contains(err.Error(), "2 sealed") {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -181,8 +182,9 @@ func (db *DB) UpdateUser(ctx context.Context, id int64, d account.Draft, by audi
 	})
 }
 
-// SetPassword checks and stores a new password and ends every session of
-// the user, audited as by's action: "account.password_change" when by is
+// SetPassword checks and stores a new password, ends every session of
+// the user and lifts a lockout (the failed logins were against the old
+// password), audited as by's action: "account.password_change" when by is
 // the user, "user.password_reset" otherwise. The audit row never holds the
 // password or its hash.
 func (db *DB) SetPassword(ctx context.Context, id int64, password string, by audit.Actor) error {
@@ -197,9 +199,14 @@ func (db *DB) SetPassword(ctx context.Context, id int64, password string, by aud
 	if by.UserID == id {
 		action = "account.password_change"
 	}
-	return db.userChange(ctx, id, by, action, func(tx pgx.Tx, _ *account.User) (map[string]any, error) {
-		return map[string]any{"sessions_ended": true}, execOneTx(ctx, tx, `UPDATE users SET password_hash = $2,
-			password_changed_at = now(), session_epoch = session_epoch + 1, updated_at = now() WHERE id = $1`, id, hash)
+	return db.userChange(ctx, id, by, action, func(tx pgx.Tx, before *account.User) (map[string]any, error) {
+		detail := map[string]any{"sessions_ended": true}
+		if before.LockedUntil != nil && before.LockedUntil.After(time.Now()) {
+			detail["locked_until"] = before.LockedUntil.UTC().Format(time.RFC3339) // the lock lifted
+		}
+		return detail, execOneTx(ctx, tx, `UPDATE users SET password_hash = $2,
+			password_changed_at = now(), session_epoch = session_epoch + 1,
+			failed_logins = 0, failed_since = NULL, locked_until = NULL, updated_at = now() WHERE id = $1`, id, hash)
 	})
 }
 
@@ -263,6 +270,52 @@ func (db *DB) RecordLoginFailure(ctx context.Context, id int64) (*time.Time, err
 		WHERE id = $1 RETURNING CASE WHEN locked_until > now() THEN locked_until END`,
 		id, int(account.FailureWindow.Seconds()), account.MaxFailedLogins, int(account.LockDuration.Seconds())).Scan(&locked)
 	return locked, mapErr(err, "user")
+}
+
+// nameHash is the key of a username in login_failures: the SHA-256 of
+// the normalised name, so that the table holds no typed name in clear.
+func nameHash(username string) []byte {
+	h := sha256.Sum256([]byte(account.NormalizeUsername(username)))
+	return h[:]
+}
+
+// NameLockedUntil returns the end of the lock of a username that is no
+// account (nil when it is not locked, or was never tried): the lockout of
+// RecordLoginFailure, applied to a name, so that trying an unknown name
+// answers exactly as trying an account does.
+func (db *DB) NameLockedUntil(ctx context.Context, username string) (*time.Time, error) {
+	var locked *time.Time
+	err := db.Pool.QueryRow(ctx, `SELECT locked_until FROM login_failures WHERE name_hash = $1`, nameHash(username)).Scan(&locked)
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	return locked, mapErr(err, "")
+}
+
+// RecordNameFailure counts a failed login for a username that is no
+// account, by the rule of RecordLoginFailure, without creating a user. It
+// returns the time the name is locked until, if it is.
+func (db *DB) RecordNameFailure(ctx context.Context, username string) (*time.Time, error) {
+	var locked *time.Time
+	err := db.Pool.QueryRow(ctx, `INSERT INTO login_failures AS f (name_hash, failed_logins, failed_since) VALUES ($1, 1, now())
+		ON CONFLICT (name_hash) DO UPDATE SET
+			failed_logins = CASE WHEN f.failed_since IS NULL OR f.failed_since < now() - $2 * interval '1 second' THEN 1 ELSE f.failed_logins + 1 END,
+			failed_since = CASE WHEN f.failed_since IS NULL OR f.failed_since < now() - $2 * interval '1 second' THEN now() ELSE f.failed_since END,
+			locked_until = CASE WHEN f.failed_since IS NOT NULL AND f.failed_since >= now() - $2 * interval '1 second' AND f.failed_logins + 1 >= $3
+				THEN now() + $4 * interval '1 second' ELSE f.locked_until END
+		RETURNING CASE WHEN locked_until > now() THEN locked_until END`,
+		nameHash(username), int(account.FailureWindow.Seconds()), account.MaxFailedLogins, int(account.LockDuration.Seconds())).Scan(&locked)
+	return locked, mapErr(err, "")
+}
+
+// DeleteStaleLoginFailures removes the failure counts of unknown names
+// whose window and lock have both passed (they count for nothing any
+// more); run it periodically.
+func (db *DB) DeleteStaleLoginFailures(ctx context.Context) (int64, error) {
+	tag, err := db.Pool.Exec(ctx, `DELETE FROM login_failures
+		WHERE (failed_since IS NULL OR failed_since < now() - $1 * interval '1 second')
+		AND (locked_until IS NULL OR locked_until < now())`, int(account.FailureWindow.Seconds()))
+	return tag.RowsAffected(), mapErr(err, "")
 }
 
 // RecordLoginSuccess clears the failure count.

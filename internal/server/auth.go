@@ -57,9 +57,18 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // badLogin is the catalogue ID of a failed login's message: the same for
-// an unknown user and a wrong password.
+// an unknown user, a wrong password and a locked account, whatever the
+// password, so that the answer tells nobody which names are accounts or
+// which accounts are locked.
 const badLogin = "auth.err.bad_login"
 
+// login checks a username and password. Every refusal looks the same: an
+// unknown name, a wrong password and a locked account (even with the right
+// password) get the same status, the same page and about the same time
+// (one argon2id hash with the same parameters each time). Unknown names
+// are counted and locked like accounts (DB.RecordNameFailure), so that
+// trying names answers as trying passwords does. Only a right password on
+// an unlocked account goes further.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	username := account.NormalizeUsername(r.PostFormValue("username"))
 	password := r.PostFormValue("password")
@@ -70,16 +79,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every attempt is audited; the password never is. A failure to audit
 	// fails the login (no unaudited access).
-	attempt := func(u *account.User, outcome audit.Outcome, reason string) error {
+	attempt := func(u *account.User, outcome audit.Outcome, detail map[string]any) error {
 		a := audit.Actor{Username: username, IP: s.clientIP(r).String()}
 		if u != nil {
 			a.UserID, a.Role = u.ID, string(u.Role)
 		}
-		e := audit.Entry{Actor: a, Action: "login", RecordType: "user", RecordID: username, Outcome: outcome}
-		if reason != "" {
-			e.Detail = map[string]any{"reason": reason}
-		}
-		return s.db.Audit(ctx, e)
+		return s.db.Audit(ctx, audit.Entry{Actor: a, Action: "login", RecordType: "user", RecordID: username, Outcome: outcome, Detail: detail})
 	}
 	if username == "" || password == "" {
 		again(http.StatusUnprocessableEntity, s.t(r, "auth.err.empty"))
@@ -88,46 +93,64 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	u, err := s.db.UserByUsername(ctx, username)
 	switch {
 	case apperr.CodeOf(err) == apperr.NotFound:
-		account.CheckNoUser(password)
-		if err := attempt(nil, audit.Failed, "unknown user"); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		again(http.StatusUnauthorized, s.t(r, badLogin))
-		return
+		u, err = nil, nil
 	case err != nil:
 		msg, _ := s.formError(r, err)
 		again(statusOf(apperr.CodeOf(err)), msg)
 		return
 	}
 	now := s.now()
-	if u.Locked(now) {
-		account.CheckNoUser(password) // same time as any other attempt
-		if err := attempt(u, audit.Denied, "locked"); err != nil {
+	locked := false
+	if u != nil {
+		locked = u.Locked(now)
+	} else {
+		until, err := s.db.NameLockedUntil(ctx, username)
+		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		again(http.StatusForbidden, s.lockedText(r, *u.LockedUntil))
-		return
+		locked = until != nil && now.Before(*until)
 	}
-	if !account.CheckPassword(u.PasswordHash, password) {
-		locked, err := s.db.RecordLoginFailure(ctx, u.ID)
+	// One hash whatever the name: a locked account's password is not
+	// checked (the lock holds whether it is right or not) and an unknown
+	// name has none, but both take the time of a check.
+	right := false
+	if u != nil && !locked {
+		right = account.CheckPassword(u.PasswordHash, password)
+	} else {
+		account.CheckNoUser(password)
+	}
+	if !right {
+		// A failure while locked is not counted (the lock does not grow);
+		// any other counts towards the lock, for accounts and unknown
+		// names alike.
+		var lockedNow *time.Time
+		outcome, reason := audit.Failed, "wrong password"
+		switch {
+		case locked:
+			outcome, reason = audit.Denied, "locked"
+		case u == nil:
+			reason = "unknown user"
+			lockedNow, err = s.db.RecordNameFailure(ctx, username)
+		default:
+			lockedNow, err = s.db.RecordLoginFailure(ctx, u.ID)
+		}
+		detail := map[string]any{"reason": reason}
+		if lockedNow != nil {
+			detail["locked_until"] = lockedNow.UTC().Format(time.RFC3339)
+		}
 		if err == nil {
-			err = attempt(u, audit.Failed, "wrong password")
+			err = attempt(u, outcome, detail)
 		}
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if locked != nil {
-			again(http.StatusForbidden, s.lockedText(r, *locked))
-			return
-		}
-		again(http.StatusUnauthorized, s.t(r, badLogin))
+		again(http.StatusUnauthorized, s.t(r, badLogin, "Max", account.MaxFailedLogins, "Minutes", int(account.LockDuration.Minutes())))
 		return
 	}
 	if u.Disabled() {
-		if err := attempt(u, audit.Denied, "disabled"); err != nil {
+		if err := attempt(u, audit.Denied, map[string]any{"reason": "disabled"}); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -145,7 +168,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := attempt(u, audit.OK, ""); err != nil {
+	if err := attempt(u, audit.OK, nil); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -155,6 +178,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.clearPending(ctx) // an abandoned second step of another login
+	s.clearSetup(ctx)   // a new login sets up two-step login with a new secret
 	s.sessions.Put(ctx, sessUserID, u.ID)
 	s.sessions.Put(ctx, sessEpoch, u.SessionEpoch)
 	if next == "" {
@@ -201,19 +225,63 @@ func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, web.Password(web.PasswordPage{Page: s.page(r, s.t(r, "auth.pw.title"), ""), Form: s.passwordFormOf(r, "", nil)}))
 }
 
+// recheckPassword checks the password a logged-in user types to confirm a
+// change to their own account (a new password, turning two-step login
+// off) under the lockout of logins, so that an open session is no way
+// round it: a wrong password counts as a failed login (MaxFailedLogins of
+// them, here or at login, lock the account), and while the account is
+// locked no password is accepted here either. A right one clears the
+// count, as a login does. It returns the zero Msg when the password is
+// right, else the message for the password field (wrong, or the lock's);
+// a refusal is audited as action, as a failed login is. ok is false when
+// it answered the request itself (an error).
+func (s *Server) recheckPassword(w http.ResponseWriter, r *http.Request, password, action, wrong string) (msg apperr.Msg, ok bool) {
+	ctx := r.Context()
+	u := currentUser(ctx)
+	var until *time.Time
+	outcome, detail := audit.Failed, map[string]any{"reason": "wrong current password"}
+	switch {
+	case u.Locked(s.now()):
+		account.CheckNoUser(password) // the lock holds, right or wrong
+		until = u.LockedUntil
+		outcome, detail["reason"] = audit.Denied, "locked"
+	case account.CheckPassword(u.PasswordHash, password):
+		if err := s.db.RecordLoginSuccess(ctx, u.ID); err != nil {
+			s.fail(w, r, err)
+			return msg, false
+		}
+		return msg, true
+	default:
+		var err error
+		if until, err = s.db.RecordLoginFailure(ctx, u.ID); err != nil {
+			s.fail(w, r, err)
+			return msg, false
+		}
+		if until != nil {
+			detail["locked_until"] = until.UTC().Format(time.RFC3339)
+		}
+	}
+	// Without its audit row the form fails.
+	if err := s.db.Audit(ctx, audit.Entry{Actor: s.actor(r), Action: action, RecordType: "user", RecordID: u.Username,
+		Outcome: outcome, Detail: detail}); err != nil {
+		s.fail(w, r, err)
+		return msg, false
+	}
+	if until != nil {
+		return apperr.M("auth.err.locked", "Time", until.In(s.loc).Format("15:04")), true
+	}
+	return apperr.M(wrong), true
+}
+
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r.Context())
 	errs := apperr.Fields{}
-	if !account.CheckPassword(u.PasswordHash, r.PostFormValue("current")) {
-		errs.Add("current", "auth.err.current")
-		// A wrong current password is a failed credential check, audited
-		// like a failed login; without its audit row the form fails.
-		if err := s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "account.password_change",
-			RecordType: "user", RecordID: u.Username, Outcome: audit.Failed,
-			Detail: map[string]any{"reason": "wrong current password"}}); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	wrong, ok := s.recheckPassword(w, r, r.PostFormValue("current"), "account.password_change", "auth.err.current")
+	if !ok {
+		return
+	}
+	if wrong.ID != "" {
+		errs.Add("current", wrong.ID, wrong.Args...)
 	}
 	pw := r.PostFormValue("password")
 	if msg := account.PasswordMsg(pw); msg.ID != "" {

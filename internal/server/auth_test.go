@@ -2,8 +2,8 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"strings"
@@ -68,8 +68,8 @@ func TestLoginFailure(t *testing.T) {
 		status             int
 		msg                string
 	}{
-		{"wrong password", "ann", "not-the-right-password", http.StatusUnauthorized, "Wrong username or password."},
-		{"unknown user", "nobody", testPassword, http.StatusUnauthorized, "Wrong username or password."},
+		{"wrong password", "ann", "not-the-right-password", http.StatusUnauthorized, badLoginText},
+		{"unknown user", "nobody", testPassword, http.StatusUnauthorized, badLoginText},
 		{"no password", "ann", "", http.StatusUnprocessableEntity, "Enter your username and password."},
 		{"no username", "", testPassword, http.StatusUnprocessableEntity, "Enter your username and password."},
 	}
@@ -97,13 +97,50 @@ func TestLoginFailure(t *testing.T) {
 	}
 }
 
-// storedToken is how the session store keys a token (scs stores the token
-// itself, or its hash when HashTokenInStore is set).
+// sessionRows counts the sessions stored for token (under its SHA-256,
+// as the session store keys them).
 func sessionRows(t *testing.T, ts *testServer, token string) int64 {
 	t.Helper()
-	sum := sha256.Sum256([]byte(token))
-	hashed := base64.RawURLEncoding.EncodeToString(sum[:])
-	return queryInt(t, ts.DB, `SELECT count(*) FROM sessions WHERE token = $1 OR token = $2`, token, hashed)
+	return queryInt(t, ts.DB, `SELECT count(*) FROM sessions WHERE token_hash = sha256(convert_to($1, 'UTF8'))`, token)
+}
+
+// TestSessionTableHoldsNoToken replays the theft of the sessions table (a
+// dump, a replica, a backup): it holds the SHA-256 of each token, never
+// the cookie's value, so a copied row does not log in.
+func TestSessionTableHoldsNoToken(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	createUser(t, ts.DB, "ann", account.Dispatcher, "")
+	c := ts.client(t)
+	c.mustLogin("ann", testPassword)
+	token := c.cookie(sessionCookie)
+	if token == "" {
+		t.Fatal("no session cookie after login")
+	}
+	if n := sessionRows(t, ts, token); n != 1 {
+		t.Fatalf("%d sessions stored under the token's SHA-256, want 1", n)
+	}
+	var rows string
+	if err := ts.DB.Pool.QueryRow(context.Background(),
+		`SELECT coalesce(string_agg(s::text || encode(s.data, 'escape'), ' '), '') FROM sessions s`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(rows, token) || strings.Contains(rows, hex.EncodeToString([]byte(token))) {
+		t.Fatalf("the sessions table holds the cookie's value %q", token)
+	}
+	// Whoever holds a stored row holds no cookie that logs in.
+	var stored []byte
+	if err := ts.DB.Pool.QueryRow(context.Background(), `SELECT token_hash FROM sessions`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	thief := ts.client(t)
+	for _, v := range []string{hex.EncodeToString(stored), base64.RawURLEncoding.EncodeToString(stored)} {
+		thief.setCookie(sessionCookie, v)
+		wantRedirect(t, thief.get("/board"), "/login?next=%2Fboard")
+	}
+	if resp := c.get("/board"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /board with the cookie: status %d, want 200", resp.StatusCode)
+	}
 }
 
 func TestLoginRenewsSessionToken(t *testing.T) {

@@ -152,7 +152,9 @@ func (s *Server) trusted(a netip.Addr) bool {
 	return slices.ContainsFunc(s.proxies, func(p netip.Prefix) bool { return p.Contains(a) })
 }
 
-// loginRateLimit throttles login attempts per client address.
+// loginRateLimit throttles, per client address, the requests that check a
+// password or a code (20 a minute); the route table builds one and shares
+// it among them.
 func (s *Server) loginRateLimit() func(http.Handler) http.Handler {
 	return httprate.Limit(20, time.Minute,
 		httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return s.clientIP(r).String(), nil }),

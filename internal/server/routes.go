@@ -54,20 +54,28 @@ func (s *Server) router() chi.Router {
 	r.Head("/static/*", assets.ServeHTTP)
 
 	// The live board's stream and refreshes read the session without
-	// renewing it: watching the board is not activity.
+	// renewing it: watching the board is not activity. They pass the same
+	// second-factor check as every other page: a session whose role
+	// requires a second factor it has not set up gets no board data.
 	r.Group(func(r chi.Router) {
-		r.Use(s.readSession, s.requireLogin, s.allow(boardRoles...))
+		r.Use(s.readSession, s.requireLogin, s.requireSecondFactor, s.allow(boardRoles...))
 		r.Get("/board/events", s.boardEvents)
 		r.Get("/board/fragment", s.boardFragment)
 	})
 
+	// One per-address throttle for every request that checks a password
+	// or a code: the login, its second step, and the account pages that
+	// ask for the current password again (which also count towards the
+	// account's lockout: recheckPassword).
+	passwordChecks := s.loginRateLimit()
+
 	r.Group(func(r chi.Router) {
 		r.Use(s.sessions.LoadAndSave)
 		r.Get("/login", s.loginForm)
-		r.With(s.loginRateLimit()).Post("/login", s.login)
+		r.With(passwordChecks).Post("/login", s.login)
 		r.Post("/logout", s.logout)
 		r.Get("/login/totp", s.loginTOTPForm)
-		r.With(s.loginRateLimit()).Post("/login/totp", s.loginTOTP)
+		r.With(passwordChecks).Post("/login/totp", s.loginTOTP)
 
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireLogin)
@@ -76,7 +84,7 @@ func (s *Server) router() chi.Router {
 
 			r.With(allow(anyRole)).Get("/", s.home)
 			r.With(allow(anyRole)).Get("/account/password", s.passwordForm)
-			r.With(allow(anyRole)).Post("/account/password", s.changePassword)
+			r.With(allow(anyRole), passwordChecks).Post("/account/password", s.changePassword)
 			r.With(allow(anyRole)).Post("/account/language", s.setLanguage)
 
 			r.With(allow(boardRoles)).Get("/board", s.board)
@@ -130,7 +138,7 @@ func (s *Server) router() chi.Router {
 			// -- second-factor routes (totp.go)
 			r.With(allow(anyRole)).Get("/account/totp", s.totpPage)
 			r.With(allow(anyRole)).Post("/account/totp", s.enableTOTP)
-			r.With(allow(anyRole)).Post("/account/totp/disable", s.disableTOTP)
+			r.With(allow(anyRole), passwordChecks).Post("/account/totp/disable", s.disableTOTP)
 			r.With(allow(adminOnly)).Get("/admin/security", s.securityPolicy)
 			r.With(allow(adminOnly)).Post("/admin/security", s.saveSecurityPolicy)
 			r.With(allow(adminOnly)).Post("/admin/users/{id}/totp/reset", s.adminResetTOTP)

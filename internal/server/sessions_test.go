@@ -150,13 +150,13 @@ func TestLockoutWindowAndDuration(t *testing.T) {
 	for range account.MaxFailedLogins - 1 {
 		fail(http.StatusUnauthorized)
 	}
-	fail(http.StatusForbidden) // the fifth within the window
+	fail(http.StatusUnauthorized) // the fifth within the window: locks, and says nothing more
 	if n := queryInt(t, ts.DB, `SELECT count(*) FROM users WHERE id = $1
 		AND locked_until BETWEEN now() + interval '29 minutes' AND now() + interval '31 minutes'`, ann.ID); n != 1 {
 		t.Errorf("locked_until is not 30 minutes ahead")
 	}
-	if resp := c.login("ann", testPassword); resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("right password while locked: status %d, want 403", resp.StatusCode)
+	if resp := c.login("ann", testPassword); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("right password while locked: status %d, want 401", resp.StatusCode)
 	}
 	// Thirty minutes later.
 	mustExecSQL(t, ts, `UPDATE users SET locked_until = now() - interval '1 second' WHERE id = $1`, ann.ID)

@@ -26,6 +26,15 @@ import (
 // token. Wrong codes count as failed logins towards the lockout, and the
 // failure count is not reset by the right password alone, so guessing
 // codes locks the account like guessing passwords.
+//
+// Setting up a second factor starts a set-up: a fresh secret, held (sealed
+// like stored secrets) in the session that started it, and a number
+// (DB.StartTOTPSetup) that makes every earlier set-up's secret worthless.
+// The secret reaches the users table only when a code of it confirms the
+// latest set-up. Reloading the page in the same session shows the same
+// secret (the user may have scanned it); another login or browser gets
+// another one, so whoever held only the password and opened the set-up
+// once cannot later share the authenticator the user sets up.
 
 // Session keys of a login waiting for its second step.
 const (
@@ -45,8 +54,7 @@ const (
 
 // A pending login must be finished within codeWindow of the right
 // password. Setting up the app during login gets longer: it may have to be
-// installed first; the secret shown survives an expiry, so starting again
-// continues where the user left off.
+// installed first.
 const (
 	codeWindow  = 5 * time.Minute
 	enrolWindow = 15 * time.Minute
@@ -85,6 +93,60 @@ func (s *Server) pending(ctx context.Context) (pendingLogin, bool) {
 		return p, false
 	}
 	return p, true
+}
+
+// Session keys of a two-step set-up in progress: whose, its number, and
+// its secret (sealed as stored secrets are).
+const (
+	sessSetupUID    = "totp_setup_uid"
+	sessSetupNumber = "totp_setup"
+	sessSetupSecret = "totp_setup_secret"
+)
+
+// heldSetup returns the secret and number of u's set-up that this session
+// started, if that is still u's latest (f.Setup); ok is false otherwise
+// (none started here, or another login or browser started a later one).
+func (s *Server) heldSetup(ctx context.Context, u *account.User, f account.SecondFactor) (secret string, setup int64, ok bool) {
+	if s.sessions.GetInt64(ctx, sessSetupUID) != u.ID || f.Setup == 0 || s.sessions.GetInt64(ctx, sessSetupNumber) != f.Setup {
+		return "", 0, false
+	}
+	secret, err := s.db.OpenTOTPSecret(u.ID, s.sessions.GetString(ctx, sessSetupSecret))
+	if err != nil || secret == "" {
+		return "", 0, false
+	}
+	return secret, f.Setup, true
+}
+
+// setupSecret returns the secret of u's set-up: the one this session
+// holds, else that of a new set-up, which it starts and holds.
+func (s *Server) setupSecret(ctx context.Context, u *account.User, f account.SecondFactor) (string, error) {
+	if secret, _, ok := s.heldSetup(ctx, u, f); ok {
+		return secret, nil
+	}
+	secret, err := account.NewTOTPSecret()
+	if err != nil {
+		return "", apperr.Wrap(apperr.Internal, err, "")
+	}
+	sealed, err := s.db.SealTOTPSecret(u.ID, secret)
+	if err != nil {
+		return "", err
+	}
+	setup, err := s.db.StartTOTPSetup(ctx, u.ID)
+	if err != nil {
+		return "", err
+	}
+	s.sessions.Put(ctx, sessSetupUID, u.ID)
+	s.sessions.Put(ctx, sessSetupNumber, setup)
+	s.sessions.Put(ctx, sessSetupSecret, sealed)
+	return secret, nil
+}
+
+// clearSetup removes a set-up from the session: it was confirmed, or a
+// new login begins (which starts its own).
+func (s *Server) clearSetup(ctx context.Context) {
+	for _, k := range []string{sessSetupUID, sessSetupNumber, sessSetupSecret} {
+		s.sessions.Remove(ctx, k)
+	}
 }
 
 // clearPending removes a pending login from the session.
@@ -130,6 +192,7 @@ func (s *Server) secondStep(w http.ResponseWriter, r *http.Request, u *account.U
 	}
 	s.sessions.Remove(ctx, sessUserID) // an earlier login in this browser ends here
 	s.sessions.Remove(ctx, sessEpoch)
+	s.clearSetup(ctx) // a new login sets up with a new secret
 	s.sessions.Put(ctx, sessPendingUID, u.ID)
 	s.sessions.Put(ctx, sessPendingEpoch, u.SessionEpoch)
 	s.sessions.Put(ctx, sessPendingStage, stage)
@@ -307,7 +370,13 @@ func (s *Server) codeFailed(w http.ResponseWriter, r *http.Request, p pendingLog
 // count towards the lockout; the per-address throttle still applies.
 func (s *Server) loginEnrol(w http.ResponseWriter, r *http.Request, p pendingLogin, u *account.User, f account.SecondFactor, code string) {
 	ctx := r.Context()
-	step, match := account.MatchTOTP(f.Secret, code, s.now(), 0)
+	secret, setup, ok := s.heldSetup(ctx, u, f)
+	if !ok {
+		// Another login started a later set-up: this one's secret is void.
+		s.renderSecondStep(w, r, http.StatusConflict, p, u, f, s.t(r, "admin.totp.err.setup_restarted"))
+		return
+	}
+	step, match := account.MatchTOTP(secret, code, s.now(), 0)
 	if !match {
 		if err := s.db.Audit(ctx, audit.Entry{Actor: s.userActor(r, u), Action: "login.totp", RecordType: "user", RecordID: u.Username,
 			Outcome: audit.Failed, Detail: map[string]any{"reason": "wrong code at set-up"}}); err != nil {
@@ -317,14 +386,16 @@ func (s *Server) loginEnrol(w http.ResponseWriter, r *http.Request, p pendingLog
 		s.renderSecondStep(w, r, http.StatusUnprocessableEntity, p, u, f, s.t(r, setupWrongCode))
 		return
 	}
-	if err := s.db.EnableTOTP(ctx, u.ID, f.Secret, step, s.userActor(r, u)); err != nil {
+	if err := s.db.EnableTOTP(ctx, u.ID, secret, setup, step, s.userActor(r, u)); err != nil {
 		if apperr.CodeOf(err) == apperr.Conflict {
-			s.renderSecondStep(w, r, http.StatusConflict, p, u, f, s.tr(r, apperr.MessageOf(err)))
+			f, _ = s.db.SecondFactor(ctx, u.ID)
+			s.renderSecondStep(w, r, http.StatusConflict, p, u, f, s.t(r, "admin.totp.err.setup_restarted"))
 			return
 		}
 		s.fail(w, r, err)
 		return
 	}
+	s.clearSetup(ctx)
 	s.finishLogin(w, r, p, u)
 }
 
@@ -415,22 +486,14 @@ func groupSecret(s string) string {
 	return strings.Join(append(parts, s), " ")
 }
 
-// renderSetup shows the set-up of u's pending secret, making one if
-// there is none.
+// renderSetup shows the set-up of u's second factor: the secret this
+// session holds, or that of a new set-up (setupSecret).
 func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, status int, u *account.User, f account.SecondFactor,
 	action, msg string, atLogin bool) {
-	ctx := r.Context()
-	secret := f.Secret
-	if secret == "" {
-		fresh, err := account.NewTOTPSecret()
-		if err != nil {
-			s.fail(w, r, apperr.Wrap(apperr.Internal, err, ""))
-			return
-		}
-		if secret, err = s.db.PendingTOTPSecret(ctx, u.ID, fresh); err != nil {
-			s.fail(w, r, err)
-			return
-		}
+	secret, err := s.setupSecret(r.Context(), u, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	uri, img, err := qrDataURL(u.Username, secret)
 	if err != nil {
@@ -490,12 +553,14 @@ func (s *Server) enableTOTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account/totp", http.StatusSeeOther)
 		return
 	}
-	if f.Secret == "" {
-		// Reset by an administrator since the page was shown.
+	secret, setup, ok := s.heldSetup(ctx, u, f)
+	if !ok {
+		// No set-up started in this session, or another login or browser
+		// started a later one: this session's secret is void.
 		s.renderSetup(w, r, http.StatusConflict, u, f, "/account/totp", s.t(r, "admin.totp.err.setup_restarted"), false)
 		return
 	}
-	step, ok := account.MatchTOTP(f.Secret, r.PostFormValue("code"), s.now(), 0)
+	step, ok := account.MatchTOTP(secret, r.PostFormValue("code"), s.now(), 0)
 	if !ok {
 		msg := s.t(r, setupWrongCode)
 		if account.NormalizeTOTPCode(r.PostFormValue("code")) == "" {
@@ -504,15 +569,21 @@ func (s *Server) enableTOTP(w http.ResponseWriter, r *http.Request) {
 		s.renderSetup(w, r, http.StatusUnprocessableEntity, u, f, "/account/totp", msg, false)
 		return
 	}
-	if err := s.db.EnableTOTP(ctx, u.ID, f.Secret, step, s.actor(r)); err != nil {
+	if err := s.db.EnableTOTP(ctx, u.ID, secret, setup, step, s.actor(r)); err != nil {
 		if apperr.CodeOf(err) == apperr.Conflict {
 			f, _ = s.db.SecondFactor(ctx, u.ID)
-			s.renderSetup(w, r, http.StatusConflict, u, f, "/account/totp", s.tr(r, apperr.MessageOf(err)), false)
+			if f.Enabled() {
+				s.setFlash(r, "info", s.t(r, "admin.totp.already_on"))
+				http.Redirect(w, r, "/account/totp", http.StatusSeeOther)
+				return
+			}
+			s.renderSetup(w, r, http.StatusConflict, u, f, "/account/totp", s.t(r, "admin.totp.err.setup_restarted"), false)
 			return
 		}
 		s.fail(w, r, err)
 		return
 	}
+	s.clearSetup(ctx)
 	s.setFlash(r, "ok", s.t(r, "admin.totp.turned_on"))
 	http.Redirect(w, r, homeOf(u.Role), http.StatusSeeOther)
 }
@@ -535,14 +606,13 @@ func (s *Server) disableTOTP(w http.ResponseWriter, r *http.Request) {
 		s.renderStatus(w, r, http.StatusConflict, f, s.t(r, "admin.totp.err.required_cannot_disable"), nil)
 		return
 	}
-	if !account.CheckPassword(u.PasswordHash, r.PostFormValue("current")) {
-		// A failed credential check, audited like a failed login.
-		if err := s.db.Audit(ctx, audit.Entry{Actor: s.actor(r), Action: "totp.disable", RecordType: "user", RecordID: u.Username,
-			Outcome: audit.Failed, Detail: map[string]any{"reason": "wrong current password"}}); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.renderStatus(w, r, http.StatusUnprocessableEntity, f, "", map[string]string{"current": s.t(r, "admin.totp.err.wrong_password")})
+	// Under the lockout of logins, audited like a failed login.
+	wrong, ok := s.recheckPassword(w, r, r.PostFormValue("current"), "totp.disable", "admin.totp.err.wrong_password")
+	if !ok {
+		return
+	}
+	if wrong.ID != "" {
+		s.renderStatus(w, r, http.StatusUnprocessableEntity, f, "", map[string]string{"current": s.tr(r, wrong)})
 		return
 	}
 	if err := s.db.DisableTOTP(ctx, u.ID, false, s.actor(r)); err != nil {

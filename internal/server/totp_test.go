@@ -61,10 +61,11 @@ func enableTOTP(t *testing.T, ts *testServer, u *account.User) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.DB.PendingTOTPSecret(ctx, u.ID, secret); err != nil {
+	setup, err := ts.DB.StartTOTPSetup(ctx, u.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.DB.EnableTOTP(ctx, u.ID, secret, 0, audit.Actor{UserID: u.ID}); err != nil {
+	if err := ts.DB.EnableTOTP(ctx, u.ID, secret, setup, 0, audit.Actor{UserID: u.ID}); err != nil {
 		t.Fatal(err)
 	}
 	return secret
@@ -230,6 +231,66 @@ func TestTOTPEnrolAndLogin(t *testing.T) {
 	wantNoAccess(t, stranger, "a code without a password")
 }
 
+// TestTOTPSetupSecretIsFresh replays the attack of issue 12: someone
+// holding only the password opens the set-up and reads its secret, hoping
+// to share the authenticator the user later sets up. Every login gets its
+// own secret, held by its session; the secret of an earlier set-up can no
+// longer be confirmed; nothing is stored until a code confirms one.
+func TestTOTPSetupSecretIsFresh(t *testing.T) {
+	t.Parallel()
+	clock := newTestClock()
+	ts := newTestServer(t, clock.deps())
+	ann := createUser(t, ts.DB, "ann", account.Dispatcher, "")
+	attacker := ts.client(t)
+	attacker.mustLogin("ann", testPassword)
+	first := setupSecret(t, attacker.get("/account/totp"))
+	if again := setupSecret(t, attacker.get("/account/totp")); again != first {
+		t.Errorf("a reload in the same session changed the secret")
+	}
+	// A new login, even in the same browser, starts a new set-up.
+	attacker.mustLogin("ann", testPassword)
+	stolen := setupSecret(t, attacker.get("/account/totp"))
+	if stolen == first {
+		t.Errorf("a second login shows the same secret %q", stolen)
+	}
+	if n := queryInt(t, ts.DB, `SELECT count(*) FROM users WHERE id = $1 AND totp_secret IS NULL`, ann.ID); n != 1 {
+		t.Errorf("a set-up not yet confirmed stored its secret in users")
+	}
+
+	// Ann logs in elsewhere and starts her own set-up.
+	user := ts.client(t)
+	user.mustLogin("ann", testPassword)
+	own := setupSecret(t, user.get("/account/totp"))
+	if own == stolen || own == first {
+		t.Fatalf("another session shows a secret already shown")
+	}
+	// The attacker's secret is void, in any session.
+	resp := user.postForm("/account/totp", url.Values{"code": {clock.code(t, stolen, 0)}})
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("a code of another session's secret: status %d, want 422", resp.StatusCode)
+	}
+	resp = attacker.postForm("/account/totp", url.Values{"code": {clock.code(t, stolen, 0)}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(errorText(doc(t, resp)), "restarted") {
+		t.Errorf("a code of a set-up that a later one voided: status %d %q, want 409", resp.StatusCode, errorText(doc(t, resp)))
+	}
+	if f, err := ts.DB.SecondFactor(context.Background(), ann.ID); err != nil || f.Enabled() {
+		t.Fatalf("after the refused codes: %+v, %v; want two-step login off", f, err)
+	}
+	// Ann confirms her own (after the attacker's refused attempt started
+	// yet another set-up, hers must be shown afresh: she reloads).
+	own = setupSecret(t, user.get("/account/totp"))
+	wantRedirect(t, user.postForm("/account/totp", url.Values{"code": {clock.code(t, own, 0)}}), "/board")
+	f, err := ts.DB.SecondFactor(context.Background(), ann.ID)
+	if err != nil || !f.Enabled() || f.Secret != own {
+		t.Errorf("after confirming: enabled %v, secret is hers %v (%v)", f.Enabled(), f.Secret == own, err)
+	}
+	for _, s := range []string{first, stolen} {
+		if f.Secret == s {
+			t.Errorf("the stored secret is one the attacker saw")
+		}
+	}
+}
+
 func TestTOTPReplayRefused(t *testing.T) {
 	t.Parallel()
 	clock := newTestClock()
@@ -306,8 +367,10 @@ func TestTOTPWrongCodesLock(t *testing.T) {
 		t.Errorf("fifth wrong code says %q, want the lockout message", got)
 	}
 	wantNoAccess(t, c, "after the lockout")
+	// Back at the password, the lock is not revealed: the answer is that
+	// of a wrong password.
 	resp = c.login("ann", testPassword)
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(errorText(doc(t, resp)), "locked") {
+	if resp.StatusCode != http.StatusUnauthorized || errorText(doc(t, resp)) != badLoginText {
 		t.Errorf("right password on the locked account: status %d %q", resp.StatusCode, errorText(doc(t, resp)))
 	}
 	if n := auditRows(t, ts, "login.totp", audit.Failed); n != 5 {
@@ -471,6 +534,19 @@ func TestRequireSecondFactorMiddleware(t *testing.T) {
 	}
 	resp := c.postForm("/incidents/history", url.Values{"phone": {"0555123456"}})
 	wantRedirect(t, resp, "/account/totp")
+	// The live board's refreshes and stream too: no board data before
+	// the set-up.
+	wantRedirect(t, c.get("/board/fragment"), "/account/totp")
+	for _, p := range []string{"/board/fragment", "/board/events"} {
+		req := c.newRequest(http.MethodGet, p, nil)
+		req.Header.Set("HX-Request", "true")
+		if resp := c.do(req); resp.StatusCode != http.StatusForbidden || resp.Header.Get("HX-Redirect") != "/account/totp" {
+			t.Errorf("htmx GET %s: status %d HX-Redirect %q, want 403 to /account/totp", p, resp.StatusCode, resp.Header.Get("HX-Redirect"))
+		}
+	}
+	if resp := c.get("/board/events"); resp.StatusCode == http.StatusOK || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Errorf("GET /board/events before the set-up: status %d %q, want no stream", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
 	req := c.newRequest(http.MethodGet, "/board", nil)
 	req.Header.Set("HX-Request", "true")
 	if resp := c.do(req); resp.StatusCode != http.StatusForbidden || resp.Header.Get("HX-Redirect") != "/account/totp" {
@@ -481,8 +557,10 @@ func TestRequireSecondFactorMiddleware(t *testing.T) {
 		t.Errorf("the set-up page does not say why")
 	}
 	c.enrol(clock)
-	if resp := c.get("/board"); resp.StatusCode != http.StatusOK {
-		t.Errorf("GET /board after the set-up: status %d, want 200", resp.StatusCode)
+	for _, p := range []string{"/board", "/board/fragment"} {
+		if resp := c.get(p); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s after the set-up: status %d, want 200", p, resp.StatusCode)
+		}
 	}
 }
 
