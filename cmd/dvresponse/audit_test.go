@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -217,7 +218,8 @@ func TestAuditVerifyAfterAuditedCommands(t *testing.T) {
 
 // rebuildChain changes row changeID's action and recomputes the whole
 // chain from the first row, as someone with full database rights could:
-// sum sets each row's key ID and hash (the attacker's choice of hash).
+// sum sets each row's key ID and hash (the attacker's choice of hash), or
+// leaves them as they were.
 func rebuildChain(t *testing.T, dbURL string, changeID int64, sum func(*audit.Entry)) {
 	t.Helper()
 	ctx := context.Background()
@@ -227,14 +229,14 @@ func rebuildChain(t *testing.T, dbURL string, changeID int64, sum func(*audit.En
 	}
 	defer conn.Close(ctx)
 	rows, err := conn.Query(ctx, `SELECT id, at, coalesce(user_id, 0), username, role, action, record_type, record_id,
-		source_ip, outcome, detail FROM audit_events ORDER BY id`)
+		source_ip, outcome, detail, key_id, hash FROM audit_events ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	entries, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Entry, error) {
 		var e audit.Entry
 		err := r.Scan(&e.ID, &e.At, &e.Actor.UserID, &e.Actor.Username, &e.Actor.Role, &e.Action, &e.RecordType,
-			&e.RecordID, &e.Actor.IP, &e.Outcome, &e.Detail)
+			&e.RecordID, &e.Actor.IP, &e.Outcome, &e.Detail, &e.KeyID, &e.Hash)
 		return e, err
 	})
 	if err != nil {
@@ -352,5 +354,62 @@ func TestAuditVerifyFindsRebuiltChain(t *testing.T) {
 				t.Errorf("audit verify --expect %s after a rebuild: %v, printed %q; want it broken", head, err, out)
 			}
 		})
+	}
+}
+
+// TestAuditVerifyLegacyRows: rows written before migration 0014 (unkeyed
+// SHA-256) stay verifiable; migrate up with DVR_AUDIT_KEY appends a keyed
+// row that binds them, so that one of them changed and rehashed without
+// the key breaks the chain at that keyed row.
+func TestAuditVerifyLegacyRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := pgtest.EmptyURL(t)
+	c := newKeyedCLI(t, dbURL)
+	c.mustRun("", "migrate", "up")
+	c.mustRun("", "migrate", "down", "1") // before 0014: no key_id column
+
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	prev := audit.Genesis
+	for i := range 3 {
+		e := audit.Entry{At: time.Date(2026, 3, 1, 10, i, 0, 0, time.UTC), Actor: audit.Actor{Username: "ann", Role: "dispatcher"},
+			Action: "incident.view", RecordType: "incident", RecordID: "DV-2026-00000" + strconv.Itoa(i), Outcome: audit.OK, PrevHash: prev}
+		e.Hash = audit.LegacyHash(&e)
+		if _, err := conn.Exec(ctx, `INSERT INTO audit_events (at, username, role, action, record_type, record_id, outcome,
+			prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.At, e.Actor.Username, e.Actor.Role, e.Action,
+			e.RecordType, e.RecordID, string(e.Outcome), e.PrevHash, e.Hash); err != nil {
+			t.Fatal(err)
+		}
+		prev = e.Hash
+	}
+
+	c.mustRun("", "migrate", "up") // with the key: the keyed row after the three
+	out := c.mustRun("", "audit", "verify")
+	if !strings.HasPrefix(out, "audit trail intact: 4 rows verified") || !strings.Contains(out, "3 rows from before the chain was keyed") ||
+		!strings.Contains(out, "1 rows keyed with DVR_AUDIT_KEY") {
+		t.Errorf("audit verify after keying printed %q, want 3 legacy rows and 1 keyed", out)
+	}
+	var action string
+	if err := conn.QueryRow(ctx, `SELECT action FROM audit_events ORDER BY id DESC LIMIT 1`).Scan(&action); err != nil || action != "audit.keyed" {
+		t.Errorf("the last row is %q (%v), want audit.keyed", action, err)
+	}
+
+	// A legacy row changed and the legacy rows rehashed: the keyed row no
+	// longer links.
+	ids := []int64{1, 2, 3}
+	rebuildChain(t, dbURL, ids[1], func(e *audit.Entry) {
+		if e.ID > ids[2] {
+			return // the keyed row: the attacker cannot recompute it; its prev_hash is what they would set
+		}
+		e.KeyID = ""
+		e.Hash = audit.LegacyHash(e)
+	})
+	out, _, err = c.run(ctx, "", "audit", "verify")
+	if err == nil || !strings.Contains(out, "BROKEN at row 4") {
+		t.Errorf("audit verify after the legacy rows were rebuilt: %v, printed %q; want it broken at the keyed row 4", err, out)
 	}
 }
