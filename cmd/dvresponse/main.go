@@ -5,7 +5,7 @@
 //	dvresponse migrate up|down [N]|version
 //	dvresponse user add|disable|reset-password ...
 //	dvresponse seed --demo | --incidents N [--years Y]
-//	dvresponse audit verify
+//	dvresponse audit verify [--expect ID:HASH]
 //	dvresponse import --mapping MAPPING.json FILE.csv
 //	dvresponse report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by ...] [--dv-only] [--format json|csv]
 package main
@@ -53,7 +53,8 @@ commands:
   user reset-password NAME               set a new password, read from standard input
   seed --demo                            load demo reference data, accounts and incidents (idempotent)
   seed --incidents N [--years Y]         load-test data: top up to N cleared incidents over Y years (default 5)
-  audit verify                           check the audit trail's hash chain
+  audit verify [--expect ID:HASH ...]    check the audit trail's keyed hash chain, and that it still
+                                         reaches the heads witnessed earlier; print its head
   import --mapping MAPPING.json FILE.csv
                                          import historic calls from a CSV export (see: dvresponse import --help)
   report [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by priority|district|settlement|type|week|shift|all]

@@ -51,6 +51,18 @@ func newCLI(t *testing.T, databaseURL string) *cli {
 	}}
 }
 
+// cmdAuditKey is a DVR_AUDIT_KEY for these tests: bytes 100 to 131.
+const cmdAuditKey = "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM="
+
+// newKeyedCLI is newCLI with DVR_AUDIT_KEY set (cmdAuditKey). Commands
+// without it chain the audit trail with the public development key, and
+// may not extend a trail keyed with a real key.
+func newKeyedCLI(t *testing.T, databaseURL string) *cli {
+	c := newCLI(t, databaseURL)
+	c.env["DVR_AUDIT_KEY"] = cmdAuditKey
+	return c
+}
+
 // run runs one command with stdin and returns its output and error.
 func (c *cli) run(ctx context.Context, stdin string, args ...string) (stdout, stderr string, err error) {
 	c.t.Helper()

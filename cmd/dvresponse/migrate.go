@@ -31,6 +31,9 @@ func cmdMigrate(ctx context.Context, cfg config.Config, args []string, e env) er
 		if err := ensureRollups(ctx, cfg); err != nil {
 			return err
 		}
+		if err := afterMigrateUp(ctx, cfg, e); err != nil {
+			return err
+		}
 	case "down":
 		n := 0
 		if len(args) > 1 {
@@ -71,7 +74,7 @@ func migrateUp(cfg config.Config) error {
 // builds again any index a bulk load that died left dropped, and, when
 // DVR_TOTP_KEY is set, seals the second-factor secrets stored in clear.
 func ensureRollups(ctx context.Context, cfg config.Config) error {
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 2})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 2, AuditKey: cfg.AuditKey})
 	if err != nil {
 		return err
 	}
@@ -87,6 +90,40 @@ func ensureRollups(ctx context.Context, cfg config.Config) error {
 		if _, err := db.SealTOTPSecrets(ctx); err != nil {
 			return fmt.Errorf("seal second-factor secrets: %w", err)
 		}
+	}
+	return nil
+}
+
+// afterMigrateUp, run by the schema's owner: with DVR_AUDIT_KEY, starts the
+// keyed part of the audit trail (see PrepareAuditChain); with
+// DVR_APP_ROLE, creates that role when missing, sets its password
+// (DVR_APP_PASSWORD) and grants it what serve needs, with only SELECT and
+// INSERT on audit_events.
+func afterMigrateUp(ctx context.Context, cfg config.Config, e env) error {
+	if cfg.AuditKey == nil && cfg.AppRole == "" {
+		return nil
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 2, AuditKey: cfg.AuditKey})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if cfg.AuditKey != nil {
+		if _, err := db.PrepareAuditChain(ctx, cliActor); err != nil {
+			return fmt.Errorf("audit trail: %w", err)
+		}
+	}
+	if cfg.AppRole != "" {
+		created, err := db.GrantAppRole(ctx, cfg.AppRole, cfg.AppPassword)
+		if err != nil {
+			return err
+		}
+		what := "granted"
+		if created {
+			what = "created and granted"
+		}
+		fmt.Fprintf(e.stdout, "application role %s %s: read and write the data; only SELECT and INSERT on audit_events\n",
+			cfg.AppRole, what)
 	}
 	return nil
 }

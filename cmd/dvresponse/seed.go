@@ -26,7 +26,7 @@ func cmdSeed(ctx context.Context, cfg config.Config, args []string, e env) error
 	if err := needDatabase(cfg); err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 4})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 4, AuditKey: cfg.AuditKey})
 	if err != nil {
 		return err
 	}

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/config"
 	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/internal/seed"
 	"github.com/dvresponse/dvresponse/internal/server"
 )
 
@@ -34,7 +37,7 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			return err
 		}
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: cfg.DBMaxConns})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: cfg.DBMaxConns, AuditKey: cfg.AuditKey})
 	if err != nil {
 		return err
 	}
@@ -48,6 +51,15 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 			st.Version, st.Dirty, st.Latest)
 	}
 	if err := prepareTOTPSecrets(ctx, db, cfg.TOTPKey, log); err != nil {
+		return err
+	}
+	if err := prepareAuditChain(ctx, db, cfg.AuditKey != nil, log); err != nil {
+		return err
+	}
+	if err := warnAuditRole(ctx, db, log); err != nil {
+		return err
+	}
+	if err := warnDemoAccounts(ctx, db, log); err != nil {
 		return err
 	}
 	// Rollups are kept in the deployment's zone; a new zone rebuilds them
@@ -75,6 +87,8 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	go hub.Run(hubCtx, db.ListenFunc(log))
 
 	go deleteExpiredSessions(hubCtx, db, log)
+	logAuditHead(ctx, db, log)
+	go logAuditHeads(hubCtx, db, log, auditHeadEvery)
 
 	srv := server.NewServer(server.Deps{
 		DB: db, Logger: log, Location: cfg.Location, CookieSecure: cfg.CookieSecure,
@@ -151,6 +165,95 @@ func prepareTOTPSecrets(ctx context.Context, db *postgres.DB, key []byte, log *s
 		log.Info("sealed the second-factor secrets stored in clear", "count", n)
 	}
 	return nil
+}
+
+// serveActor is who the audit trail names for what serve itself records.
+var serveActor = audit.Actor{Username: "serve"}
+
+// prepareAuditChain warns while the audit chain has no key (DVR_AUDIT_KEY),
+// and refuses to start when this process's key cannot extend the trail
+// (it is keyed, and the key is missing or another one); with a key, on a
+// trail whose last row is not yet under it, it appends a keyed row that
+// binds the rows before it.
+func prepareAuditChain(ctx context.Context, db *postgres.DB, keyed bool, log *slog.Logger) error {
+	if !keyed {
+		log.Warn("the audit trail is chained under the PUBLIC development key: anyone who can write audit_events " +
+			"can rebuild it undetected; set DVR_AUDIT_KEY to 32 random bytes in base64 (openssl rand -base64 32), " +
+			"kept out of the database")
+	}
+	marked, err := db.PrepareAuditChain(ctx, serveActor)
+	if err != nil {
+		return fmt.Errorf("audit trail: %w", err)
+	}
+	if marked {
+		log.Info("the audit trail is keyed with DVR_AUDIT_KEY from now on", "key", db.AuditKeyID())
+	}
+	return nil
+}
+
+// warnAuditRole warns when serve's database role could undo the audit
+// trail's protection: a superuser or the owner of audit_events can disable
+// its append-only triggers.
+func warnAuditRole(ctx context.Context, db *postgres.DB, log *slog.Logger) error {
+	r, err := db.AuditRole(ctx)
+	if err != nil {
+		return fmt.Errorf("read serve's database role: %w", err)
+	}
+	const fix = "; connect serve as an application role with only SELECT and INSERT on audit_events " +
+		"(dvresponse migrate up with DVR_APP_ROLE, see README)"
+	switch {
+	case r.Superuser:
+		log.Warn("serve's database role is a superuser: it can disable the audit trail's append-only triggers"+fix, "role", r.Name)
+	case r.OwnsAudit:
+		log.Warn("serve's database role owns audit_events: it can disable the audit trail's append-only triggers"+fix, "role", r.Name)
+	case r.MayChangeAudit:
+		log.Warn("serve's database role holds UPDATE, DELETE or TRUNCATE on audit_events"+fix, "role", r.Name)
+	}
+	return nil
+}
+
+// warnDemoAccounts warns, at every start, while a demo account can log in
+// with its public password.
+func warnDemoAccounts(ctx context.Context, db *postgres.DB, log *slog.Logger) error {
+	names, err := seed.EnabledDemoAccounts(ctx, db)
+	if err != nil {
+		return fmt.Errorf("check the demo accounts: %w", err)
+	}
+	if len(names) > 0 {
+		log.Warn("demo accounts with public passwords are enabled: anyone can log in as them; disable them "+
+			"before real data are entered (dvresponse user disable NAME)", "accounts", strings.Join(names, ","))
+	}
+	return nil
+}
+
+// auditHeadEvery is how often serve logs the audit trail's head.
+const auditHeadEvery = time.Hour
+
+// logAuditHead logs the audit trail's head (ID:HASH), for the log shipped
+// off the host to witness: `audit verify --expect ID:HASH` later fails if
+// the trail no longer reaches it unchanged.
+func logAuditHead(ctx context.Context, db *postgres.DB, log *slog.Logger) {
+	h, _, err := db.AuditHead(ctx)
+	switch {
+	case err != nil:
+		log.Warn("reading the audit trail's head failed", "err", err)
+	case h.ID > 0:
+		log.Info("audit trail head (witness it: dvresponse audit verify --expect HEAD)", "head", h.String())
+	}
+}
+
+// logAuditHeads logs the audit trail's head every interval until ctx ends.
+func logAuditHeads(ctx context.Context, db *postgres.DB, log *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			logAuditHead(ctx, db, log)
+		}
+	}
 }
 
 // readPoolConns is the size of the reporting replica's pool: reports are

@@ -35,7 +35,7 @@ func cmdUser(ctx context.Context, cfg config.Config, args []string, e env) error
 	if err := needDatabase(cfg); err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 2})
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 2, AuditKey: cfg.AuditKey})
 	if err != nil {
 		return err
 	}

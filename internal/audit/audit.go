@@ -1,11 +1,12 @@
-// Package audit defines the audit trail's entries and the hash chain that
-// makes tampering detectable. Storage lives in internal/postgres.
+// Package audit defines the audit trail's entries and the keyed hash chain
+// that makes tampering detectable. Storage lives in internal/postgres.
 package audit
 
 import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"hash"
 	"time"
 )
 
@@ -39,38 +40,52 @@ type Entry struct {
 	RecordID   string
 	Outcome    Outcome
 	Detail     map[string]any
-	PrevHash   []byte
-	Hash       []byte
+	// KeyID names the key the row's hash is keyed with (Key.ID); "" for
+	// the rows written before the chain was keyed (migration 0014),
+	// hashed with LegacyHash.
+	KeyID    string
+	PrevHash []byte
+	Hash     []byte
 }
 
 // Genesis is the previous hash of the first entry.
 var Genesis = make([]byte, sha256.Size)
 
-// ComputeHash returns the hash of e chained to e.PrevHash: SHA-256 over the
-// previous hash and every field, each length-prefixed so that no two
-// different entries share an encoding.
-func ComputeHash(e *Entry) []byte {
+// LegacyHash is the unkeyed hash of the rows written before the chain was
+// keyed: SHA-256 over the previous hash and every field, each
+// length-prefixed so that no two different entries share an encoding.
+// Anyone can compute it; such rows are trusted only as far as a keyed row
+// after them links to them.
+func LegacyHash(e *Entry) []byte {
 	h := sha256.New()
-	field := func(b []byte) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
-	field(e.PrevHash)
-	field([]byte(e.At.UTC().Format(time.RFC3339Nano)))
+	writeFields(h, e)
+	return h.Sum(nil)
+}
+
+// writeFields writes e's previous hash and fields to h, each
+// length-prefixed.
+func writeFields(h hash.Hash, e *Entry) {
+	field(h, e.PrevHash)
+	field(h, []byte(e.At.UTC().Format(time.RFC3339Nano)))
 	var uid [8]byte
 	binary.BigEndian.PutUint64(uid[:], uint64(e.Actor.UserID))
-	field(uid[:])
-	field([]byte(e.Actor.Username))
-	field([]byte(e.Actor.Role))
-	field([]byte(e.Actor.IP))
-	field([]byte(e.Action))
-	field([]byte(e.RecordType))
-	field([]byte(e.RecordID))
-	field([]byte(e.Outcome))
-	field(CanonicalDetail(e.Detail))
-	return h.Sum(nil)
+	field(h, uid[:])
+	field(h, []byte(e.Actor.Username))
+	field(h, []byte(e.Actor.Role))
+	field(h, []byte(e.Actor.IP))
+	field(h, []byte(e.Action))
+	field(h, []byte(e.RecordType))
+	field(h, []byte(e.RecordID))
+	field(h, []byte(e.Outcome))
+	field(h, CanonicalDetail(e.Detail))
+}
+
+// field writes b to h after its length (8 bytes, big-endian).
+func field(h hash.Hash, b []byte) {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+	h.Write(n[:])
+	h.Write(b)
 }
 
 // CanonicalDetail encodes detail as JSON with sorted keys (encoding/json

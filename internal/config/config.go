@@ -31,6 +31,15 @@ type Config struct {
 	// `openssl rand -base64 32` prints them) seals the second-factor
 	// secrets in the database; nil (unset): they are stored in clear.
 	TOTPKey []byte
+	// AuditKey (DVR_AUDIT_KEY: 32 random bytes in standard base64) keys
+	// the audit trail's hash chain (HMAC-SHA-256); nil (unset): the public
+	// development key, with a warning at start.
+	AuditKey []byte
+	// AppRole (DVR_APP_ROLE) is the PostgreSQL role `migrate up` grants
+	// what serve needs (created when missing), with AppPassword
+	// (DVR_APP_PASSWORD) as its password when set; "": no grants.
+	AppRole     string
+	AppPassword string
 }
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
@@ -47,6 +56,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		DBMaxConns:      20,
 		IdleTimeout:     30 * time.Minute,
 		SessionMax:      12 * time.Hour,
+		AppRole:         strings.TrimSpace(getenv("DVR_APP_ROLE")),
+		AppPassword:     getenv("DVR_APP_PASSWORD"),
 	}
 	var errs []string
 	tz := or(getenv("DVR_TIME_ZONE"), "Asia/Bishkek")
@@ -105,13 +116,21 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			*d.dst = x
 		}
 	}
-	if v := strings.TrimSpace(getenv("DVR_TOTP_KEY")); v != "" {
-		k, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(k) != 32 {
-			errs = append(errs, "DVR_TOTP_KEY: use 32 random bytes in base64, as `openssl rand -base64 32` prints them")
-		} else {
-			c.TOTPKey = k
+	for _, k := range []struct {
+		name string
+		dst  *[]byte
+	}{{"DVR_TOTP_KEY", &c.TOTPKey}, {"DVR_AUDIT_KEY", &c.AuditKey}} {
+		if v := strings.TrimSpace(getenv(k.name)); v != "" {
+			b, err := base64.StdEncoding.DecodeString(v)
+			if err != nil || len(b) != 32 {
+				errs = append(errs, k.name+": use 32 random bytes in base64, as `openssl rand -base64 32` prints them")
+			} else {
+				*k.dst = b
+			}
 		}
+	}
+	if c.AppPassword != "" && c.AppRole == "" {
+		errs = append(errs, "DVR_APP_PASSWORD is set but DVR_APP_ROLE is not: name the role it is for")
 	}
 	switch c.LogFormat {
 	case "auto", "json", "text":

@@ -82,3 +82,29 @@ func TestConfigTOTPKey(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigAuditKey: DVR_AUDIT_KEY is 32 bytes in standard base64, read
+// like DVR_TOTP_KEY, and an error about it never repeats it.
+func TestConfigAuditKey(t *testing.T) {
+	const good = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // bytes 0 to 31
+	for _, tt := range []struct {
+		set     string
+		wantLen int
+	}{{"", 0}, {good, 32}, {" " + good + "\n", 32}, {"AAECAwQFBgcICQoLDA0ODw==", -1}, {"not base64!", -1}} {
+		c, err := FromEnv(env(map[string]string{"DVR_AUDIT_KEY": tt.set}))
+		if tt.wantLen < 0 {
+			if err == nil || !strings.Contains(err.Error(), "DVR_AUDIT_KEY") || strings.Contains(err.Error(), tt.set) {
+				t.Errorf("DVR_AUDIT_KEY=%q: error %v, want one naming DVR_AUDIT_KEY, without the value", tt.set, err)
+			}
+			continue
+		}
+		if err != nil || len(c.AuditKey) != tt.wantLen || c.TOTPKey != nil || (tt.wantLen > 0 && c.AuditKey[31] != 31) {
+			t.Errorf("DVR_AUDIT_KEY=%q: key %v, TOTP key %v, err %v; want %d bytes 0 to 31 and no TOTP key",
+				tt.set, c.AuditKey, c.TOTPKey, err, tt.wantLen)
+		}
+	}
+	if _, err := FromEnv(env(map[string]string{"DVR_APP_PASSWORD": "secret-password"})); err == nil ||
+		!strings.Contains(err.Error(), "DVR_APP_ROLE") || strings.Contains(err.Error(), "secret-password") {
+		t.Errorf("DVR_APP_PASSWORD without DVR_APP_ROLE: %v, want an error naming DVR_APP_ROLE", err)
+	}
+}

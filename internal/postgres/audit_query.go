@@ -104,13 +104,13 @@ func likePrefix(s string) string {
 }
 
 const auditSelect = `SELECT a.id, a.at, coalesce(a.user_id, 0), a.username, a.role, a.action, a.record_type, a.record_id,
-	a.source_ip, a.outcome, a.detail, a.prev_hash, a.hash FROM audit_events a`
+	a.source_ip, a.outcome, a.detail, a.key_id, a.prev_hash, a.hash FROM audit_events a`
 
 func scanAudit(row pgx.Row) (audit.Entry, error) {
 	var e audit.Entry
 	var outcome string
 	err := row.Scan(&e.ID, &e.At, &e.Actor.UserID, &e.Actor.Username, &e.Actor.Role, &e.Action, &e.RecordType,
-		&e.RecordID, &e.Actor.IP, &outcome, &e.Detail, &e.PrevHash, &e.Hash)
+		&e.RecordID, &e.Actor.IP, &outcome, &e.Detail, &e.KeyID, &e.PrevHash, &e.Hash)
 	e.Outcome = audit.Outcome(outcome)
 	e.At = e.At.UTC()
 	return e, err

@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dvresponse/dvresponse/internal/audit"
 )
 
 // DB is the application's connection pool and the stores built on it.
@@ -18,6 +21,9 @@ type DB struct {
 	// totpKey seals second-factor secrets (see SetTOTPKey); nil: they
 	// are stored in clear.
 	totpKey []byte
+	// auditKey keys the audit chain (Options.AuditKey); nil: the public
+	// development key.
+	auditKey *audit.Key
 }
 
 // Options tune the pool; zero values take defaults.
@@ -26,6 +32,10 @@ type Options struct {
 	// ConnectTimeout bounds each new connection, so that a dead server is
 	// noticed quickly instead of hanging requests.
 	ConnectTimeout time.Duration
+	// AuditKey (DVR_AUDIT_KEY, audit.KeySize bytes) keys the audit chain
+	// the pool appends to and verifies; nil: the public development key
+	// (see audit.DevelopmentKey).
+	AuditKey []byte
 }
 
 // Open connects to the database at url and checks that it answers.
@@ -33,6 +43,20 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	cfg, err := poolConfig(url, opt)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	db := &DB{}
+	chainKey := audit.DevelopmentKey()
+	if opt.AuditKey != nil {
+		if db.auditKey, err = audit.NewKey(opt.AuditKey); err != nil {
+			return nil, err
+		}
+		chainKey = db.auditKey
+	}
+	// Each connection carries the chain's key, for appendAudit, which
+	// sees only the transaction.
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		c.PgConn().CustomData()[chainKeyData] = chainKey
+		return nil
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -44,7 +68,8 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &DB{Pool: pool}, nil
+	db.Pool = pool
+	return db, nil
 }
 
 // poolConfig is the pool configuration of url with opt: Open's, and

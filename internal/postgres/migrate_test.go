@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"io/fs"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,7 +97,17 @@ func TestMigrationDownKeepsSealedSecrets(t *testing.T) {
 
 	// The migrations after 0012 go down; 0012's is refused.
 	const sealedVersion = 12
-	if later := int(postgres.LatestVersion()) - sealedVersion; later > 0 {
+	ups, err := fs.Glob(migrations.FS, "*.up.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := 0 // migrations after 0012 (their numbers need not be contiguous)
+	for _, u := range ups {
+		if n, _ := strconv.Atoi(strings.SplitN(u, "_", 2)[0]); n > sealedVersion {
+			later++
+		}
+	}
+	if later > 0 {
 		if err := m.Down(later); err != nil {
 			t.Fatalf("down to %d with a sealed secret: %v, want it done", sealedVersion, err)
 		}

@@ -130,3 +130,23 @@ func printAccounts(out io.Writer, rows []accountRow) {
 	fmt.Fprintln(b, rule("+"))
 	io.WriteString(out, b.String())
 }
+
+// EnabledDemoAccounts returns the usernames of the demo accounts that are
+// enabled and still have their public password: anyone can log in as them.
+// A renamed-away, disabled or re-passworded demo account is not listed.
+func EnabledDemoAccounts(ctx context.Context, db *postgres.DB) ([]string, error) {
+	var names []string
+	for _, a := range demoAccounts {
+		u, err := db.UserByUsername(ctx, a.Username)
+		if apperr.CodeOf(err) == apperr.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("demo account %s: %w", a.Username, err)
+		}
+		if !u.Disabled() && account.CheckPassword(u.PasswordHash, a.Password) {
+			names = append(names, a.Username)
+		}
+	}
+	return names, nil
+}

@@ -1,0 +1,14 @@
+-- The audit chain keyed (HMAC-SHA-256).
+--
+-- From now on each audit row's hash is HMAC-SHA-256 under DVR_AUDIT_KEY (a
+-- key in the deployment's configuration, never in the database), computed
+-- in Go by the process that appends the row, in the row's transaction and
+-- under the chain's advisory lock (internal/postgres/audit.go). key_id
+-- names the key a row was hashed with (an identifier that does not reveal
+-- it; internal/audit/key.go): '' for the rows written before this
+-- migration, whose unkeyed SHA-256 hashes are kept as they are and verified
+-- as such, since the first keyed row after them binds them; a known
+-- constant for the public development key used without DVR_AUDIT_KEY.
+-- Adding a column with a default rewrites no row and fires no trigger: the
+-- append-only triggers stay as they are.
+ALTER TABLE audit_events ADD COLUMN IF NOT EXISTS key_id text NOT NULL DEFAULT '';
