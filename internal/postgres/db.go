@@ -18,6 +18,9 @@ type DB struct {
 	// totpKey seals second-factor secrets (see SetTOTPKey); nil: they
 	// are stored in clear.
 	totpKey []byte
+	// obs is the pool's query tracer, through which an Observer (see
+	// SetObserver) hears of audit appends; nil for pools not made by Open.
+	obs *observeTracer
 }
 
 // Options tune the pool; zero values take defaults.
@@ -34,6 +37,8 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
+	obs := &observeTracer{}
+	cfg.ConnConfig.Tracer = obs
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
@@ -44,7 +49,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
-	return &DB{Pool: pool}, nil
+	return &DB{Pool: pool, obs: obs}, nil
 }
 
 // poolConfig is the pool configuration of url with opt: Open's, and

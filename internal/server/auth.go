@@ -119,6 +119,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
+		s.metrics.LoginFailed(locked != nil)
 		if locked != nil {
 			again(http.StatusForbidden, s.lockedText(r, *locked))
 			return

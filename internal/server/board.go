@@ -11,6 +11,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/web"
@@ -197,6 +198,9 @@ func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 		case ev, ok := <-events:
 			if !ok {
 				return
+			}
+			if ev.Kind == live.KindResync {
+				s.metrics.BoardResynced()
 			}
 			if !send(ev.Kind + ":" + strconv.FormatInt(ev.ID, 10)) {
 				return
