@@ -117,7 +117,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	if c.MetricsAddr != "" {
-		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
 			errs = append(errs, fmt.Sprintf("DVR_METRICS_ADDR=%q: use HOST:PORT, such as 127.0.0.1:9464", c.MetricsAddr))
 		}
 	}
