@@ -124,6 +124,7 @@ func newHACluster(t *testing.T) *haCluster {
 	})
 
 	scope := fmt.Sprintf("dvr-ha-%d", os.Getpid())
+	t.Cleanup(c.stop) // before starting any node, so that a failed start stops the others
 	for i := range 2 {
 		n := &haNode{name: fmt.Sprintf("pg%d", i+1), port: freePort(t), api: freePort(t)}
 		n.data = filepath.Join(c.dir, n.name)
@@ -140,7 +141,6 @@ func newHACluster(t *testing.T) *haCluster {
 			c.waitLeader(60 * time.Second)
 		}
 	}
-	t.Cleanup(c.stop)
 	c.waitSyncStandby(90 * time.Second)
 	return c
 }
@@ -336,7 +336,6 @@ func (c *haCluster) waitLeader(limit time.Duration) *haNode {
 			return p
 		}
 		if time.Now().After(deadline) {
-			c.stop()
 			c.t.Fatalf("no primary after %v", limit)
 		}
 	}
