@@ -289,13 +289,16 @@ func (n *haNode) URL(db string) string {
 // URL is the multi-host URL serve is given: both nodes, and only a
 // writable one will do (libpq's and pgx's target_session_attrs), so that
 // connections follow the primary through a failover.
-func (c *haCluster) URL(db string) string {
+func (c *haCluster) URL(db string) string { return c.urlWith(db, "read-write") }
+
+// urlWith is the multi-host URL with target_session_attrs=attrs.
+func (c *haCluster) urlWith(db, attrs string) string {
 	hosts := make([]string, len(c.nodes))
 	for i, n := range c.nodes {
 		hosts[i] = fmt.Sprintf("127.0.0.1:%d", n.port)
 	}
-	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable&target_session_attrs=read-write&connect_timeout=2",
-		strings.Join(hosts, ","), db)
+	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable&target_session_attrs=%s&connect_timeout=2",
+		strings.Join(hosts, ","), db, attrs)
 }
 
 // role asks node n's PostgreSQL whether it is a primary: "primary",

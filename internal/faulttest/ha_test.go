@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/seed"
 )
 
@@ -309,6 +310,25 @@ func TestFailoverUnderLoad(t *testing.T) {
 	dupCalls := count(`SELECT count(*) FROM (SELECT address FROM incidents WHERE created_by = ANY($1)
 		GROUP BY 1 HAVING count(*) > 1) d`, userIDs)
 	total := count(`SELECT count(*) FROM incidents`)
+	// Reports given both nodes with prefer-standby (README) keep working:
+	// from the new primary while the old one is down or being rebuilt,
+	// from the old one once it has rejoined as a standby (and replayed).
+	rdb, err := postgres.OpenReplica(ctx, hc.urlWith("dvresponse", "prefer-standby"), postgres.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	var reportRows int64
+	var reportPort int
+	for wait := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		err := rdb.Pool.QueryRow(ctx, `SELECT count(*), inet_server_port() FROM incidents`).Scan(&reportRows, &reportPort)
+		if err == nil && reportRows == total || time.Now().After(wait) {
+			if err != nil {
+				t.Errorf("reports (DATABASE_READ_URL with target_session_attrs=prefer-standby) after the failover: %v", err)
+			}
+			break
+		}
+	}
 	// `dvresponse audit verify` on the new primary: the same check.
 	auditRows, problem, err := pdb.VerifyAudit(ctx)
 	if err != nil {
@@ -345,8 +365,8 @@ func TestFailoverUnderLoad(t *testing.T) {
 	t.Logf("other answers:  %d transport errors, %d unexpected", tl.transportErrs, tl.unexpected)
 	t.Logf("new primary:    %d incidents by the test dispatchers (%d in all, %d before), lost=%d, duplicates=%d (keys %d, calls %d)",
 		created, total, before, lost, dupKeys+dupCalls, dupKeys, dupCalls)
-	t.Logf("audit chain:    %d rows on the new primary, intact=%v; board heard a post-failover call: %v",
-		auditRows, problem == nil, heard)
+	t.Logf("audit chain:    %d rows on the new primary, intact=%v; board heard a post-failover call: %v; reports read %d incidents from port %d (new primary %d)",
+		auditRows, problem == nil, heard, reportRows, reportPort, newPrimary.port)
 	t.Logf("readyz after:   %d %s; server log: %s", ready.Status, strings.TrimSpace(ready.Body), a.Logs.summary())
 
 	for _, s := range tl.samples {
@@ -372,6 +392,9 @@ func TestFailoverUnderLoad(t *testing.T) {
 	}
 	if total != before+created {
 		t.Errorf("the new primary holds %d incidents, want %d before the run + %d logged", total, before, created)
+	}
+	if reportRows != total {
+		t.Errorf("reports read %d incidents after the failover, want %d", reportRows, total)
 	}
 	if problem != nil {
 		t.Errorf("audit chain broken on the new primary at row %d: %s", problem.ID, problem.Reason)
