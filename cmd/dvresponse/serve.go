@@ -84,6 +84,11 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	hub := live.NewHub(log)
 	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHub()
+	// Metrics, on their own listener when DVR_METRICS_ADDR is set.
+	mx, err := startMetrics(hubCtx, cfg.MetricsAddr, db, hub, log)
+	if err != nil {
+		return err
+	}
 	go hub.Run(hubCtx, db.ListenFunc(log))
 
 	go deleteExpiredSessions(hubCtx, db, log)
@@ -93,7 +98,7 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	srv := server.NewServer(server.Deps{
 		DB: db, Logger: log, Location: cfg.Location, CookieSecure: cfg.CookieSecure,
 		IdleTimeout: cfg.IdleTimeout, SessionMax: cfg.SessionMax, TrustedProxies: cfg.TrustedProxies,
-		Hub: hub, ReadDB: readDB, Language: cfg.Language,
+		Hub: hub, ReadDB: readDB, Language: cfg.Language, Metrics: mx,
 	})
 	defer srv.Close()
 	hs := &http.Server{

@@ -5,6 +5,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ type Config struct {
 	DatabaseURL     string         // DATABASE_URL (required)
 	DatabaseReadURL string         // DATABASE_READ_URL: streaming replica that report figures are read from; default none
 	Addr            string         // DVR_ADDR, or serve --addr; default ":8080"
+	MetricsAddr     string         // DVR_METRICS_ADDR: HOST:PORT of the Prometheus /metrics listener; default none (no listener)
 	Location        *time.Location // DVR_TIME_ZONE; default Asia/Bishkek
 	Language        string         // DVR_LANGUAGE; default "en"
 	CookieSecure    bool           // DVR_COOKIE_SECURE; default true when TLS is configured
@@ -48,6 +50,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		DatabaseURL:     getenv("DATABASE_URL"),
 		DatabaseReadURL: strings.TrimSpace(getenv("DATABASE_READ_URL")),
 		Addr:            or(getenv("DVR_ADDR"), ":8080"),
+		MetricsAddr:     strings.TrimSpace(getenv("DVR_METRICS_ADDR")),
 		Language:        or(getenv("DVR_LANGUAGE"), "en"),
 		TLSCert:         getenv("DVR_TLS_CERT"),
 		TLSKey:          getenv("DVR_TLS_KEY"),
@@ -131,6 +134,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.AppPassword != "" && c.AppRole == "" {
 		errs = append(errs, "DVR_APP_PASSWORD is set but DVR_APP_ROLE is not: name the role it is for")
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Sprintf("DVR_METRICS_ADDR=%q: use HOST:PORT, such as 127.0.0.1:9464", c.MetricsAddr))
+		}
 	}
 	switch c.LogFormat {
 	case "auto", "json", "text":

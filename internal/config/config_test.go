@@ -108,3 +108,29 @@ func TestConfigAuditKey(t *testing.T) {
 		t.Errorf("DVR_APP_PASSWORD without DVR_APP_ROLE: %v, want an error naming DVR_APP_ROLE", err)
 	}
 }
+
+func TestConfigMetricsAddr(t *testing.T) {
+	tests := []struct {
+		set, want string
+		wantErr   bool
+	}{
+		{"", "", false}, // unset: no metrics listener
+		{"127.0.0.1:9464", "127.0.0.1:9464", false},
+		{" :9464 ", ":9464", false},
+		{"9464", "", true},
+		{"metrics.example:", "", true}, // no port
+		{"10.0.5.12:9464", "10.0.5.12:9464", false},
+	}
+	for _, tt := range tests {
+		c, err := FromEnv(env(map[string]string{"DVR_METRICS_ADDR": tt.set}))
+		if tt.wantErr {
+			if err == nil || !strings.Contains(err.Error(), "DVR_METRICS_ADDR") {
+				t.Errorf("DVR_METRICS_ADDR=%q: error %v, want one naming DVR_METRICS_ADDR", tt.set, err)
+			}
+			continue
+		}
+		if err != nil || c.MetricsAddr != tt.want {
+			t.Errorf("DVR_METRICS_ADDR=%q: MetricsAddr %q, err %v; want %q", tt.set, c.MetricsAddr, err, tt.want)
+		}
+	}
+}

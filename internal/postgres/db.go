@@ -24,6 +24,9 @@ type DB struct {
 	// auditKey keys the audit chain (Options.AuditKey); nil: the public
 	// development key.
 	auditKey *audit.Key
+	// obs is the pool's query tracer, through which an Observer (see
+	// SetObserver) hears of audit appends; nil for pools not made by Open.
+	obs *observeTracer
 }
 
 // Options tune the pool; zero values take defaults.
@@ -44,7 +47,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
-	db := &DB{}
+	db := &DB{obs: &observeTracer{}}
 	chainKey := audit.DevelopmentKey()
 	if opt.AuditKey != nil {
 		if db.auditKey, err = audit.NewKey(opt.AuditKey); err != nil {
@@ -58,6 +61,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		c.PgConn().CustomData()[chainKeyData] = chainKey
 		return nil
 	}
+	cfg.ConnConfig.Tracer = db.obs
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)

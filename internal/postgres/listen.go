@@ -79,10 +79,15 @@ func (db *DB) Listen(ctx context.Context, log *slog.Logger, onConnect func(), on
 
 	backoff := minBackoff
 	failures := 0 // consecutive failed attempts, for the log
+	first := true
 	connected := func() {
 		if failures > 0 {
 			log.Info("live: listening again", "attempts", failures)
 		}
+		if o := db.observer(); o != nil {
+			o.ListenConnected(first)
+		}
+		first = false
 		onConnect()
 	}
 	for {
@@ -91,6 +96,9 @@ func (db *DB) Listen(ctx context.Context, log *slog.Logger, onConnect func(), on
 			return nil
 		}
 		if listening {
+			if o := db.observer(); o != nil {
+				o.ListenLost()
+			}
 			// The connection worked and then broke: retry quickly.
 			backoff, failures = minBackoff, 0
 		}

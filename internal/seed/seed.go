@@ -218,3 +218,15 @@ func thousands(n int64) string {
 	}
 	return s
 }
+
+// Reference loads the demo's reference data alone (districts, settlements,
+// units, incident types, priorities with their targets, dispositions,
+// partners), idempotently: what the intake form and the board need,
+// without the demo's accounts and year of history, for tests that must
+// set up quickly.
+func Reference(ctx context.Context, db *postgres.DB) error {
+	if _, err := db.SeedReference(ctx, referenceData()); err != nil {
+		return fmt.Errorf("seed reference data: %w", err)
+	}
+	return nil
+}

@@ -146,6 +146,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
+		s.metrics.LoginFailed(lockedNow != nil)
 		again(http.StatusUnauthorized, s.t(r, badLogin, "Max", account.MaxFailedLogins, "Minutes", int(account.LockDuration.Minutes())))
 		return
 	}

@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/web"
@@ -198,6 +200,9 @@ func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
+			if ev.Kind == live.KindResync {
+				s.metrics.BoardResynced()
+			}
 			if !send(ev.Kind + ":" + strconv.FormatInt(ev.ID, 10)) {
 				return
 			}
@@ -221,13 +226,19 @@ func (s *Server) sessionStillValid(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
+	// A database that cannot answer (a failover under way) has not ended
+	// the session: the stream stays, and the next check decides.
+	// (A session that has ended is not found, which is no error.)
 	ctx, err := s.sessions.Load(r.Context(), c.Value)
 	if err != nil {
-		return false
+		return true
 	}
 	uid := s.sessions.GetInt64(ctx, sessUserID)
 	u, err := s.db.UserByID(ctx, uid)
-	return err == nil && !u.Disabled() && u.SessionEpoch == s.sessions.GetInt(ctx, sessEpoch)
+	if err != nil {
+		return apperr.CodeOf(err) != apperr.NotFound
+	}
+	return !u.Disabled() && u.SessionEpoch == s.sessions.GetInt(ctx, sessEpoch)
 }
 
 // readSession loads the session for routes that must not count as user

@@ -40,6 +40,9 @@ func (s *Server) router() chi.Router {
 	// Pages are compressed for officers on weak mobile networks; static
 	// files come pre-compressed and event streams are left alone.
 	compress := middleware.Compress(5, "text/html", "text/plain", "text/csv", "application/json", "image/svg+xml")
+	// Metrics first: it counts every answer, by route pattern, once the
+	// router has matched it.
+	r.Use(s.metrics.Instrument)
 	r.Use(s.recoverPanics, s.logRequests, s.securityHeaders, limitBody(1<<20, map[string]int64{"/admin/import": maxImportBytes}), compress)
 	r.Use(s.localize)         // the request's language (i18n.go)
 	r.Use(s.boundRequestTime) // a deadline per request: a full pool or a hung database answers 503 (middleware.go)

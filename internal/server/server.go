@@ -15,6 +15,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/live"
+	"github.com/dvresponse/dvresponse/internal/metrics"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
 
@@ -44,6 +45,10 @@ type Deps struct {
 	Language string
 	// Catalogue is the message catalogue; nil uses the embedded one.
 	Catalogue *i18n.Catalogue
+	// Metrics counts requests, login failures and board resyncs; nil
+	// counts nothing. It is served on its own listener, not by this
+	// server (DVR_METRICS_ADDR).
+	Metrics *metrics.Metrics
 }
 
 // Server is the HTTP handler of the application.
@@ -61,7 +66,8 @@ type Server struct {
 	once     sync.Once
 	handler  http.Handler
 	cat      *i18n.Catalogue
-	lang     string // the deployment's default language
+	metrics  *metrics.Metrics // nil: none
+	lang     string           // the deployment's default language
 	// cookieSecure sets the Secure flag on the cookies the server sets.
 	cookieSecure bool
 }
@@ -93,7 +99,8 @@ func NewServer(d Deps) *Server {
 		d.Hub = live.NewHub(d.Logger)
 	}
 	s := &Server{db: d.DB, readDB: d.ReadDB, log: d.Logger, loc: d.Location, now: d.Now, proxies: d.TrustedProxies,
-		hub: d.Hub, closing: make(chan struct{}), cat: d.Catalogue, lang: d.Language, cookieSecure: d.CookieSecure}
+		hub: d.Hub, closing: make(chan struct{}), cat: d.Catalogue, lang: d.Language, cookieSecure: d.CookieSecure,
+		metrics: d.Metrics}
 	// Sessions are read and written under the request's context, so that a
 	// full pool or a hung database cannot block a request past its deadline.
 	// serve deletes expired sessions (DB.DeleteExpiredSessions).
