@@ -172,20 +172,19 @@ func (db *DB) OpenIncidents(ctx context.Context) ([]incident.Summary, error) {
 	return db.openSummaries(ctx, `ORDER BY i.priority, i.received_at`)
 }
 
-// BoardArea limits the board to part of the incidents (see
-// server.canView): those of a district, and optionally those with no
-// district and those a given user logged.
+// BoardArea limits the board to part of the incidents (access.AreaOf):
+// those of a district, and those a given user logged. An incident with no
+// district is in no district's area.
 type BoardArea struct {
 	DistrictID int64
-	Unplaced   bool  // also incidents with no district
 	LoggedBy   int64 // also incidents this user logged; 0: none
 }
 
 // OpenIncidentsIn lists the open incidents of an area, in the order of
 // OpenIncidents.
 func (db *DB) OpenIncidentsIn(ctx context.Context, a BoardArea) ([]incident.Summary, error) {
-	return db.openSummaries(ctx, `AND (i.district_id = $1 OR ($2 AND i.district_id IS NULL)
-		OR ($3 <> 0 AND i.created_by = $3)) ORDER BY i.priority, i.received_at`, a.DistrictID, a.Unplaced, a.LoggedBy)
+	return db.openSummaries(ctx, `AND (i.district_id = $1 OR ($2 <> 0 AND i.created_by = $2))
+		ORDER BY i.priority, i.received_at`, a.DistrictID, a.LoggedBy)
 }
 
 // openSummaries reads open incidents as board rows; tail adds conditions

@@ -141,7 +141,7 @@ func (s *Server) ordersPanelData(r *http.Request, in *incident.Incident, number,
 	for i := range orders {
 		p.Orders = append(p.Orders, s.orderRow(r, &orders[i], now))
 	}
-	change := canChangeOrders(u)
+	change := canChangeOrders(u) && canChange(u, in)
 	if change {
 		p.IssueHref = orderIncidentHref(in.ID) + "/orders/new"
 	}
@@ -247,7 +247,7 @@ func (s *Server) renderOrderForm(w http.ResponseWriter, r *http.Request, status 
 
 // newOrder opens the form, filled in from the incident.
 func (s *Server) newOrder(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "order.issue")
 	if !ok {
 		return
 	}
@@ -262,7 +262,7 @@ func (s *Server) newOrder(w http.ResponseWriter, r *http.Request) {
 
 // createOrder records the order on the incident.
 func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "order.issue")
 	if !ok {
 		return
 	}
@@ -351,7 +351,7 @@ func (s *Server) renderOrder(w http.ResponseWriter, r *http.Request, status int,
 	u := currentUser(r.Context())
 	p := web.OrderPage{Page: s.page(r, o.Number, incidentNav(u)), Order: s.orderRow(r, o, now), Conditions: o.Conditions,
 		IssuedBy: o.IssuedByName, IssuedAt: s.officerTime(r, o.IssuedAt), EndReason: o.EndReason, Extensions: o.Extensions,
-		MaxEnd: s.officerTime(r, o.MaxEnd(s.loc)), CanChange: o.Active(now) && canChangeOrders(u)}
+		MaxEnd: s.officerTime(r, o.MaxEnd(s.loc)), CanChange: o.Active(now) && canChangeOrders(u) && canChange(u, scope)}
 	if !addressShown(u, scope) {
 		p.Order.Address, p.AddressHidden = s.t(r, "order.address_hidden"), true
 	}
@@ -383,6 +383,10 @@ func (s *Server) extendOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !canChange(currentUser(r.Context()), scope) {
+		s.refuseChange(w, r, "order.extend", "protection_order", o.Number)
+		return
+	}
 	err := func() error {
 		t, err := incident.ParseOrderTime("ends_at", r.PostFormValue("ends_at"), s.loc)
 		if err != nil {
@@ -407,6 +411,10 @@ func (s *Server) extendOrder(w http.ResponseWriter, r *http.Request) {
 func (s *Server) endOrder(w http.ResponseWriter, r *http.Request) {
 	o, scope, ok := s.loadOrder(w, r)
 	if !ok {
+		return
+	}
+	if !canChange(currentUser(r.Context()), scope) {
+		s.refuseChange(w, r, "order.end", "protection_order", o.Number)
 		return
 	}
 	if err := s.db.EndOrder(r.Context(), o.ID, r.PostFormValue("reason"), s.actor(r)); err != nil {
@@ -455,7 +463,7 @@ func (s *Server) expiringOrders(w http.ResponseWriter, r *http.Request) {
 // linkViolatedOrder records which order the incident's call reports as
 // violated: chosen from the list, or typed by number.
 func (s *Server) linkViolatedOrder(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "incident.link_order")
 	if !ok {
 		return
 	}
