@@ -37,6 +37,7 @@ func (s *Server) importMappingTemplate() string {
 	return `{
   "timezone": "` + s.loc.String() + `",
   "null_values": ["", "NULL"],
+  "default_district": "",
   "columns": {
     "external_id": "",
     "received_at": "",
