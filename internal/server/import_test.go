@@ -61,7 +61,7 @@ func file(name, filename, s string) part {
 }
 func fileFrom(name, filename string, r io.Reader) part { return part{name, filename, r} }
 
-const uploadMapping = `{"timezone": "Asia/Bishkek", "columns": {"external_id": "id", "received_at": "received",
+const uploadMapping = `{"timezone": "Asia/Bishkek", "default_district": "Leninsky", "columns": {"external_id": "id", "received_at": "received",
   "dispatched_at": "dispatched", "priority": "prio", "incident_type": "type", "district": "district", "address": "address"}}`
 
 const uploadCSV = "id,received,dispatched,prio,type,district,address\n" +
