@@ -26,7 +26,7 @@ func TestImportCommand(t *testing.T) {
 		"  imported         1000\n",
 		"  duplicates          0",
 		"  rejected            0\n",
-		"not in the mapping (left empty): on_scene_at, disposition, district\n",
+		"not in the mapping (left empty): on_scene_at, disposition\n",
 		"imported with stages out of order: 0\n",
 		"created priorities (5): 1, 2, 3, 4, 5\n",
 		"created incident types (98, 2 flagged as domestic violence",
@@ -56,7 +56,7 @@ func TestImportCommandListsRejectedRows(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	mapping := filepath.Join(dir, "m.json")
-	if err := os.WriteFile(mapping, []byte(`{"timezone": "UTC", "columns": {"external_id": "id", "received_at": "t", "priority": "p"}}`), 0o600); err != nil {
+	if err := os.WriteFile(mapping, []byte(`{"timezone": "UTC", "default_district": "LEN", "columns": {"external_id": "id", "received_at": "t", "priority": "p"}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c := newCLI(t, pgtest.URL(t))
@@ -80,11 +80,14 @@ func TestImportCommandErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.json")
 	bad := filepath.Join(dir, "bad.json")
+	nodist := filepath.Join(dir, "nodist.json")
 	csv := filepath.Join(dir, "calls.csv")
 	for p, s := range map[string]string{
-		good: `{"columns": {"external_id": "id", "received_at": "received", "priority": "prio"}}`,
+		good: `{"default_district": "LEN", "columns": {"external_id": "id", "received_at": "received", "priority": "prio"}}`,
 		bad:  `{"columns": {"recieved_at": "t"}}`,
-		csv:  "id,received\n1,2025-04-01 10:00:00\n",
+		// Every incident needs a district (issue 12, item 4).
+		nodist: `{"columns": {"external_id": "id", "received_at": "received"}}`,
+		csv:    "id,received\n1,2025-04-01 10:00:00\n",
 	} {
 		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
 			t.Fatal(err)
@@ -102,6 +105,7 @@ func TestImportCommandErrors(t *testing.T) {
 		{[]string{"import", "--mapping", good, "--batch", "0", csv}, true, "--batch must be"},
 		{[]string{"import", "--nope", csv}, true, "flag provided but not defined: -nope"},
 		{[]string{"import", "--mapping", bad, csv}, false, `unknown key "recieved_at"`},
+		{[]string{"import", "--mapping", nodist, csv}, false, `every incident needs a district: map the "district" column`},
 		{[]string{"import", "--mapping", good, csv}, false, `column "prio" (priority) is not in the file's header`},
 		{[]string{"import", "--mapping", good, filepath.Join(dir, "missing.csv")}, false, "read the export"},
 	}

@@ -80,6 +80,7 @@ type converter struct {
 	times           *TimeParser
 	nulls           []string
 	defaultPriority int
+	defaultDistrict string
 	latest          time.Time
 }
 
@@ -110,7 +111,8 @@ func newConverter(m *Mapping, header []string, loc *time.Location, now time.Time
 	if err != nil {
 		return nil, err
 	}
-	c := &converter{width: len(header), times: tp, defaultPriority: m.DefaultPriority, latest: now.Add(time.Hour)}
+	c := &converter{width: len(header), times: tp, defaultPriority: m.DefaultPriority,
+		defaultDistrict: refdata.CleanText(m.DefaultDistrict), latest: now.Add(time.Hour)}
 	for _, v := range m.NullValues {
 		if v = strings.TrimSpace(v); v != "" {
 			c.nulls = append(c.nulls, v)
@@ -291,6 +293,13 @@ func (c *converter) convert(rec []string, row *Row) []i18n.Msg {
 	row.IncidentType = name(fIncidentType, MaxNameLen)
 	row.Disposition = name(fDisposition, MaxNameLen)
 	row.District = name(fDistrict, MaxNameLen)
+	if row.District == "" && c.cell(rec, fDistrict) == "" {
+		// An incident with no district would be hidden from every
+		// district's users (see Mapping.DefaultDistrict).
+		if row.District = c.defaultDistrict; row.District == "" {
+			bad(fDistrict, "reject.district_empty")
+		}
+	}
 	row.Address = name(fAddress, MaxAddressLen)
 	if len(problems) > 0 {
 		return problems

@@ -116,6 +116,9 @@ func FuzzRow(f *testing.F) {
 		if row.Times[Received].IsZero() {
 			t.Errorf("a row without a received time was accepted (%q)", recv)
 		}
+		if row.District == "" {
+			t.Errorf("a row without a district was accepted (%q)", district)
+		}
 		for s, tm := range row.Times {
 			if tm.IsZero() {
 				continue
@@ -138,7 +141,7 @@ func FuzzRun(f *testing.F) {
 	f.Add("recv\n")
 	f.Add("id,recv,extra\nA1,2025-04-01 10:00:00\n\n\nA2,04/01/2025 10:00 AM,1,2\n")
 	f.Fuzz(func(t *testing.T, input string) {
-		m, err := ParseMapping(strings.NewReader(`{"columns": {"external_id": "id", "received_at": "recv"}}`))
+		m, err := ParseMapping(strings.NewReader(`{"default_district": "LEN", "columns": {"external_id": "id", "received_at": "recv"}}`))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
 )
@@ -43,12 +44,19 @@ type Mapping struct {
 	// DefaultPriority (1-9) is given to rows without a priority. Zero
 	// means the least urgent priority configured (9 when none is).
 	DefaultPriority int `json:"default_priority,omitempty"`
+	// DefaultDistrict is the district (its name or code) of rows whose
+	// district cell is empty, or of every row when no district column is
+	// mapped. Every incident needs a district: one with none would be
+	// visible only to users without a district (internal/access), so a
+	// mapping must map the district column or set a default district.
+	DefaultDistrict string `json:"default_district,omitempty"`
 	// Columns names the CSV column (as in the header) of each field.
 	Columns Columns `json:"columns"`
 }
 
 // Columns names the CSV header of each field; "" means the export has no
-// such column. Only ReceivedAt is required.
+// such column. ReceivedAt is required, and District unless the mapping
+// sets a DefaultDistrict.
 type Columns struct {
 	ExternalID   string `json:"external_id,omitempty"`
 	ReceivedAt   string `json:"received_at"`
@@ -146,7 +154,8 @@ func fieldNames() []string {
 	return out
 }
 
-// Validate checks m: received_at is mapped, the zone is known, the time
+// Validate checks m: received_at is mapped, a district is (or a default
+// district set), the zone is known, the time
 // format is a usable layout and the default priority is a level. The
 // error's message is the first problem; its Fields hold every problem, by
 // the mapping's key.
@@ -185,6 +194,13 @@ func (m *Mapping) Validate() error {
 			break
 		}
 	}
+	m.DefaultDistrict = strings.TrimSpace(m.DefaultDistrict)
+	switch {
+	case m.Columns.District == "" && m.DefaultDistrict == "":
+		add("default_district", "import.err.mapping_district")
+	case utf8.RuneCountInString(m.DefaultDistrict) > MaxNameLen:
+		add("default_district", "import.err.mapping_district_long", "Max", MaxNameLen)
+	}
 	if first == "" {
 		return nil
 	}
@@ -219,11 +235,12 @@ func (m *Mapping) Mapped() []string {
 	return out
 }
 
-// Unmapped lists the fields m leaves out, by their JSON names.
+// Unmapped lists the fields m leaves out, by their JSON names; the
+// district is not left out when the mapping sets a default district.
 func (m *Mapping) Unmapped() []string {
 	var out []string
 	for _, f := range fields {
-		if *f.col(&m.Columns) == "" {
+		if *f.col(&m.Columns) == "" && (f.name != "district" || m.DefaultDistrict == "") {
 			out = append(out, f.name)
 		}
 	}

@@ -55,14 +55,14 @@ func mustMapping(t *testing.T, js string) *importer.Mapping {
 	return m
 }
 
-const smallMapping = `{"timezone": "UTC", "null_values": ["NULL", "n/a"],
+const smallMapping = `{"timezone": "UTC", "null_values": ["NULL", "n/a"], "default_district": "OKT",
   "columns": {"external_id": "Call No", "received_at": "Received", "dispatched_at": "Dispatched",
     "priority": "Pri", "incident_type": "Type", "district": "Beat", "address": "Address"}}`
 
 func TestRunAccountsForEveryRow(t *testing.T) {
 	csv := "\ufeffCall No,Received,Dispatched,Pri,Type,Beat,Address,Other\n" +
 		"A1,2025-04-01 10:00:00,2025-04-01 10:01:30,1,DOMESTIC VIOL,LEN,ul. Chui 12,x\n" +
-		"A2,2025-04-01 10:05:00,NULL,2,THEFT,,,x\n" + // no dispatch: stays empty
+		"A2,2025-04-01 10:05:00,NULL,2,THEFT,,,x\n" + // no dispatch: stays empty; no district: the default
 		"A3,2025-04-01 10:10:00,2025-04-01 10:09:00,3,THEFT,OKT,,x\n" + // dispatched before received
 		"A1,2025-04-01 10:00:00,2025-04-01 10:01:30,1,DOMESTIC VIOL,LEN,ul. Chui 12,x\n" + // repeated
 		"A4,yesterday,,1,THEFT,,,x\n" + // bad time
@@ -127,8 +127,8 @@ func TestRunAccountsForEveryRow(t *testing.T) {
 	if diff := cmp.Diff(want, a1); diff != "" {
 		t.Errorf("row A1 (-want +got):\n%s", diff)
 	}
-	if a2 := sink.rows[1]; !a2.Times[importer.Dispatched].IsZero() || a2.District != "" {
-		t.Errorf("row A2: dispatched %v district %q, want both empty", a2.Times[importer.Dispatched], a2.District)
+	if a2 := sink.rows[1]; !a2.Times[importer.Dispatched].IsZero() || a2.District != "OKT" {
+		t.Errorf("row A2: dispatched %v district %q, want no dispatch and the default district OKT", a2.Times[importer.Dispatched], a2.District)
 	}
 	if a8 := sink.rows[3]; a8.ExternalID != "A8" || a8.Line != 11 || a8.Priority != 0 {
 		t.Errorf("row A8: %+v, want line 11 and no priority", a8)
@@ -157,7 +157,7 @@ func TestRunAccountsForEveryRow(t *testing.T) {
 }
 
 func TestRunWithoutExternalIDColumn(t *testing.T) {
-	m := mustMapping(t, `{"columns": {"received_at": "t", "priority": "p"}}`)
+	m := mustMapping(t, `{"default_district": "LEN", "columns": {"received_at": "t", "priority": "p"}}`)
 	csv := "t,p\n2025-04-01 10:00:00,1\n2025-04-01 10:00:00,2\n2025-04-01 10:00:00,1\n"
 	sink := newMemSink(true)
 	sum, err := importer.Run(context.Background(), strings.NewReader(csv), m, sink, importer.Options{})
@@ -181,8 +181,8 @@ func TestRunRefusesWhatDoesNotFit(t *testing.T) {
 		{"missing column", smallMapping, "Call No,Received\nA1,2025-04-01 10:00:00\n",
 			`column "Dispatched" (dispatched_at) is not in the file's header`},
 		{"empty file", smallMapping, "", "The file is empty"},
-		{"twice", `{"columns": {"received_at": "t"}}`, "t,t\n1,2\n", `column "t" (received_at) appears 2 times`},
-		{"case", `{"columns": {"received_at": "T"}}`, "t\n2025-04-01 10:00:00\n", ""},
+		{"twice", `{"default_district": "LEN", "columns": {"received_at": "t"}}`, "t,t\n1,2\n", `column "t" (received_at) appears 2 times`},
+		{"case", `{"default_district": "LEN", "columns": {"received_at": "T"}}`, "t\n2025-04-01 10:00:00\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,7 +202,7 @@ func TestRunRefusesWhatDoesNotFit(t *testing.T) {
 
 func TestRunReadsOnAfterBrokenQuotes(t *testing.T) {
 	csv := "id,t\nA1,2025-04-01 10:00:00\nA2,2025-04-01 \"10:00:00\nA3,2025-04-01 10:02:00\n"
-	sum, err := importer.Run(context.Background(), strings.NewReader(csv), mustMapping(t, `{"columns": {"external_id": "id", "received_at": "t"}}`),
+	sum, err := importer.Run(context.Background(), strings.NewReader(csv), mustMapping(t, `{"default_district": "LEN", "columns": {"external_id": "id", "received_at": "t"}}`),
 		newMemSink(false), importer.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestRunReadsOnAfterBrokenQuotes(t *testing.T) {
 func TestRunStopsOnSinkError(t *testing.T) {
 	boom := errors.New("boom")
 	_, err := importer.Run(context.Background(), strings.NewReader("t\n2025-04-01 10:00:00\n"),
-		mustMapping(t, `{"columns": {"received_at": "t"}}`), failSink{boom}, importer.Options{})
+		mustMapping(t, `{"default_district": "LEN", "columns": {"received_at": "t"}}`), failSink{boom}, importer.Options{})
 	if !errors.Is(err, boom) {
 		t.Errorf("Run: %v, want the sink's error", err)
 	}
@@ -355,5 +355,35 @@ func TestParseMappingNamesEveryProblem(t *testing.T) {
 		if f[key].ID != want {
 			t.Errorf("problem at %s: %q, want %q (all: %v)", key, f[key].ID, want, f)
 		}
+	}
+}
+
+// TestEveryRowNeedsADistrict: a mapping that maps no district column and
+// sets no default_district is refused before any row, with a message
+// that says what to do; with a district column but no default, a row
+// whose district is empty is rejected, and one with a district imported.
+func TestEveryRowNeedsADistrict(t *testing.T) {
+	_, err := importer.ParseMapping(strings.NewReader(`{"columns": {"received_at": "Received"}}`))
+	if msg := apperr.MessageOf(err); msg.ID != "import.err.mapping_district" || apperr.FieldsOf(err)["default_district"].ID == "" {
+		t.Fatalf("a mapping without a district: %v (%v), want import.err.mapping_district at default_district", err, apperr.FieldsOf(err))
+	}
+	m := mustMapping(t, `{"timezone": "UTC", "columns": {"external_id": "id", "received_at": "Received", "district": "Beat"}}`)
+	sink := newMemSink(true)
+	sum, err := importer.Run(context.Background(), strings.NewReader("id,Received,Beat\nB1,2025-04-01 10:00:00,LEN\nB2,2025-04-01 10:05:00,\n"),
+		m, sink, importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Imported != 1 || sum.Rejected != 1 || len(sum.Rejections) != 1 || sum.Rejections[0].Row != 2 ||
+		!strings.Contains(sum.Rejections[0].Reason(nil), "district: is empty, and the mapping sets no default_district") {
+		t.Errorf("imported %d, rejected %v; want B1 imported and B2 rejected for its empty district", sum.Imported, sum.Rejections)
+	}
+	m = mustMapping(t, `{"timezone": "UTC", "default_district": " Oktyabrsky ", "columns": {"external_id": "id", "received_at": "Received"}}`)
+	sink = newMemSink(true)
+	if _, err := importer.Run(context.Background(), strings.NewReader("id,Received\nC1,2025-04-01 10:00:00\n"), m, sink, importer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.rows) != 1 || sink.rows[0].District != "Oktyabrsky" {
+		t.Errorf("rows %+v, want C1 in the default district Oktyabrsky", sink.rows)
 	}
 }

@@ -32,8 +32,8 @@ type AuditFilter struct {
 
 // AuditScope is the part of the audit trail a supervisor may see: every
 // row of their own actions, and every row whose record belongs to an
-// incident they may view (their district's; every district's when they
-// have none, as canView has it): the incident itself (its views, changes,
+// incident of their district (every district's when they have none, as
+// internal/access has it): the incident itself (its views, changes,
 // units, danger screens, refused views ...), its protection orders (an
 // order without an incident by the order's own district) and its
 // referrals. Rows about users, reference data, routes and the audit

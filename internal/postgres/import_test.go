@@ -108,8 +108,14 @@ func TestImportFixture(t *testing.T) {
 		WHERE i.source = 'import' AND t.is_dv`); n != 33 {
 		t.Errorf("%d imported DV incidents, want 33 (data/README.md)", n)
 	}
+	// The export names no district: every row is in the mapping's
+	// default_district, created by the import.
+	if n := queryCount(t, db, `SELECT count(*) FROM incidents i JOIN districts d ON d.id = i.district_id
+		WHERE i.source = 'import' AND d.name = 'Synthetic County'`); n != 1000 {
+		t.Errorf("%d imported incidents in the default district, want 1000", n)
+	}
 	if n := queryCount(t, db, `SELECT count(*) FROM incidents WHERE source = 'import' AND (on_scene_at IS NOT NULL
-		OR district_id IS NOT NULL OR disposition_id IS NOT NULL OR received_manual OR address_key = ''
+		OR district_id IS NULL OR disposition_id IS NOT NULL OR received_manual OR address_key = ''
 		OR number !~ '^IM-2025-[0-9]{6}$' OR dispatched_at IS NULL OR cleared_at IS NULL)`); n != 0 {
 		t.Errorf("%d imported incidents have an unexpected field (on scene, district, manual time, number ...)", n)
 	}
@@ -303,7 +309,7 @@ func TestImportReferenceData(t *testing.T) {
 
 	// The numbers go on from the highest of the year.
 	csv2 := "id,received\n6,2025-12-31 23:30:00\n7,2026-01-01 00:30:00\n"
-	sum2, err := db.Import(ctx, strings.NewReader(csv2), mustParse(t, `{"timezone": "Asia/Bishkek", "columns": {"external_id": "id", "received_at": "received"}}`),
+	sum2, err := db.Import(ctx, strings.NewReader(csv2), mustParse(t, `{"timezone": "Asia/Bishkek", "default_district": "LEN", "columns": {"external_id": "id", "received_at": "received"}}`),
 		postgres.ImportOptions{Location: mustZone(t, "Asia/Bishkek")})
 	if err != nil || sum2.Imported != 2 {
 		t.Fatalf("second import: %v %+v", err, sum2)
@@ -336,7 +342,7 @@ func mustZone(t *testing.T, name string) *time.Location {
 func TestImportRefusedStoresNothing(t *testing.T) {
 	t.Parallel()
 	db := pgtest.DB(t)
-	m := mustParse(t, `{"columns": {"external_id": "id", "received_at": "received", "priority": "prio"}}`)
+	m := mustParse(t, `{"default_district": "LEN", "columns": {"external_id": "id", "received_at": "received", "priority": "prio"}}`)
 	_, err := db.Import(context.Background(), strings.NewReader("id,received\n1,2025-04-01 10:00:00\n"), m,
 		postgres.ImportOptions{FileName: "/tmp/x/calls.csv"})
 	msg := apperr.MessageOf(err)
@@ -355,7 +361,7 @@ func TestImportRefusedStoresNothing(t *testing.T) {
 	// A sink failure half-way rolls every batch back.
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &cancelAfter{r: strings.NewReader("id,received\n1,2025-04-01 10:00:00\n2,2025-04-01 10:00:00\n3,2025-04-01 10:00:00\n"), cancel: cancel}
-	m2 := mustParse(t, `{"columns": {"external_id": "id", "received_at": "received"}}`)
+	m2 := mustParse(t, `{"default_district": "LEN", "columns": {"external_id": "id", "received_at": "received"}}`)
 	if _, err := db.Import(ctx, r, m2, postgres.ImportOptions{Run: importer.Options{BatchSize: 1}}); err == nil {
 		t.Errorf("an import whose context ended succeeded")
 	}

@@ -45,6 +45,9 @@ func (db *DB) NowUTC(ctx context.Context) (time.Time, error) {
 // the audit row and the change notification commit together.
 func (db *DB) CreateIncident(ctx context.Context, n incident.New, loc *time.Location, by audit.Actor) (id int64, number string, created bool, err error) {
 	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := settlementInDistrict(ctx, tx, n.SettlementID, n.DistrictID); err != nil {
+			return err
+		}
 		year := n.ReceivedAt.In(loc).Year()
 		err := tx.QueryRow(ctx, `INSERT INTO incidents (
 				number, idempotency_key, source, received_at, received_manual,
@@ -88,6 +91,31 @@ func (db *DB) CreateIncident(ctx context.Context, n incident.New, loc *time.Loca
 			RecordID: number, Detail: detail})
 	})
 	return id, number, created, mapErr(err, "incident")
+}
+
+// settlementInDistrict refuses a settlement that is not in the incident's
+// district (or one given without a district): the message, next to the
+// settlement, names the settlement's district.
+func settlementInDistrict(ctx context.Context, tx pgx.Tx, settlement, district *int64) error {
+	if settlement == nil {
+		return nil
+	}
+	var in int64
+	var code string
+	err := tx.QueryRow(ctx, `SELECT s.district_id, d.code FROM settlements s JOIN districts d ON d.id = s.district_id WHERE s.id = $1`,
+		*settlement).Scan(&in, &code)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+			Fields: map[string]apperr.Msg{"settlement_id": apperr.M("err.choose_list")}}
+	}
+	if err != nil {
+		return err
+	}
+	if district == nil || *district != in {
+		return &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+			Fields: map[string]apperr.Msg{"settlement_id": apperr.M("dispatch.err.settlement_district", "District", code)}}
+	}
+	return nil
 }
 
 func nullID(id int64) *int64 {
@@ -172,20 +200,19 @@ func (db *DB) OpenIncidents(ctx context.Context) ([]incident.Summary, error) {
 	return db.openSummaries(ctx, `ORDER BY i.priority, i.received_at`)
 }
 
-// BoardArea limits the board to part of the incidents (see
-// server.canView): those of a district, and optionally those with no
-// district and those a given user logged.
+// BoardArea limits the board to part of the incidents (access.AreaOf):
+// those of a district, and those a given user logged. An incident with no
+// district is in no district's area.
 type BoardArea struct {
 	DistrictID int64
-	Unplaced   bool  // also incidents with no district
 	LoggedBy   int64 // also incidents this user logged; 0: none
 }
 
 // OpenIncidentsIn lists the open incidents of an area, in the order of
 // OpenIncidents.
 func (db *DB) OpenIncidentsIn(ctx context.Context, a BoardArea) ([]incident.Summary, error) {
-	return db.openSummaries(ctx, `AND (i.district_id = $1 OR ($2 AND i.district_id IS NULL)
-		OR ($3 <> 0 AND i.created_by = $3)) ORDER BY i.priority, i.received_at`, a.DistrictID, a.Unplaced, a.LoggedBy)
+	return db.openSummaries(ctx, `AND (i.district_id = $1 OR ($2 <> 0 AND i.created_by = $2))
+		ORDER BY i.priority, i.received_at`, a.DistrictID, a.LoggedBy)
 }
 
 // openSummaries reads open incidents as board rows; tail adds conditions

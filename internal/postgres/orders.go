@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dvresponse/dvresponse/internal/access"
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
@@ -192,6 +193,41 @@ func (db *DB) OrderCandidates(ctx context.Context, k incident.Keys) ([]incident.
 		ORDER BY o.issued_at DESC, o.id DESC LIMIT 50`, k.Address, names)
 }
 
+// OrderScopes returns, for each of the orders ids that exists, what the
+// access rule judges it by: the record of the incident it was recorded on
+// (district, who logged it, the units sent to it), or for an order
+// recorded without an incident a record with only the order's district.
+func (db *DB) OrderScopes(ctx context.Context, ids []int64) (map[int64]access.Record, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT o.id, CASE WHEN o.incident_id IS NULL THEN o.district_id ELSE i.district_id END, i.created_by,
+			coalesce(array_agg(iu.unit_id ORDER BY iu.assigned_at) FILTER (WHERE iu.unit_id IS NOT NULL), '{}'),
+			coalesce(array_agg(iu.released_at IS NULL ORDER BY iu.assigned_at) FILTER (WHERE iu.unit_id IS NOT NULL), '{}')
+		FROM protection_orders o
+		LEFT JOIN incidents i ON i.id = o.incident_id
+		LEFT JOIN incident_units iu ON iu.incident_id = i.id
+		WHERE o.id = ANY($1)
+		GROUP BY o.id, i.id`, ids)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	out := map[int64]access.Record{}
+	var id int64
+	var rec access.Record
+	var units []int64
+	var active []bool
+	_, err = pgx.ForEachRow(rows, []any{&id, &rec.District, &rec.CreatedBy, &units, &active}, func() error {
+		r := access.Record{District: rec.District, CreatedBy: rec.CreatedBy}
+		for i, u := range units {
+			r.Units = append(r.Units, access.Unit{ID: u, Active: active[i]})
+		}
+		out[id] = r
+		return nil
+	})
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	return out, nil
+}
+
 // OrderByNumber finds an order by its number (case and spaces do not
 // matter).
 func (db *DB) OrderByNumber(ctx context.Context, number string) (*incident.Order, error) {
@@ -260,8 +296,14 @@ func (db *DB) LinkViolatedOrder(ctx context.Context, incidentID, orderID int64, 
 		if err := Notify(ctx, tx, "incident", incidentID); err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "incident.link_order", RecordType: "incident",
-			RecordID: number, Detail: data})
+		if err := appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "incident.link_order", RecordType: "incident",
+			RecordID: number, Detail: data}); err != nil {
+			return err
+		}
+		// The order's own record hears of it too, so that the order's
+		// district sees in its audit trail who linked its order where.
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "order.link_violation", RecordType: "protection_order",
+			RecordID: o.Number, Detail: map[string]any{"incident": number}})
 	})
 	return mapErr(err, "incident")
 }

@@ -340,7 +340,7 @@ func TestRollupsFollowEveryWrite(t *testing.T) {
 	checkAgainstRebuild(t, f.db, f.loc, "clear")
 
 	// An import (COPY), with durations out of order and over a day.
-	m := mustParse(t, `{"timezone": "Asia/Bishkek", "columns": {"external_id": "id", "received_at": "received",
+	m := mustParse(t, `{"timezone": "Asia/Bishkek", "default_district": "LEN", "columns": {"external_id": "id", "received_at": "received",
 		"dispatched_at": "dispatched", "on_scene_at": "onscene", "priority": "pri", "incident_type": "type", "district": "district"}}`)
 	csv := "id,received,dispatched,onscene,pri,type,district\n" +
 		"1,2026-02-28 23:59:30,2026-03-01 00:00:10,2026-03-01 00:12:00,1,DV-PHYS,LEN\n" +

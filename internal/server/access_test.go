@@ -20,39 +20,47 @@ import (
 
 // Record access, route by role by record.
 //
-// The access rule (canView in incidents.go) is restated here by hand, as a
-// table of which user may see which record, rather than computed by
-// calling canView: a change of the rule has to be made in both places on
-// purpose.
+// The access rule (internal/access) is restated here by hand, as a table
+// of which user may see and change which record, rather than computed by
+// calling the access package: a change of the rule has to be made in both
+// places on purpose.
 //
-//   - officers: their district's incidents and those their unit is (or
-//     was) on;
-//   - supervisors: their district's (all, without a district);
+//   - officers: see their district's incidents and those their unit is (or
+//     was) on; change only those their unit is on (not released);
+//   - supervisors: their district's (all, without a district) and those
+//     they logged;
 //   - dispatchers with a district (a control room's area): that
-//     district's, those with no district, and those they logged; without
-//     a district: all;
-//   - administrators: all.
+//     district's and those they logged; without a district: all;
+//   - an incident with no district: those without a district, whoever
+//     logged it, administrators and the officers of a unit on it;
+//   - administrators: see all, change none.
 //
-// Every route that takes a record ({id} incident, {oid} order, {rid}
-// referral), the exports with a district filter and the audit viewer are
-// requested by every user for every record. An allowed request must not
-// be refused (403/404/405, a 5xx or the login page); a refused one must
-// be 403, show none of the record's personal data, and leave an audit row
-// with outcome "denied" for that user.
+// The matrix has three axes: every route that takes a record ({id}
+// incident, {oid} order, {rid} referral), every user (role, with and
+// without a district), and records of the user's own district, another
+// district and none. Each allowed request must not be refused (403/404/405,
+// a 5xx or the login page); a refused one must be 403, show none of the
+// record's personal data, and leave an audit row with outcome "denied" for
+// that user. The exports with a district filter and the audit viewer are
+// requested too.
 
 // Records of the access fixture.
 const (
-	recLEN          = "len"                    // district LEN, logged by the call taker; LEN-2 (off-len's unit) on it
-	recOSH          = "osh"                    // district OSH, logged by the call taker; OSH-1 (off-osh's unit) on it
-	recNone         = "none"                   // no district yet, logged by the call taker
-	recOSHByDispLEN = "osh-logged-by-disp-len" // district OSH, logged by the LEN dispatcher; OSH-2 on it
-	recOSHLENUnit   = "osh-len-unit"           // district OSH, logged by the call taker; LEN-2 (off-len's unit) on it
-	recOrderOnly    = "order-osh"              // a protection order with no incident, district OSH ({oid} routes only)
+	recLEN           = "len"                     // district LEN, logged by the call taker; LEN-2 (off-len's unit) on it
+	recOSH           = "osh"                     // district OSH, logged by the call taker; OSH-1 (off-osh's unit) on it
+	recNone          = "none"                    // no district yet, logged by the call taker
+	recOSHByDispLEN  = "osh-logged-by-disp-len"  // district OSH, logged by the LEN dispatcher; OSH-2 on it
+	recOSHLENUnit    = "osh-len-unit"            // district OSH, logged by the call taker; LEN-2 (off-len's unit) on it
+	recNoneByDispLEN = "none-logged-by-disp-len" // no district, logged by the LEN dispatcher
+	recNoneOSHUnit   = "none-osh-unit"           // no district (imported: no one logged it); OSH-1 (off-osh's unit) on it
+	recLENReleased   = "len-released"            // district LEN, logged by the call taker; LEN-2 was on it, released
+	recOrderOnly     = "order-osh"               // a protection order with no incident, district OSH ({oid} routes only)
+	recOrderNone     = "order-none"              // a protection order with no incident and no district ({oid} routes only)
 )
 
 // incidentRecords are the records that are incidents (with an order and a
 // referral each).
-var incidentRecords = []string{recLEN, recOSH, recNone, recOSHByDispLEN, recOSHLENUnit}
+var incidentRecords = []string{recLEN, recOSH, recNone, recOSHByDispLEN, recOSHLENUnit, recNoneByDispLEN, recNoneOSHUnit, recLENReleased}
 
 // accessUsers are the users of the matrix: every role, inside and outside
 // each district, and without one.
@@ -73,28 +81,58 @@ var accessUsers = []struct {
 	{"admin", account.Admin, "", ""},
 }
 
-var allRecords = []string{recLEN, recOSH, recNone, recOSHByDispLEN, recOSHLENUnit, recOrderOnly}
+var allRecords = append(slices.Clone(incidentRecords), recOrderOnly, recOrderNone)
+
+// recordDistrict is the district of each record ("" for none).
+var recordDistrict = map[string]string{
+	recLEN: "LEN", recOSH: "OSH", recNone: "", recOSHByDispLEN: "OSH", recOSHLENUnit: "OSH", recNoneByDispLEN: "",
+	recNoneOSHUnit: "", recLENReleased: "LEN", recOrderOnly: "OSH", recOrderNone: "",
+}
 
 // expectedView is, by user, the records they may see (an order or a
 // referral is seen with its incident; the order without an incident by
 // its district). Every other record is refused.
 var expectedView = map[string][]string{
-	"off-len":  {recLEN, recOSHLENUnit},
-	"off-osh":  {recOSH, recOSHByDispLEN, recOSHLENUnit, recOrderOnly},
-	"sup-len":  {recLEN},
+	"off-len":  {recLEN, recOSHLENUnit, recLENReleased},
+	"off-osh":  {recOSH, recOSHByDispLEN, recOSHLENUnit, recNoneOSHUnit, recOrderOnly},
+	"sup-len":  {recLEN, recLENReleased},
 	"sup-osh":  {recOSH, recOSHByDispLEN, recOSHLENUnit, recOrderOnly},
 	"sup-all":  allRecords,
-	"disp-len": {recLEN, recNone, recOSHByDispLEN},
-	"disp-osh": {recOSH, recNone, recOSHByDispLEN, recOSHLENUnit, recOrderOnly},
+	"disp-len": {recLEN, recOSHByDispLEN, recNoneByDispLEN, recLENReleased},
+	"disp-osh": {recOSH, recOSHByDispLEN, recOSHLENUnit, recOrderOnly},
 	"disp-all": allRecords,
 	"admin":    allRecords,
 }
 
-// expectedStage is, for officers, the incidents whose stages they may
-// record: those their unit is on (not every incident they may see).
-var expectedStage = map[string][]string{
+// expectedChange is, for officers, the records they may change (stages,
+// orders, danger screens, referrals): those their unit is on now, not
+// every record they may see. Dispatchers and supervisors change what they
+// see; administrators change nothing (their role is refused).
+var expectedChange = map[string][]string{
 	"off-len": {recLEN, recOSHLENUnit},
-	"off-osh": {recOSH},
+	"off-osh": {recOSH, recNoneOSHUnit},
+}
+
+// districtAxis is where rec lies for user: "own" district, "other"
+// district or "none".
+func districtAxis(user, rec string) string {
+	switch d := recordDistrict[rec]; d {
+	case "":
+		return "none"
+	case userDistrict(user):
+		return "own"
+	}
+	return "other"
+}
+
+// userDistrict is the district of the named fixture user ("" for none).
+func userDistrict(name string) string {
+	for _, u := range accessUsers {
+		if u.name == name {
+			return u.district
+		}
+	}
+	panic("no access user " + name)
 }
 
 // expectedExport is, by user, the districts whose report they may export;
@@ -120,30 +158,31 @@ type recordRoute struct {
 	key   string     // "METHOD PATTERN", as in routeAccess
 	param string     // "id", "oid" or "rid"
 	form  url.Values // a POST's form: chosen so that an allowed request changes nothing
-	// stage: an officer also needs their unit on the incident.
-	stage bool
+	// change: the route changes the record: an officer also needs their
+	// unit on the incident (expectedChange).
+	change bool
 }
 
 // recordRoutes is every route with a record parameter. TestAccessMatrix
 // fails when a registered route with one is missing here.
 var recordRoutes = []recordRoute{
 	{key: "GET /incidents/{id}", param: "id"},
-	{key: "POST /incidents/{id}/units", param: "id"},                // no unit chosen: 422
-	{key: "POST /incidents/{id}/units/{unit}/release", param: "id"}, // a unit not on it: nothing to release
-	{key: "POST /incidents/{id}/stage", param: "id", stage: true},   // no stage: refused as invalid
-	{key: "GET /incidents/{id}/danger", param: "id"},
-	{key: "POST /incidents/{id}/danger", param: "id"}, // unanswered: 422
-	{key: "GET /incidents/{id}/correct", param: "id"},
-	{key: "POST /incidents/{id}/correct", param: "id"},      // no stage: 422
-	{key: "POST /incidents/{id}/confidential", param: "id"}, // neither on nor off: 422
-	{key: "GET /incidents/{id}/orders/new", param: "id"},
-	{key: "POST /incidents/{id}/orders/new", param: "id"},     // empty: 422
-	{key: "POST /incidents/{id}/violated-order", param: "id"}, // not a violation call: 409
-	{key: "POST /incidents/{id}/referrals", param: "id"},      // no organisation: 422
+	{key: "POST /incidents/{id}/units", param: "id", change: true},                // no unit chosen: 422
+	{key: "POST /incidents/{id}/units/{unit}/release", param: "id", change: true}, // a unit not on it: nothing to release
+	{key: "POST /incidents/{id}/stage", param: "id", change: true},                // no stage: refused as invalid
+	{key: "GET /incidents/{id}/danger", param: "id", change: true},
+	{key: "POST /incidents/{id}/danger", param: "id", change: true}, // unanswered: 422
+	{key: "GET /incidents/{id}/correct", param: "id", change: true},
+	{key: "POST /incidents/{id}/correct", param: "id", change: true}, // no stage: 422
+	{key: "POST /incidents/{id}/confidential", param: "id"},          // neither on nor off: 422
+	{key: "GET /incidents/{id}/orders/new", param: "id", change: true},
+	{key: "POST /incidents/{id}/orders/new", param: "id", change: true},     // empty: 422
+	{key: "POST /incidents/{id}/violated-order", param: "id", change: true}, // not a violation call: 409
+	{key: "POST /incidents/{id}/referrals", param: "id", change: true},      // no organisation: 422
 	{key: "GET /orders/{oid}", param: "oid"},
-	{key: "POST /orders/{oid}/extend", param: "oid"},                                              // no new end: 422
-	{key: "POST /orders/{oid}/end", param: "oid"},                                                 // no reason: 422
-	{key: "POST /referrals/{rid}/status", param: "rid", form: url.Values{"to": {"no-such-step"}}}, // 422
+	{key: "POST /orders/{oid}/extend", param: "oid", change: true},                                              // no new end: 422
+	{key: "POST /orders/{oid}/end", param: "oid", change: true},                                                 // no reason: 422
+	{key: "POST /referrals/{rid}/status", param: "rid", change: true, form: url.Values{"to": {"no-such-step"}}}, // 422
 }
 
 // accessRecord is one record of the fixture and what belongs to it.
@@ -219,12 +258,17 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		district string
 		by       int64
 		units    []string
+		released bool // the units are released again
+		imported bool // no one logged it
 	}{
-		{recLEN, "LEN", callTaker.ID, []string{"LEN-2"}},
-		{recOSH, "OSH", callTaker.ID, []string{"OSH-1"}},
-		{recNone, "", callTaker.ID, nil},
-		{recOSHByDispLEN, "OSH", f.users["disp-len"].ID, []string{"OSH-2"}},
-		{recOSHLENUnit, "OSH", callTaker.ID, []string{"LEN-2"}},
+		{recLEN, "LEN", callTaker.ID, []string{"LEN-2"}, false, false},
+		{recOSH, "OSH", callTaker.ID, []string{"OSH-1"}, false, false},
+		{recNone, "", callTaker.ID, nil, false, false},
+		{recOSHByDispLEN, "OSH", f.users["disp-len"].ID, []string{"OSH-2"}, false, false},
+		{recOSHLENUnit, "OSH", callTaker.ID, []string{"LEN-2"}, false, false},
+		{recNoneByDispLEN, "", f.users["disp-len"].ID, nil, false, false},
+		{recNoneOSHUnit, "", callTaker.ID, []string{"OSH-1"}, false, true},
+		{recLENReleased, "LEN", callTaker.ID, []string{"LEN-2"}, true, false},
 	} {
 		rec := &accessRecord{address: "Secret street " + itoa(int64(i+1)), victim: "Victim Name" + string(rune('A'+i))}
 		var district *int64
@@ -240,6 +284,13 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		must(err)
 		for _, u := range spec.units {
 			must(db.AssignUnit(ctx, rec.incident, f.units[u].ID, audit.Actor{UserID: callTaker.ID}))
+			if spec.released {
+				must(db.ReleaseUnit(ctx, rec.incident, f.units[u].ID, audit.Actor{UserID: callTaker.ID}))
+			}
+		}
+		if spec.imported {
+			_, err := db.Pool.Exec(ctx, `UPDATE incidents SET created_by = NULL WHERE id = $1`, rec.incident)
+			must(err)
 		}
 		rec.order, rec.orderNo, err = db.IssueOrder(ctx, incident.NewOrder{Kind: incident.TemporaryOrder, IncidentID: &rec.incident,
 			DistrictID: district, ProtectedName: rec.victim, RestrainedName: "Restrained Person", Address: rec.address,
@@ -259,6 +310,12 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		EndsAt: now.Add(72 * time.Hour)}, time.UTC, audit.Actor{UserID: callTaker.ID})
 	must(err)
 	f.rec[recOrderOnly] = only
+	none := &accessRecord{address: "Standalone order address 8", victim: "Victim NameY"}
+	none.order, none.orderNo, err = db.IssueOrder(ctx, incident.NewOrder{Kind: incident.TemporaryOrder,
+		ProtectedName: none.victim, RestrainedName: "Restrained Person", Address: none.address, StartsAt: now,
+		EndsAt: now.Add(72 * time.Hour)}, time.UTC, audit.Actor{UserID: callTaker.ID})
+	must(err)
+	f.rec[recOrderNone] = none
 	return f
 }
 
@@ -387,13 +444,28 @@ func TestAccessMatrix(t *testing.T) {
 func (f *accessFixture) recordRoutesAs(t *testing.T, c *client, user string) {
 	t.Helper()
 	role := roleOf(user)
+	axes := map[string]bool{} // route and district axis requested
+	defer func() {
+		// Every route was requested for records of the user's own
+		// district (when they have one), another district and none.
+		for _, rr := range recordRoutes {
+			for _, axis := range []string{"own", "other", "none"} {
+				if axis == "own" && userDistrict(user) == "" {
+					continue // a user without a district has no own district
+				}
+				if !axes[rr.key+" "+axis] {
+					t.Errorf("%s as %s: no record of the %s district axis requested", rr.key, user, axis)
+				}
+			}
+		}
+	}()
 	for _, rr := range recordRoutes {
 		method, pattern, _ := strings.Cut(rr.key, " ")
 		roleOK := slices.Contains(routeAccess[rr.key], role)
 		for _, name := range allRecords {
 			rec := f.rec[name]
-			if name == recOrderOnly && rr.param != "oid" {
-				continue // the order without an incident has only the {oid} routes
+			if f.rec[name].incident == 0 && rr.param != "oid" {
+				continue // an order without an incident has only the {oid} routes
 			}
 			var path string
 			switch rr.param {
@@ -406,11 +478,15 @@ func (f *accessFixture) recordRoutesAs(t *testing.T, c *client, user string) {
 				path = strings.Replace(pattern, "{rid}", itoa(rec.referral), 1)
 			}
 			allowed := roleOK && slices.Contains(expectedView[user], name)
-			if allowed && rr.stage && role == account.Officer {
-				allowed = slices.Contains(expectedStage[user], name)
+			if allowed && rr.change && role == account.Officer {
+				allowed = slices.Contains(expectedChange[user], name)
 			}
-			what := rr.key + " for " + name + " as " + user
-			before := f.denials(t, f.users[user].ID)
+			axes[rr.key+" "+districtAxis(user, name)] = true
+			what := rr.key + " for " + name + " (" + districtAxis(user, name) + " district) as " + user
+			var before int64
+			if !allowed { // only a refusal is checked for its audit row
+				before = f.denials(t, f.users[user].ID)
+			}
 			resp := requestAs(c, method, path, rr.form)
 			if allowed {
 				if !allowedAnswer(resp) {
@@ -568,10 +644,10 @@ func TestAccessBoardArea(t *testing.T) {
 		incidents     []string
 		units, hidden []string
 	}{
-		{"disp-len", []string{recLEN, recNone, recOSHByDispLEN}, []string{"LEN-1", "LEN-2", "OSH-2"}, []string{"OSH-1"}},
-		{"disp-osh", []string{recOSH, recNone, recOSHByDispLEN, recOSHLENUnit}, []string{"OSH-1", "OSH-2", "LEN-2"}, []string{"LEN-1"}},
+		{"disp-len", []string{recLEN, recOSHByDispLEN, recNoneByDispLEN, recLENReleased}, []string{"LEN-1", "LEN-2", "OSH-2"}, []string{"OSH-1"}},
+		{"disp-osh", []string{recOSH, recOSHByDispLEN, recOSHLENUnit}, []string{"OSH-1", "OSH-2", "LEN-2"}, []string{"LEN-1"}},
 		{"disp-all", incidentRecords, []string{"LEN-1", "LEN-2", "OSH-1", "OSH-2"}, nil},
-		{"sup-len", []string{recLEN}, []string{"LEN-1", "LEN-2"}, []string{"OSH-1", "OSH-2"}},
+		{"sup-len", []string{recLEN, recLENReleased}, []string{"LEN-1", "LEN-2"}, []string{"OSH-1", "OSH-2"}},
 		{"sup-all", incidentRecords, []string{"LEN-1", "LEN-2", "OSH-1", "OSH-2"}, nil},
 		{"admin", incidentRecords, []string{"LEN-1", "LEN-2", "OSH-1", "OSH-2"}, nil},
 	}
@@ -733,10 +809,10 @@ func TestAccessConfidentialAddressOnOrders(t *testing.T) {
 		who   string
 		c     *client
 		shown bool
-		form  bool // may open the order form
+		form  bool // may open the order form (change the incident)
 	}{
 		{"dispatcher", f.user(t, "disp", account.Dispatcher, ""), false, true},
-		{"officer of another unit", f.user(t, "off-other", account.Officer, "LEN"), false, true},
+		{"officer of another unit", f.user(t, "off-other", account.Officer, "LEN"), false, false}, // changes only its unit's incidents
 		{"administrator", f.user(t, "root", account.Admin, ""), false, false},
 		{"officer of the unit", off, true, true},
 		{"supervisor", f.user(t, "sup", account.Supervisor, "LEN"), true, true},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dvresponse/dvresponse/internal/access"
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/i18n"
@@ -18,23 +19,25 @@ import (
 	"github.com/dvresponse/dvresponse/web"
 )
 
-// boardArea is the part of the incidents the board shows u (canView's
-// rule as a query): nil, everything, for an administrator and for a
-// dispatcher or supervisor with no district; for a dispatcher with a
-// district, that control room's area (the district, the incidents with no
-// district, the calls they logged); for a supervisor with a district, the
-// district.
+// boardArea is the part of the incidents the board shows u, the access
+// rule as a query (access.AreaOf): nil, everything, for an administrator
+// and for a dispatcher or supervisor with no district; for a dispatcher or
+// supervisor with a district, that district's incidents and the calls
+// they logged themselves (whatever district they gave them). An incident
+// with no district is on no district's board.
 func boardArea(u *account.User) *postgres.BoardArea {
-	if u == nil || u.DistrictID == nil {
+	if u == nil {
+		return &postgres.BoardArea{}
+	}
+	a := access.AreaOf(u)
+	if a.All {
 		return nil
 	}
-	switch u.Role {
-	case account.Dispatcher:
-		return &postgres.BoardArea{DistrictID: *u.DistrictID, Unplaced: true, LoggedBy: u.ID}
-	case account.Supervisor:
-		return &postgres.BoardArea{DistrictID: *u.DistrictID}
+	area := &postgres.BoardArea{LoggedBy: a.LoggedBy} // district 0: none
+	if a.District != nil {
+		area.DistrictID = *a.District
 	}
-	return nil
+	return area
 }
 
 // boardData reads what the board shows u: the open incidents u may see

@@ -8,6 +8,7 @@ import (
 
 	"github.com/a-h/templ"
 
+	"github.com/dvresponse/dvresponse/internal/access"
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
@@ -50,18 +51,10 @@ var confidentialFacts = map[string]bool{"address": true, "location_notes": false
 // addressShown says whether u is shown the address of in (and its location
 // notes and coordinates). Every viewer is, unless the address is
 // confidential; then only an officer whose unit is on the incident (not
-// released) and a supervisor who may see the incident are.
+// released) and a supervisor who may see the incident are
+// (access.AddressShown).
 func addressShown(u *account.User, in *incident.Incident) bool {
-	if !in.AddressConfidential {
-		return true
-	}
-	switch u.Role {
-	case account.Supervisor:
-		return canView(u, in)
-	case account.Officer:
-		return officerUnitOn(u, in) != nil
-	}
-	return false
+	return access.AddressShown(u, access.Of(in), in.AddressConfidential)
 }
 
 // redactFacts applies address confidentiality to the incident page's facts

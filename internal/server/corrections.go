@@ -15,7 +15,7 @@ import (
 )
 
 // correctRoles may correct stage times: supervisors only (a supervisor
-// with a district only for that district's incidents, by canView).
+// with a district only for that district's incidents, by canChange).
 var correctRoles = []account.Role{account.Supervisor}
 
 // correctionsPanel offers supervisors "Correct a time" with the number of
@@ -27,7 +27,7 @@ func (s *Server) correctionsPanel(r *http.Request, in *incident.Incident) (templ
 		return nil, err
 	}
 	v := web.CorrectionsPanelView{Count: n}
-	if u := currentUser(r.Context()); u != nil && slices.Contains(correctRoles, u.Role) {
+	if u := currentUser(r.Context()); u != nil && slices.Contains(correctRoles, u.Role) && canChange(u, in) {
 		v.Href = incidentPagePath(in.ID) + "/correct"
 	} else if n == 0 {
 		return nil, nil
@@ -38,7 +38,7 @@ func (s *Server) correctionsPanel(r *http.Request, in *incident.Incident) (templ
 // correctionForm opens the form; ?stage= chooses the stage and fills in
 // its current time.
 func (s *Server) correctionForm(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "incident.correct")
 	if !ok {
 		return
 	}
@@ -102,7 +102,7 @@ func (s *Server) renderCorrection(w http.ResponseWriter, r *http.Request, status
 
 // saveCorrection corrects one stage time.
 func (s *Server) saveCorrection(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "incident.correct")
 	if !ok {
 		return
 	}

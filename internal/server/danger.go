@@ -19,7 +19,8 @@ import (
 
 // dangerRoles may record danger screens: officers at the scene,
 // dispatchers screening by phone, supervisors. Which incidents they may
-// screen is what they may view (loadIncident, canView).
+// screen is what they may change (loadIncidentToChange, canChange): an
+// officer only while their unit is on it.
 var dangerRoles = []account.Role{account.Officer, account.Dispatcher, account.Supervisor}
 
 // incidentPagePath is the address of an incident's page.
@@ -41,7 +42,7 @@ func (s *Server) dangerPanel(r *http.Request, in *incident.Incident) (templ.Comp
 		return nil, err
 	}
 	v := web.DangerPanelView{Count: len(screens), IncidentHigh: in.HighDanger}
-	if u := currentUser(r.Context()); u != nil && slices.Contains(dangerRoles, u.Role) {
+	if u := currentUser(r.Context()); u != nil && slices.Contains(dangerRoles, u.Role) && canChange(u, in) {
 		v.FormHref = incidentPagePath(in.ID) + "/danger"
 	}
 	if len(screens) > 0 {
@@ -59,7 +60,7 @@ func (s *Server) dangerPanel(r *http.Request, in *incident.Incident) (templ.Comp
 
 // dangerForm shows the danger screen's questions.
 func (s *Server) dangerForm(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "danger_screen.create")
 	if !ok {
 		return
 	}
@@ -98,7 +99,7 @@ func (s *Server) renderDangerForm(w http.ResponseWriter, r *http.Request, status
 // the incident (on the board and in the history lookup) and prompts the
 // referral.
 func (s *Server) saveDangerScreen(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "danger_screen.create")
 	if !ok {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -188,19 +189,23 @@ func TestDangerScreenAccess(t *testing.T) {
 	f := newIntakeFixture(t)
 	inc := f.logCall(t) // in LEN
 	createDistrict(t, f.ts.DB, "OSH", "Osh city")
+	id, _ := strconv.ParseInt(strings.TrimPrefix(inc, "/incidents/"), 10, 64)
+	assignUnit(t, f.ts.DB, id, f.unit.ID)
 	cases := []struct {
 		user     string
 		role     account.Role
 		district string
+		unit     string
 		status   int
 	}{
-		{"off-len", account.Officer, "LEN", http.StatusOK},
-		{"sup-len", account.Supervisor, "LEN", http.StatusOK},
-		{"off-osh", account.Officer, "OSH", http.StatusForbidden},
-		{"admin", account.Admin, "", http.StatusForbidden},
+		{"off-len", account.Officer, "LEN", f.unit.CallSign, http.StatusOK}, // their unit is on it
+		{"sup-len", account.Supervisor, "LEN", "", http.StatusOK},
+		{"off-len-other", account.Officer, "LEN", "", http.StatusForbidden}, // their unit is not on it
+		{"off-osh", account.Officer, "OSH", "", http.StatusForbidden},
+		{"admin", account.Admin, "", "", http.StatusForbidden},
 	}
 	for _, c := range cases {
-		createUser(t, f.ts.DB, c.user, c.role, c.district)
+		createUnitUser(t, f.ts.DB, c.user, c.role, c.district, c.unit)
 		cl := f.ts.client(t)
 		cl.mustLogin(c.user, testPassword)
 		if resp := cl.get(inc + "/danger"); resp.StatusCode != c.status {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/a-h/templ"
 
@@ -79,17 +78,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.renderError(w, r, status, s.t(r, headings[code]), msg)
 }
 
-// secretFields are never echoed back in a retry page.
+// secretFields are never echoed back in a retry page, on any route; a
+// route group adds its own with secretField (routes.go).
 var secretFields = map[string]bool{"password": true, "current": true, "confirm": true}
 
 // isSecret reports whether a posted field must not be echoed back: the
-// password fields, and the one-time code on the second-factor pages
-// (elsewhere "code" is an ordinary reference-data code).
+// password fields, and those the route table marks secret for the route.
 func isSecret(r *http.Request, field string) bool {
-	if field == "code" {
-		return strings.HasPrefix(r.URL.Path, "/login/totp") || strings.HasPrefix(r.URL.Path, "/account/totp")
-	}
-	return secretFields[field]
+	return secretFields[field] || slices.Contains(policyOf(r).secrets, field)
 }
 
 // renderRetry answers a POST that could not be handled with a page that

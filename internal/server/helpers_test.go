@@ -304,6 +304,26 @@ func createUser(t *testing.T, db *postgres.DB, username string, role account.Rol
 	return u
 }
 
+// createUnitUser stores a user of unit (a call sign) with testPassword.
+func createUnitUser(t *testing.T, db *postgres.DB, username string, role account.Role, district, unit string) *account.User {
+	t.Helper()
+	u, err := db.CreateUser(context.Background(), account.Draft{Username: username, Role: string(role),
+		District: district, Unit: unit, Password: testPassword}, audit.Actor{})
+	if err != nil {
+		t.Fatalf("create user %s: %v", username, err)
+	}
+	return u
+}
+
+// assignUnit puts unit unitID on incident incidentID, as a dispatcher
+// does: the officers of a unit change only the incidents it is on.
+func assignUnit(t *testing.T, db *postgres.DB, incidentID, unitID int64) {
+	t.Helper()
+	if err := db.AssignUnit(context.Background(), incidentID, unitID, audit.Actor{}); err != nil {
+		t.Fatalf("assign unit %d to incident %d: %v", unitID, incidentID, err)
+	}
+}
+
 // createDistrict stores a district.
 func createDistrict(t *testing.T, db *postgres.DB, code, name string) refdata.District {
 	t.Helper()

@@ -19,10 +19,10 @@ import (
 // maxImportBytes bounds an upload of the import page: the CSV export, the
 // mapping and the form's overhead.
 //
-// The router's limitBody(1 MiB) wraps every request body before this
-// handler runs, and a MaxBytesReader cannot widen an outer one: until that
-// middleware exempts POST /admin/import, the effective limit is 1 MiB (the
-// page then says so, with the limit that was hit).
+// The router's limitBody(1 MiB) wraps every request body; the import route
+// raises its own limit to this one (raiseBodyLimit, routes.go). Without
+// that the effective limit is 1 MiB (the page then says so, with the limit
+// that was hit).
 const maxImportBytes = 64 << 20
 
 // importTransferTime is how long an upload and its import may take: the
@@ -37,6 +37,7 @@ func (s *Server) importMappingTemplate() string {
 	return `{
   "timezone": "` + s.loc.String() + `",
   "null_values": ["", "NULL"],
+  "default_district": "",
   "columns": {
     "external_id": "",
     "received_at": "",

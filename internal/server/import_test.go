@@ -61,7 +61,7 @@ func file(name, filename, s string) part {
 }
 func fileFrom(name, filename string, r io.Reader) part { return part{name, filename, r} }
 
-const uploadMapping = `{"timezone": "Asia/Bishkek", "columns": {"external_id": "id", "received_at": "received",
+const uploadMapping = `{"timezone": "Asia/Bishkek", "default_district": "Leninsky", "columns": {"external_id": "id", "received_at": "received",
   "dispatched_at": "dispatched", "priority": "prio", "incident_type": "type", "district": "district", "address": "address"}}`
 
 const uploadCSV = "id,received,dispatched,prio,type,district,address\n" +
@@ -176,8 +176,13 @@ func TestImportPageRefuses(t *testing.T) {
 	}{
 		{"bad JSON", []part{text("mapping", `{"columns": `), file("file", "a.csv", uploadCSV)}, http.StatusUnprocessableEntity,
 			"The mapping is not valid: the JSON ends too early.", `{"columns": `},
-		{"missing column", []part{text("mapping", `{"columns": {"received_at": "when"}}`), file("file", "a.csv", uploadCSV)},
-			http.StatusUnprocessableEntity, `column "when" (received_at) is not in the file's header`, `{"columns": {"received_at": "when"}}`},
+		{"missing column", []part{text("mapping", `{"default_district": "LEN", "columns": {"received_at": "when"}}`), file("file", "a.csv", uploadCSV)},
+			http.StatusUnprocessableEntity, `column "when" (received_at) is not in the file's header`, `{"default_district": "LEN", "columns": {"received_at": "when"}}`},
+		// An incident with no district would be hidden from every district
+		// (issue 12, item 4): a mapping must place every row in one.
+		{"no district", []part{text("mapping", `{"columns": {"received_at": "received"}}`), file("file", "a.csv", uploadCSV)},
+			http.StatusUnprocessableEntity, `every incident needs a district: map the "district" column in "columns", or set "default_district"`,
+			`{"columns": {"received_at": "received"}}`},
 		{"no file", []part{text("mapping", uploadMapping), file("file", "", "")}, http.StatusUnprocessableEntity,
 			"Choose the CSV file to import.", uploadMapping},
 		{"file first", []part{file("file", "a.csv", uploadCSV), text("mapping", uploadMapping)}, http.StatusUnprocessableEntity,

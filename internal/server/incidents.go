@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/dvresponse/dvresponse/internal/access"
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
@@ -342,65 +343,22 @@ func (s *Server) fmtTimeSec(r *http.Request, t time.Time) string {
 	return i18n.FromContext(r.Context()).DateTimeSec(t, s.loc)
 }
 
-// canView says whether u may see incident in. It is the one rule of
-// record access; every route that takes an incident, an order or a
-// referral goes through it (loadIncident, loadOrder, loadReferral), and
-// the lists apply the same rule in their queries.
-//
-//   - Administrators see every incident (and are audited like anyone).
-//   - Supervisors see the incidents of their district; a supervisor with
-//     no district sees all of them.
-//   - Officers see the incidents of their district and those their unit
-//     is or was assigned to (wherever they are).
-//   - Dispatchers work a control room. A dispatcher with a district works
-//     that area's control room: they see the incidents of that district,
-//     the incidents with no district yet (a call not yet placed), and the
-//     incidents they logged themselves, whatever district they gave them
-//     (intake stays open to every district: a call may come in for a
-//     neighbouring area, and whoever took it must be able to follow it).
-//     A dispatcher with no district is a national or city control room
-//     and sees every incident.
-//
-// An incident with no district is seen only by those who see everything
-// and by area dispatchers (and by the officers of a unit on it).
-func canView(u *account.User, in *incident.Incident) bool {
-	sameDistrict := u.DistrictID != nil && in.DistrictID != nil && *u.DistrictID == *in.DistrictID
-	switch u.Role {
-	case account.Admin:
-		return true
-	case account.Dispatcher:
-		return u.DistrictID == nil || sameDistrict || in.DistrictID == nil ||
-			(in.CreatedBy != nil && *in.CreatedBy == u.ID)
-	case account.Supervisor:
-		return u.DistrictID == nil || sameDistrict
-	case account.Officer:
-		if sameDistrict {
-			return true
-		}
-		for _, a := range in.Units {
-			if u.UnitID != nil && a.UnitID == *u.UnitID {
-				return true
-			}
-		}
-	}
-	return false
-}
+// canView says whether u may see incident in: the rule of record access
+// (internal/access) applied to the incident. Every route that takes an
+// incident, an order or a referral goes through it (loadIncident,
+// loadOrder, loadReferral), and the lists apply the same rule in their
+// queries (access.AreaOf).
+func canView(u *account.User, in *incident.Incident) bool { return access.CanView(u, access.Of(in)) }
 
-// seesEverything says whether canView lets u see every incident: an
-// administrator, or a dispatcher or supervisor with no district.
-func seesEverything(u *account.User) bool {
-	switch u.Role {
-	case account.Admin:
-		return true
-	case account.Dispatcher, account.Supervisor:
-		return u.DistrictID == nil
-	}
-	return false
+// canChange says whether u may change incident in: record its stages,
+// its protection orders, danger screens and referrals (access.CanChange).
+func canChange(u *account.User, in *incident.Incident) bool {
+	return access.CanChange(u, access.Of(in))
 }
 
 // Records outside the viewer's part and records that do not exist get the
 // same answer, so that trying numbers does not tell which exist: a viewer
-// limited to part of the incidents (seesEverything false) is answered 403
+// limited to part of the incidents (access.SeesEverything false) is answered 403
 // with the same message for both, and both are audited as denied; only a
 // viewer who may see every record is told 404 (nothing is hidden from
 // them). A parameter that is not a number at all is 404 for everyone.
@@ -410,7 +368,7 @@ func seesEverything(u *account.User) bool {
 // audited (action, the record type, no record id, and the path's id in
 // the detail) with message msg.
 func (s *Server) recordMissing(w http.ResponseWriter, r *http.Request, err error, action, recordType string, id int64, msg string) {
-	if apperr.CodeOf(err) != apperr.NotFound || seesEverything(currentUser(r.Context())) {
+	if apperr.CodeOf(err) != apperr.NotFound || access.SeesEverything(currentUser(r.Context())) {
 		s.fail(w, r, err)
 		return
 	}
@@ -448,6 +406,39 @@ func (s *Server) loadIncident(w http.ResponseWriter, r *http.Request) (*incident
 	}
 	if !canView(currentUser(r.Context()), in) {
 		s.refuseRecord(w, r, "incident.view", "incident", in.Number, id, notYourIncident)
+		return nil, false
+	}
+	return in, true
+}
+
+// notAssigned is the answer (a catalogue ID) to a change of a record the
+// viewer may see but not change (access.CanChange).
+const notAssigned = "access.err.not_assigned"
+
+// refuseChange answers 403 to a change of a record the viewer may see but
+// not change, and audits it (action, outcome denied). A failed audit write
+// is logged and the refusal stands.
+func (s *Server) refuseChange(w http.ResponseWriter, r *http.Request, action, recordType, recordID string) {
+	e := audit.Entry{Actor: s.actor(r), Action: action, RecordType: recordType, RecordID: recordID,
+		Outcome: audit.Denied, Detail: map[string]any{"method": r.Method}}
+	if err := s.db.Audit(r.Context(), e); err != nil {
+		s.log.Warn("audit of a refused change failed", "route", routePattern(r), "err", err)
+	}
+	s.fail(w, r, apperr.New(apperr.Forbidden, notAssigned))
+}
+
+// loadIncidentToChange is loadIncident for the routes that change the
+// incident's record (its orders, danger screens, referrals, units,
+// corrections): the viewer must also be allowed to change it (canChange:
+// an officer only while their unit is on it). A refusal is audited
+// (action, denied) and answered 403.
+func (s *Server) loadIncidentToChange(w http.ResponseWriter, r *http.Request, action string) (*incident.Incident, bool) {
+	in, ok := s.loadIncident(w, r)
+	if !ok {
+		return nil, false
+	}
+	if !canChange(currentUser(r.Context()), in) {
+		s.refuseChange(w, r, action, "incident", in.Number)
 		return nil, false
 	}
 	return in, true
@@ -623,7 +614,7 @@ func nonEmpty(xs ...string) []string {
 
 // assignUnit assigns the chosen unit; the first assignment dispatches.
 func (s *Server) assignUnit(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "unit.assign")
 	if !ok {
 		return
 	}
@@ -646,7 +637,7 @@ func (s *Server) assignUnit(w http.ResponseWriter, r *http.Request) {
 
 // releaseUnit takes a unit off the incident.
 func (s *Server) releaseUnit(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "unit.release")
 	if !ok {
 		return
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"mime"
 	"net"
 	"net/http"
@@ -26,6 +27,8 @@ type ctxKey int
 const (
 	userKey ctxKey = iota
 	flashKey
+	bodyKey   // the request body before limitBody wrapped it
+	policyKey // *routePolicy
 )
 
 // Session keys.
@@ -102,16 +105,68 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody caps request bodies at n bytes; POSTs to the paths in larger
-// (uploads) may send up to their own limit.
-func limitBody(n int64, larger map[string]int64) func(http.Handler) http.Handler {
+// limitBody caps request bodies at n bytes. A route that takes more (an
+// upload) raises its own limit with raiseBodyLimit, next to it in the route
+// table; limitBody keeps the unwrapped body for that.
+func limitBody(n int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			limit := n
-			if l, ok := larger[r.URL.Path]; ok && r.Method == http.MethodPost {
-				limit = l
+			ctx := context.WithValue(r.Context(), bodyKey, r.Body)
+			r = r.WithContext(ctx)
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// raiseBodyLimit lets the route's POSTs send up to n bytes instead of
+// limitBody's default (a MaxBytesReader cannot widen an outer one, so the
+// body limitBody kept is wrapped again). Nothing may have read the body
+// before: an upload is multipart, which no middleware reads.
+func raiseBodyLimit(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if body, ok := r.Context().Value(bodyKey).(io.ReadCloser); ok && r.Method == http.MethodPost {
+				r.Body = http.MaxBytesReader(w, body, n)
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// routePolicy is what the route table says of a request beyond its roles,
+// for code that runs outside the route's own middleware (the retry page
+// written by the deadline or the login redirect): it is created for every
+// request before routing, and the route's groups fill it in.
+type routePolicy struct {
+	secrets []string // posted fields never echoed back, beyond secretFields
+}
+
+// withPolicy gives the request an empty routePolicy.
+func withPolicy(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), policyKey, &routePolicy{})))
+	})
+}
+
+// policyOf is the request's routePolicy (an empty one outside withPolicy).
+func policyOf(r *http.Request) *routePolicy {
+	if p, ok := r.Context().Value(policyKey).(*routePolicy); ok {
+		return p
+	}
+	return &routePolicy{}
+}
+
+// secretField marks posted fields of the group's routes as secrets that a
+// retry page never echoes back (e.g. the one-time code of the
+// second-factor pages; elsewhere "code" is an ordinary reference-data
+// code). It must come before requireLogin, whose redirect may write a
+// retry page.
+func secretField(names ...string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := policyOf(r)
+			p.secrets = append(p.secrets, names...)
 			next.ServeHTTP(w, r)
 		})
 	}
@@ -254,58 +309,50 @@ func (s *Server) setFlash(r *http.Request, kind, msg string) {
 // request's context lives, so without a deadline a full pool (or a database
 // that accepts connections but does not answer) would leave a dispatcher
 // looking at a spinner until the browser gave up. Each request gets a
-// deadline instead: when it passes, the wait for a connection or a query
-// ends with context.DeadlineExceeded, which the stores report as
-// Unavailable, and the user gets the "try again" page, with the form kept.
+// deadline instead, set by its group in the route table: when it passes,
+// the wait for a connection or a query ends with context.DeadlineExceeded,
+// which the stores report as Unavailable, and the user gets the "try again"
+// page, with the form kept.
 const (
 	// requestDeadline bounds ordinary requests: a page, a form, a fragment.
 	requestDeadline = 5 * time.Second
-	// longRequestDeadline bounds the requests under longRequestPaths.
+	// longRequestDeadline bounds the requests that read many rows (reports,
+	// audit trails, their CSV and JSON exports).
 	longRequestDeadline = 2 * time.Minute
 )
 
-// longRequestPaths read many rows (reports, audit trails, their CSV and
-// JSON exports): a path, anything under it ("/p/...") and its exports
-// ("/p.csv").
-var longRequestPaths = []string{"/dashboard", "/reports", "/audit", "/admin/audit"}
-
-// boundRequestTime gives each request a deadline: requestDeadline, or
-// longRequestDeadline under longRequestPaths. Event streams, static files
-// and uploads (multipart: the import lifts its own time limits) get none.
-// A handler whose deadline passed answers nobody (fail stays silent once
-// the request's context has ended), so when nothing was written this
-// answers for it: 503 with the "try again" page.
+// deadline gives each request of the group a deadline of limit. Event
+// streams and static files are routed outside such groups; uploads
+// (multipart: the import lifts its own time limits) get none. A handler
+// whose deadline passed answers nobody (fail stays silent once the
+// request's context has ended), so when nothing was written this answers
+// for it: 503 with the "try again" page.
 //
 // It also reads a posted form before passing the request on, so that every
 // later copy of the request shares the parsed form: the "try again" page
 // can then repeat what was typed even when it is rendered outside the
 // handler (here, or when the session store fails after the handler ran).
-func (s *Server) boundRequestTime(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		path := r.URL.Path
-		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if path == "/board/events" || strings.HasPrefix(path, "/static/") || ct == "multipart/form-data" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		limit := requestDeadline
-		if slices.ContainsFunc(longRequestPaths, func(p string) bool {
-			return path == p || strings.HasPrefix(path, p+"/") || strings.HasPrefix(path, p+".")
-		}) {
-			limit = longRequestDeadline
-		}
-		if r.Method == http.MethodPost && ct == "application/x-www-form-urlencoded" {
-			if err := r.ParseForm(); err != nil {
-				s.fail(w, r, apperr.New(apperr.Invalid, "request.err.form"))
+func (s *Server) deadline(limit time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if ct == "multipart/form-data" {
+				next.ServeHTTP(w, r)
 				return
 			}
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), limit)
-		defer cancel()
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-		next.ServeHTTP(ww, r.WithContext(ctx))
-		if ww.Status() == 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil {
-			s.fail(ww, r, apperr.Wrap(apperr.Unavailable, ctx.Err(), "request.err.busy"))
-		}
-	})
+			if r.Method == http.MethodPost && ct == "application/x-www-form-urlencoded" {
+				if err := r.ParseForm(); err != nil {
+					s.fail(w, r, apperr.New(apperr.Invalid, "request.err.form"))
+					return
+				}
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), limit)
+			defer cancel()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r.WithContext(ctx))
+			if ww.Status() == 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && r.Context().Err() == nil {
+				s.fail(ww, r, apperr.Wrap(apperr.Unavailable, ctx.Err(), "request.err.busy"))
+			}
+		})
+	}
 }

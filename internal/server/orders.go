@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/dvresponse/dvresponse/internal/access"
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
@@ -141,7 +142,7 @@ func (s *Server) ordersPanelData(r *http.Request, in *incident.Incident, number,
 	for i := range orders {
 		p.Orders = append(p.Orders, s.orderRow(r, &orders[i], now))
 	}
-	change := canChangeOrders(u)
+	change := canChangeOrders(u) && canChange(u, in)
 	if change {
 		p.IssueHref = orderIncidentHref(in.ID) + "/orders/new"
 	}
@@ -151,6 +152,16 @@ func (s *Server) ordersPanelData(r *http.Request, in *incident.Incident, number,
 	}
 	if linked != nil {
 		row := s.orderRow(r, linked, now)
+		// An order linked by someone who sees further (a national control
+		// room) may be outside this viewer's part: they are told that the
+		// call is linked to it, not whom it protects or restrains.
+		scopes, err := s.db.OrderScopes(ctx, []int64{linked.ID})
+		if err != nil {
+			return p, err
+		}
+		if sc, ok := scopes[linked.ID]; !ok || !access.CanView(u, sc) {
+			row.Protected, row.Restrained, row.Address, row.Href, row.IncidentHref, row.Incident = "", "", "", "", "", ""
+		}
 		p.Linked = &row
 	}
 	p.Violation, err = s.reportsViolation(r, in)
@@ -164,8 +175,21 @@ func (s *Server) ordersPanelData(r *http.Request, in *incident.Incident, number,
 		if err != nil {
 			return p, err
 		}
+		// Only orders the viewer may see are offered: an order is judged
+		// by its own incident (access), not by the one it would be linked to.
+		ids := make([]int64, len(cands))
+		for i, o := range cands {
+			ids[i] = o.ID
+		}
+		scopes, err := s.db.OrderScopes(ctx, ids)
+		if err != nil {
+			return p, err
+		}
 		for _, o := range cands {
 			if linked != nil && o.ID == linked.ID {
+				continue
+			}
+			if sc, ok := scopes[o.ID]; !ok || !access.CanView(u, sc) {
 				continue
 			}
 			p.Candidates = append(p.Candidates, web.Option{Value: strconv.FormatInt(o.ID, 10),
@@ -247,7 +271,7 @@ func (s *Server) renderOrderForm(w http.ResponseWriter, r *http.Request, status 
 
 // newOrder opens the form, filled in from the incident.
 func (s *Server) newOrder(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "order.issue")
 	if !ok {
 		return
 	}
@@ -262,7 +286,7 @@ func (s *Server) newOrder(w http.ResponseWriter, r *http.Request) {
 
 // createOrder records the order on the incident.
 func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "order.issue")
 	if !ok {
 		return
 	}
@@ -351,7 +375,7 @@ func (s *Server) renderOrder(w http.ResponseWriter, r *http.Request, status int,
 	u := currentUser(r.Context())
 	p := web.OrderPage{Page: s.page(r, o.Number, incidentNav(u)), Order: s.orderRow(r, o, now), Conditions: o.Conditions,
 		IssuedBy: o.IssuedByName, IssuedAt: s.officerTime(r, o.IssuedAt), EndReason: o.EndReason, Extensions: o.Extensions,
-		MaxEnd: s.officerTime(r, o.MaxEnd(s.loc)), CanChange: o.Active(now) && canChangeOrders(u)}
+		MaxEnd: s.officerTime(r, o.MaxEnd(s.loc)), CanChange: o.Active(now) && canChangeOrders(u) && canChange(u, scope)}
 	if !addressShown(u, scope) {
 		p.Order.Address, p.AddressHidden = s.t(r, "order.address_hidden"), true
 	}
@@ -383,6 +407,10 @@ func (s *Server) extendOrder(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !canChange(currentUser(r.Context()), scope) {
+		s.refuseChange(w, r, "order.extend", "protection_order", o.Number)
+		return
+	}
 	err := func() error {
 		t, err := incident.ParseOrderTime("ends_at", r.PostFormValue("ends_at"), s.loc)
 		if err != nil {
@@ -407,6 +435,10 @@ func (s *Server) extendOrder(w http.ResponseWriter, r *http.Request) {
 func (s *Server) endOrder(w http.ResponseWriter, r *http.Request) {
 	o, scope, ok := s.loadOrder(w, r)
 	if !ok {
+		return
+	}
+	if !canChange(currentUser(r.Context()), scope) {
+		s.refuseChange(w, r, "order.end", "protection_order", o.Number)
 		return
 	}
 	if err := s.db.EndOrder(r.Context(), o.ID, r.PostFormValue("reason"), s.actor(r)); err != nil {
@@ -455,7 +487,7 @@ func (s *Server) expiringOrders(w http.ResponseWriter, r *http.Request) {
 // linkViolatedOrder records which order the incident's call reports as
 // violated: chosen from the list, or typed by number.
 func (s *Server) linkViolatedOrder(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "incident.link_order")
 	if !ok {
 		return
 	}
@@ -465,9 +497,15 @@ func (s *Server) linkViolatedOrder(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, err)
 			return
 		}
-		msg, fields := s.formError(r, err)
-		if m := fields["order"]; m != "" {
-			msg = m
+		var msg string
+		if apperr.CodeOf(err) == apperr.Forbidden {
+			msg = s.tr(r, apperr.MessageOf(err)) // refused and audited: no error to log
+		} else {
+			var fields map[string]string
+			msg, fields = s.formError(r, err)
+			if m := fields["order"]; m != "" {
+				msg = m
+			}
 		}
 		p, perr := s.ordersPanelData(r, in, number, msg)
 		if perr != nil {
@@ -490,15 +528,19 @@ func (s *Server) linkViolatedOrder(w http.ResponseWriter, r *http.Request) {
 	switch v := strings.TrimSpace(r.PostFormValue("order_id")); {
 	case number != "":
 		o, err := s.db.OrderByNumber(r.Context(), number)
-		if apperr.CodeOf(err) == apperr.NotFound {
+		switch {
+		case apperr.CodeOf(err) == apperr.NotFound && !access.SeesEverything(currentUser(r.Context())):
+			// Answered below like an order outside the viewer's part, so
+			// that trying numbers does not tell which exist.
+		case apperr.CodeOf(err) == apperr.NotFound:
 			failed(apperr.New(apperr.Invalid, "order.err.no_such_number", "Number", strings.ToUpper(number)))
 			return
-		}
-		if err != nil {
+		case err != nil:
 			failed(err)
 			return
+		default:
+			orderID = o.ID
 		}
-		orderID = o.ID
 	case v != "":
 		if orderID, err = strconv.ParseInt(v, 10, 64); err != nil || orderID <= 0 {
 			failed(apperr.New(apperr.Invalid, "order.err.choose_listed"))
@@ -506,6 +548,25 @@ func (s *Server) linkViolatedOrder(w http.ResponseWriter, r *http.Request) {
 		}
 	default:
 		failed(apperr.New(apperr.Invalid, "order.err.choose_or_number"))
+		return
+	}
+	// The order must be one the viewer may see, judged by its own incident
+	// (or, recorded without one, its district): otherwise linking would show
+	// another district's order, its parties included, on this incident.
+	// Refused like a missing order, and audited as denied.
+	u := currentUser(r.Context())
+	scopes, err := s.db.OrderScopes(r.Context(), []int64{orderID})
+	if err != nil {
+		failed(err)
+		return
+	}
+	if sc, ok := scopes[orderID]; (ok && !access.CanView(u, sc)) || (!ok && !access.SeesEverything(u)) {
+		e := audit.Entry{Actor: s.actor(r), Action: "incident.link_order", RecordType: "protection_order", Outcome: audit.Denied,
+			Detail: map[string]any{"id": orderID, "incident": in.Number, "method": r.Method}}
+		if err := s.db.Audit(r.Context(), e); err != nil {
+			s.log.Warn("audit of a refused order link failed", "route", routePattern(r), "err", err)
+		}
+		failed(apperr.New(apperr.Forbidden, notYourOrder))
 		return
 	}
 	if err := s.db.LinkViolatedOrder(r.Context(), in.ID, orderID, s.actor(r)); err != nil {

@@ -70,6 +70,24 @@ func (f *poFixture) user(t *testing.T, username string, role account.Role, distr
 	return c
 }
 
+// officerOn creates an officer of a new unit of the fixture's district,
+// puts the unit on the incidents (an officer changes only the incidents
+// their unit is on) and returns a client logged in as them.
+func (f *poFixture) officerOn(t *testing.T, username string, incidents ...int64) *client {
+	t.Helper()
+	unit := refdata.Unit{CallSign: strings.ToUpper(username), DistrictID: f.district.ID, Active: true}
+	if err := f.ts.DB.SaveUnit(context.Background(), &unit, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range incidents {
+		assignUnit(t, f.ts.DB, id, unit.ID)
+	}
+	createUnitUser(t, f.ts.DB, username, account.Officer, f.district.Code, unit.CallSign)
+	c := f.ts.client(t)
+	c.mustLogin(username, testPassword)
+	return c
+}
+
 // order stores an order on incidentID directly, with any dates.
 func (f *poFixture) order(t *testing.T, incidentID int64, protected, restrained, address string, start, end time.Time) (int64, string) {
 	t.Helper()
@@ -87,7 +105,7 @@ func TestOrderRecordedFromTheIncident(t *testing.T) {
 	t.Parallel()
 	f := newPOFixture(t)
 	inc := f.incident(t, f.typ.ID, "ul. Chui 12, kv. 5", "Aigul Asanova", "Bakyt Asanov")
-	c := f.user(t, "off-len", account.Officer, "LEN")
+	c := f.officerOn(t, "off-len", inc)
 	formPath := "/incidents/" + itoa(inc) + "/orders/new"
 
 	resp := c.get(formPath)
@@ -312,7 +330,7 @@ func TestViolationLinksTheOrder(t *testing.T) {
 	other := f.incident(t, f.typ.ID, "ul. Manas 3", "Someone Else", "Other Person")
 	oid2, number2 := f.order(t, other, "Someone Else", "Other Person", "ul. Manas 3", now.Add(-time.Hour), now.Add(48*time.Hour))
 	viol := f.incident(t, f.viol.ID, "Chui 12", "aigul asanova", "")
-	c := f.user(t, "off-len", account.Officer, "LEN")
+	c := f.officerOn(t, "off-len", viol, first)
 	path := "/incidents/" + itoa(viol)
 
 	d := doc(t, c.get(path))
@@ -342,9 +360,16 @@ func TestViolationLinksTheOrder(t *testing.T) {
 	if n := queryInt(t, f.ts.DB, `SELECT count(*) FROM audit_events WHERE action = 'incident.link_order'`); n != 2 {
 		t.Errorf("%d incident.link_order audit rows, want 2", n)
 	}
+	// An unknown number: to an officer (who sees part of the orders) like
+	// an order outside their part, so that numbers cannot be tried; to a
+	// national dispatcher, who sees every order, "no such number".
 	resp := c.postForm(path+"/violated-order", url.Values{"number": {"PO-1999-000001"}})
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body(t, resp), "outside your district or area, or there is no such order") {
+		t.Errorf("unknown number as an officer: status %d", resp.StatusCode)
+	}
+	resp = f.user(t, "disp-all", account.Dispatcher, "").postForm(path+"/violated-order", url.Values{"number": {"PO-1999-000001"}})
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body(t, resp), "No protection order has the number PO-1999-000001") {
-		t.Errorf("unknown number: status %d", resp.StatusCode)
+		t.Errorf("unknown number as a national dispatcher: status %d", resp.StatusCode)
 	}
 	// An incident of another type is not linked, and offers no select.
 	if doc(t, ok200(t, c.get("/incidents/"+itoa(first)))).Find(`#orders select[name="order_id"]`).Length() != 0 {
@@ -406,6 +431,14 @@ func TestOrderRoles(t *testing.T) {
 
 	for _, role := range []account.Role{account.Officer, account.Dispatcher, account.Supervisor} {
 		c := f.user(t, "rec-"+string(role), role, "LEN")
+		if role == account.Officer {
+			// An officer of the district whose unit is not on the incident
+			// may not; one whose unit is may.
+			if resp := c.postForm(newPath, valid); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("officer not on the incident POST %s: %d, want 403", newPath, resp.StatusCode)
+			}
+			c = f.officerOn(t, "rec-unit-officer", inc)
+		}
 		if resp := c.postForm(newPath, valid); resp.StatusCode != http.StatusSeeOther {
 			t.Errorf("%s POST %s: %d, want 303; page says %q", role, newPath, resp.StatusCode, errorText(doc(t, resp)))
 		}

@@ -77,7 +77,7 @@ func (s *Server) referralsPanel(r *http.Request, in *incident.Incident) (templ.C
 
 func (s *Server) referralsPanelData(r *http.Request, in *incident.Incident, st referralFormState) (web.ReferralsPanel, error) {
 	ctx := r.Context()
-	change := canChangeReferrals(currentUser(ctx))
+	change := canChangeReferrals(currentUser(ctx)) && canChange(currentUser(ctx), in)
 	p := web.ReferralsPanel{Consent: st.consent, OverrideReason: st.reason, ConsentOptions: s.consentOptions(r),
 		Error: st.createErr, Errors: st.createErrs}
 	if p.Consent == "" {
@@ -162,7 +162,7 @@ func (s *Server) renderReferralsError(w http.ResponseWriter, r *http.Request, in
 
 // createReferrals offers the victim referrals to the chosen organisations.
 func (s *Server) createReferrals(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncident(w, r)
+	in, ok := s.loadIncidentToChange(w, r, "referral.create")
 	if !ok {
 		return
 	}
@@ -233,6 +233,10 @@ func (s *Server) changeReferral(w http.ResponseWriter, r *http.Request) {
 	}
 	if !canView(currentUser(r.Context()), in) {
 		s.refuseRecord(w, r, "referral.change", "referral", strconv.FormatInt(ref.ID, 10), id, notYourReferral)
+		return
+	}
+	if !canChange(currentUser(r.Context()), in) {
+		s.refuseChange(w, r, "referral.change", "referral", strconv.FormatInt(ref.ID, 10))
 		return
 	}
 	st := referralFormState{rowID: ref.ID, rowConsent: r.PostFormValue("consent"), rowReason: r.PostFormValue("override_reason"),

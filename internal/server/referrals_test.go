@@ -43,7 +43,7 @@ func TestReferralWalkThroughTheIncidentPage(t *testing.T) {
 	if err := f.ts.DB.SavePartner(context.Background(), &inactive, audit.Actor{}); err != nil {
 		t.Fatal(err)
 	}
-	c := f.user(t, "off-len", account.Officer, "LEN")
+	c := f.officerOn(t, "off-len", inc)
 	page := "/incidents/" + itoa(inc)
 
 	d := doc(t, c.get(page))
@@ -155,7 +155,7 @@ func TestOpenReferralsPage(t *testing.T) {
 	legal := f.partnerOrg(t, "Legal Aid Centre", refdata.LegalAid)
 	first := f.incident(t, f.typ.ID, "ul. Chui 12", "Aigul Asanova", "")
 	second := f.incident(t, f.typ.ID, "ul. Manas 3", "Gulnara Bekova", "")
-	c := f.user(t, "off-len", account.Officer, "LEN")
+	c := f.officerOn(t, "off-len", first, second)
 	for _, inc := range []int64{first, second} {
 		wantRedirect(t, c.postForm("/incidents/"+itoa(inc)+"/referrals", url.Values{"partner_id": {itoa(shelter), itoa(legal)}}),
 			"/incidents/"+itoa(inc)+"#referrals")

@@ -34,7 +34,10 @@ func (s *Server) routes() http.Handler {
 
 // router is the whole route table. Public routes come first; every other
 // route sits behind requireLogin and names the roles it allows, so that a
-// route without roles cannot be written (deny by default).
+// route without roles cannot be written (deny by default). Every other
+// policy of a route sits beside it too: its body limit (1 MiB unless
+// raised), its deadline (none, requestDeadline or longRequestDeadline) and
+// the posted fields its retry page never echoes back (secretField).
 func (s *Server) router() chi.Router {
 	r := chi.NewRouter()
 	// Pages are compressed for officers on weak mobile networks; static
@@ -43,26 +46,31 @@ func (s *Server) router() chi.Router {
 	// Metrics first: it counts every answer, by route pattern, once the
 	// router has matched it.
 	r.Use(s.metrics.Instrument)
-	r.Use(s.recoverPanics, s.logRequests, s.securityHeaders, limitBody(1<<20, map[string]int64{"/admin/import": maxImportBytes}), compress)
-	r.Use(s.localize)         // the request's language (i18n.go)
-	r.Use(s.boundRequestTime) // a deadline per request: a full pool or a hung database answers 503 (middleware.go)
+	r.Use(s.recoverPanics, s.logRequests, s.securityHeaders, withPolicy, limitBody(1<<20), compress)
+	r.Use(s.localize) // the request's language (i18n.go)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
+	// Deadlines (middleware.go): a full pool or a hung database answers 503.
+	ordinary, long := s.deadline(requestDeadline), s.deadline(longRequestDeadline)
 
 	// Public.
-	r.Get("/healthz", s.healthz)
-	r.Get("/readyz", s.readyz)
-	assets := http.StripPrefix("/static/", static.Handler())
+	r.With(ordinary).Get("/healthz", s.healthz)
+	r.With(ordinary).Get("/readyz", s.readyz)
+	assets := http.StripPrefix("/static/", static.Handler()) // no deadline: files only
 	r.Get("/static/*", assets.ServeHTTP)
 	r.Head("/static/*", assets.ServeHTTP)
 
 	// The live board's stream and refreshes read the session without
-	// renewing it: watching the board is not activity. They pass the same
-	// second-factor check as every other page: a session whose role
-	// requires a second factor it has not set up gets no board data.
+	// renewing it: watching the board is not activity. The stream stays
+	// open: no deadline. Both pass the same second-factor check as every
+	// other page: a session whose role requires a second factor it has not
+	// set up gets no board data.
 	r.Group(func(r chi.Router) {
 		r.Use(s.readSession, s.requireLogin, s.requireSecondFactor, s.allow(boardRoles...))
 		r.Get("/board/events", s.boardEvents)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(ordinary, s.readSession, s.requireLogin, s.requireSecondFactor, s.allow(boardRoles...))
 		r.Get("/board/fragment", s.boardFragment)
 	})
 
@@ -72,18 +80,29 @@ func (s *Server) router() chi.Router {
 	// account's lockout: recheckPassword).
 	passwordChecks := s.loginRateLimit()
 
+	allow := func(roles []account.Role) func(http.Handler) http.Handler { return s.allow(roles...) }
 	r.Group(func(r chi.Router) {
-		r.Use(s.sessions.LoadAndSave)
+		r.Use(ordinary, s.sessions.LoadAndSave)
 		r.Get("/login", s.loginForm)
 		r.With(passwordChecks).Post("/login", s.login)
 		r.Post("/logout", s.logout)
-		r.Get("/login/totp", s.loginTOTPForm)
-		r.With(passwordChecks).Post("/login/totp", s.loginTOTP)
+		r.Group(func(r chi.Router) {
+			r.Use(secretField("code")) // the one-time code
+			r.Get("/login/totp", s.loginTOTPForm)
+			r.With(passwordChecks).Post("/login/totp", s.loginTOTP)
+		})
+
+		// -- second-factor routes (totp.go): the one-time code is a secret.
+		r.Group(func(r chi.Router) {
+			r.Use(secretField("code"), s.requireLogin, s.requireSecondFactor)
+			r.With(allow(anyRole)).Get("/account/totp", s.totpPage)
+			r.With(allow(anyRole)).Post("/account/totp", s.enableTOTP)
+			r.With(allow(anyRole), passwordChecks).Post("/account/totp/disable", s.disableTOTP)
+		})
 
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireLogin)
 			r.Use(s.requireSecondFactor)
-			allow := func(roles []account.Role) func(http.Handler) http.Handler { return s.allow(roles...) }
 
 			r.With(allow(anyRole)).Get("/", s.home)
 			r.With(allow(anyRole)).Get("/account/password", s.passwordForm)
@@ -94,6 +113,8 @@ func (s *Server) router() chi.Router {
 			r.With(allow(intakeRoles)).Get("/incidents/new", s.newCall)
 			r.With(allow(intakeRoles)).Post("/incidents", s.createIncident)
 			r.With(allow(intakeRoles)).Post("/incidents/history", s.history)
+			// Which incidents, orders and referrals: internal/access, asked
+			// by the handlers (loadIncident, loadIncidentToChange, loadOrder).
 			r.With(allow(anyRole)).Get("/incidents/{id}", s.showIncident)
 			r.With(allow(intakeRoles)).Post("/incidents/{id}/units", s.assignUnit)
 			r.With(allow(intakeRoles)).Post("/incidents/{id}/units/{unit}/release", s.releaseUnit)
@@ -122,41 +143,26 @@ func (s *Server) router() chi.Router {
 			r.With(allow(reportRoles)).Get("/referrals/open", s.openReferrals)
 			// -- end referral routes
 
-			// -- audit routes (audit.go)
-			r.With(allow(adminOnly)).Get("/admin/audit", s.adminAudit)
-			r.With(allow(adminOnly)).Get("/admin/audit.csv", s.auditCSV)
-			r.With(allow(auditSupervisors)).Get("/audit", s.districtAudit)
-			r.With(allow(auditSupervisors)).Get("/audit.csv", s.auditCSV)
-			// -- end audit routes
-
-			// -- import routes (import.go)
+			// -- import routes (import.go): uploads up to maxImportBytes
 			r.With(allow(adminOnly)).Get("/admin/import", s.importForm)
-			r.With(allow(adminOnly)).Post("/admin/import", s.importUpload)
+			r.With(allow(adminOnly), raiseBodyLimit(maxImportBytes)).Post("/admin/import", s.importUpload)
 			// -- end import routes
 
 			// -- confidentiality routes (confidential.go)
 			r.With(allow(confidentialRoles)).Post("/incidents/{id}/confidential", s.setConfidential)
 			// -- end confidentiality routes
 
-			// -- second-factor routes (totp.go)
-			r.With(allow(anyRole)).Get("/account/totp", s.totpPage)
-			r.With(allow(anyRole)).Post("/account/totp", s.enableTOTP)
-			r.With(allow(anyRole), passwordChecks).Post("/account/totp/disable", s.disableTOTP)
+			// -- second-factor administration (totp.go)
 			r.With(allow(adminOnly)).Get("/admin/security", s.securityPolicy)
 			r.With(allow(adminOnly)).Post("/admin/security", s.saveSecurityPolicy)
 			r.With(allow(adminOnly)).Post("/admin/users/{id}/totp/reset", s.adminResetTOTP)
-			// -- end second-factor routes
+			// -- end second-factor administration
 
 			// -- correction routes (corrections.go)
 			r.With(allow(correctRoles)).Get("/incidents/{id}/correct", s.correctionForm)
 			r.With(allow(correctRoles)).Post("/incidents/{id}/correct", s.saveCorrection)
 			// -- end correction routes
 			r.With(allow(officerOnly)).Get("/my", s.myIncidents)
-			// -- dashboard routes (dashboard.go)
-			r.With(allow(reportRoles)).Get("/dashboard", s.dashboard)
-			// -- end dashboard routes
-			r.With(allow(reportRoles)).Get("/reports/response-times.json", s.responseTimesJSON)
-			r.With(allow(reportRoles)).Get("/reports/response-times.csv", s.responseTimesCSV)
 
 			r.Route("/admin", func(r chi.Router) {
 				r.Use(s.allow(adminOnly...))
@@ -179,6 +185,22 @@ func (s *Server) router() chi.Router {
 				r.Post("/{kind}/{id}/delete", s.refDelete)
 			})
 		})
+	})
+
+	// Reports, dashboards and audit trails read many rows: a longer deadline.
+	r.Group(func(r chi.Router) {
+		r.Use(long, s.sessions.LoadAndSave, s.requireLogin, s.requireSecondFactor)
+		// -- dashboard routes (dashboard.go)
+		r.With(allow(reportRoles)).Get("/dashboard", s.dashboard)
+		// -- end dashboard routes
+		r.With(allow(reportRoles)).Get("/reports/response-times.json", s.responseTimesJSON)
+		r.With(allow(reportRoles)).Get("/reports/response-times.csv", s.responseTimesCSV)
+		// -- audit routes (audit.go)
+		r.With(allow(adminOnly)).Get("/admin/audit", s.adminAudit)
+		r.With(allow(adminOnly)).Get("/admin/audit.csv", s.auditCSV)
+		r.With(allow(auditSupervisors)).Get("/audit", s.districtAudit)
+		r.With(allow(auditSupervisors)).Get("/audit.csv", s.auditCSV)
+		// -- end audit routes
 	})
 	return r
 }

@@ -66,16 +66,9 @@ func officerUnitOn(u *account.User, in *incident.Incident) *int64 {
 }
 
 // canSetStage: officers for incidents their unit is on; dispatchers and
-// supervisors for any incident they can see (e.g. a unit radios in).
-func canSetStage(u *account.User, in *incident.Incident) bool {
-	switch u.Role {
-	case account.Officer:
-		return officerUnitOn(u, in) != nil
-	case account.Dispatcher, account.Supervisor:
-		return true
-	}
-	return false
-}
+// supervisors for any incident of their area (e.g. a unit radios in): who
+// may change the incident (access.CanChange).
+func canSetStage(u *account.User, in *incident.Incident) bool { return canChange(u, in) }
 
 // setStage records en route, on scene or cleared from the server clock.
 // A second officer's press or a retried request is answered "already
