@@ -195,13 +195,25 @@ type UnitRow struct {
 // BoardPage is the dispatcher's live board.
 type BoardPage struct {
 	Page
+	Live   LiveView
 	Data   BoardData
 	CanLog bool // the viewer may log calls
+}
+
+// LiveView is a region kept live by an event stream (templ Live).
+type LiveView struct {
+	ID       string // the region's element id ("board", "my")
+	Page     string // the whole page, to come back to after signing in again
+	Events   string // the event stream
+	Fragment string // the region's content, re-read on every change
+	Zone     string // IANA time zone in which "not live since" is told
+	Username string // offered when signing in again
 }
 
 // MyPage is the officer's list of assigned incidents.
 type MyPage struct {
 	Page
+	Live      LiveView
 	Unit      string
 	Incidents []MyRow
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/web"
@@ -127,7 +128,15 @@ func (s *Server) board(w http.ResponseWriter, r *http.Request) {
 	}
 	u := currentUser(r.Context())
 	s.render(w, r, http.StatusOK, web.Board(web.BoardPage{Page: s.page(r, s.t(r, "dispatch.board.title"), "board"), Data: d,
+		Live:   s.liveView(u, "board", "/board"),
 		CanLog: u.Role == account.Dispatcher || u.Role == account.Supervisor}))
+}
+
+// liveView describes the live region id of page for u: its event stream
+// and fragment are page+"/events" and page+"/fragment".
+func (s *Server) liveView(u *account.User, id, page string) web.LiveView {
+	return web.LiveView{ID: id, Page: page, Events: page + "/events", Fragment: page + "/fragment",
+		Zone: s.loc.String(), Username: u.Username}
 }
 
 // boardFragment is the refreshable part of the board (htmx).
@@ -140,20 +149,55 @@ func (s *Server) boardFragment(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, web.BoardFragment(d))
 }
 
-// streamCheckEvery is how often an open event stream re-checks that its
-// session is still valid (idle or absolute timeout, user disabled).
-const streamCheckEvery = 30 * time.Second
+// streamCheckEvery is the longest an open event stream goes without
+// re-checking that its session is still valid (idle or absolute timeout,
+// logged out, user disabled) and sending a heartbeat. A board that hears
+// nothing for twice this long says it is not live.
+const streamCheckEvery = 5 * time.Second
 
 // streamWriteTimeout bounds one write to an event stream.
 const streamWriteTimeout = 10 * time.Second
 
-// boardEvents is the live board's server-sent event stream. It sends
-// "changed" at once (so a reconnecting board resyncs), then whenever the
-// hub reports a change anywhere (any server process), with the change's
-// ids only. Event traffic does not count as user activity: this route
-// reads the session without renewing it, and ends the stream when the
-// session has ended.
+// streamCheck is how often this server's streams check their session: at
+// most streamCheckEvery, and often enough that a board hears of its
+// session's idle timeout within a quarter of that timeout.
+func (s *Server) streamCheck() time.Duration {
+	return max(100*time.Millisecond, min(streamCheckEvery, s.sessions.IdleTimeout/4))
+}
+
+// boardEvents is the live board's server-sent event stream, filtered to
+// the board's area (boardArea): a board hears only of the incidents and
+// units it may list.
 func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
+	area := boardArea(currentUser(r.Context()))
+	if area == nil {
+		s.stream(w, r, func(context.Context, live.Event) (bool, error) { return true, nil })
+		return
+	}
+	s.stream(w, r, func(ctx context.Context, ev live.Event) (bool, error) {
+		switch ev.Kind {
+		case live.KindIncident:
+			return s.db.IncidentInArea(ctx, ev.ID, *area)
+		case live.KindUnit:
+			return s.db.UnitInArea(ctx, ev.ID, *area)
+		}
+		return false, nil
+	})
+}
+
+// stream serves a server-sent event stream of the hub's changes that pass
+// decides this client may hear of. It sends "changed: resync" at once (so
+// that a reconnecting page re-reads everything), then "changed: kind:id"
+// for each change that passes. Every streamCheck it re-reads the session
+// (event traffic does not count as activity: these routes read the
+// session without renewing it) and sends "alive", a heartbeat the page
+// watches to tell a dropped stream; when the session has ended it sends
+// "ended" and closes, so that the page says so at once.
+//
+// An id once sent to a client keeps being sent (an incident moved out of
+// the area must still leave that board); a failed check sends a resync,
+// which reveals no id.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, pass func(context.Context, live.Event) (bool, error)) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -181,13 +225,16 @@ func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 		case <-done:
 		}
 	}()
-	// The reconnect delay the browser should use after a drop.
-	if !write("retry: 2000\n\n") || !send("resync") {
+	every := s.streamCheck()
+	// The reconnect delay the browser should use after a drop, and the
+	// heartbeat period (ms) the page may expect.
+	if !write("retry: 2000\n\nevent: alive\ndata: %d\n\n", every.Milliseconds()) || !send("resync") {
 		return
 	}
-	check := time.NewTicker(streamCheckEvery)
+	check := time.NewTicker(every)
 	defer check.Stop()
 	ctx := r.Context()
+	sent := map[live.Event]bool{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -198,7 +245,23 @@ func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			if !send(ev.Kind + ":" + strconv.FormatInt(ev.ID, 10)) {
+			data := ev.Kind + ":" + strconv.FormatInt(ev.ID, 10)
+			if ev.Kind == live.KindResync {
+				data = live.KindResync
+			} else if !sent[ev] {
+				qctx, qcancel := context.WithTimeout(ctx, requestDeadline)
+				ok, err := pass(qctx, ev)
+				qcancel()
+				switch {
+				case err != nil:
+					data = live.KindResync
+				case !ok:
+					continue
+				default:
+					sent[ev] = true
+				}
+			}
+			if !send(data) {
 				return
 			}
 		case <-check.C:
@@ -206,8 +269,7 @@ func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 				write("event: ended\ndata: session\n\n")
 				return
 			}
-			// A comment line keeps proxies from closing an idle stream.
-			if !write(": keep-alive\n\n") {
+			if !write("event: alive\ndata: %d\n\n", every.Milliseconds()) {
 				return
 			}
 		}
@@ -221,7 +283,11 @@ func (s *Server) sessionStillValid(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	ctx, err := s.sessions.Load(r.Context(), c.Value)
+	// A fresh context: scs.Load returns at once, re-reading nothing, when
+	// its context holds a session already (the request's does).
+	qctx, cancel := context.WithTimeout(context.Background(), requestDeadline)
+	defer cancel()
+	ctx, err := s.sessions.Load(qctx, c.Value)
 	if err != nil {
 		return false
 	}

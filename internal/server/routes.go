@@ -60,6 +60,11 @@ func (s *Server) router() chi.Router {
 		r.Get("/board/events", s.boardEvents)
 		r.Get("/board/fragment", s.boardFragment)
 	})
+	r.Group(func(r chi.Router) {
+		r.Use(s.readSession, s.requireLogin, s.requireSecondFactor, s.allow(officerOnly...))
+		r.Get("/my/events", s.myEvents)
+		r.Get("/my/fragment", s.myFragment)
+	})
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.sessions.LoadAndSave)

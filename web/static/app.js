@@ -187,6 +187,196 @@
     }
   });
 
+  // (i) Live regions (templ Live): [data-live=EVENTS] listens to the
+  // server's event stream and re-reads [data-live-fragment] into its
+  // .live-body on every "changed" event (the first one, sent on every
+  // (re)connect, is a full resync). The region is honest about being live:
+  // when the stream errors, closes, or its heartbeat ("alive", every few
+  // seconds) stops, it is greyed and says "not live since HH:MM"; when the
+  // session has ended (the stream's "ended" event, or a fragment answering
+  // 401) it shows its sign-in form, which brings back the whole page.
+  function startLive(el) {
+    var body = el.querySelector('.live-body');
+    var status = el.querySelector('.live-status');
+    var msg = el.querySelector('.live-msg');
+    var reconnecting = el.querySelector('.live-reconnecting');
+    var form = el.querySelector('.live-login');
+    var src = null, timer = 0, retry = 1000, beat = 5000;
+    var lastHeard = Date.now(), watchFrom = Date.now();
+    var down = false, ended = false, busy = false, again = false;
+    function hhmm(t) {
+      var o = {hour: '2-digit', minute: '2-digit', hourCycle: 'h23'};
+      var tz = el.getAttribute('data-live-tz');
+      if (tz) o.timeZone = tz;
+      try {
+        return new Intl.DateTimeFormat(doc.documentElement.lang || undefined, o).format(new Date(t));
+      } catch (e) {
+        var d = new Date(t);
+        return pad(d.getHours()) + ':' + pad(d.getMinutes());
+      }
+    }
+    function notLive(signIn) {
+      if (!down) {
+        down = true;
+        el.classList.add('not-live');
+        msg.textContent = (el.getAttribute('data-msg-not-live') || 'Not live since {time}').replace('{time}', hhmm(lastHeard));
+        status.hidden = false;
+      }
+      if (signIn && form.hidden) {
+        form.hidden = false;
+        reconnecting.hidden = true;
+        var u = form.querySelector('input[name=username]');
+        var p = form.querySelector('input[type=password]');
+        (u && !u.value ? u : p).focus();
+      }
+    }
+    function isLive() {
+      if (!down) return;
+      down = false;
+      el.classList.remove('not-live');
+      status.hidden = true;
+    }
+    function close() {
+      if (src) { src.close(); src = null; }
+    }
+    function schedule() {
+      if (ended || timer) return;
+      timer = setTimeout(function () { timer = 0; connect(); }, retry);
+      retry = Math.min(retry * 2, 30000);
+    }
+    function refresh() {
+      if (busy) { again = true; return; }
+      busy = true;
+      fetch(el.getAttribute('data-live-fragment'), {headers: {'HX-Request': 'true'}, credentials: 'same-origin', cache: 'no-store'})
+        .then(function (r) {
+          if (r.status === 401) {
+            ended = true;
+            close();
+            notLive(true);
+            return null;
+          }
+          if (!r.ok) throw new Error('HTTP ' + r.status);
+          return r.text();
+        })
+        .then(function (html) {
+          if (html === null) return;
+          body.innerHTML = html;
+          if (window.htmx) window.htmx.process(body);
+          tick();
+          doc.dispatchEvent(new CustomEvent('live:updated', {detail: {region: el}}));
+          if (src && src.readyState === 1) isLive();
+          else if (!src) schedule();
+        }, function () {
+          notLive(false);
+          if (!src) schedule();
+        })
+        .then(function () {
+          busy = false;
+          if (again && !ended) { again = false; refresh(); }
+        });
+    }
+    function heard() {
+      lastHeard = watchFrom = Date.now();
+      retry = 1000;
+    }
+    function connect() {
+      close();
+      if (ended) return;
+      watchFrom = Date.now();
+      var es = new EventSource(el.getAttribute('data-live'));
+      src = es;
+      es.addEventListener('alive', function (e) {
+        heard();
+        var n = parseInt(e.data, 10);
+        if (n > 0) beat = n;
+      });
+      es.addEventListener('changed', function () {
+        heard();
+        refresh();
+      });
+      es.addEventListener('ended', function () {
+        // The session ended: the fragment's 401 turns this into the
+        // sign-in form; any other answer (the database was briefly
+        // unreachable) reconnects.
+        close();
+        notLive(false);
+        refresh();
+      });
+      es.onerror = function () {
+        if (src !== es) return;
+        notLive(false);
+        // CONNECTING: the browser retries by itself. CLOSED: it was
+        // refused (the session ended, or the server is down): ask the
+        // fragment why, and try again later.
+        if (es.readyState === 2) {
+          close();
+          refresh();
+        }
+      };
+    }
+    // The heartbeat's watchdog: a stream silent for two and a half beats
+    // has dropped, even if the browser has not noticed.
+    setInterval(function () {
+      if (src && !ended && Date.now() - watchFrom > 2.5 * beat + 1000) {
+        notLive(false);
+        close();
+        schedule();
+      }
+    }, 1000);
+    connect();
+  }
+  var lives = doc.querySelectorAll('[data-live]');
+  for (var li = 0; li < lives.length; li++) startLive(lives[li]);
+
+  // (j) A new assignment on the officer's list (region #my): the phone
+  // vibrates (Vibration API, where the phone has it) and beeps (Web Audio,
+  // which browsers allow only after the user has touched the page).
+  var audioCtx = null;
+  function unlockAudio() {
+    if (audioCtx || !(window.AudioContext || window.webkitAudioContext)) return;
+    try { audioCtx = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audioCtx = null; }
+  }
+  doc.addEventListener('pointerdown', unlockAudio, true);
+  doc.addEventListener('keydown', unlockAudio, true);
+  function beep(times) {
+    if (!audioCtx) return;
+    try {
+      for (var i = 0; i < times; i++) {
+        var o = audioCtx.createOscillator(), g = audioCtx.createGain();
+        var t0 = audioCtx.currentTime + i * 0.3;
+        o.frequency.value = 880;
+        g.gain.setValueAtTime(0.2, t0);
+        g.gain.setValueAtTime(0, t0 + 0.18);
+        o.connect(g);
+        g.connect(audioCtx.destination);
+        o.start(t0);
+        o.stop(t0 + 0.2);
+      }
+    } catch (e) { /* no sound is better than a broken page */ }
+  }
+  function cardLinks(region) {
+    var out = {}, as = region.querySelectorAll('.my-incident h2 a[href]');
+    for (var i = 0; i < as.length; i++) out[as[i].getAttribute('href')] = true;
+    return out;
+  }
+  var myRegion = doc.getElementById('my');
+  var myKnown = myRegion ? cardLinks(myRegion) : {};
+  doc.addEventListener('live:updated', function (e) {
+    var region = e.detail && e.detail.region && e.detail.region.querySelector('#my');
+    if (!region) return;
+    var now = cardLinks(region), fresh = [];
+    for (var k in now) if (!myKnown[k]) fresh.push(k);
+    myKnown = now;
+    if (!fresh.length) return;
+    for (var i = 0; i < fresh.length; i++) {
+      var a = region.querySelector('.my-incident h2 a[href="' + fresh[i] + '"]');
+      var card = a && a.closest('.my-incident');
+      if (card) card.classList.add('is-new');
+    }
+    if (navigator.vibrate) { try { navigator.vibrate([300, 150, 300]); } catch (err) { /* not allowed */ } }
+    beep(2);
+  });
+
   // (g) Language menus. The user menu's language choice is sent as soon as
   // it changes (its button remains for keyboards and browsers without
   // scripts); on the login page a new choice reloads the page in that
