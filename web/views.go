@@ -190,6 +190,8 @@ type UserEdit struct {
 // UnitRow is a unit on the board's units panel.
 type UnitRow struct {
 	CallSign, District, Status, StatusLabel, Incident string
+	StatusSince                                       string // RFC 3339: the time in status ticks from it
+	InStatus                                          string // the time in status when the page was made
 }
 
 // BoardPage is the dispatcher's live board.
@@ -198,6 +200,14 @@ type BoardPage struct {
 	Live   LiveView
 	Data   BoardData
 	CanLog bool // the viewer may log calls
+}
+
+// MoveUnitPage asks to confirm moving a busy unit to an incident.
+type MoveUnitPage struct {
+	Page
+	Heading, Message, Number string
+	Action, UnitID, Back     string // the assign form's address and unit; the incident page
+	Confirm, Cancel          string // the buttons' words
 }
 
 // LiveView is a region kept live by an event stream (templ Live).
@@ -325,7 +335,8 @@ type BoardRow struct {
 
 // BoardData is the part of the board that is refreshed on every change.
 type BoardData struct {
-	Incidents []BoardRow
+	Awaiting  []BoardRow // calls no unit has been sent to, most urgent and oldest first
+	Incidents []BoardRow // the others
 	Units     []UnitRow
 	Updated   string
 }

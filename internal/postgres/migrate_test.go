@@ -96,8 +96,16 @@ func TestMigrationDownKeepsSealedSecrets(t *testing.T) {
 
 	// The migrations after 0012 go down; 0012's is refused.
 	const sealedVersion = 12
-	if later := int(postgres.LatestVersion()) - sealedVersion; later > 0 {
-		if err := m.Down(later); err != nil {
+	// One step at a time: migration numbers need not be contiguous.
+	for {
+		v, _, err := m.Version()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v <= sealedVersion {
+			break
+		}
+		if err := m.Down(1); err != nil {
 			t.Fatalf("down to %d with a sealed secret: %v, want it done", sealedVersion, err)
 		}
 	}

@@ -59,7 +59,12 @@ func (s *Server) boardData(ctx context.Context, u *account.User) (web.BoardData,
 	d := web.BoardData{Updated: now.In(s.loc).Format("15:04:05")}
 	onShown := map[string]bool{} // call signs on the incidents shown
 	for _, in := range open {
-		d.Incidents = append(d.Incidents, s.boardRow(in, now, i18n.FromContext(ctx).Lang))
+		// Calls awaiting dispatch form their own queue at the top.
+		if row := s.boardRow(in, now, i18n.FromContext(ctx).Lang); row.Stage == string(incident.Received) {
+			d.Awaiting = append(d.Awaiting, row)
+		} else {
+			d.Incidents = append(d.Incidents, row)
+		}
 		for _, cs := range in.Units {
 			onShown[cs] = true
 		}
@@ -71,7 +76,7 @@ func (s *Server) boardData(ctx context.Context, u *account.User) (web.BoardData,
 		// The template shows the status through the catalogue
 		// ("dispatch.unit_status.<status>").
 		d.Units = append(d.Units, web.UnitRow{CallSign: un.CallSign, District: un.DistrictCode, Status: string(un.Status),
-			Incident: un.Incident})
+			Incident: un.Incident, StatusSince: un.StatusSince.UTC().Format(time.RFC3339), InStatus: clock(max(0, now.Sub(un.StatusSince)))})
 	}
 	return d, nil
 }

@@ -236,3 +236,59 @@ func TestLiveRegionSessionEnd(t *testing.T) {
 		wantRedirect(t, resp, "/board")
 	}
 }
+
+// TestUnitsKeepTheirOwnState: an officer pressing Cleared clears their
+// own unit only while another unit is on the incident; assigning a unit
+// that is busy on another call asks first, and the confirmed move takes
+// it off that call.
+func TestUnitsKeepTheirOwnState(t *testing.T) {
+	f := newOfficerFixture(t) // f.incident has LEN-11, the officer's unit
+	ctx := context.Background()
+	db := f.ts.DB
+	len12 := refdata.Unit{CallSign: "LEN-12", DistrictID: f.district.ID, Active: true}
+	if err := db.SaveUnit(ctx, &len12, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	dispo := refdata.Disposition{Code: "ARREST", Name: "Arrest", Active: true}
+	if err := db.SaveDisposition(ctx, &dispo, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	if resp := f.c.postForm(f.incident+"/units", url.Values{"unit_id": {itoa(len12.ID)}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("assign a free LEN-12: %d, want 303 without a question", resp.StatusCode)
+	}
+	resp := f.officer.postForm(f.incident+"/stage", url.Values{"key": {stageKey(t, f.officer, f.incident)}, "stage": {"cleared"},
+		"disposition_id": {itoa(dispo.ID)}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("officer clears: %d %s", resp.StatusCode, errorText(doc(t, resp)))
+	}
+	if got := flashText(doc(t, f.officer.get(location(resp)))); !strings.Contains(got, "LEN-11 cleared") {
+		t.Errorf("flash %q, want LEN-11 cleared with the incident open", got)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM incidents WHERE cleared_at IS NULL`); n != 1 {
+		t.Error("one officer's Cleared closed the incident with LEN-12 still on it")
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM incident_units WHERE released_at IS NULL AND unit_id = $1`, len12.ID); n != 1 {
+		t.Error("one officer's Cleared released LEN-12 too")
+	}
+
+	// LEN-12 is busy on that call: assigning it to a new one asks first.
+	other := location(f.c.postForm("/incidents", f.validForm(f.openForm(t))))
+	resp = f.c.postForm(other+"/units", url.Values{"unit_id": {itoa(len12.ID)}})
+	d := doc(t, resp)
+	if resp.StatusCode != http.StatusOK || d.Find(`form input[name="move"][value="yes"]`).Length() != 1 ||
+		!strings.Contains(d.Find("#move-msg").Text(), "LEN-12") {
+		t.Fatalf("assign busy LEN-12: %d %q, want a question with a move button", resp.StatusCode, d.Find("main").Text())
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM incident_units WHERE unit_id = $1`, len12.ID); n != 1 {
+		t.Fatal("the busy unit was assigned before the dispatcher confirmed")
+	}
+	if resp := f.c.postForm(other+"/units", url.Values{"unit_id": {itoa(len12.ID)}, "move": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirmed move: %d", resp.StatusCode)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM incident_units WHERE unit_id = $1 AND released_at IS NULL`, len12.ID); n != 1 {
+		t.Errorf("LEN-12 is on %d open assignments after the move, want 1", n)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM incident_events WHERE kind = 'unit_released' AND data ? 'moved_to'`); n != 1 {
+		t.Errorf("%d recorded moves, want 1", n)
+	}
+}

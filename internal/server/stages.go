@@ -115,9 +115,12 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := "/incidents/" + strconv.FormatInt(in.ID, 10)
-	if res.AlreadyDone {
+	switch {
+	case res.UnitOnly && !res.AlreadyDone:
+		s.setFlash(r, "ok", s.t(r, "dispatch.stage.unit_cleared", "Unit", u.UnitCallSign, "Time", s.fmtTimeSec(r, res.At)))
+	case res.AlreadyDone:
 		s.setFlash(r, "info", s.t(r, "dispatch.stage.already", "Stage", s.t(r, "stage_name."+string(c.Stage)), "Time", s.fmtTimeSec(r, res.At)))
-	} else {
+	default:
 		s.setFlash(r, "ok", s.t(r, "dispatch.stage.recorded", "Stage", s.t(r, "stage_name."+string(c.Stage)), "Time", s.fmtTimeSec(r, res.At)))
 	}
 	if u.Role == account.Officer && c.Stage == incident.Cleared {
