@@ -377,6 +377,145 @@
     beep(2);
   });
 
+  // (k) Board alerts. A call that appears while the board is open is
+  // highlighted until someone opens it (this browser remembers, in
+  // sessionStorage, which calls are new and which were opened). A new P1
+  // or P2 call, and a call passing its target, sound (once the user has
+  // touched the page; the board's Sound button mutes, per user, kept in
+  // localStorage).
+  var soundBtn = doc.querySelector('[data-sound-toggle]');
+  function soundOn() {
+    try { return !soundBtn || localStorage.getItem(soundBtn.getAttribute('data-sound-toggle')) !== 'off'; } catch (e) { return true; }
+  }
+  function showSound() {
+    if (!soundBtn) return;
+    var on = soundOn();
+    soundBtn.setAttribute('aria-pressed', on ? 'true' : 'false');
+    soundBtn.textContent = soundBtn.getAttribute(on ? 'data-msg-on' : 'data-msg-off');
+  }
+  if (soundBtn) {
+    showSound();
+    soundBtn.addEventListener('click', function () {
+      try { localStorage.setItem(soundBtn.getAttribute('data-sound-toggle'), soundOn() ? 'off' : 'on'); } catch (e) { /* private mode */ }
+      showSound();
+    });
+  }
+  function store(name) {
+    try { return JSON.parse(sessionStorage.getItem(name) || '{}') || {}; } catch (e) { return {}; }
+  }
+  function keep(name, v) {
+    try { sessionStorage.setItem(name, JSON.stringify(v)); } catch (e) { /* private mode */ }
+  }
+  // Opening an incident ends its highlight.
+  var opened = location.pathname.match(/^\/incidents\/\d+$/);
+  if (opened) {
+    var fresh0 = store('dvr-fresh');
+    if (fresh0[opened[0]]) { delete fresh0[opened[0]]; keep('dvr-fresh', fresh0); }
+  }
+  var boardEl = doc.getElementById('board');
+  var boardKnown = {};
+  function boardRows() { return boardEl ? boardEl.querySelectorAll('tr[data-href]') : []; }
+  function markFresh() {
+    var fresh = store('dvr-fresh'), rows = boardRows();
+    for (var i = 0; i < rows.length; i++) {
+      rows[i].classList.toggle('is-new', !!fresh[rows[i].getAttribute('data-href')]);
+    }
+  }
+  if (boardEl) {
+    var rows0 = boardRows();
+    for (var r0 = 0; r0 < rows0.length; r0++) boardKnown[rows0[r0].getAttribute('data-href')] = true;
+    markFresh();
+  }
+  doc.addEventListener('live:updated', function (e) {
+    if (!boardEl || !e.detail || e.detail.region.querySelector('#board') !== boardEl) return;
+    var fresh = store('dvr-fresh'), rows = boardRows(), urgent = false, added = false;
+    for (var i = 0; i < rows.length; i++) {
+      var href = rows[i].getAttribute('data-href');
+      if (!boardKnown[href]) {
+        boardKnown[href] = true;
+        fresh[href] = true;
+        added = true;
+        if (parseInt(rows[i].getAttribute('data-priority'), 10) <= 2) urgent = true;
+      }
+    }
+    if (added) keep('dvr-fresh', fresh);
+    markFresh();
+    if (urgent && soundOn()) beep(3);
+  });
+  doc.addEventListener('click', function (e) {
+    var a = e.target.closest && e.target.closest('#board tr[data-href] a');
+    if (!a) return;
+    var fresh = store('dvr-fresh');
+    delete fresh[a.getAttribute('href')];
+    keep('dvr-fresh', fresh);
+  });
+  // A board timer turning red (past its target) sounds once per call and
+  // stage.
+  var overdue = {};
+  var overdueReady = false;
+  function checkOverdue() {
+    if (!boardEl) return;
+    var rows = boardRows(), ring = false;
+    for (var i = 0; i < rows.length; i++) {
+      var t = rows[i].querySelector('time.timer-red');
+      var key = rows[i].getAttribute('data-href') + '|' + rows[i].getAttribute('data-stage');
+      if (t && !overdue[key]) {
+        overdue[key] = true;
+        if (overdueReady) ring = true;
+      }
+    }
+    overdueReady = true; // calls already late when the board opened do not ring
+    if (ring && soundOn()) beep(2);
+  }
+  setInterval(checkOverdue, 1000);
+
+  // (l) Arrow keys walk the board's rows (Up/Down from anywhere outside a
+  // field); Enter on a row's link opens it, as links do.
+  doc.addEventListener('keydown', function (e) {
+    if (!boardEl || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (typing(e.target)) return;
+    var links = boardEl.querySelectorAll('tr[data-href] td:first-child a');
+    if (!links.length) return;
+    var i = -1;
+    for (var k = 0; k < links.length; k++) if (links[k] === doc.activeElement) i = k;
+    i = e.key === 'ArrowDown' ? Math.min(i + 1, links.length - 1) : Math.max(i - 1, 0);
+    e.preventDefault();
+    links[i].focus();
+  });
+
+  // (m) The intake form: Enter in a text field never sends a half-typed
+  // call (Alt+S does, and so does the Log button); after a refused send,
+  // the focus goes to the first field in error; latitude and longitude
+  // stay out of the Tab order (a click still reaches them).
+  var intake = doc.querySelector('form.intake');
+  if (intake) {
+    var noEnter = function (e) {
+      var el = e.target;
+      if (e.key === 'Enter' && !e.altKey && el.tagName === 'INPUT' && !/^(submit|button|checkbox|radio)$/.test(el.type)) {
+        e.preventDefault();
+      }
+    };
+    intake.addEventListener('keydown', noEnter);
+    intake.addEventListener('keypress', noEnter);
+    var coords = intake.querySelectorAll('input[name=latitude], input[name=longitude]');
+    for (var c = 0; c < coords.length; c++) coords[c].setAttribute('tabindex', '-1');
+  }
+  var firstError = doc.querySelector('.field.has-error input, .field.has-error select, .field.has-error textarea, .danger-q.has-error input');
+  if (firstError) firstError.focus();
+
+  // (n) The danger screen's "mark the rest unknown": every question not
+  // yet answered is answered "unknown" (answers given stay as they are).
+  doc.addEventListener('click', function (e) {
+    var btn = e.target.closest && e.target.closest('[data-rest-unknown]');
+    if (!btn || !btn.form) return;
+    var qs = btn.form.querySelectorAll('fieldset.danger-q');
+    for (var i = 0; i < qs.length; i++) {
+      if (qs[i].querySelector('input[type=radio]:checked')) continue;
+      var u = qs[i].querySelector('input[type=radio][value=unknown]');
+      if (u) u.checked = true;
+    }
+  });
+
   // (g) Language menus. The user menu's language choice is sent as soon as
   // it changes (its button remains for keyboards and browsers without
   // scripts); on the login page a new choice reloads the page in that
