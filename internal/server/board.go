@@ -185,6 +185,8 @@ func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 			return s.db.IncidentInArea(ctx, ev.ID, *area)
 		case live.KindUnit:
 			return s.db.UnitInArea(ctx, ev.ID, *area)
+		case live.KindRefdata:
+			return true, nil
 		}
 		return false, nil
 	})

@@ -186,6 +186,14 @@ func TestLiveStreamsCarryOnlyTheirAreasIDs(t *testing.T) {
 			}
 		}
 	}
+
+	// A change of reference data (here a new unit) reaches every open
+	// board and officer's list, as a kind of its own.
+	osh2 := refdata.Unit{CallSign: "OSH-2", DistrictID: osh.ID, Active: true}
+	must(db.SaveUnit(ctx, &osh2, audit.Actor{}))
+	for _, tt := range tests {
+		streams[tt.who].waitFor(t, tt.who, "changed:refdata:1", 1)
+	}
 }
 
 // TestLiveRegionSessionEnd: issue 14's bare board. A live page's stream

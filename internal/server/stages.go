@@ -161,6 +161,8 @@ func (s *Server) myEvents(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case u.UnitID == nil:
 			return false, nil
+		case ev.Kind == live.KindRefdata:
+			return true, nil
 		case ev.Kind == live.KindUnit:
 			return ev.ID == *u.UnitID, nil
 		case ev.Kind == live.KindIncident:
