@@ -52,6 +52,7 @@ func TestLivePages(t *testing.T) {
 			t.Errorf("the board went to %s (%d navigations) when its session ended; want it to stay", p, b.navigations()-navs)
 		}
 		b.shot("live-board-not-live")
+		noSideScroll(b, "the board, not live")
 
 		mark = b.mark()
 		b.do("sign in again on the board", chromedp.SendKeys(chromedp.ID("board-password"), dispatcherPassword+"\r"))
@@ -83,6 +84,7 @@ func TestLivePages(t *testing.T) {
 		row := fmt.Sprintf(`document.querySelector('#board section.awaiting tr[data-href="/incidents/%d"]')`, id)
 		b.waitFor("the new call highlighted in the awaiting-dispatch queue", liveBoardTimeout, "!!"+row+" && "+row+".classList.contains('is-new')")
 		b.shot("live-board-new-call")
+		noSideScroll(b, "the board with an awaiting call")
 		// The arrow keys walk the rows; Enter opens the focused one.
 		mustEval[bool](b, `(document.activeElement && document.activeElement.blur(), true)`)
 		// The new P1 is in the queue at the top, behind older P1 calls.
@@ -172,6 +174,7 @@ func TestLivePages(t *testing.T) {
 			t.Errorf("the new card is not marked new")
 		}
 		p.shot("live-my-new-assignment")
+		noSideScroll(p, "My incidents")
 	})
 
 	t.Run("units-keep-their-own-state", func(t *testing.T) {
@@ -229,6 +232,7 @@ func TestLivePages(t *testing.T) {
 			t.Errorf("the question says %q", msg)
 		}
 		b.shot("live-move-busy-unit")
+		noSideScroll(b, "the question whether to move a unit")
 		var assigned int
 		if err := a.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM incident_units WHERE incident_id = $1`, id).Scan(&assigned); err != nil || assigned != 0 {
 			t.Errorf("the busy unit was assigned before the dispatcher confirmed (%d, %v)", assigned, err)
@@ -237,4 +241,12 @@ func TestLivePages(t *testing.T) {
 		b.waitPath(fmt.Sprintf("/incidents/%d", id), stepTimeout)
 		b.waitFor("LEN-12 on "+number, stepTimeout, `[...document.querySelectorAll(".unit-list li strong")].some(e => e.textContent.trim() === "LEN-12")`)
 	})
+}
+
+// noSideScroll fails the test if b's page is wider than its window.
+func noSideScroll(b *browser, what string) {
+	b.t.Helper()
+	if w := mustEval[[]int](b, `[document.documentElement.scrollWidth, window.innerWidth]`); len(w) == 2 && w[0] > w[1] {
+		b.t.Errorf("browser %s: %s is %d px wide in a %d px window: it scrolls sideways", b.name, what, w[0], w[1])
+	}
 }
