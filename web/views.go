@@ -190,18 +190,40 @@ type UserEdit struct {
 // UnitRow is a unit on the board's units panel.
 type UnitRow struct {
 	CallSign, District, Status, StatusLabel, Incident string
+	StatusSince                                       string // RFC 3339: the time in status ticks from it
+	InStatus                                          string // the time in status when the page was made
 }
 
 // BoardPage is the dispatcher's live board.
 type BoardPage struct {
 	Page
+	Live   LiveView
 	Data   BoardData
 	CanLog bool // the viewer may log calls
+}
+
+// MoveUnitPage asks to confirm moving a busy unit to an incident.
+type MoveUnitPage struct {
+	Page
+	Heading, Message, Number string
+	Action, UnitID, Back     string // the assign form's address and unit; the incident page
+	Confirm, Cancel          string // the buttons' words
+}
+
+// LiveView is a region kept live by an event stream (templ Live).
+type LiveView struct {
+	ID       string // the region's element id ("board", "my")
+	Page     string // the whole page, to come back to after signing in again
+	Events   string // the event stream
+	Fragment string // the region's content, re-read on every change
+	Zone     string // IANA time zone in which "not live since" is told
+	Username string // offered when signing in again
 }
 
 // MyPage is the officer's list of assigned incidents.
 type MyPage struct {
 	Page
+	Live      LiveView
 	Unit      string
 	Incidents []MyRow
 }
@@ -313,7 +335,8 @@ type BoardRow struct {
 
 // BoardData is the part of the board that is refreshed on every change.
 type BoardData struct {
-	Incidents []BoardRow
+	Awaiting  []BoardRow // calls no unit has been sent to, most urgent and oldest first
+	Incidents []BoardRow // the others
 	Units     []UnitRow
 	Updated   string
 }

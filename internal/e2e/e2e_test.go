@@ -79,7 +79,7 @@ func boardShows(number, callSign string) string {
 		if (!inc.cells[4].innerText.split(/,\s*/).map(s => s.trim()).includes(cs)) return false;
 		const panel = document.querySelector('#board section[aria-labelledby="units-h"]');
 		const unit = panel && [...panel.querySelectorAll("tbody tr")].find(r => r.cells[0].innerText.trim() === cs);
-		return !!unit && unit.cells[2].innerText.trim() === "Dispatched" && unit.cells[3].innerText.trim() === num;
+		return !!unit && unit.cells[2].querySelector(".unit-status").innerText.trim() === "Dispatched" && unit.cells[3].innerText.trim() === num;
 	})()`, jsString(number), jsString(callSign))
 }
 

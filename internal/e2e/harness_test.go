@@ -170,6 +170,10 @@ type browser struct {
 	navs       int      // main-frame navigations
 	cancelled  []string // requests the browser cancelled itself
 	favicon404 bool     // the browser's own /favicon.ico request failed
+	// quiet4xx are paths whose 4xx answers the test expects (a live
+	// page's fragment once its session has ended, a refused form): the
+	// browser's log line about them is no failure.
+	quiet4xx map[string]bool
 }
 
 // chromiumOptions are the options of a headless Debian chromium in a
@@ -266,6 +270,14 @@ func (b *browser) onEvent(ev any) {
 		}
 	case *log.EventEntryAdded:
 		if e := ev.Entry; e != nil && e.Level == log.EntryLevelError {
+			if p, err := url.Parse(e.URL); err == nil && strings.Contains(e.Text, "status of 4") {
+				b.mu.Lock()
+				quiet := b.quiet4xx[p.Path]
+				b.mu.Unlock()
+				if quiet {
+					return
+				}
+			}
 			if isFavicon(e.URL) {
 				// Chromium asks every site for /favicon.ico; the app has
 				// none yet, and that 404 is not what these tests are about.

@@ -299,7 +299,8 @@ func watchBoard(b *browser, what, number, callSign string, start time.Time, ok f
 		const panel = document.querySelector('#board section[aria-labelledby="units-h"]');
 		const unit = panel && [...panel.querySelectorAll("tbody tr")].find(r => r.cells[0].textContent.trim() === cs);
 		if (unit) {
-			out.unitStatus = unit.cells[2].textContent.trim();
+			const st = unit.cells[2].querySelector(".unit-status");
+			out.unitStatus = (st || unit.cells[2]).textContent.trim();
 			out.unitIncident = unit.cells[3].textContent.trim();
 		}
 		return out;

@@ -56,10 +56,16 @@ type Caller struct {
 
 // Assignment is a unit assigned to an incident.
 type Assignment struct {
-	UnitID     int64
-	CallSign   string
+	UnitID   int64
+	CallSign string
+	// UnitStatus is the unit's status on this incident, from its own
+	// times (not the unit's status today): dispatched, en_route,
+	// on_scene, cleared, or released (taken off before it cleared).
 	UnitStatus string
-	AssignedAt time.Time
+	AssignedAt time.Time // dispatched
+	EnRouteAt  *time.Time
+	OnSceneAt  *time.Time
+	ClearedAt  *time.Time
 	ReleasedAt *time.Time
 }
 

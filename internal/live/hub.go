@@ -27,6 +27,9 @@ import (
 const (
 	KindIncident = "incident" // an incident changed; re-read it by ID
 	KindUnit     = "unit"     // a unit changed; re-read it by ID
+	// KindRefdata: reference data changed (targets, units, labels);
+	// every board re-reads. Its ID says nothing (always 1).
+	KindRefdata = "refdata"
 	// KindResync means events may have been missed: re-read everything.
 	// Its ID is zero.
 	KindResync = "resync"

@@ -167,14 +167,20 @@ func (db *DB) Incident(ctx context.Context, id int64) (*incident.Incident, error
 	if err != nil {
 		return nil, mapErr(err, "incident")
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT iu.unit_id, u.call_sign, u.status, iu.assigned_at, iu.released_at
+	// Each unit's status on this incident comes from its own times: a
+	// past incident shows what each unit did there, not where it is now.
+	rows, err := db.Pool.Query(ctx, `SELECT iu.unit_id, u.call_sign,
+			CASE WHEN iu.cleared_at IS NOT NULL THEN 'cleared' WHEN iu.released_at IS NOT NULL THEN 'released'
+				WHEN iu.on_scene_at IS NOT NULL THEN 'on_scene' WHEN iu.en_route_at IS NOT NULL THEN 'en_route'
+				ELSE 'dispatched' END,
+			iu.assigned_at, iu.en_route_at, iu.on_scene_at, iu.cleared_at, iu.released_at
 		FROM incident_units iu JOIN units u ON u.id = iu.unit_id WHERE iu.incident_id = $1 ORDER BY iu.assigned_at`, id)
 	if err != nil {
 		return nil, mapErr(err, "")
 	}
 	in.Units, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (incident.Assignment, error) {
 		var a incident.Assignment
-		return a, r.Scan(&a.UnitID, &a.CallSign, &a.UnitStatus, &a.AssignedAt, &a.ReleasedAt)
+		return a, r.Scan(&a.UnitID, &a.CallSign, &a.UnitStatus, &a.AssignedAt, &a.EnRouteAt, &a.OnSceneAt, &a.ClearedAt, &a.ReleasedAt)
 	})
 	if err != nil {
 		return nil, mapErr(err, "")

@@ -36,6 +36,10 @@ const (
 	listenPingTimeout = 5 * time.Second
 )
 
+// RefdataKind is the notification kind of a change of reference data
+// (targets, units, labels): every live board re-reads. Its id is always 1.
+const RefdataKind = "refdata"
+
 // Notify announces, inside the caller's transaction, that the record of the
 // given kind ("incident", "unit") and id has changed. PostgreSQL delivers
 // the notification only if and when tx commits, so listeners never hear of

@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"io/fs"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -97,18 +96,16 @@ func TestMigrationDownKeepsSealedSecrets(t *testing.T) {
 
 	// The migrations after 0012 go down; 0012's is refused.
 	const sealedVersion = 12
-	ups, err := fs.Glob(migrations.FS, "*.up.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	later := 0 // migrations after 0012 (their numbers need not be contiguous)
-	for _, u := range ups {
-		if n, _ := strconv.Atoi(strings.SplitN(u, "_", 2)[0]); n > sealedVersion {
-			later++
+	// One step at a time: migration numbers need not be contiguous.
+	for {
+		v, _, err := m.Version()
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if later > 0 {
-		if err := m.Down(later); err != nil {
+		if v <= sealedVersion {
+			break
+		}
+		if err := m.Down(1); err != nil {
 			t.Fatalf("down to %d with a sealed secret: %v, want it done", sealedVersion, err)
 		}
 	}

@@ -65,6 +65,11 @@ func (c refChange) run(ctx context.Context, db *DB, by audit.Actor) error {
 		if err != nil {
 			return err
 		}
+		// Open boards re-read (targets, units, labels): a kind of its
+		// own, whose id says nothing.
+		if err := Notify(ctx, tx, RefdataKind, 1); err != nil {
+			return err
+		}
 		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: c.recordType + "." + verb, RecordType: c.recordType,
 			RecordID: id, Detail: changeDetail(before, c.after)})
 	})

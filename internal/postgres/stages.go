@@ -30,6 +30,9 @@ type StageChange struct {
 type StageResult struct {
 	AlreadyDone bool      // the stage was recorded before (another officer, or a retry)
 	At          time.Time // when the stage was recorded
+	// UnitOnly: the unit cleared itself and the incident stays open,
+	// because other units are still on it.
+	UnitOnly bool
 }
 
 // SetStage records a stage on an incident from the database clock, moving
@@ -62,6 +65,20 @@ func (db *DB) SetStage(ctx context.Context, c StageChange, by audit.Actor) (Stag
 					res = StageResult{AlreadyDone: true, At: *at}
 					return nil
 				}
+			}
+		}
+		// A unit clearing itself while other units are still on the
+		// incident clears only itself; the last unit to clear (with a
+		// disposition) closes the incident, as the dispatcher does.
+		if c.Stage == incident.Cleared && c.UnitID != nil && t.Cleared == nil {
+			var others bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incident_units WHERE incident_id = $1
+				AND released_at IS NULL AND unit_id <> $2)`, c.IncidentID, *c.UnitID).Scan(&others); err != nil {
+				return err
+			}
+			if others {
+				res.UnitOnly = true
+				return db.clearUnit(ctx, tx, c, by, number, &res)
 			}
 		}
 		done, err := incident.CheckStage(t, c.Stage, c.DispositionID != nil)
@@ -102,8 +119,8 @@ func (db *DB) moveUnits(ctx context.Context, tx pgx.Tx, c StageChange, by audit.
 	var err error
 	switch c.Stage {
 	case incident.Cleared:
-		// Clearing releases every unit still on the incident.
-		moved, err = collectIDs(ctx, tx, `UPDATE incident_units SET released_at = now()
+		// Closing the incident clears every unit still on it.
+		moved, err = collectIDs(ctx, tx, `UPDATE incident_units SET released_at = now(), cleared_at = now()
 			WHERE incident_id = $1 AND released_at IS NULL RETURNING unit_id`, c.IncidentID)
 		if err == nil && len(moved) > 0 {
 			_, err = tx.Exec(ctx, `UPDATE units u SET status = 'available' WHERE u.id = ANY($1) AND NOT EXISTS (
@@ -120,6 +137,14 @@ func (db *DB) moveUnits(ctx context.Context, tx pgx.Tx, c StageChange, by audit.
 			WHERE iu.unit_id = u.id AND iu.incident_id = $1 AND iu.released_at IS NULL
 			AND ($3::bigint IS NULL OR u.id = $3) AND u.status = ANY($4) RETURNING u.id`,
 			c.IncidentID, string(c.Stage), c.UnitID, behind)
+		if err == nil {
+			// Each assignment keeps its own time of the stage: the given
+			// unit's, or those of the units that moved with it.
+			column := map[incident.Stage]string{incident.EnRoute: "en_route_at", incident.OnScene: "on_scene_at"}[c.Stage]
+			_, err = tx.Exec(ctx, `UPDATE incident_units SET `+column+` = now()
+				WHERE incident_id = $1 AND released_at IS NULL AND `+column+` IS NULL
+				AND (unit_id = ANY($2) OR unit_id = $3)`, c.IncidentID, moved, c.UnitID)
+		}
 	}
 	if err != nil {
 		return err
@@ -147,6 +172,45 @@ func (db *DB) moveUnits(ctx context.Context, tx pgx.Tx, c StageChange, by audit.
 		if err := Notify(ctx, tx, "unit", id); err != nil {
 			return err
 		}
+	}
+	return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "incident.stage", RecordType: "incident", RecordID: number, Detail: detail})
+}
+
+// clearUnit clears one unit from an incident that stays open (other
+// units are still on it): its assignment's cleared time, its status
+// (available unless it is on another open incident), the timeline, the
+// audit trail and the boards.
+func (db *DB) clearUnit(ctx context.Context, tx pgx.Tx, c StageChange, by audit.Actor, number string, res *StageResult) error {
+	err := tx.QueryRow(ctx, `UPDATE incident_units SET cleared_at = now(), released_at = now()
+		WHERE incident_id = $1 AND unit_id = $2 AND released_at IS NULL RETURNING cleared_at`,
+		c.IncidentID, *c.UnitID).Scan(&res.At)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Not on the incident (any more): a retry, or released meanwhile.
+		res.AlreadyDone, res.At = true, time.Now()
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE units SET status = 'available' WHERE id = $1 AND NOT EXISTS (
+		SELECT 1 FROM incident_units WHERE unit_id = $1 AND released_at IS NULL)`, *c.UnitID); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE incidents SET version = version + 1, updated_at = now() WHERE id = $1`, c.IncidentID); err != nil {
+		return err
+	}
+	detail := map[string]any{"stage": string(incident.Cleared), "unit_id": *c.UnitID, "unit_only": true}
+	if c.DispositionID != nil {
+		detail["disposition_id"] = *c.DispositionID
+	}
+	if err := addEvent(ctx, tx, c.IncidentID, by.UserID, "status_changed", detail); err != nil {
+		return err
+	}
+	if err := Notify(ctx, tx, "incident", c.IncidentID); err != nil {
+		return err
+	}
+	if err := Notify(ctx, tx, "unit", *c.UnitID); err != nil {
+		return err
 	}
 	return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "incident.stage", RecordType: "incident", RecordID: number, Detail: detail})
 }

@@ -41,10 +41,14 @@ const (
 	UnitOnScene    UnitStatus = "on_scene"
 	UnitBusy       UnitStatus = "busy"
 	UnitOffDuty    UnitStatus = "off_duty"
+	// UnitOutOfService: the car or team cannot be sent (breakdown,
+	// repairs); UnitOnBreak: a meal or rest break.
+	UnitOutOfService UnitStatus = "out_of_service"
+	UnitOnBreak      UnitStatus = "on_break"
 )
 
 // UnitStatuses lists every unit status in display order.
-var UnitStatuses = []UnitStatus{UnitAvailable, UnitDispatched, UnitEnRoute, UnitOnScene, UnitBusy, UnitOffDuty}
+var UnitStatuses = []UnitStatus{UnitAvailable, UnitDispatched, UnitEnRoute, UnitOnScene, UnitBusy, UnitOnBreak, UnitOutOfService, UnitOffDuty}
 
 // Label is the status's name for people.
 func (s UnitStatus) Label() string {
@@ -61,6 +65,10 @@ func (s UnitStatus) Label() string {
 		return "Busy"
 	case UnitOffDuty:
 		return "Off duty"
+	case UnitOutOfService:
+		return "Out of service"
+	case UnitOnBreak:
+		return "On break"
 	}
 	return string(s)
 }

@@ -44,6 +44,9 @@ func safeNext(next string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" {
 		return ""
 	}
+	if lp := landingPage(u.Path); lp != u.Path {
+		return lp
+	}
 	return next
 }
 

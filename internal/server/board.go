@@ -63,7 +63,12 @@ func (s *Server) boardData(ctx context.Context, u *account.User) (web.BoardData,
 	d := web.BoardData{Updated: now.In(s.loc).Format("15:04:05")}
 	onShown := map[string]bool{} // call signs on the incidents shown
 	for _, in := range open {
-		d.Incidents = append(d.Incidents, s.boardRow(in, now, i18n.FromContext(ctx).Lang))
+		// Calls awaiting dispatch form their own queue at the top.
+		if row := s.boardRow(in, now, i18n.FromContext(ctx).Lang); row.Stage == string(incident.Received) {
+			d.Awaiting = append(d.Awaiting, row)
+		} else {
+			d.Incidents = append(d.Incidents, row)
+		}
 		for _, cs := range in.Units {
 			onShown[cs] = true
 		}
@@ -75,7 +80,7 @@ func (s *Server) boardData(ctx context.Context, u *account.User) (web.BoardData,
 		// The template shows the status through the catalogue
 		// ("dispatch.unit_status.<status>").
 		d.Units = append(d.Units, web.UnitRow{CallSign: un.CallSign, District: un.DistrictCode, Status: string(un.Status),
-			Incident: un.Incident})
+			Incident: un.Incident, StatusSince: un.StatusSince.UTC().Format(time.RFC3339), InStatus: clock(max(0, now.Sub(un.StatusSince)))})
 	}
 	return d, nil
 }
@@ -132,7 +137,15 @@ func (s *Server) board(w http.ResponseWriter, r *http.Request) {
 	}
 	u := currentUser(r.Context())
 	s.render(w, r, http.StatusOK, web.Board(web.BoardPage{Page: s.page(r, s.t(r, "dispatch.board.title"), "board"), Data: d,
+		Live:   s.liveView(u, "board", "/board"),
 		CanLog: u.Role == account.Dispatcher || u.Role == account.Supervisor}))
+}
+
+// liveView describes the live region id of page for u: its event stream
+// and fragment are page+"/events" and page+"/fragment".
+func (s *Server) liveView(u *account.User, id, page string) web.LiveView {
+	return web.LiveView{ID: id, Page: page, Events: page + "/events", Fragment: page + "/fragment",
+		Zone: s.loc.String(), Username: u.Username}
 }
 
 // boardFragment is the refreshable part of the board (htmx).
@@ -145,20 +158,57 @@ func (s *Server) boardFragment(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, web.BoardFragment(d))
 }
 
-// streamCheckEvery is how often an open event stream re-checks that its
-// session is still valid (idle or absolute timeout, user disabled).
-const streamCheckEvery = 30 * time.Second
+// streamCheckEvery is the longest an open event stream goes without
+// re-checking that its session is still valid (idle or absolute timeout,
+// logged out, user disabled) and sending a heartbeat. A board that hears
+// nothing for twice this long says it is not live.
+const streamCheckEvery = 5 * time.Second
 
 // streamWriteTimeout bounds one write to an event stream.
 const streamWriteTimeout = 10 * time.Second
 
-// boardEvents is the live board's server-sent event stream. It sends
-// "changed" at once (so a reconnecting board resyncs), then whenever the
-// hub reports a change anywhere (any server process), with the change's
-// ids only. Event traffic does not count as user activity: this route
-// reads the session without renewing it, and ends the stream when the
-// session has ended.
+// streamCheck is how often this server's streams check their session: at
+// most streamCheckEvery, and often enough that a board hears of its
+// session's idle timeout within a quarter of that timeout.
+func (s *Server) streamCheck() time.Duration {
+	return max(100*time.Millisecond, min(streamCheckEvery, s.sessions.IdleTimeout/4))
+}
+
+// boardEvents is the live board's server-sent event stream, filtered to
+// the board's area (boardArea): a board hears only of the incidents and
+// units it may list.
 func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
+	area := boardArea(currentUser(r.Context()))
+	if area == nil {
+		s.stream(w, r, func(context.Context, live.Event) (bool, error) { return true, nil })
+		return
+	}
+	s.stream(w, r, func(ctx context.Context, ev live.Event) (bool, error) {
+		switch ev.Kind {
+		case live.KindIncident:
+			return s.db.IncidentInArea(ctx, ev.ID, *area)
+		case live.KindUnit:
+			return s.db.UnitInArea(ctx, ev.ID, *area)
+		case live.KindRefdata:
+			return true, nil
+		}
+		return false, nil
+	})
+}
+
+// stream serves a server-sent event stream of the hub's changes that pass
+// decides this client may hear of. It sends "changed: resync" at once (so
+// that a reconnecting page re-reads everything), then "changed: kind:id"
+// for each change that passes. Every streamCheck it re-reads the session
+// (event traffic does not count as activity: these routes read the
+// session without renewing it) and sends "alive", a heartbeat the page
+// watches to tell a dropped stream; when the session has ended it sends
+// "ended" and closes, so that the page says so at once.
+//
+// An id once sent to a client keeps being sent (an incident moved out of
+// the area must still leave that board); a failed check sends a resync,
+// which reveals no id.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, pass func(context.Context, live.Event) (bool, error)) {
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -186,13 +236,16 @@ func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 		case <-done:
 		}
 	}()
-	// The reconnect delay the browser should use after a drop.
-	if !write("retry: 2000\n\n") || !send("resync") {
+	every := s.streamCheck()
+	// The reconnect delay the browser should use after a drop, and the
+	// heartbeat period (ms) the page may expect.
+	if !write("retry: 2000\n\nevent: alive\ndata: %d\n\n", every.Milliseconds()) || !send("resync") {
 		return
 	}
-	check := time.NewTicker(streamCheckEvery)
+	check := time.NewTicker(every)
 	defer check.Stop()
 	ctx := r.Context()
+	sent := map[live.Event]bool{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -203,10 +256,24 @@ func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
+			data := ev.Kind + ":" + strconv.FormatInt(ev.ID, 10)
 			if ev.Kind == live.KindResync {
 				s.metrics.BoardResynced()
+				data = live.KindResync
+			} else if !sent[ev] {
+				qctx, qcancel := context.WithTimeout(ctx, requestDeadline)
+				ok, err := pass(qctx, ev)
+				qcancel()
+				switch {
+				case err != nil:
+					data = live.KindResync
+				case !ok:
+					continue
+				default:
+					sent[ev] = true
+				}
 			}
-			if !send(ev.Kind + ":" + strconv.FormatInt(ev.ID, 10)) {
+			if !send(data) {
 				return
 			}
 		case <-check.C:
@@ -214,8 +281,7 @@ func (s *Server) boardEvents(w http.ResponseWriter, r *http.Request) {
 				write("event: ended\ndata: session\n\n")
 				return
 			}
-			// A comment line keeps proxies from closing an idle stream.
-			if !write(": keep-alive\n\n") {
+			if !write("event: alive\ndata: %d\n\n", every.Milliseconds()) {
 				return
 			}
 		}
@@ -232,7 +298,11 @@ func (s *Server) sessionStillValid(r *http.Request) bool {
 	// A database that cannot answer (a failover under way) has not ended
 	// the session: the stream stays, and the next check decides.
 	// (A session that has ended is not found, which is no error.)
-	ctx, err := s.sessions.Load(r.Context(), c.Value)
+	// A fresh context: scs.Load returns at once, re-reading nothing, when
+	// its context holds a session already (the request's does).
+	qctx, cancel := context.WithTimeout(context.Background(), requestDeadline)
+	defer cancel()
+	ctx, err := s.sessions.Load(qctx, c.Value)
 	if err != nil {
 		return true
 	}

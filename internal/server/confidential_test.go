@@ -99,8 +99,9 @@ func newConfidentialFixture(t *testing.T) *confidentialFixture {
 		t.Fatalf("log the call: %d %s", resp.StatusCode, errorText(doc(t, resp)))
 	}
 	f.page = location(resp)
-	// The officer's unit goes to the new call too.
-	if resp := f.c.postForm(f.page+"/units", url.Values{"unit_id": {itoa(f.unit.ID)}}); resp.StatusCode != http.StatusSeeOther {
+	// The officer's unit moves to the new call (it is busy on the first:
+	// the move is confirmed).
+	if resp := f.c.postForm(f.page+"/units", url.Values{"unit_id": {itoa(f.unit.ID)}, "move": {"yes"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("assign: %d", resp.StatusCode)
 	}
 	createDistrict(t, f.ts.DB, "OSH", "Osh city")

@@ -15,6 +15,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/web"
 )
@@ -623,7 +624,25 @@ func (s *Server) assignUnit(w http.ResponseWriter, r *http.Request) {
 		s.incidentPage(w, r, s.t(r, "dispatch.err.choose_unit"))
 		return
 	}
-	if err := s.db.AssignUnit(r.Context(), in.ID, unitID, s.actor(r)); err != nil {
+	// A unit busy elsewhere (on another call, on a break, out of service)
+	// is assigned only once the dispatcher confirms the move.
+	move := r.PostFormValue("move") == "yes"
+	if !move {
+		st, err := s.db.UnitStateFor(r.Context(), unitID, in.ID)
+		if err != nil && apperr.CodeOf(err) != apperr.Invalid {
+			s.fail(w, r, err)
+			return
+		}
+		if err == nil && st.Busy() {
+			s.confirmMove(w, r, in.ID, in.Number, unitID, st)
+			return
+		}
+	}
+	assign := s.db.AssignUnit
+	if move {
+		assign = s.db.MoveUnit
+	}
+	if err := assign(r.Context(), in.ID, unitID, s.actor(r)); err != nil {
 		if c := apperr.CodeOf(err); c == apperr.Invalid || c == apperr.Conflict || c == apperr.Unavailable {
 			msg, _ := s.formError(r, err)
 			s.incidentPage(w, r, msg)
@@ -633,6 +652,24 @@ func (s *Server) assignUnit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(in.ID, 10), http.StatusSeeOther)
+}
+
+// confirmMove asks whether to move a busy unit to this incident: where it
+// is and what it is doing, a button that assigns it anyway (recording the
+// move), and a way back.
+func (s *Server) confirmMove(w http.ResponseWriter, r *http.Request, id int64, number string, unitID int64, st postgres.UnitState) {
+	status := s.t(r, "dispatch.unit_status."+string(st.Status))
+	msg := s.t(r, "dispatch.move.unavailable", "Unit", st.CallSign, "Status", strings.ToLower(status))
+	if st.Elsewhere != "" {
+		msg = s.t(r, "dispatch.move.busy", "Unit", st.CallSign, "Status", strings.ToLower(status), "Number", st.Elsewhere)
+	}
+	back := "/incidents/" + strconv.FormatInt(id, 10)
+	s.render(w, r, http.StatusOK, web.MoveUnit(web.MoveUnitPage{
+		Page:    s.page(r, s.t(r, "dispatch.move.title", "Unit", st.CallSign), "board"),
+		Heading: s.t(r, "dispatch.move.title", "Unit", st.CallSign), Message: msg, Number: number,
+		Action: back + "/units", UnitID: strconv.FormatInt(unitID, 10), Back: back,
+		Confirm: s.t(r, "dispatch.move.confirm", "Unit", st.CallSign), Cancel: s.t(r, "dispatch.move.cancel"),
+	}))
 }
 
 // releaseUnit takes a unit off the incident.

@@ -267,16 +267,50 @@ func (s *Server) toLogin(w http.ResponseWriter, r *http.Request, msg string) {
 	if msg != "" {
 		s.sessions.Put(r.Context(), sessFlash, "info|"+msg)
 	}
-	target := "/login"
-	if r.Method == http.MethodGet && r.URL.Path != "/" {
-		target += "?next=" + url.QueryEscape(r.URL.Path)
+	// An event stream, or a part of a page, is never where the user was
+	// going: it answers 401 for the page's script to handle (a live page
+	// says it is no longer live and offers to sign in again where it is).
+	// An htmx request's redirect names the page it came from.
+	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
 	}
+	target := "/login"
 	if r.Header.Get("HX-Request") == "true" {
+		if p := pageOf(r); p != "" && p != "/" {
+			target += "?next=" + url.QueryEscape(p)
+		}
 		w.Header().Set("HX-Redirect", target)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
+	if r.Method == http.MethodGet && r.URL.Path != "/" {
+		target += "?next=" + url.QueryEscape(landingPage(r.URL.Path))
+	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// pageOf is the path of the page an htmx request came from (its
+// HX-Current-URL, when on this site), else the request's own page.
+func pageOf(r *http.Request) string {
+	if cur, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && cur.Path != "" &&
+		(cur.Host == "" || cur.Host == r.Host) {
+		return landingPage(cur.Path)
+	}
+	return landingPage(r.URL.Path)
+}
+
+// landingPage maps the parts of a live page (its refreshable fragment and
+// its event stream) to the page itself: after logging in, the user lands
+// on the whole page, never on a bare fragment.
+func landingPage(path string) string {
+	switch path {
+	case "/board/fragment", "/board/events":
+		return "/board"
+	case "/my/fragment", "/my/events":
+		return "/my"
+	}
+	return path
 }
 
 // allow lets the request through only for the given roles; others get 403

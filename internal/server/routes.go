@@ -73,6 +73,11 @@ func (s *Server) router() chi.Router {
 		r.Use(ordinary, s.readSession, s.requireLogin, s.requireSecondFactor, s.allow(boardRoles...))
 		r.Get("/board/fragment", s.boardFragment)
 	})
+	r.Group(func(r chi.Router) {
+		r.Use(s.readSession, s.requireLogin, s.requireSecondFactor, s.allow(officerOnly...))
+		r.Get("/my/events", s.myEvents)
+		r.Get("/my/fragment", s.myFragment)
+	})
 
 	// One per-address throttle for every request that checks a password
 	// or a code: the login, its second step, and the account pages that

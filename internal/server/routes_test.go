@@ -46,6 +46,8 @@ var routeAccess = map[string][]account.Role{
 	"GET /board":             {account.Dispatcher, account.Supervisor, account.Admin},
 	"GET /board/events":      {account.Dispatcher, account.Supervisor, account.Admin},
 	"GET /board/fragment":    {account.Dispatcher, account.Supervisor, account.Admin},
+	"GET /my/events":         {account.Officer},
+	"GET /my/fragment":       {account.Officer},
 
 	"GET /incidents/new":                        {account.Dispatcher, account.Supervisor},
 	"POST /incidents":                           {account.Dispatcher, account.Supervisor},
@@ -327,7 +329,7 @@ func TestRouteAccess(t *testing.T) {
 				case role == "":
 					want := "/login"
 					if method == http.MethodGet && path != "/" {
-						want += "?next=" + url.QueryEscape(path)
+						want += "?next=" + url.QueryEscape(landingPage(path))
 					}
 					if resp.StatusCode != http.StatusSeeOther || loc != want {
 						t.Errorf("%s: status %d Location %q, want 303 to %q", what, resp.StatusCode, loc, want)

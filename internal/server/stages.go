@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/web"
 )
@@ -106,9 +108,12 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := "/incidents/" + strconv.FormatInt(in.ID, 10)
-	if res.AlreadyDone {
+	switch {
+	case res.UnitOnly && !res.AlreadyDone:
+		s.setFlash(r, "ok", s.t(r, "dispatch.stage.unit_cleared", "Unit", u.UnitCallSign, "Time", s.fmtTimeSec(r, res.At)))
+	case res.AlreadyDone:
 		s.setFlash(r, "info", s.t(r, "dispatch.stage.already", "Stage", s.t(r, "stage_name."+string(c.Stage)), "Time", s.fmtTimeSec(r, res.At)))
-	} else {
+	default:
 		s.setFlash(r, "ok", s.t(r, "dispatch.stage.recorded", "Stage", s.t(r, "stage_name."+string(c.Stage)), "Time", s.fmtTimeSec(r, res.At)))
 	}
 	if u.Role == account.Officer && c.Stage == incident.Cleared {
@@ -121,26 +126,66 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 // unit is on, newest first, with officer-safety warnings before anything.
 func (s *Server) myIncidents(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r.Context())
-	p := web.MyPage{Page: s.page(r, s.t(r, "dispatch.my.title"), "my"), Unit: u.UnitCallSign}
+	p := web.MyPage{Page: s.page(r, s.t(r, "dispatch.my.title"), "my"), Unit: u.UnitCallSign, Live: s.liveView(u, "my", "/my")}
+	var err error
+	if p.Incidents, err = s.myRows(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, web.My(p))
+}
+
+// myFragment is the live part of the officer's list (the cards), re-read
+// whenever the officer's stream says something changed.
+func (s *Server) myFragment(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.myRows(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, web.MyCards(rows))
+}
+
+// myEvents is the officer's event stream: changes of the incidents their
+// unit is or was assigned to, and of their unit.
+func (s *Server) myEvents(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r.Context())
+	s.stream(w, r, func(ctx context.Context, ev live.Event) (bool, error) {
+		switch {
+		case u.UnitID == nil:
+			return false, nil
+		case ev.Kind == live.KindRefdata:
+			return true, nil
+		case ev.Kind == live.KindUnit:
+			return ev.ID == *u.UnitID, nil
+		case ev.Kind == live.KindIncident:
+			return s.db.IncidentHasUnit(ctx, ev.ID, *u.UnitID)
+		}
+		return false, nil
+	})
+}
+
+// myRows reads the incidents of the officer's unit, with their warnings.
+func (s *Server) myRows(r *http.Request) ([]web.MyRow, error) {
+	u := currentUser(r.Context())
+	var rows []web.MyRow
 	if u.UnitID != nil {
 		list, err := s.db.MyIncidents(r.Context(), *u.UnitID)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return nil, err
 		}
 		now := s.now()
 		for _, sum := range list {
 			row := web.MyRow{BoardRow: s.boardRow(sum, now, i18n.FromContext(r.Context()).Lang)}
 			in, err := s.db.Incident(r.Context(), sum.ID)
 			if err != nil {
-				s.fail(w, r, err)
-				return
+				return nil, err
 			}
 			row.History = s.historyView(r, incident.KeysOf(in.Address, in.Caller.Phone, in.Caller.Name, in.Victim.Name, in.Suspect.Name), in.ID)
 			row.WeaponsNow = in.Weapons != nil && *in.Weapons
 			row.ChildrenNow = in.ChildrenPresent != nil && *in.ChildrenPresent
-			p.Incidents = append(p.Incidents, row)
+			rows = append(rows, row)
 		}
 	}
-	s.render(w, r, http.StatusOK, web.My(p))
+	return rows, nil
 }

@@ -187,6 +187,335 @@
     }
   });
 
+  // (i) Live regions (templ Live): [data-live=EVENTS] listens to the
+  // server's event stream and re-reads [data-live-fragment] into its
+  // .live-body on every "changed" event (the first one, sent on every
+  // (re)connect, is a full resync). The region is honest about being live:
+  // when the stream errors, closes, or its heartbeat ("alive", every few
+  // seconds) stops, it is greyed and says "not live since HH:MM"; when the
+  // session has ended (the stream's "ended" event, or a fragment answering
+  // 401) it shows its sign-in form, which brings back the whole page.
+  function startLive(el) {
+    var body = el.querySelector('.live-body');
+    var status = el.querySelector('.live-status');
+    var msg = el.querySelector('.live-msg');
+    var reconnecting = el.querySelector('.live-reconnecting');
+    var form = el.querySelector('.live-login');
+    var src = null, timer = 0, retry = 1000, beat = 5000;
+    var lastHeard = Date.now(), watchFrom = Date.now();
+    var down = false, ended = false, busy = false, again = false;
+    function hhmm(t) {
+      var o = {hour: '2-digit', minute: '2-digit', hourCycle: 'h23'};
+      var tz = el.getAttribute('data-live-tz');
+      if (tz) o.timeZone = tz;
+      try {
+        return new Intl.DateTimeFormat(doc.documentElement.lang || undefined, o).format(new Date(t));
+      } catch (e) {
+        var d = new Date(t);
+        return pad(d.getHours()) + ':' + pad(d.getMinutes());
+      }
+    }
+    function notLive(signIn) {
+      if (!down) {
+        down = true;
+        el.classList.add('not-live');
+        msg.textContent = (el.getAttribute('data-msg-not-live') || 'Not live since {time}').replace('{time}', hhmm(lastHeard));
+        status.hidden = false;
+      }
+      if (signIn && form.hidden) {
+        form.hidden = false;
+        reconnecting.hidden = true;
+        var u = form.querySelector('input[name=username]');
+        var p = form.querySelector('input[type=password]');
+        (u && !u.value ? u : p).focus();
+      }
+    }
+    function isLive() {
+      if (!down) return;
+      down = false;
+      el.classList.remove('not-live');
+      status.hidden = true;
+    }
+    function close() {
+      if (src) { src.close(); src = null; }
+    }
+    function schedule() {
+      if (ended || timer) return;
+      timer = setTimeout(function () { timer = 0; connect(); }, retry);
+      retry = Math.min(retry * 2, 30000);
+    }
+    function refresh() {
+      if (busy) { again = true; return; }
+      busy = true;
+      fetch(el.getAttribute('data-live-fragment'), {headers: {'HX-Request': 'true'}, credentials: 'same-origin', cache: 'no-store'})
+        .then(function (r) {
+          if (r.status === 401) {
+            ended = true;
+            close();
+            notLive(true);
+            return null;
+          }
+          if (!r.ok) throw new Error('HTTP ' + r.status);
+          return r.text();
+        })
+        .then(function (html) {
+          if (html === null) return;
+          body.innerHTML = html;
+          if (window.htmx) window.htmx.process(body);
+          tick();
+          doc.dispatchEvent(new CustomEvent('live:updated', {detail: {region: el}}));
+          if (src && src.readyState === 1) isLive();
+          else if (!src) schedule();
+        }, function () {
+          notLive(false);
+          if (!src) schedule();
+        })
+        .then(function () {
+          busy = false;
+          if (again && !ended) { again = false; refresh(); }
+        });
+    }
+    function heard() {
+      lastHeard = watchFrom = Date.now();
+      retry = 1000;
+    }
+    function connect() {
+      close();
+      if (ended) return;
+      watchFrom = Date.now();
+      var es = new EventSource(el.getAttribute('data-live'));
+      src = es;
+      es.addEventListener('alive', function (e) {
+        heard();
+        var n = parseInt(e.data, 10);
+        if (n > 0) beat = n;
+      });
+      es.addEventListener('changed', function () {
+        heard();
+        refresh();
+      });
+      es.addEventListener('ended', function () {
+        // The session ended: the fragment's 401 turns this into the
+        // sign-in form; any other answer (the database was briefly
+        // unreachable) reconnects.
+        close();
+        notLive(false);
+        refresh();
+      });
+      es.onerror = function () {
+        if (src !== es) return;
+        notLive(false);
+        // CONNECTING: the browser retries by itself. CLOSED: it was
+        // refused (the session ended, or the server is down): ask the
+        // fragment why, and try again later.
+        if (es.readyState === 2) {
+          close();
+          refresh();
+        }
+      };
+    }
+    // The heartbeat's watchdog: a stream silent for two and a half beats
+    // has dropped, even if the browser has not noticed.
+    setInterval(function () {
+      if (src && !ended && Date.now() - watchFrom > 2.5 * beat + 1000) {
+        notLive(false);
+        close();
+        schedule();
+      }
+    }, 1000);
+    connect();
+  }
+  var lives = doc.querySelectorAll('[data-live]');
+  for (var li = 0; li < lives.length; li++) startLive(lives[li]);
+
+  // (j) A new assignment on the officer's list (region #my): the phone
+  // vibrates (Vibration API, where the phone has it) and beeps (Web Audio,
+  // which browsers allow only after the user has touched the page).
+  var audioCtx = null;
+  function unlockAudio() {
+    if (audioCtx || !(window.AudioContext || window.webkitAudioContext)) return;
+    try { audioCtx = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audioCtx = null; }
+  }
+  doc.addEventListener('pointerdown', unlockAudio, true);
+  doc.addEventListener('keydown', unlockAudio, true);
+  function beep(times) {
+    if (!audioCtx) return;
+    try {
+      for (var i = 0; i < times; i++) {
+        var o = audioCtx.createOscillator(), g = audioCtx.createGain();
+        var t0 = audioCtx.currentTime + i * 0.3;
+        o.frequency.value = 880;
+        g.gain.setValueAtTime(0.2, t0);
+        g.gain.setValueAtTime(0, t0 + 0.18);
+        o.connect(g);
+        g.connect(audioCtx.destination);
+        o.start(t0);
+        o.stop(t0 + 0.2);
+      }
+    } catch (e) { /* no sound is better than a broken page */ }
+  }
+  function cardLinks(region) {
+    var out = {}, as = region.querySelectorAll('.my-incident h2 a[href]');
+    for (var i = 0; i < as.length; i++) out[as[i].getAttribute('href')] = true;
+    return out;
+  }
+  var myRegion = doc.getElementById('my');
+  var myKnown = myRegion ? cardLinks(myRegion) : {};
+  doc.addEventListener('live:updated', function (e) {
+    var region = e.detail && e.detail.region && e.detail.region.querySelector('#my');
+    if (!region) return;
+    var now = cardLinks(region), fresh = [];
+    for (var k in now) if (!myKnown[k]) fresh.push(k);
+    myKnown = now;
+    if (!fresh.length) return;
+    for (var i = 0; i < fresh.length; i++) {
+      var a = region.querySelector('.my-incident h2 a[href="' + fresh[i] + '"]');
+      var card = a && a.closest('.my-incident');
+      if (card) card.classList.add('is-new');
+    }
+    if (navigator.vibrate) { try { navigator.vibrate([300, 150, 300]); } catch (err) { /* not allowed */ } }
+    beep(2);
+  });
+
+  // (k) Board alerts. A call that appears while the board is open is
+  // highlighted until someone opens it (this browser remembers, in
+  // sessionStorage, which calls are new and which were opened). A new P1
+  // or P2 call, and a call passing its target, sound (once the user has
+  // touched the page; the board's Sound button mutes, per user, kept in
+  // localStorage).
+  var soundBtn = doc.querySelector('[data-sound-toggle]');
+  function soundOn() {
+    try { return !soundBtn || localStorage.getItem(soundBtn.getAttribute('data-sound-toggle')) !== 'off'; } catch (e) { return true; }
+  }
+  function showSound() {
+    if (!soundBtn) return;
+    var on = soundOn();
+    soundBtn.setAttribute('aria-pressed', on ? 'true' : 'false');
+    soundBtn.textContent = soundBtn.getAttribute(on ? 'data-msg-on' : 'data-msg-off');
+  }
+  if (soundBtn) {
+    showSound();
+    soundBtn.addEventListener('click', function () {
+      try { localStorage.setItem(soundBtn.getAttribute('data-sound-toggle'), soundOn() ? 'off' : 'on'); } catch (e) { /* private mode */ }
+      showSound();
+    });
+  }
+  function store(name) {
+    try { return JSON.parse(sessionStorage.getItem(name) || '{}') || {}; } catch (e) { return {}; }
+  }
+  function keep(name, v) {
+    try { sessionStorage.setItem(name, JSON.stringify(v)); } catch (e) { /* private mode */ }
+  }
+  // Opening an incident ends its highlight.
+  var opened = location.pathname.match(/^\/incidents\/\d+$/);
+  if (opened) {
+    var fresh0 = store('dvr-fresh');
+    if (fresh0[opened[0]]) { delete fresh0[opened[0]]; keep('dvr-fresh', fresh0); }
+  }
+  var boardEl = doc.getElementById('board');
+  var boardKnown = {};
+  function boardRows() { return boardEl ? boardEl.querySelectorAll('tr[data-href]') : []; }
+  function markFresh() {
+    var fresh = store('dvr-fresh'), rows = boardRows();
+    for (var i = 0; i < rows.length; i++) {
+      rows[i].classList.toggle('is-new', !!fresh[rows[i].getAttribute('data-href')]);
+    }
+  }
+  if (boardEl) {
+    var rows0 = boardRows();
+    for (var r0 = 0; r0 < rows0.length; r0++) boardKnown[rows0[r0].getAttribute('data-href')] = true;
+    markFresh();
+  }
+  doc.addEventListener('live:updated', function (e) {
+    if (!boardEl || !e.detail || e.detail.region.querySelector('#board') !== boardEl) return;
+    var fresh = store('dvr-fresh'), rows = boardRows(), urgent = false, added = false;
+    for (var i = 0; i < rows.length; i++) {
+      var href = rows[i].getAttribute('data-href');
+      if (!boardKnown[href]) {
+        boardKnown[href] = true;
+        fresh[href] = true;
+        added = true;
+        if (parseInt(rows[i].getAttribute('data-priority'), 10) <= 2) urgent = true;
+      }
+    }
+    if (added) keep('dvr-fresh', fresh);
+    markFresh();
+    if (urgent && soundOn()) beep(3);
+  });
+  doc.addEventListener('click', function (e) {
+    var a = e.target.closest && e.target.closest('#board tr[data-href] a');
+    if (!a) return;
+    var fresh = store('dvr-fresh');
+    delete fresh[a.getAttribute('href')];
+    keep('dvr-fresh', fresh);
+  });
+  // A board timer turning red (past its target) sounds once per call and
+  // stage.
+  var overdue = {};
+  var overdueReady = false;
+  function checkOverdue() {
+    if (!boardEl) return;
+    var rows = boardRows(), ring = false;
+    for (var i = 0; i < rows.length; i++) {
+      var t = rows[i].querySelector('time.timer-red');
+      var key = rows[i].getAttribute('data-href') + '|' + rows[i].getAttribute('data-stage');
+      if (t && !overdue[key]) {
+        overdue[key] = true;
+        if (overdueReady) ring = true;
+      }
+    }
+    overdueReady = true; // calls already late when the board opened do not ring
+    if (ring && soundOn()) beep(2);
+  }
+  setInterval(checkOverdue, 1000);
+
+  // (l) Arrow keys walk the board's rows (Up/Down from anywhere outside a
+  // field); Enter on a row's link opens it, as links do.
+  doc.addEventListener('keydown', function (e) {
+    if (!boardEl || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (typing(e.target)) return;
+    var links = boardEl.querySelectorAll('tr[data-href] td:first-child a');
+    if (!links.length) return;
+    var i = -1;
+    for (var k = 0; k < links.length; k++) if (links[k] === doc.activeElement) i = k;
+    i = e.key === 'ArrowDown' ? Math.min(i + 1, links.length - 1) : Math.max(i - 1, 0);
+    e.preventDefault();
+    links[i].focus();
+  });
+
+  // (m) The intake form: Enter in a text field never sends a half-typed
+  // call (Alt+S does, and so does the Log button); after a refused send,
+  // the focus goes to the first field in error; latitude and longitude
+  // stay out of the Tab order (a click still reaches them).
+  var intake = doc.querySelector('form.intake');
+  if (intake) {
+    var noEnter = function (e) {
+      var el = e.target;
+      if (e.key === 'Enter' && !e.altKey && el.tagName === 'INPUT' && !/^(submit|button|checkbox|radio)$/.test(el.type)) {
+        e.preventDefault();
+      }
+    };
+    intake.addEventListener('keydown', noEnter);
+    intake.addEventListener('keypress', noEnter);
+    var coords = intake.querySelectorAll('input[name=latitude], input[name=longitude]');
+    for (var c = 0; c < coords.length; c++) coords[c].setAttribute('tabindex', '-1');
+  }
+  var firstError = doc.querySelector('.field.has-error input, .field.has-error select, .field.has-error textarea, .danger-q.has-error input');
+  if (firstError) firstError.focus();
+
+  // (n) The danger screen's "mark the rest unknown": every question not
+  // yet answered is answered "unknown" (answers given stay as they are).
+  doc.addEventListener('click', function (e) {
+    var btn = e.target.closest && e.target.closest('[data-rest-unknown]');
+    if (!btn || !btn.form) return;
+    var qs = btn.form.querySelectorAll('fieldset.danger-q');
+    for (var i = 0; i < qs.length; i++) {
+      if (qs[i].querySelector('input[type=radio]:checked')) continue;
+      var u = qs[i].querySelector('input[type=radio][value=unknown]');
+      if (u) u.checked = true;
+    }
+  });
+
   // (g) Language menus. The user menu's language choice is sent as soon as
   // it changes (its button remains for keyboards and browsers without
   // scripts); on the login page a new choice reloads the page in that

@@ -1,0 +1,40 @@
+package postgres
+
+import "context"
+
+// The live streams send a client only the ids of records in its area (see
+// server.boardArea). These queries answer, for one id named in a change
+// notification, whether it is one of them.
+
+// IncidentInArea reports whether incident id lies in area a, by the rule
+// of OpenIncidentsIn: the district, and optionally the incidents a's user
+// logged.
+func (db *DB) IncidentInArea(ctx context.Context, id int64, a BoardArea) (bool, error) {
+	var ok bool
+	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incidents i WHERE i.id = $1
+		AND (i.district_id = $2 OR ($3 <> 0 AND i.created_by = $3)))`,
+		id, a.DistrictID, a.LoggedBy).Scan(&ok)
+	return ok, mapErr(err, "")
+}
+
+// UnitInArea reports whether unit id is one the board of area a lists: a
+// unit of a's district, or one assigned to an open incident of the area.
+func (db *DB) UnitInArea(ctx context.Context, id int64, a BoardArea) (bool, error) {
+	var ok bool
+	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM units WHERE id = $1 AND district_id = $2)
+		OR EXISTS (SELECT 1 FROM incident_units iu JOIN incidents i ON i.id = iu.incident_id
+			WHERE iu.unit_id = $1 AND iu.released_at IS NULL AND i.cleared_at IS NULL
+			AND (i.district_id = $2 OR ($3 <> 0 AND i.created_by = $3)))`,
+		id, a.DistrictID, a.LoggedBy).Scan(&ok)
+	return ok, mapErr(err, "")
+}
+
+// IncidentHasUnit reports whether unit has been assigned to the incident,
+// now or earlier (an officer's list drops an incident their unit was
+// released from, so that change concerns them too).
+func (db *DB) IncidentHasUnit(ctx context.Context, incidentID, unitID int64) (bool, error) {
+	var ok bool
+	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incident_units WHERE incident_id = $1 AND unit_id = $2)`,
+		incidentID, unitID).Scan(&ok)
+	return ok, mapErr(err, "")
+}
