@@ -163,9 +163,9 @@ faulttest: ## only the fault tests: kill PostgreSQL, fail over a Patroni cluster
 # The report benchmark seeds 1 M and 10 M incidents into their own databases
 # on the server .ci/postgres.sh finds without $DATABASE_URL (which names one
 # database) the first time (about 0.5 and 5 minutes here) and reuses them.
-bench: ## intake vs pgbench, board fan-out, report latency at 1M/10M incidents vs percentile_cont (prints figures)
+bench: ## intake vs pgbench, board fan-out, 100k-row import, report latency at 1M/10M incidents vs percentile_cont (prints figures)
 	@DATABASE_URL=$$($(PG) url dvresponse_bench); export DATABASE_URL; \
-	DVR_BENCH=1 $(GO) test -run '^TestBench$$' -count=1 -timeout 10m -v ./internal/bench/
+	DVR_BENCH=1 $(GO) test -run '^TestBench(Import)?$$' -count=1 -timeout 10m -v ./internal/bench/
 	@DVR_BENCH_SCALE_URL_1M=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale_1m); export DVR_BENCH_SCALE_URL_1M; \
 	DVR_BENCH_SCALE_URL=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale); export DVR_BENCH_SCALE_URL; \
 	DATABASE_URL=$$($(PG) url dvresponse_bench); export DATABASE_URL; \

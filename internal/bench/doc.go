@@ -9,7 +9,10 @@
 //   - pgbench running the same inserts directly (testdata/intake.pgbench.sql)
 //     on the same database in the same run, and the ratio of the two;
 //   - the time from an incident's commit to its event reaching each of 200
-//     connected live-board streams (median, 99th percentile, missed).
+//     connected live-board streams (median, 99th percentile, missed);
+//   - TestBenchImport: a 100,000-row historic import (time, rate, heap
+//     while it runs) and its re-import (DVR_BENCH_IMPORT_ROWS to change
+//     the size).
 //
 // Without DVR_BENCH, `go test` runs TestBenchSmoke: the same harness at a
 // tiny size, so that it keeps working.

@@ -65,7 +65,7 @@ func TestBenchReportSmoke(t *testing.T) {
 		t.Skip("seeds a database; skipped with -short")
 	}
 	t.Parallel()
-	out := runReport(t, reportSizes{Runs: 3, Naive: 1, Years: 2, Scales: []reportScale{{"20k", pgtest.URL(t), 20_000}}})
+	out := runReport(t, reportSizes{Runs: 3, Naive: 1, Years: 2, Scales: []reportScale{{"4k", pgtest.URL(t), 4_000}}})
 	t.Logf("\n%s", out)
 }
 
