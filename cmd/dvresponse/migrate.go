@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
+	"time"
 
 	"github.com/dvresponse/dvresponse/internal/config"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
 
@@ -28,7 +31,7 @@ func cmdMigrate(ctx context.Context, cfg config.Config, args []string, e env) er
 		if err := m.Up(); err != nil {
 			return fmt.Errorf("migrate up: %w", err)
 		}
-		if err := ensureRollups(ctx, cfg); err != nil {
+		if err := ensureRollups(ctx, cfg, e.stdout); err != nil {
 			return err
 		}
 	case "down":
@@ -68,9 +71,10 @@ func migrateUp(cfg config.Config) error {
 
 // ensureRollups keeps the report rollups in the deployment's time zone
 // after a migration (a rebuild only when the zone changed or they are new),
-// builds again any index a bulk load that died left dropped, and, when
+// builds again any index a bulk load that died left dropped, recomputes the
+// history keys when the matching rules changed, and, when
 // DVR_TOTP_KEY is set, seals the second-factor secrets stored in clear.
-func ensureRollups(ctx context.Context, cfg config.Config) error {
+func ensureRollups(ctx context.Context, cfg config.Config, out io.Writer) error {
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 2})
 	if err != nil {
 		return err
@@ -82,11 +86,30 @@ func ensureRollups(ctx context.Context, cfg config.Config) error {
 	if err := db.EnsureRollups(ctx, cfg.Location); err != nil {
 		return fmt.Errorf("prepare report rollups: %w", err)
 	}
+	if err := recomputeKeys(ctx, db, cfg, out); err != nil {
+		return err
+	}
 	if cfg.TOTPKey != nil {
 		db.SetTOTPKey(cfg.TOTPKey)
 		if _, err := db.SealTOTPSecrets(ctx); err != nil {
 			return fmt.Errorf("seal second-factor secrets: %w", err)
 		}
+	}
+	return nil
+}
+
+// recomputeKeys keys every incident again under the deployment's
+// history-matching rules when they changed (postgres.RecomputeKeys), and
+// says how long it took.
+func recomputeKeys(ctx context.Context, db *postgres.DB, cfg config.Config, out io.Writer) error {
+	db.SetMatchRules(match.Rules{Region: cfg.Country})
+	start := time.Now()
+	n, err := db.RecomputeKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(out, "history keys recomputed for %d incidents in %s\n", n, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }

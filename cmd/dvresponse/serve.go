@@ -11,6 +11,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/config"
 	"github.com/dvresponse/dvresponse/internal/live"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/server"
 )
@@ -55,6 +56,9 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	if err := db.EnsureRollups(ctx, cfg.Location); err != nil {
 		return fmt.Errorf("prepare report rollups: %w", err)
 	}
+	if err := recomputeKeys(ctx, db, cfg, e.stdout); err != nil {
+		return err
+	}
 
 	// Report figures come from the reporting replica when there is one.
 	// It is not waited for: dispatch starts without it, and reports
@@ -79,7 +83,7 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	srv := server.NewServer(server.Deps{
 		DB: db, Logger: log, Location: cfg.Location, CookieSecure: cfg.CookieSecure,
 		IdleTimeout: cfg.IdleTimeout, SessionMax: cfg.SessionMax, TrustedProxies: cfg.TrustedProxies,
-		Hub: hub, ReadDB: readDB, Language: cfg.Language,
+		Hub: hub, ReadDB: readDB, Language: cfg.Language, Rules: match.Rules{Region: cfg.Country},
 	})
 	defer srv.Close()
 	hs := &http.Server{

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/dvresponse/dvresponse/internal/match"
 )
 
 // DB is the application's connection pool and the stores built on it.
@@ -18,6 +20,9 @@ type DB struct {
 	// totpKey seals second-factor secrets (see SetTOTPKey); nil: they
 	// are stored in clear.
 	totpKey []byte
+	// rules are the history-matching rules the bulk writers key
+	// incidents by (see SetMatchRules).
+	rules match.Rules
 }
 
 // Options tune the pool; zero values take defaults.

@@ -11,6 +11,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -54,7 +55,7 @@ func (f *poFixture) incident(t *testing.T, typeID int64, address, victim, suspec
 	}
 	id, _, _, err := f.ts.DB.CreateIncident(ctx, incident.New{Key: key, ReceivedAt: received, TypeID: typeID, Priority: 1,
 		DistrictID: &f.district.ID, Address: address, Victim: incident.Person{Name: victim}, Suspect: incident.Person{Name: suspect},
-		Keys: incident.KeysOf(address, "", "", victim, suspect)}, time.UTC, audit.Actor{UserID: f.creator.ID})
+		Keys: incident.KeysOf(match.Rules{Region: "KG"}, address, "", "", victim, suspect)}, time.UTC, audit.Actor{UserID: f.creator.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +76,8 @@ func (f *poFixture) order(t *testing.T, incidentID int64, protected, restrained,
 	t.Helper()
 	id, number, err := f.ts.DB.IssueOrder(context.Background(), incident.NewOrder{Kind: incident.RestrainingOrder,
 		IncidentID: &incidentID, DistrictID: &f.district.ID, ProtectedName: protected, RestrainedName: restrained,
-		Address: address, StartsAt: start, EndsAt: end, AddressKey: incident.AddressKey(address),
-		ProtectedKey: incident.NameKey(protected), RestrainedKey: incident.NameKey(restrained)}, time.UTC, audit.Actor{UserID: f.creator.ID})
+		Address: address, StartsAt: start, EndsAt: end, AddressKey: flatKeyOf(address),
+		ProtectedKey: match.Name(protected), RestrainedKey: match.Name(restrained)}, time.UTC, audit.Actor{UserID: f.creator.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,4 +411,10 @@ func TestOrderRoles(t *testing.T) {
 			t.Errorf("%s POST %s: %d, want 303; page says %q", role, newPath, resp.StatusCode, errorText(doc(t, resp)))
 		}
 	}
+}
+
+// flatKeyOf is the flat's key of an address.
+func flatKeyOf(address string) string {
+	flat, _ := match.Address(address)
+	return flat
 }

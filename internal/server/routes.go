@@ -83,6 +83,7 @@ func (s *Server) router() chi.Router {
 			r.With(allow(intakeRoles)).Get("/incidents/new", s.newCall)
 			r.With(allow(intakeRoles)).Post("/incidents", s.createIncident)
 			r.With(allow(intakeRoles)).Post("/incidents/history", s.history)
+			r.With(allow(intakeRoles)).Post("/incidents/{id}/calls", s.addCall)
 			r.With(allow(anyRole)).Get("/incidents/{id}", s.showIncident)
 			r.With(allow(intakeRoles)).Post("/incidents/{id}/units", s.assignUnit)
 			r.With(allow(intakeRoles)).Post("/incidents/{id}/units/{unit}/release", s.releaseUnit)
