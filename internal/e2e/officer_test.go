@@ -17,6 +17,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
 
@@ -365,7 +366,7 @@ func lenCall(t *testing.T, a *app, by audit.Actor, narrative string) incident.Ne
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := f.Validate(at, now, a.Loc)
+	n, err := f.Validate(at, now, a.Loc, match.Rules{Region: "KG"})
 	if err != nil {
 		t.Fatalf("validate the call: %v", err)
 	}
