@@ -207,4 +207,3 @@ func (s *Summary) StageStart() time.Time {
 	}
 	return s.ReceivedAt
 }
-

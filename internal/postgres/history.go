@@ -193,7 +193,7 @@ func (db *DB) AddCall(ctx context.Context, c AddedCall, by audit.Actor) (number 
 			return err
 		}
 		if !open {
-			return apperr.New(apperr.Conflict, "history.err.cleared")
+			return apperr.New(apperr.Conflict, "dispatch.history.err_cleared")
 		}
 		added = true
 		// The timeline shows the call; the audit row only that there was one.
