@@ -392,16 +392,13 @@ func (s *Server) incidentSafety(r *http.Request, ids []int64, source string) (ma
 }
 
 // incidentHistory is the history panel and warnings of the incident page
-// or an /my row; a throttled user sees the warnings of the incident's own
-// facts and the throttle message.
+// or an /my row. A user past the lookup limit is told so and shown no
+// earlier incidents, but still the warnings: they are what the board shows
+// everyone, and an officer must not lose them.
 func (s *Server) incidentHistory(r *http.Request, id int64, source string) web.HistoryView {
-	if !s.historyAllowed(r) {
-		facts, err := s.db.MatchFactsOf(r.Context(), []int64{id})
-		if err != nil {
-			return web.HistoryView{}
-		}
-		return web.HistoryView{Throttled: s.t(r, "dispatch.history.throttled"),
-			Warnings: s.warningTexts(r, incident.Warnings(facts[id].Own, nil))}
+	throttled := !s.historyAllowed(r)
+	if throttled {
+		source = ""
 	}
 	hs, owns, err := s.incidentSafety(r, []int64{id}, source)
 	if err != nil {
@@ -411,6 +408,9 @@ func (s *Server) incidentHistory(r *http.Request, id int64, source string) web.H
 	h, ok := hs[id]
 	if !ok {
 		return web.HistoryView{}
+	}
+	if throttled {
+		return web.HistoryView{Throttled: s.t(r, "dispatch.history.throttled"), Warnings: s.warningTexts(r, incident.Warnings(owns[id], h))}
 	}
 	return s.historyPanel(r, h, owns[id], "")
 }

@@ -207,9 +207,9 @@ func (s *Server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 		}
 	}
 	var hv web.HistoryView
-	if s.historyAllowed(r) {
-		hv = s.historyView(r, s.intakeQuery(f.Address, f.CallerPhone, f.CallerName, f.VictimName, f.SuspectName,
-			ageOf(f.VictimAge), ageOf(f.SuspectAge)), incident.Own{}, "intake", f.Key)
+	q := s.intakeQuery(f.Address, f.CallerPhone, f.CallerName, f.VictimName, f.SuspectName, ageOf(f.VictimAge), ageOf(f.SuspectAge))
+	if q.Keys.Empty() || s.historyAllowed(r) {
+		hv = s.historyView(r, q, incident.Own{}, "intake", f.Key)
 	} else {
 		hv.Throttled = s.t(r, "dispatch.history.throttled")
 	}
