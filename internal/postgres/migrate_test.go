@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"io/fs"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,7 +97,14 @@ func TestMigrationDownKeepsSealedSecrets(t *testing.T) {
 
 	// The migrations after 0012 go down; 0012's is refused.
 	const sealedVersion = 12
-	if later := int(postgres.LatestVersion()) - sealedVersion; later > 0 {
+	later := 0 // the migrations after 0012 (numbers may skip: branches take their own)
+	ups, _ := fs.Glob(migrations.FS, "*.up.sql")
+	for _, e := range ups {
+		if n, err := strconv.Atoi(strings.SplitN(e, "_", 2)[0]); err == nil && n > sealedVersion {
+			later++
+		}
+	}
+	if later > 0 {
 		if err := m.Down(later); err != nil {
 			t.Fatalf("down to %d with a sealed secret: %v, want it done", sealedVersion, err)
 		}
