@@ -310,8 +310,10 @@ func (db *DB) RecomputeKeys(ctx context.Context) (n int64, err error) {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'`); err != nil {
-			return err
+		for _, set := range []string{`SET LOCAL maintenance_work_mem = '256MB'`, `SET LOCAL work_mem = '256MB'`} {
+			if _, err := tx.Exec(ctx, set); err != nil {
+				return err
+			}
 		}
 		// The key indexes are built again once rather than updated for
 		// every row.
