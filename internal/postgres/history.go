@@ -60,6 +60,8 @@ func (db *DB) History(ctx context.Context, q incident.HistoryQuery) (priors []in
 	}
 	// $9 is the moment ages are compared at: an age given years after an
 	// earlier incident is compared with the age then plus those years.
+	// QueryExecModeExec plans each lookup with its values (an unnamed
+	// statement): a generic plan could not use the partial key indexes.
 	rows, err := db.Pool.Query(ctx, `WITH m AS (
 			SELECT i.id, i.number, i.received_at, i.type_id, i.priority, i.disposition_id, i.district_id, i.settlement_id,
 				i.latitude, i.longitude, i.created_by, i.address_confidential,
@@ -85,7 +87,7 @@ func (db *DB) History(ctx context.Context, q incident.HistoryQuery) (priors []in
 			m.by_flat, m.by_building, m.by_phone, m.by_name, m.by_age
 		FROM m JOIN incident_types t ON t.id = m.type_id LEFT JOIN dispositions dp ON dp.id = m.disposition_id
 			LEFT JOIN districts d ON d.id = m.district_id
-		ORDER BY m.received_at DESC`,
+		ORDER BY m.received_at DESC`, pgx.QueryExecModeExec,
 		k.Flat, k.Building, k.Phone, names, named(k.Victim), q.VictimAge, named(k.Suspect), q.SuspectAge,
 		ageRef(q.Before), match.AgeSlack, q.Exclude, before, MaxHistoryMatches, q.WithUnits)
 	if err != nil {

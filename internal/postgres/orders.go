@@ -286,7 +286,7 @@ func (db *DB) activeOrdersMatching(ctx context.Context, address string, names []
 		LEFT JOIN districts d ON d.id = coalesce(i.district_id, o.district_id)
 		WHERE o.ended_at IS NULL AND o.ends_at > now() AND o.incident_id IS DISTINCT FROM $3
 			AND (($1 <> '' AND o.address_key = $1) OR o.protected_key = ANY($2) OR o.restrained_key = ANY($2))
-		ORDER BY o.ends_at DESC, o.id DESC LIMIT 20`, address, names, exclude, withUnits)
+		ORDER BY o.ends_at DESC, o.id DESC LIMIT 20`, pgx.QueryExecModeExec, address, names, exclude, withUnits)
 	if err != nil {
 		return nil, err
 	}
