@@ -132,6 +132,7 @@ var recordRoutes = []recordRoute{
 	{key: "POST /incidents/{id}/units", param: "id"},                // no unit chosen: 422
 	{key: "POST /incidents/{id}/units/{unit}/release", param: "id"}, // a unit not on it: nothing to release
 	{key: "POST /incidents/{id}/stage", param: "id", stage: true},   // no stage: refused as invalid
+	{key: "POST /incidents/{id}/calls", param: "id"},                // no intake draft: 422
 	{key: "GET /incidents/{id}/danger", param: "id"},
 	{key: "POST /incidents/{id}/danger", param: "id"}, // unanswered: 422
 	{key: "GET /incidents/{id}/correct", param: "id"},
