@@ -44,7 +44,7 @@ type Prior struct {
 	Latitude     *float64
 	Longitude    *float64
 	CreatedBy    *int64
-	UnitIDs      []int64 // only with HistoryQuery.WithUnits
+	UnitIDs      []int64 // units on it now (not released); only with HistoryQuery.WithUnits
 	Confidential bool    // the address is confidential
 
 	Evidence match.Evidence

@@ -83,7 +83,7 @@ func (db *DB) History(ctx context.Context, q incident.HistoryQuery) (priors []in
 		SELECT m.id, m.number, m.received_at, t.name, m.priority, coalesce(dp.name, ''), t.names, coalesce(dp.names, '{}'),
 			m.weapons, m.high_danger, m.open, m.district_id, coalesce(d.name, ''), m.settlement_id, m.latitude, m.longitude,
 			m.created_by, m.address_confidential,
-			CASE WHEN $14 THEN ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = m.id) END,
+			CASE WHEN $14 THEN ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = m.id AND iu.released_at IS NULL) END,
 			m.by_flat, m.by_building, m.by_phone, m.by_name, m.by_age
 		FROM m JOIN incident_types t ON t.id = m.type_id LEFT JOIN dispositions dp ON dp.id = m.disposition_id
 			LEFT JOIN districts d ON d.id = m.district_id

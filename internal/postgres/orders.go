@@ -280,7 +280,7 @@ func (db *DB) activeOrdersMatching(ctx context.Context, address string, names []
 			($1 <> '' AND o.address_key = $1), o.protected_key = ANY($2), o.restrained_key = ANY($2),
 			coalesce(i.district_id, o.district_id), coalesce(d.name, ''), o.incident_id, i.created_by,
 			coalesce(i.address_confidential, false),
-			CASE WHEN $4 AND o.incident_id IS NOT NULL THEN ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = o.incident_id) END
+			CASE WHEN $4 AND o.incident_id IS NOT NULL THEN ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = o.incident_id AND iu.released_at IS NULL) END
 		FROM protection_orders o
 		LEFT JOIN incidents i ON i.id = o.incident_id
 		LEFT JOIN districts d ON d.id = coalesce(i.district_id, o.district_id)

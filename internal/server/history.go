@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,7 +156,8 @@ func searchedFields(q incident.HistoryQuery) []string {
 }
 
 // lookupHistory runs the lookup q for the request's viewer and applies
-// need to know: the matches inside the viewer's area in full, those
+// need to know (an officer's area counts the units on an incident now, so a
+// released unit's officer gets the answer for outside the area): the matches inside the viewer's area in full, those
 // outside it summed up per district, confidential addresses not matched
 // for viewers who may not see them. source names the view for the audit
 // row ("intake", "incident", "my"); "" is not audited (the board's
@@ -232,8 +234,11 @@ func (s *Server) lookupHistory(r *http.Request, q incident.HistoryQuery, source 
 		}
 		a := area(o.Strong(), o.DistrictID, o.DistrictName)
 		a.ActiveOrder = true
-		if o.Strong() {
+		switch {
+		case slices.Contains(o.MatchedOn, "address"):
 			a.Class = max(a.Class, match.Flat)
+		case o.Strong():
+			a.Class = max(a.Class, match.Person)
 		}
 	}
 	for _, a := range strongAreas {
