@@ -1,6 +1,9 @@
 package web
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // fieldType maps a Field's type to an input type attribute.
 func fieldType(t string) string {
@@ -34,3 +37,6 @@ func langOr(lang string) string {
 	}
 	return lang
 }
+
+// joinWarnings writes warnings on one line, for the board's compact flags.
+func joinWarnings(ws []string) string { return strings.Join(ws, "; ") }

@@ -228,12 +228,11 @@ type MyPage struct {
 	Incidents []MyRow
 }
 
-// MyRow is an incident on the officer's list, with its warnings.
+// MyRow is an incident on the officer's list, with its warnings
+// (History.Warnings).
 type MyRow struct {
 	BoardRow
-	History     HistoryView
-	WeaponsNow  bool // weapons mentioned in this call
-	ChildrenNow bool
+	History HistoryView
 }
 
 // Section is a group of form fields under a legend.
@@ -254,19 +253,53 @@ type IntakePage struct {
 
 // HistoryView is the officer-safety panel of earlier incidents.
 type HistoryView struct {
-	Searched   bool // something was typed to search on
-	Total      int
-	Weapons    bool
-	HighDanger bool
-	Priors     []PriorRow
+	Searched  bool   // something was typed to search on
+	Throttled string // the lookup was refused: too many in a short time
+	Total     int    // matches in all, in and outside the viewer's area
+	// Warnings are the officer-safety warnings (incident.Warnings), each
+	// naming its source: the banner.
+	Warnings []string
+	// Duplicates are open incidents at the same flat or phone: the new
+	// call may be a further call about one (intake only).
+	Duplicates []DuplicateRow
+	// Priors are the earlier incidents in the viewer's area matched on
+	// more than a name; Namesakes those matched on a name alone.
+	Priors, Namesakes []PriorRow
+	// Elsewhere sums up matches outside the viewer's area per district,
+	// without any detail; ElsewhereNamesakes the possible namesakes there.
+	Elsewhere, ElsewhereNamesakes []AreaRow
 	// ActiveOrders are protection orders in force here: shown first.
 	ActiveOrders []OrderWarning
+}
+
+// DuplicateRow is an open incident the call being typed may be about.
+type DuplicateRow struct {
+	Number, When string
+	Action       string // where "add this call" posts the intake form
 }
 
 // PriorRow is one earlier incident in the history panel.
 type PriorRow struct {
 	Href, Number, When, Type, Priority, Disposition, MatchedOn string
 	Weapons, HighDanger, Open                                  bool
+	// Fill, for a prior at the same flat, fills the intake form's place
+	// fields from it.
+	Fill *FillRow
+}
+
+// FillRow is what "fill from history" copies into the intake form.
+type FillRow struct {
+	District, Settlement, Latitude, Longitude string
+}
+
+// AreaRow is what the panel says of matches outside the viewer's area.
+type AreaRow struct {
+	District    string // whom to call
+	Count       int
+	Weapons     bool
+	HighDanger  bool
+	ActiveOrder bool
+	Class       string // the strongest match, worded
 }
 
 // IncidentView is the incident page.
@@ -321,9 +354,11 @@ type TimelineRow struct {
 
 // BoardRow is one open incident on the live board.
 type BoardRow struct {
+	ID                                                    int64
 	Href, Number, Priority, PriorityLabel, Type, Location string
 	PriorityLevel                                         int
-	IDP, DV, HighDanger, Weapons                          bool
+	IDP, DV, HighDanger, Weapons, Order                   bool     // flags: incident.FlagsOf
+	Warnings                                              []string // the flags' sources, worded
 	Units                                                 string
 	Stage, StageLabel                                     string
 	StageSince                                            string // ISO UTC

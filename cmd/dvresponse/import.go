@@ -16,6 +16,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/config"
 	"github.com/dvresponse/dvresponse/internal/importer"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
 
@@ -98,6 +99,7 @@ func cmdImport(ctx context.Context, cfg config.Config, args []string, e env) err
 	if err != nil {
 		return err
 	}
+	db.SetMatchRules(match.Rules{Region: cfg.Country})
 	defer db.Close()
 
 	out := bufio.NewWriter(e.stdout)

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
+	"time"
 
 	"github.com/dvresponse/dvresponse/internal/config"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
 
@@ -28,7 +31,7 @@ func cmdMigrate(ctx context.Context, cfg config.Config, args []string, e env) er
 		if err := m.Up(); err != nil {
 			return fmt.Errorf("migrate up: %w", err)
 		}
-		if err := ensureRollups(ctx, cfg); err != nil {
+		if err := ensureRollups(ctx, cfg, e.stdout); err != nil {
 			return err
 		}
 		if err := afterMigrateUp(ctx, cfg, e); err != nil {
@@ -71,9 +74,10 @@ func migrateUp(cfg config.Config) error {
 
 // ensureRollups keeps the report rollups in the deployment's time zone
 // after a migration (a rebuild only when the zone changed or they are new),
-// builds again any index a bulk load that died left dropped, and, when
+// builds again any index a bulk load that died left dropped, recomputes the
+// history keys when the matching rules changed, and, when
 // DVR_TOTP_KEY is set, seals the second-factor secrets stored in clear.
-func ensureRollups(ctx context.Context, cfg config.Config) error {
+func ensureRollups(ctx context.Context, cfg config.Config, out io.Writer) error {
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 2, AuditKey: cfg.AuditKey})
 	if err != nil {
 		return err
@@ -84,6 +88,9 @@ func ensureRollups(ctx context.Context, cfg config.Config) error {
 	}
 	if err := db.EnsureRollups(ctx, cfg.Location); err != nil {
 		return fmt.Errorf("prepare report rollups: %w", err)
+	}
+	if err := recomputeKeys(ctx, db, cfg, out); err != nil {
+		return err
 	}
 	if cfg.TOTPKey != nil {
 		db.SetTOTPKey(cfg.TOTPKey)
@@ -124,6 +131,22 @@ func afterMigrateUp(ctx context.Context, cfg config.Config, e env) error {
 		}
 		fmt.Fprintf(e.stdout, "application role %s %s: read and write the data; only SELECT and INSERT on audit_events\n",
 			cfg.AppRole, what)
+	}
+	return nil
+}
+
+// recomputeKeys keys every incident again under the deployment's
+// history-matching rules when they changed (postgres.RecomputeKeys), and
+// says how long it took.
+func recomputeKeys(ctx context.Context, db *postgres.DB, cfg config.Config, out io.Writer) error {
+	db.SetMatchRules(match.Rules{Region: cfg.Country})
+	start := time.Now()
+	n, err := db.RecomputeKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		fmt.Fprintf(out, "history keys recomputed for %d incidents in %s\n", n, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }

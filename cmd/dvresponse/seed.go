@@ -31,6 +31,11 @@ func cmdSeed(ctx context.Context, cfg config.Config, args []string, e env) error
 		return err
 	}
 	defer db.Close()
+	// Keys stored under other rules are recomputed first; what the seed
+	// writes is keyed under the deployment's rules.
+	if err := recomputeKeys(ctx, db, cfg, e.stdout); err != nil {
+		return err
+	}
 	if *incidents > 0 {
 		return seed.Scale(ctx, db, cfg.Location, seed.ScaleOptions{Incidents: *incidents, Years: *years}, e.stdout)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/config"
 	"github.com/dvresponse/dvresponse/internal/live"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/seed"
 	"github.com/dvresponse/dvresponse/internal/server"
@@ -67,6 +68,9 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	if err := db.EnsureRollups(ctx, cfg.Location); err != nil {
 		return fmt.Errorf("prepare report rollups: %w", err)
 	}
+	if err := recomputeKeys(ctx, db, cfg, e.stdout); err != nil {
+		return err
+	}
 
 	// Report figures come from the reporting replica when there is one.
 	// It is not waited for: dispatch starts without it, and reports
@@ -98,7 +102,7 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	srv := server.NewServer(server.Deps{
 		DB: db, Logger: log, Location: cfg.Location, CookieSecure: cfg.CookieSecure,
 		IdleTimeout: cfg.IdleTimeout, SessionMax: cfg.SessionMax, TrustedProxies: cfg.TrustedProxies,
-		Hub: hub, ReadDB: readDB, Language: cfg.Language, Metrics: mx,
+		Hub: hub, ReadDB: readDB, Language: cfg.Language, Metrics: mx, Rules: match.Rules{Region: cfg.Country},
 	})
 	defer srv.Close()
 	hs := &http.Server{

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 )
 
 // fanoutResult is what the board fan-out measured.
@@ -111,7 +112,7 @@ func runFanout(t *testing.T, e *env, c call, boards, incidents int, spacing time
 		f := incident.Form{Key: key, Address: v.Get("address"), DistrictID: c.District, TypeID: c.Type,
 			Priority: c.Priority, CallerName: v.Get("caller_name"), CallerPhone: v.Get("caller_phone"),
 			VictimName: v.Get("victim_name"), SuspectName: v.Get("suspect_name"), Weapons: "yes", Narrative: v.Get("narrative")}
-		n, err := f.Validate(receivedAt, time.Now().UTC(), time.UTC)
+		n, err := f.Validate(receivedAt, time.Now().UTC(), time.UTC, match.Rules{Region: "KG"})
 		if err != nil {
 			t.Fatalf("validate call: %v", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 )
 
 // pgbenchScript is the direct-SQL equivalent of one HTTP intake.
@@ -58,13 +59,13 @@ func runPgbench(t *testing.T, e *env, c call, clients int, d time.Duration) pgbe
 		return r
 	}
 	v := c.values("")
-	keys := incident.KeysOf(v.Get("address"), v.Get("caller_phone"), v.Get("caller_name"), v.Get("victim_name"), v.Get("suspect_name"))
+	keys := incident.KeysOf(match.Rules{Region: "KG"}, v.Get("address"), v.Get("caller_phone"), v.Get("caller_name"), v.Get("victim_name"), v.Get("suspect_name"))
 	defs := map[string]string{
 		"uid0": strconv.FormatInt(e.Users[0].ID, 10), "nusers": strconv.Itoa(len(e.Users)),
 		"year": strconv.Itoa(time.Now().UTC().Year()), "district": c.District, "type": c.Type, "priority": c.Priority,
 		"address": v.Get("address"), "caller_name": v.Get("caller_name"), "caller_phone": v.Get("caller_phone"),
 		"victim_name": v.Get("victim_name"), "suspect_name": v.Get("suspect_name"), "narrative": v.Get("narrative"),
-		"address_key": keys.Address, "phone_key": keys.Phone, "caller_key": keys.Caller,
+		"address_key": keys.Flat, "building_key": keys.Building, "phone_key": keys.Phone, "caller_key": keys.Caller,
 		"victim_key": keys.Victim, "suspect_key": keys.Suspect,
 	}
 	threads := min(2, clients)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dvresponse/dvresponse/internal/match"
 )
 
 // Config is the whole configuration of one process.
@@ -19,16 +21,20 @@ type Config struct {
 	Addr            string         // DVR_ADDR, or serve --addr; default ":8080"
 	MetricsAddr     string         // DVR_METRICS_ADDR: HOST:PORT of the Prometheus /metrics listener; default none (no listener)
 	Location        *time.Location // DVR_TIME_ZONE; default Asia/Bishkek
-	Language        string         // DVR_LANGUAGE; default "en"
-	CookieSecure    bool           // DVR_COOKIE_SECURE; default true when TLS is configured
-	TLSCert         string         // DVR_TLS_CERT
-	TLSKey          string         // DVR_TLS_KEY
-	TrustedProxies  []netip.Prefix // DVR_TRUSTED_PROXIES, comma-separated CIDRs; default none
-	LogLevel        string         // DVR_LOG_LEVEL: debug, info, warn, error; default info
-	LogFormat       string         // DVR_LOG_FORMAT: json, text or auto (json unless a terminal)
-	DBMaxConns      int32          // DVR_DB_MAX_CONNS; default 20
-	IdleTimeout     time.Duration  // DVR_SESSION_IDLE; default 30m
-	SessionMax      time.Duration  // DVR_SESSION_MAX; default 12h
+	// Country (DVR_COUNTRY, an ISO 3166-1 alpha-2 code such as KG or GE;
+	// default: the country of DVR_TIME_ZONE) reads phone numbers written
+	// without a country code for the history lookup.
+	Country        string
+	Language       string         // DVR_LANGUAGE; default "en"
+	CookieSecure   bool           // DVR_COOKIE_SECURE; default true when TLS is configured
+	TLSCert        string         // DVR_TLS_CERT
+	TLSKey         string         // DVR_TLS_KEY
+	TrustedProxies []netip.Prefix // DVR_TRUSTED_PROXIES, comma-separated CIDRs; default none
+	LogLevel       string         // DVR_LOG_LEVEL: debug, info, warn, error; default info
+	LogFormat      string         // DVR_LOG_FORMAT: json, text or auto (json unless a terminal)
+	DBMaxConns     int32          // DVR_DB_MAX_CONNS; default 20
+	IdleTimeout    time.Duration  // DVR_SESSION_IDLE; default 30m
+	SessionMax     time.Duration  // DVR_SESSION_MAX; default 12h
 	// TOTPKey (DVR_TOTP_KEY: 32 random bytes in standard base64, as
 	// `openssl rand -base64 32` prints them) seals the second-factor
 	// secrets in the database; nil (unset): they are stored in clear.
@@ -69,6 +75,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Sprintf("DVR_TIME_ZONE=%q is not a known time zone (use a name like Asia/Bishkek or Asia/Tbilisi)", tz))
 	}
 	c.Location = loc
+	c.Country = strings.ToUpper(strings.TrimSpace(getenv("DVR_COUNTRY")))
+	if c.Country == "" {
+		c.Country = match.RegionOfZone(tz)
+	} else if !match.ValidRegion(c.Country) {
+		errs = append(errs, fmt.Sprintf("DVR_COUNTRY=%q: use a two-letter country code such as KG or GE", c.Country))
+	}
 	switch c.Language {
 	case "en", "ru", "ky", "ka":
 	default:

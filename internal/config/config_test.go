@@ -134,3 +134,22 @@ func TestConfigMetricsAddr(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigCountry(t *testing.T) {
+	for _, c := range []struct{ tz, country, want string }{
+		{"", "", "KG"},
+		{"Asia/Tbilisi", "", "GE"},
+		{"Asia/Tbilisi", "kg", "KG"},
+		{"UTC", "", ""},
+	} {
+		cfg, err := FromEnv(func(k string) string {
+			return map[string]string{"DVR_TIME_ZONE": c.tz, "DVR_COUNTRY": c.country}[k]
+		})
+		if err != nil || cfg.Country != c.want {
+			t.Errorf("DVR_TIME_ZONE=%q DVR_COUNTRY=%q: country %q, %v; want %q", c.tz, c.country, cfg.Country, err, c.want)
+		}
+	}
+	if _, err := FromEnv(func(k string) string { return map[string]string{"DVR_COUNTRY": "Kyrgyzstan"}[k] }); err == nil {
+		t.Error("DVR_COUNTRY=Kyrgyzstan accepted")
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 )
 
 // Demo accounts (internal/seed): two dispatchers, one per deployment.
@@ -282,7 +283,7 @@ func storeCall(t *testing.T, a *app, address string) (incident.New, audit.Actor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := f.Validate(at, now, a.Loc)
+	n, err := f.Validate(at, now, a.Loc, match.Rules{Region: "KG"})
 	if err != nil {
 		t.Fatalf("validate the call: %v", err)
 	}

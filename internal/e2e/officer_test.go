@@ -17,6 +17,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
 
@@ -366,7 +367,7 @@ func lenCall(t *testing.T, a *app, by audit.Actor, narrative string) incident.Ne
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := f.Validate(at, now, a.Loc)
+	n, err := f.Validate(at, now, a.Loc, match.Rules{Region: "KG"})
 	if err != nil {
 		t.Fatalf("validate the call: %v", err)
 	}
@@ -533,10 +534,13 @@ func TestOfficerJourneyOnPhone(t *testing.T) {
 	if !cv.Found {
 		t.Fatalf("/my lists no card for %s (%d cards):\n%s", number, cv.Cards, mustEval[string](o.browser, "document.body.innerText"))
 	}
-	for _, want := range []string{"Weapons mentioned in this call.", "Weapons noted at an earlier incident."} {
+	// Each warning names its source: this call, and the earlier call at
+	// the same flat (incident.Warnings).
+	earlier := regexp.MustCompile(`^Earlier incident DV-\d{4}-\d+ at this flat, .*: weapons`)
+	for _, want := range []string{"Weapons mentioned on this call", earlier.String()} {
 		found := false
 		for _, w := range cv.Warnings {
-			found = found || w == want
+			found = found || w == want || earlier.MatchString(w) && want == earlier.String()
 		}
 		if !found {
 			t.Errorf("/my: the card of %s warns %q, want %q among them", number, cv.Warnings, want)
@@ -577,7 +581,7 @@ func TestOfficerJourneyOnPhone(t *testing.T) {
 			stageTop: st ? st.getBoundingClientRect().top : -1, stageBelow: st ? st.getBoundingClientRect().bottom : -1,
 			weaponsDD: dd ? dd.textContent.trim() : "", weaponsTop: dd ? dd.getBoundingClientRect().top : -1};
 	})()`)
-	if !strings.Contains(pv.Alert, "Weapons noted at an earlier incident.") && strings.Contains(pv.Alert, "Weapons mentioned in this call.") || pv.AlertTop < 0 || pv.StageTop < 0 || pv.AlertTop > pv.StageTop {
+	if !regexp.MustCompile(`Earlier incident DV-\d{4}-\d+ at this flat`).MatchString(pv.Alert) || pv.AlertTop < 0 || pv.StageTop < 0 || pv.AlertTop > pv.StageTop {
 		t.Errorf("incident page: want the officer-safety warning of the earlier incident above the stage buttons; warning %q at %.0f px, stage buttons at %.0f px",
 			pv.Alert, pv.AlertTop, pv.StageTop)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/seed"
@@ -234,7 +235,7 @@ func logCall(t *testing.T, db *postgres.DB, userID int64, by audit.Actor, addres
 		t.Fatal(err)
 	}
 	n, err := incident.Form{Key: key, Address: address, DistrictID: strconv.FormatInt(district, 10),
-		TypeID: strconv.FormatInt(typ, 10), Priority: strconv.Itoa(prio), CallerName: "Backup caller"}.Validate(at, now, time.UTC)
+		TypeID: strconv.FormatInt(typ, 10), Priority: strconv.Itoa(prio), CallerName: "Backup caller"}.Validate(at, now, time.UTC, match.Rules{Region: "KG"})
 	if err != nil {
 		t.Fatalf("validate call: %v", err)
 	}

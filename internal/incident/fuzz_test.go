@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/match"
 )
 
 // fuzzZones are the time zones the fuzz targets read times in: the
@@ -118,7 +119,7 @@ func FuzzIntakeForm(f *testing.F) {
 			Narrative: narrative}
 		loc := fuzzZone(zone)
 		draft := fuzzNow.Add(-40 * time.Second)
-		n, err := form.Validate(draft, fuzzNow, loc)
+		n, err := form.Validate(draft, fuzzNow, loc, fuzzRules)
 		if err != nil {
 			var ae *apperr.Error
 			if !errors.As(err, &ae) || ae.Code != apperr.Invalid || len(ae.Fields) == 0 {
@@ -192,13 +193,13 @@ func checkNew(t *testing.T, form Form, n New, draft time.Time, loc *time.Locatio
 	if n.Caller.Language != "" && !knownLanguage(n.Caller.Language) {
 		t.Errorf("language %q accepted", n.Caller.Language)
 	}
-	if n.Caller.Phone != "" && PhoneKey(n.Caller.Phone) == "" {
+	if n.Caller.Phone != "" && fuzzRules.Phone(n.Caller.Phone) == "" {
 		t.Errorf("phone %q accepted without a key", n.Caller.Phone)
 	}
 	if n.Caller.Anonymous != (form.Anonymous == "on") {
 		t.Errorf("anonymous %v from %q", n.Caller.Anonymous, form.Anonymous)
 	}
-	if n.Keys != KeysOf(n.Address, n.Caller.Phone, n.Caller.Name, n.Victim.Name, n.Suspect.Name) {
+	if n.Keys != KeysOf(fuzzRules, n.Address, n.Caller.Phone, n.Caller.Name, n.Victim.Name, n.Suspect.Name) {
 		t.Errorf("keys %+v are not those of the accepted fields", n.Keys)
 	}
 	checkReceived(t, strings.TrimSpace(form.ReceivedManual), n, draft, loc)
@@ -248,7 +249,7 @@ func FuzzManualTime(f *testing.F) {
 		now := fuzzNow.Add(time.Duration(shiftMs) * time.Millisecond)
 		draft := now.Add(-time.Minute)
 		form := Form{ReceivedManual: manual, DistrictID: "1", TypeID: "1", Priority: "2"}
-		n, err := form.Validate(draft, now, loc)
+		n, err := form.Validate(draft, now, loc, fuzzRules)
 		if err != nil {
 			fields := apperr.FieldsOf(err)
 			if len(fields) != 1 || fields["received_manual"].ID == "" {
@@ -308,48 +309,5 @@ func lenientNumbers(s, back string) bool {
 	return strip(s) == strip(back)
 }
 
-func FuzzKeys(f *testing.F) {
-	for _, a := range nasty {
-		f.Add(a, "12 Chui")
-	}
-	for _, pair := range [][2]string{
-		{"ul. Chui 12, kv. 5", "Bishkek"}, {"ул. Ахунбаева, д. 45", "г. Бишкек"}, {"mkr. Tunguch 7-21", "кв 3"},
-		{"+996 555 12-34-56", "0555 123456"}, {"Aigul ASANOVA", "asanova aigul"}, {"ნინო ბერიძე", "ᲜᲘᲜᲝ"},
-		{"İSTANBUL", "ıstanbul"}, {"ǅemal", "ǄEMAL"}, {"Straße 5", "STRASSE 5"}, {"ﬁsh st", "\u212a"},
-		{"\u0130\u0307", "a\u0308"}, {"12\u00a0Chui", "12\u2007Chui"},
-	} {
-		f.Add(pair[0], pair[1])
-	}
-	f.Fuzz(func(t *testing.T, a, b string) {
-		for _, s := range []string{a, b} {
-			ak, nk, pk := AddressKey(s), NameKey(s), PhoneKey(s)
-			if again := AddressKey(ak); again != ak {
-				t.Errorf("AddressKey(%q) = %q, but AddressKey of that = %q", s, ak, again)
-			}
-			if again := NameKey(nk); again != nk {
-				t.Errorf("NameKey(%q) = %q, but NameKey of that = %q", s, nk, again)
-			}
-			if again := PhoneKey(pk); again != pk {
-				t.Errorf("PhoneKey(%q) = %q, but PhoneKey of that = %q", s, pk, again)
-			}
-			if len(pk) > 9 || (pk != "" && len(pk) < 6) || strings.Trim(pk, "0123456789") != "" {
-				t.Errorf("PhoneKey(%q) = %q: want 6 to 9 digits, or nothing", s, pk)
-			}
-			for name, k := range map[string]string{"AddressKey": ak, "NameKey": nk} {
-				if !utf8.ValidString(k) || strings.ContainsRune(k, 0) {
-					t.Errorf("%s(%q) = %q: not text PostgreSQL can store", name, s, k)
-				}
-				if k != strings.TrimSpace(k) || strings.Contains(k, "  ") {
-					t.Errorf("%s(%q) = %q: stray spaces", name, s, k)
-				}
-			}
-		}
-		// Word order does not matter.
-		if x, y := AddressKey(a+" "+b), AddressKey(b+" "+a); x != y {
-			t.Errorf("AddressKey of %q and %q depends on their order: %q, %q", a, b, x, y)
-		}
-		if x, y := NameKey(a+" "+b), NameKey(b+" "+a); x != y {
-			t.Errorf("NameKey of %q and %q depends on their order: %q, %q", a, b, x, y)
-		}
-	})
-}
+// fuzzRules are the history-matching rules the fuzz tests validate under.
+var fuzzRules = match.Rules{Region: "KG"}

@@ -213,34 +213,3 @@ func (s *Summary) StageStart() time.Time {
 	}
 	return s.ReceivedAt
 }
-
-// Prior is an earlier incident found by the history lookup.
-type Prior struct {
-	ID          int64
-	Number      string
-	ReceivedAt  time.Time
-	TypeName    string
-	Priority    int
-	Disposition string
-	// Names per language of the type and disposition (refdata.LabelIn).
-	TypeNames, DispositionNames map[string]string
-	Weapons                     bool
-	HighDanger                  bool
-	Open                        bool
-	MatchedOn                   []string // address, phone, person
-}
-
-// History is what the lookup found for an address, phone or person: the
-// officer-safety warnings come first.
-type History struct {
-	Priors     []Prior
-	Total      int  // matches in all, Priors holds the most recent
-	Weapons    bool // weapons were noted at an earlier incident
-	HighDanger bool // an earlier danger screen found high danger
-	// ActiveOrders are protection orders in force (or about to be) at the
-	// address or naming the people: the first warning to show.
-	ActiveOrders []OrderSummary
-}
-
-// Warnings reports whether anything calls for officer-safety attention.
-func (h *History) Warnings() bool { return h.Weapons || h.HighDanger }

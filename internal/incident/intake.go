@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/match"
 )
 
 // MaxBackdate is how far before "now" a dispatcher may set the received
@@ -82,7 +83,7 @@ var Languages = []struct{ Code, Label string }{
 // Validate checks the form and returns the call to store. draftReceived is
 // the server-clock time at which the call was answered (from the intake
 // draft) and now the server clock; a hand-entered time is read in loc.
-func (f Form) Validate(draftReceived, now time.Time, loc *time.Location) (New, error) {
+func (f Form) Validate(draftReceived, now time.Time, loc *time.Location, rules match.Rules) (New, error) {
 	e := apperr.Fields{}
 	n := New{Key: f.Key, ReceivedAt: draftReceived.UTC()}
 
@@ -118,7 +119,7 @@ func (f Form) Validate(draftReceived, now time.Time, loc *time.Location) (New, e
 		Relation:  text("caller_relation", f.CallerRelation, 60),
 		Anonymous: f.Anonymous == "on",
 	}
-	if n.Caller.Phone != "" && PhoneKey(n.Caller.Phone) == "" {
+	if n.Caller.Phone != "" && rules.Phone(n.Caller.Phone) == "" {
 		e.Add("caller_phone", "intake.err.phone_digits")
 	}
 	n.Caller.SafeToCall = yesNo(e, "safe_to_call", f.SafeToCall)
@@ -159,7 +160,7 @@ func (f Form) Validate(draftReceived, now time.Time, loc *time.Location) (New, e
 	n.Suspect = person(e, "suspect", f.SuspectName, f.SuspectSex, f.SuspectAge, text)
 	n.Relationship = text("relationship", f.Relationship, 60)
 	n.Narrative = text("narrative", f.Narrative, 10000)
-	n.Keys = KeysOf(n.Address, n.Caller.Phone, n.Caller.Name, n.Victim.Name, n.Suspect.Name)
+	n.Keys = KeysOf(rules, n.Address, n.Caller.Phone, n.Caller.Name, n.Victim.Name, n.Suspect.Name)
 	return n, e.Err()
 }
 

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/match"
 )
 
 // OrderKind is the kind of a protection order, and with it the law that
@@ -184,6 +185,29 @@ type OrderSummary struct {
 	StartsAt       time.Time
 	EndsAt         time.Time
 	MatchedOn      []string // address, protected person, restrained person
+
+	// What decides who may see it: its incident's district (else the
+	// order's), creator, units and confidential address.
+	DistrictID   *int64
+	DistrictName string
+	IncidentID   *int64
+	CreatedBy    *int64
+	UnitIDs      []int64
+	Confidential bool
+}
+
+// Strong reports whether the order matched on more than one name: at the
+// address, or on both its parties. An order found by one name alone is a
+// possible namesake.
+func (o *OrderSummary) Strong() bool {
+	var names int
+	for _, m := range o.MatchedOn {
+		if m == "address" {
+			return true
+		}
+		names++
+	}
+	return names >= 2
 }
 
 // FormatOrderNumber is the order's human-readable number, e.g.
@@ -284,9 +308,10 @@ func (f OrderForm) Validate(now time.Time, loc *time.Location) (NewOrder, error)
 			n.EndsAt = t.UTC()
 		}
 	}
-	n.AddressKey = AddressKey(n.Address)
-	n.ProtectedKey = NameKey(n.ProtectedName)
-	n.RestrainedKey = NameKey(n.RestrainedName)
+	// An order's address matches the flat (match.Address's first key).
+	n.AddressKey, _ = match.Address(n.Address)
+	n.ProtectedKey = match.Name(n.ProtectedName)
+	n.RestrainedKey = match.Name(n.RestrainedName)
 	return n, e.Err()
 }
 

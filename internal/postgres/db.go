@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/match"
 )
 
 // DB is the application's connection pool and the stores built on it.
@@ -27,6 +28,9 @@ type DB struct {
 	// obs is the pool's query tracer, through which an Observer (see
 	// SetObserver) hears of audit appends; nil for pools not made by Open.
 	obs *observeTracer
+	// rules are the history-matching rules the bulk writers key
+	// incidents by (see SetMatchRules).
+	rules match.Rules
 }
 
 // Options tune the pool; zero values take defaults.

@@ -15,7 +15,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/importer"
-	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -347,7 +347,7 @@ func (s *importSink) number(ctx context.Context, y int) (string, error) {
 // the values Store copies.
 var importColumns = []string{"number", "source", "external_id", "received_at", "dispatched_at", "en_route_at",
 	"on_scene_at", "cleared_at", "type_id", "priority", "disposition_id", "district_id", "address", "address_key",
-	"created_by"}
+	"created_by", "building_key"}
 
 // Store copies the rows whose external ids are new into incidents.
 func (s *importSink) Store(ctx context.Context, rows []importer.Row, inserted []bool) error {
@@ -435,9 +435,10 @@ func (s *importSink) Store(ctx context.Context, rows []importer.Row, inserted []
 		vals[3], vals[4], vals[5], vals[6], vals[7] = row.Times[importer.Received], stamp(importer.Dispatched),
 			stamp(importer.EnRoute), stamp(importer.OnScene), stamp(importer.Cleared)
 		vals[8], vals[9], vals[10], vals[11] = v.typeID, v.priority, v.dispositionID, v.districtID
-		// The same matching key as intake computes, so that the history
-		// lookup finds imported incidents at the address too.
-		vals[12], vals[13], vals[14] = row.Address, incident.KeysOf(row.Address, "", "", "", "").Address, s.by
+		// The same matching keys as intake computes, so that the history
+		// lookup finds imported incidents at the flat and building too.
+		flat, building := match.Address(row.Address)
+		vals[12], vals[13], vals[14], vals[15] = row.Address, flat, s.by, building
 		return vals, nil
 	}))
 	if err == nil && copied != int64(n) {

@@ -19,6 +19,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/importer"
 	"github.com/dvresponse/dvresponse/internal/importer/importtest"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
@@ -295,7 +296,11 @@ func TestImportReferenceData(t *testing.T) {
 	check("1", "type", "t.code", "DV-PHYS")
 	check("1", "district", "d.code", "LEN")
 	check("1", "disposition", "dp.code", "ARREST")
-	check("1", "address key", "i.address_key", "12 3 chui")
+	var address string
+	must(t, db.Pool.QueryRow(context.Background(), `SELECT address FROM incidents WHERE source = 'import' AND external_id = '1'`).Scan(&address))
+	flat, building := match.Address(address)
+	check("1", "flat key", "i.address_key", flat)
+	check("1", "building key", "i.building_key", building)
 	check("1", "number", "i.number", "IM-2025-000001")
 	check("2", "type", "t.code", "THEFT")
 	check("2", "disposition", "dp.code", "ARREST")

@@ -55,11 +55,11 @@ func (db *DB) CreateIncident(ctx context.Context, n incident.New, loc *time.Loca
 				caller_name, caller_phone, caller_relation, caller_safe_to_call, caller_anonymous, caller_language,
 				weapons, children_present, injuries,
 				victim_name, victim_sex, victim_age, suspect_name, suspect_sex, suspect_age, relationship, narrative,
-				address_key, phone_key, caller_key, victim_key, suspect_key, created_by)
+				address_key, phone_key, caller_key, victim_key, suspect_key, created_by, building_key)
 			VALUES ('DV-' || lpad($1::text, 4, '0') || '-' || (SELECT lpad(n::text, greatest(6, length(n::text)), '0')
 					FROM nextval('incident_number_seq') AS n),
 				$2, 'intake', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-				$22, nullif($23, ''), $24, $25, nullif($26, ''), $27, $28, $29, $30, $31, $32, $33, $34, $35)
+				$22, nullif($23, ''), $24, $25, nullif($26, ''), $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)
 			ON CONFLICT (idempotency_key) DO NOTHING
 			RETURNING id, number`,
 			strconv.Itoa(year), n.Key, n.ReceivedAt, n.ReceivedManual,
@@ -67,7 +67,7 @@ func (db *DB) CreateIncident(ctx context.Context, n incident.New, loc *time.Loca
 			n.Caller.Name, n.Caller.Phone, n.Caller.Relation, n.Caller.SafeToCall, n.Caller.Anonymous, n.Caller.Language,
 			n.Weapons, n.ChildrenPresent, n.Injuries,
 			n.Victim.Name, n.Victim.Sex, n.Victim.Age, n.Suspect.Name, n.Suspect.Sex, n.Suspect.Age, n.Relationship, n.Narrative,
-			n.Keys.Address, n.Keys.Phone, n.Keys.Caller, n.Keys.Victim, n.Keys.Suspect, nullID(by.UserID),
+			n.Keys.Flat, n.Keys.Phone, n.Keys.Caller, n.Keys.Victim, n.Keys.Suspect, nullID(by.UserID), n.Keys.Building,
 		).Scan(&id, &number)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Another submission with this key committed first.
@@ -255,71 +255,4 @@ func (db *DB) openSummaries(ctx context.Context, tail string, args ...any) ([]in
 		return s, err
 	})
 	return out, mapErr(err, "")
-}
-
-// History finds earlier incidents at the same address, from the same
-// phone, or naming the same person (a name must have at least two words
-// to match, so that a lone first name does not flood the panel).
-// exclude is an incident to leave out (the one being viewed), or 0.
-func (db *DB) History(ctx context.Context, k incident.Keys, exclude int64) (*incident.History, error) {
-	h := &incident.History{}
-	names := []string{} // never NULL: = ANY(NULL) would be NULL
-	for _, n := range []string{k.Caller, k.Victim, k.Suspect} {
-		if n != "" && containsSpace(n) {
-			names = append(names, n)
-		}
-	}
-	if k.Address == "" && k.Phone == "" && len(names) == 0 {
-		return h, nil
-	}
-	orders, err := db.activeOrdersMatching(ctx, k.Address, names, exclude)
-	if err != nil {
-		return nil, mapErr(err, "")
-	}
-	h.ActiveOrders = orders
-	rows, err := db.Pool.Query(ctx, `WITH m AS (
-			SELECT i.id, i.number, i.received_at, i.type_id, i.priority, i.disposition_id,
-				coalesce(i.weapons, false) AS weapons, i.high_danger, i.cleared_at IS NULL AS open,
-				($1 <> '' AND i.address_key = $1) AS by_address,
-				($2 <> '' AND i.phone_key = $2) AS by_phone,
-				coalesce(i.caller_key = ANY($3) OR i.victim_key = ANY($3) OR i.suspect_key = ANY($3), false) AS by_person
-			FROM incidents i
-			WHERE i.id <> $4 AND (($1 <> '' AND i.address_key = $1) OR ($2 <> '' AND i.phone_key = $2)
-				OR i.caller_key = ANY($3) OR i.victim_key = ANY($3) OR i.suspect_key = ANY($3)))
-		SELECT m.id, m.number, m.received_at, t.name, m.priority, coalesce(d.name, ''), t.names, coalesce(d.names, '{}'), m.weapons, m.high_danger, m.open,
-			m.by_address, m.by_phone, m.by_person,
-			count(*) OVER (), bool_or(m.weapons) OVER (), bool_or(m.high_danger) OVER ()
-		FROM m JOIN incident_types t ON t.id = m.type_id LEFT JOIN dispositions d ON d.id = m.disposition_id
-		ORDER BY m.received_at DESC LIMIT 20`, k.Address, k.Phone, names, exclude)
-	if err != nil {
-		return nil, mapErr(err, "")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var p incident.Prior
-		var byAddr, byPhone, byPerson bool
-		if err := rows.Scan(&p.ID, &p.Number, &p.ReceivedAt, &p.TypeName, &p.Priority, &p.Disposition, &p.TypeNames, &p.DispositionNames, &p.Weapons,
-			&p.HighDanger, &p.Open, &byAddr, &byPhone, &byPerson, &h.Total, &h.Weapons, &h.HighDanger); err != nil {
-			return nil, mapErr(err, "")
-		}
-		for _, m := range []struct {
-			on   bool
-			name string
-		}{{byAddr, "address"}, {byPhone, "phone"}, {byPerson, "person"}} {
-			if m.on {
-				p.MatchedOn = append(p.MatchedOn, m.name)
-			}
-		}
-		h.Priors = append(h.Priors, p)
-	}
-	return h, mapErr(rows.Err(), "")
-}
-
-func containsSpace(s string) bool {
-	for _, r := range s {
-		if r == ' ' {
-			return true
-		}
-	}
-	return false
 }

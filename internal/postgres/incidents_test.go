@@ -11,6 +11,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
@@ -77,7 +78,7 @@ func (f *fixture) call(t *testing.T, form incident.Form) incident.New {
 	if form.DistrictID == "" && form.Address == "" {
 		form.DistrictID = itoa(f.district.ID)
 	}
-	n, err := form.Validate(at, now, time.UTC)
+	n, err := form.Validate(at, now, time.UTC, testRules)
 	must(t, err)
 	return n
 }
@@ -172,53 +173,6 @@ func TestDraftBelongsToItsUser(t *testing.T) {
 	}
 }
 
-func TestHistoryMatchesVariantSpellings(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	yes := "yes"
-	first := f.call(t, incident.Form{Address: "ul. Chui 12, kv. 5", CallerPhone: "+996 555 12-34-56",
-		VictimName: "Aigul Asanova", SuspectName: "Bakyt Asanov", Weapons: yes})
-	firstID, firstNum, _, err := f.db.CreateIncident(ctx, first, time.UTC, f.actor)
-	must(t, err)
-	_, _, _, err = f.db.CreateIncident(ctx, f.call(t, incident.Form{Address: "Manas 1", CallerPhone: "0700 999 888"}), time.UTC, f.actor)
-	must(t, err)
-
-	cases := []struct {
-		name      string
-		keys      incident.Keys
-		matchedOn string
-	}{
-		{"address differently written", incident.KeysOf("12 CHUI street apt 5", "", "", "", ""), "address"},
-		{"phone in another format", incident.KeysOf("", "0555 123456", "", "", ""), "phone"},
-		{"victim name reversed", incident.KeysOf("", "", "", "ASANOVA  aigul", ""), "person"},
-		{"suspect typed as caller", incident.KeysOf("", "", "Bakyt Asanov", "", ""), "person"},
-	}
-	for _, c := range cases {
-		h, err := f.db.History(ctx, c.keys, 0)
-		must(t, err)
-		if h.Total != 1 || len(h.Priors) != 1 || h.Priors[0].Number != firstNum {
-			t.Errorf("%s: found %d (%+v), want only %s", c.name, h.Total, h.Priors, firstNum)
-			continue
-		}
-		if !h.Weapons {
-			t.Errorf("%s: weapons warning missing", c.name)
-		}
-		if got := h.Priors[0].MatchedOn; len(got) != 1 || got[0] != c.matchedOn {
-			t.Errorf("%s: matched on %v, want [%s]", c.name, got, c.matchedOn)
-		}
-	}
-	h, err := f.db.History(ctx, incident.KeysOf("ul. Chui 12, kv. 5", "", "", "", ""), firstID)
-	must(t, err)
-	if h.Total != 0 {
-		t.Errorf("excluding the incident itself still found %d", h.Total)
-	}
-	h, err = f.db.History(ctx, incident.KeysOf("", "", "", "Aigul", ""), 0)
-	must(t, err)
-	if h.Total != 0 {
-		t.Errorf("a lone first name matched %d incidents; names need two words", h.Total)
-	}
-}
-
 func TestDispatchSetsDispatchedAtOnce(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -276,3 +230,12 @@ func TestDispatchSetsDispatchedAtOnce(t *testing.T) {
 }
 
 func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+// testRules are the history-matching rules of the tests: Kyrgyzstan's.
+var testRules = match.Rules{Region: "KG"}
+
+// flatKey is the flat's key of an address.
+func flatKey(address string) string {
+	flat, _ := match.Address(address)
+	return flat
+}

@@ -185,12 +185,12 @@ func (db *DB) ExpiringOrders(ctx context.Context, within time.Duration, district
 // suspect (as either person), newest first.
 func (db *DB) OrderCandidates(ctx context.Context, k incident.Keys) ([]incident.Order, error) {
 	names := nonEmptyKeys(k.Victim, k.Suspect, k.Caller)
-	if k.Address == "" && len(names) == 0 {
+	if k.Flat == "" && len(names) == 0 {
 		return nil, nil
 	}
 	return db.orders(ctx, `WHERE o.ended_at IS NULL AND o.ends_at > now()
 		AND (($1 <> '' AND o.address_key = $1) OR o.protected_key = ANY($2) OR o.restrained_key = ANY($2))
-		ORDER BY o.issued_at DESC, o.id DESC LIMIT 50`, k.Address, names)
+		ORDER BY o.issued_at DESC, o.id DESC LIMIT 50`, k.Flat, names)
 }
 
 // OrderScopes returns, for each of the orders ids that exists, what the
@@ -309,19 +309,26 @@ func (db *DB) LinkViolatedOrder(ctx context.Context, incidentID, orderID int64, 
 }
 
 // activeOrdersMatching finds the active orders (not ended, not expired)
-// at the address key or naming one of names, as the protected or the
-// restrained person, for the history lookup; orders recorded on the
-// incident exclude (the one being viewed) are left out.
-func (db *DB) activeOrdersMatching(ctx context.Context, address string, names []string, exclude int64) ([]incident.OrderSummary, error) {
+// at the flat key or naming one of names, as the protected or the
+// restrained person, for the history lookup, with what decides who may
+// see each (its incident's district, else its own; creator; units when
+// withUnits; confidential address); orders recorded on the incident
+// exclude (the one being viewed) are left out.
+func (db *DB) activeOrdersMatching(ctx context.Context, address string, names []string, exclude int64, withUnits bool) ([]incident.OrderSummary, error) {
 	if address == "" && len(names) == 0 {
 		return nil, nil
 	}
 	rows, err := db.Pool.Query(ctx, `SELECT o.id, o.number, o.kind, o.protected_name, o.restrained_name, o.starts_at, o.ends_at,
-			($1 <> '' AND o.address_key = $1), o.protected_key = ANY($2), o.restrained_key = ANY($2)
+			($1 <> '' AND o.address_key = $1), o.protected_key = ANY($2), o.restrained_key = ANY($2),
+			coalesce(i.district_id, o.district_id), coalesce(d.name, ''), o.incident_id, i.created_by,
+			coalesce(i.address_confidential, false),
+			CASE WHEN $4 AND o.incident_id IS NOT NULL THEN ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = o.incident_id AND iu.released_at IS NULL) END
 		FROM protection_orders o
+		LEFT JOIN incidents i ON i.id = o.incident_id
+		LEFT JOIN districts d ON d.id = coalesce(i.district_id, o.district_id)
 		WHERE o.ended_at IS NULL AND o.ends_at > now() AND o.incident_id IS DISTINCT FROM $3
 			AND (($1 <> '' AND o.address_key = $1) OR o.protected_key = ANY($2) OR o.restrained_key = ANY($2))
-		ORDER BY o.ends_at DESC, o.id DESC LIMIT 20`, address, names, exclude)
+		ORDER BY o.ends_at DESC, o.id DESC LIMIT 20`, pgx.QueryExecModeExec, address, names, exclude, withUnits)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +336,8 @@ func (db *DB) activeOrdersMatching(ctx context.Context, address string, names []
 		var s incident.OrderSummary
 		var kind string
 		var byAddr, byProt, byRestr bool
-		err := r.Scan(&s.ID, &s.Number, &kind, &s.ProtectedName, &s.RestrainedName, &s.StartsAt, &s.EndsAt, &byAddr, &byProt, &byRestr)
+		err := r.Scan(&s.ID, &s.Number, &kind, &s.ProtectedName, &s.RestrainedName, &s.StartsAt, &s.EndsAt, &byAddr, &byProt, &byRestr,
+			&s.DistrictID, &s.DistrictName, &s.IncidentID, &s.CreatedBy, &s.Confidential, &s.UnitIDs)
 		s.Kind = incident.OrderKind(kind)
 		for _, m := range []struct {
 			on   bool

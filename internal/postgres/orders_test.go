@@ -9,6 +9,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -27,7 +28,7 @@ func (f *fixture) issueOrder(t *testing.T, incidentID int64, kind incident.Order
 	t.Helper()
 	n := incident.NewOrder{Kind: kind, IncidentID: &incidentID, DistrictID: &f.district.ID, ProtectedName: protected,
 		RestrainedName: restrained, Address: address, StartsAt: start, EndsAt: end,
-		AddressKey: incident.AddressKey(address), ProtectedKey: incident.NameKey(protected), RestrainedKey: incident.NameKey(restrained)}
+		AddressKey: flatKey(address), ProtectedKey: match.Name(protected), RestrainedKey: match.Name(restrained)}
 	id, number, err := f.db.IssueOrder(context.Background(), n, time.UTC, f.actor)
 	must(t, err)
 	return id, number
@@ -57,7 +58,7 @@ func TestIssueOrderNumbersKeysEventsAudit(t *testing.T) {
 	var addrKey, protKey, restrKey string
 	must(t, f.db.Pool.QueryRow(ctx, `SELECT address_key, protected_key, restrained_key FROM protection_orders WHERE id = $1`, id).
 		Scan(&addrKey, &protKey, &restrKey))
-	if addrKey != incident.AddressKey("12 Chui street apt 5") || protKey != incident.NameKey("ASANOVA Aigul") || restrKey != incident.NameKey("bakyt asanov") {
+	if addrKey != flatKey("UL. CHUI 12, KV. 5") || protKey != match.Name("ASANOVA Aigul") || restrKey != match.Name("bakyt asanov") {
 		t.Errorf("keys %q %q %q", addrKey, protKey, restrKey)
 	}
 	if n := f.orderCount(t, `SELECT count(*) FROM incident_events WHERE incident_id = $1 AND kind = 'order_issued' AND data->>'number' = $2`, inc, number); n != 1 {
@@ -184,25 +185,28 @@ func TestHistoryShowsActiveOrders(t *testing.T) {
 		keys incident.Keys
 		on   string
 	}{
-		{"address written differently", incident.KeysOf("12 CHUI street, apt 5", "", "", "", ""), "address"},
-		{"protected person", incident.KeysOf("", "", "", "asanova aigul", ""), "protected person"},
-		{"restrained person named as suspect", incident.KeysOf("", "", "", "", "Asanov Bakyt"), "restrained person"},
+		{"address in capitals", testRules.Keys("UL. CHUI 12, KV. 5", "", "", "", ""), "address"},
+		{"protected person", testRules.Keys("", "", "", "asanova aigul", ""), "protected person"},
+		{"restrained person named as suspect", testRules.Keys("", "", "", "", "Asanov Bakyt"), "restrained person"},
 	}
 	for _, c := range cases {
-		h, err := f.db.History(ctx, c.keys, 0)
+		_, orders, err := f.db.History(ctx, incident.HistoryQuery{Keys: c.keys})
 		must(t, err)
-		if len(h.ActiveOrders) != 1 || h.ActiveOrders[0].Number != active {
-			t.Errorf("%s: active orders %+v, want only %s", c.name, h.ActiveOrders, active)
+		if len(orders) != 1 || orders[0].Number != active {
+			t.Errorf("%s: active orders %+v, want only %s", c.name, orders, active)
 			continue
 		}
-		if on := h.ActiveOrders[0].MatchedOn; len(on) != 1 || on[0] != c.on {
+		if on := orders[0].MatchedOn; len(on) != 1 || on[0] != c.on {
 			t.Errorf("%s: matched on %v, want [%s]", c.name, on, c.on)
 		}
+		if orders[0].DistrictID == nil || *orders[0].DistrictID != f.district.ID || orders[0].IncidentID == nil {
+			t.Errorf("%s: order's area %+v", c.name, orders[0])
+		}
 	}
-	h, err := f.db.History(ctx, incident.KeysOf("ul. Manas 1", "", "", "Someone Else", ""), 0)
+	_, orders, err := f.db.History(ctx, incident.HistoryQuery{Keys: testRules.Keys("ul. Manas 1", "", "", "Someone Else", "")})
 	must(t, err)
-	if len(h.ActiveOrders) != 0 {
-		t.Errorf("unrelated lookup found orders %+v", h.ActiveOrders)
+	if len(orders) != 0 {
+		t.Errorf("unrelated lookup found orders %+v", orders)
 	}
 }
 
@@ -215,9 +219,9 @@ func TestLinkViolatedOrder(t *testing.T) {
 	first := f.orderIncident(t, incident.Form{Address: "ul. Chui 12", VictimName: "Aigul Asanova", SuspectName: "Bakyt Asanov"})
 	now := time.Now()
 	orderID, number := f.issueOrder(t, first, incident.TemporaryOrder, "Aigul Asanova", "Bakyt Asanov", "ul. Chui 12", now.Add(-time.Hour), now.Add(72*time.Hour))
-	second := f.orderIncident(t, incident.Form{Address: "12 Chui", TypeID: itoa(viol.ID), SuspectName: "asanov bakyt"})
+	second := f.orderIncident(t, incident.Form{Address: "Chui 12", TypeID: itoa(viol.ID), SuspectName: "asanov bakyt"})
 
-	cands, err := f.db.OrderCandidates(ctx, incident.KeysOf("12 Chui", "", "", "", "asanov bakyt"))
+	cands, err := f.db.OrderCandidates(ctx, testRules.Keys("Chui 12", "", "", "", "asanov bakyt"))
 	must(t, err)
 	if len(cands) != 1 || cands[0].ID != orderID {
 		t.Fatalf("candidates %+v, want the order %s", cands, number)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -349,7 +350,7 @@ var incidentCopyColumns = []string{
 	"weapons", "children_present", "injuries",
 	"victim_name", "victim_sex", "victim_age", "suspect_name", "suspect_sex", "suspect_age",
 	"relationship", "narrative", "high_danger", "created_by", "created_at", "updated_at",
-	"address_key", "phone_key", "caller_key", "victim_key", "suspect_key",
+	"address_key", "phone_key", "caller_key", "victim_key", "suspect_key", "building_key",
 }
 
 func nullText(s string) *string {
@@ -359,7 +360,7 @@ func nullText(s string) *string {
 	return &s
 }
 
-func seedIncidentRow(in *SeedIncident, number string) []any {
+func seedIncidentRow(rules match.Rules, in *SeedIncident, number string) []any {
 	updated := in.ReceivedAt
 	for _, t := range []*time.Time{in.DispatchedAt, in.EnRouteAt, in.OnSceneAt, in.ClearedAt} {
 		if t != nil && t.After(updated) {
@@ -368,7 +369,7 @@ func seedIncidentRow(in *SeedIncident, number string) []any {
 	}
 	// The same matching keys as intake computes, so that the history lookup
 	// finds seeded incidents too.
-	k := incident.KeysOf(in.Address, in.CallerPhone, in.CallerName, in.VictimName, in.SuspectName)
+	k := incident.KeysOf(rules, in.Address, in.CallerPhone, in.CallerName, in.VictimName, in.SuspectName)
 	return []any{
 		number, "seed", in.ExternalID,
 		in.ReceivedAt, in.DispatchedAt, in.EnRouteAt, in.OnSceneAt, in.ClearedAt,
@@ -378,7 +379,7 @@ func seedIncidentRow(in *SeedIncident, number string) []any {
 		in.Weapons, in.ChildrenPresent, in.Injuries,
 		in.VictimName, nullText(in.VictimSex), in.VictimAge, in.SuspectName, nullText(in.SuspectSex), in.SuspectAge,
 		in.Relationship, in.Narrative, in.HighDanger, in.CreatedBy, in.ReceivedAt, updated,
-		k.Address, k.Phone, k.Caller, k.Victim, k.Suspect,
+		k.Flat, k.Phone, k.Caller, k.Victim, k.Suspect, k.Building,
 	}
 }
 
@@ -430,7 +431,7 @@ func (db *DB) SeedIncidents(ctx context.Context, b SeedBatch, incs []SeedInciden
 		n, err := tx.CopyFrom(ctx, pgx.Identifier{"incidents"}, incidentCopyColumns,
 			pgx.CopyFromSlice(len(order), func(k int) ([]any, error) {
 				in := &incs[order[k]]
-				return seedIncidentRow(in, fmt.Sprintf("DV-%04d-%06d", in.NumberYear, seqs[k])), nil
+				return seedIncidentRow(db.rules, in, fmt.Sprintf("DV-%04d-%06d", in.NumberYear, seqs[k])), nil
 			}))
 		if err != nil {
 			return err

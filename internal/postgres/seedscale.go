@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dvresponse/dvresponse/internal/match"
 )
 
 // ScalePrefix starts the external ids of the incidents `seed --incidents`
@@ -15,7 +17,7 @@ const ScalePrefix = "scale-"
 
 // ScaleIncident is one incident of a load-test seed: the columns reports,
 // the dashboard and the lists read. Names, phones, narratives and the
-// history-matching keys are left empty, to keep ten million rows small.
+// name and phone keys are left empty, to keep ten million rows small.
 type ScaleIncident struct {
 	Number     string
 	ExternalID string
@@ -47,7 +49,7 @@ type ScaleIncident struct {
 var scaleColumns = []string{"number", "source", "external_id", "received_at", "dispatched_at", "en_route_at", "on_scene_at",
 	"cleared_at", "type_id", "priority", "disposition_id", "district_id", "settlement_id", "address", "latitude", "longitude",
 	"caller_language", "weapons", "children_present", "injuries", "victim_sex", "victim_age", "high_danger",
-	"created_at", "updated_at"}
+	"created_at", "updated_at", "address_key", "building_key"}
 
 // SeedScale copies the incidents next yields into incidents with COPY, in
 // one transaction per batch rows (so a long load shows progress and an
@@ -113,6 +115,9 @@ func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident
 				vals[16], vals[17], vals[18], vals[19] = in.CallerLanguage, in.Weapons, in.ChildrenPresent, in.Injuries
 				vals[20], vals[21], vals[22] = nullText(in.VictimSex), in.VictimAge, in.HighDanger
 				vals[23], vals[24] = in.ReceivedAt, updated
+				// The history lookup finds load-test incidents by their
+				// flat and building (they have no phones or names).
+				vals[25], vals[26] = match.Address(in.Address)
 				// The values are copied into the COPY buffer before the
 				// next call, so in can be reused.
 				row := vals

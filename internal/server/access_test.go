@@ -14,6 +14,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
@@ -170,6 +171,7 @@ var recordRoutes = []recordRoute{
 	{key: "POST /incidents/{id}/units", param: "id", change: true},                // no unit chosen: 422
 	{key: "POST /incidents/{id}/units/{unit}/release", param: "id", change: true}, // a unit not on it: nothing to release
 	{key: "POST /incidents/{id}/stage", param: "id", change: true},                // no stage: refused as invalid
+	{key: "POST /incidents/{id}/calls", param: "id", change: true},                // no intake draft: 422
 	{key: "GET /incidents/{id}/danger", param: "id", change: true},
 	{key: "POST /incidents/{id}/danger", param: "id", change: true}, // unanswered: 422
 	{key: "GET /incidents/{id}/correct", param: "id", change: true},
@@ -280,7 +282,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		must(err)
 		rec.incident, rec.number, _, err = db.CreateIncident(ctx, incident.New{Key: key, ReceivedAt: received, TypeID: f.typ.ID,
 			Priority: 1, DistrictID: district, Address: rec.address, Victim: incident.Person{Name: rec.victim},
-			Keys: incident.KeysOf(rec.address, "", "", rec.victim, "")}, time.UTC, audit.Actor{UserID: spec.by})
+			Keys: incident.KeysOf(match.Rules{Region: "KG"}, rec.address, "", "", rec.victim, "")}, time.UTC, audit.Actor{UserID: spec.by})
 		must(err)
 		for _, u := range spec.units {
 			must(db.AssignUnit(ctx, rec.incident, f.units[u].ID, audit.Actor{UserID: callTaker.ID}))

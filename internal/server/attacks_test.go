@@ -13,6 +13,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -46,7 +47,7 @@ func TestAccessAttacks(t *testing.T) {
 		key, received, err := db.CreateDraft(ctx, callTaker.UserID)
 		must(err)
 		id, number, _, err := db.CreateIncident(ctx, incident.New{Key: key, ReceivedAt: received, TypeID: typeID, Priority: 1,
-			DistrictID: d, Address: address, Victim: incident.Person{Name: victim}, Keys: incident.KeysOf(address, "", "", victim, "")},
+			DistrictID: d, Address: address, Victim: incident.Person{Name: victim}, Keys: incident.KeysOf(match.Rules{Region: "KG"}, address, "", "", victim, "")},
 			time.UTC, callTaker)
 		must(err)
 		for _, u := range units {
@@ -61,7 +62,7 @@ func TestAccessAttacks(t *testing.T) {
 		d := f.district[district].ID
 		oid, number, err := db.IssueOrder(ctx, incident.NewOrder{Kind: incident.TemporaryOrder, IncidentID: &id, DistrictID: &d,
 			ProtectedName: protected, RestrainedName: restrained, Address: address, StartsAt: now, EndsAt: now.Add(72 * time.Hour),
-			AddressKey: incident.AddressKey(address), ProtectedKey: incident.NameKey(protected), RestrainedKey: incident.NameKey(restrained)},
+			AddressKey: flatKeyOf(address), ProtectedKey: match.Name(protected), RestrainedKey: match.Name(restrained)},
 			time.UTC, callTaker)
 		must(err)
 		return oid, number

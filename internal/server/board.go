@@ -111,7 +111,7 @@ func (s *Server) boardRow(in incident.Summary, now time.Time, lang string) web.B
 	}
 	// The stage is shown through the catalogue ("stage.<stage>").
 	return web.BoardRow{
-		Href: "/incidents/" + strconv.FormatInt(in.ID, 10), Number: in.Number,
+		ID: in.ID, Href: "/incidents/" + strconv.FormatInt(in.ID, 10), Number: in.Number,
 		Priority: "P" + strconv.Itoa(in.Priority), PriorityLabel: refdata.LabelIn(in.PriorityNames, lang, in.PriorityLabel),
 		PriorityLevel: in.Priority, Type: refdata.LabelIn(in.TypeNames, lang, in.TypeName), DV: in.TypeIsDV, Location: loc, IDP: in.SettlementIDP,
 		HighDanger: in.HighDanger, Weapons: in.Weapons, Units: strings.Join(in.Units, ", "),
@@ -135,6 +135,7 @@ func (s *Server) board(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.boardFlags(r, d.Incidents)
 	u := currentUser(r.Context())
 	s.render(w, r, http.StatusOK, web.Board(web.BoardPage{Page: s.page(r, s.t(r, "dispatch.board.title"), "board"), Data: d,
 		Live:   s.liveView(u, "board", "/board"),
@@ -155,6 +156,7 @@ func (s *Server) boardFragment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.boardFlags(r, d.Incidents)
 	s.render(w, r, http.StatusOK, web.BoardFragment(d))
 }
 

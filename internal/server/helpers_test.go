@@ -18,6 +18,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
@@ -57,6 +58,8 @@ func newTestServerOn(t *testing.T, db *postgres.DB, opts ...func(*Deps)) *testSe
 	d := Deps{
 		DB:     db,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// A Kyrgyz deployment: national phone numbers are read as +996.
+		Rules: match.Rules{Region: "KG"},
 	}
 	for _, o := range opts {
 		o(&d)

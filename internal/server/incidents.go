@@ -189,7 +189,8 @@ func fallbackLabel(name string) string {
 
 // historySources are the fields the history panel searches on; the form
 // marks them so htmx sends them (and only them) to /incidents/history.
-var historySources = map[string]bool{"address": true, "caller_phone": true, "caller_name": true, "victim_name": true, "suspect_name": true}
+var historySources = map[string]bool{"address": true, "caller_phone": true, "caller_name": true, "victim_name": true,
+	"suspect_name": true, "victim_age": true, "suspect_age": true}
 
 func (s *Server) renderIntake(w http.ResponseWriter, r *http.Request, status int, f incident.Form, receivedAt time.Time, msg string, errs map[string]string) {
 	secs, err := s.intakeSections(r.Context(), f, errs)
@@ -207,7 +208,13 @@ func (s *Server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 			}
 		}
 	}
-	hv := s.historyView(r, incident.KeysOf(f.Address, f.CallerPhone, f.CallerName, f.VictimName, f.SuspectName), 0)
+	var hv web.HistoryView
+	q := s.intakeQuery(f.Address, f.CallerPhone, f.CallerName, f.VictimName, f.SuspectName, ageOf(f.VictimAge), ageOf(f.SuspectAge))
+	if q.Keys.Empty() || s.historyAllowed(r) {
+		hv = s.historyView(r, q, incident.Own{}, "intake", f.Key)
+	} else {
+		hv.Throttled = s.t(r, "dispatch.history.throttled")
+	}
 	s.render(w, r, status, web.Intake(web.IntakePage{Page: s.page(r, s.t(r, "dispatch.intake.title"), "board"), Key: f.Key, ReceivedAt: receivedAt,
 		Error: msg, Sections: secs, History: hv}))
 }
@@ -280,7 +287,7 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 		failed(err)
 		return
 	}
-	n, err := f.Validate(receivedAt, now, s.loc)
+	n, err := f.Validate(receivedAt, now, s.loc, s.rules)
 	if err != nil {
 		failed(err)
 		return
@@ -296,41 +303,6 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 		s.setFlash(r, "info", s.t(r, "dispatch.intake.already_logged", "Number", number))
 	}
 	http.Redirect(w, r, "/incidents/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
-}
-
-// history answers the intake form's history panel (htmx). It is a POST:
-// names and phone numbers must not travel in URLs.
-func (s *Server) history(w http.ResponseWriter, r *http.Request) {
-	g := r.PostFormValue
-	hv := s.historyView(r, incident.KeysOf(g("address"), g("caller_phone"), g("caller_name"), g("victim_name"), g("suspect_name")), 0)
-	s.render(w, r, http.StatusOK, web.HistoryPanel(hv))
-}
-
-// historyView runs the history lookup; a failure shows an empty panel
-// rather than blocking the intake.
-func (s *Server) historyView(r *http.Request, k incident.Keys, exclude int64) web.HistoryView {
-	if k.Empty() {
-		return web.HistoryView{}
-	}
-	h, err := s.db.History(r.Context(), k, exclude)
-	if err != nil {
-		s.log.Warn("history lookup failed", "err", err)
-		return web.HistoryView{}
-	}
-	hv := web.HistoryView{Searched: true, Total: h.Total, Weapons: h.Weapons, HighDanger: h.HighDanger,
-		ActiveOrders: s.orderWarnings(h.ActiveOrders)}
-	l := i18n.FromContext(r.Context())
-	for _, p := range h.Priors {
-		on := make([]string, len(p.MatchedOn))
-		for i, m := range p.MatchedOn {
-			on[i] = l.T("dispatch.matched." + m)
-		}
-		hv.Priors = append(hv.Priors, web.PriorRow{Href: "/incidents/" + strconv.FormatInt(p.ID, 10), Number: p.Number,
-			When: s.fmtTime(r, p.ReceivedAt), Type: refdata.LabelIn(p.TypeNames, l.Lang, p.TypeName), Priority: "P" + strconv.Itoa(p.Priority),
-			Disposition: refdata.LabelIn(p.DispositionNames, l.Lang, p.Disposition),
-			MatchedOn:   strings.Join(on, ", "), Weapons: p.Weapons, HighDanger: p.HighDanger, Open: p.Open})
-	}
-	return hv
 }
 
 // fmtTime writes t to the minute in the deployment's zone, as the
@@ -590,7 +562,7 @@ func (s *Server) incidentPageWith(w http.ResponseWriter, r *http.Request, status
 			v.Choices = append(v.Choices, web.Option{Value: strconv.FormatInt(c.ID, 10), Label: label})
 		}
 	}
-	v.History = s.historyView(r, incident.KeysOf(in.Address, in.Caller.Phone, in.Caller.Name, in.Victim.Name, in.Suspect.Name), in.ID)
+	v.History = s.incidentHistory(r, in.ID, "incident")
 	var err error
 	if v.Stages, err = s.stagePanel(r, in, stageErr, stageDone); err != nil {
 		s.fail(w, r, err)

@@ -234,8 +234,8 @@ func TestHistoryPanelWarnsAcrossSpellings(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, v := range map[string]url.Values{
-		"address": {"address": {"12 CHUI street apt 5"}},
-		"phone":   {"caller_phone": {"0555 123456"}},
+		"address": {"address": {"UL. CHUI 12, KV. 5"}},
+		"phone":   {"caller_phone": {"+996 555 12 34 56"}},
 		"victim":  {"victim_name": {"asanova AIGUL"}},
 	} {
 		resp := f.c.postFormHeaders("/incidents/history", v, map[string]string{"HX-Request": "true"})
@@ -243,7 +243,10 @@ func TestHistoryPanelWarnsAcrossSpellings(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(txt, number) {
 			t.Errorf("%s: status %d, panel lacks %s", name, resp.StatusCode, number)
 		}
-		if !strings.Contains(txt, "Weapons were noted") {
+		if name != "victim" && !strings.Contains(txt, "at this flat") && !strings.Contains(txt, "from this phone") {
+			t.Errorf("%s: the warning does not name its source", name)
+		}
+		if name != "victim" && !strings.Contains(txt, "weapons") {
 			t.Errorf("%s: no weapons warning", name)
 		}
 	}

@@ -49,7 +49,7 @@ func TestOfficerSeesAssignedIncidentWithWarnings(t *testing.T) {
 	f := newOfficerFixture(t)
 	resp := f.officer.get("/my")
 	txt := body(t, resp)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(txt, "Weapons mentioned in this call") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(txt, "Weapons mentioned on this call") {
 		t.Errorf("my incidents: %d, warnings missing", resp.StatusCode)
 	}
 	if strings.Contains(txt, "Aigul") || strings.Contains(txt, "Chui") {

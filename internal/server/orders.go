@@ -171,7 +171,7 @@ func (s *Server) ordersPanelData(r *http.Request, in *incident.Incident, number,
 	p.Violation = p.Violation || linked != nil
 	if p.Violation && change {
 		p.LinkAction = orderIncidentHref(in.ID) + "/violated-order"
-		cands, err := s.db.OrderCandidates(ctx, incident.KeysOf(in.Address, "", "", in.Victim.Name, in.Suspect.Name))
+		cands, err := s.db.OrderCandidates(ctx, incident.KeysOf(s.rules, in.Address, "", "", in.Victim.Name, in.Suspect.Name))
 		if err != nil {
 			return p, err
 		}

@@ -120,6 +120,7 @@ func (s *Server) router() chi.Router {
 			r.With(allow(intakeRoles)).Post("/incidents/history", s.history)
 			// Which incidents, orders and referrals: internal/access, asked
 			// by the handlers (loadIncident, loadIncidentToChange, loadOrder).
+			r.With(allow(intakeRoles)).Post("/incidents/{id}/calls", s.addCall)
 			r.With(allow(anyRole)).Get("/incidents/{id}", s.showIncident)
 			r.With(allow(intakeRoles)).Post("/incidents/{id}/units", s.assignUnit)
 			r.With(allow(intakeRoles)).Post("/incidents/{id}/units/{unit}/release", s.releaseUnit)

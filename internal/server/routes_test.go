@@ -52,6 +52,7 @@ var routeAccess = map[string][]account.Role{
 	"GET /incidents/new":                        {account.Dispatcher, account.Supervisor},
 	"POST /incidents":                           {account.Dispatcher, account.Supervisor},
 	"POST /incidents/history":                   {account.Dispatcher, account.Supervisor},
+	"POST /incidents/{id}/calls":                {account.Dispatcher, account.Supervisor},
 	"GET /incidents/{id}":                       {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
 	"POST /incidents/{id}/units":                {account.Dispatcher, account.Supervisor},
 	"POST /incidents/{id}/units/{unit}/release": {account.Dispatcher, account.Supervisor},

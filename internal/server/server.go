@@ -15,6 +15,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/live"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/metrics"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 )
@@ -49,6 +50,9 @@ type Deps struct {
 	// counts nothing. It is served on its own listener, not by this
 	// server (DVR_METRICS_ADDR).
 	Metrics *metrics.Metrics
+	// Rules are the history-matching rules (DVR_COUNTRY); with no region,
+	// the country of Location (match.RegionOfZone).
+	Rules match.Rules
 }
 
 // Server is the HTTP handler of the application.
@@ -70,6 +74,8 @@ type Server struct {
 	lang     string           // the deployment's default language
 	// cookieSecure sets the Secure flag on the cookies the server sets.
 	cookieSecure bool
+	rules        match.Rules    // history matching
+	lookups      historyLimiter // per-user limit on history lookups
 }
 
 // NewServer builds the server and its route table.
@@ -98,9 +104,12 @@ func NewServer(d Deps) *Server {
 	if d.Hub == nil {
 		d.Hub = live.NewHub(d.Logger)
 	}
+	if d.Rules.Region == "" {
+		d.Rules.Region = match.RegionOfZone(d.Location.String())
+	}
 	s := &Server{db: d.DB, readDB: d.ReadDB, log: d.Logger, loc: d.Location, now: d.Now, proxies: d.TrustedProxies,
 		hub: d.Hub, closing: make(chan struct{}), cat: d.Catalogue, lang: d.Language, cookieSecure: d.CookieSecure,
-		metrics: d.Metrics}
+		metrics: d.Metrics, rules: d.Rules}
 	// Sessions are read and written under the request's context, so that a
 	// full pool or a hung database cannot block a request past its deadline.
 	// serve deletes expired sessions (DB.DeleteExpiredSessions).

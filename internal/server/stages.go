@@ -177,13 +177,7 @@ func (s *Server) myRows(r *http.Request) ([]web.MyRow, error) {
 		now := s.now()
 		for _, sum := range list {
 			row := web.MyRow{BoardRow: s.boardRow(sum, now, i18n.FromContext(r.Context()).Lang)}
-			in, err := s.db.Incident(r.Context(), sum.ID)
-			if err != nil {
-				return nil, err
-			}
-			row.History = s.historyView(r, incident.KeysOf(in.Address, in.Caller.Phone, in.Caller.Name, in.Victim.Name, in.Suspect.Name), in.ID)
-			row.WeaponsNow = in.Weapons != nil && *in.Weapons
-			row.ChildrenNow = in.ChildrenPresent != nil && *in.ChildrenPresent
+			row.History = s.incidentHistory(r, sum.ID, "my")
 			rows = append(rows, row)
 		}
 	}

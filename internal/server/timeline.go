@@ -47,6 +47,12 @@ func (s *Server) eventText(l *i18n.Localizer, e incident.Event) string {
 		return l.T("event.referral", "Partner", str("partner"), "Status", l.T("referral.status."+strings.TrimPrefix(e.Kind, "referral_")))
 	case "referral_consent":
 		return l.T("event.referral_consent", "Partner", str("partner"), "Consent", l.T("referral.consent."+str("consent")))
+	case "call_added":
+		when := str("received_at")
+		if t, err := time.Parse(time.RFC3339, when); err == nil {
+			when = l.DateTimeSec(t, s.loc)
+		}
+		return l.T("event.call_added", "Time", when, "Caller", str("caller"), "Narrative", str("narrative"))
 	case "note", "address_confidential":
 		return l.T("event." + e.Kind)
 	case "address_confidential_lifted":

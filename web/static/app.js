@@ -531,3 +531,25 @@
     }
   });
 })();
+
+// (h) Fill from history: a button on an earlier incident at the same flat
+// copies its district, settlement and coordinates into the intake form.
+(function () {
+  'use strict';
+  document.addEventListener('click', function (e) {
+    var b = e.target.closest && e.target.closest('button.fill-from-history');
+    if (!b) return;
+    e.preventDefault();
+    var set = function (id, v) {
+      var el = document.getElementById(id);
+      if (el && v !== undefined && v !== '') {
+        el.value = v;
+        el.dispatchEvent(new Event('change', { bubbles: true }));
+      }
+    };
+    set('f-district_id', b.dataset.district);
+    set('f-settlement_id', b.dataset.settlement);
+    set('f-latitude', b.dataset.latitude);
+    set('f-longitude', b.dataset.longitude);
+  });
+})();

@@ -20,14 +20,14 @@ INSERT INTO incidents (
 		caller_name, caller_phone, caller_relation, caller_safe_to_call, caller_anonymous, caller_language,
 		weapons, children_present, injuries,
 		victim_name, victim_sex, victim_age, suspect_name, suspect_sex, suspect_age, relationship, narrative,
-		address_key, phone_key, caller_key, victim_key, suspect_key, created_by)
+		address_key, building_key, phone_key, caller_key, victim_key, suspect_key, created_by)
 	VALUES ('DV-' || lpad(:year::text, 4, '0') || '-' || lpad(nextval('incident_number_seq')::text, 6, '0'),
 		:d_key::uuid, 'intake', :d_received_at::timestamptz, false,
 		:type, :priority, :district, NULL, :address, '', NULL, NULL,
 		:caller_name, :caller_phone, '', NULL, false, '',
 		true, NULL, NULL,
 		:victim_name, NULL, NULL, :suspect_name, NULL, NULL, '', :narrative,
-		:address_key, :phone_key, :caller_key, :victim_key, :suspect_key, :uid)
+		:address_key, :building_key, :phone_key, :caller_key, :victim_key, :suspect_key, :uid)
 	ON CONFLICT (idempotency_key) DO NOTHING
 	RETURNING id, number \gset i_
 INSERT INTO incident_events (incident_id, at, user_id, kind, data)

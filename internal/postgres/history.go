@@ -1,0 +1,414 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
+)
+
+// SetMatchRules sets the deployment's history-matching rules (its
+// country), under which the seeder, the importer and the bulk loader key
+// the incidents they write and RecomputeKeys keys the stored ones.
+func (db *DB) SetMatchRules(r match.Rules) { db.rules = r }
+
+// MatchRules are the rules set by SetMatchRules.
+func (db *DB) MatchRules() match.Rules { return db.rules }
+
+// MaxHistoryMatches bounds the matches one lookup reads, most recent
+// first; the panel counts and flags those.
+const MaxHistoryMatches = 500
+
+// History finds the incidents matching q: at the same flat or building,
+// from the same phone, or naming the same people (a name must have at
+// least two words to match, so that a lone first name does not flood the
+// panel), received before q.Before, with the facts that decide who may see
+// each and how sure each match is (match.Classify). The caller applies
+// the viewer's area and address confidentiality.
+func (db *DB) History(ctx context.Context, q incident.HistoryQuery) (priors []incident.Prior, orders []incident.OrderSummary, err error) {
+	k := q.Keys
+	names := []string{} // never NULL: = ANY(NULL) would be NULL
+	for _, n := range []string{k.Caller, k.Victim, k.Suspect} {
+		if n != "" && strings.Contains(n, " ") {
+			names = append(names, n)
+		}
+	}
+	named := func(n string) string {
+		if strings.Contains(n, " ") {
+			return n
+		}
+		return ""
+	}
+	if k.Flat == "" && k.Building == "" && k.Phone == "" && len(names) == 0 {
+		return nil, nil, nil
+	}
+	orders, err = db.activeOrdersMatching(ctx, k.Flat, names, q.Exclude, q.WithUnits)
+	if err != nil {
+		return nil, nil, mapErr(err, "")
+	}
+	var before *time.Time
+	if !q.Before.IsZero() {
+		before = &q.Before
+	}
+	// $9 is the moment ages are compared at: an age given years after an
+	// earlier incident is compared with the age then plus those years.
+	// QueryExecModeExec plans each lookup with its values (an unnamed
+	// statement): a generic plan could not use the partial key indexes.
+	rows, err := db.Pool.Query(ctx, `WITH m AS (
+			SELECT i.id, i.number, i.received_at, i.type_id, i.priority, i.disposition_id, i.district_id, i.settlement_id,
+				i.latitude, i.longitude, i.created_by, i.address_confidential,
+				coalesce(i.weapons, false) AS weapons, i.high_danger, i.cleared_at IS NULL AS open,
+				($1 <> '' AND i.address_key = $1) AS by_flat,
+				($2 <> '' AND i.building_key = $2) AS by_building,
+				($3 <> '' AND i.phone_key = $3) AS by_phone,
+				coalesce(i.caller_key = ANY($4) OR i.victim_key = ANY($4) OR i.suspect_key = ANY($4), false) AS by_name,
+				coalesce(
+					($5 <> '' AND $6::int IS NOT NULL AND ((i.victim_key = $5 AND abs(i.victim_age + age_years(i.received_at, $9) - $6) <= $10)
+						OR (i.suspect_key = $5 AND abs(i.suspect_age + age_years(i.received_at, $9) - $6) <= $10)))
+					OR ($7 <> '' AND $8::int IS NOT NULL AND ((i.victim_key = $7 AND abs(i.victim_age + age_years(i.received_at, $9) - $8) <= $10)
+						OR (i.suspect_key = $7 AND abs(i.suspect_age + age_years(i.received_at, $9) - $8) <= $10))), false) AS by_age
+			FROM incidents i
+			WHERE i.id <> $11 AND ($12::timestamptz IS NULL OR i.received_at < $12)
+				AND (($1 <> '' AND i.address_key = $1) OR ($2 <> '' AND i.building_key = $2) OR ($3 <> '' AND i.phone_key = $3)
+					OR i.caller_key = ANY($4) OR i.victim_key = ANY($4) OR i.suspect_key = ANY($4))
+			ORDER BY i.received_at DESC LIMIT $13)
+		SELECT m.id, m.number, m.received_at, t.name, m.priority, coalesce(dp.name, ''), t.names, coalesce(dp.names, '{}'),
+			m.weapons, m.high_danger, m.open, m.district_id, coalesce(d.name, ''), m.settlement_id, m.latitude, m.longitude,
+			m.created_by, m.address_confidential,
+			CASE WHEN $14 THEN ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = m.id AND iu.released_at IS NULL) END,
+			m.by_flat, m.by_building, m.by_phone, m.by_name, m.by_age
+		FROM m JOIN incident_types t ON t.id = m.type_id LEFT JOIN dispositions dp ON dp.id = m.disposition_id
+			LEFT JOIN districts d ON d.id = m.district_id
+		ORDER BY m.received_at DESC`, pgx.QueryExecModeExec,
+		k.Flat, k.Building, k.Phone, names, named(k.Victim), q.VictimAge, named(k.Suspect), q.SuspectAge,
+		ageRef(q.Before), match.AgeSlack, q.Exclude, before, MaxHistoryMatches, q.WithUnits)
+	if err != nil {
+		return nil, nil, mapErr(err, "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p incident.Prior
+		e := &p.Evidence
+		if err := rows.Scan(&p.ID, &p.Number, &p.ReceivedAt, &p.TypeName, &p.Priority, &p.Disposition, &p.TypeNames,
+			&p.DispositionNames, &p.Weapons, &p.HighDanger, &p.Open, &p.DistrictID, &p.DistrictName, &p.SettlementID,
+			&p.Latitude, &p.Longitude, &p.CreatedBy, &p.Confidential, &p.UnitIDs,
+			&e.Flat, &e.Building, &e.Phone, &e.Name, &e.Age); err != nil {
+			return nil, nil, mapErr(err, "")
+		}
+		p.Class = match.Classify(*e)
+		priors = append(priors, p)
+	}
+	return priors, orders, mapErr(rows.Err(), "")
+}
+
+func ageRef(before time.Time) time.Time {
+	if before.IsZero() {
+		return time.Now()
+	}
+	return before
+}
+
+// MatchFacts are what an incident's history and warnings are computed
+// from: its stored keys, the people's ages, when it was received and its
+// own officer-safety facts.
+type MatchFacts struct {
+	Query incident.HistoryQuery
+	Own   incident.Own
+}
+
+// MatchFactsOf reads the match facts of the incidents ids (the board's, an
+// incident page's, an officer's list), by id.
+func (db *DB) MatchFactsOf(ctx context.Context, ids []int64) (map[int64]MatchFacts, error) {
+	out := make(map[int64]MatchFacts, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT id, address_key, building_key, phone_key, caller_key, victim_key, suspect_key,
+			victim_age, suspect_age, received_at, high_danger, coalesce(weapons, false), coalesce(children_present, false)
+		FROM incidents WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	var id int64
+	var f MatchFacts
+	k := &f.Query.Keys
+	_, err = pgx.ForEachRow(rows, []any{&id, &k.Flat, &k.Building, &k.Phone, &k.Caller, &k.Victim, &k.Suspect,
+		&f.Query.VictimAge, &f.Query.SuspectAge, &f.Query.Before, &f.Own.HighDanger, &f.Own.WeaponsNow, &f.Own.ChildrenNow}, func() error {
+		g := f
+		g.Query.Exclude = id
+		out[id] = g
+		f = MatchFacts{}
+		k = &f.Query.Keys
+		return nil
+	})
+	return out, mapErr(err, "")
+}
+
+// AddedCall is a further call about an open incident.
+type AddedCall struct {
+	IncidentID  int64
+	Key         string // the intake draft's key: the idempotency key
+	CallerName  string
+	CallerPhone string
+	Narrative   string
+}
+
+// AddCall records a further call on an open incident: the caller, the
+// time the call was answered (the intake draft's, the server's clock) and
+// the narrative, with a "call_added" timeline event and an audit row. The
+// first call's received time is not touched. It is idempotent per draft
+// key: a retry returns added = false and records nothing. A cleared
+// incident is refused (Conflict).
+func (db *DB) AddCall(ctx context.Context, c AddedCall, by audit.Actor) (number string, added bool, err error) {
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var open bool
+		if err := tx.QueryRow(ctx, `SELECT number, cleared_at IS NULL FROM incidents WHERE id = $1 FOR UPDATE`, c.IncidentID).
+			Scan(&number, &open); err != nil {
+			return err
+		}
+		var received time.Time
+		err := tx.QueryRow(ctx, `SELECT received_at FROM intake_drafts WHERE key::text = $1 AND user_id = $2`, c.Key, by.UserID).Scan(&received)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return apperr.New(apperr.Invalid, "intake.err.unknown_draft")
+		} else if err != nil {
+			return err
+		}
+		var at time.Time
+		err = tx.QueryRow(ctx, `INSERT INTO incident_calls (incident_id, idempotency_key, received_at, caller_name, caller_phone,
+				phone_key, narrative, created_by)
+			VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (idempotency_key) DO NOTHING RETURNING received_at`,
+			c.IncidentID, c.Key, received, c.CallerName, c.CallerPhone, db.rules.Phone(c.CallerPhone), c.Narrative,
+			nullID(by.UserID)).Scan(&at)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // recorded by an earlier submission of this form
+		}
+		if err != nil {
+			return err
+		}
+		if !open {
+			return apperr.New(apperr.Conflict, "dispatch.history.err_cleared")
+		}
+		added = true
+		// The timeline shows the call; the audit row only that there was one.
+		detail := map[string]any{"received_at": at.UTC().Format(time.RFC3339)}
+		if err := addEvent(ctx, tx, c.IncidentID, by.UserID, "call_added", map[string]any{"received_at": detail["received_at"],
+			"caller": c.CallerName, "narrative": c.Narrative}); err != nil {
+			return err
+		}
+		if err := Notify(ctx, tx, "incident", c.IncidentID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "incident.call_added", RecordType: "incident",
+			RecordID: number, Detail: detail})
+	})
+	return number, added, mapErr(err, "incident")
+}
+
+// AddedCalls are the further calls recorded on an incident, oldest first.
+func (db *DB) AddedCalls(ctx context.Context, incidentID int64) ([]incident.AddedCall, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT received_at, caller_name, caller_phone, narrative FROM incident_calls
+		WHERE incident_id = $1 ORDER BY received_at, id`, incidentID)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (incident.AddedCall, error) {
+		var c incident.AddedCall
+		return c, r.Scan(&c.ReceivedAt, &c.CallerName, &c.CallerPhone, &c.Narrative)
+	})
+	return out, mapErr(err, "")
+}
+
+// MatchKeysVersionKey is the app_settings key holding the version
+// (match.Rules.Version) the stored history keys were computed under.
+const MatchKeysVersionKey = "match_keys_version"
+
+// recomputeBatch is how many incidents RecomputeKeys reads and keys at a
+// time.
+const recomputeBatch = 200_000
+
+// RecomputeKeys recomputes the history keys of every incident, protection
+// order and added call under the rules set by SetMatchRules, unless they
+// were computed under them already (app_settings MatchKeysVersionKey); it
+// returns how many incidents it keyed (0 when nothing was to do).
+//
+// Fast for ten million rows: the incidents are read in id order in
+// batches and their keys copied (COPY) into a temporary table, then one
+// UPDATE ... FROM writes those that changed, with the rollup triggers left
+// out (session_replication_role replica, where the role may: keys are not
+// in any rollup) and the key indexes built again afterwards rather than
+// updated row by row. Writers to incidents wait until it commits.
+func (db *DB) RecomputeKeys(ctx context.Context) (n int64, err error) {
+	version := db.rules.Version()
+	var stored string
+	err = db.Pool.QueryRow(ctx, `SELECT value FROM app_settings WHERE key = $1`, MatchKeysVersionKey).Scan(&stored)
+	if err == nil && stored == version {
+		return 0, nil
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, mapErr(err, "")
+	}
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return 0, mapErr(err, "")
+	}
+	defer conn.Release()
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE incidents IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		// Another process may have done it while this one waited.
+		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT value FROM app_settings WHERE key = $1), '')`,
+			MatchKeysVersionKey).Scan(&stored); err != nil || stored == version {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE new_keys (id bigint, flat text, building text, phone text, caller text,
+			victim text, suspect text) ON COMMIT DROP`); err != nil {
+			return err
+		}
+		var last int64
+		for {
+			rows, err := tx.Query(ctx, `SELECT id, address, caller_phone, caller_name, victim_name, suspect_name FROM incidents
+				WHERE id > $1 ORDER BY id LIMIT $2`, last, recomputeBatch)
+			if err != nil {
+				return err
+			}
+			var batch [][]any
+			var id int64
+			var address, phone, caller, victim, suspect string
+			if _, err := pgx.ForEachRow(rows, []any{&id, &address, &phone, &caller, &victim, &suspect}, func() error {
+				k := db.rules.Keys(address, phone, caller, victim, suspect)
+				batch = append(batch, []any{id, k.Flat, k.Building, k.Phone, k.Caller, k.Victim, k.Suspect})
+				last = id
+				return nil
+			}); err != nil {
+				return err
+			}
+			if len(batch) == 0 {
+				break
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"new_keys"}, []string{"id", "flat", "building", "phone", "caller",
+				"victim", "suspect"}, pgx.CopyFromRows(batch)); err != nil {
+				return err
+			}
+			n += int64(len(batch))
+			if len(batch) < recomputeBatch {
+				break
+			}
+		}
+		if _, err := tx.Exec(ctx, `SAVEPOINT replica`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+			if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT replica`); err != nil {
+				return err
+			}
+		}
+		for _, set := range []string{`SET LOCAL maintenance_work_mem = '256MB'`, `SET LOCAL work_mem = '256MB'`} {
+			if _, err := tx.Exec(ctx, set); err != nil {
+				return err
+			}
+		}
+		// The key indexes are built again once rather than updated for
+		// every row.
+		keyIndexes := []string{"incidents_address_key_idx", "incidents_building_key_idx", "incidents_phone_key_idx",
+			"incidents_caller_key_idx", "incidents_victim_key_idx", "incidents_suspect_key_idx"}
+		defs := map[string]string{}
+		rows, err := tx.Query(ctx, `SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_class c
+			WHERE c.relkind = 'i' AND c.relname = ANY($1)`, keyIndexes)
+		if err != nil {
+			return err
+		}
+		var name, def string
+		if _, err := pgx.ForEachRow(rows, []any{&name, &def}, func() error { defs[name] = def; return nil }); err != nil {
+			return err
+		}
+		for name := range defs {
+			if _, err := tx.Exec(ctx, `DROP INDEX `+pgx.Identifier{name}.Sanitize()); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE incidents i SET address_key = k.flat, building_key = k.building, phone_key = k.phone,
+				caller_key = k.caller, victim_key = k.victim, suspect_key = k.suspect
+			FROM new_keys k
+			WHERE i.id = k.id AND (i.address_key, i.building_key, i.phone_key, i.caller_key, i.victim_key, i.suspect_key)
+				IS DISTINCT FROM (k.flat, k.building, k.phone, k.caller, k.victim, k.suspect)`); err != nil {
+			return err
+		}
+		for _, name := range keyIndexes {
+			if def, ok := defs[name]; ok {
+				if _, err := tx.Exec(ctx, def); err != nil {
+					return err
+				}
+			}
+		}
+		if err := db.recomputeOrderKeys(ctx, tx); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO app_settings (key, value) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()`, MatchKeysVersionKey, version)
+		return err
+	})
+	if err != nil {
+		return n, mapErr(fmt.Errorf("recompute history keys: %w", err), "")
+	}
+	if n > 0 {
+		_, err = db.Pool.Exec(ctx, `ANALYZE incidents`)
+	}
+	return n, mapErr(err, "")
+}
+
+// recomputeOrderKeys keys the protection orders and added calls again
+// (few rows: one statement each).
+func (db *DB) recomputeOrderKeys(ctx context.Context, tx pgx.Tx) error {
+	type orderKeys struct {
+		id                             int64
+		address, protected, restrained string
+	}
+	rows, err := tx.Query(ctx, `SELECT id, address, protected_name, restrained_name FROM protection_orders`)
+	if err != nil {
+		return err
+	}
+	var os []orderKeys
+	var o orderKeys
+	if _, err := pgx.ForEachRow(rows, []any{&o.id, &o.address, &o.protected, &o.restrained}, func() error {
+		os = append(os, o)
+		return nil
+	}); err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	for _, o := range os {
+		flat, _ := match.Address(o.address)
+		b.Queue(`UPDATE protection_orders SET address_key = $2, protected_key = $3, restrained_key = $4 WHERE id = $1`,
+			o.id, flat, match.Name(o.protected), match.Name(o.restrained))
+	}
+	rows, err = tx.Query(ctx, `SELECT id, caller_phone FROM incident_calls`)
+	if err != nil {
+		return err
+	}
+	var id int64
+	var phone string
+	var calls [][2]any
+	if _, err := pgx.ForEachRow(rows, []any{&id, &phone}, func() error {
+		calls = append(calls, [2]any{id, db.rules.Phone(phone)})
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, c := range calls {
+		b.Queue(`UPDATE incident_calls SET phone_key = $2 WHERE id = $1`, c[0], c[1])
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
