@@ -136,7 +136,7 @@ func TestMetricsAfterAJourney(t *testing.T) {
 		WHERE application_name = 'dvresponse-listen' AND datname = current_database()`); err != nil {
 		t.Fatal(err)
 	}
-	stream.waitFor(t, "resync:0", 10*time.Second)
+	stream.waitFor(t, "resync", 10*time.Second)
 
 	after := scrape()
 	p := "priority=\"" + prio + "\""
