@@ -217,7 +217,7 @@ type BoardArea struct {
 // OpenIncidentsIn lists the open incidents of an area, in the order of
 // OpenIncidents.
 func (db *DB) OpenIncidentsIn(ctx context.Context, a BoardArea) ([]incident.Summary, error) {
-	return db.openSummaries(ctx, `AND (i.district_id = $1 OR ($2 <> 0 AND i.created_by = $2))
+	return db.openSummaries(ctx, `AND `+inArea(1)+`
 		ORDER BY i.priority, i.received_at`, a.DistrictID, a.LoggedBy)
 }
 

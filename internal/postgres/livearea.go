@@ -1,10 +1,20 @@
 package postgres
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // The live streams send a client only the ids of records in its area (see
 // server.boardArea). These queries answer, for one id named in a change
 // notification, whether it is one of them.
+
+// inArea is the SQL condition that incident i lies in a BoardArea whose
+// district and logging user are the parameters $n and $n+1: the one
+// statement of the rule for the board, its stream and the units.
+func inArea(n int) string {
+	return fmt.Sprintf("(i.district_id = $%d OR ($%d <> 0 AND i.created_by = $%d))", n, n+1, n+1)
+}
 
 // IncidentInArea reports whether incident id lies in area a, by the rule
 // of OpenIncidentsIn: the district, and optionally the incidents a's user
@@ -12,8 +22,7 @@ import "context"
 func (db *DB) IncidentInArea(ctx context.Context, id int64, a BoardArea) (bool, error) {
 	var ok bool
 	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incidents i WHERE i.id = $1
-		AND (i.district_id = $2 OR ($3 <> 0 AND i.created_by = $3)))`,
-		id, a.DistrictID, a.LoggedBy).Scan(&ok)
+		AND `+inArea(2)+`)`, id, a.DistrictID, a.LoggedBy).Scan(&ok)
 	return ok, mapErr(err, "")
 }
 
@@ -24,8 +33,7 @@ func (db *DB) UnitInArea(ctx context.Context, id int64, a BoardArea) (bool, erro
 	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM units WHERE id = $1 AND district_id = $2)
 		OR EXISTS (SELECT 1 FROM incident_units iu JOIN incidents i ON i.id = iu.incident_id
 			WHERE iu.unit_id = $1 AND iu.released_at IS NULL AND i.cleared_at IS NULL
-			AND (i.district_id = $2 OR ($3 <> 0 AND i.created_by = $3)))`,
-		id, a.DistrictID, a.LoggedBy).Scan(&ok)
+			AND `+inArea(2)+`)`, id, a.DistrictID, a.LoggedBy).Scan(&ok)
 	return ok, mapErr(err, "")
 }
 
