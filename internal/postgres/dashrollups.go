@@ -91,7 +91,7 @@ func unpackRec(b []byte) dashRec {
 	w := func(i int) int32 { return int32(binary.BigEndian.Uint32(b[4*i:])) }
 	w0 := w(0)
 	r := dashRec{priority: int(w0&15) | int(w0>>19)<<4, corrected: w0>>4&1 == 1, sex: w0 >> 5 & 7, band: w0 >> 8 & 7,
-		hourKy: w0 >> 11 & 0xff,
+		hourKy:     w0 >> 11 & 0xff,
 		settlement: w(1)}
 	for i := range 6 {
 		r.secs[i] = w(2 + i)
