@@ -22,11 +22,11 @@ import (
 // scope (all districts or one; all types or DV only). The triggers keep
 // them current; RebuildRollups builds them with the response-time rollups.
 
-// DashTargetsKey is the app_settings key holding the priorities' targets
-// (dash_targets()) the dashboard rollups' within-target counts were made
-// against. Without it, or when the targets have changed since, the
-// triggers leave the dashboard rollups alone and the dashboard reads the
-// incidents.
+// DashTargetsKey is the app_settings key saying that the dashboard
+// rollups are kept (value dash_targets(): their within-target counts
+// follow the targets' effective dates, migration 0019). Without it (a
+// priority was renumbered) the triggers leave the dashboard rollups alone
+// and the dashboard reads the incidents until they are rebuilt.
 const DashTargetsKey = "dash_rollup_targets"
 
 // Dimensions of the dashboard rollups.
@@ -117,8 +117,9 @@ type dashCellSum struct {
 
 // rebuildDash recomputes the dashboard rollups of the local months from
 // the one holding from to the one holding to (month and day rows already
-// deleted), then the year rows of their years, in zone, against the
-// current targets, and records those targets.
+// deleted), then the year rows of their years, in zone, each incident
+// judged against the targets in force on its local day, and marks them
+// kept.
 func rebuildDash(ctx context.Context, tx pgx.Tx, zone string, loc *time.Location, from, to report.Date) error {
 	ps, err := readIvTargets(ctx, tx, report.Query{}, refdata.Response)
 	if err != nil {
@@ -154,8 +155,8 @@ func rebuildAllDash(ctx context.Context, tx pgx.Tx, zone string, loc *time.Locat
 }
 
 // RebuildDashRollups rebuilds the dashboard rollups alone, in the
-// response-time rollups' zone, against the current targets (after a target
-// changed). It does nothing when the rollups are not kept.
+// response-time rollups' zone (after a priority was renumbered). It does
+// nothing when the rollups are not kept.
 func (db *DB) RebuildDashRollups(ctx context.Context) error {
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if err := lockRollups(ctx, tx); err != nil {
@@ -387,10 +388,10 @@ type dashResult struct {
 }
 
 // dashRead computes, in tx (a snapshot in which the dashboard rollups are
-// known to be kept in q's zone against the current targets), the figures
+// known to be kept in q's zone), the figures
 // of interval iv (0-5) of dimension dim for q's scope (district, DV only),
 // per group: groupsOf names the groups a key counts in (none: left out).
-// targets are the current targets of iv by priority level.
+// targets are the targets of iv by priority level, with their history.
 func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, groupsOf func(key int32) []string,
 	targets ivTargets) (map[string]dashResult, error) {
 	span := rollupPeriods(q, false)
@@ -654,7 +655,7 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 }
 
 // dashKept reports, in tx, whether the dashboard rollups are kept in loc's
-// zone against the current targets.
+// zone.
 func dashKept(ctx context.Context, tx pgx.Tx, loc *time.Location) (bool, error) {
 	var zone *string
 	var current bool

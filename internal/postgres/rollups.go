@@ -56,8 +56,8 @@ func (db *DB) EnsureRollups(ctx context.Context, loc *time.Location) error {
 		return err
 	}
 	if loc != nil && z == loc.String() {
-		// The dashboard rollups stop when a priority's target changes;
-		// rebuild them alone then.
+		// The dashboard rollups stop when a priority is renumbered (a
+		// target change re-judges them instead); rebuild them alone then.
 		var kept bool
 		if err := db.Pool.QueryRow(ctx, `SELECT coalesce(dash_state() = dash_targets(), false)`).Scan(&kept); err != nil || kept {
 			return mapErr(err, "")
