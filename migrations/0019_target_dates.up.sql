@@ -116,12 +116,12 @@ BEGIN
         FROM (SELECT o.level, o.effective_from FROM unnest(old_rows) o
               UNION ALL SELECT n.level, n.effective_from FROM unnest(new_rows) n) x
         GROUP BY x.level
-    ), before AS (
+    ), before AS MATERIALIZED (
         SELECT t.* FROM priority_targets t
         WHERE NOT EXISTS (SELECT 1 FROM unnest(new_rows) n WHERE n.level = t.level AND n.effective_from = t.effective_from)
         UNION ALL
         SELECT o.* FROM unnest(old_rows) o
-    ), judged AS (
+    ), judged AS MATERIALIZED ( -- each incident judged once
         SELECT c.day, c.district_id, c.is_dv, c.settlement, c.sex, c.band, c.hour, c.secs,
             (SELECT ARRAY[b.target_call_processing_s, b.target_turnout_s, b.target_travel_s, b.target_response_s,
                           b.target_on_scene_s, b.target_total_s]
@@ -133,7 +133,7 @@ BEGIN
         JOIN incident_types ty ON ty.id = i.type_id
         CROSS JOIN LATERAL dash_contrib(1, zone, i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at, i.cleared_at,
             i.district_id, i.priority, ty.is_dv, i.corrections, i.settlement_id, i.victim_sex, i.victim_age, NULL::priorities) c
-    ), delta AS (
+    ), delta AS MATERIALIZED (
         SELECT j.*,
             ARRAY(SELECT coalesce(j.secs[i] >= 0 AND j.new_tgt[i] IS NOT NULL, false)::integer
                        - coalesce(j.secs[i] >= 0 AND j.old_tgt[i] IS NOT NULL, false)::integer
