@@ -64,7 +64,7 @@ func TestImportCommandListsRejectedRows(t *testing.T) {
 	out := c.mustRun(csv, "import", "--mapping", mapping, "-")
 	for _, want := range []string{
 		"rejected row 2 (line 3): received_at: \"soon\" is not a recognised time",
-		"rejected row 3 (line 4): priority: \"0\" is not a level from 1 (most urgent) to 9\n",
+		"rejected row 3 (line 4): priority: \"0\" is not a level from 1 (most urgent) to 999\n",
 		"import of (standard input)",
 		"rows read             4\n", "  imported            1\n", "  duplicates          1", "  rejected            2\n",
 		"rejected rows (2): each is listed above, with its reason\n",

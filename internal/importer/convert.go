@@ -24,7 +24,7 @@ type Row struct {
 	// mapped cells ("row-" and a hash), so a re-import still matches.
 	ExternalID string
 	Times      Times // Times[Received] is never zero
-	// Priority is 1-9, or 0 when the row has none and the mapping sets
+	// Priority is 1-refdata.MaxLevel, or 0 when the row has none and the mapping sets
 	// no default_priority (the store then chooses).
 	Priority int
 	// Names as in the export (spaces folded); "" when not recorded.
@@ -329,7 +329,7 @@ func parsePriority(v string) (int, error) {
 	v = strings.TrimPrefix(strings.TrimPrefix(v, "P"), "p")
 	v = strings.TrimSuffix(v, ".0")
 	p, err := strconv.Atoi(v)
-	if err != nil || p < 1 || p > 9 {
+	if err != nil || p < 1 || p > refdata.MaxLevel {
 		return 0, fmt.Errorf("priority out of range")
 	}
 	return p, nil

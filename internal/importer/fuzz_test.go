@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
 // FuzzParseTime: no string and no time_format makes the parser panic, and
@@ -110,7 +112,7 @@ func FuzzRow(f *testing.F) {
 			runeLen(row.District) > MaxNameLen || runeLen(row.Address) > MaxAddressLen {
 			t.Errorf("an over-long text was accepted: %+v", row)
 		}
-		if row.Priority < 0 || row.Priority > 9 {
+		if row.Priority < 0 || row.Priority > refdata.MaxLevel {
 			t.Errorf("priority %d accepted from %q", row.Priority, pri)
 		}
 		if row.Times[Received].IsZero() {

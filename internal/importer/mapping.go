@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
 // Mapping says how to read one CSV export. It is written by hand as JSON,
@@ -41,7 +42,7 @@ type Mapping struct {
 	// NullValues are cell values that mean "not recorded" (compared after
 	// trimming spaces, case-insensitively). An empty cell always does.
 	NullValues []string `json:"null_values,omitempty"`
-	// DefaultPriority (1-9) is given to rows without a priority. Zero
+	// DefaultPriority (1-refdata.MaxLevel) is given to rows without a priority. Zero
 	// means the least urgent priority configured (9 when none is).
 	DefaultPriority int `json:"default_priority,omitempty"`
 	// DefaultDistrict is the district (its name or code) of rows whose
@@ -185,7 +186,7 @@ func (m *Mapping) Validate() error {
 			add("time_format", msg.ID, msg.Args...)
 		}
 	}
-	if m.DefaultPriority != 0 && (m.DefaultPriority < 1 || m.DefaultPriority > 9) {
+	if m.DefaultPriority != 0 && (m.DefaultPriority < 1 || m.DefaultPriority > refdata.MaxLevel) {
 		add("default_priority", "import.err.mapping_priority", "Priority", m.DefaultPriority)
 	}
 	for _, v := range m.NullValues {

@@ -66,7 +66,7 @@ func TestRunAccountsForEveryRow(t *testing.T) {
 		"A3,2025-04-01 10:10:00,2025-04-01 10:09:00,3,THEFT,OKT,,x\n" + // dispatched before received
 		"A1,2025-04-01 10:00:00,2025-04-01 10:01:30,1,DOMESTIC VIOL,LEN,ul. Chui 12,x\n" + // repeated
 		"A4,yesterday,,1,THEFT,,,x\n" + // bad time
-		"A5,2025-04-01 10:20:00,,12,THEFT,,,x\n" + // bad priority
+		"A5,2025-04-01 10:20:00,,1200,THEFT,,,x\n" + // bad priority
 		"A6,2025-04-01 10:25:00,,1,THEFT,,x\n" + // a field short
 		",2025-04-01 10:30:00,,1,THEFT,,,x\n" + // no id
 		"A7,n/a,,1,THEFT,,,x\n" + // no received time
@@ -85,7 +85,7 @@ func TestRunAccountsForEveryRow(t *testing.T) {
 	}
 	wantRejected := map[int]string{
 		5:  `received_at: "yesterday" is not a recognised time`,
-		6:  `priority: "12" is not a level from 1 (most urgent) to 9`,
+		6:  `priority: "1200" is not a level from 1 (most urgent) to 999`,
 		7:  "has 7 fields, the header has 8",
 		8:  "external_id: is empty",
 		9:  "received_at: is empty",
@@ -231,7 +231,7 @@ func TestParseMapping(t *testing.T) {
 		{`{"columns": {}}`, `The mapping is not valid: "columns" must name the "received_at" column: every incident needs its received time.`},
 		{`{"timezone": "Mars/Olympus", "columns": {"received_at": "x"}}`, `"Mars/Olympus" is not a known time zone`},
 		{`{"time_format": "%Y", "columns": {"received_at": "x"}}`, `does not give the year, month, day, hour and minute`},
-		{`{"default_priority": 12, "columns": {"received_at": "x"}}`, `not a level from 1 to 9`},
+		{`{"default_priority": 1200, "columns": {"received_at": "x"}}`, `not a level from 1 to 999`},
 		{`{"columns": {"received_at": 3}}`, `should be string`},
 		{`{"columns": `, `ends too early`},
 		{``, `The mapping is empty`},
@@ -350,7 +350,7 @@ func english(err error) string {
 }
 
 func TestParseMappingNamesEveryProblem(t *testing.T) {
-	_, err := importer.ParseMapping(strings.NewReader(`{"timezone": "Mars/Olympus", "default_priority": 12, "columns": {}}`))
+	_, err := importer.ParseMapping(strings.NewReader(`{"timezone": "Mars/Olympus", "default_priority": 1200, "columns": {}}`))
 	if got, want := english(err), `The mapping is not valid: "columns" must name the "received_at" column`; !strings.HasPrefix(got, want) {
 		t.Errorf("message %q, want the first problem, %q...", got, want)
 	}

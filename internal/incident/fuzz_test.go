@@ -16,6 +16,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/match"
+	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
 // fuzzZones are the time zones the fuzz targets read times in: the
@@ -159,7 +160,7 @@ func checkNew(t *testing.T, form Form, n New, draft time.Time, loc *time.Locatio
 			t.Errorf("%s accepted untrimmed: %q", c.name, c.v)
 		}
 	}
-	if n.Priority < 1 || n.Priority > 9 {
+	if n.Priority < 1 || n.Priority > refdata.MaxLevel {
 		t.Errorf("priority %d accepted", n.Priority)
 	}
 	if n.TypeID <= 0 {

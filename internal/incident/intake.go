@@ -8,6 +8,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/match"
+	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
 // MaxBackdate is how far before "now" a dispatcher may set the received
@@ -147,7 +148,7 @@ func (f Form) Validate(draftReceived, now time.Time, loc *time.Location, rules m
 	} else {
 		n.TypeID = *id
 	}
-	if p, err := strconv.Atoi(strings.TrimSpace(f.Priority)); err != nil || p < 1 || p > 9 {
+	if p, err := strconv.Atoi(strings.TrimSpace(f.Priority)); err != nil || p < 1 || p > refdata.MaxLevel {
 		e.Add("priority", "intake.err.priority")
 	} else {
 		n.Priority = p

@@ -179,13 +179,59 @@ var stageColumns = map[incident.Stage]string{
 }
 
 // intervalSQL gives, for interval iv, the SQL of its start and end
-// columns (of incidents i) and of its target column (of priorities p).
+// columns (of incidents i) and of its target column: that of the periods
+// pt of targetPeriodsSQL, the target in force when the incident was
+// received.
 func intervalSQL(iv refdata.Interval) (from, to, target string, err error) {
 	d, ok := report.DefinitionOf(iv)
 	if !ok {
 		return "", "", "", apperr.New(apperr.Invalid, "dashboard.err.interval")
 	}
-	return "i." + stageColumns[d.From], "i." + stageColumns[d.To], "p.target_" + string(iv) + "_s", nil
+	return "i." + stageColumns[d.From], "i." + stageColumns[d.To], "pt.target_" + string(iv) + "_s", nil
+}
+
+// targetPeriodsSQL is a join of incidents i to the period of their
+// priority's targets in force when they were received (priority_targets,
+// migration 0019; local days in zone tz, a placeholder), as pt: a hash
+// join on the level with a range check, far cheaper per incident than a
+// lookup each.
+func targetPeriodsSQL(tz string) string {
+	return `LEFT JOIN (SELECT *, CASE WHEN effective_from = '-infinity' THEN '-infinity'::timestamptz
+			ELSE effective_from::timestamp AT TIME ZONE ` + tz + ` END AS start_at,
+		coalesce((lead(effective_from) OVER (PARTITION BY level ORDER BY effective_from))::timestamp AT TIME ZONE ` + tz + `,
+			'infinity'::timestamptz) AS end_at
+		FROM priority_targets) pt ON pt.level = i.priority AND i.received_at >= pt.start_at AND i.received_at < pt.end_at`
+}
+
+// rangeTargetsSQL joins incidents i to their priority's target of iv over
+// q's whole range as rt.t (-1 when it changed within the range; see
+// report.RangeTarget), for the common target of a group.
+func rangeTargetsSQL(ctx context.Context, tx pgx.Tx, q report.Query, iv refdata.Interval, args *sqlArgs) (string, error) {
+	rows, err := tx.Query(ctx, prioritySelect)
+	if err != nil {
+		return "", err
+	}
+	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (refdata.Priority, error) { return scanPriority(r) })
+	if err != nil {
+		return "", err
+	}
+	if err := addTargetHistory(ctx, tx, ps); err != nil {
+		return "", err
+	}
+	levels, targets := make([]int32, len(ps)), make([]*int32, len(ps))
+	first := refdata.Day(q.From.Year, q.From.Month, q.From.Day)
+	last := refdata.Day(q.To.Year, q.To.Month, q.To.Day)
+	for i, p := range ps {
+		levels[i] = int32(p.Level)
+		switch t, same := p.TargetOver(iv, first, last); {
+		case !same:
+			targets[i] = new(int32(-1))
+		case t != nil:
+			targets[i] = new(int32(*t))
+		}
+	}
+	return `LEFT JOIN unnest(` + args.add(levels) + `::integer[], ` + args.add(targets) + `::integer[]) rt(level, t)
+		ON rt.level = i.priority`, nil
 }
 
 // sqlArgs collects the arguments of a statement.
@@ -344,6 +390,10 @@ func breakdowns(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOpt
 		return err
 	}
 	tz := args.add(zone)
+	rangeJoin, err := rangeTargetsSQL(ctx, tx, q, opt.Interval, &args)
+	if err != nil {
+		return err
+	}
 	var band strings.Builder
 	band.WriteString("CASE WHEN i.victim_age IS NULL THEN ''")
 	for _, b := range AgeBands {
@@ -353,19 +403,20 @@ func breakdowns(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOpt
 	sql := `WITH sel AS (
 		SELECT CASE WHEN ` + from + ` IS NULL OR ` + to + ` IS NULL THEN 1 WHEN ` + to + ` < ` + from + ` THEN 2 ELSE 0 END AS st,
 			extract(epoch FROM ` + to + ` - ` + from + `)::float8 AS secs,
-			` + target + ` AS target,
+			` + target + ` AS target, rt.t AS rtarget,
 			coalesce(i.victim_sex, '') AS sex,
 			` + band.String() + ` AS band,
 			extract(isodow FROM i.received_at AT TIME ZONE ` + tz + `)::int AS dow,
 			extract(hour FROM i.received_at AT TIME ZONE ` + tz + `)::int AS hour
-		FROM incidents i JOIN priorities p ON p.level = i.priority
+		FROM incidents i ` + targetPeriodsSQL(tz) + `
+			` + rangeJoin + `
 		WHERE ` + where + `)
 	SELECT GROUPING(sex, band, dow, hour), coalesce(sex, ''), coalesce(band, ''), coalesce(dow, 0), coalesce(hour, 0),
 		count(*), count(*) FILTER (WHERE st = 0), count(*) FILTER (WHERE st = 1), count(*) FILTER (WHERE st = 2),
 		percentile_cont(ARRAY[0.5, 0.9, 0.95]::float8[]) WITHIN GROUP (ORDER BY secs) FILTER (WHERE st = 0),
 		count(*) FILTER (WHERE st = 0 AND target IS NOT NULL),
 		count(*) FILTER (WHERE st = 0 AND target IS NOT NULL AND secs <= target),
-		CASE WHEN count(target) = count(*) AND min(target) = max(target) THEN min(target) END
+		CASE WHEN count(rtarget) = count(*) AND min(rtarget) = max(rtarget) AND min(rtarget) >= 0 THEN min(rtarget) END
 	FROM sel
 	GROUP BY GROUPING SETS ((sex), (band), (dow, hour), ())`
 	rows, err := tx.Query(ctx, sql, args...)
@@ -451,6 +502,10 @@ func slowest(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOption
 	if err != nil {
 		return err
 	}
+	zone, err := zoneName(q.Location)
+	if err != nil {
+		return err
+	}
 	var args sqlArgs
 	where, err := reportFilter(q, &args, true)
 	if err != nil {
@@ -459,6 +514,7 @@ func slowest(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOption
 	sql := `SELECT i.id, i.number, i.received_at, i.priority, i.type_id, t.name, t.is_dv, ` + placeColumns + `,
 			extract(epoch FROM ` + to + ` - ` + from + `)::float8 AS secs, ` + target + `
 		FROM incidents i ` + placeJoins + `
+		` + targetPeriodsSQL(args.add(zone)) + `
 		WHERE ` + where + ` AND ` + to + ` >= ` + from + `
 		ORDER BY extract(epoch FROM ` + to + ` - ` + from + `)::float8 DESC, i.id
 		LIMIT ` + args.add(opt.Slowest)

@@ -22,11 +22,11 @@ import (
 // scope (all districts or one; all types or DV only). The triggers keep
 // them current; RebuildRollups builds them with the response-time rollups.
 
-// DashTargetsKey is the app_settings key holding the priorities' targets
-// (dash_targets()) the dashboard rollups' within-target counts were made
-// against. Without it, or when the targets have changed since, the
-// triggers leave the dashboard rollups alone and the dashboard reads the
-// incidents.
+// DashTargetsKey is the app_settings key saying that the dashboard
+// rollups are kept (value dash_targets(): their within-target counts
+// follow the targets' effective dates, migration 0019). Without it (a
+// priority was renumbered) the triggers leave the dashboard rollups alone
+// and the dashboard reads the incidents until they are rebuilt.
 const DashTargetsKey = "dash_rollup_targets"
 
 // Dimensions of the dashboard rollups.
@@ -76,7 +76,8 @@ func (r dashRec) key(dim byte, day time.Time) int32 {
 }
 
 func (r dashRec) pack(b []byte) []byte {
-	w0 := int32(r.priority) | r.sex<<5 | r.band<<8 | r.hourKy<<11
+	// The level's bits above 15 go above the hour (migration 0019).
+	w0 := int32(r.priority&15) | r.sex<<5 | r.band<<8 | r.hourKy<<11 | int32(r.priority>>4)<<19
 	if r.corrected {
 		w0 |= 1 << 4
 	}
@@ -89,7 +90,8 @@ func (r dashRec) pack(b []byte) []byte {
 func unpackRec(b []byte) dashRec {
 	w := func(i int) int32 { return int32(binary.BigEndian.Uint32(b[4*i:])) }
 	w0 := w(0)
-	r := dashRec{priority: int(w0 & 15), corrected: w0>>4&1 == 1, sex: w0 >> 5 & 7, band: w0 >> 8 & 7, hourKy: w0 >> 11,
+	r := dashRec{priority: int(w0&15) | int(w0>>19)<<4, corrected: w0>>4&1 == 1, sex: w0 >> 5 & 7, band: w0 >> 8 & 7,
+		hourKy:     w0 >> 11 & 0xff,
 		settlement: w(1)}
 	for i := range 6 {
 		r.secs[i] = w(2 + i)
@@ -109,25 +111,31 @@ type dashKey struct {
 
 type dashCellSum struct {
 	incidents, corrected                      int32
-	prios                                     [9]int32
+	prios                                     []int32 // per level from 1, at least 9
 	missing, inconsistent, withTarget, within [6]int32
 }
 
 // rebuildDash recomputes the dashboard rollups of the local months from
 // the one holding from to the one holding to (month and day rows already
-// deleted), then the year rows of their years, in zone, against the
-// current targets, and records those targets.
+// deleted), then the year rows of their years, in zone, each incident
+// judged against the targets in force on its local day, and marks them
+// kept.
 func rebuildDash(ctx context.Context, tx pgx.Tx, zone string, loc *time.Location, from, to report.Date) error {
+	ps, err := readIvTargets(ctx, tx, report.Query{}, refdata.Response)
+	if err != nil {
+		return err
+	}
+	prios := ps.prios
 	for m := monthOf(from); !m.After(monthOf(to)); m = m.AddDate(0, 1, 0) {
 		start := time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, loc)
-		if err := rebuildDashMonth(ctx, tx, zone, m, start, start.AddDate(0, 1, 0)); err != nil {
+		if err := rebuildDashMonth(ctx, tx, zone, prios, m, start, start.AddDate(0, 1, 0)); err != nil {
 			return err
 		}
 	}
 	if err := rebuildYears(ctx, tx, monthOf(from), monthOf(to), true); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO app_settings (key, value) VALUES ($1, dash_targets())
+	_, err = tx.Exec(ctx, `INSERT INTO app_settings (key, value) VALUES ($1, dash_targets())
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()`, DashTargetsKey)
 	return err
 }
@@ -147,8 +155,8 @@ func rebuildAllDash(ctx context.Context, tx pgx.Tx, zone string, loc *time.Locat
 }
 
 // RebuildDashRollups rebuilds the dashboard rollups alone, in the
-// response-time rollups' zone, against the current targets (after a target
-// changed). It does nothing when the rollups are not kept.
+// response-time rollups' zone (after a priority was renumbered). It does
+// nothing when the rollups are not kept.
 func (db *DB) RebuildDashRollups(ctx context.Context) error {
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if err := lockRollups(ctx, tx); err != nil {
@@ -171,7 +179,7 @@ func (db *DB) RebuildDashRollups(ctx context.Context) error {
 	return mapErr(err, "")
 }
 
-func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start, end time.Time) error {
+func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, prios map[int]refdata.Priority, month, start, end time.Time) error {
 	type baseKey struct {
 		district int64
 		dv       bool
@@ -201,9 +209,8 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 		extract(isodow FROM i.received_at AT TIME ZONE $1)::integer * 24 + extract(hour FROM i.received_at AT TIME ZONE $1)::integer,
 		coalesce(rollup_secs(i.received_at, i.dispatched_at), -2), coalesce(rollup_secs(i.dispatched_at, i.en_route_at), -2),
 		coalesce(rollup_secs(i.en_route_at, i.on_scene_at), -2), coalesce(rollup_secs(i.received_at, i.on_scene_at), -2),
-		coalesce(rollup_secs(i.on_scene_at, i.cleared_at), -2), coalesce(rollup_secs(i.received_at, i.cleared_at), -2),
-		p.target_call_processing_s, p.target_turnout_s, p.target_travel_s, p.target_response_s, p.target_on_scene_s, p.target_total_s
-		FROM incidents i JOIN incident_types t ON t.id = i.type_id LEFT JOIN priorities p ON p.level = i.priority
+		coalesce(rollup_secs(i.on_scene_at, i.cleared_at), -2), coalesce(rollup_secs(i.received_at, i.cleared_at), -2)
+		FROM incidents i JOIN incident_types t ON t.id = i.type_id
 		WHERE i.received_at >= $2 AND i.received_at < $3`, zone, start, end)
 	if err != nil {
 		return err
@@ -211,13 +218,10 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 	var day time.Time
 	var b baseKey
 	var r dashRec
-	var tgt [6]*int32
+	var tgt [6]*int
 	dest := []any{&day, &b.district, &b.dv, &r.corrected, &r.priority, &r.settlement, &r.sex, &r.band, &r.hourKy}
 	for i := range r.secs {
 		dest = append(dest, &r.secs[i])
-	}
-	for i := range tgt {
-		dest = append(dest, &tgt[i])
 	}
 	// Scopes the incident counts in: all districts and its own, for all
 	// types and, for a domestic-violence incident, DV only.
@@ -225,6 +229,14 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 	if _, err := pgx.ForEachRow(rows, dest, func() error {
 		dk := dayKey{day, b}
 		days[dk] = r.pack(days[dk])
+		// The targets in force on the incident's local day.
+		p, ok := prios[r.priority]
+		for iv, d := range report.Definitions {
+			tgt[iv] = nil
+			if ok {
+				tgt[iv] = p.TargetOn(d.Interval, refdata.Day(day.Year(), day.Month(), day.Day()))
+			}
+		}
 		scopes = append(scopes[:0], baseKey{0, false})
 		if b.district != 0 {
 			scopes = append(scopes, baseKey{b.district, false})
@@ -241,16 +253,14 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 				k := dashKey{dim, sc.district, sc.dv, key}
 				c := cells[k]
 				if c == nil {
-					c = &dashCellSum{}
+					c = &dashCellSum{prios: make([]int32, 9)}
 					cells[k] = c
 				}
 				c.incidents++
 				if r.corrected {
 					c.corrected++
 				}
-				if r.priority >= 1 && r.priority <= 9 {
-					c.prios[r.priority-1]++
-				}
+				c.prios = countLevel(c.prios, r.priority, 1)
 				for iv, s := range r.secs {
 					switch {
 					case s == -2:
@@ -262,7 +272,7 @@ func rebuildDashMonth(ctx context.Context, tx pgx.Tx, zone string, month, start,
 					}
 					if tgt[iv] != nil {
 						c.withTarget[iv]++
-						if s <= *tgt[iv] {
+						if int(s) <= *tgt[iv] {
 							c.within[iv]++
 						}
 					}
@@ -366,7 +376,7 @@ func dashServes(q report.Query, dim byte, iv refdata.Interval) bool {
 type dashGroup struct {
 	durations
 	incidents, corrected                      int
-	prios                                     [9]int
+	prios                                     []int32 // incidents per level from 1
 	missing, inconsistent, withTarget, within int
 	keys                                      map[int32]bool
 }
@@ -378,12 +388,12 @@ type dashResult struct {
 }
 
 // dashRead computes, in tx (a snapshot in which the dashboard rollups are
-// known to be kept in q's zone against the current targets), the figures
+// known to be kept in q's zone), the figures
 // of interval iv (0-5) of dimension dim for q's scope (district, DV only),
 // per group: groupsOf names the groups a key counts in (none: left out).
-// targets are the current targets of iv by priority level.
+// targets are the targets of iv by priority level, with their history.
 func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, groupsOf func(key int32) []string,
-	targets map[int]*int) (map[string]dashResult, error) {
+	targets ivTargets) (map[string]dashResult, error) {
 	span := rollupPeriods(q, false)
 	years, months := span.starts("y"), span.starts("m")
 	var district int64
@@ -428,8 +438,8 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 				g.withTarget += wt
 				g.within += win
 				for l, x := range arrs[0] {
-					if l < len(g.prios) {
-						g.prios[l] += sg * int(x)
+					if x != 0 {
+						g.prios = countLevel(g.prios, l+1, int32(sg)*x)
 					}
 				}
 			}
@@ -480,15 +490,13 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 					continue
 				}
 				s := r.secs[iv]
-				t := targets[r.priority]
+				t := targets.on(r.priority, day)
 				for _, g := range gs {
 					g.incidents += sg
 					if r.corrected {
 						g.corrected += sg
 					}
-					if r.priority >= 1 && r.priority <= 9 {
-						g.prios[r.priority-1] += sg
-					}
+					g.prios = countLevel(g.prios, r.priority, int32(sg))
 					switch {
 					case s == -2:
 						g.missing += sg
@@ -633,7 +641,7 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 		var prioTargets []*int
 		for l, n := range g.prios {
 			if n > 0 {
-				prioTargets = append(prioTargets, targets[l+1])
+				prioTargets = append(prioTargets, targets.over(l+1))
 			}
 		}
 		res.TargetS = report.CommonTarget(prioTargets)
@@ -647,7 +655,7 @@ func dashRead(ctx context.Context, tx pgx.Tx, q report.Query, iv int, dim byte, 
 }
 
 // dashKept reports, in tx, whether the dashboard rollups are kept in loc's
-// zone against the current targets.
+// zone.
 func dashKept(ctx context.Context, tx pgx.Tx, loc *time.Location) (bool, error) {
 	var zone *string
 	var current bool
@@ -669,23 +677,67 @@ func ivIndex(iv refdata.Interval) (int, error) {
 	return i, nil
 }
 
-// ivTargets reads the current targets of iv by priority level.
-func ivTargets(ctx context.Context, tx pgx.Tx, iv refdata.Interval) (map[int]*int, error) {
-	if _, err := ivIndex(iv); err != nil {
-		return nil, err
+// countLevel adds n to the count of level (from 1) in prios, growing it.
+func countLevel[T int32 | int](prios []T, level int, n T) []T {
+	if level < 1 {
+		return prios
 	}
-	rows, err := tx.Query(ctx, `SELECT level, target_`+string(iv)+`_s FROM priorities`)
-	if err != nil {
-		return nil, err
+	if level > len(prios) {
+		prios = append(prios, make([]T, max(level, 9)-len(prios))...)
 	}
-	out := map[int]*int{}
-	var level int
-	var t *int
-	_, err = pgx.ForEachRow(rows, []any{&level, &t}, func() error {
-		out[level] = t
+	prios[level-1] += n
+	return prios
+}
+
+// ivTargets are the targets of one interval by priority level, with their
+// history, for one query.
+type ivTargets struct {
+	iv    refdata.Interval
+	q     report.Query
+	prios map[int]refdata.Priority
+}
+
+// on is level's target in force on local day day (a date read from the
+// rollups).
+func (t ivTargets) on(level int, day time.Time) *int {
+	p, ok := t.prios[level]
+	if !ok {
 		return nil
-	})
-	return out, err
+	}
+	return p.TargetOn(t.iv, refdata.Day(day.Year(), day.Month(), day.Day()))
+}
+
+// over is level's target over the query's whole range, nil when it
+// changed within it (report.RangeTarget).
+func (t ivTargets) over(level int) *int {
+	p, ok := t.prios[level]
+	if !ok {
+		return nil
+	}
+	return report.RangeTarget(t.q, p, t.iv)
+}
+
+// readIvTargets reads, in tx, the targets of iv and their history.
+func readIvTargets(ctx context.Context, tx pgx.Tx, q report.Query, iv refdata.Interval) (ivTargets, error) {
+	if _, err := ivIndex(iv); err != nil {
+		return ivTargets{}, err
+	}
+	rows, err := tx.Query(ctx, prioritySelect)
+	if err != nil {
+		return ivTargets{}, err
+	}
+	ps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (refdata.Priority, error) { return scanPriority(r) })
+	if err != nil {
+		return ivTargets{}, err
+	}
+	if err := addTargetHistory(ctx, tx, ps); err != nil {
+		return ivTargets{}, err
+	}
+	out := ivTargets{iv: iv, q: q, prios: map[int]refdata.Priority{}}
+	for _, p := range ps {
+		out.prios[p.Level] = p
+	}
+	return out, nil
 }
 
 func dashGroupOf(key string, r dashResult) DashboardGroup {
@@ -699,7 +751,7 @@ func dashBreakdowns(ctx context.Context, tx pgx.Tx, q report.Query, opt Dashboar
 	if err != nil {
 		return err
 	}
-	targets, err := ivTargets(ctx, tx, opt.Interval)
+	targets, err := readIvTargets(ctx, tx, q, opt.Interval)
 	if err != nil {
 		return err
 	}
@@ -766,7 +818,7 @@ func dashReports(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOp
 	if err != nil {
 		return err
 	}
-	var targets map[int]*int
+	var targets *ivTargets
 	for _, by := range opt.Reports {
 		var dim byte
 		switch by {
@@ -781,9 +833,11 @@ func dashReports(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOp
 			continue
 		}
 		if targets == nil {
-			if targets, err = ivTargets(ctx, tx, opt.Interval); err != nil {
+			t, err := readIvTargets(ctx, tx, q, opt.Interval)
+			if err != nil {
 				return err
 			}
+			targets = &t
 		}
 		gq := q
 		gq.GroupBy = by
@@ -822,7 +876,7 @@ func dashReports(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOp
 					k = 0
 				}
 				return []string{strconv.Itoa(int(k))}
-			}, targets)
+			}, *targets)
 			if err != nil {
 				return err
 			}
@@ -835,7 +889,7 @@ func dashReports(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOp
 				bld.AddFigures(in, figures(r))
 			}
 		case report.ByWeek:
-			res, err := dashRead(ctx, tx, q, iv, dimWeek, func(k int32) []string { return []string{strconv.Itoa(int(k))} }, targets)
+			res, err := dashRead(ctx, tx, q, iv, dimWeek, func(k int32) []string { return []string{strconv.Itoa(int(k))} }, *targets)
 			if err != nil {
 				return err
 			}

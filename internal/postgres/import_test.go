@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,6 +23,8 @@ import (
 	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/internal/refdata"
+	"github.com/dvresponse/dvresponse/internal/report"
 )
 
 func readMapping(t *testing.T, path string) *importer.Mapping {
@@ -440,5 +443,56 @@ func TestImportSynthetic(t *testing.T) {
 	}
 	if n := queryCount(t, db, `SELECT count(*) FROM incidents WHERE source = 'import'`); n != int64(want.Rows-want.Bad) {
 		t.Errorf("%d incidents stored, want %d", n, want.Rows-want.Bad)
+	}
+}
+
+// TestImportPrioritiesOneToTen imports an export whose priorities run 1 to
+// 10, as a real CAD centre's does, with the rollups kept: every row is
+// kept, level 10 is created, and the reports (rollups and incidents alike)
+// show P10.
+func TestImportPrioritiesOneToTen(t *testing.T) {
+	t.Parallel()
+	db := pgtest.DB(t)
+	ctx := context.Background()
+	loc := mustZone(t, "Asia/Bishkek")
+	for _, sql := range []string{
+		`INSERT INTO districts (code, name) VALUES ('LEN', 'Leninsky')`,
+		`INSERT INTO priorities (level, label, target_call_processing_s) VALUES (1, 'Immediate', 60)`,
+	} {
+		if _, err := db.Pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, db.RebuildRollups(ctx, loc))
+	csv := "id,received,dispatched,pri\n"
+	for p := 1; p <= 10; p++ {
+		csv += fmt.Sprintf("%d,2025-04-%02d 10:00:00,2025-04-%02d 10:%02d:00,%d\n", p, p, p, p, p)
+	}
+	path := filepath.Join(t.TempDir(), "calls.csv")
+	if err := os.WriteFile(path, []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := mustParse(t, `{"timezone": "Asia/Bishkek", "default_district": "LEN", "columns": {"external_id": "id",
+		"received_at": "received", "dispatched_at": "dispatched", "priority": "pri"}}`)
+	sum := importFile(t, db, path, m, postgres.ImportOptions{})
+	if sum.RowsRead != 10 || sum.Imported != 10 || sum.Rejected != 0 {
+		t.Fatalf("read %d, imported %d, rejected %d; want 10, 10, 0", sum.RowsRead, sum.Imported, sum.Rejected)
+	}
+	if n := queryCount(t, db, `SELECT count(*) FROM incidents WHERE priority = 10`); n != 1 {
+		t.Errorf("%d incidents of priority 10, want 1", n)
+	}
+	q := report.Query{Location: loc, GroupBy: report.ByPriority, From: report.Date{Year: 2025, Month: 4, Day: 1},
+		To: report.Date{Year: 2025, Month: 4, Day: 30}}
+	want, err := db.ResponseTimesNaive(ctx, q)
+	must(t, err)
+	got, ok, err := db.ResponseTimesRollup(ctx, q)
+	must(t, err)
+	if !ok {
+		t.Fatal("the rollups did not answer after the import")
+	}
+	sameResult(t, "priorities 1-10", got, want)
+	g, found := got.Group("10")
+	if s := g.Intervals[refdata.CallProcessing]; !found || g.Incidents != 1 || s.Median == nil || *s.Median != 600 {
+		t.Errorf("P10 group %+v (found %v), want 1 incident, call processing 600 s", g, found)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -427,7 +428,31 @@ func priorityFields(p *refdata.Priority) map[string]any {
 	for _, iv := range refdata.Intervals {
 		m["target_"+string(iv)] = p.Targets[iv]
 	}
+	if !p.TargetsFrom.IsZero() {
+		m["targets_from"] = p.TargetsFrom.Format(time.DateOnly)
+	}
 	return m
+}
+
+// targetsFromSQL is p.TargetsFrom as a date for priority_targets.
+func targetsFromSQL(p *refdata.Priority) string {
+	if p.TargetsFrom.IsZero() {
+		return "-infinity"
+	}
+	return p.TargetsFrom.Format(time.DateOnly)
+}
+
+// Rejudged counts the incidents of priority level whose targets a change
+// from local day from (zone zone) would apply to: those received from that
+// day on, up to the level's next change after it.
+func (db *DB) Rejudged(ctx context.Context, level int, from time.Time, zone string) (int64, error) {
+	var n int64
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM incidents i
+		WHERE i.priority = $1 AND i.received_at >= ($2::date)::timestamp AT TIME ZONE $3
+			AND i.received_at < coalesce((SELECT min(t.effective_from) FROM priority_targets t
+				WHERE t.level = $1 AND t.effective_from > $2::date)::timestamp AT TIME ZONE $3, 'infinity')`,
+		level, from.Format(time.DateOnly), zone).Scan(&n)
+	return n, mapErr(err, "")
 }
 
 func targetArgs(p *refdata.Priority) []any {
@@ -438,9 +463,53 @@ func targetArgs(p *refdata.Priority) []any {
 	return args
 }
 
-// Priorities lists priorities, most urgent first.
+// Priorities lists priorities, most urgent first, each with its history
+// of targets (priority_targets, migration 0019).
 func (db *DB) Priorities(ctx context.Context) ([]refdata.Priority, error) {
-	return collect(ctx, db, scanPriority, prioritySelect+`ORDER BY level`)
+	ps, err := collect(ctx, db, scanPriority, prioritySelect+`ORDER BY level`)
+	if err != nil {
+		return nil, err
+	}
+	return ps, addTargetHistory(ctx, db.Pool, ps)
+}
+
+// addTargetHistory reads the target changes of ps.
+func addTargetHistory(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, ps []refdata.Priority) error {
+	at := map[int]int{}
+	for i, p := range ps {
+		at[p.Level] = i
+	}
+	rows, err := q.Query(ctx, `SELECT t.level, CASE WHEN t.effective_from = '-infinity' THEN NULL ELSE t.effective_from END AS since,
+		t.target_call_processing_s, t.target_turnout_s, t.target_travel_s, t.target_response_s, t.target_on_scene_s,
+		t.target_total_s
+		FROM priority_targets t ORDER BY t.level, t.effective_from`)
+	if err != nil {
+		return mapErr(err, "")
+	}
+	var level int
+	var from *time.Time
+	t := make([]*int, len(refdata.Intervals))
+	_, err = pgx.ForEachRow(rows, []any{&level, &from, &t[0], &t[1], &t[2], &t[3], &t[4], &t[5]}, func() error {
+		i, ok := at[level]
+		if !ok {
+			return nil
+		}
+		h := refdata.TargetPeriod{Targets: map[refdata.Interval]*int{}}
+		if from != nil {
+			h.From = refdata.Day(from.Year(), from.Month(), from.Day())
+		}
+		for j, iv := range refdata.Intervals {
+			if t[j] != nil {
+				v := *t[j]
+				h.Targets[iv] = &v
+			}
+		}
+		ps[i].History = append(ps[i].History, h)
+		return nil
+	})
+	return mapErr(err, "")
 }
 
 // Priority returns one priority level.
@@ -469,9 +538,23 @@ func (db *DB) SavePriority(ctx context.Context, p *refdata.Priority, create bool
 	} else {
 		c.lock = lockRecord(scanPriority, priorityFields, lockPriority, oldLevel)
 		c.write = func(ctx context.Context, tx pgx.Tx) (string, error) {
-			return strconv.Itoa(oldLevel), execOneTx(ctx, tx, `UPDATE priorities SET level = $1, label = $2, target_call_processing_s = $3,
-				target_turnout_s = $4, target_travel_s = $5, target_response_s = $6, target_on_scene_s = $7,
-				target_total_s = $8, names = $10 WHERE level = $9`, append(targetArgs(p), oldLevel, names(p.Names))...)
+			if err := execOneTx(ctx, tx, `UPDATE priorities SET level = $1, label = $2, names = $3 WHERE level = $4`,
+				p.Level, p.Label, names(p.Names), oldLevel); err != nil {
+				return strconv.Itoa(oldLevel), err
+			}
+			// The targets from p.TargetsFrom on, when they differ from
+			// those then in force: a change of priority_targets, whose
+			// triggers copy the latest to priorities and re-judge the
+			// dashboard rollups (migration 0019).
+			_, err := tx.Exec(ctx, `INSERT INTO priority_targets AS t (level, effective_from, target_call_processing_s,
+					target_turnout_s, target_travel_s, target_response_s, target_on_scene_s, target_total_s)
+				SELECT $1, $8::date, $2::integer, $3::integer, $4::integer, $5::integer, $6::integer, $7::integer
+				WHERE ARRAY[$2, $3, $4, $5, $6, $7]::integer[] IS DISTINCT FROM priority_targets_at($1, $8::date)
+				ON CONFLICT (level, effective_from) DO UPDATE SET target_call_processing_s = excluded.target_call_processing_s,
+					target_turnout_s = excluded.target_turnout_s, target_travel_s = excluded.target_travel_s,
+					target_response_s = excluded.target_response_s, target_on_scene_s = excluded.target_on_scene_s,
+					target_total_s = excluded.target_total_s`, append(append([]any{p.Level}, targetArgs(p)[2:]...), targetsFromSQL(p))...)
+			return strconv.Itoa(oldLevel), err
 		}
 	}
 	return c.run(ctx, db, by)

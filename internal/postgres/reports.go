@@ -71,7 +71,8 @@ func (db *DB) ResponseTimesMulti(ctx context.Context, q report.Query, gbs []repo
 // Go with report.Builder, so percentiles are exact. Rows are streamed, not
 // held: memory grows with the number of durations, not of rows.
 //
-// Targets and labels are the current reference data.
+// Labels are the current reference data; each incident is judged against
+// its priority's targets in force on the local day it was received.
 func (db *DB) ResponseTimesNaive(ctx context.Context, q report.Query) (report.Result, error) {
 	if err := q.Validate(); err != nil {
 		return report.Result{}, err

@@ -56,8 +56,8 @@ func (db *DB) EnsureRollups(ctx context.Context, loc *time.Location) error {
 		return err
 	}
 	if loc != nil && z == loc.String() {
-		// The dashboard rollups stop when a priority's target changes;
-		// rebuild them alone then.
+		// The dashboard rollups stop when a priority is renumbered (a
+		// target change re-judges them instead); rebuild them alone then.
 		var kept bool
 		if err := db.Pool.QueryRow(ctx, `SELECT coalesce(dash_state() = dash_targets(), false)`).Scan(&kept); err != nil || kept {
 			return mapErr(err, "")
@@ -535,7 +535,62 @@ func rollupReport(ctx context.Context, tx pgx.Tx, q report.Query, prios []refdat
 // of each grouping; the fine rows every grouping needs are read in one
 // query. Counts and histograms add up exactly, so each result is the one
 // rollupReport gives for that grouping alone.
+//
+// When a priority's targets change within the range (refdata.TargetPeriod:
+// a change applies from a local day on, and the rollups' periods are local
+// days, months and years), the range is split at those days and the
+// within-target counts are read per part, each against the targets then in
+// force, and added up; the rest is read once for the whole range.
 func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.GroupBy, prios []refdata.Priority) ([]report.Result, bool, error) {
+	cuts := targetCuts(q, prios)
+	if len(cuts) == 0 {
+		return rollupRead(ctx, tx, q, gbs, prios, nil, nil)
+	}
+	sums := make(withinSums, len(gbs))
+	for i := range sums {
+		sums[i] = map[string]*[6][2]int64{}
+	}
+	from := q.From
+	for _, c := range append(cuts, q.To.AddDays(1)) {
+		part := q
+		part.From, part.To = from, c.AddDays(-1)
+		if _, ok, err := rollupRead(ctx, tx, part, gbs, prios, sums, nil); err != nil || !ok {
+			return nil, ok, err
+		}
+		from = c
+	}
+	return rollupRead(ctx, tx, q, gbs, prios, nil, sums)
+}
+
+// withinSums holds, per grouping, group and interval, the measured
+// incidents with a target and those within it.
+type withinSums []map[string]*[6][2]int64
+
+// targetCuts lists the days after q.From and up to q.To on which a
+// priority's targets change, in order.
+func targetCuts(q report.Query, prios []refdata.Priority) []report.Date {
+	first, last := refdata.Day(q.From.Year, q.From.Month, q.From.Day), refdata.Day(q.To.Year, q.To.Month, q.To.Day)
+	var days []time.Time
+	for _, p := range prios {
+		if q.Priority != nil && p.Level != *q.Priority {
+			continue
+		}
+		days = append(days, p.Changes(first, last)...)
+	}
+	slices.SortFunc(days, func(a, b time.Time) int { return a.Compare(b) })
+	days = slices.Compact(days)
+	out := make([]report.Date, len(days))
+	for i, d := range days {
+		out[i] = report.DateOf(d, time.UTC)
+	}
+	return out
+}
+
+// rollupRead is rollupReports for a range within which no target changes
+// (collect non-nil: only the within-target counts are wanted, and are
+// added to collect), or whose within-target counts are given (use).
+func rollupRead(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.GroupBy, prios []refdata.Priority,
+	collect, use withinSums) ([]report.Result, bool, error) {
 	needWeek := slices.Contains(gbs, report.ByWeek)
 	// The periods: year and month rows added or subtracted, and day rows
 	// (rollupPeriods), so that a year or "the last 28 days" read a few
@@ -677,9 +732,18 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 	for _, p := range prios {
 		prioBy[p.Level] = p
 	}
+	// The targets in force (the same over the whole range unless use
+	// gives the within-target counts).
+	first := refdata.Day(q.From.Year, q.From.Month, q.From.Day)
 	target := func(level, iv int) *int {
+		if p, ok := prioBy[level]; ok && use == nil {
+			return p.TargetOn(report.Definitions[iv].Interval, first)
+		}
+		return nil
+	}
+	rangeTarget := func(level, iv int) *int {
 		if p, ok := prioBy[level]; ok {
-			return p.Targets[report.Definitions[iv].Interval]
+			return report.RangeTarget(q, p, report.Definitions[iv].Interval)
 		}
 		return nil
 	}
@@ -800,6 +864,9 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 				}
 				slices.Sort(r.over)
 				merged[giKey{key, iv}] = r
+				if collect != nil {
+					continue // no percentiles wanted
+				}
 				for _, rank := range percentileRanks(r.n) {
 					if b, _, inOver := locate(r.coarse, rank); !inOver {
 						needs[need{key, iv, -1, b}] = true
@@ -954,17 +1021,24 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 			for iv := range 6 {
 				r := merged[giKey{key, iv}]
 				s := report.Summary{N: int(r.n), Missing: g.missing[iv], Inconsistent: g.inconsistent[iv]}
-				s.Median, s.P90, s.P95 = report.Percentiles(r.n, func(rank int64) float64 {
-					return rankValue(r.coarse, r.over, rank, func(b int) *[rollupBucketSecs]int64 { return perSecond(key, iv, -1, b) })
-				})
+				if collect == nil {
+					s.Median, s.P90, s.P95 = report.Percentiles(r.n, func(rank int64) float64 {
+						return rankValue(r.coarse, r.over, rank, func(b int) *[rollupBucketSecs]int64 { return perSecond(key, iv, -1, b) })
+					})
+				}
 				var targets []*int
 				for level, n := range g.priorities {
 					if n > 0 {
-						targets = append(targets, target(level, iv))
+						targets = append(targets, rangeTarget(level, iv))
 					}
 				}
 				s.TargetS = report.CommonTarget(targets)
 				var withTarget, within int64
+				if use != nil {
+					if w := use[gi][key]; w != nil {
+						withTarget, within = w[iv][0], w[iv][1]
+					}
+				}
 				for _, k := range byGI[giKey{key, iv}] {
 					a := accs[k]
 					if a.n == 0 {
@@ -992,6 +1066,15 @@ func rollupReports(ctx context.Context, tx pgx.Tx, q report.Query, gbs []report.
 					for sec := 0; sec <= *t%rollupBucketSecs; sec++ {
 						within += ps[sec]
 					}
+				}
+				if collect != nil {
+					w := collect[gi][key]
+					if w == nil {
+						w = new([6][2]int64)
+						collect[gi][key] = w
+					}
+					w[iv][0] += withTarget
+					w[iv][1] += within
 				}
 				if withTarget > 0 {
 					v := 100 * float64(within) / float64(withTarget)

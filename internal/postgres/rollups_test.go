@@ -212,6 +212,35 @@ func TestRollupsMatchNaive(t *testing.T) {
 			}
 		}
 	}
+	// Targets changed in the middle of the ranges, one dated in the past
+	// through SavePriority and one written straight to priority_targets:
+	// each incident is judged against the targets in force on its local
+	// day, the rollups splitting the range at the changes.
+	thirty, tenMin := 30, 600
+	must(t, f.db.SavePriority(ctx, &refdata.Priority{Level: 2, Label: "Urgent", TargetsFrom: refdata.Day(2026, 3, 5),
+		Targets: map[refdata.Interval]*int{refdata.CallProcessing: &thirty, refdata.Travel: &tenMin}}, false, 2, f.actor))
+	_, err := f.db.Pool.Exec(ctx, `INSERT INTO priority_targets (level, effective_from, target_call_processing_s, target_response_s)
+		VALUES (1, '2026-02-10', 45, 900)`)
+	must(t, err)
+	for _, rg := range [][2]string{{"2026-01-20", "2026-04-09"}, {"2026-02-01", "2026-03-31"}, {"2026-03-05", "2026-03-05"},
+		{"2026-02-15", "2026-03-10"}} {
+		for _, by := range []report.GroupBy{report.ByPriority, report.ByWeek, report.ByAll} {
+			for fi, flt := range filters[:3] {
+				q := report.Query{Location: f.loc, GroupBy: by, Filters: flt}
+				q.From, _ = report.ParseDate(rg[0])
+				q.To, _ = report.ParseDate(rg[1])
+				want, err := f.db.ResponseTimesNaive(ctx, q)
+				must(t, err)
+				got, ok, err := f.db.ResponseTimesRollup(ctx, q)
+				must(t, err)
+				if !ok {
+					t.Fatalf("%v: rollups did not answer after a target change", q.Values())
+				}
+				sameResult(t, fmt.Sprintf("targets changed: %s..%s by %s filters %d", rg[0], rg[1], by, fi), got, want)
+			}
+		}
+	}
+
 	// Another zone, or a grouping the rollups lack: the incidents answer.
 	q := report.Query{Location: time.UTC, GroupBy: report.ByDistrict, From: report.Date{Year: 2026, Month: 2, Day: 1},
 		To: report.Date{Year: 2026, Month: 2, Day: 28}}

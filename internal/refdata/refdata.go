@@ -6,6 +6,7 @@ package refdata
 import (
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
@@ -137,8 +138,99 @@ type Priority struct {
 	Level   int
 	Label   string
 	Names   map[string]string // the label per language code; Label when a language lacks one
+	Targets map[Interval]*int // those of the latest change (in force today)
+	// History is every change of the targets, oldest first: an incident is
+	// judged against the targets in force on the local day it was
+	// received. Empty: Targets always applied.
+	History []TargetPeriod
+	// TargetsFrom, when a priority is saved, is the local day from which
+	// Targets apply (until a later change); zero: from the beginning.
+	TargetsFrom time.Time
+}
+
+// TargetPeriod is a change of a priority's targets: Targets apply to the
+// incidents received from the local day From on (until the next change).
+type TargetPeriod struct {
+	From    time.Time // a date (midnight UTC standing for the local day); zero: since always
 	Targets map[Interval]*int
 }
+
+// MaxLevel bounds a priority level: levels are the deployment's codes,
+// 1 the most urgent.
+const MaxLevel = 999
+
+// Day is the date of y, m, d as TargetPeriod.From holds it.
+func Day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+
+// TargetOn is the target of iv in force on local day day (as Day).
+func (p Priority) TargetOn(iv Interval, day time.Time) *int {
+	if len(p.History) == 0 {
+		return p.Targets[iv]
+	}
+	var t *int
+	for _, h := range p.History {
+		if h.From.After(day) {
+			break
+		}
+		t = h.Targets[iv]
+	}
+	return t
+}
+
+// TargetOver is the target of iv in force on every day from first to
+// last, and whether there is one such (nil, true: none throughout; false:
+// it changed between them).
+func (p Priority) TargetOver(iv Interval, first, last time.Time) (*int, bool) {
+	t := p.TargetOn(iv, first)
+	for _, h := range p.History {
+		if h.From.After(first) && !h.From.After(last) && !sameInt(h.Targets[iv], t) {
+			return nil, false
+		}
+	}
+	return t, true
+}
+
+// Changes lists the days after first and up to last on which any of the
+// intervals' targets of p change.
+func (p Priority) Changes(first, last time.Time) []time.Time {
+	var out []time.Time
+	cur := p.targetsOn(first)
+	for _, h := range p.History {
+		if !h.From.After(first) || h.From.After(last) {
+			continue
+		}
+		if !sameTargets(cur, h.Targets) {
+			out = append(out, h.From)
+		}
+		cur = h.Targets
+	}
+	return out
+}
+
+func (p Priority) targetsOn(day time.Time) map[Interval]*int {
+	if len(p.History) == 0 {
+		return p.Targets
+	}
+	var t map[Interval]*int
+	for _, h := range p.History {
+		if h.From.After(day) {
+			break
+		}
+		t = h.Targets
+	}
+	return t
+}
+
+func sameTargets(a, b map[Interval]*int) bool {
+	for _, iv := range Intervals {
+		if !sameInt(a[iv], b[iv]) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameInt(a, b *int) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 // LabelIn is the priority's label in the language lang, else its plain
 // label.
@@ -361,8 +453,8 @@ const MaxTargetSeconds = 86400
 func (p *Priority) Validate() error {
 	f := apperr.Fields{}
 	p.Label = CleanText(p.Label)
-	if p.Level < 1 || p.Level > 9 {
-		f.Add("level", "admin.err.level_range")
+	if p.Level < 1 || p.Level > MaxLevel {
+		f.Add("level", "admin.err.level_range", "Max", MaxLevel)
 	}
 	switch n := utf8.RuneCountInString(p.Label); {
 	case n == 0:

@@ -172,10 +172,12 @@ type Summary struct {
 	// Median, P90 and P95 are in seconds; nil when N is 0.
 	Median, P90, P95 *float64
 	// TargetS is the target in seconds when every incident of the set
-	// has the same one (e.g. grouped by priority); nil when none or mixed.
+	// has the same one and it did not change within the range (e.g.
+	// grouped by priority); nil when none, mixed or changed.
 	TargetS *int
 	// WithinTargetPct is the share (0-100) of the measured incidents with
-	// a target whose duration is at most their own priority's target; nil
+	// a target whose duration is at most the target of their priority in
+	// force on the day they were received; nil
 	// when no measured incident has a target.
 	WithinTargetPct *float64
 }
@@ -192,12 +194,16 @@ type sample struct {
 	seen         bool // any incident added (for the common target)
 }
 
-// add records one incident: its measurement and its priority's target.
-func (s *sample) add(seconds float64, st Status, target *int) {
+// add records one incident: its measurement, the target it is judged
+// against, and its priority's target over the whole range (common; fixed
+// false when that changed within the range).
+func (s *sample) add(seconds float64, st Status, target, common *int, fixed bool) {
 	switch {
+	case !fixed:
+		s.target, s.targetMixed, s.seen = nil, true, true
 	case !s.seen:
-		s.target, s.seen = target, true
-	case !s.targetMixed && !sameTarget(s.target, target):
+		s.target, s.seen = common, true
+	case !s.targetMixed && !sameTarget(s.target, common):
 		s.target, s.targetMixed = nil, true
 	}
 	switch st {

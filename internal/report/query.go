@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
 // Date is a calendar day in the deployment's time zone.
@@ -196,7 +197,7 @@ func (q Query) check(f apperr.Fields) {
 	if q.Shift != "" && !slices.Contains(Shifts, q.Shift) {
 		f.Add("shift", "report.err.shift")
 	}
-	if q.Priority != nil && (*q.Priority < 1 || *q.Priority > 9) {
+	if q.Priority != nil && (*q.Priority < 1 || *q.Priority > refdata.MaxLevel) {
 		f.Add("priority", "report.err.priority")
 	}
 	for name, id := range map[string]*int64{"district": q.DistrictID, "settlement": q.SettlementID, "type": q.TypeID, "unit": q.UnitID} {
@@ -239,7 +240,7 @@ const (
 	ParamDistrict   = "district"   // district id
 	ParamSettlement = "settlement" // settlement id
 	ParamIDPOnly    = "idp_only"   // 1/true/on/yes
-	ParamPriority   = "priority"   // level 1-9
+	ParamPriority   = "priority"   // level 1-refdata.MaxLevel
 	ParamType       = "type"       // incident type id
 	ParamDVOnly     = "dv_only"    // 1/true/on/yes; otherwise all calls
 	ParamShift      = "shift"      // day or night

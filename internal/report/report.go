@@ -19,6 +19,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
@@ -38,8 +39,9 @@ import (
 //   - an interval lacking either stage counts in Missing, one whose end
 //     comes before its start in Inconsistent, neither in N or the figures;
 //   - percentiles are percentile_cont's to within 1 second (a rollup can
-//     keep counts of durations per whole second), targets are the
-//     priorities' current ones.
+//     keep counts of durations per whole second); each incident is
+//     judged against its priority's targets in force on the local day it
+//     was received.
 type Source interface {
 	ResponseTimes(ctx context.Context, q Query) (Result, error)
 }
@@ -103,8 +105,9 @@ const NoneKey = "none"
 // ("2026-W07"), ByShift "day" or "night", ByAll "all". Groups are ordered
 // by priority level, week, shift order, or key, with NoneKey last.
 //
-// Targets are the priorities' current targets; an incident whose
-// priority has none for an interval counts in N but not in the share
+// An incident is judged against its priority's targets in force on the
+// local day it was received (refdata.Priority.TargetOn); one whose
+// priority has none for an interval then counts in N but not in the share
 // within target.
 type Builder struct {
 	q      Query
@@ -139,14 +142,39 @@ func (b *Builder) Add(in Incident) {
 		g.corrected++
 	}
 	prio, hasPrio := b.prios[in.Priority]
+	var day time.Time
+	if hasPrio {
+		d := DateOf(in.Received, b.q.Location)
+		day = refdata.Day(d.Year, d.Month, d.Day)
+	}
 	for i, d := range Definitions {
-		var target *int
+		var target, common *int
+		fixed := true
 		if hasPrio {
-			target = prio.Targets[d.Interval]
+			target = prio.TargetOn(d.Interval, day)
+			common, fixed = b.rangeTarget(prio, d.Interval)
 		}
 		secs, st := in.Interval(d)
-		g.samples[i].add(secs, st, target)
+		g.samples[i].add(secs, st, target, common, fixed)
 	}
+}
+
+// rangeTarget is p's target of iv over the query's days, and whether it
+// stayed the same throughout (the group's common target: see Summary).
+func (b *Builder) rangeTarget(p refdata.Priority, iv refdata.Interval) (*int, bool) {
+	return p.TargetOver(iv, refdata.Day(b.q.From.Year, b.q.From.Month, b.q.From.Day),
+		refdata.Day(b.q.To.Year, b.q.To.Month, b.q.To.Day))
+}
+
+// RangeTarget is p's target of iv over q's days, and whether it stayed the
+// same throughout: what a Source built on rollups gives CommonTarget for
+// the group's priorities (nil when it changed).
+func RangeTarget(q Query, p refdata.Priority, iv refdata.Interval) *int {
+	t, ok := (&Builder{q: q}).rangeTarget(p, iv)
+	if !ok {
+		return nil
+	}
+	return t
 }
 
 func (b *Builder) group(key, label string, rank int) *groupSum {

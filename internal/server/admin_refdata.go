@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -217,6 +218,20 @@ func (s *Server) refKinds() []*refKind {
 					fs = append(fs, web.Field{Name: "target_" + string(iv), Label: tc(ctx, "admin.field.target."+string(iv)), Type: "number",
 						Value: v.Get("target_" + string(iv)), Hint: tc(ctx, "admin.hint.target")})
 				}
+				// The day the targets apply from (migration 0019): today by
+				// default, in the deployment's zone; an earlier day asks to
+				// confirm re-judging the incidents already received.
+				today := s.today()
+				from := v.Get("targets_from")
+				if from == "" {
+					from = today.Format(time.DateOnly)
+				}
+				fs = append(fs, web.Field{Name: "targets_from", Label: tc(ctx, "admin.field.targets_from"), Type: "date",
+					Value: from, Required: true, Hint: tc(ctx, "admin.hint.targets_from")})
+				if d, err := time.Parse(time.DateOnly, from); err == nil && d.Before(today) {
+					fs = append(fs, web.Field{Name: "confirm_rejudge", Label: tc(ctx, "admin.field.confirm_rejudge"), Type: "checkbox",
+						Value: v.Get("confirm_rejudge")})
+				}
 				return fs, nil
 			},
 			save: func(ctx context.Context, id int64, v url.Values) error {
@@ -226,8 +241,33 @@ func (s *Server) refKinds() []*refKind {
 				for _, iv := range refdata.Intervals {
 					p.Targets[iv] = parseOptInt(f, v, "target_"+string(iv))
 				}
+				today := s.today()
+				if id != 0 { // a new level's targets apply from the beginning
+					p.TargetsFrom = today
+					if v.Get("targets_from") == "" {
+						// today
+					} else if d, err := time.Parse(time.DateOnly, v.Get("targets_from")); err != nil {
+						f.Add("targets_from", "admin.err.targets_from")
+					} else if d.After(today) {
+						f.Add("targets_from", "admin.err.targets_from_future")
+					} else {
+						p.TargetsFrom = d
+					}
+				}
 				if err := mergeErr(f, p.Validate()); err != nil {
 					return err
+				}
+				if id != 0 && p.TargetsFrom.Before(today) && v.Get("confirm_rejudge") != "on" {
+					// A past day re-judges the incidents received since,
+					// when the targets then in force change: say how many.
+					n, err := s.rejudged(ctx, int(id), &p)
+					if err != nil {
+						return err
+					}
+					if n > 0 {
+						f.Add("targets_from", "admin.err.targets_rejudge", "Count", n, "Date", p.TargetsFrom.Format(time.DateOnly))
+						return f.Err()
+					}
 				}
 				return db.SavePriority(ctx, &p, id == 0, int(id), actorOf(ctx))
 			},
@@ -616,4 +656,37 @@ func (s *Server) refDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setFlash(r, "ok", s.kt(r, k, "deleted"))
 	http.Redirect(w, r, "/admin/"+k.slug, http.StatusSeeOther)
+}
+
+// today is the deployment's local day now, as refdata.Day.
+func (s *Server) today() time.Time {
+	n := s.now().In(s.loc)
+	return refdata.Day(n.Year(), n.Month(), n.Day())
+}
+
+// rejudged counts the incidents of level whose judgement p's targets from
+// p.TargetsFrom on would change: none when they are the targets already in
+// force on that day, else those received from it to the level's next
+// change.
+func (s *Server) rejudged(ctx context.Context, level int, p *refdata.Priority) (int64, error) {
+	ps, err := s.db.Priorities(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, old := range ps {
+		if old.Level != level {
+			continue
+		}
+		same := true
+		for _, iv := range refdata.Intervals {
+			a, b := old.TargetOn(iv, p.TargetsFrom), p.Targets[iv]
+			if (a == nil) != (b == nil) || a != nil && *a != *b {
+				same = false
+			}
+		}
+		if same {
+			return 0, nil
+		}
+	}
+	return s.db.Rejudged(ctx, level, p.TargetsFrom, s.loc.String())
 }
