@@ -41,6 +41,7 @@ type PersonCandidate struct {
 	CreatedBy                          *int64
 	Confidential                       bool
 	UnitIDs                            []int64
+	PersonSize                         int // incidents linked to that person in that role
 	ByAge, ByPhone, ByFlat, ByBuilding bool
 }
 
@@ -78,6 +79,7 @@ func (db *DB) PersonCandidates(ctx context.Context, q PersonQuery) ([]PersonCand
 	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.number, i.received_at, ip.person_id, i.district_id, i.created_by,
 			i.address_confidential,
 			ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = i.id),
+			(SELECT count(*) FROM incident_persons x WHERE x.person_id = ip.person_id AND x.role = $6),
 			coalesce($2::int IS NOT NULL AND abs(i.`+ageCol+` + age_years(i.received_at, $7) - $2) <= $8, false),
 			($5 <> '' AND i.phone_key = $5), ($3 <> '' AND i.address_key = $3), ($4 <> '' AND i.building_key = $4)
 		FROM incidents i
@@ -97,7 +99,7 @@ func (db *DB) PersonCandidates(ctx context.Context, q PersonQuery) ([]PersonCand
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PersonCandidate, error) {
 		var c PersonCandidate
 		return c, r.Scan(&c.IncidentID, &c.Number, &c.ReceivedAt, &c.PersonID, &c.DistrictID, &c.CreatedBy,
-			&c.Confidential, &c.UnitIDs, &c.ByAge, &c.ByPhone, &c.ByFlat, &c.ByBuilding)
+			&c.Confidential, &c.UnitIDs, &c.PersonSize, &c.ByAge, &c.ByPhone, &c.ByFlat, &c.ByBuilding)
 	})
 	return out, mapErr(err, "")
 }
@@ -364,6 +366,10 @@ type Repeat struct {
 // RepeatLast is the latest earlier incident of the victim (else at the
 // flat).
 type RepeatLast struct {
+	ID         int64
+	DistrictID *int64
+	CreatedBy  *int64
+	UnitIDs    []int64
 	Number     string
 	ReceivedAt time.Time
 	Screened   bool // a danger screen was filed
@@ -376,6 +382,9 @@ type RepeatQuery struct {
 	Flat    string // the flat's key ("" none)
 	Before  time.Time
 	Exclude int64 // the incident itself
+	// Incidents are counted as the victim's too: earlier incidents the
+	// dispatcher has just confirmed are hers, not linked yet (intake).
+	Incidents []int64
 	// Confidential counts incidents whose address is confidential at the
 	// flat too (a viewer who may read such addresses).
 	Confidential bool
@@ -383,16 +392,25 @@ type RepeatQuery struct {
 
 // RepeatCounts counts repeat victimisation for q.
 func (db *DB) RepeatCounts(ctx context.Context, q RepeatQuery) (Repeat, error) {
-	rep := Repeat{Linked: q.Person != 0}
-	if q.Person == 0 && q.Flat == "" {
+	rep := Repeat{Linked: q.Person != 0 || len(q.Incidents) > 0}
+	if q.Person == 0 && q.Flat == "" && len(q.Incidents) == 0 {
 		return rep, nil
 	}
 	var lastNumber *string
 	var lastAt *time.Time
+	var last struct {
+		ID         *int64
+		DistrictID *int64
+		CreatedBy  *int64
+		UnitIDs    []int64
+	}
 	var screened, high *bool
 	err := db.Pool.QueryRow(ctx, `WITH v AS (
-			SELECT i.id, i.number, i.received_at FROM incident_persons ip JOIN incidents i ON i.id = ip.incident_id
-			WHERE $1 <> 0 AND ip.person_id = $1 AND ip.role = 'victim' AND i.received_at < $3 AND i.id <> $4),
+			SELECT i.id, i.number, i.received_at FROM (
+				SELECT ip.incident_id FROM incident_persons ip WHERE $1 <> 0 AND ip.person_id = $1 AND ip.role = 'victim'
+				UNION SELECT unnest($6::bigint[])) x
+			JOIN incidents i ON i.id = x.incident_id
+			WHERE i.received_at < $3 AND i.id <> $4),
 		f AS (
 			SELECT i.id, i.number, i.received_at FROM incidents i
 			WHERE $2 <> '' AND i.address_key = $2 AND i.received_at < $3 AND i.id <> $4 AND ($5 OR NOT i.address_confidential)),
@@ -403,20 +421,26 @@ func (db *DB) RepeatCounts(ctx context.Context, q RepeatQuery) (Repeat, error) {
 		SELECT (SELECT count(*) FROM v WHERE received_at >= $3 - interval '365 days'),
 			(SELECT count(*) FROM v),
 			(SELECT count(*) FROM f WHERE received_at >= $3 - interval '365 days'),
-			(SELECT number FROM last), (SELECT received_at FROM last),
+			(SELECT number FROM last), (SELECT received_at FROM last), (SELECT id FROM last),
+			(SELECT i.district_id FROM incidents i WHERE i.id = (SELECT id FROM last)),
+			(SELECT i.created_by FROM incidents i WHERE i.id = (SELECT id FROM last)),
+			ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = (SELECT id FROM last)),
 			(SELECT true FROM danger_screens d WHERE d.incident_id = (SELECT id FROM last) LIMIT 1),
 			(SELECT d.high_danger FROM danger_screens d WHERE d.incident_id = (SELECT id FROM last) ORDER BY d.done_at DESC, d.id DESC LIMIT 1),
 			(SELECT count(*) FROM protection_orders o WHERE o.ended_at IS NULL AND o.starts_at <= now() AND o.ends_at > now()
 				AND (o.incident_id IN (SELECT id FROM v) OR ($2 <> '' AND o.address_key = $2))),
 			(SELECT count(*) FROM referrals r WHERE r.closed_at IS NULL AND r.incident_id IN (SELECT id FROM v))`,
-		q.Person, q.Flat, q.Before, q.Exclude, q.Confidential).Scan(&rep.VictimYear, &rep.VictimAll, &rep.FlatYear,
-		&lastNumber, &lastAt, &screened, &high, &rep.ActiveOrders, &rep.OpenReferrals)
+		q.Person, q.Flat, q.Before, q.Exclude, q.Confidential, incidentIDs(q.Incidents)).Scan(&rep.VictimYear, &rep.VictimAll, &rep.FlatYear,
+		&lastNumber, &lastAt, &last.ID, &last.DistrictID, &last.CreatedBy, &last.UnitIDs, &screened, &high, &rep.ActiveOrders, &rep.OpenReferrals)
 	if err != nil {
 		return rep, mapErr(err, "")
 	}
 	if lastNumber != nil && lastAt != nil {
 		rep.Last = &RepeatLast{Number: *lastNumber, ReceivedAt: *lastAt, Screened: screened != nil && *screened,
-			HighDanger: high != nil && *high}
+			HighDanger: high != nil && *high, DistrictID: last.DistrictID, CreatedBy: last.CreatedBy, UnitIDs: last.UnitIDs}
+		if last.ID != nil {
+			rep.Last.ID = *last.ID
+		}
 	}
 	return rep, nil
 }
@@ -563,4 +587,11 @@ func fieldErr(field, id string, kv ...any) error {
 	e := apperr.Fields{}
 	e.Add(field, id, kv...)
 	return e.Err()
+}
+
+func incidentIDs(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{} // never NULL: unnest(NULL) is no row, but keep the type plain
+	}
+	return ids
 }

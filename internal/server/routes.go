@@ -164,6 +164,14 @@ func (s *Server) router() chi.Router {
 			r.With(allow(adminOnly)).Post("/admin/users/{id}/totp/reset", s.adminResetTOTP)
 			// -- end second-factor administration
 
+			// -- victims-across-incidents routes (victims.go): which incidents,
+			// internal/access (CanLinkPersons, CanUndoPersonLink)
+			r.With(allow(personRoles)).Post("/incidents/{id}/persons", s.decidePerson)
+			r.With(allow(undoPersonRoles)).Post("/incidents/{id}/persons/undo", s.undoPerson)
+			r.With(allow(personRoles)).Post("/incidents/{id}/safe-contact", s.saveSafeContact)
+			r.With(allow(personRoles)).Post("/incidents/{id}/call-back", s.callBack)
+			// -- end victims-across-incidents routes
+
 			// -- correction routes (corrections.go)
 			r.With(allow(correctRoles)).Get("/incidents/{id}/correct", s.correctionForm)
 			r.With(allow(correctRoles)).Post("/incidents/{id}/correct", s.saveCorrection)
