@@ -405,7 +405,9 @@ func (s *Server) safeContactPanel(r *http.Request, in *incident.Incident) (templ
 	}
 	p.Unsafe = rule.SafeToCall == nil || !*rule.SafeToCall
 	p.PoliceOnly = sc != nil && sc.Who == "police"
-	kv := func(label, value string, warn bool) web.KV { return web.KV{Label: l.T(label), Value: value, Warn: warn} }
+	kv := func(label, value string, warn bool) web.KV {
+		return web.KV{Label: l.T(label), Value: value, Warn: warn}
+	}
 	p.Rule = []web.KV{kv("victims.safe.call", boolText(l, rule.SafeToCall, "victims.safe.call_yes", "victims.safe.call_no", "victims.safe.call_unknown"), p.Unsafe)}
 	if rule.Phone != "" {
 		p.Rule = append(p.Rule, kv("victims.safe.phone", rule.Phone, false))
