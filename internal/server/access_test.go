@@ -185,6 +185,10 @@ var recordRoutes = []recordRoute{
 	{key: "POST /orders/{oid}/extend", param: "oid", change: true},                                              // no new end: 422
 	{key: "POST /orders/{oid}/end", param: "oid", change: true},                                                 // no reason: 422
 	{key: "POST /referrals/{rid}/status", param: "rid", change: true, form: url.Values{"to": {"no-such-step"}}}, // 422
+	{key: "POST /incidents/{id}/persons", param: "id", change: true},                                            // no incident offered: 422
+	{key: "POST /incidents/{id}/persons/undo", param: "id", change: true},                                       // no reason: 422
+	{key: "POST /incidents/{id}/safe-contact", param: "id", change: true},                                       // no "who may contact": 422
+	{key: "POST /incidents/{id}/call-back", param: "id", change: true},                                          // not known to be safe, no reason: 422
 }
 
 // accessRecord is one record of the fixture and what belongs to it.
