@@ -595,3 +595,77 @@ func incidentIDs(ids []int64) []int64 {
 	}
 	return ids
 }
+
+// RepeatHouseholds lists, for the demo data, groups of incidents whose
+// victim has the same name at the same flat (a strong match), oldest
+// incident first in each group, at most limit groups, largest first.
+func (db *DB) RepeatHouseholds(ctx context.Context, limit int) ([][]int64, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT array_agg(id ORDER BY received_at, id) FROM incidents
+		WHERE victim_key LIKE '% %' AND address_key <> ''
+		GROUP BY victim_key, address_key HAVING count(*) >= 2
+		ORDER BY count(*) DESC, min(id) LIMIT $1`, limit)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[[]int64])
+	return out, mapErr(err, "")
+}
+
+// personsSeedLockKey serialises the demo's linking of persons (a
+// session-level advisory lock: the links are made in transactions of
+// their own).
+const personsSeedLockKey = 0x6476_7065_7273
+
+// SeedPersonsOnce runs fn unless a person record exists, one process at a
+// time; it reports whether fn ran.
+func (db *DB) SeedPersonsOnce(ctx context.Context, fn func() error) (bool, error) {
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return false, mapErr(err, "")
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, personsSeedLockKey); err != nil {
+		return false, mapErr(err, "")
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, personsSeedLockKey) //nolint:errcheck
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM persons)`).Scan(&exists); err != nil || exists {
+		return false, mapErr(err, "")
+	}
+	return true, fn()
+}
+
+// SeedPersons links each group of incidents (the demo's repeat victims,
+// oldest first) to one new person as confirmed, with the group's
+// safe-contact rule where rules has one (nil: none), in one transaction
+// and one audit row: the demo data, not a user's decision.
+func (db *DB) SeedPersons(ctx context.Context, groups [][]int64, rules []*SafeContact, by audit.Actor) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for i, g := range groups {
+			var sc SafeContact
+			has := i < len(rules) && rules[i] != nil
+			if has {
+				sc = *rules[i]
+			} else {
+				sc.Who = "police"
+			}
+			b.Queue(`WITH p AS (INSERT INTO persons (created_by) VALUES (NULL) RETURNING id),
+				l AS (INSERT INTO incident_persons (incident_id, role, person_id) SELECT x, 'victim', p.id FROM p, unnest($1::bigint[]) x),
+				d AS (INSERT INTO person_link_decisions (incident_id, role, other_incident_id, person_id, decision)
+					SELECT x, 'victim', $2, p.id, 'confirmed' FROM p, unnest($1::bigint[]) x WHERE x <> $2),
+				s AS (INSERT INTO safe_contacts (person_id, safe_to_call, phone, safe_times, message_ok, code_word, who)
+					SELECT p.id, $4, $5, $6, $7, $8, $9 FROM p WHERE $3)
+				SELECT 1`, g, g[0], has, sc.SafeToCall, sc.Phone, sc.SafeTimes, sc.MessageOK, sc.CodeWord, sc.Who)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "person.seed", RecordType: "person",
+			Detail: map[string]any{"persons": len(groups)}})
+	})
+	return mapErr(err, "")
+}
