@@ -209,6 +209,9 @@ func (s *Server) router() chi.Router {
 		// -- end dashboard routes
 		r.With(allow(reportRoles)).Get("/reports/response-times.json", s.responseTimesJSON)
 		r.With(allow(reportRoles)).Get("/reports/response-times.csv", s.responseTimesCSV)
+		// repeat victimisation (repeatrates.go): the scope of reportQuery
+		r.With(allow(reportRoles)).Get("/reports/repeat-victimisation.json", s.repeatRatesJSON)
+		r.With(allow(reportRoles)).Get("/reports/repeat-victimisation.csv", s.repeatRatesCSV)
 		// -- audit routes (audit.go)
 		r.With(allow(adminOnly)).Get("/admin/audit", s.adminAudit)
 		r.With(allow(adminOnly)).Get("/admin/audit.csv", s.auditCSV)

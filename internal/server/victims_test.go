@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -95,6 +96,33 @@ func TestIntakeConfirmsVictimAndCountsRepeat(t *testing.T) {
 	b := body(t, ok200(t, f.c.get("/board")))
 	if strings.Contains(b, "NOT SAFE") || strings.Contains(b, "safe-contact") {
 		t.Error("the board shows the safe-contact rule")
+	}
+	// The supervisors' repeat-rate export counts her second call as a
+	// repeat, and holds no rule, name or number.
+	createUser(t, f.ts.DB, "sup", account.Supervisor, "LEN")
+	sup := f.ts.client(t)
+	sup.mustLogin("sup", testPassword)
+	var got struct {
+		Groups []struct {
+			Key         string `json:"key"`
+			DVIncidents int    `json:"dv_incidents"`
+			Repeats     int    `json:"repeats"`
+		} `json:"groups"`
+	}
+	raw := body(t, ok200(t, sup.get("/reports/repeat-victimisation.json?repeat_by=all")))
+	if err := json.Unmarshal([]byte(raw), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Groups) != 1 || got.Groups[0].DVIncidents != 2 || got.Groups[0].Repeats != 1 {
+		t.Errorf("repeat-rate export: %s, want 2 DV incidents, 1 repeat", raw)
+	}
+	for _, leak := range []string{"Asanova", "NOT SAFE", "+996"} {
+		if strings.Contains(raw, leak) {
+			t.Errorf("the export holds %q", leak)
+		}
+	}
+	if resp := f.c.get("/reports/repeat-victimisation.csv"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a dispatcher's export: %d, want 403", resp.StatusCode)
 	}
 }
 
