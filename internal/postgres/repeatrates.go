@@ -30,20 +30,7 @@ const (
 var RepeatRateGroupings = []string{RepeatByAll, RepeatByDistrict, RepeatBySettlement, RepeatBySex, RepeatByAge}
 
 // RepeatRate is one group's figures.
-type RepeatRate struct {
-	Key, Label string
-	Incidents  int      // DV incidents in the group
-	Repeats    int      // of them, with an earlier DV incident of the victim in the 365 days before
-	MedianDays *float64 // median days since the victim's previous DV incident (nil: none had one)
-}
-
-// Share is Repeats / Incidents (0 without incidents).
-func (r RepeatRate) Share() float64 {
-	if r.Incidents == 0 {
-		return 0
-	}
-	return float64(r.Repeats) / float64(r.Incidents)
-}
+type RepeatRate = report.RepeatFigure
 
 // RepeatRates computes the repeat-rate figures of q's DV incidents grouped
 // by by (RepeatRateGroupings), ordered by key.

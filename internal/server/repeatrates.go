@@ -2,10 +2,7 @@ package server
 
 import (
 	"bytes"
-	"encoding/csv"
-	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
@@ -30,16 +27,6 @@ func (s *Server) repeatRatesJSON(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) repeatRatesCSV(w http.ResponseWriter, r *http.Request) {
 	s.exportRepeatRates(w, r, report.CSV)
-}
-
-// repeatRateRow is one group of the export.
-type repeatRateRow struct {
-	Key         string   `json:"key"`
-	Label       string   `json:"label"`
-	DVIncidents int      `json:"dv_incidents"`
-	Repeats     int      `json:"repeats"`
-	Share       float64  `json:"share"`
-	MedianDays  *float64 `json:"median_days"`
 }
 
 func (s *Server) exportRepeatRates(w http.ResponseWriter, r *http.Request, f report.Format) {
@@ -73,26 +60,8 @@ func (s *Server) exportRepeatRates(w http.ResponseWriter, r *http.Request, f rep
 		s.fail(w, r, err)
 		return
 	}
-	rows := make([]repeatRateRow, 0, len(rates))
-	for _, x := range rates {
-		rows = append(rows, repeatRateRow{Key: x.Key, Label: x.Label, DVIncidents: x.Incidents, Repeats: x.Repeats,
-			Share: x.Share(), MedianDays: x.MedianDays})
-	}
 	var buf bytes.Buffer
-	if f == report.CSV {
-		cw := csv.NewWriter(&buf)
-		cw.Write([]string{"key", "label", "dv_incidents", "repeats", "share", "median_days"}) //nolint:errcheck
-		for _, x := range rows {
-			median := ""
-			if x.MedianDays != nil {
-				median = strconv.FormatFloat(*x.MedianDays, 'f', 1, 64)
-			}
-			cw.Write([]string{x.Key, x.Label, strconv.Itoa(x.DVIncidents), strconv.Itoa(x.Repeats), //nolint:errcheck
-				strconv.FormatFloat(x.Share, 'f', 4, 64), median})
-		}
-		cw.Flush()
-	} else if err := json.NewEncoder(&buf).Encode(map[string]any{"from": q.From.String(), "to": q.To.String(),
-		"repeat_by": by, "groups": rows}); err != nil {
+	if err := report.EncodeRepeat(&buf, q, by, rates, f); err != nil {
 		s.fail(w, r, err)
 		return
 	}
