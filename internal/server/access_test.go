@@ -188,7 +188,8 @@ var recordRoutes = []recordRoute{
 	{key: "POST /incidents/{id}/persons", param: "id", change: true},                                            // no incident offered: 422
 	{key: "POST /incidents/{id}/persons/undo", param: "id", change: true},                                       // no reason: 422
 	{key: "POST /incidents/{id}/safe-contact", param: "id", change: true},                                       // no "who may contact": 422
-	{key: "POST /incidents/{id}/call-back", param: "id", change: true},                                          // not known to be safe, no reason: 422
+	{key: "POST /incidents/{id}/call-back", param: "id", change: true},
+	{key: "GET /incidents/{id}/persons/export", param: "id", change: true}, // no person linked: 409                                          // not known to be safe, no reason: 422
 }
 
 // accessRecord is one record of the fixture and what belongs to it.

@@ -170,6 +170,7 @@ func (s *Server) router() chi.Router {
 			r.With(allow(undoPersonRoles)).Post("/incidents/{id}/persons/undo", s.undoPerson)
 			r.With(allow(personRoles)).Post("/incidents/{id}/safe-contact", s.saveSafeContact)
 			r.With(allow(personRoles)).Post("/incidents/{id}/call-back", s.callBack)
+			r.With(allow(undoPersonRoles)).Get("/incidents/{id}/persons/export", s.exportPerson) // personexport.go
 			// -- end victims-across-incidents routes
 
 			// -- correction routes (corrections.go)

@@ -76,6 +76,7 @@ var routeAccess = map[string][]account.Role{
 	"GET /reports/repeat-victimisation.json": {account.Supervisor, account.Admin},
 	"GET /reports/repeat-victimisation.csv":  {account.Supervisor, account.Admin},
 	"POST /incidents/{id}/persons/undo":      {account.Supervisor},
+	"GET /incidents/{id}/persons/export":     {account.Supervisor},
 	"POST /incidents/{id}/safe-contact":      {account.Dispatcher, account.Officer, account.Supervisor},
 	"POST /incidents/{id}/call-back":         {account.Dispatcher, account.Officer, account.Supervisor},
 	"POST /referrals/{rid}/status":           {account.Dispatcher, account.Officer, account.Supervisor},

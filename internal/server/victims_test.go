@@ -190,3 +190,50 @@ func TestIncidentPageLinksAndSupervisorUndoes(t *testing.T) {
 		t.Errorf("%d audited undos, want 1", n)
 	}
 }
+
+// TestPersonExportRedaction: a supervisor exports everything held about a
+// victim; redacted, other people's details are left out; for the
+// suspect's side her addresses and safe-contact rule are left out too.
+// Each export is audited; a dispatcher may not export.
+func TestPersonExportRedaction(t *testing.T) {
+	f := newIntakeFixture(t)
+	v := f.validForm(f.openForm(t))
+	v.Set("victim_age", "30")
+	v.Set("suspect_name", "Bolot Asanov")
+	v.Set("safe_to_call", "no")
+	first := f.logVictimCall(t, v)
+	path := "/incidents/" + itoa(first) + "/persons/export"
+	if resp := f.c.get(path); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a dispatcher's person export: %d, want 403", resp.StatusCode)
+	}
+	createUser(t, f.ts.DB, "sup", account.Supervisor, "LEN")
+	sup := f.ts.client(t)
+	sup.mustLogin("sup", testPassword)
+	full := body(t, ok200(t, sup.get(path+"?role=victim&requester=subject")))
+	for _, want := range []string{"Aigul Asanova", "Bolot Asanov", "ul. Chui 12, kv. 5", "Caller hears shouting", "SafeToCall"} {
+		if !strings.Contains(full, want) {
+			t.Errorf("unredacted export lacks %q:\n%s", want, full)
+		}
+	}
+	red := body(t, ok200(t, sup.get(path+"?role=victim&requester=subject&redact=1")))
+	for _, gone := range []string{"Bolot Asanov", "Nurgul Toktogulova", "Caller hears shouting"} {
+		if strings.Contains(red, gone) {
+			t.Errorf("redacted export holds %q", gone)
+		}
+	}
+	if !strings.Contains(red, "Aigul Asanova") || !strings.Contains(red, "ul. Chui 12, kv. 5") {
+		t.Errorf("redacted export for her lacks her own name or address:\n%s", red)
+	}
+	side := body(t, ok200(t, sup.get(path+"?role=victim&requester=suspect_side")))
+	for _, gone := range []string{"ul. Chui 12", "SafeToCall", "Bolot Asanov", "Nurgul Toktogulova"} {
+		if strings.Contains(side, gone) {
+			t.Errorf("export for the suspect's side holds %q:\n%s", gone, side)
+		}
+	}
+	if n := queryInt(t, f.ts.DB, `SELECT count(*) FROM audit_events WHERE action = 'person.export'`); n != 3 {
+		t.Errorf("%d audited person exports, want 3", n)
+	}
+	if n := queryInt(t, f.ts.DB, `SELECT count(*) FROM audit_events WHERE action = 'person.export' AND detail::text LIKE '%Asanova%'`); n != 0 {
+		t.Error("the audit row holds the export's content")
+	}
+}
