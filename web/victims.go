@@ -48,6 +48,10 @@ type LinkedPerson struct {
 	Incidents  []LinkRow
 	Elsewhere  string // the incidents outside the viewer's area, counted
 	UndoAction string // a supervisor's undo: "" when the viewer may not
+	// ExportAction is a supervisor's export of everything held about
+	// the person (GET, with role, requester and redact): "" when not.
+	ExportAction string
+	Role         string
 }
 
 // LinkRow is one incident of a person.

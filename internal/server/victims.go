@@ -315,6 +315,7 @@ func (s *Server) personsPanel(r *http.Request, in *incident.Incident) (templ.Com
 			}
 			if access.CanUndoPersonLink(u, rec) {
 				lp.UndoAction = incidentHref(in.ID) + "/persons/undo?role=" + role
+				lp.ExportAction, lp.Role = incidentHref(in.ID)+"/persons/export", role
 			}
 			p.Linked = append(p.Linked, lp)
 		}
