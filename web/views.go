@@ -270,6 +270,9 @@ type HistoryView struct {
 	Elsewhere, ElsewhereNamesakes []AreaRow
 	// ActiveOrders are protection orders in force here: shown first.
 	ActiveOrders []OrderWarning
+	// Victim is the victim across incidents (intake only): "same person
+	// as in DV-...?" and the repeat counts (victims.go).
+	Victim *VictimBox
 }
 
 // DuplicateRow is an open incident the call being typed may be about.

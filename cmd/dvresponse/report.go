@@ -21,13 +21,17 @@ import (
 const reportUsage = `usage: dvresponse report [--from YYYY-MM-DD] [--to YYYY-MM-DD]
          [--group-by priority|district|settlement|type|week|shift|all] [--dv-only] [--idp-only]
          [--district ID] [--settlement ID] [--priority LEVEL] [--type ID] [--shift day|night] [--unit ID]
-         [--format json|csv]
+         [--format json|csv] [--repeat-by all|district|settlement|sex|age]
 
 Response times of the incidents received from the first to the last day,
 both whole days in the deployment's time zone (DVR_TIME_ZONE), by default
 the 28 days ending today, grouped by priority. The figures are those of the
 web exports /reports/response-times.json and .csv with the same parameters.
 Output goes to standard output (default JSON); every run is audited.
+With --repeat-by the report is instead the repeat-victimisation figures
+of the DV incidents selected (share with an earlier DV incident of the
+same victim in the 365 days before, median days between them), as the web
+export /reports/repeat-victimisation.json and .csv.
 With DATABASE_READ_URL set the figures are read from that reporting
 replica (its lag is printed to standard error) and the audit record is
 written to DATABASE_URL.`
@@ -54,6 +58,7 @@ func cmdReport(ctx context.Context, cfg config.Config, args []string, e env) err
 	dvOnly := fs.Bool("dv-only", false, "domestic-violence incident types only")
 	idpOnly := fs.Bool("idp-only", false, "incidents in IDP settlements only")
 	formatName := fs.String("format", "json", "json or csv")
+	repeatBy := fs.String("repeat-by", "", "repeat-victimisation figures by all, district, settlement, sex or age")
 	if err := fs.Parse(args); err != nil {
 		return usageError(reportUsage)
 	}
@@ -70,6 +75,9 @@ func cmdReport(ctx context.Context, cfg config.Config, args []string, e env) err
 	if err != nil {
 		return usageError(err.Error() + "\n\n" + reportUsage)
 	}
+	if *repeatBy != "" && !slices.Contains(postgres.RepeatRateGroupings, *repeatBy) {
+		return usageError("--repeat-by: all, district, settlement, sex or age\n\n" + reportUsage)
+	}
 	q, err := report.ParseQuery(v, cfg.Location, time.Now())
 	if err != nil {
 		return usageError(flagNames(err) + "\n\n" + reportUsage)
@@ -82,6 +90,18 @@ func cmdReport(ctx context.Context, cfg config.Config, args []string, e env) err
 		return err
 	}
 	defer db.Close()
+	if *repeatBy != "" {
+		src := db
+		if cfg.DatabaseReadURL != "" {
+			rdb, err := postgres.OpenReplica(ctx, cfg.DatabaseReadURL, postgres.Options{MaxConns: 2})
+			if err != nil {
+				return err
+			}
+			defer rdb.Close()
+			src = rdb
+		}
+		return exportRepeat(ctx, src, db, q, *repeatBy, format, e)
+	}
 	if cfg.DatabaseReadURL == "" {
 		return exportReport(ctx, db, db, q, format, e)
 	}
@@ -142,6 +162,27 @@ func exportReport(ctx context.Context, src report.Source, db *postgres.DB, q rep
 		return describe(err)
 	}
 	_, err := e.stdout.Write(buf.Bytes())
+	return err
+}
+
+// exportRepeat computes the repeat-victimisation figures from src,
+// audits the export and only then writes them.
+func exportRepeat(ctx context.Context, src, db *postgres.DB, q report.Query, by string, f report.Format, e env) error {
+	figs, err := src.RepeatRates(ctx, q, by)
+	if err != nil {
+		return describe(err)
+	}
+	var buf bytes.Buffer
+	if err := report.EncodeRepeat(&buf, q, by, figs, f); err != nil {
+		return err
+	}
+	detail := q.AuditDetail()
+	detail["format"], detail["via"], detail["repeat_by"] = string(f), "cli", by
+	if err := db.Audit(ctx, audit.Entry{Actor: audit.Actor{Username: "cli", Role: "cli"}, Action: "report.export",
+		RecordType: "report", RecordID: "repeat-victimisation", Detail: detail}); err != nil {
+		return describe(err)
+	}
+	_, err = e.stdout.Write(buf.Bytes())
 	return err
 }
 

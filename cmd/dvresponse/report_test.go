@@ -107,6 +107,14 @@ func TestReportCommandMatchesWebExports(t *testing.T) {
 	query := "?from=2026-03-01&to=2026-03-01&group_by=priority&dv_only=1"
 	webJSON := fetch("/reports/response-times.json" + query)
 	webCSV := fetch("/reports/response-times.csv" + query)
+	// Issue 16: the repeat-victimisation figures, the same both ways.
+	for _, f := range []string{"json", "csv"} {
+		cli := c.mustRun("", "report", "--from", "2026-03-01", "--to", "2026-03-01", "--repeat-by", "district", "--format", f)
+		web := string(fetch("/reports/repeat-victimisation." + f + "?from=2026-03-01&to=2026-03-01&repeat_by=district"))
+		if cli != web || !strings.Contains(cli, "LEN") {
+			t.Errorf("repeat figures (%s): command line\n%s\nweb\n%s", f, cli, web)
+		}
+	}
 
 	figures := map[string]report.Figures{}
 	for name, export := range map[string]struct {
@@ -223,6 +231,7 @@ func TestReportCommandErrors(t *testing.T) {
 		{[]string{"--shift", "evening"}, "--shift:"},
 		{[]string{"--no-such-flag"}, "usage: dvresponse report"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--repeat-by", "victim"}, "--repeat-by"},
 	}
 	for _, tt := range tests {
 		_, _, err := c.run(context.Background(), "", append([]string{"report"}, tt.args...)...)

@@ -208,3 +208,24 @@ func AreaOf(u *account.User) Area {
 	}
 	return a
 }
+
+// Persons (issue 16). Whether two incidents concern the same person, and
+// how a victim may be contacted, is decided on an incident: by those who
+// may change it (a dispatcher, supervisor, or officer whose unit is on it;
+// administrators change nothing). A supervisor who may change it may also
+// undo a link, with a reason. The safe-contact rule is read by whoever may
+// see the incident; the candidates offered are only incidents the user
+// may see.
+
+// CanLinkPersons says whether u may confirm or reject that the person on
+// rec is the one on an earlier incident, and record her safe-contact rule
+// and call-backs.
+func CanLinkPersons(u *account.User, rec Record) bool {
+	return u != nil && u.Role != account.Admin && CanChange(u, rec)
+}
+
+// CanUndoPersonLink says whether u may undo a link of rec's person: a
+// supervisor who may change rec.
+func CanUndoPersonLink(u *account.User, rec Record) bool {
+	return u != nil && u.Role == account.Supervisor && CanChange(u, rec)
+}

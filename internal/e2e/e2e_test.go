@@ -124,6 +124,10 @@ func TestDispatcherLogsCallWithKeyboard(t *testing.T) {
 
 	bA.login(dispatcher, dispatcherPassword, "/board")
 
+	// Issue 16: the victim of this call was in an earlier one (same name
+	// and age, another place), not yet linked to anyone.
+	earlier := storeVictimCall(t, a, "Tsminda Ninos 4, bina 2", "Saltanat Usenova", 29)
+
 	// B, a second city-wide dispatcher (no district: the whole control
 	// room's area), watches the board.
 	if _, err := a.DB.CreateUser(context.Background(), account.Draft{Username: "dispatcher.two", Role: "dispatcher",
@@ -158,6 +162,19 @@ func TestDispatcherLogsCallWithKeyboard(t *testing.T) {
 	bA.chooseByTyping("f-weapons", "Y", "Yes")
 	bA.tabTo("f-caller_name", 4)
 	bA.press("Aida Temirova")
+	// The victim's name and age: the panel offers "same person as in
+	// DV-...?"; once confirmed it says "2nd incident in 12 months" before
+	// the call is saved.
+	typed := bA.mark()
+	mustEval[bool](bA, `(() => { const set = (id, v) => { const e = document.getElementById(id); e.value = v;
+		e.dispatchEvent(new Event("input", {bubbles: true})); e.dispatchEvent(new Event("change", {bubbles: true})); };
+		set("f-victim_name", "Saltanat Usenova"); set("f-victim_age", "29"); return true })()`)
+	sameYes := `document.querySelector('#person-offers input[name="victim_same_` + strconv.FormatInt(earlier, 10) + `"][value="yes"]')`
+	bA.waitFor("the 'same person' offer", stepTimeout, "!!"+sameYes)
+	bA.waitNetworkIdle(typed, 600*time.Millisecond, stepTimeout) // the panel's lookups as typed are done
+	mustEval[bool](bA, sameYes+`.click(), true`)
+	bA.waitFor(`"2nd incident in 12 months" on the intake panel`, stepTimeout,
+		`(document.querySelector("#history .repeat-headline") || {}).textContent === "2nd incident in 12 months"`)
 	t.Logf("intake: address, district, %d Tabs to the type (%q), priority %q, weapons, caller", tabs, typ, prio)
 	bA.screenshot("A-intake")
 
@@ -182,6 +199,14 @@ func TestDispatcherLogsCallWithKeyboard(t *testing.T) {
 		}
 	}
 	t.Logf("logged %s at %s", number, incPath)
+	var linked bool
+	if err := a.DB.Pool.QueryRow(context.Background(), `SELECT count(DISTINCT person_id) = 1 AND count(*) = 2 FROM incident_persons
+		WHERE role = 'victim' AND incident_id IN ($1, (SELECT id FROM incidents WHERE number = $2))`, earlier, number).Scan(&linked); err != nil {
+		t.Fatal(err)
+	}
+	if !linked {
+		t.Errorf("%s was not linked to the earlier incident of its victim", number)
+	}
 
 	// B's board shows the new call without a reload.
 	start := time.Now()
@@ -239,6 +264,21 @@ func TestDispatcherLogsCallWithKeyboard(t *testing.T) {
 		}
 	}
 	t.Logf("B's board refreshed itself %d time(s) from /board/fragment", n)
+}
+
+// storeVictimCall stores a Gori call naming a victim and her age, a month
+// ago, and returns its id.
+func storeVictimCall(t *testing.T, a *app, address, victim string, age int) int64 {
+	t.Helper()
+	n, by := storeCall(t, a, address)
+	n.Victim = incident.Person{Name: victim, Age: &age}
+	n.ReceivedAt = n.ReceivedAt.Add(-30 * 24 * time.Hour)
+	n.Keys = incident.KeysOf(match.Rules{Region: "KG"}, n.Address, n.Caller.Phone, n.Caller.Name, n.Victim.Name, n.Suspect.Name)
+	id, _, _, err := a.DB.CreateIncident(context.Background(), n, a.Loc, by)
+	if err != nil {
+		t.Fatalf("store the earlier call: %v", err)
+	}
+	return id
 }
 
 // storeCall is a validated call ready for DB.CreateIncident: a Gori call

@@ -489,6 +489,13 @@ func TestOfficerJourneyOnPhone(t *testing.T) {
 	}
 	a := startApp(t)
 	incID, number, _ := officerIncident(t, a)
+	// Issue 16: the victim's safe-contact rule, shown before the call-back
+	// button.
+	notSafe := false
+	if err := a.DB.SaveSafeContact(context.Background(), incID, postgres.SafeContact{SafeToCall: &notSafe, SafeTimes: "after 18:00",
+		CodeWord: "Is the bakery open?", Who: "police"}, false, audit.Actor{Username: "test"}); err != nil {
+		t.Fatal(err)
+	}
 	lap("app and data")
 	incPath := "/incidents/" + strconv.FormatInt(incID, 10)
 
@@ -596,6 +603,22 @@ func TestOfficerJourneyOnPhone(t *testing.T) {
 		o.note("%s: the stage buttons end at %.0f px, below the first screen (%d px): \"En route\" needs a scroll", pathPattern(incPath), pv.StageBelow, phoneH)
 	}
 
+	type ruleView struct {
+		Rule      string  `json:"rule"`
+		RuleTop   float64 `json:"ruleTop"`
+		ButtonTop float64 `json:"buttonTop"`
+		Before    bool    `json:"before"`
+	}
+	rv := mustEval[ruleView](o.browser, `(() => {
+		const r = document.querySelector("#safe-contact .safe-rule"), b = document.querySelector("#safe-contact .call-back-button");
+		if (!r || !b) return {rule: r ? r.textContent : "", ruleTop: -1, buttonTop: -1, before: false};
+		return {rule: r.textContent.trim().replace(/\s+/g, " "), ruleTop: r.getBoundingClientRect().top, buttonTop: b.getBoundingClientRect().top,
+			before: !!(r.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING)};
+	})()`)
+	if !strings.Contains(rv.Rule, "NOT SAFE") || !strings.Contains(rv.Rule, "after 18:00") || !rv.Before || rv.RuleTop < 0 || rv.RuleTop >= rv.ButtonTop {
+		t.Errorf("incident page: want the safe-contact rule (NOT SAFE, after 18:00) above the call-back button; rule %q at %.0f px, button at %.0f px",
+			rv.Rule, rv.RuleTop, rv.ButtonTop)
+	}
 	lap("incident page")
 
 	// En route, first with no network: the press is not sent, the page

@@ -117,6 +117,12 @@ func demo(ctx context.Context, db *postgres.DB, loc *time.Location, out io.Write
 		fmt.Fprintf(out, "open incidents: %d loaded at every stage, relative to now\n", n)
 	}
 
+	// 3c. Victims across incidents: repeat victims linked, safe-contact
+	// rules (victims.go).
+	if err := seedVictims(ctx, db, out); err != nil {
+		return fmt.Errorf("seed victims: %w", err)
+	}
+
 	printAccounts(out, accounts)
 	fmt.Fprintf(out, "demo data ready in %.1fs\n", time.Since(began).Seconds())
 	return nil

@@ -185,6 +185,11 @@ var recordRoutes = []recordRoute{
 	{key: "POST /orders/{oid}/extend", param: "oid", change: true},                                              // no new end: 422
 	{key: "POST /orders/{oid}/end", param: "oid", change: true},                                                 // no reason: 422
 	{key: "POST /referrals/{rid}/status", param: "rid", change: true, form: url.Values{"to": {"no-such-step"}}}, // 422
+	{key: "POST /incidents/{id}/persons", param: "id", change: true},                                            // no incident offered: 422
+	{key: "POST /incidents/{id}/persons/undo", param: "id", change: true},                                       // no reason: 422
+	{key: "POST /incidents/{id}/safe-contact", param: "id", change: true},                                       // no "who may contact": 422
+	{key: "POST /incidents/{id}/call-back", param: "id", change: true},
+	{key: "GET /incidents/{id}/persons/export", param: "id", change: true}, // no person linked: 409                                          // not known to be safe, no reason: 422
 }
 
 // accessRecord is one record of the fixture and what belongs to it.
@@ -504,7 +509,8 @@ func (f *accessFixture) recordRoutesAs(t *testing.T, c *client, user string) {
 // exportsAs requests the report exports for each district as user.
 func (f *accessFixture) exportsAs(t *testing.T, c *client, user string) {
 	t.Helper()
-	for _, path := range []string{"/reports/response-times.json", "/reports/response-times.csv"} {
+	for _, path := range []string{"/reports/response-times.json", "/reports/response-times.csv",
+		"/reports/repeat-victimisation.json", "/reports/repeat-victimisation.csv"} {
 		for _, code := range []string{"LEN", "OSH"} {
 			what := "GET " + path + " for district " + code + " as " + user
 			before := f.denials(t, f.users[user].ID)

@@ -120,6 +120,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hv := s.historyView(r, q, incident.Own{}, "intake", r.PostFormValue("key"))
+	hv.Victim = s.intakeVictimBox(r, q) // victims.go
 	s.render(w, r, http.StatusOK, web.HistoryPanel(hv))
 }
 

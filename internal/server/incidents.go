@@ -212,6 +212,7 @@ func (s *Server) renderIntake(w http.ResponseWriter, r *http.Request, status int
 	q := s.intakeQuery(f.Address, f.CallerPhone, f.CallerName, f.VictimName, f.SuspectName, ageOf(f.VictimAge), ageOf(f.SuspectAge))
 	if q.Keys.Empty() || s.historyAllowed(r) {
 		hv = s.historyView(r, q, incident.Own{}, "intake", f.Key)
+		hv.Victim = s.intakeVictimBox(r, q) // victims.go
 	} else {
 		hv.Throttled = s.t(r, "dispatch.history.throttled")
 	}
@@ -299,6 +300,7 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	if created {
 		s.setFlash(r, "ok", s.t(r, "dispatch.intake.logged", "Number", number))
+		s.linkAtIntake(r, id, f) // victims.go: "same person?" answers, safe-contact rule
 	} else {
 		s.setFlash(r, "info", s.t(r, "dispatch.intake.already_logged", "Number", number))
 	}

@@ -16,7 +16,7 @@ type panelFunc func(r *http.Request, in *incident.Incident) (templ.Component, er
 // the order they appear.
 func (s *Server) incidentPanels(r *http.Request, in *incident.Incident) ([]templ.Component, error) {
 	var out []templ.Component
-	for _, f := range []panelFunc{s.confidentialPanel, s.dangerPanel, s.ordersPanel, s.referralsPanel, s.correctionsPanel} {
+	for _, f := range []panelFunc{s.safeContactPanel, s.personsPanel, s.confidentialPanel, s.dangerPanel, s.ordersPanel, s.referralsPanel, s.correctionsPanel} {
 		c, err := f(r, in)
 		if err != nil {
 			return nil, err

@@ -164,6 +164,15 @@ func (s *Server) router() chi.Router {
 			r.With(allow(adminOnly)).Post("/admin/users/{id}/totp/reset", s.adminResetTOTP)
 			// -- end second-factor administration
 
+			// -- victims-across-incidents routes (victims.go): which incidents,
+			// internal/access (CanLinkPersons, CanUndoPersonLink)
+			r.With(allow(personRoles)).Post("/incidents/{id}/persons", s.decidePerson)
+			r.With(allow(undoPersonRoles)).Post("/incidents/{id}/persons/undo", s.undoPerson)
+			r.With(allow(personRoles)).Post("/incidents/{id}/safe-contact", s.saveSafeContact)
+			r.With(allow(personRoles)).Post("/incidents/{id}/call-back", s.callBack)
+			r.With(allow(undoPersonRoles)).Get("/incidents/{id}/persons/export", s.exportPerson) // personexport.go
+			// -- end victims-across-incidents routes
+
 			// -- correction routes (corrections.go)
 			r.With(allow(correctRoles)).Get("/incidents/{id}/correct", s.correctionForm)
 			r.With(allow(correctRoles)).Post("/incidents/{id}/correct", s.saveCorrection)
@@ -201,6 +210,9 @@ func (s *Server) router() chi.Router {
 		// -- end dashboard routes
 		r.With(allow(reportRoles)).Get("/reports/response-times.json", s.responseTimesJSON)
 		r.With(allow(reportRoles)).Get("/reports/response-times.csv", s.responseTimesCSV)
+		// repeat victimisation (repeatrates.go): the scope of reportQuery
+		r.With(allow(reportRoles)).Get("/reports/repeat-victimisation.json", s.repeatRatesJSON)
+		r.With(allow(reportRoles)).Get("/reports/repeat-victimisation.csv", s.repeatRatesCSV)
 		// -- audit routes (audit.go)
 		r.With(allow(adminOnly)).Get("/admin/audit", s.adminAudit)
 		r.With(allow(adminOnly)).Get("/admin/audit.csv", s.auditCSV)

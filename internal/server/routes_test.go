@@ -71,8 +71,16 @@ var routeAccess = map[string][]account.Role{
 	"POST /orders/{oid}/extend":           {account.Dispatcher, account.Officer, account.Supervisor},
 	"POST /orders/{oid}/end":              {account.Dispatcher, account.Officer, account.Supervisor},
 	"POST /incidents/{id}/referrals":      {account.Dispatcher, account.Officer, account.Supervisor},
-	"POST /referrals/{rid}/status":        {account.Dispatcher, account.Officer, account.Supervisor},
-	"GET /referrals/open":                 {account.Supervisor, account.Admin},
+	// victims across incidents (victims.go)
+	"POST /incidents/{id}/persons":           {account.Dispatcher, account.Officer, account.Supervisor},
+	"GET /reports/repeat-victimisation.json": {account.Supervisor, account.Admin},
+	"GET /reports/repeat-victimisation.csv":  {account.Supervisor, account.Admin},
+	"POST /incidents/{id}/persons/undo":      {account.Supervisor},
+	"GET /incidents/{id}/persons/export":     {account.Supervisor},
+	"POST /incidents/{id}/safe-contact":      {account.Dispatcher, account.Officer, account.Supervisor},
+	"POST /incidents/{id}/call-back":         {account.Dispatcher, account.Officer, account.Supervisor},
+	"POST /referrals/{rid}/status":           {account.Dispatcher, account.Officer, account.Supervisor},
+	"GET /referrals/open":                    {account.Supervisor, account.Admin},
 
 	"GET /admin/audit":     {account.Admin},
 	"GET /admin/audit.csv": {account.Admin},

@@ -57,6 +57,13 @@ func (s *Server) eventText(l *i18n.Localizer, e incident.Event) string {
 		return l.T("event." + e.Kind)
 	case "address_confidential_lifted":
 		return l.T("event.address_confidential_lifted", "Reason", str("reason"))
+	case "person_linked", "person_link_rejected", "person_link_undone": // victims.go
+		return l.T("victims.event."+e.Kind, "Role", l.T("victims.role."+str("role")), "Number", str("number"), "Reason", str("reason"))
+	case "call_back": // victims.go
+		if b, _ := e.Data["unsafe"].(bool); b {
+			return l.T("victims.event.call_back_unsafe", "Reason", str("reason"))
+		}
+		return l.T("victims.event.call_back")
 	case "correction":
 		when := func(v string) string {
 			if v == "" {

@@ -1,0 +1,96 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/report"
+)
+
+// Repeat-rate figures for supervisors (issue 16): of the DV incidents a
+// report query selects (its period, filters and scope, as reportFilter),
+// how many had a victim with an earlier DV incident in the 365 days
+// before (through the confirmed person links), and the median days
+// between a victim's DV incident and her previous one. Counts are exact.
+
+// Repeat-rate groupings.
+const (
+	RepeatByAll        = "all"
+	RepeatByDistrict   = "district"
+	RepeatBySettlement = "settlement" // IDP settlements; "" every other place
+	RepeatBySex        = "sex"        // the victim's sex; "" not recorded
+	RepeatByAge        = "age"        // AgeBands; "" not recorded
+)
+
+// RepeatRateGroupings are the groupings RepeatRates accepts.
+var RepeatRateGroupings = []string{RepeatByAll, RepeatByDistrict, RepeatBySettlement, RepeatBySex, RepeatByAge}
+
+// RepeatRate is one group's figures.
+type RepeatRate = report.RepeatFigure
+
+// RepeatRates computes the repeat-rate figures of q's DV incidents grouped
+// by by (RepeatRateGroupings), ordered by key.
+func (db *DB) RepeatRates(ctx context.Context, q report.Query, by string) ([]RepeatRate, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	var args sqlArgs
+	where, err := reportFilter(q, &args, true)
+	if err != nil {
+		return nil, err
+	}
+	var key, label string
+	switch by {
+	case RepeatByAll, "":
+		key, label = "'all'", "''"
+	case RepeatByDistrict:
+		key, label = "coalesce(d.code, '')", "coalesce(d.name, '')"
+	case RepeatBySettlement:
+		key, label = "CASE WHEN s.is_idp THEN s.id::text ELSE '' END", "CASE WHEN s.is_idp THEN s.name ELSE '' END"
+	case RepeatBySex:
+		key, label = "coalesce(i.victim_sex, '')", "coalesce(i.victim_sex, '')"
+	case RepeatByAge:
+		var b strings.Builder
+		b.WriteString("CASE")
+		for _, band := range AgeBands {
+			b.WriteString(" WHEN i.victim_age BETWEEN " + strconv.Itoa(band.From) + " AND " + strconv.Itoa(band.To) + " THEN '" + band.Key + "'")
+		}
+		b.WriteString(" ELSE '' END")
+		key, label = b.String(), b.String()
+	default:
+		return nil, apperr.New(apperr.Invalid, "victims.err.grouping")
+	}
+	// prev: the victim's latest earlier DV incident (strictly earlier).
+	rows, err := db.Pool.Query(ctx, `WITH base AS (
+			SELECT i.id, i.received_at, `+key+` AS key, `+label+` AS label, ip.person_id
+			FROM incidents i
+			JOIN incident_types t ON t.id = i.type_id AND t.is_dv
+			LEFT JOIN districts d ON d.id = i.district_id
+			LEFT JOIN settlements s ON s.id = i.settlement_id
+			LEFT JOIN incident_persons ip ON ip.incident_id = i.id AND ip.role = 'victim'
+			WHERE `+where+`),
+		r AS (
+			SELECT b.key, b.label, (
+				SELECT max(j.received_at) FROM incident_persons x
+				JOIN incidents j ON j.id = x.incident_id
+				JOIN incident_types jt ON jt.id = j.type_id AND jt.is_dv
+				WHERE b.person_id IS NOT NULL AND x.person_id = b.person_id AND x.role = 'victim' AND j.id <> b.id
+					AND j.received_at < b.received_at) AS prev, b.received_at
+			FROM base b)
+		SELECT key, min(label), count(*)::int,
+			(count(*) FILTER (WHERE prev >= received_at - interval '365 days'))::int,
+			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - prev) / 86400) FILTER (WHERE prev IS NOT NULL)
+		FROM r GROUP BY key ORDER BY key`, args...)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RepeatRate, error) {
+		var x RepeatRate
+		return x, r.Scan(&x.Key, &x.Label, &x.Incidents, &x.Repeats, &x.MedianDays)
+	})
+	return out, mapErr(err, "")
+}
