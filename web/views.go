@@ -359,6 +359,11 @@ type BoardRow struct {
 	PriorityLevel                                         int
 	IDP, DV, HighDanger, Weapons, Order                   bool     // flags: incident.FlagsOf
 	Warnings                                              []string // the flags' sources, worded
+	// Address is where to go (the address, else the location notes),
+	// empty when the viewer may not see a confidential one (then
+	// AddressHidden); Navigate is a geo: URI where coordinates exist.
+	Address, Navigate string
+	AddressHidden     bool
 	Units                                                 string
 	Stage, StageLabel                                     string
 	StageSince                                            string // ISO UTC

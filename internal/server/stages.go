@@ -176,7 +176,7 @@ func (s *Server) myRows(r *http.Request) ([]web.MyRow, error) {
 		}
 		now := s.now()
 		for _, sum := range list {
-			row := web.MyRow{BoardRow: s.boardRow(sum, now, i18n.FromContext(r.Context()).Lang)}
+			row := web.MyRow{BoardRow: s.boardRow(u, sum, now, i18n.FromContext(r.Context()).Lang)}
 			row.History = s.incidentHistory(r, sum.ID, "my")
 			rows = append(rows, row)
 		}
