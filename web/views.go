@@ -364,13 +364,13 @@ type BoardRow struct {
 	// AddressHidden); Navigate is a geo: URI where coordinates exist.
 	Address, Navigate string
 	AddressHidden     bool
-	Units                                                 string
-	Stage, StageLabel                                     string
-	StageSince                                            string // ISO UTC
-	StageSinceText                                        string
-	TargetS                                               int    // target of the running interval, 0 when none
-	TimerClass                                            string // timer-ok, timer-amber, timer-red
-	Elapsed                                               string
+	Units             string
+	Stage, StageLabel string
+	StageSince        string // ISO UTC
+	StageSinceText    string
+	TargetS           int    // target of the running interval, 0 when none
+	TimerClass        string // timer-ok, timer-amber, timer-red
+	Elapsed           string
 }
 
 // BoardData is the part of the board that is refreshed on every change.
