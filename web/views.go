@@ -226,6 +226,18 @@ type MyPage struct {
 	Live      LiveView
 	Unit      string
 	Incidents []MyRow
+	Status    MyUnitStatus
+}
+
+// MyUnitStatus is the officer's own unit's status, how long it has been
+// in it, and the statuses the officer may put it in now (none while it
+// is on an incident).
+type MyUnitStatus struct {
+	CallSign    string
+	Status      string // refdata.UnitStatus
+	StatusSince string // ISO UTC
+	InStatus    string
+	Choices     []string // statuses to offer, as buttons
 }
 
 // MyRow is an incident on the officer's list, with its warnings
@@ -400,6 +412,11 @@ type StagePanel struct {
 	Next         []Option // Value: stage, Label: button text
 	Dispositions []Option // for "Cleared"
 	Disposition  string   // the one chosen (kept when a press is refused)
-	Error        string
-	Done         string // e.g. "On scene was already recorded at 21:40:05"
+	// ClearUnits, for a dispatcher or supervisor, are the units on the
+	// incident, one of which (or "all") "Cleared" clears; an officer's
+	// press clears their own unit.
+	ClearUnits []Option
+	ClearUnit  string // the one chosen
+	Error      string
+	Done       string // e.g. "On scene was already recorded at 21:40:05"
 }
