@@ -376,6 +376,7 @@ type BoardRow struct {
 	// AddressHidden); Navigate is a geo: URI where coordinates exist.
 	Address, Navigate string
 	AddressHidden     bool
+	Confidential      bool // shown, but confidential: not to be disclosed
 	Units             string
 	Stage, StageLabel string
 	StageSince        string // ISO UTC

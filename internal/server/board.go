@@ -121,7 +121,7 @@ func (s *Server) boardRow(u *account.User, in incident.Summary, now time.Time, l
 		where, hidden = "", true
 	}
 	// The stage is shown through the catalogue ("stage.<stage>").
-	return web.BoardRow{Address: where, Navigate: nav, AddressHidden: hidden,
+	return web.BoardRow{Address: where, Navigate: nav, AddressHidden: hidden, Confidential: in.AddressConfidential && !hidden,
 		ID: in.ID, Href: "/incidents/" + strconv.FormatInt(in.ID, 10), Number: in.Number,
 		Priority: "P" + strconv.Itoa(in.Priority), PriorityLabel: refdata.LabelIn(in.PriorityNames, lang, in.PriorityLabel),
 		PriorityLevel: in.Priority, Type: refdata.LabelIn(in.TypeNames, lang, in.TypeName), DV: in.TypeIsDV, Location: loc, IDP: in.SettlementIDP,
