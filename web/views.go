@@ -226,6 +226,18 @@ type MyPage struct {
 	Live      LiveView
 	Unit      string
 	Incidents []MyRow
+	Status    MyUnitStatus
+}
+
+// MyUnitStatus is the officer's own unit's status, how long it has been
+// in it, and the statuses the officer may put it in now (none while it
+// is on an incident).
+type MyUnitStatus struct {
+	CallSign    string
+	Status      string // refdata.UnitStatus
+	StatusSince string // ISO UTC
+	InStatus    string
+	Choices     []string // statuses to offer, as buttons
 }
 
 // MyRow is an incident on the officer's list, with its warnings
@@ -362,13 +374,19 @@ type BoardRow struct {
 	PriorityLevel                                         int
 	IDP, DV, HighDanger, Weapons, Order                   bool     // flags: incident.FlagsOf
 	Warnings                                              []string // the flags' sources, worded
-	Units                                                 string
-	Stage, StageLabel                                     string
-	StageSince                                            string // ISO UTC
-	StageSinceText                                        string
-	TargetS                                               int    // target of the running interval, 0 when none
-	TimerClass                                            string // timer-ok, timer-amber, timer-red
-	Elapsed                                               string
+	// Address is where to go (the address, else the location notes),
+	// empty when the viewer may not see a confidential one (then
+	// AddressHidden); Navigate is a geo: URI where coordinates exist.
+	Address, Navigate string
+	AddressHidden     bool
+	Confidential      bool // shown, but confidential: not to be disclosed
+	Units             string
+	Stage, StageLabel string
+	StageSince        string // ISO UTC
+	StageSinceText    string
+	TargetS           int    // target of the running interval, 0 when none
+	TimerClass        string // timer-ok, timer-amber, timer-red
+	Elapsed           string
 }
 
 // BoardData is the part of the board that is refreshed on every change.
@@ -398,6 +416,11 @@ type StagePanel struct {
 	Next         []Option // Value: stage, Label: button text
 	Dispositions []Option // for "Cleared"
 	Disposition  string   // the one chosen (kept when a press is refused)
-	Error        string
-	Done         string // e.g. "On scene was already recorded at 21:40:05"
+	// ClearUnits, for a dispatcher or supervisor, are the units on the
+	// incident, one of which (or "all") "Cleared" clears; an officer's
+	// press clears their own unit.
+	ClearUnits []Option
+	ClearUnit  string // the one chosen
+	Error      string
+	Done       string // e.g. "On scene was already recorded at 21:40:05"
 }

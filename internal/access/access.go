@@ -115,6 +115,17 @@ func Of(in *incident.Incident) Record {
 	return r
 }
 
+// OfSummary is the record of an open incident as the board and the
+// officer's list read it: its units are those on it now (a released
+// assignment grants no more than the district does on these lists).
+func OfSummary(in *incident.Summary) Record {
+	r := Record{District: in.DistrictID, CreatedBy: in.CreatedBy}
+	for _, id := range in.UnitIDs {
+		r.Units = append(r.Units, Unit{ID: id, Active: true})
+	}
+	return r
+}
+
 // InDistrict is the record of a protection order recorded without an
 // incident: only its district is known.
 func InDistrict(district *int64) Record { return Record{District: district} }

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -121,6 +124,8 @@ func TestSupervisorUsesDashboard(t *testing.T) {
 		t.Errorf("printed, the page is %d px wide, more than the %d px of an A4 page", w, a4Width)
 	}
 	b.screenshot("dashboard-print")
+	t.Logf("printed (A4 width), the dashboard's parts are tall (px, 1024 a page): %s", mustEval[string](b,
+		`[...document.querySelectorAll("main .dashboard > *")].map(e => (e.id || e.className) + " " + Math.round(e.getBoundingClientRect().height)).join(", ")`))
 	cctx, cancel = context.WithTimeout(b.ctx, stepTimeout)
 	_, err = chromedp.Call(cctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: ""})
 	cancel()
@@ -128,6 +133,24 @@ func TestSupervisorUsesDashboard(t *testing.T) {
 		t.Fatalf("end print emulation: %v", err)
 	}
 	b.do("set the desktop width again", chromedp.EmulateViewport(desktopW, desktopH))
+
+	// Printed by Chrome on A4 (issue 14): the dashboard starts on page 1,
+	// that is, everything up to its title prints on one page (a forced
+	// break before it left the first page empty), and a month's dashboard
+	// fits 4 pages.
+	whole := printedPages(b, "")
+	head := printedPages(b, `main .dashboard > :not(.dash-header), footer`)
+	if head != 1 {
+		t.Errorf("printed, the page up to the dashboard's title takes %d pages, want it on page 1", head)
+	}
+	t.Logf("printed: %d A4 pages (28 days, DV calls only)", whole)
+	b.navigate(mustEval[string](b, `(() => { const a = document.querySelectorAll(".dash-periods a"); return new URL(a[3].href).pathname + new URL(a[3].href).search; })()`))
+	b.waitFor("last month's dashboard", stepTimeout, `!!document.querySelector("#intervals-table") && document.readyState === "complete"`)
+	if month := printedPages(b, ""); month < 1 || month > 4 {
+		t.Errorf("printed, last month's dashboard takes %d A4 pages, want 1 to 4", month)
+	} else {
+		t.Logf("printed: last month's dashboard on %d A4 pages", month)
+	}
 
 	// Open the slowest incident of the period.
 	number := mustEval[string](b, `document.querySelector("#slowest tbody tr a").innerText.trim()`)
@@ -178,4 +201,33 @@ func TestSupervisorUsesDashboard(t *testing.T) {
 		t.Error("no listed incident's personal data was checked: the page listed no incidents with names or addresses")
 	}
 	t.Logf("%d incidents listed; %d names, phone numbers and addresses of theirs are not on the page", len(numbers), checked)
+}
+
+// pdfPage matches a page object of a PDF (not the page tree, /Pages).
+var pdfPage = regexp.MustCompile(`/Type\s*/Page\b`)
+
+// printedPages prints b's page to PDF on A4 as Chrome does (the page's own
+// @page rules first) and counts the pages; the elements hide selects, if
+// any, are left out of this print.
+func printedPages(b *browser, hide string) int {
+	b.t.Helper()
+	if hide != "" {
+		// Through the CSSOM: the page's policy allows no inline style.
+		mustEval[bool](b, `(() => { for (const e of document.querySelectorAll(`+jsString(hide)+`)) {
+			e.dataset.e2eDisplay = e.style.display; e.style.setProperty("display", "none", "important"); } return true; })()`)
+		defer mustEval[bool](b, `(() => { for (const e of document.querySelectorAll("[data-e2e-display]")) {
+			e.style.display = e.dataset.e2eDisplay; delete e.dataset.e2eDisplay; } return true; })()`)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	yes := true
+	r, err := chromedp.Call(ctx, page.PrintToPDF, page.PrintToPDFParams{PaperWidth: 8.27, PaperHeight: 11.69, PreferCSSPageSize: &yes})
+	pdf := r.Data
+	if err != nil {
+		b.t.Fatalf("browser %s: print to PDF: %v", b.name, err)
+	}
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		b.t.Fatalf("browser %s: the print is not a PDF (%d bytes)", b.name, len(pdf))
+	}
+	return len(pdfPage.FindAll(pdf, -1))
 }

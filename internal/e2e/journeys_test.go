@@ -428,17 +428,10 @@ func (b *browser) visit(path, lang string, mobile bool) (pageCost, []string) {
 	if mustEval[bool](b, `document.body.innerHTML.includes("⟦")`) {
 		b.t.Errorf("browser %s: %s shows a message missing from the catalogue (⟦…⟧)", b.name, path)
 	}
-	// Nothing makes the page scroll sideways (a wide table scrolls in its
-	// own box); long words of some language are the usual cause.
-	// On a desktop, wide tables are left outside a scroll box on purpose
-	// (so that their sticky headers stick to the window): only noted.
-	if w := mustEval[[]int](b, `[document.documentElement.scrollWidth, window.innerWidth]`); len(w) == 2 && w[0] > w[1] {
-		if mobile {
-			b.t.Errorf("browser %s: %s is %d px wide in a %d px window: it scrolls sideways", b.name, path, w[0], w[1])
-		} else {
-			b.t.Logf("note: browser %s: %s is %d px wide in a %d px window: it scrolls sideways", b.name, path, w[0], w[1])
-		}
-	}
+	// Nothing makes the page scroll sideways, on a desktop or a phone, in
+	// any language (issue 14): a table that cannot fit stacks its rows on
+	// a phone or scrolls in its own box.
+	noSideScroll(b, path)
 	return c, mustEval[[]string](b, a11yCheck)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	keys "github.com/chromedp/chromedp/kb"
 
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/postgres"
 )
 
 // TestLivePages checks, in one Chromium, that live pages are honest and
@@ -173,6 +176,17 @@ func TestLivePages(t *testing.T) {
 		if !mustEval[bool](p, fmt.Sprintf(`!!document.querySelector('#my .my-incident.is-new a[href="/incidents/%d"]')`, id)) {
 			t.Errorf("the new card is not marked new")
 		}
+		// Where to go is on the card, above the fold of a 390x844 phone,
+		// under a compact top bar (at most 100 px).
+		where := mustEval[[]float64](p, fmt.Sprintf(`(() => { const c = document.querySelector('#my .my-incident a[href="/incidents/%d"]').closest("article");
+			const a = c.querySelector(".address"); return [document.querySelector("header.topbar").getBoundingClientRect().height,
+			a && a.textContent.trim() === %s ? a.getBoundingClientRect().bottom + scrollY : -1]; })()`, id, jsString(officerAddress)))
+		if where[0] > 100 {
+			t.Errorf("the phone's top bar is %.0f px tall, want at most 100", where[0])
+		}
+		if where[1] < 0 || where[1] > float64(journeyViewports[1].height) {
+			t.Errorf("the card's address %q ends at %.0f px (-1: not shown), want it above the fold (%d px)", officerAddress, where[1], journeyViewports[1].height)
+		}
 		p.shot("live-my-new-assignment")
 		noSideScroll(p, "My incidents")
 	})
@@ -191,9 +205,14 @@ func TestLivePages(t *testing.T) {
 		if err := a.DB.Pool.QueryRow(ctx, `SELECT id FROM units WHERE call_sign = 'LEN-12'`).Scan(&len12); err != nil {
 			t.Fatal(err)
 		}
-		// LEN-12 joins LEN-11 on the officer's call.
+		// LEN-12 joins LEN-11 on the officer's call and gets there.
 		if err := a.DB.MoveUnit(ctx, onCall, len12, by); err != nil {
 			t.Fatal(err)
+		}
+		for _, st := range []incident.Stage{incident.EnRoute, incident.OnScene} {
+			if _, err := a.DB.SetStage(ctx, postgres.StageChange{IncidentID: onCall, Stage: st, UnitID: &len12}, by); err != nil {
+				t.Fatal(err)
+			}
 		}
 
 		// The officer clears LEN-11: LEN-12 stays on scene of the call.
@@ -215,6 +234,20 @@ func TestLivePages(t *testing.T) {
 		if !open || others != 1 {
 			t.Errorf("after LEN-11 cleared: incident open %v, LEN-12 still on it %v; want both", open, others == 1)
 		}
+		// The dispatcher's page of the call: LEN-11 cleared, LEN-12 still
+		// on scene; its Cleared asks which unit (or all) clears.
+		b := board
+		b.navigate(fmt.Sprintf("/incidents/%d", onCall))
+		units := mustEval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll(".unit-list li")].map(li =>
+			[li.querySelector("strong").textContent.trim(), li.querySelector(".unit-status").textContent.trim()]))`)
+		if units["LEN-11"] != "Cleared" || units["LEN-12"] != "On scene" {
+			t.Errorf("after LEN-11 cleared, the incident page shows the units as %v; want LEN-11 Cleared, LEN-12 On scene", units)
+		}
+		if got := mustEval[[]string](b, `[...document.querySelectorAll("#f-clear_unit option")].map(o => o.textContent.trim())`); strings.Join(got, "|") != "Choose…|LEN-12|All units (closes the incident)" {
+			t.Errorf("the dispatcher's Cleared offers %q", got)
+		}
+		b.shot("live-unit-cleared-other-on-scene")
+		noSideScroll(b, "the incident page with one unit cleared")
 
 		// The dispatcher assigns LEN-12, busy on that call, to a new one:
 		// the board asks first, and the move is made once confirmed.
@@ -222,7 +255,6 @@ func TestLivePages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := board
 		b.navigate(fmt.Sprintf("/incidents/%d", id))
 		b.do("choose LEN-12", chromedp.SetValue(chromedp.ID("f-unit_id"), fmt.Sprint(len12)))
 		b.press("a", chromedp.ModifierAlt)
@@ -247,6 +279,8 @@ func TestLivePages(t *testing.T) {
 func noSideScroll(b *browser, what string) {
 	b.t.Helper()
 	if w := mustEval[[]int](b, `[document.documentElement.scrollWidth, window.innerWidth]`); len(w) == 2 && w[0] > w[1] {
-		b.t.Errorf("browser %s: %s is %d px wide in a %d px window: it scrolls sideways", b.name, what, w[0], w[1])
+		wide := mustEval[string](b, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+			.slice(-4).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && typeof e.className === "string" ? "." + e.className.trim().split(/\s+/).join(".") : "")).join(", ")`)
+		b.t.Errorf("browser %s: %s is %d px wide in a %d px window: it scrolls sideways (wider: %s)", b.name, what, w[0], w[1], wide)
 	}
 }

@@ -196,6 +196,15 @@ type Summary struct {
 	Units                    []string
 	// Targets are the priority's targets in seconds, by interval name.
 	Targets map[string]int
+	// Where to go: shown on the board and the officer's cards only to
+	// those access.AddressShown allows when AddressConfidential.
+	Address, LocationNotes string
+	Latitude, Longitude    *float64
+	AddressConfidential    bool
+	// What access.Record needs: the district, who logged it and the
+	// units on it now (not released).
+	DistrictID, CreatedBy *int64
+	UnitIDs               []int64
 }
 
 // Stage is the summary's current stage.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -244,4 +245,44 @@ func (db *DB) ReleaseUnit(ctx context.Context, incidentID, unitID int64, by audi
 		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "unit.release", RecordType: "incident", RecordID: number, Detail: detail})
 	})
 	return mapErr(err, "incident")
+}
+
+// OwnUnitStatuses are the statuses an officer may put their own unit in
+// (SetOwnUnitStatus): back to available, on a break, out of service.
+var OwnUnitStatuses = []refdata.UnitStatus{refdata.UnitAvailable, refdata.UnitOnBreak, refdata.UnitOutOfService}
+
+// SetOwnUnitStatus puts an officer's unit on a break, out of service or
+// back to available. A unit on an incident (not released) keeps its
+// stage status: it clears first. The change is audited, and the boards
+// hear of it (their Units panel shows the status and the time in it).
+func (db *DB) SetOwnUnitStatus(ctx context.Context, unitID int64, status refdata.UnitStatus, by audit.Actor) error {
+	if !slices.Contains(OwnUnitStatuses, status) {
+		return apperr.New(apperr.Invalid, "dispatch.err.unit_status")
+	}
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var callSign, from string
+		if err := tx.QueryRow(ctx, `SELECT call_sign, status FROM units WHERE id = $1 FOR UPDATE`, unitID).Scan(&callSign, &from); err != nil {
+			return err
+		}
+		var onCall bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incident_units iu JOIN incidents i ON i.id = iu.incident_id
+			WHERE iu.unit_id = $1 AND iu.released_at IS NULL AND i.cleared_at IS NULL)`, unitID).Scan(&onCall); err != nil {
+			return err
+		}
+		if onCall {
+			return apperr.New(apperr.Conflict, "dispatch.err.unit_on_call", "CallSign", callSign)
+		}
+		if from == string(status) {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE units SET status = $2 WHERE id = $1`, unitID, string(status)); err != nil {
+			return err
+		}
+		if err := Notify(ctx, tx, "unit", unitID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "unit.status", RecordType: "unit", RecordID: idText(unitID),
+			Detail: map[string]any{"call_sign": callSign, "from": from, "to": string(status)}})
+	})
+	return mapErr(err, "unit")
 }

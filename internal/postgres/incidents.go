@@ -229,7 +229,11 @@ func (db *DB) openSummaries(ctx context.Context, tail string, args ...any) ([]in
 			i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at, i.high_danger, coalesce(i.weapons, false),
 			coalesce((SELECT array_agg(u.call_sign ORDER BY iu.assigned_at) FROM incident_units iu JOIN units u ON u.id = iu.unit_id
 				WHERE iu.incident_id = i.id AND iu.released_at IS NULL), '{}'),
-			p.target_call_processing_s, p.target_turnout_s, p.target_travel_s, p.target_on_scene_s
+			p.target_call_processing_s, p.target_turnout_s, p.target_travel_s, p.target_on_scene_s,
+			coalesce(i.address, ''), coalesce(i.location_notes, ''), i.latitude, i.longitude, i.address_confidential,
+			i.district_id, i.created_by,
+			coalesce((SELECT array_agg(iu.unit_id ORDER BY iu.assigned_at) FROM incident_units iu
+				WHERE iu.incident_id = i.id AND iu.released_at IS NULL), '{}')
 		FROM incidents i
 		JOIN incident_types t ON t.id = i.type_id
 		JOIN priorities p ON p.level = i.priority
@@ -245,7 +249,9 @@ func (db *DB) openSummaries(ctx context.Context, tail string, args ...any) ([]in
 		err := r.Scan(&s.ID, &s.Number, &s.Priority, &s.PriorityLabel, &s.TypeName, &s.TypeIsDV, &s.PriorityNames, &s.TypeNames,
 			&s.DistrictCode, &s.SettlementName, &s.SettlementIDP,
 			&s.ReceivedAt, &s.DispatchedAt, &s.EnRouteAt, &s.OnSceneAt, &s.HighDanger, &s.Weapons, &s.Units,
-			&cp, &to, &tr, &os)
+			&cp, &to, &tr, &os,
+			&s.Address, &s.LocationNotes, &s.Latitude, &s.Longitude, &s.AddressConfidential,
+			&s.DistrictID, &s.CreatedBy, &s.UnitIDs)
 		s.Targets = map[string]int{}
 		for name, v := range map[string]*int{"call_processing": cp, "turnout": to, "travel": tr, "on_scene": os} {
 			if v != nil {

@@ -64,7 +64,7 @@ func (s *Server) boardData(ctx context.Context, u *account.User) (web.BoardData,
 	onShown := map[string]bool{} // call signs on the incidents shown
 	for _, in := range open {
 		// Calls awaiting dispatch form their own queue at the top.
-		if row := s.boardRow(in, now, i18n.FromContext(ctx).Lang); row.Stage == string(incident.Received) {
+		if row := s.boardRow(u, in, now, i18n.FromContext(ctx).Lang); row.Stage == string(incident.Received) {
 			d.Awaiting = append(d.Awaiting, row)
 		} else {
 			d.Incidents = append(d.Incidents, row)
@@ -88,7 +88,7 @@ func (s *Server) boardData(ctx context.Context, u *account.User) (web.BoardData,
 // boardRow turns an open incident into a board row with its running
 // timer: the time in the current stage against the priority's target for
 // the interval that stage measures (amber from 80 %, red past the target).
-func (s *Server) boardRow(in incident.Summary, now time.Time, lang string) web.BoardRow {
+func (s *Server) boardRow(u *account.User, in incident.Summary, now time.Time, lang string) web.BoardRow {
 	stage := in.Stage()
 	since := in.StageStart()
 	target := in.Targets[incident.StageInterval(stage)]
@@ -109,8 +109,19 @@ func (s *Server) boardRow(in incident.Summary, now time.Time, lang string) web.B
 	if in.SettlementName != "" {
 		loc = strings.TrimPrefix(loc+" · "+in.SettlementName, " · ")
 	}
+	// Where to go, first on the row; a confidential address only to those
+	// access allows (addressShown on the incident page).
+	where, nav, hidden := in.Address, "", false
+	if where == "" {
+		where = in.LocationNotes
+	}
+	if access.AddressShown(u, access.OfSummary(&in), in.AddressConfidential) {
+		nav = geoURI(in.Latitude, in.Longitude)
+	} else {
+		where, hidden = "", true
+	}
 	// The stage is shown through the catalogue ("stage.<stage>").
-	return web.BoardRow{
+	return web.BoardRow{Address: where, Navigate: nav, AddressHidden: hidden, Confidential: in.AddressConfidential && !hidden,
 		ID: in.ID, Href: "/incidents/" + strconv.FormatInt(in.ID, 10), Number: in.Number,
 		Priority: "P" + strconv.Itoa(in.Priority), PriorityLabel: refdata.LabelIn(in.PriorityNames, lang, in.PriorityLabel),
 		PriorityLevel: in.Priority, Type: refdata.LabelIn(in.TypeNames, lang, in.TypeName), DV: in.TypeIsDV, Location: loc, IDP: in.SettlementIDP,
@@ -118,6 +129,15 @@ func (s *Server) boardRow(in incident.Summary, now time.Time, lang string) web.B
 		Stage: string(stage), StageSince: since.UTC().Format(time.RFC3339), StageSinceText: s.cat.Localizer(lang).DateTimeSec(since, s.loc),
 		TargetS: target, TimerClass: class, Elapsed: clock(elapsed),
 	}
+}
+
+// geoURI is the geo: URI (RFC 5870) of a place, which a phone opens in its
+// map app; empty without both coordinates.
+func geoURI(lat, lon *float64) string {
+	if lat == nil || lon == nil {
+		return ""
+	}
+	return "geo:" + strconv.FormatFloat(*lat, 'f', -1, 64) + "," + strconv.FormatFloat(*lon, 'f', -1, 64)
 }
 
 // clock formats a duration as mm:ss or h:mm:ss, like the board's timers.

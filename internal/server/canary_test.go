@@ -25,13 +25,15 @@ import (
 
 // The canary: personal data entered through the intake that must appear on
 // the incident page only (DESIGN.md §5: no personal data in logs, URLs,
-// error pages or NOTIFY payloads; lists show none).
+// error pages or NOTIFY payloads; lists show none, but for the address and
+// location notes on the board and the officer's cards: where to go).
 const (
 	canaryVictim    = "Zarina Canaryova-7731"
 	canaryAddress   = "Canary street 7731"
 	canaryCaller    = "Kanat Canarybekov"
 	canaryPhone     = "+996 700 773 199"
 	canaryNarrative = "Canary narrative: the neighbour hears Zarina scream."
+	canaryNotes     = "Canary block, second floor"
 )
 
 // canaryMarks are what gives the canary away, whatever its case or
@@ -260,7 +262,7 @@ func TestCanaryPersonalDataStaysOnTheIncidentPage(t *testing.T) {
 	run.watchBoard(t, disp)
 	call := func(key string) url.Values {
 		return url.Values{"key": {key}, "address": {canaryAddress}, "district_id": {itoa(districtID)},
-			"location_notes": {"Canary block, second floor"}, "type_id": {itoa(typeID)}, "priority": {"1"},
+			"location_notes": {canaryNotes}, "type_id": {itoa(typeID)}, "priority": {"1"},
 			"caller_name": {canaryCaller}, "caller_phone": {canaryPhone}, "caller_relation": {"Canary neighbour"},
 			"victim_name": {canaryVictim}, "victim_age": {"31"}, "suspect_name": {"Bolot Canaryov"},
 			"weapons": {"yes"}, "narrative": {canaryNarrative}}
@@ -362,6 +364,9 @@ func TestCanaryPersonalDataStaysOnTheIncidentPage(t *testing.T) {
 	}
 	disp.postForm(page+"/confidential", url.Values{"confidential": {"on"}})
 	disp.get(page)
+	if b := body(t, disp.get("/board/fragment")); strings.Contains(b, canaryAddress) || strings.Contains(b, canaryNotes) {
+		t.Error("the dispatcher's board shows the address once it is confidential")
+	}
 	off.get(page)
 	sup.postForm(page+"/confidential", url.Values{"confidential": {"off"}, "lift_reason": {"no"}})
 	sup.postForm(page+"/confidential", url.Values{"confidential": {"off"}, "lift_reason": {"The victim asked for it."}})
@@ -403,7 +408,7 @@ func TestCanaryPersonalDataStaysOnTheIncidentPage(t *testing.T) {
 
 	// 1. No URL, header or page but the incident page shows the canary
 	// (a failed form may keep it in its fields).
-	seenOnIncidentPage := false
+	seenOnIncidentPage, sawWhereOnList := false, false
 	for _, ex := range run.exchanges {
 		what := ex.who + ": " + ex.method + " " + ex.path + " (" + strconv.Itoa(ex.status) + ")"
 		if m := leaks(ex.url); m != nil {
@@ -422,17 +427,26 @@ func TestCanaryPersonalDataStaysOnTheIncidentPage(t *testing.T) {
 			seenOnIncidentPage = seenOnIncidentPage || leaks(ex.body) != nil
 			continue
 		}
-		if m := leaks(withoutTypedValues(d)); m != nil {
-			t.Errorf("%s: the page holds %v outside the fields the user typed", what, m)
-		}
-		if ex.path == "/board/fragment" || ex.path == "/board" || ex.path == "/my" {
-			if m := leaks(ex.body); m != nil {
-				t.Errorf("%s: a list holds %v", what, m)
+		page := withoutTypedValues(d)
+		if list := ex.path == "/board/fragment" || ex.path == "/board" || ex.path == "/my" || ex.path == "/my/fragment"; list {
+			// The board and the officer's cards show where to go (issue
+			// 14): the address and location notes, nothing else.
+			sawWhereOnList = sawWhereOnList || strings.Contains(ex.body, canaryAddress)
+			where := strings.NewReplacer(canaryAddress, "", canaryNotes, "")
+			page = where.Replace(page)
+			if m := leaks(where.Replace(ex.body)); m != nil {
+				t.Errorf("%s: a list holds %v beside the address", what, m)
 			}
+		}
+		if m := leaks(page); m != nil {
+			t.Errorf("%s: the page holds %v outside the fields the user typed", what, m)
 		}
 	}
 	if !seenOnIncidentPage {
 		t.Error("no incident page showed the canary: the check is blind")
+	}
+	if !sawWhereOnList {
+		t.Error("no board or officer's list showed the canary's address: the lists' check is blind")
 	}
 
 	// 2. No log line.

@@ -186,10 +186,19 @@ func TestAddressConfidentiality(t *testing.T) {
 		t.Errorf("%d confidential_set audit rows, want 1", n)
 	}
 
-	// Lists and the history panel never show the address anyway.
+	// The dispatcher's board says "Address confidential" instead; the
+	// officer of the unit on the call reads it on the card, marked, with
+	// the Navigate link (access.AddressShown).
+	my := body(t, f.officer.get("/my"))
+	if !strings.Contains(my, "Shelter") || !strings.Contains(my, "CONFIDENTIAL: do not disclose") || !strings.Contains(my, "geo:42.87") {
+		t.Error("the officer on the call does not read the confidential address, marked, on the card")
+	}
+	if board := body(t, f.c.get("/board/fragment")); !strings.Contains(board, "Address confidential") {
+		t.Error("the board does not say the address is confidential")
+	}
+	// The board and the history panel never show it.
 	for what, resp := range map[string]*http.Response{
 		"board fragment": f.c.get("/board/fragment"),
-		"my incidents":   f.officer.get("/my"),
 		"history panel": f.c.postFormHeaders("/incidents/history", url.Values{"address": {f.address}},
 			map[string]string{"HX-Request": "true", "Origin": f.c.base, "Sec-Fetch-Site": "same-origin"}),
 	} {

@@ -74,7 +74,9 @@ func (s *Server) renderCorrection(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	href := incidentPagePath(in.ID)
-	p := web.CorrectionPage{Page: s.page(r, s.t(r, "dispatch.correct.heading", "Number", in.Number), incidentNav(currentUser(r.Context()))), Number: in.Number,
+	// Corrections are the supervisor's work, reached from the dashboard: its
+	// entry is the one highlighted, not the live board.
+	p := web.CorrectionPage{Page: s.page(r, s.t(r, "dispatch.correct.heading", "Number", in.Number), "dashboard"), Number: in.Number,
 		IncidentHref: href, Action: href + "/correct", Error: msg, Count: n}
 	times := stageTimes(in)
 	opts := []web.Option{{Value: "", Label: s.t(r, "dispatch.correct.choose_stage")}}

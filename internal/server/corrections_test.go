@@ -101,6 +101,9 @@ func TestCorrectionKeepsTheOriginalInTheTimeline(t *testing.T) {
 		t.Fatalf("GET correct: %d", resp.StatusCode)
 	}
 	d = doc(t, resp)
+	if got := d.Find(`nav.main-nav a[aria-current="page"]`).AttrOr("href", ""); got != "/dashboard" {
+		t.Errorf("the correction page highlights %q in the navigation, want the dashboard", got)
+	}
 	if got := fieldValue(d, "stage"); got != "on_scene" {
 		t.Errorf("stage %q, want on_scene chosen", got)
 	}

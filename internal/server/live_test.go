@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dvresponse/dvresponse/internal/account"
@@ -298,5 +299,115 @@ func TestUnitsKeepTheirOwnState(t *testing.T) {
 	}
 	if n := queryInt(t, db, `SELECT count(*) FROM incident_events WHERE kind = 'unit_released' AND data ? 'moved_to'`); n != 1 {
 		t.Errorf("%d recorded moves, want 1", n)
+	}
+}
+
+// TestDispatcherClearsOneUnitAndOfficerTakesABreak (issue 14): a
+// dispatcher's Cleared clears the unit chosen, or all of them only when
+// told so; the last unit clears with a disposition and closes the call.
+// An officer puts their own unit on a break (not while it is on a call),
+// and the board shows it.
+func TestDispatcherClearsOneUnitAndOfficerTakesABreak(t *testing.T) {
+	f := newOfficerFixture(t) // f.incident has LEN-11, the officer's unit
+	ctx := context.Background()
+	db := f.ts.DB
+	len12 := refdata.Unit{CallSign: "LEN-12", DistrictID: f.district.ID, Active: true}
+	if err := db.SaveUnit(ctx, &len12, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	dispo := refdata.Disposition{Code: "ADVICE", Name: "Advice given", Active: true}
+	if err := db.SaveDisposition(ctx, &dispo, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	if resp := f.c.postForm(f.incident+"/units", url.Values{"unit_id": {itoa(len12.ID)}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("assign LEN-12: %d", resp.StatusCode)
+	}
+	d := doc(t, f.c.get(f.incident))
+	var offered []string
+	d.Find(`#f-clear_unit option`).Each(func(_ int, o *goquery.Selection) { offered = append(offered, o.AttrOr("value", "")+"="+o.Text()) })
+	if want := "=Choose…|" + itoa(f.unit.ID) + "=LEN-11|" + itoa(len12.ID) + "=LEN-12|all=All units (closes the incident)"; strings.Join(offered, "|") != want {
+		t.Errorf("the dispatcher's Cleared offers %q, want %q", strings.Join(offered, "|"), want)
+	}
+	clear := func(unit string, dispo int64) *http.Response {
+		v := url.Values{"key": {stageKey(t, f.c, f.incident)}, "stage": {"cleared"}, "unit": {unit}}
+		if dispo != 0 {
+			v.Set("disposition_id", itoa(dispo))
+		}
+		return f.c.postForm(f.incident+"/stage", v)
+	}
+	onCall := func() int64 {
+		return queryInt(t, db, `SELECT count(*) FROM incident_units WHERE released_at IS NULL`)
+	}
+	// No unit chosen: refused, nothing cleared.
+	if resp := clear("", dispo.ID); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body(t, resp), "Choose which unit clears") {
+		t.Errorf("Cleared with no unit chosen: %d, want 422 asking which", resp.StatusCode)
+	}
+	if n := onCall(); n != 2 {
+		t.Fatalf("%d units on the call after a refused Cleared, want 2", n)
+	}
+	// LEN-12 clears; LEN-11 stays and the call stays open.
+	resp := clear(itoa(len12.ID), 0)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("clear LEN-12: %d %s", resp.StatusCode, errorText(doc(t, resp)))
+	}
+	if got := flashText(doc(t, f.c.get(location(resp)))); !strings.Contains(got, "LEN-12 cleared") {
+		t.Errorf("flash %q, want LEN-12 cleared", got)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM incident_units WHERE released_at IS NULL AND unit_id = $1`, f.unit.ID); n != 1 || onCall() != 1 {
+		t.Error("clearing LEN-12 did not leave LEN-11 alone on the call")
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM incidents WHERE cleared_at IS NULL`); n != 1 {
+		t.Error("clearing one unit closed the incident")
+	}
+
+	// While on the call, the officer cannot take a break.
+	resp = f.officer.postForm("/my/status", url.Values{"status": {"on_break"}})
+	if got := flashText(doc(t, f.officer.get(location(resp)))); !strings.Contains(got, "LEN-11 is on an incident") {
+		t.Errorf("a break while on a call: flash %q", got)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM units WHERE id = $1 AND status = 'on_break'`, f.unit.ID); n != 0 {
+		t.Error("the unit went on a break while on a call")
+	}
+
+	// The last unit clears with a disposition, which closes the call.
+	if resp := clear(itoa(f.unit.ID), 0); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("the last unit cleared without a disposition: %d, want 422", resp.StatusCode)
+	}
+	if resp := clear(itoa(f.unit.ID), dispo.ID); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("clear the last unit: %d %s", resp.StatusCode, errorText(doc(t, resp)))
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM incidents WHERE cleared_at IS NULL`); n != 0 || onCall() != 0 {
+		t.Error("the last unit's Cleared did not close the incident")
+	}
+
+	// Free, the officer takes a break; the board shows it, with the time.
+	my := doc(t, f.officer.get("/my"))
+	if n := my.Find(`.unit-own-status button[data-status]`).Length(); n != 2 {
+		t.Errorf("/my offers %d statuses to a free unit, want 2 (on break, out of service)", n)
+	}
+	resp = f.officer.postForm("/my/status", url.Values{"status": {"on_break"}})
+	if got := flashText(doc(t, f.officer.get(location(resp)))); got != "LEN-11 is now: On break." {
+		t.Errorf("flash %q", got)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM units WHERE id = $1 AND status = 'on_break' AND status_since > now() - interval '1 minute'`, f.unit.ID); n != 1 {
+		t.Error("the unit is not on a break since just now")
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM audit_events WHERE action = 'unit.status'`); n != 1 {
+		t.Errorf("%d audit rows of the status change, want 1", n)
+	}
+	row := doc(t, f.c.get("/board/fragment")).Find(`#units-h`).Parent().Find("tr").FilterFunction(func(_ int, s *goquery.Selection) bool {
+		return strings.TrimSpace(s.Find("td").First().Text()) == "LEN-11"
+	})
+	if got := strings.Join(strings.Fields(row.Find(".unit-status").Text()), " "); got != "On break" || row.Find("time[data-tick]").Length() != 1 {
+		t.Errorf("the board shows LEN-11 as %q, want On break with its time in status", got)
+	}
+	// Only the three own statuses; back to available.
+	f.officer.postForm("/my/status", url.Values{"status": {"dispatched"}})
+	if n := queryInt(t, db, `SELECT count(*) FROM units WHERE id = $1 AND status = 'on_break'`, f.unit.ID); n != 1 {
+		t.Error("an officer set their unit to dispatched")
+	}
+	f.officer.postForm("/my/status", url.Values{"status": {"available"}})
+	if n := queryInt(t, db, `SELECT count(*) FROM units WHERE id = $1 AND status = 'available'`, f.unit.ID); n != 1 {
+		t.Error("the officer could not make the unit available again")
 	}
 }

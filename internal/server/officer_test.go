@@ -52,8 +52,35 @@ func TestOfficerSeesAssignedIncidentWithWarnings(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(txt, "Weapons mentioned on this call") {
 		t.Errorf("my incidents: %d, warnings missing", resp.StatusCode)
 	}
-	if strings.Contains(txt, "Aigul") || strings.Contains(txt, "Chui") {
-		t.Error("the list shows personal data; it belongs on the incident page only")
+	// Where to go is on the card (issue 14), with a link for the phone's
+	// map app; who is there and their phone are on the incident page only.
+	if !strings.Contains(txt, "ul. Chui 12, kv. 5") {
+		t.Error("the officer's card does not show the address")
+	}
+	for _, personal := range []string{"Aigul", "Nurgul", "555"} {
+		if strings.Contains(txt, personal) {
+			t.Errorf("the list shows %q; names and phones belong on the incident page only", personal)
+		}
+	}
+	if _, err := f.ts.DB.Pool.Exec(context.Background(), `UPDATE incidents SET latitude = 42.8746, longitude = 74.5698`); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc(t, f.officer.get("/my")).Find(`article.my-incident a.navigate`).AttrOr("href", ""); got != "geo:42.8746,74.5698" {
+		t.Errorf("the card's navigate link is %q, want geo:42.8746,74.5698", got)
+	}
+	if board := body(t, f.c.get("/board/fragment")); !strings.Contains(board, "ul. Chui 12, kv. 5") || strings.Contains(board, "Aigul") || strings.Contains(board, "555") {
+		t.Error("the board row does not show the address, or shows a name or phone")
+	}
+	// A confidential address leaves the dispatcher's board; the officer
+	// of the unit on the call still reads it (access.AddressShown).
+	if resp := f.c.postForm(f.incident+"/confidential", url.Values{"confidential": {"on"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("mark the address confidential: %d", resp.StatusCode)
+	}
+	if board := body(t, f.c.get("/board/fragment")); strings.Contains(board, "Chui") || !strings.Contains(board, "Address confidential") {
+		t.Error("the dispatcher's board shows a confidential address")
+	}
+	if my := body(t, f.officer.get("/my")); !strings.Contains(my, "ul. Chui 12, kv. 5") || !strings.Contains(my, "geo:42.8746,74.5698") {
+		t.Error("the officer on the call no longer reads the confidential address on the card")
 	}
 	page := body(t, f.officer.get(f.incident))
 	for _, want := range []string{"En route", "On scene", "Cleared", "Chui 12"} {

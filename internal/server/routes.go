@@ -178,6 +178,7 @@ func (s *Server) router() chi.Router {
 			r.With(allow(correctRoles)).Post("/incidents/{id}/correct", s.saveCorrection)
 			// -- end correction routes
 			r.With(allow(officerOnly)).Get("/my", s.myIncidents)
+			r.With(allow(officerOnly)).Post("/my/status", s.setMyUnitStatus)
 
 			r.Route("/admin", func(r chi.Router) {
 				r.Use(s.allow(adminOnly...))

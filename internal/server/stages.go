@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
@@ -14,6 +16,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/web"
 )
 
@@ -36,8 +39,18 @@ func (s *Server) stagePanel(r *http.Request, in *incident.Incident, errMsg, done
 		return p, nil
 	}
 	t := incident.Times{Dispatched: in.DispatchedAt, EnRoute: in.EnRouteAt, OnScene: in.OnSceneAt, Cleared: in.ClearedAt}
+	clears := false
 	for _, st := range t.Next() {
 		p.Next = append(p.Next, web.Option{Value: string(st), Label: s.t(r, "dispatch.stage.button."+string(st))})
+		clears = clears || st == incident.Cleared
+	}
+	if clears && u.Role != account.Officer {
+		p.ClearUnit = r.PostFormValue("unit")
+		for _, a := range in.Units {
+			if a.ReleasedAt == nil {
+				p.ClearUnits = append(p.ClearUnits, web.Option{Value: strconv.FormatInt(a.UnitID, 10), Label: a.CallSign})
+			}
+		}
 	}
 	if len(p.Next) > 0 {
 		ds, err := s.db.Dispositions(r.Context())
@@ -88,8 +101,26 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := postgres.StageChange{IncidentID: in.ID, Stage: incident.Stage(r.PostFormValue("stage")), Key: r.PostFormValue("key")}
+	clearing := "" // the call sign of the one unit a dispatcher clears
 	if u.Role == account.Officer {
 		c.UnitID = officerUnitOn(u, in)
+		clearing = u.UnitCallSign
+	} else if c.Stage == incident.Cleared {
+		// A dispatcher clears one chosen unit, or all of them (closing
+		// the incident) when told so; never all by default.
+		switch v := r.PostFormValue("unit"); v {
+		case "all":
+		default:
+			for _, a := range in.Units {
+				if a.ReleasedAt == nil && strconv.FormatInt(a.UnitID, 10) == v {
+					c.UnitID, clearing = &a.UnitID, a.CallSign
+				}
+			}
+			if c.UnitID == nil && in.ClearedAt == nil && slices.ContainsFunc(in.Units, func(a incident.Assignment) bool { return a.ReleasedAt == nil }) {
+				s.incidentPageWith(w, r, http.StatusUnprocessableEntity, "", s.t(r, "dispatch.err.clear_which"), "")
+				return
+			}
+		}
 	}
 	if d := r.PostFormValue("disposition_id"); d != "" && c.Stage == incident.Cleared {
 		id, err := strconv.ParseInt(d, 10, 64)
@@ -110,7 +141,7 @@ func (s *Server) setStage(w http.ResponseWriter, r *http.Request) {
 	back := "/incidents/" + strconv.FormatInt(in.ID, 10)
 	switch {
 	case res.UnitOnly && !res.AlreadyDone:
-		s.setFlash(r, "ok", s.t(r, "dispatch.stage.unit_cleared", "Unit", u.UnitCallSign, "Time", s.fmtTimeSec(r, res.At)))
+		s.setFlash(r, "ok", s.t(r, "dispatch.stage.unit_cleared", "Unit", clearing, "Time", s.fmtTimeSec(r, res.At)))
 	case res.AlreadyDone:
 		s.setFlash(r, "info", s.t(r, "dispatch.stage.already", "Stage", s.t(r, "stage_name."+string(c.Stage)), "Time", s.fmtTimeSec(r, res.At)))
 	default:
@@ -132,7 +163,57 @@ func (s *Server) myIncidents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if p.Status, err = s.myUnitStatus(r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, web.My(p))
+}
+
+// myUnitStatus is the officer's unit's status and the statuses the
+// officer may put it in: none while it is on an incident.
+func (s *Server) myUnitStatus(r *http.Request) (web.MyUnitStatus, error) {
+	u := currentUser(r.Context())
+	if u.UnitID == nil {
+		return web.MyUnitStatus{}, nil
+	}
+	st, err := s.db.UnitStateFor(r.Context(), *u.UnitID, 0)
+	if err != nil {
+		return web.MyUnitStatus{}, err
+	}
+	v := web.MyUnitStatus{CallSign: st.CallSign, Status: string(st.Status), StatusSince: st.StatusSince.UTC().Format(time.RFC3339),
+		InStatus: clock(max(0, s.now().Sub(st.StatusSince)))}
+	if st.Elsewhere == "" {
+		for _, c := range postgres.OwnUnitStatuses {
+			if c != st.Status {
+				v.Choices = append(v.Choices, string(c))
+			}
+		}
+	}
+	return v, nil
+}
+
+// setMyUnitStatus puts the officer's own unit on a break, out of service
+// or back to available (postgres.SetOwnUnitStatus).
+func (s *Server) setMyUnitStatus(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r.Context())
+	if u.UnitID == nil {
+		s.fail(w, r, apperr.New(apperr.Forbidden, "dispatch.my.no_unit"))
+		return
+	}
+	status := refdata.UnitStatus(r.PostFormValue("status"))
+	if err := s.db.SetOwnUnitStatus(r.Context(), *u.UnitID, status, s.actor(r)); err != nil {
+		switch apperr.CodeOf(err) {
+		case apperr.Invalid, apperr.Conflict:
+			s.setFlash(r, "error", s.tr(r, apperr.MessageOf(err)))
+			http.Redirect(w, r, "/my", http.StatusSeeOther)
+		default:
+			s.fail(w, r, err)
+		}
+		return
+	}
+	s.setFlash(r, "ok", s.t(r, "dispatch.my.status_set", "CallSign", u.UnitCallSign, "Status", s.t(r, "dispatch.unit_status."+string(status))))
+	http.Redirect(w, r, "/my", http.StatusSeeOther)
 }
 
 // myFragment is the live part of the officer's list (the cards), re-read
@@ -143,7 +224,12 @@ func (s *Server) myFragment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, web.MyCards(rows))
+	st, err := s.myUnitStatus(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, web.MyCards(rows, st))
 }
 
 // myEvents is the officer's event stream: changes of the incidents their
@@ -176,7 +262,7 @@ func (s *Server) myRows(r *http.Request) ([]web.MyRow, error) {
 		}
 		now := s.now()
 		for _, sum := range list {
-			row := web.MyRow{BoardRow: s.boardRow(sum, now, i18n.FromContext(r.Context()).Lang)}
+			row := web.MyRow{BoardRow: s.boardRow(u, sum, now, i18n.FromContext(r.Context()).Lang)}
 			row.History = s.incidentHistory(r, sum.ID, "my")
 			rows = append(rows, row)
 		}
