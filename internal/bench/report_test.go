@@ -202,8 +202,9 @@ func runReport(t *testing.T, sz reportSizes) string {
 			dashHeadline[sc.Label+dq.name] = figures{med, p95}
 		}
 		// The history panel's lookup through HTTP, as the dispatcher types.
-		hmed, hp95 := historyLatency(t, db, sz.Runs)
-		fmt.Fprintf(&b, "    %-52s median %8s  p95 %8s (target p95 <= 50 ms at 10 M)\n", "POST /incidents/history (address)", ms(hmed), ms(hp95))
+		hf := historyLatency(t, db, sz.Runs)
+		fmt.Fprintf(&b, "    %-52s median %8s  p95 %8s (target p95 <= 50 ms at 10 M)\n", "POST /incidents/history (address)", ms(hf.med), ms(hf.p95))
+		fmt.Fprintf(&b, "      phases, median/p95: %s\n", hf.phasesLine())
 		db.Close()
 	}
 	if len(sz.Scales) == 2 {
