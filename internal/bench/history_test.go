@@ -34,8 +34,8 @@ var historyPhases = []string{"lookup SQL", "audit", "session", "other SQL", "out
 func historyPhase(sql string) string {
 	s := strings.TrimSpace(sql)
 	switch {
-	case strings.HasPrefix(s, "WITH hit AS"), strings.Contains(s, "FROM protection_orders"),
-		strings.EqualFold(s, "begin read only"), strings.HasPrefix(s, "SET LOCAL enable_bitmapscan"):
+	case strings.Contains(s, "WITH hit AS"), strings.Contains(s, "FROM protection_orders"),
+		strings.EqualFold(s, "begin read only"):
 		return "lookup SQL"
 	case strings.EqualFold(s, "begin"), strings.EqualFold(s, "commit"), strings.Contains(s, "pg_advisory_xact_lock"),
 		strings.Contains(s, "audit_events"):

@@ -95,6 +95,34 @@ type timerStart struct {
 	at  time.Time
 }
 
+// TraceBatchStart, TraceBatchQuery and TraceBatchEnd time a batch as one
+// statement for the StatementTimer: its statements' SQL joined by "; ".
+func (t *observeTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	if t.timer.Load() == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, timerKey{}, &batchStart{at: time.Now()})
+}
+
+func (t *observeTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	if b, ok := ctx.Value(timerKey{}).(*batchStart); ok {
+		b.sql = append(b.sql, d.SQL)
+	}
+}
+
+func (t *observeTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchEndData) {
+	if f := t.timer.Load(); f != nil {
+		if b, ok := ctx.Value(timerKey{}).(*batchStart); ok {
+			(*f)(strings.Join(b.sql, "; "), time.Since(b.at))
+		}
+	}
+}
+
+type batchStart struct {
+	sql []string
+	at  time.Time
+}
+
 func (t *observeTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	if t.timer.Load() != nil {
 		ctx = context.WithValue(ctx, timerKey{}, timerStart{d.SQL, time.Now()})
