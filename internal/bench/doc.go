@@ -14,6 +14,13 @@
 //     while it runs) and its re-import (DVR_BENCH_IMPORT_ROWS to change
 //     the size).
 //
+// With DVR_BENCH_REPORT=1 (make bench's second step), TestBenchReport
+// prints, at 1 and 10 million incidents, the report and dashboard
+// latencies, the time to recompute every incident's history keys, and
+// POST /incidents/history's latency split into phases; TestBenchHistory
+// (DVR_BENCH_HISTORY=1) runs the history part alone on the databases
+// make bench built.
+//
 // Without DVR_BENCH, `go test` runs TestBenchSmoke: the same harness at a
 // tiny size, so that it keeps working.
 //

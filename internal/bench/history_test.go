@@ -8,20 +8,58 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/server"
 )
+
+// historyPhases are the parts a history lookup's time is split into, in
+// the order printed: its own queries (the matches and the protection
+// orders), the audit row (its transaction, commit included), the session
+// (read, and saved again: the idle deadline moves), the other statements
+// (the user and the second-factor check), and the time outside the
+// database (routing, matching rules, the template, HTTP).
+var historyPhases = []string{"lookup SQL", "audit", "session", "other SQL", "outside SQL"}
+
+// historyPhase names the phase of a statement the pool ran.
+func historyPhase(sql string) string {
+	s := strings.TrimSpace(sql)
+	switch {
+	case strings.Contains(s, "WITH hit AS"), strings.Contains(s, "FROM protection_orders"),
+		strings.EqualFold(s, "begin read only"):
+		return "lookup SQL"
+	case strings.EqualFold(s, "begin"), strings.EqualFold(s, "commit"), strings.Contains(s, "pg_advisory_xact_lock"),
+		strings.Contains(s, "audit_events"):
+		// The audit's transaction (and the lookup's read-only commit,
+		// which waits for no disk).
+		return "audit"
+	case strings.Contains(s, "sessions"):
+		return "session"
+	}
+	return "other SQL"
+}
+
+// historyFigures are a history lookup's latency, and each phase's.
+type historyFigures struct {
+	med, p95 time.Duration
+	phases   map[string][2]time.Duration // median, p95
+}
 
 // historyLatency measures POST /incidents/history (the intake panel's
 // lookup, audited as in production) on db: runs lookups of addresses of
 // stored incidents, warm, by a dispatcher with no district (the full
 // panel). A fresh user per 50 lookups keeps under the per-user limit.
-func historyLatency(t *testing.T, db *postgres.DB, runs int) (med, p95 time.Duration) {
+// Each lookup's time is split into phases by the statements it ran.
+func historyLatency(t *testing.T, db *postgres.DB, runs int) historyFigures {
 	t.Helper()
 	ctx := context.Background()
 	srv := server.NewServer(server.Deps{DB: db, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})), Location: time.UTC})
@@ -47,8 +85,18 @@ func historyLatency(t *testing.T, db *postgres.DB, runs int) (med, p95 time.Dura
 	if len(addrs) == 0 {
 		t.Fatal("no addresses to look up")
 	}
+	// One lookup at a time: every statement timed belongs to it.
+	var mu sync.Mutex
+	spent := map[string]time.Duration{}
+	db.SetStatementTimer(func(sql string, took time.Duration) {
+		mu.Lock()
+		spent[historyPhase(sql)] += took
+		mu.Unlock()
+	})
+	defer db.SetStatementTimer(nil)
 	var b *browser
 	var ds []time.Duration
+	byPhase := map[string][]time.Duration{}
 	for i := range runs + 3 {
 		if i%50 == 0 {
 			name := fmt.Sprintf("bench.history%d.%d", time.Now().UnixNano(), i)
@@ -60,14 +108,137 @@ func historyLatency(t *testing.T, db *postgres.DB, runs int) (med, p95 time.Dura
 				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 			b.login(t, name)
 		}
+		mu.Lock()
+		clear(spent)
+		mu.Unlock()
 		t0 := time.Now()
 		resp, _, err := b.post(ctx, "/incidents/history", url.Values{"address": {addrs[i%len(addrs)]}})
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("POST /incidents/history: %v %v", err, resp)
 		}
-		if i >= 3 { // the first three warm the cache and the plans
-			ds = append(ds, time.Since(t0))
+		took := time.Since(t0)
+		if i < 3 { // the first three warm the cache and the plans
+			continue
 		}
+		ds = append(ds, took)
+		mu.Lock()
+		inSQL := time.Duration(0)
+		for _, p := range historyPhases[:len(historyPhases)-1] {
+			byPhase[p] = append(byPhase[p], spent[p])
+			inSQL += spent[p]
+		}
+		mu.Unlock()
+		byPhase["outside SQL"] = append(byPhase["outside SQL"], took-inSQL)
 	}
-	return percentile(ds, 0.5), percentile(ds, 0.95)
+	f := historyFigures{med: percentile(ds, 0.5), p95: percentile(ds, 0.95), phases: map[string][2]time.Duration{}}
+	for p, pd := range byPhase {
+		f.phases[p] = [2]time.Duration{percentile(pd, 0.5), percentile(pd, 0.95)}
+	}
+	return f
+}
+
+// phasesLine prints the phases' medians and 95th percentiles.
+func (f historyFigures) phasesLine() string {
+	var parts []string
+	for _, p := range historyPhases {
+		parts = append(parts, fmt.Sprintf("%s %s/%s", p, ms(f.phases[p][0]), ms(f.phases[p][1])))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// TestBenchHistory is the history part of the report benchmark alone, on
+// the scale databases `make bench` built (DVR_BENCH_SCALE_URL_1M,
+// DVR_BENCH_SCALE_URL; either may be left out), migrated but not seeded:
+// only with DVR_BENCH_HISTORY=1. With DVR_BENCH_REKEY=1 it times
+// recomputing the keys of every incident first (rekeyTimed).
+// DVR_BENCH_HISTORY_REPEAT measures each
+// database that many times over (default 1), DVR_BENCH_REPORT_RUNS
+// lookups a time (default 200).
+//
+//	DVR_BENCH_HISTORY=1 DVR_BENCH_SCALE_URL=... go test -run '^TestBenchHistory$' -v ./internal/bench/
+func TestBenchHistory(t *testing.T) {
+	if os.Getenv("DVR_BENCH_HISTORY") == "" {
+		t.Skip("the history benchmark alone runs with DVR_BENCH_HISTORY=1 on databases `make bench` built")
+	}
+	ctx := context.Background()
+	runs, repeat := envInt(t, "DVR_BENCH_REPORT_RUNS", 200), envInt(t, "DVR_BENCH_HISTORY_REPEAT", 1)
+	var out strings.Builder
+	for _, sc := range []struct{ label, env string }{{"1M", "DVR_BENCH_SCALE_URL_1M"}, {"10M", "DVR_BENCH_SCALE_URL"}} {
+		u := os.Getenv(sc.env)
+		if u == "" {
+			continue
+		}
+		m, err := postgres.NewMigrator(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Up(); err != nil {
+			t.Fatalf("migrate %s: %v", sc.label, err)
+		}
+		m.Close()
+		db, err := postgres.Open(ctx, u, postgres.Options{MaxConns: 4})
+		if err != nil {
+			t.Fatalf("open %s: %v", sc.label, err)
+		}
+		db.SetMatchRules(match.Rules{Region: "KG"})
+		var n int64
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM incidents`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if os.Getenv("DVR_BENCH_REKEY") != "" {
+			rk, took, steps := rekeyTimed(t, db)
+			fmt.Fprintf(&out, "%s: history keys recomputed for %d incidents in %.1fs (%s)\n", sc.label, rk, took.Seconds(), steps)
+		}
+		for i := range repeat {
+			f := historyLatency(t, db, runs)
+			fmt.Fprintf(&out, "%s (%d incidents) run %d: POST /incidents/history median %s p95 %s\n    phases, median/p95: %s\n",
+				sc.label, n, i+1, ms(f.med), ms(f.p95), f.phasesLine())
+		}
+		db.Close()
+	}
+	fmt.Printf("\n===== history lookups (%d CPUs) =====\n%s", runtime.NumCPU(), out.String())
+}
+
+// rekeyTimed times what `dvresponse migrate` does after the matching
+// rules change: every incident's history keys computed again
+// (postgres.RecomputeKeys) after the stored rules version is cleared. It
+// reads and keys every incident and rebuilds the key indexes; rows whose
+// keys come out the same are not rewritten (on a seeded database, all).
+// It also returns how long the statements that wrote took (the UPDATE
+// and the key indexes built again), and the longest of the batches read.
+func rekeyTimed(t *testing.T, db *postgres.DB) (n int64, took time.Duration, steps string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.Pool.Exec(ctx, `DELETE FROM app_settings WHERE key = $1`, postgres.MatchKeysVersionKey); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var read, update, index, other time.Duration
+	db.SetStatementTimer(func(sql string, d time.Duration) {
+		s := strings.TrimSpace(sql)
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case strings.HasPrefix(s, "SELECT id, address, caller_phone"):
+			read += d // the batches read, keyed as they arrive
+		case strings.HasPrefix(s, "UPDATE incidents"):
+			update += d
+		case strings.HasPrefix(s, "CREATE INDEX"):
+			index += d
+		default:
+			other += d
+		}
+	})
+	began := time.Now()
+	n, err := db.RecomputeKeys(ctx)
+	took = time.Since(began)
+	db.SetStatementTimer(nil)
+	if err != nil {
+		t.Fatalf("recompute history keys: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	steps = fmt.Sprintf("read and keyed %.1fs, UPDATE %.1fs, key indexes %.1fs, other statements %.1fs, copy and rest %.1fs",
+		read.Seconds(), update.Seconds(), index.Seconds(), other.Seconds(), (took - read - update - index - other).Seconds())
+	return n, took, steps
 }

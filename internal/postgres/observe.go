@@ -49,9 +49,11 @@ func (db *DB) observer() Observer {
 // observeTracer is the pool's pgx query tracer. It counts audit rows per
 // connection as they are inserted and reports them when their transaction
 // commits, so that a rolled-back append is not counted and appendAudit
-// needs no access to db. It does nothing until an Observer is set.
+// needs no access to db. It does nothing until an Observer is set, but
+// time statements for a StatementTimer.
 type observeTracer struct {
 	o       atomic.Pointer[Observer]
+	timer   atomic.Pointer[StatementTimer]
 	mu      sync.Mutex
 	pending map[*pgx.Conn]int // audit rows inserted in the connection's open transaction
 }
@@ -67,7 +69,64 @@ const (
 
 type traceKey struct{}
 
+// StatementTimer hears of each statement the pool ran (its SQL text, as
+// written in this package, never its arguments) and how long it took,
+// from sending it to its end. It must not block.
+type StatementTimer func(sql string, took time.Duration)
+
+// SetStatementTimer has f hear of every statement from now on; nil stops
+// it. The benchmark uses it to split a request's time between its
+// statements.
+func (db *DB) SetStatementTimer(f StatementTimer) {
+	if db.obs == nil {
+		return
+	}
+	if f == nil {
+		db.obs.timer.Store(nil)
+		return
+	}
+	db.obs.timer.Store(&f)
+}
+
+type timerKey struct{}
+
+type timerStart struct {
+	sql string
+	at  time.Time
+}
+
+// TraceBatchStart, TraceBatchQuery and TraceBatchEnd time a batch as one
+// statement for the StatementTimer: its statements' SQL joined by "; ".
+func (t *observeTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	if t.timer.Load() == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, timerKey{}, &batchStart{at: time.Now()})
+}
+
+func (t *observeTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	if b, ok := ctx.Value(timerKey{}).(*batchStart); ok {
+		b.sql = append(b.sql, d.SQL)
+	}
+}
+
+func (t *observeTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchEndData) {
+	if f := t.timer.Load(); f != nil {
+		if b, ok := ctx.Value(timerKey{}).(*batchStart); ok {
+			(*f)(strings.Join(b.sql, "; "), time.Since(b.at))
+		}
+	}
+}
+
+type batchStart struct {
+	sql []string
+	at  time.Time
+}
+
 func (t *observeTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if t.timer.Load() != nil {
+		ctx = context.WithValue(ctx, timerKey{}, timerStart{d.SQL, time.Now()})
+	}
 	if t.o.Load() == nil {
 		return ctx
 	}
@@ -86,6 +145,11 @@ func (t *observeTracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, d p
 }
 
 func (t *observeTracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, d pgx.TraceQueryEndData) {
+	if f := t.timer.Load(); f != nil {
+		if v, ok := ctx.Value(timerKey{}).(timerStart); ok {
+			(*f)(v.sql, time.Since(v.at))
+		}
+	}
 	k, _ := ctx.Value(traceKey{}).(traceKind)
 	if k == traceOther {
 		return

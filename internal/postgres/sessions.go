@@ -45,9 +45,22 @@ func (s *SessionStore) FindCtx(ctx context.Context, token string) ([]byte, bool,
 	return b, true, nil
 }
 
-// CommitCtx stores a session, new or changed.
+// CommitCtx stores a session, new or changed. scs commits the session on
+// every request to move its idle deadline (expiry) on; when the data are
+// unchanged and the stored expiry is less than a thirtieth of the time
+// left before the new one (a minute, with the 30-minute idle timeout)
+// short of it, nothing is written. Such a request then commits no
+// transaction that must wait for the disk (about 5 ms a request, more
+// under load), and the session ends at most that much before its idle
+// timeout is up, never after. A later expiry than the one stored is
+// always written.
 func (s *SessionStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	_, err := s.db.Pool.Exec(ctx, `INSERT INTO sessions (token_hash, data, expiry) VALUES ($1, $2, $3)
+	_, err := s.db.Pool.Exec(ctx, `WITH renewed AS (
+			UPDATE sessions SET data = $2, expiry = $3
+			WHERE token_hash = $1 AND (data <> $2 OR expiry > $3 OR expiry < $3 - ($3 - current_timestamp) / 30)
+			RETURNING 1)
+		INSERT INTO sessions (token_hash, data, expiry) SELECT $1, $2, $3
+		WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE token_hash = $1)
 		ON CONFLICT (token_hash) DO UPDATE SET data = EXCLUDED.data, expiry = EXCLUDED.expiry`, tokenHash(token), b, expiry)
 	return err
 }

@@ -1,0 +1,12 @@
+DROP INDEX incidents_address_key_idx;
+DROP INDEX incidents_building_key_idx;
+DROP INDEX incidents_phone_key_idx;
+DROP INDEX incidents_caller_key_idx;
+DROP INDEX incidents_victim_key_idx;
+DROP INDEX incidents_suspect_key_idx;
+CREATE INDEX incidents_address_key_idx ON incidents (address_key) WHERE address_key <> '';
+CREATE INDEX incidents_building_key_idx ON incidents (building_key) WHERE building_key <> '';
+CREATE INDEX incidents_phone_key_idx ON incidents (phone_key) WHERE phone_key <> '';
+CREATE INDEX incidents_caller_key_idx ON incidents (caller_key) WHERE caller_key <> '';
+CREATE INDEX incidents_victim_key_idx ON incidents (victim_key) WHERE victim_key <> '';
+CREATE INDEX incidents_suspect_key_idx ON incidents (suspect_key) WHERE suspect_key <> '';
