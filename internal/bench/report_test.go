@@ -204,6 +204,8 @@ func runReport(t *testing.T, sz reportSizes) string {
 		// The history panel's lookup through HTTP, as the dispatcher types.
 		hmed, hp95 := historyLatency(t, db, sz.Runs)
 		fmt.Fprintf(&b, "    %-52s median %8s  p95 %8s (target p95 <= 50 ms at 10 M)\n", "POST /incidents/history (address)", ms(hmed), ms(hp95))
+		// Repeat victimisation: the intake's counts and the dashboard's rates.
+		repeatBench(t, db, queries[0].q, sz.Runs, &b)
 		db.Close()
 	}
 	if len(sz.Scales) == 2 {
