@@ -40,7 +40,7 @@ func TestOpenReferralsShowSafeContactBeforeCallBack(t *testing.T) {
 	}
 	row := func(d *goquery.Document, inc int64) *goquery.Selection {
 		return d.Find(`section.referral-group tbody tr`).FilterFunction(func(_ int, s *goquery.Selection) bool {
-			return s.Find(`a[href^="/incidents/` + itoa(inc) + `#"]`).Length() == 1
+			return s.Find(`a[href^="/incidents/`+itoa(inc)+`#"]`).Length() == 1
 		})
 	}
 	sup := f.user(t, "sup", account.Supervisor, "LEN")

@@ -96,7 +96,15 @@ type dashboardData struct {
 	results map[report.GroupBy]report.Result
 	extra   postgres.DashboardFigures
 	repeats [][]postgres.RepeatRate // per dashboardRepeatBys
+	// repeatsSlow: the repeat rates took longer than repeatBudget.
+	repeatsSlow bool
 }
+
+// defaultRepeatBudget is how long the dashboard waits for the repeat-rate
+// figures (Server.repeatBudget when 0), which are computed from the
+// incidents (no rollups yet): at a million incidents a year's take
+// seconds (make bench).
+const defaultRepeatBudget = 2 * time.Second
 
 // dashboard answers GET /dashboard.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
@@ -204,7 +212,24 @@ func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.I
 	var extra postgres.DashboardFigures
 	var repeats [][]postgres.RepeatRate
 	var wg sync.WaitGroup
-	wg.Go(func() { repeats, errs[len(dashboardGroupings)+1] = store.RepeatRatesMulti(ctx, q, dashboardRepeatBys) })
+	var repeatsSlow bool
+	wg.Go(func() {
+		// Not yet pre-aggregated: a period whose figures take longer than
+		// repeatBudget shows the export links instead (make bench).
+		budget := s.repeatBudget
+		if budget <= 0 {
+			budget = defaultRepeatBudget
+		}
+		rctx, cancel := context.WithTimeout(ctx, budget)
+		defer cancel()
+		var err error
+		repeats, err = store.RepeatRatesMulti(rctx, q, dashboardRepeatBys)
+		if err != nil && rctx.Err() != nil && ctx.Err() == nil {
+			repeats, repeatsSlow = nil, true
+			return
+		}
+		errs[len(dashboardGroupings)+1] = err
+	})
 	// The groupings the page shows for the chosen interval only (settlements
 	// and weeks) come with the extras when the dashboard rollups can give
 	// them; the others, and those the rollups could not give, from the
@@ -261,7 +286,7 @@ func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.I
 			return dashboardData{}, err
 		}
 	}
-	d := dashboardData{results: map[report.GroupBy]report.Result{}, extra: extra, repeats: repeats}
+	d := dashboardData{results: map[report.GroupBy]report.Result{}, extra: extra, repeats: repeats, repeatsSlow: repeatsSlow}
 	for i, g := range dashboardGroupings {
 		d.results[g] = results[i]
 	}
@@ -494,6 +519,9 @@ func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Q
 	}
 
 	p.Repeats = repeatTable(l, q, ref, d.repeats)
+	if d.repeatsSlow {
+		p.Repeats.Empty, p.Repeats.Slow = l.T("dashboard.repeat.too_slow"), true
+	}
 
 	for _, t := range []*web.DashTable{&p.Intervals, &p.Districts, &p.Settlements, &p.Weeks, &p.Victims} {
 		finishTable(l, t)

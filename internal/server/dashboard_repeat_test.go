@@ -179,4 +179,15 @@ func TestDashboardRepeatRatesMatchReference(t *testing.T) {
 	if repeats == 0 {
 		t.Error("no repeats in the reference: the test tests too little")
 	}
+
+	// Figures slower than the budget leave the rest of the dashboard
+	// standing and say so, with the exports.
+	f.ts.srv.repeatBudget = time.Nanosecond
+	d := doc(t, admin.mustGet("/dashboard?from=2026-03-01&to=2026-03-09"))
+	if d.Find("#repeat-table").Length() != 0 || d.Find(".dash-kpi").Length() == 0 {
+		t.Error("over the budget: want no repeat table and the other figures")
+	}
+	if d.Find(`#repeats a[href^="/reports/repeat-victimisation.csv?"]`).Length() != 1 {
+		t.Errorf("over the budget, no export link: %q", d.Find("#repeats").Text())
+	}
 }
