@@ -74,4 +74,6 @@ type SafeContactPanel struct {
 	Error      string // the edit form's message
 	CallAction string // call-back: "" when the viewer may not
 	CallReason Field
+	CallBack   string // where the call-back returns ("back"): "" the incident page
+	ReasonID   string // the reason input's id where a page has several ("" f-cb_reason)
 }

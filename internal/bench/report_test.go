@@ -210,6 +210,8 @@ func runReport(t *testing.T, sz reportSizes) string {
 		hf := historyLatency(t, db, sz.Runs)
 		fmt.Fprintf(&b, "    %-52s median %8s  p95 %8s (target p95 <= 50 ms at 10 M)\n", "POST /incidents/history (address)", ms(hf.med), ms(hf.p95))
 		fmt.Fprintf(&b, "      phases, median/p95: %s\n", hf.phasesLine())
+		// Repeat victimisation: the intake's counts and the dashboard's rates.
+		repeatBench(t, db, queries[0].q, sz.Runs, &b)
 		db.Close()
 	}
 	if len(sz.Scales) == 2 {

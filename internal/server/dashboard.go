@@ -54,7 +54,14 @@ const paramInterval = "interval"
 // not give. *postgres.DB satisfies it.
 type dashboardStore interface {
 	DashboardExtras(ctx context.Context, q report.Query, opt postgres.DashboardOptions) (postgres.DashboardFigures, error)
+	RepeatRatesMulti(ctx context.Context, q report.Query, bys []string) ([][]postgres.RepeatRate, error)
 }
+
+// dashboardRepeatBys are the repeat-rate groupings the dashboard shows:
+// those of /reports/repeat-victimisation.* (postgres.RepeatRatesMulti,
+// the export's and the command line's query).
+var dashboardRepeatBys = []string{postgres.RepeatByAll, postgres.RepeatByDistrict, postgres.RepeatBySettlement,
+	postgres.RepeatBySex, postgres.RepeatByAge}
 
 // dashboardStore is the database the dashboard's extra figures come from:
 // the one report figures are read from (a reporting replica, when one is
@@ -88,7 +95,16 @@ type dashboardRef struct {
 type dashboardData struct {
 	results map[report.GroupBy]report.Result
 	extra   postgres.DashboardFigures
+	repeats [][]postgres.RepeatRate // per dashboardRepeatBys
+	// repeatsSlow: the repeat rates took longer than repeatBudget.
+	repeatsSlow bool
 }
+
+// defaultRepeatBudget is how long the dashboard waits for the repeat-rate
+// figures (Server.repeatBudget when 0), which are computed from the
+// incidents (no rollups yet): at a million incidents a year's take
+// seconds (make bench).
+const defaultRepeatBudget = 2 * time.Second
 
 // dashboard answers GET /dashboard.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
@@ -192,9 +208,28 @@ func (s *Server) dashboardRef(ctx context.Context) (dashboardRef, error) {
 func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.Interval, now time.Time) (dashboardData, error) {
 	src, store := s.reports(), s.dashboardStore()
 	results := make([]report.Result, len(dashboardGroupings))
-	errs := make([]error, len(dashboardGroupings)+1)
+	errs := make([]error, len(dashboardGroupings)+2)
 	var extra postgres.DashboardFigures
+	var repeats [][]postgres.RepeatRate
 	var wg sync.WaitGroup
+	var repeatsSlow bool
+	wg.Go(func() {
+		// Not yet pre-aggregated: a period whose figures take longer than
+		// repeatBudget shows the export links instead (make bench).
+		budget := s.repeatBudget
+		if budget <= 0 {
+			budget = defaultRepeatBudget
+		}
+		rctx, cancel := context.WithTimeout(ctx, budget)
+		defer cancel()
+		var err error
+		repeats, err = store.RepeatRatesMulti(rctx, q, dashboardRepeatBys)
+		if err != nil && rctx.Err() != nil && ctx.Err() == nil {
+			repeats, repeatsSlow = nil, true
+			return
+		}
+		errs[len(dashboardGroupings)+1] = err
+	})
 	// The groupings the page shows for the chosen interval only (settlements
 	// and weeks) come with the extras when the dashboard rollups can give
 	// them; the others, and those the rollups could not give, from the
@@ -251,7 +286,7 @@ func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.I
 			return dashboardData{}, err
 		}
 	}
-	d := dashboardData{results: map[report.GroupBy]report.Result{}, extra: extra}
+	d := dashboardData{results: map[report.GroupBy]report.Result{}, extra: extra, repeats: repeats, repeatsSlow: repeatsSlow}
 	for i, g := range dashboardGroupings {
 		d.results[g] = results[i]
 	}
@@ -481,6 +516,11 @@ func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Q
 		p.Victims.Rows = append(p.Victims.Rows, extraRows(l, "sex", iv, x.BySex, sexLabel)...)
 		p.Victims.Rows = append(p.Victims.Rows, web.DashRow{Heading: true, Label: l.T("dashboard.victims.age")})
 		p.Victims.Rows = append(p.Victims.Rows, extraRows(l, "age", iv, x.ByAgeBand, ageLabel)...)
+	}
+
+	p.Repeats = repeatTable(l, q, ref, d.repeats)
+	if d.repeatsSlow {
+		p.Repeats.Empty, p.Repeats.Slow = l.T("dashboard.repeat.too_slow"), true
 	}
 
 	for _, t := range []*web.DashTable{&p.Intervals, &p.Districts, &p.Settlements, &p.Weeks, &p.Victims} {
@@ -899,6 +939,76 @@ func extraRows(l *i18n.Localizer, kind string, iv refdata.Interval, gs []postgre
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// repeatTable is the repeat-rate figures, grouping by grouping: each row
+// carries its export grouping and key (data-repeat-by, data-key) and
+// each figure its export column.
+func repeatTable(l *i18n.Localizer, q report.Query, ref dashboardRef, groups [][]postgres.RepeatRate) web.DashRepeat {
+	t := web.DashRepeat{Caption: l.T("dashboard.repeat.caption"), Empty: l.T("dashboard.empty.period")}
+	for _, f := range []report.Format{report.CSV, report.JSON} {
+		t.Exports = append(t.Exports, web.DashLink{Label: l.T("dashboard.export_" + string(f)),
+			Href: repeatExportHref(q, postgres.RepeatByDistrict, f)})
+	}
+	settlements := map[string]string{}
+	for _, st := range ref.settlements {
+		settlements[strconv.FormatInt(st.ID, 10)] = st.Name
+	}
+	total := 0
+	for i, by := range dashboardRepeatBys {
+		if i >= len(groups) {
+			break
+		}
+		if by != postgres.RepeatByAll {
+			t.Rows = append(t.Rows, web.DashRepeatRow{Heading: true, Label: l.T("dashboard.repeat.by." + by)})
+		}
+		for _, g := range groups[i] {
+			label := g.Label
+			switch by {
+			case postgres.RepeatByAll:
+				label = l.T("dashboard.repeat.all")
+				total += g.Incidents
+			case postgres.RepeatByDistrict:
+				if g.Key == "" {
+					label = l.T("dashboard.no_district")
+				}
+			case postgres.RepeatBySettlement:
+				if g.Key == "" {
+					label = l.T("dashboard.repeat.not_idp")
+				} else if n, ok := settlements[g.Key]; ok {
+					label = n
+				}
+			case postgres.RepeatBySex:
+				label = sexLabel(l, g.Key)
+			case postgres.RepeatByAge:
+				label = ageLabel(l, g.Key)
+			}
+			row := web.DashRepeatRow{By: by, Key: g.Key, Label: label, Sub: by != postgres.RepeatByAll,
+				Incidents: intFig(l, g.Incidents), Repeats: intFig(l, g.Repeats), Median: web.DashFig{Text: absent}}
+			if g.Incidents > 0 {
+				share := 100 * g.Share()
+				row.Share = web.DashFig{Value: strconv.FormatFloat(g.Share(), 'f', 4, 64), Text: l.Percent(math.Round(share*10) / 10)}
+			} else {
+				row.Share = web.DashFig{Text: absent}
+			}
+			if g.MedianDays != nil {
+				row.Median = web.DashFig{Value: strconv.FormatFloat(*g.MedianDays, 'f', 1, 64),
+					Text: l.T("dashboard.repeat.days", "N", l.Decimal(math.Round(*g.MedianDays*10)/10, 1))}
+			}
+			t.Rows = append(t.Rows, row)
+		}
+	}
+	if total == 0 {
+		t.Rows = nil
+	}
+	return t
+}
+
+// repeatExportHref is the repeat-rate export of q grouped by by.
+func repeatExportHref(q report.Query, by string, f report.Format) string {
+	v := q.Values()
+	v.Set(ParamRepeatBy, by)
+	return "/reports/repeat-victimisation." + string(f) + "?" + v.Encode()
 }
 
 // finishTable shows the "out of order" and "target" columns only when a

@@ -262,6 +262,13 @@ func (s *Server) changeReferral(w http.ResponseWriter, r *http.Request) {
 // how long each has waited: a supervisor with a district sees that
 // district's incidents.
 func (s *Server) openReferrals(w http.ResponseWriter, r *http.Request) {
+	s.openReferralsPage(w, r, http.StatusOK, nil)
+}
+
+// openReferralsPage shows the open referrals; each incident the viewer
+// may call back about shows the victim's safe-contact rule first, then
+// the call-back (with the refused one's message and reason).
+func (s *Server) openReferralsPage(w http.ResponseWriter, r *http.Request, status int, refused *refusedCallBack) {
 	u := currentUser(r.Context())
 	var district *int64
 	if u.Role == account.Supervisor {
@@ -278,6 +285,7 @@ func (s *Server) openReferrals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := web.OpenReferralsPage{Page: s.page(r, s.t(r, "referral.open.title"), "referrals"), Total: len(rs)}
+	incidents := map[int64]*incident.Incident{}
 	l := i18n.FromContext(r.Context())
 	for i := range rs {
 		ref := &rs[i]
@@ -291,6 +299,24 @@ func (s *Server) openReferrals(w http.ResponseWriter, r *http.Request) {
 			Status: s.t(r, "referral.status."+string(ref.Status)), Consent: s.t(r, "referral.consent."+string(ref.Consent)),
 			Offered: s.officerTime(r, ref.OfferedAt), OfferedISO: ref.OfferedAt.UTC().Format(time.RFC3339),
 			Waiting: durationWords(l, now.Sub(ref.OfferedAt)), SinceChange: durationWords(l, now.Sub(last)), Stale: now.Sub(last) > staleReferral})
+		in, ok := incidents[ref.IncidentID]
+		if !ok {
+			if in, err = s.db.Incident(r.Context(), ref.IncidentID); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			incidents[ref.IncidentID] = in
+		}
+		var msg, reason string
+		if refused != nil && refused.incident == ref.IncidentID {
+			msg, reason = refused.msg, refused.reason
+		}
+		box, err := s.callBackBox(r, in, callBackFromReferrals, strconv.FormatInt(ref.ID, 10), msg, reason)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		g.Rows[len(g.Rows)-1].CallBack = box
 	}
-	s.render(w, r, http.StatusOK, web.OpenReferrals(p))
+	s.render(w, r, status, web.OpenReferrals(p))
 }

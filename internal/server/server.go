@@ -57,21 +57,24 @@ type Deps struct {
 
 // Server is the HTTP handler of the application.
 type Server struct {
-	db       *postgres.DB
-	readDB   *postgres.DB // nil: reports read db
-	log      *slog.Logger
-	loc      *time.Location
-	now      func() time.Time
-	sessions *scs.SessionManager
-	store    *postgres.SessionStore
-	proxies  []netip.Prefix
-	hub      *live.Hub
-	closing  chan struct{} // closed when the server shuts down: ends streams
-	once     sync.Once
-	handler  http.Handler
-	cat      *i18n.Catalogue
-	metrics  *metrics.Metrics // nil: none
-	lang     string           // the deployment's default language
+	// repeatBudget bounds the dashboard's wait for the repeat-rate
+	// figures (0: defaultRepeatBudget).
+	repeatBudget time.Duration
+	db           *postgres.DB
+	readDB       *postgres.DB // nil: reports read db
+	log          *slog.Logger
+	loc          *time.Location
+	now          func() time.Time
+	sessions     *scs.SessionManager
+	store        *postgres.SessionStore
+	proxies      []netip.Prefix
+	hub          *live.Hub
+	closing      chan struct{} // closed when the server shuts down: ends streams
+	once         sync.Once
+	handler      http.Handler
+	cat          *i18n.Catalogue
+	metrics      *metrics.Metrics // nil: none
+	lang         string           // the deployment's default language
 	// cookieSecure sets the Secure flag on the cookies the server sets.
 	cookieSecure bool
 	rules        match.Rules    // history matching

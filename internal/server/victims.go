@@ -390,11 +390,59 @@ func (s *Server) safeContactPanel(r *http.Request, in *incident.Incident) (templ
 	u := currentUser(ctx)
 	l := i18n.FromContext(ctx)
 	st := victimsStateOf(ctx)
-	sc, _, err := s.db.SafeContactOf(ctx, in.ID)
+	p, sc, err := s.safeRule(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	p := web.SafeContactPanel{Has: sc != nil || in.Caller.SafeToCall != nil, Error: st.safeErr, Open: st.safeErr != ""}
+	p.Error, p.Open = st.safeErr, st.safeErr != ""
+	rule := sc
+	if rule == nil {
+		rule = &postgres.SafeContact{SafeToCall: in.Caller.SafeToCall, Phone: in.Caller.Phone, Who: "police"}
+	}
+	if !access.CanLinkPersons(u, access.Of(in)) {
+		return web.SafeContactView(p), nil
+	}
+	if rule.Phone == "" {
+		rule.Phone = in.Caller.Phone
+	}
+	p.CallAction = incidentHref(in.ID) + "/call-back"
+	p.CallReason = web.Field{Name: "cb_reason", Label: l.T("victims.callback.reason"), Value: st.cbReason, Error: st.cbErr, MaxLen: 500}
+	p.Action = incidentHref(in.ID) + "/safe-contact"
+	form := rule
+	if st.safe != nil {
+		form = st.safe
+	}
+	errs := st.safeErrs
+	fld := func(name, label, value string, max int) web.Field {
+		return web.Field{Name: name, Label: l.T(label), Value: value, MaxLen: max, Error: errs[name], Autocomplete: "off"}
+	}
+	sel := func(name, label, value string, opts []web.Option) web.Field {
+		return web.Field{Name: name, Label: l.T(label), Type: "select", Value: value, Options: opts, Error: errs[name]}
+	}
+	who := []web.Option{{Value: "police", Label: l.T("victims.safe.who_police")}, {Value: "police_ngo", Label: l.T("victims.safe.who_police_ngo")}}
+	p.Fields = []web.Field{
+		sel("sc_call", "victims.safe.call", yesNoValue(form.SafeToCall), yesNoOptions(l)),
+		fld("sc_phone", "victims.safe.phone", form.Phone, 40),
+		fld("sc_times", "victims.safe.times", form.SafeTimes, 200),
+		sel("sc_message", "victims.safe.message", yesNoValue(form.MessageOK), yesNoOptions(l)),
+		fld("sc_code", "victims.safe.code", form.CodeWord, 100),
+		sel("sc_who", "victims.safe.who", form.Who, who),
+	}
+	p.Fields[1].Type = "tel"
+	return web.SafeContactView(p), nil
+}
+
+// safeRule is the victim's safe-contact rule of in as every call-back
+// shows it first, and her recorded rule (nil: none; the panel then shows
+// the intake's answer to "safe to call back?").
+func (s *Server) safeRule(ctx context.Context, in *incident.Incident) (web.SafeContactPanel, *postgres.SafeContact, error) {
+	l := i18n.FromContext(ctx)
+	var p web.SafeContactPanel
+	sc, _, err := s.db.SafeContactOf(ctx, in.ID)
+	if err != nil {
+		return p, nil, err
+	}
+	p.Has = sc != nil || in.Caller.SafeToCall != nil
 	rule := sc
 	if rule == nil {
 		rule = &postgres.SafeContact{SafeToCall: in.Caller.SafeToCall, Phone: in.Caller.Phone, Who: "police"}
@@ -424,34 +472,28 @@ func (s *Server) safeContactPanel(r *http.Request, in *incident.Incident) (templ
 		}
 		p.Rule = append(p.Rule, kv("victims.safe.who", l.T("victims.safe.who_"+sc.Who), false))
 	}
-	if !access.CanLinkPersons(u, access.Of(in)) {
-		return web.SafeContactView(p), nil
+	return p, sc, nil
+}
+
+// callBackBox is the rule and the call-back action of in for a list of
+// several (the open referrals): nil when the viewer may not call back.
+// back says where the call-back returns; errMsg and reason come back
+// with a refused call-back of this incident.
+func (s *Server) callBackBox(r *http.Request, in *incident.Incident, back, suffix, errMsg, reason string) (*web.SafeContactPanel, error) {
+	ctx := r.Context()
+	if !access.CanLinkPersons(currentUser(ctx), access.Of(in)) {
+		return nil, nil
 	}
+	p, _, err := s.safeRule(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	l := i18n.FromContext(ctx)
 	p.CallAction = incidentHref(in.ID) + "/call-back"
-	p.CallReason = web.Field{Name: "cb_reason", Label: l.T("victims.callback.reason"), Value: st.cbReason, Error: st.cbErr, MaxLen: 500}
-	p.Action = incidentHref(in.ID) + "/safe-contact"
-	form := rule
-	if st.safe != nil {
-		form = st.safe
-	}
-	errs := st.safeErrs
-	fld := func(name, label, value string, max int) web.Field {
-		return web.Field{Name: name, Label: l.T(label), Value: value, MaxLen: max, Error: errs[name], Autocomplete: "off"}
-	}
-	sel := func(name, label, value string, opts []web.Option) web.Field {
-		return web.Field{Name: name, Label: l.T(label), Type: "select", Value: value, Options: opts, Error: errs[name]}
-	}
-	who := []web.Option{{Value: "police", Label: l.T("victims.safe.who_police")}, {Value: "police_ngo", Label: l.T("victims.safe.who_police_ngo")}}
-	p.Fields = []web.Field{
-		sel("sc_call", "victims.safe.call", yesNoValue(form.SafeToCall), yesNoOptions(l)),
-		fld("sc_phone", "victims.safe.phone", form.Phone, 40),
-		fld("sc_times", "victims.safe.times", form.SafeTimes, 200),
-		sel("sc_message", "victims.safe.message", yesNoValue(form.MessageOK), yesNoOptions(l)),
-		fld("sc_code", "victims.safe.code", form.CodeWord, 100),
-		sel("sc_who", "victims.safe.who", form.Who, who),
-	}
-	p.Fields[1].Type = "tel"
-	return web.SafeContactView(p), nil
+	p.CallBack = back
+	p.ReasonID = "cb-reason-" + suffix
+	p.CallReason = web.Field{Name: "cb_reason", Label: l.T("victims.callback.reason"), Value: reason, Error: errMsg, MaxLen: 500}
+	return &p, nil
 }
 
 // victimsPage renders the incident page again with a victims form's
@@ -589,8 +631,20 @@ func (s *Server) saveSafeContact(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, incidentHref(in.ID), http.StatusSeeOther)
 }
 
-// callBack records a call-back from the incident page; where calling is
-// not known to be safe, only with a reason.
+// callBackFromReferrals is the "back" of a call-back offered on the open
+// referrals list: it returns there, and a refused one shows the list
+// again with the message at that incident's reason.
+const callBackFromReferrals = "referrals"
+
+// refusedCallBack is a call-back refused for want of a reason, shown again.
+type refusedCallBack struct {
+	incident    int64
+	msg, reason string
+}
+
+// callBack records a call-back from the incident page or the open
+// referrals list; where calling is not known to be safe, only with a
+// reason.
 func (s *Server) callBack(w http.ResponseWriter, r *http.Request) {
 	in, ok := s.loadIncidentToChange(w, r, "incident.call_back")
 	if !ok {
@@ -601,9 +655,14 @@ func (s *Server) callBack(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reason := r.PostFormValue("cb_reason")
+	fromList := r.PostFormValue("back") == callBackFromReferrals
 	if _, err := s.db.RecordCallBack(r.Context(), in.ID, reason, s.actor(r)); err != nil {
 		if apperr.CodeOf(err) == apperr.Invalid {
 			_, fields := s.formError(r, err)
+			if fromList {
+				s.openReferralsPage(w, r, http.StatusUnprocessableEntity, &refusedCallBack{incident: in.ID, msg: fields["cb_reason"], reason: reason})
+				return
+			}
 			s.victimsPage(w, r, victimsState{cbErr: fields["cb_reason"], cbReason: reason})
 			return
 		}
@@ -611,5 +670,9 @@ func (s *Server) callBack(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setFlash(r, "ok", s.t(r, "victims.callback.done"))
+	if fromList {
+		http.Redirect(w, r, "/referrals/open", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, incidentHref(in.ID), http.StatusSeeOther)
 }
