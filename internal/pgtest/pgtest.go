@@ -3,6 +3,13 @@
 //
 // Tests read DATABASE_URL, a superuser connection to a running server, as
 // `make test` sets it; without it they fail with a message saying so.
+//
+// Importing it also makes the test binary store argon2id password hashes
+// of the least cost (account.UseCheapHashesInTests): the server, e2e and
+// seed tests create and log in hundreds of users, and under the race
+// detector each hash at the production cost took about half a second of
+// CPU. The production cost is checked by the account package's tests,
+// which do not import this package.
 package pgtest
 
 import (
@@ -19,10 +26,13 @@ import (
 
 	"github.com/peterldowns/pgtestdb"
 
+	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/migrations"
 )
+
+func init() { account.UseCheapHashesInTests() }
 
 // migrator migrates a pgtestdb template with the embedded migrations.
 type migrator struct{}
@@ -101,17 +111,33 @@ func config(t testing.TB) pgtestdb.Config {
 }
 
 // URL creates a fresh migrated database for the test and returns its URL.
-// The database is dropped when the test passes.
+// The database is dropped when the test passes (see Main for when).
 func URL(t testing.TB) string {
 	t.Helper()
-	return pgtestdb.Custom(t, config(t), migrator{}).URL()
+	return instance(t, migrator{})
 }
 
 // EmptyURL creates a fresh database with no schema at all, for migration
 // tests.
 func EmptyURL(t testing.TB) string {
 	t.Helper()
-	return pgtestdb.Custom(t, config(t), pgtestdb.NoopMigrator{}).URL()
+	return instance(t, pgtestdb.NoopMigrator{})
+}
+
+// instance clones a database from m's template (made the first time) and
+// returns its URL. When the test ends, its connections to the database
+// are ended; the database is then dropped at once, or, under Main, later.
+func instance(t testing.TB, m pgtestdb.Migrator) string {
+	t.Helper()
+	if !deferDrops.Load() {
+		return pgtestdb.Custom(t, config(t), m).URL()
+	}
+	d := &laterTB{TB: t}
+	conf := pgtestdb.Custom(d, config(t), m)
+	d.mu.Lock()
+	d.base, d.name = config(t), conf.Database
+	d.mu.Unlock()
+	return conf.URL()
 }
 
 // DB opens a pool on a fresh migrated database, closed at test end.
