@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -37,7 +38,17 @@ var (
 	pending []func() // pgtestdb's clean-ups of finished tests' databases
 	// dropping is held while a batch is dropped, one batch at a time.
 	dropping sync.Mutex
+
+	endTemplates []pgtestdb.Config // templates to drop when the tests end
 )
+
+// DropTemplateAtEnd has Main drop the template database conf names (a
+// Migrator's conf) once the tests have ended; without Main it stays.
+func DropTemplateAtEnd(conf pgtestdb.Config) {
+	dropMu.Lock()
+	defer dropMu.Unlock()
+	endTemplates = append(endTemplates, conf)
+}
 
 // Main runs a package's tests with deferred drops; call it from TestMain:
 //
@@ -52,6 +63,14 @@ func Main(m *testing.M) {
 	n := dropPending()
 	if testing.Verbose() && n > 0 {
 		fmt.Fprintf(os.Stderr, "pgtest: dropped the last %d test databases in %v\n", n, time.Since(began).Round(time.Millisecond))
+	}
+	dropMu.Lock()
+	tpls := endTemplates
+	dropMu.Unlock()
+	for _, c := range tpls {
+		if err := dropTemplate(c); err != nil {
+			fmt.Fprintf(os.Stderr, "pgtest: drop template %s: %v\n", c.Database, err)
+		}
 	}
 	os.Exit(code)
 }
@@ -173,4 +192,30 @@ func dropPending() int {
 	}
 	wg.Wait()
 	return len(batch)
+}
+
+// dropTemplate drops the template database conf names, through the
+// server's maintenance database.
+func dropTemplate(conf pgtestdb.Config) error {
+	base, err := serverConfig()
+	if err != nil {
+		return err
+	}
+	db, err := base.Connect()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, q := range []string{
+		`UPDATE pg_database SET datistemplate = false WHERE datname = $1`,
+		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+	} {
+		if _, err := db.ExecContext(ctx, q, conf.Database); err != nil {
+			return err
+		}
+	}
+	_, err = db.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS "%s"`, strings.ReplaceAll(conf.Database, `"`, `""`)))
+	return err
 }

@@ -17,6 +17,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/url"
@@ -58,12 +59,7 @@ func (migrator) Hash() (string, error) {
 
 // Migrate applies every migration to the template.
 func (migrator) Migrate(_ context.Context, _ *sql.DB, conf pgtestdb.Config) error {
-	m, err := postgres.NewMigrator(conf.URL())
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	return m.Up()
+	return MigrateURL(conf.URL())
 }
 
 // ServerURL returns DATABASE_URL or fails the test.
@@ -78,9 +74,19 @@ func ServerURL(t testing.TB) string {
 
 func config(t testing.TB) pgtestdb.Config {
 	t.Helper()
-	u, err := url.Parse(ServerURL(t))
+	ServerURL(t)
+	c, err := serverConfig()
 	if err != nil {
-		t.Fatalf("DATABASE_URL does not parse as a URL")
+		t.Fatal(err)
+	}
+	return c
+}
+
+// serverConfig is the pgtestdb configuration of DATABASE_URL's server.
+func serverConfig() (pgtestdb.Config, error) {
+	u, err := url.Parse(os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return pgtestdb.Config{}, errors.New("DATABASE_URL does not parse as a URL")
 	}
 	pw, _ := u.User.Password()
 	port := u.Port()
@@ -107,7 +113,30 @@ func config(t testing.TB) pgtestdb.Config {
 		Database:                  db,
 		Options:                   opts.Encode(),
 		ForceTerminateConnections: true,
+	}, nil
+}
+
+// SchemaHash identifies the schema the migrations make (as templates of
+// it are named).
+func SchemaHash() (string, error) { return migrator{}.Hash() }
+
+// MigrateURL applies every migration to the database at url.
+func MigrateURL(url string) error {
+	m, err := postgres.NewMigrator(url)
+	if err != nil {
+		return err
 	}
+	defer m.Close()
+	return m.Up()
+}
+
+// URLFrom is URL with a template of the test's own making: m migrates
+// it, and its Hash names it. A template that only this test process can
+// use (its Hash names the process) should be dropped when the tests end:
+// pass its name (conf.Database in m.Migrate) to DropTemplateAtEnd.
+func URLFrom(t testing.TB, m pgtestdb.Migrator) string {
+	t.Helper()
+	return instance(t, m)
 }
 
 // URL creates a fresh migrated database for the test and returns its URL.
