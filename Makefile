@@ -141,8 +141,12 @@ lint: ## gofmt, go vet, templ freshness, docker-compose.yml check (with .env.exa
 # restore) run verbosely after the others, so that CI's log shows their
 # counts. They run in parallel, the longest (the outage and replica tests)
 # 2.5 min each and the package 4.6 min when eight builds share these two
-# cores (the failover test: 1.5 min), hence the 6-minute limit.
-FAULTTEST = $(GO) test -race -count=1 -timeout 6m -v ./internal/faulttest/
+# cores (the failover test: 1.5 min), hence the 6-minute limit. All six at
+# once (-parallel 6; go test's default is GOMAXPROCS, two here, which ran
+# them two by two): they mostly wait on their clusters. Their test binary
+# run alone on this machine shared with other sessions (load about 10):
+# 102 s wall / 35 s CPU with -parallel 2, 56 s / 26 s with -parallel 6.
+FAULTTEST = $(GO) test -race -count=1 -parallel 6 -timeout 6m -v ./internal/faulttest/
 
 # Three test binaries at once on two cores: the packages that take longest
 # (e2e, postgres, server, seed) wait much of the time on Chromium and
@@ -157,7 +161,7 @@ FAULTTEST = $(GO) test -race -count=1 -timeout 6m -v ./internal/faulttest/
 # this machine shared with five other sessions (load 7 to 28), before and
 # after: internal/postgres 770 s wall / 80 s CPU -> 452 s / 60 s;
 # internal/e2e 414 s / 87 s -> 211 s / 63 s; internal/server
-# 417 s / 102 s -> SERVER_AFTER (CPU: the test binary and its Chromiums,
+# 417 s / 102 s -> 154 s / 46 s (CPU: the test binary and its Chromiums,
 # not PostgreSQL's).
 TEST_PARALLEL ?= 3
 
