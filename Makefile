@@ -145,7 +145,8 @@ lint: ## gofmt, go vet, templ freshness, docker-compose.yml check (with .env.exa
 # once (-parallel 6; go test's default is GOMAXPROCS, two here, which ran
 # them two by two): they mostly wait on their clusters. Their test binary
 # run alone on this machine shared with other sessions (load about 10):
-# 102 s wall / 35 s CPU with -parallel 2, 56 s / 26 s with -parallel 6.
+# 102 s wall / 35 s CPU two by two with production-cost password hashes,
+# 119 s / 28 s two by two with cheap ones, 56 s / 26 s all at once.
 FAULTTEST = $(GO) test -race -count=1 -parallel 6 -timeout 6m -v ./internal/faulttest/
 
 # Three test binaries at once on two cores: the packages that take longest
