@@ -141,13 +141,31 @@ lint: ## gofmt, go vet, templ freshness, docker-compose.yml check (with .env.exa
 # restore) run verbosely after the others, so that CI's log shows their
 # counts. They run in parallel, the longest (the outage and replica tests)
 # 2.5 min each and the package 4.6 min when eight builds share these two
-# cores (the failover test: 1.5 min), hence the 6-minute limit.
-FAULTTEST = $(GO) test -race -count=1 -timeout 6m -v ./internal/faulttest/
+# cores (the failover test: 1.5 min), hence the 6-minute limit. All six at
+# once (-parallel 6; go test's default is GOMAXPROCS, two here, which ran
+# them two by two): they mostly wait on their clusters. Their test binary
+# run alone on this machine shared with other sessions (load about 10):
+# 102 s wall / 35 s CPU two by two with production-cost password hashes,
+# 119 s / 28 s two by two with cheap ones, 56 s / 26 s all at once.
+FAULTTEST = $(GO) test -race -count=1 -parallel 6 -timeout 6m -v ./internal/faulttest/
 
 # Three test binaries at once on two cores: the packages that take longest
 # (e2e, postgres, server, seed) wait much of the time on Chromium and
 # PostgreSQL, which run in processes of their own. With -p 3 `make test`
-# took 477 s on this 2-core machine (go test 415 s), all green.
+# took 477 s on this 2-core machine (go test 415 s), all green, and later
+# 592 s in CI. Since then (internal/pgtest) a passing test's database is
+# dropped in batches rather than as each test ends (every DROP DATABASE is
+# a checkpoint PostgreSQL 15 waits for), the browser tests clone one
+# database holding the demo data instead of loading it per test, and test
+# binaries hash passwords at argon2id's least cost. Each package's test
+# binary run alone (`go test -race -c`, then the binary with -test.v), on
+# this machine shared with five other sessions (load 7 to 28), before and
+# after: internal/postgres 770 s wall / 80 s CPU -> 452 s / 60 s;
+# internal/e2e 414 s / 87 s -> 211 s / 63 s; internal/server
+# 417 s / 102 s -> 154 s / 46 s (CPU: the test binary and its Chromiums,
+# not PostgreSQL's). One whole `make test` on this busy machine (load about
+# 13 from other sessions) then took: go test 574 s (postgres 409 s, e2e
+# 322 s, server 165 s, seed 151 s), fault tests 50 s, lint and all 639 s.
 TEST_PARALLEL ?= 3
 
 test: lint ## lint, then every test with -race against PostgreSQL, the fault tests last

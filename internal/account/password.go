@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"testing"
 	"unicode/utf8"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
@@ -22,6 +24,29 @@ const (
 	argonKeyLen  = 32
 	argonSaltLen = 16
 )
+
+// cheapHashes makes HashPassword use argon2id's least cost (see
+// UseCheapHashesInTests); it is never set outside a test binary.
+var cheapHashes atomic.Bool
+
+// UseCheapHashesInTests makes HashPassword write hashes of argon2id's
+// least cost (8 KiB, 1 pass) from now on, so that tests that create many
+// users (each one a hash, under the race detector) do not spend most of
+// their time hashing. CheckPassword reads the cost from each hash, so
+// such hashes verify as usual. It panics outside a test binary: a
+// production build always hashes at the cost above, and this package's
+// own tests, which never call it, check that cost.
+func UseCheapHashesInTests() {
+	if !testing.Testing() {
+		panic("account.UseCheapHashesInTests called outside a test binary")
+	}
+	cheapHashes.Store(true)
+	h, err := HashPassword("dvresponse-timing-equaliser")
+	if err != nil {
+		panic(err)
+	}
+	cheapDummyHash.Store(&h)
+}
 
 // MinPasswordLength is the shortest password accepted (NIST SP 800-63B
 // and OWASP ASVS level 2 ask for length, not composition rules).
@@ -68,10 +93,14 @@ func HashPassword(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	var iters, mem uint32 = argonTime, argonMemory
+	if cheapHashes.Load() {
+		iters, mem = 1, 8*argonThreads // argon2's least: 8 KiB per lane
+	}
+	key := argon2.IDKey([]byte(pw), salt, iters, mem, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, mem, iters, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // CheckPassword reports whether pw matches the encoded hash.
@@ -109,8 +138,17 @@ func CheckPassword(encoded, pw string) bool {
 // login for an unknown user takes as long as one for a known user.
 var dummyHash, _ = HashPassword("dvresponse-timing-equaliser")
 
+// cheapDummyHash stands in for dummyHash once UseCheapHashesInTests has
+// been called, so that an unknown user's login costs what a known one's
+// does there too.
+var cheapDummyHash atomic.Pointer[string]
+
 // CheckNoUser spends the time a password check takes and returns false.
 func CheckNoUser(pw string) bool {
-	CheckPassword(dummyHash, pw)
+	h := dummyHash
+	if p := cheapDummyHash.Load(); p != nil {
+		h = *p
+	}
+	CheckPassword(h, pw)
 	return false
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/peterldowns/pgtestdb"
 
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
@@ -67,7 +69,6 @@ type app struct {
 func startApp(t *testing.T) *app {
 	t.Helper()
 	chromiumPath(t) // skip before the database work when there is no browser
-	db := pgtest.DB(t)
 	loc, err := time.LoadLocation("Asia/Bishkek")
 	if err != nil {
 		t.Fatal(err)
@@ -75,10 +76,12 @@ func startApp(t *testing.T) *app {
 	logger := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
 	began := time.Now()
-	if err := seed.Demo(ctx, db, loc, io.Discard); err != nil {
-		t.Fatalf("load demo data: %v", err)
+	db, err := postgres.Open(ctx, pgtest.URLFrom(t, demoTemplate{}), postgres.Options{MaxConns: 20})
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
 	}
-	seeded := time.Since(began)
+	t.Cleanup(db.Close)
+	cloned := time.Since(began)
 
 	hub := pgtest.RunHub(t, db, logger)
 
@@ -91,8 +94,60 @@ func startApp(t *testing.T) *app {
 	})
 	a := &app{URL: hs.URL, DB: db, Loc: loc}
 	a.waitListenPID(t, 0, 10*time.Second)
-	t.Logf("app at %s; demo data loaded in %v", a.URL, seeded.Round(10*time.Millisecond))
+	t.Logf("app at %s; database with the demo data cloned in %v (the demo data were loaded once, in %v)",
+		a.URL, cloned.Round(10*time.Millisecond), demoLoadTime().Round(10*time.Millisecond))
 	return a
+}
+
+// demoNonce names this test process's demo template: the demo data are
+// relative to the time they were loaded (open calls minutes old), so no
+// later run may reuse them.
+var demoNonce = fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
+
+var (
+	demoLoadMu  sync.Mutex
+	demoLoadDur time.Duration
+)
+
+func demoLoadTime() time.Duration {
+	demoLoadMu.Lock()
+	defer demoLoadMu.Unlock()
+	return demoLoadDur
+}
+
+// demoTemplate is a template database holding the schema and the demo
+// data, made once per test process, from which every test's database is
+// cloned: loading the demo data took each test seconds. TestMain's
+// pgtest.Main drops it when the tests end.
+type demoTemplate struct{}
+
+func (demoTemplate) Hash() (string, error) {
+	h, err := pgtest.SchemaHash()
+	return h + "-e2e-demo-" + demoNonce, err
+}
+
+func (demoTemplate) Migrate(ctx context.Context, _ *sql.DB, conf pgtestdb.Config) error {
+	pgtest.DropTemplateAtEnd(conf)
+	if err := pgtest.MigrateURL(conf.URL()); err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, conf.URL(), postgres.Options{MaxConns: 4})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	loc, err := time.LoadLocation("Asia/Bishkek")
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	if err := seed.Demo(ctx, db, loc, io.Discard); err != nil {
+		return fmt.Errorf("load demo data: %w", err)
+	}
+	demoLoadMu.Lock()
+	demoLoadDur = time.Since(began)
+	demoLoadMu.Unlock()
+	return nil
 }
 
 // listenPIDs returns the backends of the hub's LISTEN connection to the

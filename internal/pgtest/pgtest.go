@@ -3,6 +3,13 @@
 //
 // Tests read DATABASE_URL, a superuser connection to a running server, as
 // `make test` sets it; without it they fail with a message saying so.
+//
+// Importing it also makes the test binary store argon2id password hashes
+// of the least cost (account.UseCheapHashesInTests): the server, e2e and
+// seed tests create and log in hundreds of users, and each hash at the
+// production cost takes about 35 ms of CPU (and 19 MiB) under the race
+// detector. The production cost is checked by the account package's
+// tests, which do not import this package.
 package pgtest
 
 import (
@@ -10,6 +17,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/url"
@@ -19,10 +27,13 @@ import (
 
 	"github.com/peterldowns/pgtestdb"
 
+	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/migrations"
 )
+
+func init() { account.UseCheapHashesInTests() }
 
 // migrator migrates a pgtestdb template with the embedded migrations.
 type migrator struct{}
@@ -48,12 +59,7 @@ func (migrator) Hash() (string, error) {
 
 // Migrate applies every migration to the template.
 func (migrator) Migrate(_ context.Context, _ *sql.DB, conf pgtestdb.Config) error {
-	m, err := postgres.NewMigrator(conf.URL())
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	return m.Up()
+	return MigrateURL(conf.URL())
 }
 
 // ServerURL returns DATABASE_URL or fails the test.
@@ -68,9 +74,19 @@ func ServerURL(t testing.TB) string {
 
 func config(t testing.TB) pgtestdb.Config {
 	t.Helper()
-	u, err := url.Parse(ServerURL(t))
+	ServerURL(t)
+	c, err := serverConfig()
 	if err != nil {
-		t.Fatalf("DATABASE_URL does not parse as a URL")
+		t.Fatal(err)
+	}
+	return c
+}
+
+// serverConfig is the pgtestdb configuration of DATABASE_URL's server.
+func serverConfig() (pgtestdb.Config, error) {
+	u, err := url.Parse(os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return pgtestdb.Config{}, errors.New("DATABASE_URL does not parse as a URL")
 	}
 	pw, _ := u.User.Password()
 	port := u.Port()
@@ -97,21 +113,60 @@ func config(t testing.TB) pgtestdb.Config {
 		Database:                  db,
 		Options:                   opts.Encode(),
 		ForceTerminateConnections: true,
+	}, nil
+}
+
+// SchemaHash identifies the schema the migrations make (as templates of
+// it are named).
+func SchemaHash() (string, error) { return migrator{}.Hash() }
+
+// MigrateURL applies every migration to the database at url.
+func MigrateURL(url string) error {
+	m, err := postgres.NewMigrator(url)
+	if err != nil {
+		return err
 	}
+	defer m.Close()
+	return m.Up()
+}
+
+// URLFrom is URL with a template of the test's own making: m migrates
+// it, and its Hash names it. A template that only this test process can
+// use (its Hash names the process) should be dropped when the tests end:
+// pass its name (conf.Database in m.Migrate) to DropTemplateAtEnd.
+func URLFrom(t testing.TB, m pgtestdb.Migrator) string {
+	t.Helper()
+	return instance(t, m)
 }
 
 // URL creates a fresh migrated database for the test and returns its URL.
-// The database is dropped when the test passes.
+// The database is dropped when the test passes (see Main for when).
 func URL(t testing.TB) string {
 	t.Helper()
-	return pgtestdb.Custom(t, config(t), migrator{}).URL()
+	return instance(t, migrator{})
 }
 
 // EmptyURL creates a fresh database with no schema at all, for migration
 // tests.
 func EmptyURL(t testing.TB) string {
 	t.Helper()
-	return pgtestdb.Custom(t, config(t), pgtestdb.NoopMigrator{}).URL()
+	return instance(t, pgtestdb.NoopMigrator{})
+}
+
+// instance clones a database from m's template (made the first time) and
+// returns its URL. When the test ends, its connections to the database
+// are ended; the database is then dropped at once, or, under Main, later.
+func instance(t testing.TB, m pgtestdb.Migrator) string {
+	t.Helper()
+	if !deferDrops.Load() {
+		return pgtestdb.Custom(t, config(t), m).URL()
+	}
+	d := &laterTB{TB: t}
+	conf := pgtestdb.Custom(d, config(t), m)
+	d.mu.Lock()
+	d.base, d.name = config(t), conf.Database
+	d.mu.Unlock()
+	return conf.URL()
 }
 
 // DB opens a pool on a fresh migrated database, closed at test end.
