@@ -305,7 +305,7 @@ func TestOrderChecksByKind(t *testing.T) {
 		first, step time.Duration
 		want        int
 	}{
-		{incident.TemporaryOrder, 3, 24 * time.Hour, 72 * time.Hour, 1},    // 24 h; 96 h is past the end
+		{incident.TemporaryOrder, 3, 24 * time.Hour, 72 * time.Hour, 1},     // 24 h; 96 h is past the end
 		{incident.RestrainingOrder, 30, 24 * time.Hour, 72 * time.Hour, 10}, // 24 h + 72 h × 0..9
 		{incident.CourtOrder, 3, 12 * time.Hour, 24 * time.Hour, 3},         // configured: 12, 36, 60 h
 	} {
