@@ -40,3 +40,12 @@ func langOr(lang string) string {
 
 // joinWarnings writes warnings on one line, for the board's compact flags.
 func joinWarnings(ws []string) string { return strings.Join(ws, "; ") }
+
+// workField is the form field a work item's buttons post: a task's
+// outcome or a check's result.
+func workField(kind string) string {
+	if kind == "check" {
+		return "result"
+	}
+	return "outcome"
+}

@@ -32,9 +32,10 @@
 // logged it and by the officers of a unit sent to it. "unit is on" is an
 // active assignment (not released); "unit was on", a released one.
 // "task of unit" holds for a follow-up task or an order check (judged by
-// its incident, or its order) assigned to the user's unit: its officers
-// record it whether or not the unit is still on the incident; it grants
-// nothing on the incident itself, whose record has no TaskUnit.
+// its incident, or its order) assigned to the user's unit, or to the pool
+// of the user's district: its officers record it whether or not the unit
+// is still on the incident; it grants nothing on the incident itself,
+// whose record is not a task.
 //
 // Change covers what is done to an incident's record beyond reading it:
 // recording stages, issuing, extending and ending protection orders,
@@ -61,7 +62,7 @@ const (
 	LoggedIt    Relation = "logged it"    // the user logged the incident
 	UnitIsOn    Relation = "unit is on"   // the user's unit is assigned to it, not released
 	UnitWasOn   Relation = "unit was on"  // the user's unit was assigned to it and released
-	TaskOfUnit  Relation = "task of unit" // a follow-up task or order check assigned to the user's unit
+	TaskOfUnit  Relation = "task of unit" // a task or order check of the user's unit or district pool
 )
 
 // Grant is what a relation allows.
@@ -105,8 +106,9 @@ type Record struct {
 	District  *int64 // nil: not placed in a district
 	CreatedBy *int64 // the user who logged it; nil when imported
 	Units     []Unit // every assignment, released ones too
-	// TaskUnit is, for a follow-up task or an order check, the unit it
-	// is assigned to (nil: the district's pool, or not a task).
+	// Task: the record is a follow-up task or an order check, assigned
+	// to TaskUnit (nil: the district's pool).
+	Task     bool
 	TaskUnit *int64
 }
 
@@ -153,7 +155,8 @@ func Relations(u *account.User, rec Record) []Relation {
 		} else if was {
 			rels = append(rels, UnitWasOn)
 		}
-		if rec.TaskUnit != nil && *rec.TaskUnit == *u.UnitID {
+		pool := rec.TaskUnit == nil && rec.District != nil && u.DistrictID != nil && *rec.District == *u.DistrictID
+		if rec.Task && (pool || rec.TaskUnit != nil && *rec.TaskUnit == *u.UnitID) {
 			rels = append(rels, TaskOfUnit)
 		}
 	}

@@ -179,12 +179,18 @@ func TestSeesEverything(t *testing.T) {
 // gives no right on its incident.
 func TestTaskOfUnit(t *testing.T) {
 	officer := &account.User{ID: 1, Role: account.Officer, DistrictID: id(1), UnitID: id(7)}
-	task := Record{District: id(2), TaskUnit: id(7)}
+	task := Record{District: id(2), Task: true, TaskUnit: id(7)}
 	if !CanChange(officer, task) || !CanView(officer, task) {
 		t.Error("officer may not record their unit's task")
 	}
-	if CanChange(officer, Record{District: id(2), TaskUnit: id(8)}) || CanView(officer, Record{District: id(2), TaskUnit: id(8)}) {
+	if CanChange(officer, Record{District: id(2), Task: true, TaskUnit: id(8)}) || CanView(officer, Record{District: id(2), Task: true, TaskUnit: id(8)}) {
 		t.Error("officer may record another unit's task")
+	}
+	if !CanChange(officer, Record{District: id(1), Task: true}) {
+		t.Error("officer may not take their district's pool task")
+	}
+	if CanChange(officer, Record{District: id(2), Task: true}) {
+		t.Error("officer may take another district's pool task")
 	}
 	if CanChange(officer, Record{District: id(2)}) {
 		t.Error("the task's incident is changeable")

@@ -366,7 +366,7 @@ func (db *DB) WorkScope(ctx context.Context, kind incident.WorkKind, id int64) (
 			LEFT JOIN incident_units iu ON iu.incident_id = i.id
 			WHERE c.id = $1 GROUP BY c.id, o.id, i.id`
 	default:
-		return rec, nil, apperr.New(apperr.NotFound, "")
+		return rec, nil, apperr.New(apperr.NotFound, "db.err.not_found.record")
 	}
 	err := db.Pool.QueryRow(ctx, q, id).Scan(&rec.District, &rec.CreatedBy, &rec.TaskUnit, &incidentID, &units, &active)
 	if err != nil {
@@ -375,6 +375,7 @@ func (db *DB) WorkScope(ctx context.Context, kind incident.WorkKind, id int64) (
 	for i, u := range units {
 		rec.Units = append(rec.Units, access.Unit{ID: u, Active: active[i]})
 	}
+	rec.Task = true
 	return rec, incidentID, nil
 }
 
@@ -407,11 +408,11 @@ func (db *DB) work(ctx context.Context, where string, args ...any) ([]incident.W
 	return out, mapErr(err, "")
 }
 
-// UnitWork lists the open tasks and checks assigned to a unit that are
-// due before until (overdue ones included), soonest first: the officer's
-// "My follow-ups and checks".
-func (db *DB) UnitWork(ctx context.Context, unitID int64, until time.Time) ([]incident.WorkItem, error) {
-	return db.work(ctx, `x.unit_id = $1 AND x.due_at < $2`, unitID, until)
+// UnitWork lists the open tasks and checks assigned to a unit, or to the
+// pool of district (nil: none), that are due before until (overdue ones
+// included), soonest first: the officer's "My follow-ups and checks".
+func (db *DB) UnitWork(ctx context.Context, unitID int64, district *int64, until time.Time) ([]incident.WorkItem, error) {
+	return db.work(ctx, `(x.unit_id = $1 OR (x.unit_id IS NULL AND x.district_id = $3)) AND x.due_at < $2`, unitID, until, district)
 }
 
 // AreaWork lists the open tasks and checks of an area (all, or a
@@ -454,7 +455,7 @@ func (db *DB) ReassignWork(ctx context.Context, kind incident.WorkKind, id int64
 	if kind == incident.OrderCheckWork {
 		table, closedCol = "order_checks", "done_at"
 	} else if kind != incident.FollowUpWork {
-		return apperr.New(apperr.NotFound, "")
+		return apperr.New(apperr.NotFound, "db.err.not_found.record")
 	}
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		var district, old *int64

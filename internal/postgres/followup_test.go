@@ -235,12 +235,12 @@ func TestOverdueAtExactDueTime(t *testing.T) {
 	if next, err := f.db.NextDue(ctx, area, due); err != nil || next != nil {
 		t.Errorf("next due after the last: %v %v", next, err)
 	}
-	mine, err := f.db.UnitWork(ctx, f.unit.ID, due.Add(time.Hour))
+	mine, err := f.db.UnitWork(ctx, f.unit.ID, nil, due.Add(time.Hour))
 	must(t, err)
 	if len(mine) != 1 || mine[0].Number == "" || mine[0].CallSign != f.unit.CallSign {
 		t.Errorf("unit's work: %+v", mine)
 	}
-	if other, err := f.db.UnitWork(ctx, f.unit2.ID, due.Add(time.Hour)); err != nil || len(other) != 0 {
+	if other, err := f.db.UnitWork(ctx, f.unit2.ID, nil, due.Add(time.Hour)); err != nil || len(other) != 0 {
 		t.Errorf("other unit's work: %+v %v", other, err)
 	}
 	elsewhere := int64(987654)
@@ -249,8 +249,11 @@ func TestOverdueAtExactDueTime(t *testing.T) {
 	}
 	// Reassigned to the pool, then to a unit of another district: refused.
 	must(t, f.db.ReassignWork(ctx, incident.FollowUpWork, task, nil, f.actor))
-	if mine, _ := f.db.UnitWork(ctx, f.unit.ID, due.Add(time.Hour)); len(mine) != 0 {
+	if mine, _ := f.db.UnitWork(ctx, f.unit.ID, nil, due.Add(time.Hour)); len(mine) != 0 {
 		t.Errorf("still the unit's after reassignment to the pool")
+	}
+	if pool, _ := f.db.UnitWork(ctx, f.unit2.ID, &f.district.ID, due.Add(time.Hour)); len(pool) != 1 || pool[0].UnitID != nil {
+		t.Errorf("the district's pool task is not on its units' lists: %+v", pool)
 	}
 	far := refdata.District{Code: "OKT", Name: "Oktyabrsky", Active: true}
 	must(t, f.db.SaveDistrict(ctx, &far, audit.Actor{}))

@@ -170,6 +170,15 @@ func (s *Server) router() chi.Router {
 			// -- end correction routes
 			r.With(allow(officerOnly)).Get("/my", s.myIncidents)
 
+			// -- follow-up and order-check routes (followup.go); which task
+			// or check: internal/access ("task of unit"), asked by loadWork.
+			r.With(allow(officerOnly)).Get("/my/work", s.myWork)
+			r.With(allow(workRoles)).Post("/follow-ups/{tid}/close", s.closeFollowUp)
+			r.With(allow(workRoles)).Post("/checks/{cid}", s.recordCheck)
+			r.With(allow(workSupervisors)).Get("/work", s.districtWork)
+			r.With(allow(workSupervisors)).Post("/work/{what}/{wid}/assign", s.reassignWork)
+			// -- end follow-up and order-check routes
+
 			r.Route("/admin", func(r chi.Router) {
 				r.Use(s.allow(adminOnly...))
 				r.Get("/", s.adminHome)
