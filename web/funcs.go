@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"strconv"
 	"strings"
 )
@@ -48,4 +49,13 @@ func workField(kind string) string {
 		return "result"
 	}
 	return "outcome"
+}
+
+// breachConfirm is the question a "breach found" button asks before it is
+// sent (the data-confirm of its form); "" for the other buttons.
+func breachConfirm(ctx context.Context, value string) string {
+	if value == "breach" {
+		return T(ctx, "followup.check.breach_confirm")
+	}
+	return ""
 }

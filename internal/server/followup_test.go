@@ -1,0 +1,143 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/refdata"
+)
+
+// TestWorkListsOverdueAndOutcomes walks a follow-up and an order check
+// through the pages with the server's clock stopped and moved: the task
+// appears on the officer's list a week before it is due, turns overdue
+// on the supervisor's board at its due time exactly (and the board names
+// that time for its timer before), is closed only with an outcome, once;
+// a check's breach opens one violation incident however often it is
+// pressed; other units' officers are refused, audited.
+func TestWorkListsOverdueAndOutcomes(t *testing.T) {
+	clock := newTestClock()
+	f := newIntakeFixtureWith(t, clock.deps())
+	ctx := context.Background()
+	db := f.ts.DB
+	inc := location(f.c.postForm("/incidents", f.validForm(f.openForm(t))))
+	if !strings.HasPrefix(inc, "/incidents/") {
+		t.Fatalf("intake: %q", inc)
+	}
+	incID := queryInt(t, db, `SELECT max(id) FROM incidents`)
+	assignUnit(t, db, incID, f.unit.ID)
+	off := createUnitUser(t, db, "off", account.Officer, "LEN", "LEN-11")
+	officer := f.ts.client(t)
+	officer.mustLogin("off", testPassword)
+	createUser(t, db, "sup", account.Supervisor, "LEN")
+	sup := f.ts.client(t)
+	sup.mustLogin("sup", testPassword)
+
+	task := queryInt(t, db, `SELECT id FROM follow_up_tasks WHERE incident_id = $1`, incID)
+	var due time.Time
+	if err := db.Pool.QueryRow(ctx, `SELECT due_at FROM follow_up_tasks WHERE id = $1`, task).Scan(&due); err != nil {
+		t.Fatal(err)
+	}
+	card := `[data-work="followup-` + itoa(task) + `"]`
+	if d := doc(t, ok200(t, officer.get("/my/work"))); d.Find(card).Length() != 0 {
+		t.Error("a task due in 30 days is on the list already")
+	}
+	set := func(at time.Time) { clock.advance(at.Sub(clock.now())) }
+	set(due.Add(-time.Second))
+	d := doc(t, ok200(t, officer.get("/my/work")))
+	if d.Find(card).Length() != 1 || d.Find(card+".overdue").Length() != 0 {
+		t.Errorf("a second before its due time: on the list %d, overdue %d", d.Find(card).Length(), d.Find(card+".overdue").Length())
+	}
+	b := doc(t, ok200(t, sup.get("/board/fragment")))
+	if b.Find(`.board-overdue `+card).Length() != 0 {
+		t.Error("on the board's overdue list before its due time")
+	}
+	if at, _ := b.Find(".board-overdue").Attr("data-refresh-at"); at == "" || !mustTime(t, at).Equal(due) {
+		t.Errorf("board's next refresh %q, want the due time %v", at, due)
+	}
+	set(due)
+	b = doc(t, ok200(t, sup.get("/board/fragment")))
+	if b.Find(`.board-overdue `+card).Length() != 1 {
+		t.Error("not on the supervisor's board at its due time")
+	}
+	if d := doc(t, ok200(t, officer.get("/my/work"))); d.Find(card+".overdue").Length() != 1 {
+		t.Error("not overdue on the officer's list at its due time")
+	}
+	if d := doc(t, ok200(t, sup.get("/work"))); d.Find(card+" select[name=unit_id]").Length() != 1 {
+		t.Error("no reassignment on the district's list")
+	}
+
+	// An outcome is required; then it closes once.
+	wantRedirect(t, officer.postForm("/follow-ups/"+itoa(task)+"/close", url.Values{}), "/my/work")
+	if txt := flashText(doc(t, officer.get("/my/work"))); !strings.Contains(txt, "Choose an outcome") {
+		t.Errorf("no outcome: flash %q", txt)
+	}
+	wantRedirect(t, officer.postForm("/follow-ups/"+itoa(task)+"/close", url.Values{"outcome": {"reached_safe"}}), "/my/work")
+	d = doc(t, officer.get("/my/work"))
+	if txt := flashText(d); !strings.Contains(txt, "Reached, safe") || d.Find(card).Length() != 0 {
+		t.Errorf("closed: flash %q, still listed %d", txt, d.Find(card).Length())
+	}
+	wantRedirect(t, officer.postForm("/follow-ups/"+itoa(task)+"/close", url.Values{"outcome": {"not_reached"}}), "/my/work")
+	if txt := flashText(doc(t, officer.get("/my/work"))); !strings.Contains(txt, "Already recorded: Reached, safe") {
+		t.Errorf("retry: flash %q", txt)
+	}
+
+	// An order the officer issues: its checks are the unit's.
+	viol := refdata.IncidentType{Code: "PO-VIOL", Name: "Violation of protection order", IsDV: true, Active: true}
+	if err := db.SaveIncidentType(ctx, &viol, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	orderID, _, err := db.IssueOrder(ctx, incident.NewOrder{Kind: incident.TemporaryOrder, IncidentID: &incID,
+		DistrictID: &f.district.ID, ProtectedName: "Aigul Asanova", RestrainedName: "Bakyt Asanov", StartsAt: now,
+		EndsAt: now.Add(72 * time.Hour)}, time.UTC, audit.Actor{UserID: off.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := queryInt(t, db, `SELECT id FROM order_checks WHERE order_id = $1 AND unit_id = $2`, orderID, f.unit.ID)
+
+	// Another district's officer may not record it (nor the task).
+	createDistrict(t, db, "OSH", "Osh")
+	if err := db.SaveUnit(ctx, &refdata.Unit{CallSign: "OSH-1", DistrictID: queryInt(t, db, `SELECT id FROM districts WHERE code = 'OSH'`), Active: true}, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	createUnitUser(t, db, "off-osh", account.Officer, "OSH", "OSH-1")
+	stranger := f.ts.client(t)
+	stranger.mustLogin("off-osh", testPassword)
+	if resp := stranger.postForm("/checks/"+itoa(check), url.Values{"result": {"breach"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("another unit's officer recorded the check: %d", resp.StatusCode)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM audit_events WHERE action = 'order.check' AND outcome = 'denied'`); n != 1 {
+		t.Errorf("%d denied check audits, want 1", n)
+	}
+
+	d = doc(t, ok200(t, officer.get("/my/work")))
+	if d.Find(`[data-work="check-`+itoa(check)+`"] button`).Length() != 3 {
+		t.Error("the check has not its three buttons")
+	}
+	resp := officer.postForm("/checks/"+itoa(check), url.Values{"result": {"breach"}})
+	violID := queryInt(t, db, `SELECT coalesce(max(id), 0) FROM incidents WHERE protection_order_id = $1`, orderID)
+	wantRedirect(t, resp, incidentPagePath(violID))
+	wantRedirect(t, officer.postForm("/checks/"+itoa(check), url.Values{"result": {"breach"}}), "/my/work")
+	if n := queryInt(t, db, `SELECT count(*) FROM incidents WHERE protection_order_id = $1 AND violation_found_by = 'police_check'`, orderID); n != 1 {
+		t.Errorf("%d violation incidents, want 1", n)
+	}
+	if txt := flashText(doc(t, officer.get("/my/work"))); !strings.Contains(txt, "Already recorded: Breach found") {
+		t.Errorf("retry of the breach: flash %q", txt)
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
+}
