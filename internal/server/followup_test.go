@@ -141,3 +141,45 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return at
 }
+
+// TestRescreenThroughTask: an officer whose unit has left the incident
+// may not screen it, but may re-screen it for a follow-up task of their
+// unit; the screen closes the task as re-screened and its result
+// reschedules. A task of another incident opens nothing.
+func TestRescreenThroughTask(t *testing.T) {
+	f := newIntakeFixture(t)
+	db := f.ts.DB
+	ctx := context.Background()
+	inc := location(f.c.postForm("/incidents", f.validForm(f.openForm(t))))
+	incID := queryInt(t, db, `SELECT max(id) FROM incidents`)
+	assignUnit(t, db, incID, f.unit.ID)
+	if err := db.ReleaseUnit(ctx, incID, f.unit.ID, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	createUnitUser(t, db, "off", account.Officer, "LEN", "LEN-11")
+	officer := f.ts.client(t)
+	officer.mustLogin("off", testPassword)
+	task := queryInt(t, db, `SELECT id FROM follow_up_tasks WHERE incident_id = $1`, incID)
+	if _, err := db.Pool.Exec(ctx, `UPDATE follow_up_tasks SET unit_id = $2 WHERE id = $1`, task, f.unit.ID); err != nil {
+		t.Fatal(err)
+	}
+	if resp := officer.get(inc + "/danger"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("officer of a released unit opened the screen: %d", resp.StatusCode)
+	}
+	other := location(f.c.postForm("/incidents", f.validForm(f.openForm(t))))
+	if resp := officer.get(other + "/danger?task=" + itoa(task)); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a task of another incident opened its screen: %d", resp.StatusCode)
+	}
+	d := doc(t, ok200(t, officer.get(inc+"/danger?task="+itoa(task))))
+	if action, _ := d.Find("form.danger-form").Attr("action"); action != inc+"/danger?task="+itoa(task) {
+		t.Errorf("the screen posts to %q", action)
+	}
+	resp := officer.postForm(inc+"/danger?task="+itoa(task), dangerAnswers(t, f, incident.Yes, nil))
+	wantRedirect(t, resp, inc)
+	if n := queryInt(t, db, `SELECT count(*) FROM follow_up_tasks WHERE id = $1 AND outcome = 'rescreened'`, task); n != 1 {
+		t.Error("the task is not closed as re-screened")
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM follow_up_tasks WHERE incident_id = $1 AND reason = 'high_danger' AND unit_id = $2 AND closed_at IS NULL`, incID, f.unit.ID); n != 8 {
+		t.Errorf("%d high-danger tasks for the unit after the re-screen, want 8", n)
+	}
+}
