@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/report"
 	"github.com/dvresponse/dvresponse/web"
 )
 
@@ -302,4 +304,54 @@ func screenTask(r *http.Request) int64 {
 		return 0
 	}
 	return n
+}
+
+// fillFollowThrough adds the period's follow-up and order figures
+// (postgres.FollowThrough: the district filter applies, the others do
+// not) to the dashboard. They are read from the primary.
+func (s *Server) fillFollowThrough(p *web.DashboardPage, r *http.Request, q report.Query, now time.Time) error {
+	f, err := s.db.FollowThrough(r.Context(), q, now)
+	if err != nil {
+		return err
+	}
+	l := i18n.FromContext(r.Context())
+	share := func(n, total int64) web.DashFig {
+		if total == 0 {
+			return web.DashFig{Text: absent}
+		}
+		v := 100 * float64(n) / float64(total)
+		return pctFig(l, &v)
+	}
+	ratio := func(n, total int64, scale float64) web.DashFig {
+		if total == 0 {
+			return web.DashFig{Text: absent}
+		}
+		v := scale * float64(n) / float64(total)
+		return web.DashFig{Value: strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64), Text: l.Decimal(v, 2)}
+	}
+	dur := func(v *float64) web.DashFig {
+		if v == nil {
+			return web.DashFig{Text: absent}
+		}
+		return web.DashFig{Value: secondsValue(*v), Text: durText(l, *v)}
+	}
+	outcomes := l.T("followup.dash.outcomes", "Safe", l.Int(int(f.Outcomes["reached_safe"])),
+		"NotReached", l.Int(int(f.Outcomes["not_reached"])), "Unsafe", l.Int(int(f.Outcomes["unsafe_contact"])),
+		"Rescreened", l.Int(int(f.Outcomes["rescreened"])))
+	p.FollowThrough = []web.DashKPI{
+		{Label: l.T("followup.dash.due"), Value: intFig(l, int(f.Due)), Basis: outcomes},
+		{Label: l.T("followup.dash.on_time"), Value: share(f.OnTime, f.Due),
+			Basis: l.T("followup.dash.on_time_basis", "OnTime", l.Int(int(f.OnTime)), "Late", l.Int(int(f.Late)))},
+		{Label: l.T("followup.dash.overdue"), Value: intFig(l, int(f.Overdue))},
+		{Label: l.T("followup.dash.order_median"), Value: dur(f.CallToOrderMedian),
+			Basis: l.T("followup.dash.orders_timed", "N", l.Int(int(f.OrdersTimed)))},
+		{Label: l.T("followup.dash.order_p90"), Value: dur(f.CallToOrderP90)},
+		{Label: l.T("followup.dash.order_24h"), Value: share(f.OrdersWithin24h, f.OrdersTimed)},
+		{Label: l.T("followup.dash.orders_per_dv"), Value: ratio(f.OrdersIssued, f.DVIncidents, 1),
+			Basis: l.T("followup.dash.dv_incidents", "N", l.Int(int(f.DVIncidents)))},
+		{Label: l.T("followup.dash.violations_per_100"), Value: ratio(f.Violations, f.OrdersInForce, 100),
+			Basis: l.T("followup.dash.in_force", "N", l.Int(int(f.OrdersInForce)), "Violations", l.Int(int(f.Violations)))},
+		{Label: l.T("followup.dash.by_police"), Value: share(f.ViolationsByPolice, f.Violations)},
+	}
+	return nil
 }

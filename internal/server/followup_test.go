@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
@@ -130,6 +132,23 @@ func TestWorkListsOverdueAndOutcomes(t *testing.T) {
 	}
 	if txt := flashText(doc(t, officer.get("/my/work"))); !strings.Contains(txt, "Already recorded: Breach found") {
 		t.Errorf("retry of the breach: flash %q", txt)
+	}
+
+	// The dashboard's follow-through figures: the task was due in the
+	// last 28 days (of the server's clock) and closed before its due time
+	// by the database's clock, which the test does not move; the violation
+	// was received 30 days before the period.
+	dash := doc(t, ok200(t, sup.get("/dashboard")))
+	fig := func(label string) string {
+		v, _ := dash.Find(".dash-follow dt").FilterFunction(func(_ int, s *goquery.Selection) bool {
+			return s.Text() == label
+		}).Next().Find("strong").Attr("data-value")
+		return v
+	}
+	for label, want := range map[string]string{"Follow-ups due": "1", "Done on time": "100", "Violations found by police": ""} {
+		if got := fig(label); got != want {
+			t.Errorf("dashboard %q = %q, want %q", label, got, want)
+		}
 	}
 }
 
