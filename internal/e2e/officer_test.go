@@ -842,6 +842,37 @@ func TestOfficerJourneyOnPhone(t *testing.T) {
 	}
 	lap("follow-ups and checks")
 
+	// The dispatcher's board (D, open all along) shows a follow-up turn
+	// overdue live when its due time passes: one change (a task given a
+	// due time 6 s ahead, notified) lets the board learn the time, and
+	// nothing is notified when it passes; the board's own timer re-reads.
+	var liveTask, liveInc int64
+	if err := a.DB.Pool.QueryRow(context.Background(), `UPDATE follow_up_tasks SET due_at = now() + interval '6 seconds'
+		WHERE id = (SELECT id FROM follow_up_tasks WHERE closed_at IS NULL AND due_at > now() ORDER BY due_at, id LIMIT 1)
+		RETURNING id, incident_id`).Scan(&liveTask, &liveInc); err != nil {
+		t.Fatalf("give a task a due time: %v", err)
+	}
+	var dueAt time.Time
+	if err := a.DB.Pool.QueryRow(context.Background(), `SELECT due_at FROM follow_up_tasks WHERE id = $1`, liveTask).Scan(&dueAt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DB.Pool.Exec(context.Background(), `SELECT pg_notify($1, $2)`, postgres.ChangesChannel, "incident:"+strconv.FormatInt(liveInc, 10)); err != nil {
+		t.Fatal(err)
+	}
+	overdueRow := fmt.Sprintf(`document.querySelector(".board-overdue [data-work='followup-%d']")`, liveTask)
+	d.waitFor("the board to learn the next due time", stepTimeout, fmt.Sprintf(
+		`(() => { const s = document.querySelector(".board-overdue"); return !!s && Date.parse(s.dataset.refreshAt) === %d; })()`, dueAt.UnixMilli()))
+	if mustEval[bool](d, `!!`+overdueRow) || !time.Now().Before(dueAt) {
+		t.Fatalf("the task is overdue on the board before its due time (or the board learnt it too late)")
+	}
+	d.waitFor("the task overdue on the board after its due time", time.Until(dueAt)+stepTimeout, `!!`+overdueRow)
+	if late := time.Since(dueAt); late > 5*time.Second {
+		t.Errorf("the overdue task appeared %v after its due time", late.Round(time.Millisecond))
+	}
+	d.screenshot("D-board-overdue")
+	wantNoReload(d, "D-board-1", navsD)
+	lap("overdue live on the board")
+
 	// The store agrees.
 	in, err := a.DB.Incident(context.Background(), incID)
 	if err != nil {
