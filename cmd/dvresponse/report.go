@@ -21,13 +21,17 @@ import (
 const reportUsage = `usage: dvresponse report [--from YYYY-MM-DD] [--to YYYY-MM-DD]
          [--group-by priority|district|settlement|type|week|shift|all] [--dv-only] [--idp-only]
          [--district ID] [--settlement ID] [--priority LEVEL] [--type ID] [--shift day|night] [--unit ID]
-         [--format json|csv]
+         [--format json|csv] [--figures response-times|follow-through]
 
 Response times of the incidents received from the first to the last day,
 both whole days in the deployment's time zone (DVR_TIME_ZONE), by default
 the 28 days ending today, grouped by priority. The figures are those of the
 web exports /reports/response-times.json and .csv with the same parameters.
-Output goes to standard output (default JSON); every run is audited.
+With --figures follow-through, the follow-up and protection-order figures
+of the same selection instead (those of /reports/follow-through.json and
+.csv and the dashboard's card; --group-by does not apply; read from
+DATABASE_URL). Output goes to standard output (default JSON); every run is
+audited.
 With DATABASE_READ_URL set the figures are read from that reporting
 replica (its lag is printed to standard error) and the audit record is
 written to DATABASE_URL.`
@@ -54,6 +58,7 @@ func cmdReport(ctx context.Context, cfg config.Config, args []string, e env) err
 	dvOnly := fs.Bool("dv-only", false, "domestic-violence incident types only")
 	idpOnly := fs.Bool("idp-only", false, "incidents in IDP settlements only")
 	formatName := fs.String("format", "json", "json or csv")
+	figures := fs.String("figures", "response-times", "response-times or follow-through")
 	if err := fs.Parse(args); err != nil {
 		return usageError(reportUsage)
 	}
@@ -74,6 +79,9 @@ func cmdReport(ctx context.Context, cfg config.Config, args []string, e env) err
 	if err != nil {
 		return usageError(flagNames(err) + "\n\n" + reportUsage)
 	}
+	if *figures != "response-times" && *figures != "follow-through" {
+		return usageError(fmt.Sprintf("--figures: %q is neither response-times nor follow-through\n\n%s", *figures, reportUsage))
+	}
 	if err := needDatabase(cfg); err != nil {
 		return err
 	}
@@ -82,6 +90,9 @@ func cmdReport(ctx context.Context, cfg config.Config, args []string, e env) err
 		return err
 	}
 	defer db.Close()
+	if *figures == "follow-through" {
+		return exportFollowThrough(ctx, db, q, format, e)
+	}
 	if cfg.DatabaseReadURL == "" {
 		return exportReport(ctx, db, db, q, format, e)
 	}
@@ -158,4 +169,26 @@ func flagNames(err error) string {
 		fmt.Fprintf(&b, "\n  --%s: %s", strings.ReplaceAll(k, "_", "-"), text(fields[k]))
 	}
 	return b.String()
+}
+
+// exportFollowThrough writes the follow-through figures of q, audited
+// before they are written, as exportReport does.
+func exportFollowThrough(ctx context.Context, db *postgres.DB, q report.Query, f report.Format, e env) error {
+	figs, err := db.FollowThrough(ctx, q, time.Now())
+	if err != nil {
+		return describe(err)
+	}
+	var buf bytes.Buffer
+	if err := report.WriteFollowThrough(&buf, q, figs, f); err != nil {
+		return err
+	}
+	detail := q.AuditDetail()
+	detail["format"] = string(f)
+	detail["via"] = "cli"
+	if err := db.Audit(ctx, audit.Entry{Actor: audit.Actor{Username: "cli", Role: "cli"}, Action: "report.export",
+		RecordType: "report", RecordID: "follow-through", Detail: detail}); err != nil {
+		return describe(err)
+	}
+	_, err = e.stdout.Write(buf.Bytes())
+	return err
 }

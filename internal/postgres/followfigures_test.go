@@ -18,8 +18,9 @@ import (
 // random data (tasks, incidents, orders, violations spread over three
 // months around a year's end, in two districts) equals the figure
 // computed here in Go from the rows as generated, for periods that cross
-// a month's and a year's end in the deployment's zone, for all districts
-// and for one.
+// a month's and a year's end in the deployment's zone, without filters and
+// with the report's filters (district, shift, DV only, unit) alone and
+// combined.
 func TestFollowThroughFiguresMatchReference(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -46,6 +47,7 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 		dv       bool
 		order    *int64 // violated
 		police   bool
+		unit     bool // f.unit was sent to it
 	}
 	type order struct {
 		incident             *inc
@@ -54,6 +56,7 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 		ended                *time.Time
 	}
 	type task struct {
+		incident *inc
 		district int64
 		due      time.Time
 		closed   *time.Time
@@ -77,11 +80,16 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 			}
 			foundBy = &s
 		}
-		in := &inc{district: d, received: received, dv: dv, order: violated, police: police}
+		in := &inc{district: d, received: received, dv: dv, order: violated, police: police, unit: r.IntN(2) == 0}
 		must(t, f.db.Pool.QueryRow(ctx, `INSERT INTO incidents (number, source, received_at, type_id, priority, district_id, address,
 				narrative, protection_order_id, violation_found_by)
 			VALUES ($1, 'intake', $2, $3, 1, $4, '', '', $5, $6) RETURNING id`,
 			fmt.Sprintf("T-%06d", n), received, typ, d, violated, foundBy).Scan(&in.id))
+		if in.unit {
+			_, err := f.db.Pool.Exec(ctx, `INSERT INTO incident_units (incident_id, unit_id, assigned_at) VALUES ($1, $2, $3)`,
+				in.id, f.unit.ID, received)
+			must(t, err)
+		}
 		incs = append(incs, in)
 		return in
 	}
@@ -112,7 +120,7 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 	outcomes := []string{"reached_safe", "not_reached", "unsafe_contact", "rescreened", "superseded"}
 	for i := range 200 {
 		in := incs[r.IntN(len(incs))]
-		tk := task{district: in.district, due: at()}
+		tk := task{incident: in, district: in.district, due: at()}
 		if r.IntN(3) > 0 {
 			c := tk.due.Add(time.Duration(r.Int64N(int64(96*time.Hour))) - 48*time.Hour).Truncate(time.Microsecond)
 			if r.IntN(10) == 0 {
@@ -135,14 +143,20 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 		{"2027-01-25", "2027-02-05"}, // a month's end
 		{"2026-12-31", "2026-12-31"}, // one day
 	} {
-		for _, district := range []*int64{nil, &other.ID} {
-			q := report.Query{Location: zone}
+		for _, fl := range []report.Filters{{}, {DistrictID: &other.ID}, {Shift: report.NightShift},
+			{DVOnly: true, UnitID: &f.unit.ID}, {DistrictID: &f.district.ID, Shift: report.DayShift}} {
+			district := fl.DistrictID
+			q := report.Query{Location: zone, Filters: fl}
 			q.From, _ = report.ParseDate(c.from)
 			q.To, _ = report.ParseDate(c.to)
-			q.DistrictID = district
 			start, end := q.Range()
 			in := func(t time.Time) bool { return !t.Before(start) && t.Before(end) }
 			of := func(d int64) bool { return district == nil || *district == d }
+			// passes is the other filters on an incident (nil: an order without one).
+			passes := func(i *inc) bool {
+				return (fl.Shift == "" || report.ShiftOf(i.received, zone) == fl.Shift) && (!fl.DVOnly || i.dv) &&
+					(fl.UnitID == nil || i.unit)
+			}
 			var want struct {
 				due, onTime, late, overdue, timed, within, dv, inForce, viol, police int64
 				outcomes                                                             map[string]int64
@@ -150,7 +164,7 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 			}
 			want.outcomes = map[string]int64{}
 			for _, tk := range tasks {
-				if !in(tk.due) || !of(tk.district) || tk.outcome == "superseded" {
+				if !in(tk.due) || !of(tk.district) || !passes(tk.incident) || tk.outcome == "superseded" {
 					continue
 				}
 				want.due++
@@ -169,6 +183,9 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 				}
 			}
 			for _, o := range orders {
+				if !passes(o.incident) {
+					continue
+				}
 				if in(o.issued) && of(o.incident.district) {
 					want.timed++
 					s := o.issued.Sub(o.incident.received).Seconds()
@@ -182,7 +199,7 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 				}
 			}
 			for _, i := range incs {
-				if !in(i.received) || !of(i.district) {
+				if !in(i.received) || !of(i.district) || !passes(i) {
 					continue
 				}
 				if i.dv {
@@ -198,7 +215,7 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 			slices.Sort(want.secs)
 			got, err := f.db.FollowThrough(ctx, q, now)
 			must(t, err)
-			what := fmt.Sprintf("%s..%s district %v", c.from, c.to, district)
+			what := fmt.Sprintf("%s..%s filters %v", c.from, c.to, q.Values())
 			for name, pair := range map[string][2]int64{
 				"due": {got.Due, want.due}, "on time": {got.OnTime, want.onTime}, "late": {got.Late, want.late},
 				"overdue": {got.Overdue, want.overdue}, "orders timed": {got.OrdersTimed, want.timed},

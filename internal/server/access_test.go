@@ -546,7 +546,8 @@ func (f *accessFixture) recordRoutesAs(t *testing.T, c *client, user string) {
 // exportsAs requests the report exports for each district as user.
 func (f *accessFixture) exportsAs(t *testing.T, c *client, user string) {
 	t.Helper()
-	for _, path := range []string{"/reports/response-times.json", "/reports/response-times.csv"} {
+	for _, path := range []string{"/reports/response-times.json", "/reports/response-times.csv",
+		"/reports/follow-through.json", "/reports/follow-through.csv"} {
 		for _, code := range []string{"LEN", "OSH"} {
 			what := "GET " + path + " for district " + code + " as " + user
 			before := f.denials(t, f.users[user].ID)

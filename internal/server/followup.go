@@ -307,8 +307,9 @@ func screenTask(r *http.Request) int64 {
 }
 
 // fillFollowThrough adds the period's follow-up and order figures
-// (postgres.FollowThrough: the district filter applies, the others do
-// not) to the dashboard. They are read from the primary.
+// (postgres.FollowThrough, with every filter of q, as the export
+// /reports/follow-through gives them) to the dashboard. They are read
+// from the primary.
 func (s *Server) fillFollowThrough(p *web.DashboardPage, r *http.Request, q report.Query, now time.Time) error {
 	f, err := s.db.FollowThrough(r.Context(), q, now)
 	if err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -200,5 +201,67 @@ func TestRescreenThroughTask(t *testing.T) {
 	}
 	if n := queryInt(t, db, `SELECT count(*) FROM follow_up_tasks WHERE incident_id = $1 AND reason = 'high_danger' AND unit_id = $2 AND closed_at IS NULL`, incID, f.unit.ID); n != 8 {
 		t.Errorf("%d high-danger tasks for the unit after the re-screen, want 8", n)
+	}
+}
+
+// TestFollowThroughExport: /reports/follow-through.{json,csv} gives the
+// dashboard's follow-through figures for the report's query, every
+// filter applied (a DV call with its follow-up counts under its type,
+// DV only and its unit, not under another type or unit); a supervisor is
+// held to their district, the refusal audited.
+func TestFollowThroughExport(t *testing.T) {
+	f := newIntakeFixture(t)
+	db := f.ts.DB
+	if loc := location(f.c.postForm("/incidents", f.validForm(f.openForm(t)))); !strings.HasPrefix(loc, "/incidents/") {
+		t.Fatalf("intake: %q", loc)
+	}
+	incID := queryInt(t, db, `SELECT max(id) FROM incidents`)
+	assignUnit(t, db, incID, f.unit.ID)
+	other := refdata.Unit{CallSign: "LEN-99", DistrictID: f.district.ID, Active: true}
+	if err := db.SaveUnit(context.Background(), &other, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	createUser(t, db, "sup", account.Supervisor, "LEN")
+	sup := f.ts.client(t)
+	sup.mustLogin("sup", testPassword)
+	today := time.Now().UTC()
+	period := "from=" + today.AddDate(0, 0, -1).Format("2006-01-02") + "&to=" + today.AddDate(0, 0, 32).Format("2006-01-02")
+	for _, c := range []struct {
+		filter       string
+		due, dvCalls any
+	}{
+		{"", 1.0, 1.0},
+		{"&dv_only=1", 1.0, 1.0},
+		{"&unit=" + itoa(f.unit.ID), 1.0, 1.0},
+		{"&unit=" + itoa(other.ID), 0.0, 0.0},
+		{"&type=" + itoa(f.typ.ID+1000), 0.0, 0.0},
+	} {
+		var out struct {
+			From    string         `json:"from"`
+			Filters map[string]any `json:"filters"`
+			Figures map[string]any `json:"figures"`
+		}
+		resp := ok200(t, sup.get("/reports/follow-through.json?"+period+c.filter))
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if out.Figures["follow_ups_due"] != c.due || out.Figures["dv_incidents"] != c.dvCalls ||
+			out.Figures["call_to_order_median_s"] != nil || out.Filters["district"] != itoa(f.district.ID) {
+			t.Errorf("%q: figures %v filters %v, want %v due and %v DV calls in district %d", c.filter, out.Figures, out.Filters,
+				c.due, c.dvCalls, f.district.ID)
+		}
+	}
+	csvText := body(t, ok200(t, sup.get("/reports/follow-through.csv?"+period+"&dv_only=1")))
+	if !strings.HasPrefix(csvText, "from,to,figure,value\r\n") || !strings.Contains(csvText, ",follow_ups_due,1\r\n") ||
+		!strings.Contains(csvText, ",orders_per_dv_incident,0\r\n") {
+		t.Errorf("CSV export:\n%s", csvText)
+	}
+	before := queryInt(t, db, `SELECT count(*) FROM audit_events WHERE action = 'report.export' AND record_id = 'follow-through' AND outcome = 'denied'`)
+	if resp := sup.get("/reports/follow-through.json?" + period + "&district=" + itoa(f.district.ID+1000)); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("another district: %d, want 403", resp.StatusCode)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM audit_events WHERE action = 'report.export' AND record_id = 'follow-through' AND outcome = 'denied'`); n != before+1 {
+		t.Errorf("denied exports audited: %d, want %d", n, before+1)
 	}
 }

@@ -210,6 +210,8 @@ func (s *Server) router() chi.Router {
 		// -- end dashboard routes
 		r.With(allow(reportRoles)).Get("/reports/response-times.json", s.responseTimesJSON)
 		r.With(allow(reportRoles)).Get("/reports/response-times.csv", s.responseTimesCSV)
+		r.With(allow(reportRoles)).Get("/reports/follow-through.json", s.followThroughJSON)
+		r.With(allow(reportRoles)).Get("/reports/follow-through.csv", s.followThroughCSV)
 		// -- audit routes (audit.go)
 		r.With(allow(adminOnly)).Get("/admin/audit", s.adminAudit)
 		r.With(allow(adminOnly)).Get("/admin/audit.csv", s.auditCSV)

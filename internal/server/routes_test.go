@@ -90,6 +90,8 @@ var routeAccess = map[string][]account.Role{
 
 	"GET /reports/response-times.json": {account.Supervisor, account.Admin},
 	"GET /reports/response-times.csv":  {account.Supervisor, account.Admin},
+	"GET /reports/follow-through.json": {account.Supervisor, account.Admin},
+	"GET /reports/follow-through.csv":  {account.Supervisor, account.Admin},
 
 	"GET /admin/":                         {account.Admin},
 	"GET /account/totp":                   {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
