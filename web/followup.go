@@ -30,4 +30,5 @@ type WorkPage struct {
 	Unit       string
 	Supervisor bool
 	Rows       []WorkRow
+	Live       LiveView // the officer's list only
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/report"
 	"github.com/dvresponse/dvresponse/web"
 )
@@ -71,22 +73,69 @@ func (s *Server) workRow(r *http.Request, it incident.WorkItem, now time.Time, o
 
 // myWork is the officer's "My follow-ups and checks": their unit's and
 // their district pool's open tasks and checks due within workHorizon,
-// soonest first (overdue ones at the top).
+// soonest first (overdue ones at the top), kept live as My incidents is
+// (/my/work/events, /my/work/fragment).
 func (s *Server) myWork(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r.Context())
-	p := web.WorkPage{Page: s.page(r, s.t(r, "followup.my.title"), "work"), Unit: u.UnitCallSign}
-	if u.UnitID != nil {
-		now := s.now()
-		items, err := s.db.UnitWork(r.Context(), *u.UnitID, u.DistrictID, now.Add(workHorizon))
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		for _, it := range items {
-			p.Rows = append(p.Rows, s.workRow(r, it, now, true))
-		}
+	p := web.WorkPage{Page: s.page(r, s.t(r, "followup.my.title"), "work"), Unit: u.UnitCallSign,
+		Live: s.liveView(u, "my-work", "/my/work")}
+	rows, err := s.myWorkRows(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
+	p.Rows = rows
 	s.render(w, r, http.StatusOK, web.MyWork(p))
+}
+
+// myWorkRows reads the officer's open tasks and checks.
+func (s *Server) myWorkRows(r *http.Request) ([]web.WorkRow, error) {
+	u := currentUser(r.Context())
+	if u.UnitID == nil {
+		return nil, nil
+	}
+	now := s.now()
+	items, err := s.db.UnitWork(r.Context(), *u.UnitID, u.DistrictID, now.Add(workHorizon))
+	if err != nil {
+		return nil, err
+	}
+	var rows []web.WorkRow
+	for _, it := range items {
+		rows = append(rows, s.workRow(r, it, now, true))
+	}
+	return rows, nil
+}
+
+// myWorkFragment is the list's live region, re-read on every change.
+func (s *Server) myWorkFragment(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.myWorkRows(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, web.WorkCards(rows))
+}
+
+// myWorkEvents is the list's event stream, filtered to the officer's
+// unit: a change of their unit (a task or check given to it or taken
+// from it), or of an incident with a task or an order check of the unit
+// or of the district's pool (created with the incident, its danger
+// screen or its order, or closed).
+func (s *Server) myWorkEvents(w http.ResponseWriter, r *http.Request) {
+	u := currentUser(r.Context())
+	s.stream(w, r, func(ctx context.Context, ev live.Event) (bool, error) {
+		switch {
+		case u.UnitID == nil:
+			return false, nil
+		case ev.Kind == live.KindRefdata:
+			return true, nil
+		case ev.Kind == live.KindUnit:
+			return ev.ID == *u.UnitID, nil
+		case ev.Kind == live.KindIncident:
+			return s.db.IncidentHasWork(ctx, ev.ID, *u.UnitID, u.DistrictID)
+		}
+		return false, nil
+	})
 }
 
 // districtWork is the supervisor's list of the district's open tasks and

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -263,5 +265,73 @@ func TestFollowThroughExport(t *testing.T) {
 	}
 	if n := queryInt(t, db, `SELECT count(*) FROM audit_events WHERE action = 'report.export' AND record_id = 'follow-through' AND outcome = 'denied'`); n != before+1 {
 		t.Errorf("denied exports audited: %d, want %d", n, before+1)
+	}
+}
+
+// TestMyWorkLive: the officer's "My follow-ups and checks" is live as My
+// incidents is: its stream (filtered to the unit and the district's pool)
+// says so when a DV call of the district gets its follow-up and when an
+// order issued by the unit's officer gets its checks, and the fragment
+// then lists the new check; another district's call and order send
+// nothing to it.
+func TestMyWorkLive(t *testing.T) {
+	t.Parallel()
+	db := pgtest.DB(t)
+	hub := pgtest.RunHub(t, db, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+	ts := newTestServerOn(t, db, func(d *Deps) { d.Hub = hub })
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	target := 60
+	must(db.SavePriority(ctx, &refdata.Priority{Level: 1, Label: "Immediate danger",
+		Targets: map[refdata.Interval]*int{refdata.CallProcessing: &target}}, true, 0, audit.Actor{}))
+	dv := refdata.IncidentType{Code: "DV-PHYS", Name: "Domestic violence — physical", IsDV: true, Active: true}
+	must(db.SaveIncidentType(ctx, &dv, audit.Actor{}))
+	var units []refdata.Unit
+	var officers []*account.User
+	for _, code := range []string{"LEN", "OSH"} {
+		d := createDistrict(t, db, code, code)
+		u := refdata.Unit{CallSign: code + "-1", DistrictID: d.ID, Active: true}
+		must(db.SaveUnit(ctx, &u, audit.Actor{}))
+		units = append(units, u)
+		officers = append(officers, createUnitUser(t, db, "off-"+code, account.Officer, code, code+"-1"))
+	}
+	c := ts.client(t)
+	c.mustLogin("off-LEN", testPassword)
+	stream := openStream(t, c, "/my/work/events")
+	stream.waitFor(t, "off-LEN", "changed:resync", 1)
+
+	// A DV call and its order in each district; OSH's first.
+	var incs, checks []int64
+	for _, k := range []int{1, 0} {
+		key, received, err := db.CreateDraft(ctx, officers[k].ID)
+		must(err)
+		id, _, _, err := db.CreateIncident(ctx, incident.New{Key: key, ReceivedAt: received, TypeID: dv.ID, Priority: 1,
+			DistrictID: &units[k].DistrictID, Address: "Chui 12"}, time.UTC, audit.Actor{UserID: officers[k].ID})
+		must(err)
+		now := time.Now()
+		orderID, _, err := db.IssueOrder(ctx, incident.NewOrder{Kind: incident.TemporaryOrder, IncidentID: &id,
+			DistrictID: &units[k].DistrictID, ProtectedName: "A", RestrainedName: "B", StartsAt: now,
+			EndsAt: now.Add(72 * time.Hour)}, time.UTC, audit.Actor{UserID: officers[k].ID})
+		must(err)
+		incs = append(incs, id)
+		checks = append(checks, queryInt(t, db, `SELECT min(id) FROM order_checks WHERE order_id = $1 AND unit_id = $2`, orderID, units[k].ID))
+	}
+	osh, len1 := "changed:incident:"+itoa(incs[0]), "changed:incident:"+itoa(incs[1])
+	stream.waitFor(t, "off-LEN", len1, 2) // the call (its pool follow-up), then the order (its checks)
+	if n := stream.count(osh); n != 0 {
+		t.Errorf("the LEN officer's list heard of the OSH call %d time(s)", n)
+	}
+	d := doc(t, ok200(t, c.get("/my/work/fragment")))
+	if d.Find(`[data-work="check-`+itoa(checks[1])+`"]`).Length() != 1 || d.Find(`[data-work="check-`+itoa(checks[0])+`"]`).Length() != 0 {
+		t.Errorf("fragment: want the LEN check %d and not the OSH one %d:\n%s", checks[1], checks[0], d.Text())
+	}
+	page := doc(t, ok200(t, c.get("/my/work")))
+	if page.Find(`.live[data-live="/my/work/events"][data-live-fragment="/my/work/fragment"] [data-work="check-`+itoa(checks[1])+`"]`).Length() != 1 {
+		t.Error("/my/work: the list is not in a live region")
 	}
 }

@@ -77,6 +77,8 @@ func (s *Server) router() chi.Router {
 		r.Use(s.readSession, s.requireLogin, s.requireSecondFactor, s.allow(officerOnly...))
 		r.Get("/my/events", s.myEvents)
 		r.Get("/my/fragment", s.myFragment)
+		r.Get("/my/work/events", s.myWorkEvents) // followup.go
+		r.Get("/my/work/fragment", s.myWorkFragment)
 	})
 
 	// One per-address throttle for every request that checks a password

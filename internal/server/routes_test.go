@@ -47,6 +47,8 @@ var routeAccess = map[string][]account.Role{
 	"GET /board/events":      {account.Dispatcher, account.Supervisor, account.Admin},
 	"GET /board/fragment":    {account.Dispatcher, account.Supervisor, account.Admin},
 	"GET /my/events":         {account.Officer},
+	"GET /my/work/events":    {account.Officer},
+	"GET /my/work/fragment":  {account.Officer},
 	"GET /my/fragment":       {account.Officer},
 
 	"GET /incidents/new":                        {account.Dispatcher, account.Supervisor},
