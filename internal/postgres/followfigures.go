@@ -47,17 +47,22 @@ func (db *DB) FollowThrough(ctx context.Context, q report.Query, now time.Time) 
 	}
 	// all is other and the district, on the incident.
 	all := "($3::bigint IS NULL OR i.district_id = $3) AND " + other
+	// Tasks are joined to their incidents only for a filter that needs them.
+	taskFrom := "follow_up_tasks t JOIN incidents i ON i.id = t.incident_id"
+	if other == "true" {
+		taskFrom = "follow_up_tasks t"
+	}
 	err = db.Pool.QueryRow(ctx, `SELECT count(*),
 			count(*) FILTER (WHERE closed_at <= due_at),
 			count(*) FILTER (WHERE closed_at > due_at),
 			count(*) FILTER (WHERE closed_at IS NULL AND due_at <= $4)
-		FROM follow_up_tasks t JOIN incidents i ON i.id = t.incident_id
+		FROM `+taskFrom+`
 		WHERE t.due_at >= $1 AND t.due_at < $2 AND t.outcome IS DISTINCT FROM 'superseded'
 			AND ($3::bigint IS NULL OR t.district_id = $3) AND `+other, args...).Scan(&f.Due, &f.OnTime, &f.Late, &f.Overdue)
 	if err != nil {
 		return f, mapErr(err, "")
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT t.outcome, count(*) FROM follow_up_tasks t JOIN incidents i ON i.id = t.incident_id
+	rows, err := db.Pool.Query(ctx, `SELECT t.outcome, count(*) FROM `+taskFrom+`
 		WHERE t.due_at >= $1 AND t.due_at < $2 AND t.outcome IS NOT NULL AND t.outcome <> 'superseded'
 			AND ($3::bigint IS NULL OR t.district_id = $3) AND $4::timestamptz IS NOT NULL AND `+other+` GROUP BY t.outcome`, args...)
 	if err != nil {
