@@ -31,4 +31,5 @@ type WorkPage struct {
 	Supervisor bool
 	Rows       []WorkRow
 	Live       LiveView // the officer's list only
+	More       bool     // the officer's list shows its first items only
 }

@@ -84,8 +84,20 @@ func (s *Server) myWork(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p.Rows = rows
+	p.Rows, p.More = cutWork(rows)
 	s.render(w, r, http.StatusOK, web.MyWork(p))
+}
+
+// myWorkMax is how many items the officer's list shows, soonest first: a
+// phone's page stays small however large the unit's backlog.
+const myWorkMax = 100
+
+// cutWork keeps the first myWorkMax rows and says whether there were more.
+func cutWork(rows []web.WorkRow) ([]web.WorkRow, bool) {
+	if len(rows) > myWorkMax {
+		return rows[:myWorkMax], true
+	}
+	return rows, false
 }
 
 // myWorkRows reads the officer's open tasks and checks.
@@ -113,7 +125,8 @@ func (s *Server) myWorkFragment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, web.WorkCards(rows))
+	rows, more := cutWork(rows)
+	s.render(w, r, http.StatusOK, web.WorkCards(rows, more))
 }
 
 // myWorkEvents is the list's event stream, filtered to the officer's

@@ -17,6 +17,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/refdata"
+	"github.com/dvresponse/dvresponse/web"
 )
 
 // TestWorkListsOverdueAndOutcomes walks a follow-up and an order check
@@ -333,5 +334,20 @@ func TestMyWorkLive(t *testing.T) {
 	page := doc(t, ok200(t, c.get("/my/work")))
 	if page.Find(`.live[data-live="/my/work/events"][data-live-fragment="/my/work/fragment"] [data-work="check-`+itoa(checks[1])+`"]`).Length() != 1 {
 		t.Error("/my/work: the list is not in a live region")
+	}
+}
+
+// TestCutWork: the officer's list keeps its first myWorkMax items and
+// says when it left some out.
+func TestCutWork(t *testing.T) {
+	rows := make([]web.WorkRow, myWorkMax+1)
+	for i := range rows {
+		rows[i].ID = itoa(int64(i))
+	}
+	if got, more := cutWork(rows[:myWorkMax]); len(got) != myWorkMax || more {
+		t.Errorf("%d items: kept %d, more %v", myWorkMax, len(got), more)
+	}
+	if got, more := cutWork(rows); len(got) != myWorkMax || !more || got[0].ID != "0" {
+		t.Errorf("%d items: kept %d, more %v", myWorkMax+1, len(got), more)
 	}
 }
