@@ -49,7 +49,9 @@ func TestBenchFollowThrough(t *testing.T) {
 			fmt.Fprintf(&b, "--- %s: %s not set, not measured\n", sc.label, sc.env)
 			continue
 		}
+		n := b.Len()
 		followThroughScale(t, &b, sc.label, u, runs)
+		fmt.Print(b.String()[n:]) // as each scale is done, should a later one fail
 	}
 	fmt.Printf("\n===== dvresponse follow-through benchmark =====\n%s===============================================\n\n", b.String())
 }
