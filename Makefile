@@ -197,6 +197,9 @@ bench: ## intake vs pgbench, board fan-out, 100k-row import, report latency at 1
 	DVR_BENCH_SCALE_URL=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale); export DVR_BENCH_SCALE_URL; \
 	DATABASE_URL=$$($(PG) url dvresponse_bench); export DATABASE_URL; \
 	DVR_BENCH_REPORT=1 $(GO) test -run '^TestBenchReport$$' -count=1 -timeout 90m -v ./internal/bench/
+	@DVR_BENCH_SCALE_URL_1M=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale_1m); export DVR_BENCH_SCALE_URL_1M; \
+	DVR_BENCH_SCALE_URL=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale); export DVR_BENCH_SCALE_URL; \
+	DVR_BENCH_FOLLOW=1 $(GO) test -run '^TestBenchFollowThrough$$' -count=1 -timeout 60m -v ./internal/bench/
 
 pg-url: ## print a superuser URL for database $PG_DB (default dvresponse), starting PostgreSQL if needed
 	@$(PG) url $(PG_DB)

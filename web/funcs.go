@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"strconv"
 	"strings"
 )
@@ -40,3 +41,21 @@ func langOr(lang string) string {
 
 // joinWarnings writes warnings on one line, for the board's compact flags.
 func joinWarnings(ws []string) string { return strings.Join(ws, "; ") }
+
+// workField is the form field a work item's buttons post: a task's
+// outcome or a check's result.
+func workField(kind string) string {
+	if kind == "check" {
+		return "result"
+	}
+	return "outcome"
+}
+
+// breachConfirm is the question a "breach found" button asks before it is
+// sent (the data-confirm of its form); "" for the other buttons.
+func breachConfirm(ctx context.Context, value string) string {
+	if value == "breach" {
+		return T(ctx, "followup.check.breach_confirm")
+	}
+	return ""
+}

@@ -51,9 +51,10 @@ func (p Page) NavItems() []NavItem {
 	case "dispatcher":
 		return []NavItem{{"board", "nav.board", "/board"}}
 	case "officer":
-		return []NavItem{{"my", "nav.my", "/my"}}
+		return []NavItem{{"my", "nav.my", "/my"}, {"work", "nav.work", "/my/work"}}
 	case "supervisor":
 		return []NavItem{{"dashboard", "nav.dashboard", "/dashboard"}, {"board", "nav.board", "/board"},
+			{"work", "nav.work_district", "/work"},
 			{"orders", "nav.orders", "/orders/expiring"}, {"referrals", "nav.referrals", "/referrals/open"},
 			{"audit", "nav.audit", "/audit"}}
 	case "admin":
@@ -395,6 +396,10 @@ type BoardData struct {
 	Incidents []BoardRow // the others
 	Units     []UnitRow
 	Updated   string
+	// Overdue are the area's overdue follow-ups and order checks;
+	// NextDue (ISO) is when the next falls due ("" none).
+	Overdue []WorkRow
+	NextDue string
 }
 
 // RetryPage is shown when a form could not be handled because the system

@@ -22,6 +22,7 @@ const reportUsage = `usage: dvresponse report [--from YYYY-MM-DD] [--to YYYY-MM-
          [--group-by priority|district|settlement|type|week|shift|all] [--dv-only] [--idp-only]
          [--district ID] [--settlement ID] [--priority LEVEL] [--type ID] [--shift day|night] [--unit ID]
          [--format json|csv] [--repeat-by all|district|settlement|sex|age]
+         [--figures response-times|follow-through]
 
 Response times of the incidents received from the first to the last day,
 both whole days in the deployment's time zone (DVR_TIME_ZONE), by default
@@ -32,6 +33,11 @@ With --repeat-by the report is instead the repeat-victimisation figures
 of the DV incidents selected (share with an earlier DV incident of the
 same victim in the 365 days before, median days between them), as the web
 export /reports/repeat-victimisation.json and .csv.
+With --figures follow-through, the follow-up and protection-order figures
+of the same selection instead (those of /reports/follow-through.json and
+.csv and the dashboard's card; --group-by does not apply; read from
+DATABASE_URL). Output goes to standard output (default JSON); every run is
+audited.
 With DATABASE_READ_URL set the figures are read from that reporting
 replica (its lag is printed to standard error) and the audit record is
 written to DATABASE_URL.`
@@ -59,6 +65,7 @@ func cmdReport(ctx context.Context, cfg config.Config, args []string, e env) err
 	idpOnly := fs.Bool("idp-only", false, "incidents in IDP settlements only")
 	formatName := fs.String("format", "json", "json or csv")
 	repeatBy := fs.String("repeat-by", "", "repeat-victimisation figures by all, district, settlement, sex or age")
+	figures := fs.String("figures", "response-times", "response-times or follow-through")
 	if err := fs.Parse(args); err != nil {
 		return usageError(reportUsage)
 	}
@@ -82,6 +89,9 @@ func cmdReport(ctx context.Context, cfg config.Config, args []string, e env) err
 	if err != nil {
 		return usageError(flagNames(err) + "\n\n" + reportUsage)
 	}
+	if *figures != "response-times" && *figures != "follow-through" {
+		return usageError(fmt.Sprintf("--figures: %q is neither response-times nor follow-through\n\n%s", *figures, reportUsage))
+	}
 	if err := needDatabase(cfg); err != nil {
 		return err
 	}
@@ -101,6 +111,9 @@ func cmdReport(ctx context.Context, cfg config.Config, args []string, e env) err
 			src = rdb
 		}
 		return exportRepeat(ctx, src, db, q, *repeatBy, format, e)
+	}
+	if *figures == "follow-through" {
+		return exportFollowThrough(ctx, db, q, format, e)
 	}
 	if cfg.DatabaseReadURL == "" {
 		return exportReport(ctx, db, db, q, format, e)
@@ -199,4 +212,26 @@ func flagNames(err error) string {
 		fmt.Fprintf(&b, "\n  --%s: %s", strings.ReplaceAll(k, "_", "-"), text(fields[k]))
 	}
 	return b.String()
+}
+
+// exportFollowThrough writes the follow-through figures of q, audited
+// before they are written, as exportReport does.
+func exportFollowThrough(ctx context.Context, db *postgres.DB, q report.Query, f report.Format, e env) error {
+	figs, err := db.FollowThrough(ctx, q, time.Now())
+	if err != nil {
+		return describe(err)
+	}
+	var buf bytes.Buffer
+	if err := report.WriteFollowThrough(&buf, q, figs, f); err != nil {
+		return err
+	}
+	detail := q.AuditDetail()
+	detail["format"] = string(f)
+	detail["via"] = "cli"
+	if err := db.Audit(ctx, audit.Entry{Actor: audit.Actor{Username: "cli", Role: "cli"}, Action: "report.export",
+		RecordType: "report", RecordID: "follow-through", Detail: detail}); err != nil {
+		return describe(err)
+	}
+	_, err = e.stdout.Write(buf.Bytes())
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -154,12 +155,30 @@ func TestReportCommandMatchesWebExports(t *testing.T) {
 		t.Errorf("priority 2 response: %v", p2)
 	}
 
+	// The follow-through figures of the same selection: the command line
+	// writes what the web export sends, byte for byte (seven DV calls on
+	// 1 March, no order), and each run is audited too. (The supervisor's
+	// district is named: the web holds them to it.)
+	lenID := strconv.Itoa(queryCount(t, db, `SELECT id FROM districts WHERE code = 'LEN'`))
+	for _, fm := range []string{"json", "csv"} {
+		cli := c.mustRun("", append(args, "--format", fm, "--figures", "follow-through", "--district", lenID)...)
+		if web := string(fetch("/reports/follow-through." + fm + query)); cli != web {
+			t.Errorf("follow-through %s: command line\n%s\nweb\n%s", fm, cli, web)
+		}
+		if want := map[string]string{"json": `"dv_incidents": 7,`, "csv": "2026-03-01,2026-03-01,dv_incidents,7\r\n"}[fm]; !strings.Contains(cli, want) {
+			t.Errorf("follow-through %s lacks %q:\n%s", fm, want, cli)
+		}
+	}
+	if n := queryCount(t, db, `SELECT count(*) FROM audit_events WHERE action = 'report.export' AND record_id = 'follow-through'`); n != 4 {
+		t.Errorf("audited follow-through exports: %d, want 4", n)
+	}
+
 	// Each run was audited: two from the command line, two from the web.
 	var cli, web int
 	if err := db.Pool.QueryRow(context.Background(), `SELECT
 		count(*) FILTER (WHERE username = 'cli' AND detail->>'via' = 'cli'),
 		count(*) FILTER (WHERE username = 'sam')
-		FROM audit_events WHERE action = 'report.export' AND detail->>'dv_only' = '1' AND detail->>'from' = '2026-03-01'`).
+		FROM audit_events WHERE action = 'report.export' AND record_id = 'response-times' AND detail->>'dv_only' = '1' AND detail->>'from' = '2026-03-01'`).
 		Scan(&cli, &web); err != nil {
 		t.Fatal(err)
 	}
@@ -245,4 +264,13 @@ func TestReportCommandErrors(t *testing.T) {
 		!strings.Contains(err.Error(), "DATABASE_URL") {
 		t.Errorf("report without DATABASE_URL: %v", err)
 	}
+}
+
+func queryCount(t *testing.T, db *postgres.DB, sql string) int {
+	t.Helper()
+	var n int
+	if err := db.Pool.QueryRow(context.Background(), sql).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

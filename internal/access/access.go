@@ -23,6 +23,7 @@
 //	officer     own district    yes    -       -
 //	officer     unit was on     yes    -       -
 //	officer     unit is on      yes   yes     yes
+//	officer     task of unit    yes   yes      -
 //
 // "everywhere" is the relation of a dispatcher or supervisor without a
 // district (a national or city control room) to every record. "own
@@ -30,6 +31,11 @@
 // is seen only by those who see everywhere, by administrators, by whoever
 // logged it and by the officers of a unit sent to it. "unit is on" is an
 // active assignment (not released); "unit was on", a released one.
+// "task of unit" holds for a follow-up task or an order check (judged by
+// its incident, or its order) assigned to the user's unit, or to the pool
+// of the user's district: its officers record it whether or not the unit
+// is still on the incident; it grants nothing on the incident itself,
+// whose record is not a task.
 //
 // Change covers what is done to an incident's record beyond reading it:
 // recording stages, issuing, extending and ending protection orders,
@@ -56,6 +62,7 @@ const (
 	LoggedIt    Relation = "logged it"    // the user logged the incident
 	UnitIsOn    Relation = "unit is on"   // the user's unit is assigned to it, not released
 	UnitWasOn   Relation = "unit was on"  // the user's unit was assigned to it and released
+	TaskOfUnit  Relation = "task of unit" // a task or order check of the user's unit or district pool
 )
 
 // Grant is what a relation allows.
@@ -91,6 +98,7 @@ var Rules = []Rule{
 	{account.Officer, OwnDistrict, viewOnly},
 	{account.Officer, UnitWasOn, viewOnly},
 	{account.Officer, UnitIsOn, full},
+	{account.Officer, TaskOfUnit, work},
 }
 
 // Record is what the rule needs to know of an incident.
@@ -98,6 +106,10 @@ type Record struct {
 	District  *int64 // nil: not placed in a district
 	CreatedBy *int64 // the user who logged it; nil when imported
 	Units     []Unit // every assignment, released ones too
+	// Task: the record is a follow-up task or an order check, assigned
+	// to TaskUnit (nil: the district's pool).
+	Task     bool
+	TaskUnit *int64
 }
 
 // Unit is one assignment of a unit to the incident.
@@ -153,6 +165,10 @@ func Relations(u *account.User, rec Record) []Relation {
 			rels = append(rels, UnitIsOn)
 		} else if was {
 			rels = append(rels, UnitWasOn)
+		}
+		pool := rec.TaskUnit == nil && rec.District != nil && u.DistrictID != nil && *rec.District == *u.DistrictID
+		if rec.Task && (pool || rec.TaskUnit != nil && *rec.TaskUnit == *u.UnitID) {
+			rels = append(rels, TaskOfUnit)
 		}
 	}
 	return rels

@@ -173,3 +173,30 @@ func TestSeesEverything(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskOfUnit: an officer may record a task assigned to their unit
+// elsewhere in the country, but not one of another unit, and the task
+// gives no right on its incident.
+func TestTaskOfUnit(t *testing.T) {
+	officer := &account.User{ID: 1, Role: account.Officer, DistrictID: id(1), UnitID: id(7)}
+	task := Record{District: id(2), Task: true, TaskUnit: id(7)}
+	if !CanChange(officer, task) || !CanView(officer, task) {
+		t.Error("officer may not record their unit's task")
+	}
+	if CanChange(officer, Record{District: id(2), Task: true, TaskUnit: id(8)}) || CanView(officer, Record{District: id(2), Task: true, TaskUnit: id(8)}) {
+		t.Error("officer may record another unit's task")
+	}
+	if !CanChange(officer, Record{District: id(1), Task: true}) {
+		t.Error("officer may not take their district's pool task")
+	}
+	if CanChange(officer, Record{District: id(2), Task: true}) {
+		t.Error("officer may take another district's pool task")
+	}
+	if CanChange(officer, Record{District: id(2)}) {
+		t.Error("the task's incident is changeable")
+	}
+	disp := &account.User{ID: 2, Role: account.Dispatcher, DistrictID: id(3), UnitID: id(7)}
+	if CanChange(disp, task) {
+		t.Error("task of unit granted to a dispatcher")
+	}
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/dvresponse/dvresponse/internal/postgres"
 )
 
 // Demo supervisor of Gori, whose district has IDP settlements.
@@ -201,6 +204,43 @@ func TestSupervisorUsesDashboard(t *testing.T) {
 		t.Error("no listed incident's personal data was checked: the page listed no incidents with names or addresses")
 	}
 	t.Logf("%d incidents listed; %d names, phone numbers and addresses of theirs are not on the page", len(numbers), checked)
+
+	// The supervisor's board (a district's: Gori's) shows a follow-up of
+	// the district turn overdue live when its due time passes: one change
+	// (the task given a due time 4 s ahead, notified) lets the board learn
+	// the time; nothing is notified when it passes, the board re-reads.
+	openMark := b.mark()
+	b.navigate("/board")
+	b.waitRequest(openMark, `^/board/fragment$`, 10*time.Second)
+	var liveTask, liveInc int64
+	if err := a.DB.Pool.QueryRow(context.Background(), `UPDATE follow_up_tasks SET due_at = now() + interval '4 seconds'
+		WHERE id = (SELECT id FROM follow_up_tasks WHERE closed_at IS NULL AND due_at > now()
+			AND district_id = (SELECT id FROM districts WHERE code = 'GORI') ORDER BY due_at, id LIMIT 1)
+		RETURNING id, incident_id`).Scan(&liveTask, &liveInc); err != nil {
+		t.Fatalf("give a Gori task a due time: %v", err)
+	}
+	var dueAt time.Time
+	if err := a.DB.Pool.QueryRow(context.Background(), `SELECT due_at FROM follow_up_tasks WHERE id = $1`, liveTask).Scan(&dueAt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DB.Pool.Exec(context.Background(), `SELECT pg_notify($1, $2)`, postgres.ChangesChannel, "incident:"+strconv.FormatInt(liveInc, 10)); err != nil {
+		t.Fatal(err)
+	}
+	navs := b.navigations()
+	overdueRow := fmt.Sprintf(`document.querySelector(".board-overdue [data-work='followup-%d']")`, liveTask)
+	b.waitFor("the supervisor's board to learn the next due time", stepTimeout, fmt.Sprintf(
+		`(() => { const s = document.querySelector(".board-overdue"); return !!s && Date.parse(s.dataset.refreshAt) === %d; })()`, dueAt.UnixMilli()))
+	if mustEval[bool](b, `!!`+overdueRow) || !time.Now().Before(dueAt) {
+		t.Fatalf("the task is overdue on the supervisor's board before its due time (or the board learnt it too late)")
+	}
+	b.waitFor("the task overdue on the supervisor's board after its due time", time.Until(dueAt)+stepTimeout, `!!`+overdueRow)
+	if late := time.Since(dueAt); late > 5*time.Second {
+		t.Errorf("the overdue task appeared on the supervisor's board %v after its due time", late.Round(time.Millisecond))
+	}
+	if n := b.navigations(); n != navs {
+		t.Errorf("the supervisor's board navigated %d time(s) while the task fell due, want none", n-navs)
+	}
+	b.screenshot("supervisor-board-overdue")
 }
 
 // pdfPage matches a page object of a PDF (not the page tree, /Pages).

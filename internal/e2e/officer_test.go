@@ -819,6 +819,83 @@ func TestOfficerJourneyOnPhone(t *testing.T) {
 		o.note("/board at %dx%d (browser D): %s, so its last columns are hidden until the dispatcher scrolls sideways", desktopW, desktopH, c)
 	}
 
+	// Issue 17: "My follow-ups and checks", beside My incidents. The
+	// journey's high-danger screen scheduled follow-ups for this unit and
+	// its order, checks: close a follow-up, then record a check, first
+	// with no network (not sent, the page says so), then once it is back.
+	mark = o.mark()
+	o.tapToPage(`"My follow-ups and checks"`, elByText("nav.main-nav a", "My follow-ups and checks"), `/my/work`)
+	o.weigh("/my/work", mark)
+	o.topScreen("O-work")
+	followUp := fmt.Sprintf(`[...document.querySelectorAll("article.work-item[data-work^='followup-']")].find(e => e.textContent.includes(%s))`, jsString(number))
+	taskID := mustEval[string](o.browser, `(`+followUp+` || {dataset: {work: ""}}).dataset.work`)
+	if taskID == "" {
+		t.Fatalf("/my/work has no follow-up of %s:\n%s", number, mustEval[string](o.browser, "document.querySelector('main').innerText"))
+	}
+	o.tapToPage(`"Reached, safe"`, fmt.Sprintf(`[...%s.querySelectorAll("button")].find(b => b.textContent.trim() === "Reached, safe")`, followUp), `/my/work`)
+	if f := flashText(o.browser); !strings.HasPrefix(f, "Recorded: Reached, safe") {
+		t.Errorf("after closing the follow-up the flash says %q", f)
+	}
+	if mustEval[bool](o.browser, `!!document.querySelector("[data-work='`+taskID+`']")`) {
+		t.Errorf("/my/work still lists the closed follow-up %s", taskID)
+	}
+	check := fmt.Sprintf(`[...document.querySelectorAll("article.work-item[data-work^='check-']")].find(e => e.textContent.includes(%s))`, jsString(orderNumber))
+	complied := fmt.Sprintf(`[...%s.querySelectorAll("button")].find(b => b.textContent.trim() === "Complied")`, check)
+	setOffline(true)
+	o.tap(`"Complied" with no network`, complied)
+	o.waitFor("the no-network note on the check", stepTimeout, check+`.querySelector(".offline-note") !== null`)
+	if p := mustEval[string](o.browser, "location.pathname"); p != "/my/work" {
+		t.Errorf("with no network, the check left /my/work for %s", p)
+	}
+	setOffline(false)
+	o.waitFor("the note to go", stepTimeout, `!document.querySelector(".offline-note")`)
+	o.tapToPage(`"Complied"`, complied, `/my/work`)
+	if f := flashText(o.browser); !strings.HasPrefix(f, "Recorded: Complied") {
+		t.Errorf("after the check the flash says %q", f)
+	}
+	o.topScreen("O-work-after")
+	var checked, closed int
+	if err := a.DB.Pool.QueryRow(context.Background(), `SELECT
+			(SELECT count(*) FROM order_checks c JOIN protection_orders o ON o.id = c.order_id WHERE o.number = $1 AND c.result = 'complied'),
+			(SELECT count(*) FROM follow_up_tasks WHERE incident_id = $2 AND outcome = 'reached_safe')`, orderNumber, incID).Scan(&checked, &closed); err != nil {
+		t.Fatal(err)
+	}
+	if checked != 1 || closed != 1 {
+		t.Errorf("stored: %d checks complied, %d follow-ups reached and safe; want 1 and 1", checked, closed)
+	}
+	lap("follow-ups and checks")
+
+	// The dispatcher's board (D, open all along) shows a follow-up turn
+	// overdue live when its due time passes: one change (a task given a
+	// due time 6 s ahead, notified) lets the board learn the time, and
+	// nothing is notified when it passes; the board's own timer re-reads.
+	var liveTask, liveInc int64
+	if err := a.DB.Pool.QueryRow(context.Background(), `UPDATE follow_up_tasks SET due_at = now() + interval '6 seconds'
+		WHERE id = (SELECT id FROM follow_up_tasks WHERE closed_at IS NULL AND due_at > now() ORDER BY due_at, id LIMIT 1)
+		RETURNING id, incident_id`).Scan(&liveTask, &liveInc); err != nil {
+		t.Fatalf("give a task a due time: %v", err)
+	}
+	var dueAt time.Time
+	if err := a.DB.Pool.QueryRow(context.Background(), `SELECT due_at FROM follow_up_tasks WHERE id = $1`, liveTask).Scan(&dueAt); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.DB.Pool.Exec(context.Background(), `SELECT pg_notify($1, $2)`, postgres.ChangesChannel, "incident:"+strconv.FormatInt(liveInc, 10)); err != nil {
+		t.Fatal(err)
+	}
+	overdueRow := fmt.Sprintf(`document.querySelector(".board-overdue [data-work='followup-%d']")`, liveTask)
+	d.waitFor("the board to learn the next due time", stepTimeout, fmt.Sprintf(
+		`(() => { const s = document.querySelector(".board-overdue"); return !!s && Date.parse(s.dataset.refreshAt) === %d; })()`, dueAt.UnixMilli()))
+	if mustEval[bool](d, `!!`+overdueRow) || !time.Now().Before(dueAt) {
+		t.Fatalf("the task is overdue on the board before its due time (or the board learnt it too late)")
+	}
+	d.waitFor("the task overdue on the board after its due time", time.Until(dueAt)+stepTimeout, `!!`+overdueRow)
+	if late := time.Since(dueAt); late > 5*time.Second {
+		t.Errorf("the overdue task appeared %v after its due time", late.Round(time.Millisecond))
+	}
+	d.screenshot("D-board-overdue")
+	wantNoReload(d, "D-board-1", navsD)
+	lap("overdue live on the board")
+
 	// The store agrees.
 	in, err := a.DB.Incident(context.Background(), incID)
 	if err != nil {
@@ -830,7 +907,7 @@ func TestOfficerJourneyOnPhone(t *testing.T) {
 	}
 
 	var sizes []string
-	for _, name := range []string{"/my", "incident page", "danger form", "order form"} {
+	for _, name := range []string{"/my", "incident page", "danger form", "order form", "/my/work"} {
 		sizes = append(sizes, fmt.Sprintf("%s %.1f KB", name, kb(o.sizes[name])))
 	}
 	t.Logf("officer page loads (empty cache): %s", strings.Join(sizes, ", "))

@@ -142,6 +142,14 @@ func (db *DB) SetDangerThreshold(ctx context.Context, n int, by audit.Actor) err
 // stays in force for the incident and for the history lookup of its
 // address and people.
 func (db *DB) CreateDangerScreen(ctx context.Context, incidentID int64, answers []incident.DangerAnswer, by audit.Actor) (incident.DangerScreen, error) {
+	return db.CreateDangerScreenFor(ctx, incidentID, answers, 0, by)
+}
+
+// CreateDangerScreenFor is CreateDangerScreen for the re-screen of a
+// follow-up task (taskID; 0: none): in the same transaction the task and
+// the incident's open re-screen tasks close as re-screened, and the
+// screen's result reschedules the incident's follow-ups (followup.go).
+func (db *DB) CreateDangerScreenFor(ctx context.Context, incidentID int64, answers []incident.DangerAnswer, taskID int64, by audit.Actor) (incident.DangerScreen, error) {
 	s := incident.DangerScreen{IncidentID: incidentID, Answers: answers, DoneBy: by.Username}
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		var number string
@@ -169,12 +177,16 @@ func (db *DB) CreateDangerScreen(ctx context.Context, incidentID int64, answers 
 		if err := addEvent(ctx, tx, incidentID, by.UserID, "danger_screen", detail); err != nil {
 			return err
 		}
+		closedTasks, scheduled, err := followUpsForScreen(ctx, tx, s, taskID, by)
+		if err != nil {
+			return err
+		}
 		if err := Notify(ctx, tx, "incident", incidentID); err != nil {
 			return err
 		}
 		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "danger_screen.create", RecordType: "incident",
 			RecordID: number, Detail: map[string]any{"screen_id": s.ID, "high_danger": res.High, "yes_count": res.YesCount,
-				"threshold": res.Threshold}})
+				"threshold": res.Threshold, "follow_ups_closed": closedTasks, "follow_ups_scheduled": scheduled}})
 	})
 	if err != nil {
 		return incident.DangerScreen{}, mapErr(err, "incident")

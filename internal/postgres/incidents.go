@@ -84,6 +84,11 @@ func (db *DB) CreateIncident(ctx context.Context, n incident.New, loc *time.Loca
 		if err := addEvent(ctx, tx, id, by.UserID, "created", detail); err != nil {
 			return err
 		}
+		// Follow-through (followup.go): the DV incident's follow-up and a
+		// re-screen when the flat has DV history, in this transaction.
+		if _, err := followUpsForNewIncident(ctx, tx, id, n.ReceivedAt, n.Keys.Flat); err != nil {
+			return err
+		}
 		if err := Notify(ctx, tx, "incident", id); err != nil {
 			return err
 		}

@@ -46,3 +46,17 @@ func (db *DB) IncidentHasUnit(ctx context.Context, incidentID, unitID int64) (bo
 		incidentID, unitID).Scan(&ok)
 	return ok, mapErr(err, "")
 }
+
+// IncidentHasWork reports whether the incident has a follow-up task, or
+// an order with a check, that is the unit's or the pool's of district
+// (nil: no pool), open or not: a change of it may change the officer's
+// "My follow-ups and checks".
+func (db *DB) IncidentHasWork(ctx context.Context, incidentID, unitID int64, districtID *int64) (bool, error) {
+	var ok bool
+	err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM follow_up_tasks
+			WHERE incident_id = $1 AND (unit_id = $2 OR unit_id IS NULL AND district_id = $3))
+		OR EXISTS (SELECT 1 FROM order_checks c JOIN protection_orders o ON o.id = c.order_id
+			WHERE o.incident_id = $1 AND (c.unit_id = $2 OR c.unit_id IS NULL AND c.district_id = $3))`,
+		incidentID, unitID, districtID).Scan(&ok)
+	return ok, mapErr(err, "")
+}

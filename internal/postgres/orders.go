@@ -66,6 +66,15 @@ func (db *DB) IssueOrder(ctx context.Context, n incident.NewOrder, loc *time.Loc
 		if err != nil {
 			return err
 		}
+		// Follow-through (followup.go): the order's checks, to the issuing
+		// officer's unit.
+		unit, err := orderIssuerUnit(ctx, tx, by.UserID, n.IncidentID)
+		if err != nil {
+			return err
+		}
+		if err := scheduleOrderChecks(ctx, tx, id, unit); err != nil {
+			return err
+		}
 		if n.IncidentID != nil {
 			if err := addEvent(ctx, tx, *n.IncidentID, by.UserID, "order_issued", map[string]any{
 				"order_id": id, "number": number, "kind": string(n.Kind),
@@ -139,6 +148,9 @@ func (db *DB) ExtendOrder(ctx context.Context, id int64, newEnd time.Time, loc *
 			id, newEnd); err != nil {
 			return err
 		}
+		if err := scheduleOrderChecks(ctx, tx, id, nil); err != nil { // the longer span's checks
+			return err
+		}
 		old, nw := o.EndsAt.UTC().Format(time.RFC3339), newEnd.UTC().Format(time.RFC3339)
 		return orderChanged(ctx, tx, o, by, "order_extended", "order.extend",
 			map[string]any{"order_id": o.ID, "number": o.Number, "old_ends_at": old, "ends_at": nw},
@@ -160,6 +172,11 @@ func (db *DB) EndOrder(ctx context.Context, id int64, reason string, by audit.Ac
 		}
 		if _, err := tx.Exec(ctx, `UPDATE protection_orders SET ended_at = now(), end_reason = $2 WHERE id = $1`,
 			id, reason); err != nil {
+			return err
+		}
+		// Its remaining checks are cancelled (followup.go).
+		if _, err := tx.Exec(ctx, `UPDATE order_checks SET done_at = now(), done_by = $2, result = 'cancelled'
+			WHERE order_id = $1 AND done_at IS NULL`, id, nullID(by.UserID)); err != nil {
 			return err
 		}
 		// The reason stays on the incident's timeline (seen by those who may
@@ -255,6 +272,13 @@ func (db *DB) ViolatedOrder(ctx context.Context, incidentID int64) (*incident.Or
 // of order orderID. The order must have been in force when the call came
 // in, or still be active.
 func (db *DB) LinkViolatedOrder(ctx context.Context, incidentID, orderID int64, by audit.Actor) error {
+	return db.LinkViolatedOrderFoundBy(ctx, incidentID, orderID, incident.FoundByVictim, by)
+}
+
+// LinkViolatedOrderFoundBy is LinkViolatedOrder recording who reported
+// the violation (incident.FoundByVictim or FoundByOthers; a police check
+// records its own, RecordOrderCheck).
+func (db *DB) LinkViolatedOrderFoundBy(ctx context.Context, incidentID, orderID int64, foundBy string, by audit.Actor) error {
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		var number string
 		var received, now time.Time
@@ -273,16 +297,20 @@ func (db *DB) LinkViolatedOrder(ctx context.Context, incidentID, orderID int64, 
 			return err
 		}
 		if old != nil && *old == orderID {
-			return nil // already linked: nothing to record
+			// Already linked: only who reported it may change.
+			_, err := tx.Exec(ctx, `UPDATE incidents SET violation_found_by = $2 WHERE id = $1
+				AND violation_found_by IS DISTINCT FROM 'police_check'`, incidentID, foundBy)
+			return err
 		}
 		if err := o.CheckViolationLink(received, now); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE incidents SET protection_order_id = $2, version = version + 1, updated_at = now() WHERE id = $1`,
-			incidentID, orderID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE incidents SET protection_order_id = $2, violation_found_by = $3,
+			version = version + 1, updated_at = now() WHERE id = $1`,
+			incidentID, orderID, foundBy); err != nil {
 			return err
 		}
-		data := map[string]any{"order_id": o.ID, "number": o.Number}
+		data := map[string]any{"order_id": o.ID, "number": o.Number, "found_by": foundBy}
 		if old != nil {
 			var oldNumber string
 			if err := tx.QueryRow(ctx, `SELECT number FROM protection_orders WHERE id = $1`, *old).Scan(&oldNumber); err != nil {

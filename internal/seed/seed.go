@@ -122,6 +122,18 @@ func demo(ctx context.Context, db *postgres.DB, loc *time.Location, out io.Write
 	if err := seedVictims(ctx, db, out); err != nil {
 		return fmt.Errorf("seed victims: %w", err)
 	}
+	// 3d. Follow-ups and order checks on the open DV incidents (issue 17),
+	// relative to now: each role sees its work list at once.
+	ft, err := db.SeedFollowThrough(ctx, now, loc)
+	if err != nil {
+		return fmt.Errorf("seed follow-ups: %w", err)
+	}
+	if ft.Tasks+ft.Orders > 0 {
+		fmt.Fprintf(out, "follow-through: %d follow-up tasks, %d protection orders (%d checks done, %d violation found by a check)\n",
+			ft.Tasks, ft.Orders, ft.Checks, ft.Violations)
+	} else {
+		fmt.Fprintln(out, "follow-through: already present; none added")
+	}
 
 	printAccounts(out, accounts)
 	fmt.Fprintf(out, "demo data ready in %.1fs\n", time.Since(began).Seconds())

@@ -285,6 +285,24 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
+	// Issue 17: the demo officer's unit has follow-ups overdue and due, one
+	// is done, and an order has checks done and a violation a check found.
+	t.Run("follow-through", func(t *testing.T) {
+		unit := `(SELECT unit_id FROM users WHERE username = 'officer')`
+		for what, q := range map[string]string{
+			"overdue tasks of the officer's unit": `SELECT count(*) FROM follow_up_tasks WHERE closed_at IS NULL AND due_at <= now() AND unit_id = ` + unit,
+			"tasks due within a week":             `SELECT count(*) FROM follow_up_tasks WHERE closed_at IS NULL AND due_at > now() AND due_at < now() + interval '7 days' AND unit_id = ` + unit,
+			"tasks done":                          `SELECT count(*) FROM follow_up_tasks WHERE outcome = 'reached_safe'`,
+			"order checks due for the unit":       `SELECT count(*) FROM order_checks WHERE done_at IS NULL AND due_at < now() + interval '7 days' AND unit_id = ` + unit,
+			"order checks done":                   `SELECT count(*) FROM order_checks WHERE result = 'complied'`,
+			"violations found by a check":         `SELECT count(*) FROM order_checks c JOIN incidents i ON i.id = c.violation_incident_id WHERE c.result = 'breach' AND i.violation_found_by = 'police_check' AND i.protection_order_id = c.order_id`,
+		} {
+			if n := count(t, db, q); n == 0 {
+				t.Errorf("the demo has no %s", what)
+			}
+		}
+	})
+
 	t.Run("new open incidents once all are cleared", func(t *testing.T) {
 		if _, err := db.Pool.Exec(ctx, `UPDATE incidents SET cleared_at = now() WHERE cleared_at IS NULL`); err != nil {
 			t.Fatal(err)

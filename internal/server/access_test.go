@@ -164,6 +164,9 @@ type recordRoute struct {
 	// change: the route changes the record: an officer also needs their
 	// unit on the incident (expectedChange).
 	change bool
+	// work: for officers, the records they may use the route on instead
+	// of expectedView and expectedChange (follow-ups and checks).
+	work map[string][]string
 }
 
 // recordRoutes is every route with a record parameter. TestAccessMatrix
@@ -192,7 +195,29 @@ var recordRoutes = []recordRoute{
 	{key: "POST /incidents/{id}/safe-contact", param: "id", change: true},                                       // no "who may contact": 422
 	{key: "POST /incidents/{id}/call-back", param: "id", change: true},
 	{key: "GET /incidents/{id}/persons/export", param: "id", change: true}, // no person linked: 409                                          // not known to be safe, no reason: 422
+	// Follow-up tasks (of each incident, in its district's pool) and order
+	// checks (of each order, for the first unit sent to its incident):
+	// officers record those of their unit and district pool, and those of
+	// incidents their unit is on (expectedWork); no outcome: nothing is
+	// recorded.
+	{key: "POST /follow-ups/{tid}/close", param: "tid", change: true, work: expectedTaskWork},
+	{key: "POST /checks/{cid}", param: "cid", change: true, work: expectedCheckWork},
+	{key: "POST /work/{what}/{wid}/assign", param: "wid", change: true, form: url.Values{"unit_id": {"not-a-unit"}}},
 }
+
+// expectedTaskWork and expectedCheckWork are, for officers, the records
+// whose follow-up task and order check they may record (access's "task of
+// unit", and "unit is on").
+var (
+	expectedTaskWork = map[string][]string{
+		"off-len": {recLEN, recOSHLENUnit, recLENReleased},
+		"off-osh": {recOSH, recOSHByDispLEN, recOSHLENUnit, recNoneOSHUnit},
+	}
+	expectedCheckWork = map[string][]string{
+		"off-len": {recLEN, recOSHLENUnit, recLENReleased},
+		"off-osh": {recOSH, recNoneOSHUnit, recOrderOnly},
+	}
+)
 
 // accessRecord is one record of the fixture and what belongs to it.
 type accessRecord struct {
@@ -203,6 +228,8 @@ type accessRecord struct {
 	order    int64
 	orderNo  string
 	referral int64
+	task     int64 // the incident's follow-up task; 0 for an order alone
+	check    int64 // the order's first check
 }
 
 type accessFixture struct {
@@ -325,6 +352,12 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		EndsAt: now.Add(72 * time.Hour)}, time.UTC, audit.Actor{UserID: callTaker.ID})
 	must(err)
 	f.rec[recOrderNone] = none
+	for _, rec := range f.rec {
+		if rec.incident != 0 {
+			rec.task = queryInt(t, db, `SELECT min(id) FROM follow_up_tasks WHERE incident_id = $1`, rec.incident)
+		}
+		rec.check = queryInt(t, db, `SELECT min(id) FROM order_checks WHERE order_id = $1`, rec.order)
+	}
 	return f
 }
 
@@ -473,8 +506,8 @@ func (f *accessFixture) recordRoutesAs(t *testing.T, c *client, user string) {
 		roleOK := slices.Contains(routeAccess[rr.key], role)
 		for _, name := range allRecords {
 			rec := f.rec[name]
-			if f.rec[name].incident == 0 && rr.param != "oid" {
-				continue // an order without an incident has only the {oid} routes
+			if f.rec[name].incident == 0 && rr.param != "oid" && rr.param != "cid" {
+				continue // an order without an incident has only the {oid} and {cid} routes
 			}
 			var path string
 			switch rr.param {
@@ -485,10 +518,19 @@ func (f *accessFixture) recordRoutesAs(t *testing.T, c *client, user string) {
 				path = strings.Replace(pattern, "{oid}", itoa(rec.order), 1)
 			case "rid":
 				path = strings.Replace(pattern, "{rid}", itoa(rec.referral), 1)
+			case "tid":
+				path = strings.Replace(pattern, "{tid}", itoa(rec.task), 1)
+			case "cid":
+				path = strings.Replace(pattern, "{cid}", itoa(rec.check), 1)
+			case "wid":
+				path = strings.Replace(strings.Replace(pattern, "{what}", "followup", 1), "{wid}", itoa(rec.task), 1)
 			}
 			allowed := roleOK && slices.Contains(expectedView[user], name)
 			if allowed && rr.change && role == account.Officer {
 				allowed = slices.Contains(expectedChange[user], name)
+			}
+			if rr.work != nil && role == account.Officer {
+				allowed = roleOK && slices.Contains(rr.work[user], name)
 			}
 			axes[rr.key+" "+districtAxis(user, name)] = true
 			what := rr.key + " for " + name + " (" + districtAxis(user, name) + " district) as " + user
@@ -512,7 +554,8 @@ func (f *accessFixture) recordRoutesAs(t *testing.T, c *client, user string) {
 func (f *accessFixture) exportsAs(t *testing.T, c *client, user string) {
 	t.Helper()
 	for _, path := range []string{"/reports/response-times.json", "/reports/response-times.csv",
-		"/reports/repeat-victimisation.json", "/reports/repeat-victimisation.csv"} {
+		"/reports/repeat-victimisation.json", "/reports/repeat-victimisation.csv",
+		"/reports/follow-through.json", "/reports/follow-through.csv"} {
 		for _, code := range []string{"LEN", "OSH"} {
 			what := "GET " + path + " for district " + code + " as " + user
 			before := f.denials(t, f.users[user].ID)

@@ -157,6 +157,10 @@ func (s *Server) board(w http.ResponseWriter, r *http.Request) {
 	}
 	s.boardFlags(r, d.Incidents)
 	u := currentUser(r.Context())
+	if err := s.boardOverdue(r, u, &d); err != nil { // followup.go
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, web.Board(web.BoardPage{Page: s.page(r, s.t(r, "dispatch.board.title"), "board"), Data: d,
 		Live:   s.liveView(u, "board", "/board"),
 		CanLog: u.Role == account.Dispatcher || u.Role == account.Supervisor}))
@@ -177,6 +181,10 @@ func (s *Server) boardFragment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.boardFlags(r, d.Incidents)
+	if err := s.boardOverdue(r, currentUser(r.Context()), &d); err != nil { // followup.go
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, web.BoardFragment(d))
 }
 

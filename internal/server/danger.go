@@ -58,9 +58,28 @@ func (s *Server) dangerPanel(r *http.Request, in *incident.Incident) (templ.Comp
 	return web.DangerPanel(v), nil
 }
 
+// loadIncidentToScreen loads the incident of a danger screen for a user
+// who may change it, or who may record the follow-up task the screen
+// re-screens (the "task" parameter; followup.go); else 403, audited.
+func (s *Server) loadIncidentToScreen(w http.ResponseWriter, r *http.Request) (*incident.Incident, bool) {
+	task := screenTask(r)
+	if task == 0 {
+		return s.loadIncidentToChange(w, r, "danger_screen.create")
+	}
+	in, ok := s.loadIncident(w, r)
+	if !ok {
+		return nil, false
+	}
+	if !canChange(currentUser(r.Context()), in) && !s.taskScreenAllowed(r, in, task) {
+		s.refuseChange(w, r, "danger_screen.create", "incident", in.Number)
+		return nil, false
+	}
+	return in, true
+}
+
 // dangerForm shows the danger screen's questions.
 func (s *Server) dangerForm(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncidentToChange(w, r, "danger_screen.create")
+	in, ok := s.loadIncidentToScreen(w, r)
 	if !ok {
 		return
 	}
@@ -84,6 +103,9 @@ func (s *Server) renderDangerForm(w http.ResponseWriter, r *http.Request, status
 	href := incidentPagePath(in.ID)
 	p := web.DangerFormPage{Page: s.page(r, s.t(r, "danger.page_title", "Number", in.Number), incidentNav(currentUser(ctx))), Number: in.Number,
 		IncidentHref: href, Action: href + "/danger", Error: msg, Threshold: threshold}
+	if task := screenTask(r); task > 0 { // the re-screen of a follow-up task
+		p.Action += "?task=" + strconv.FormatInt(task, 10)
+	}
 	if len(qs) == 0 && msg == "" {
 		p.Error = s.t(r, "danger.err.no_questions")
 	}
@@ -99,7 +121,7 @@ func (s *Server) renderDangerForm(w http.ResponseWriter, r *http.Request, status
 // the incident (on the board and in the history lookup) and prompts the
 // referral.
 func (s *Server) saveDangerScreen(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.loadIncidentToChange(w, r, "danger_screen.create")
+	in, ok := s.loadIncidentToScreen(w, r)
 	if !ok {
 		return
 	}
@@ -129,7 +151,7 @@ func (s *Server) saveDangerScreen(w http.ResponseWriter, r *http.Request) {
 		failed(err)
 		return
 	}
-	screen, err := s.db.CreateDangerScreen(ctx, in.ID, answers, s.actor(r))
+	screen, err := s.db.CreateDangerScreenFor(ctx, in.ID, answers, screenTask(r), s.actor(r))
 	if err != nil {
 		failed(err)
 		return

@@ -157,6 +157,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.fillDashboard(&p, r, q, iv, ref, data, now)
+	if err := s.fillFollowThrough(&p, r, q, now); err != nil { // followup.go
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, web.Dashboard(p))
 }
 

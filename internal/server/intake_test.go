@@ -28,7 +28,14 @@ type intakeFixture struct {
 
 func newIntakeFixture(t *testing.T) *intakeFixture {
 	t.Helper()
-	ts := newTestServer(t)
+	return newIntakeFixtureWith(t)
+}
+
+// newIntakeFixtureWith is newIntakeFixture with Deps options (a stopped
+// clock).
+func newIntakeFixtureWith(t *testing.T, opts ...func(*Deps)) *intakeFixture {
+	t.Helper()
+	ts := newTestServer(t, opts...)
 	ctx := context.Background()
 	f := &intakeFixture{ts: ts, district: createDistrict(t, ts.DB, "LEN", "Leninsky")}
 	f.typ = refdata.IncidentType{Code: "DV-PHYS", Name: "Domestic violence — physical", IsDV: true, Active: true}

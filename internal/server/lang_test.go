@@ -31,7 +31,7 @@ var langPending = map[string]string{
 // messages.
 var langSkip = map[string]bool{
 	"/healthz": true, "/readyz": true, "/static/*": true, "/board/events": true,
-	"/my/events": true,
+	"/my/events": true, "/my/work/events": true,
 }
 
 // langStatus is the expected status of a GET route that is no 200 page for

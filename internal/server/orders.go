@@ -569,7 +569,16 @@ func (s *Server) linkViolatedOrder(w http.ResponseWriter, r *http.Request) {
 		failed(apperr.New(apperr.Forbidden, notYourOrder))
 		return
 	}
-	if err := s.db.LinkViolatedOrder(r.Context(), in.ID, orderID, s.actor(r)); err != nil {
+	// Who reported the violation (issue 17): the victim unless the form
+	// says others; a police check records its own (followup.go).
+	foundBy := incident.FoundByVictim
+	if v := r.PostFormValue("found_by"); v != "" {
+		if foundBy, err = incident.ParseFoundBy(v); err != nil {
+			failed(err)
+			return
+		}
+	}
+	if err := s.db.LinkViolatedOrderFoundBy(r.Context(), in.ID, orderID, foundBy, s.actor(r)); err != nil {
 		failed(err)
 		return
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 
 	"github.com/dvresponse/dvresponse/internal/account"
@@ -86,4 +87,56 @@ func (s *Server) auditExport(r *http.Request, q report.Query, f report.Format, o
 	detail["format"] = string(f)
 	return s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "report.export", RecordType: "report",
 		RecordID: "response-times", Outcome: outcome, Detail: detail})
+}
+
+// followThroughJSON exports the follow-up and protection-order figures
+// (report.WriteFollowThrough) as JSON.
+func (s *Server) followThroughJSON(w http.ResponseWriter, r *http.Request) {
+	s.exportFollowThrough(w, r, report.JSON)
+}
+
+// followThroughCSV exports them as CSV.
+func (s *Server) followThroughCSV(w http.ResponseWriter, r *http.Request) {
+	s.exportFollowThrough(w, r, report.CSV)
+}
+
+// exportFollowThrough answers GET /reports/follow-through.{json,csv}: the
+// dashboard's follow-through figures for the same query (read from the
+// primary, as the dashboard reads them), audited as every export is.
+func (s *Server) exportFollowThrough(w http.ResponseWriter, r *http.Request, f report.Format) {
+	q, err := s.reportQuery(r)
+	audit1 := func(outcome audit.Outcome) error {
+		detail := q.AuditDetail()
+		detail["format"] = string(f)
+		return s.db.Audit(r.Context(), audit.Entry{Actor: s.actor(r), Action: "report.export", RecordType: "report",
+			RecordID: "follow-through", Outcome: outcome, Detail: detail})
+	}
+	if err != nil {
+		if apperr.CodeOf(err) == apperr.Forbidden {
+			if aerr := audit1(audit.Denied); aerr != nil {
+				err = aerr
+			}
+		}
+		s.fail(w, r, err)
+		return
+	}
+	figs, err := s.db.FollowThrough(r.Context(), q, s.now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := report.WriteFollowThrough(&buf, q, figs, f); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := audit1(audit.OK); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", f.ContentType())
+	h.Set("Content-Disposition", `attachment; filename="`+fmt.Sprintf("follow-through_%s_%s.%s", q.From, q.To, f)+`"`)
+	w.WriteHeader(http.StatusOK)
+	w.Write(buf.Bytes())
 }

@@ -77,6 +77,8 @@ func (s *Server) router() chi.Router {
 		r.Use(s.readSession, s.requireLogin, s.requireSecondFactor, s.allow(officerOnly...))
 		r.Get("/my/events", s.myEvents)
 		r.Get("/my/fragment", s.myFragment)
+		r.Get("/my/work/events", s.myWorkEvents) // followup.go
+		r.Get("/my/work/fragment", s.myWorkFragment)
 	})
 
 	// One per-address throttle for every request that checks a password
@@ -180,6 +182,15 @@ func (s *Server) router() chi.Router {
 			r.With(allow(officerOnly)).Get("/my", s.myIncidents)
 			r.With(allow(officerOnly)).Post("/my/status", s.setMyUnitStatus)
 
+			// -- follow-up and order-check routes (followup.go); which task
+			// or check: internal/access ("task of unit"), asked by loadWork.
+			r.With(allow(officerOnly)).Get("/my/work", s.myWork)
+			r.With(allow(workRoles)).Post("/follow-ups/{tid}/close", s.closeFollowUp)
+			r.With(allow(workRoles)).Post("/checks/{cid}", s.recordCheck)
+			r.With(allow(workSupervisors)).Get("/work", s.districtWork)
+			r.With(allow(workSupervisors)).Post("/work/{what}/{wid}/assign", s.reassignWork)
+			// -- end follow-up and order-check routes
+
 			r.Route("/admin", func(r chi.Router) {
 				r.Use(s.allow(adminOnly...))
 				r.Get("/", s.adminHome)
@@ -214,6 +225,8 @@ func (s *Server) router() chi.Router {
 		// repeat victimisation (repeatrates.go): the scope of reportQuery
 		r.With(allow(reportRoles)).Get("/reports/repeat-victimisation.json", s.repeatRatesJSON)
 		r.With(allow(reportRoles)).Get("/reports/repeat-victimisation.csv", s.repeatRatesCSV)
+		r.With(allow(reportRoles)).Get("/reports/follow-through.json", s.followThroughJSON)
+		r.With(allow(reportRoles)).Get("/reports/follow-through.csv", s.followThroughCSV)
 		// -- audit routes (audit.go)
 		r.With(allow(adminOnly)).Get("/admin/audit", s.adminAudit)
 		r.With(allow(adminOnly)).Get("/admin/audit.csv", s.auditCSV)

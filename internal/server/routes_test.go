@@ -47,6 +47,8 @@ var routeAccess = map[string][]account.Role{
 	"GET /board/events":      {account.Dispatcher, account.Supervisor, account.Admin},
 	"GET /board/fragment":    {account.Dispatcher, account.Supervisor, account.Admin},
 	"GET /my/events":         {account.Officer},
+	"GET /my/work/events":    {account.Officer},
+	"GET /my/work/fragment":  {account.Officer},
 	"GET /my/fragment":       {account.Officer},
 
 	"GET /incidents/new":                        {account.Dispatcher, account.Supervisor},
@@ -89,10 +91,18 @@ var routeAccess = map[string][]account.Role{
 
 	"GET /my":         {account.Officer},
 	"POST /my/status": {account.Officer},
-	"GET /dashboard":  {account.Supervisor, account.Admin},
+
+	"GET /my/work":                   {account.Officer},
+	"POST /follow-ups/{tid}/close":   {account.Dispatcher, account.Officer, account.Supervisor},
+	"POST /checks/{cid}":             {account.Dispatcher, account.Officer, account.Supervisor},
+	"GET /work":                      {account.Supervisor},
+	"POST /work/{what}/{wid}/assign": {account.Supervisor},
+	"GET /dashboard":                 {account.Supervisor, account.Admin},
 
 	"GET /reports/response-times.json": {account.Supervisor, account.Admin},
 	"GET /reports/response-times.csv":  {account.Supervisor, account.Admin},
+	"GET /reports/follow-through.json": {account.Supervisor, account.Admin},
+	"GET /reports/follow-through.csv":  {account.Supervisor, account.Admin},
 
 	"GET /admin/":                         {account.Admin},
 	"GET /account/totp":                   {account.Dispatcher, account.Officer, account.Supervisor, account.Admin},
@@ -256,12 +266,30 @@ func (f routeFixture) paths(t *testing.T, s *Server, pattern string) []string {
 		return []string{strings.Replace(p, "{unit}", strconv.FormatInt(f.kindIDs["units"], 10), 1)}
 	case strings.HasPrefix(pattern, "/orders/{oid}"):
 		return []string{strings.Replace(pattern, "{oid}", strconv.FormatInt(f.order, 10), 1)}
+	case strings.HasPrefix(pattern, "/follow-ups/{tid}"):
+		return []string{strings.Replace(pattern, "{tid}", strconv.FormatInt(f.task(t, s), 10), 1)}
+	case strings.HasPrefix(pattern, "/checks/{cid}"):
+		return []string{strings.Replace(pattern, "{cid}", strconv.FormatInt(f.check(t, s), 10), 1)}
+	case strings.HasPrefix(pattern, "/work/{what}/{wid}"):
+		p := strings.Replace(pattern, "{what}", "followup", 1)
+		return []string{strings.Replace(p, "{wid}", strconv.FormatInt(f.task(t, s), 10), 1)}
 	case strings.HasPrefix(pattern, "/referrals/{rid}"):
 		return []string{strings.Replace(pattern, "{rid}", strconv.FormatInt(f.referral, 10), 1)}
 	case strings.Contains(pattern, "{"):
 		t.Fatalf("the route test cannot fill in the parameters of %s", pattern)
 	}
 	return []string{pattern}
+}
+
+// task is the follow-up task of the fixture's (DV) incident, in the
+// district's pool; check, the first check of its order (the unit on the
+// incident's, LEN-2: the officer's).
+func (f routeFixture) task(t *testing.T, s *Server) int64 {
+	return queryInt(t, s.db, `SELECT min(id) FROM follow_up_tasks WHERE incident_id = $1`, f.incident)
+}
+
+func (f routeFixture) check(t *testing.T, s *Server) int64 {
+	return queryInt(t, s.db, `SELECT min(id) FROM order_checks WHERE order_id = $1`, f.order)
 }
 
 // requestOrder runs reading routes first, then changes, deletions and

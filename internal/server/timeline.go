@@ -43,6 +43,10 @@ func (s *Server) eventText(l *i18n.Localizer, e incident.Event) string {
 		return l.T("event."+e.Kind, "Number", str("number"))
 	case "order_ended":
 		return l.T("event.order_ended", "Number", str("number"), "Reason", str("reason"))
+	case "follow_up_closed": // followup.go
+		return l.T("event.follow_up_closed", "Outcome", l.T("followup.outcome."+str("outcome")))
+	case "order_checked":
+		return l.T("event.order_checked", "Number", str("number"), "Result", l.T("followup.check."+str("result")))
 	case "referral_offered", "referral_accepted", "referral_declined", "referral_sent", "referral_acknowledged", "referral_closed":
 		return l.T("event.referral", "Partner", str("partner"), "Status", l.T("referral.status."+strings.TrimPrefix(e.Kind, "referral_")))
 	case "referral_consent":

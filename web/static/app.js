@@ -263,6 +263,7 @@
           body.innerHTML = html;
           if (window.htmx) window.htmx.process(body);
           tick();
+          dueTimer();
           doc.dispatchEvent(new CustomEvent('live:updated', {detail: {region: el}}));
           if (src && src.readyState === 1) isLive();
           else if (!src) schedule();
@@ -314,6 +315,21 @@
         }
       };
     }
+    // A follow-up or order check falling due changes the board without
+    // any change in the database, so no notification comes: the fragment
+    // names its next due time ([data-refresh-at], ISO, server clock) and
+    // the region re-reads itself just after it.
+    var dueT = 0;
+    function dueTimer() {
+      if (dueT) { clearTimeout(dueT); dueT = 0; }
+      var m = body.querySelector('[data-refresh-at]');
+      var at = m ? Date.parse(m.getAttribute('data-refresh-at')) : NaN;
+      if (isNaN(at)) return;
+      var wait = Math.max(0, at - (Date.now() + skew)) + 250;
+      if (wait > 2147483000) return;
+      dueT = setTimeout(function () { dueT = 0; if (!ended) refresh(); }, wait);
+    }
+    dueTimer();
     // The heartbeat's watchdog: a stream silent for two and a half beats
     // has dropped, even if the browser has not noticed.
     setInterval(function () {

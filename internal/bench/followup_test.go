@@ -1,0 +1,255 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/internal/report"
+	"github.com/dvresponse/dvresponse/internal/server"
+	"github.com/dvresponse/dvresponse/migrations"
+)
+
+// The follow-through benchmark (make bench, DVR_BENCH_FOLLOW=1): at 1 M and
+// 10 M incidents (the report benchmark's databases), the officer's "My
+// follow-ups and checks" through HTTP and the dashboard's follow-up and
+// order figures for a year (postgres.FollowThrough, as GET /dashboard and
+// the exports read them).
+//
+// The scale databases are shared with other branches' benchmarks, whose
+// migrations this branch does not have: their schema version is left
+// alone. Migration 0021's tables are created from its own SQL when they
+// are missing (adding tables and one nullable column, nothing else), and
+// the follow-ups and orders of the last 380 days' DV incidents are
+// generated set-based when the database has none from this benchmark
+// (followThroughData), so a second run reuses them.
+
+func TestBenchFollowThrough(t *testing.T) {
+	if os.Getenv("DVR_BENCH_FOLLOW") == "" {
+		t.Skip("the follow-through benchmark runs with DVR_BENCH_FOLLOW=1 (make bench)")
+	}
+	runs := envInt(t, "DVR_BENCH_REPORT_RUNS", 40)
+	var b strings.Builder
+	for _, sc := range []struct{ label, env string }{{"1M", "DVR_BENCH_SCALE_URL_1M"}, {"10M", "DVR_BENCH_SCALE_URL"}} {
+		u := os.Getenv(sc.env)
+		if u == "" {
+			fmt.Fprintf(&b, "--- %s: %s not set, not measured\n", sc.label, sc.env)
+			continue
+		}
+		n := b.Len()
+		followThroughScale(t, &b, sc.label, u, runs)
+		fmt.Print(b.String()[n:]) // as each scale is done, should a later one fail
+	}
+	fmt.Printf("\n===== dvresponse follow-through benchmark =====\n%s===============================================\n\n", b.String())
+}
+
+func followThroughScale(t *testing.T, b *strings.Builder, label, dbURL string, runs int) {
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dbURL, postgres.Options{MaxConns: 4})
+	if err != nil {
+		t.Fatalf("open %s: %v", label, err)
+	}
+	defer db.Close()
+	var total int64
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM incidents`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	added, err := followThroughData(ctx, db)
+	if err != nil {
+		t.Fatalf("%s: follow-through data: %v", label, err)
+	}
+	var tasks, open, orders, checks int64
+	if err := db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM follow_up_tasks), (SELECT count(*) FROM follow_up_tasks WHERE closed_at IS NULL),
+		(SELECT count(*) FROM protection_orders), (SELECT count(*) FROM order_checks)`).Scan(&tasks, &open, &orders, &checks); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(b, "--- %s: %d incidents; %d follow-up tasks (%d open), %d protection orders, %d order checks (%s in %.1fs)\n",
+		label, total, tasks, open, orders, checks, map[bool]string{true: "generated", false: "present"}[added], time.Since(began).Seconds())
+
+	// The officer: of the unit with the most open work due within a week.
+	var unitID int64
+	var callSign, district string
+	var listed int64
+	if err := db.Pool.QueryRow(ctx, `SELECT u.id, u.call_sign, d.code, w.n FROM (
+			SELECT unit_id, count(*) AS n FROM (
+				SELECT unit_id FROM follow_up_tasks WHERE closed_at IS NULL AND due_at < now() + interval '7 days'
+				UNION ALL SELECT unit_id FROM order_checks WHERE done_at IS NULL AND due_at < now() + interval '7 days') x
+			WHERE unit_id IS NOT NULL GROUP BY unit_id ORDER BY n DESC LIMIT 1) w
+		JOIN units u ON u.id = w.unit_id JOIN districts d ON d.id = u.district_id`).Scan(&unitID, &callSign, &district, &listed); err != nil {
+		t.Fatalf("%s: the busiest unit: %v", label, err)
+	}
+	loc, err := time.LoadLocation("Asia/Bishkek")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.NewServer(server.Deps{DB: db, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})), Location: loc})
+	hs := httptest.NewServer(srv)
+	defer func() { srv.Close(); hs.Close() }()
+	name := fmt.Sprintf("bench.officer%d", time.Now().UnixNano())
+	if _, err := db.CreateUser(ctx, account.Draft{Username: name, Role: string(account.Officer), District: district, Unit: callSign,
+		Password: benchPassword}, audit.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	br := &browser{base: hs.URL, jar: jar, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	br.login(t, name)
+	var ds []time.Duration
+	var size int
+	for i := range runs + 3 {
+		t0 := time.Now()
+		code, body, err := br.get(ctx, "/my/work")
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("GET /my/work: %d %v", code, err)
+		}
+		if i >= 3 {
+			ds = append(ds, time.Since(t0))
+		}
+		size = len(body)
+	}
+	fmt.Fprintf(b, "    %-58s median %8s  p95 %8s (target p95 <= 50 ms; unit %s: %d items of its own due within a week, %d KB)\n",
+		"GET /my/work (officer of the busiest unit)", ms(percentile(ds, 0.5)), ms(percentile(ds, 0.95)), callSign, listed, size/1024)
+
+	// The year's figures, as the dashboard reads them.
+	today := report.DateOf(time.Now(), loc)
+	for _, c := range []struct {
+		name string
+		q    report.Query
+	}{
+		{"follow-through figures: last 365 days, all districts", report.Query{Location: loc, GroupBy: report.ByPriority, From: today.AddDays(-364), To: today}},
+		{"follow-through figures: last 365 days, " + district + ", DV only", report.Query{Location: loc, GroupBy: report.ByPriority,
+			From: today.AddDays(-364), To: today, Filters: report.Filters{DistrictID: districtID(t, db, district), DVOnly: true}}},
+	} {
+		var ds []time.Duration
+		var f postgres.FollowThroughFigures
+		for i := range runs + 3 {
+			t0 := time.Now()
+			f, err = db.FollowThrough(ctx, c.q, time.Now())
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if i >= 3 {
+				ds = append(ds, time.Since(t0))
+			}
+		}
+		fmt.Fprintf(b, "    %-58s median %8s  p95 %8s (target p95 <= 100 ms; %d due, %d orders, %d DV calls)\n",
+			c.name, ms(percentile(ds, 0.5)), ms(percentile(ds, 0.95)), f.Due, f.OrdersIssued, f.DVIncidents)
+	}
+}
+
+func districtID(t *testing.T, db *postgres.DB, code string) *int64 {
+	var id int64
+	if err := db.Pool.QueryRow(context.Background(), `SELECT id FROM districts WHERE code = $1`, code).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return &id
+}
+
+// followThroughData creates migration 0021's tables when they are missing
+// (from its own SQL; the schema version is not touched) and, when no
+// follow-up task of this benchmark is there, generates set-based, for the
+// DV incidents received in the last 380 days (not imported):
+//
+//   - follow-up tasks by the default schedules: every tenth is a high-danger
+//     case (8 tasks: 72 h, then weekly), the others one task at 30 days;
+//   - a protection order for every fifth (issued 1-47 h after the call, a
+//     15-day temporary order) with its checks (24 h, then every 72 h);
+//   - no violation: linking incidents to orders would change rows other
+//     benchmarks read (the figures' queries read the same ranges anyway);
+//   - tasks and checks given to one of the district's units (one in twenty
+//     to its pool); those due more than two days ago done (about one in
+//     seven late), the rest open.
+func followThroughData(ctx context.Context, db *postgres.DB) (bool, error) {
+	var have bool
+	if err := db.Pool.QueryRow(ctx, `SELECT to_regclass('follow_up_tasks') IS NOT NULL`).Scan(&have); err != nil {
+		return false, err
+	}
+	if !have {
+		f, err := migrations.FS.Open("0021_follow_up.up.sql")
+		if err != nil {
+			return false, err
+		}
+		sql, err := io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return false, err
+		}
+		// Other benchmarks may be reading the incidents: wait for the
+		// column's lock a minute at most.
+		err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '60s'`); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, string(sql))
+			return err
+		})
+		if err != nil {
+			return false, fmt.Errorf("0021's tables: %w", err)
+		}
+	}
+	var done bool
+	if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM follow_up_tasks WHERE trigger_key LIKE 'bench:%')`).Scan(&done); err != nil || done {
+		return false, err
+	}
+	steps := []string{
+		`CREATE TEMP TABLE bench_dv AS
+			SELECT i.id, i.district_id, i.received_at,
+				CASE WHEN i.id % 20 = 0 THEN NULL
+					ELSE (SELECT u.id FROM units u WHERE u.district_id = i.district_id ORDER BY u.id
+						OFFSET i.id % greatest(1, (SELECT count(*) FROM units v WHERE v.district_id = i.district_id)) LIMIT 1) END AS unit_id
+			FROM incidents i JOIN incident_types t ON t.id = i.type_id AND t.is_dv
+			WHERE i.received_at >= now() - interval '380 days' AND i.source <> 'import'`,
+		`INSERT INTO follow_up_tasks (incident_id, district_id, reason, trigger_key, seq, due_at, unit_id, created_at, closed_at, outcome)
+			SELECT x.id, x.district_id, x.reason, 'bench:' || x.id, x.seq, x.due, x.unit_id, x.received_at,
+				CASE WHEN x.due < now() - interval '2 days' THEN x.due - (x.id % 40) * interval '1 hour'
+					+ CASE WHEN (x.id + x.seq) % 7 = 0 THEN interval '42 hours' ELSE interval '0' END END,
+				CASE WHEN x.due < now() - interval '2 days' THEN (ARRAY['reached_safe', 'reached_safe', 'reached_safe', 'not_reached',
+					'unsafe_contact', 'rescreened'])[1 + (x.id + x.seq) % 6] END
+			FROM (SELECT d.*, r.reason, s.seq,
+					CASE WHEN r.reason = 'high_danger' THEN d.received_at + interval '72 hours' + (s.seq - 1) * interval '7 days'
+						ELSE d.received_at + interval '30 days' END AS due
+				FROM bench_dv d
+				CROSS JOIN LATERAL (SELECT CASE WHEN d.id % 10 = 0 THEN 'high_danger' ELSE 'standard' END AS reason) r
+				CROSS JOIN LATERAL generate_series(1, CASE WHEN r.reason = 'high_danger' THEN 8 ELSE 1 END) s(seq)) x`,
+		`INSERT INTO protection_orders (number, kind, incident_id, district_id, protected_name, restrained_name, starts_at, ends_at, issued_at)
+			SELECT 'BENCH-PO-' || d.id, 'temporary', d.id, d.district_id, 'Protected', 'Restrained',
+				d.received_at + (1 + d.id % 47) * interval '1 hour', d.received_at + (1 + d.id % 47) * interval '1 hour' + interval '15 days',
+				d.received_at + (1 + d.id % 47) * interval '1 hour'
+			FROM bench_dv d WHERE d.id % 5 = 0`,
+		`INSERT INTO order_checks (order_id, district_id, seq, due_at, unit_id, done_at, result)
+			SELECT o.id, o.district_id, s.seq, o.issued_at + interval '24 hours' + (s.seq - 1) * interval '72 hours', d.unit_id,
+				CASE WHEN o.issued_at + interval '24 hours' + (s.seq - 1) * interval '72 hours' < now() - interval '2 days'
+					THEN o.issued_at + interval '24 hours' + (s.seq - 1) * interval '72 hours' - interval '3 hours' END,
+				CASE WHEN o.issued_at + interval '24 hours' + (s.seq - 1) * interval '72 hours' < now() - interval '2 days'
+					THEN (ARRAY['complied', 'complied', 'complied', 'complied', 'not_reached'])[1 + (o.id + s.seq) % 5] END
+			FROM protection_orders o JOIN bench_dv d ON d.id = o.incident_id
+			CROSS JOIN LATERAL generate_series(1, 5) s(seq)
+			WHERE o.number LIKE 'BENCH-PO-%'`,
+		`ANALYZE follow_up_tasks`, `ANALYZE order_checks`, `ANALYZE protection_orders`,
+	}
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback(ctx)
+	for _, s := range steps {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return false, fmt.Errorf("%.60s…: %w", strings.Join(strings.Fields(s), " "), err)
+		}
+	}
+	return true, tx.Commit(ctx)
+}

@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/dvresponse/dvresponse/internal/report"
+)
+
+// FollowThroughFigures are issue 17's figures for a period (the query's
+// local days, [start, end)) and the query's filters, read from the
+// records themselves. The filters select incidents as the response-time
+// report does (reportFilter, without its dates); a task or an order
+// counts when its incident passes them. The district filter is the
+// task's district, and for an order in force its incident's district, else
+// the order's own; an order with no incident passes no other filter.
+//
+//   - Due: follow-up tasks due in the period, not superseded by a later
+//     screen. OnTime: of those, closed with an outcome at or before their
+//     due time; Late: closed after it; Overdue: still open at now and
+//     past due. Outcomes: those closed, by outcome.
+//   - Call to order: orders issued in the period on an incident, issued
+//     time − the incident's received time: median and p90 (percentile_cont),
+//     and how many within 24 h (of Orders timed).
+//   - Orders per DV incident: orders issued in the period on an incident
+//     / DV incidents received in the period (not imported).
+//   - Violations per 100 orders in force: incidents received in the period
+//     linked to a violated order × 100 / orders in force at some time of
+//     the period (started before its end, not ended or expired before its
+//     start).
+//   - Found by police: of those violations, how many a police check found.
+type FollowThroughFigures = report.FollowThrough
+
+// FollowThrough reads the figures of q at now.
+func (db *DB) FollowThrough(ctx context.Context, q report.Query, now time.Time) (FollowThroughFigures, error) {
+	start, end := q.Range()
+	f := FollowThroughFigures{Outcomes: map[string]int64{}}
+	d := q.DistrictID
+	rest := q
+	rest.DistrictID = nil
+	// Each statement's arguments: $1 start, $2 end, $3 district, $4 now,
+	// then the filters' (on incidents i) of the district-less query.
+	args := sqlArgs{start, end, d, now}
+	other, err := reportFilter(rest, &args, false)
+	if err != nil {
+		return f, err
+	}
+	// all is other and the district, on the incident.
+	all := "($3::bigint IS NULL OR i.district_id = $3) AND " + other
+	// Tasks are joined to their incidents only for a filter that needs them.
+	taskFrom := "follow_up_tasks t JOIN incidents i ON i.id = t.incident_id"
+	if other == "true" {
+		taskFrom = "follow_up_tasks t"
+	}
+	err = db.Pool.QueryRow(ctx, `SELECT count(*),
+			count(*) FILTER (WHERE closed_at <= due_at),
+			count(*) FILTER (WHERE closed_at > due_at),
+			count(*) FILTER (WHERE closed_at IS NULL AND due_at <= $4)
+		FROM `+taskFrom+`
+		WHERE t.due_at >= $1 AND t.due_at < $2 AND t.outcome IS DISTINCT FROM 'superseded'
+			AND ($3::bigint IS NULL OR t.district_id = $3) AND `+other, args...).Scan(&f.Due, &f.OnTime, &f.Late, &f.Overdue)
+	if err != nil {
+		return f, mapErr(err, "")
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT t.outcome, count(*) FROM `+taskFrom+`
+		WHERE t.due_at >= $1 AND t.due_at < $2 AND t.outcome IS NOT NULL AND t.outcome <> 'superseded'
+			AND ($3::bigint IS NULL OR t.district_id = $3) AND $4::timestamptz IS NOT NULL AND `+other+` GROUP BY t.outcome`, args...)
+	if err != nil {
+		return f, mapErr(err, "")
+	}
+	var o string
+	var n int64
+	for rows.Next() {
+		if err := rows.Scan(&o, &n); err != nil {
+			rows.Close()
+			return f, mapErr(err, "")
+		}
+		f.Outcomes[o] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return f, mapErr(err, "")
+	}
+	err = db.Pool.QueryRow(ctx, `WITH t AS (
+			SELECT extract(epoch FROM o.issued_at - i.received_at)::float8 AS s
+			FROM protection_orders o JOIN incidents i ON i.id = o.incident_id
+			WHERE o.issued_at >= $1 AND o.issued_at < $2 AND `+all+`)
+		SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY s), percentile_cont(0.9) WITHIN GROUP (ORDER BY s),
+			count(*) FILTER (WHERE s <= 86400),
+			(SELECT count(*) FROM incidents i JOIN incident_types dt ON dt.id = i.type_id
+				WHERE dt.is_dv AND i.source <> 'import' AND i.received_at >= $1 AND i.received_at < $2 AND `+all+`),
+			(SELECT count(*) FROM protection_orders o LEFT JOIN incidents i ON i.id = o.incident_id
+				WHERE o.starts_at < $2 AND o.ends_at > $1 AND (o.ended_at IS NULL OR o.ended_at > $1)
+				AND ($3::bigint IS NULL OR coalesce(i.district_id, o.district_id) = $3) AND `+other+`),
+			(SELECT count(*) FROM incidents i WHERE i.protection_order_id IS NOT NULL
+				AND i.received_at >= $1 AND i.received_at < $2 AND `+all+`),
+			(SELECT count(*) FROM incidents i WHERE i.protection_order_id IS NOT NULL AND i.violation_found_by = 'police_check'
+				AND i.received_at >= $1 AND i.received_at < $2 AND `+all+`)
+		FROM t WHERE $4::timestamptz IS NOT NULL`, args...).Scan(&f.OrdersTimed, &f.CallToOrderMedian, &f.CallToOrderP90, &f.OrdersWithin24h,
+		&f.DVIncidents, &f.OrdersInForce, &f.Violations, &f.ViolationsByPolice)
+	f.OrdersIssued = f.OrdersTimed
+	return f, mapErr(err, "")
+}

@@ -1,0 +1,513 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dvresponse/dvresponse/internal/access"
+	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/incident"
+)
+
+// Follow-through (issue 17): follow-up tasks and order checks. Tasks are
+// created in the transaction of what triggers them (CreateIncident,
+// CreateDangerScreen), checks in that of the order (IssueOrder,
+// ExtendOrder); their due times are counted from the trigger's own time
+// (the database clock), and every list takes "now" from its caller (the
+// server's clock, which tests stop and move).
+
+// FollowUpSchedule is the schedule of a reason (follow_up_schedules), the
+// default when the row is missing.
+func (db *DB) FollowUpSchedule(ctx context.Context, reason incident.TaskReason) (incident.Schedule, error) {
+	return followUpSchedule(ctx, db.Pool, reason)
+}
+
+func followUpSchedule(ctx context.Context, q queryRower, reason incident.TaskReason) (incident.Schedule, error) {
+	var f, e, w int
+	err := q.QueryRow(ctx, `SELECT first_hours, every_hours, for_hours FROM follow_up_schedules WHERE reason = $1`,
+		string(reason)).Scan(&f, &e, &w)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return incident.DefaultSchedules[reason], nil
+	}
+	if err != nil {
+		return incident.Schedule{}, err
+	}
+	return incident.Hours(f, e, w), nil
+}
+
+// SetFollowUpSchedule stores a reason's schedule in whole hours, audited.
+func (db *DB) SetFollowUpSchedule(ctx context.Context, reason incident.TaskReason, first, every, within int, by audit.Actor) error {
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO follow_up_schedules (reason, first_hours, every_hours, for_hours) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (reason) DO UPDATE SET first_hours = $2, every_hours = $3, for_hours = $4, updated_at = now()`,
+			string(reason), first, every, within); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "settings.update", RecordType: "follow_up_schedule",
+			RecordID: string(reason), Detail: map[string]any{"first_hours": first, "every_hours": every, "for_hours": within}})
+	})
+	return mapErr(err, "")
+}
+
+// SetOrderCheckSchedule stores an order kind's check schedule, audited.
+func (db *DB) SetOrderCheckSchedule(ctx context.Context, kind incident.OrderKind, first, every int, by audit.Actor) error {
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO order_check_schedules (kind, first_hours, every_hours) VALUES ($1, $2, $3)
+			ON CONFLICT (kind) DO UPDATE SET first_hours = $2, every_hours = $3, updated_at = now()`,
+			string(kind), first, every); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "settings.update", RecordType: "order_check_schedule",
+			RecordID: string(kind), Detail: map[string]any{"first_hours": first, "every_hours": every}})
+	})
+	return mapErr(err, "")
+}
+
+func orderCheckSchedule(ctx context.Context, q queryRower, kind incident.OrderKind) (incident.Schedule, error) {
+	var f, e int
+	err := q.QueryRow(ctx, `SELECT first_hours, every_hours FROM order_check_schedules WHERE kind = $1`, string(kind)).Scan(&f, &e)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return incident.DefaultCheckSchedule, nil
+	}
+	if err != nil {
+		return incident.Schedule{}, err
+	}
+	return incident.Hours(f, e, 0), nil
+}
+
+// scheduleFollowUps inserts the tasks of reason's schedule from anchor,
+// once per trigger (a retry inserts nothing), and returns how many it
+// inserted.
+func scheduleFollowUps(ctx context.Context, tx pgx.Tx, incidentID int64, reason incident.TaskReason, trigger string,
+	anchor time.Time, unit *int64) (int64, error) {
+	s, err := followUpSchedule(ctx, tx, reason)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO follow_up_tasks (incident_id, district_id, reason, trigger_key, seq, due_at, unit_id)
+		SELECT i.id, i.district_id, $2, $3, d.seq, d.due, $5
+		FROM incidents i, unnest($4::timestamptz[]) WITH ORDINALITY AS d(due, seq)
+		WHERE i.id = $1
+		ON CONFLICT (trigger_key, seq) DO NOTHING`, incidentID, string(reason), trigger, s.Due(anchor), unit)
+	return tag.RowsAffected(), err
+}
+
+// followUpsForNewIncident schedules, in CreateIncident's transaction, the
+// standard follow-up of a DV incident and, when the flat has an earlier
+// DV incident, a re-screen (the victim's risk is assessed again after
+// each new incident). Both go to the district's pool.
+func followUpsForNewIncident(ctx context.Context, tx pgx.Tx, id int64, received time.Time, flat string) (int64, error) {
+	var dv, history bool
+	if err := tx.QueryRow(ctx, `SELECT t.is_dv,
+			$2 <> '' AND EXISTS (SELECT 1 FROM incidents j JOIN incident_types jt ON jt.id = j.type_id
+				WHERE j.address_key = $2 AND j.id <> i.id AND jt.is_dv)
+		FROM incidents i JOIN incident_types t ON t.id = i.type_id WHERE i.id = $1`, id, flat).Scan(&dv, &history); err != nil {
+		return 0, err
+	}
+	var total int64
+	key := strconv.FormatInt(id, 10)
+	if dv {
+		n, err := scheduleFollowUps(ctx, tx, id, incident.StandardFollowUp, "incident:"+key, received, nil)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	if history {
+		n, err := scheduleFollowUps(ctx, tx, id, incident.RescreenFollowUp, "rescreen:"+key, received, nil)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// followUpsForScreen closes, in CreateDangerScreen's transaction, the
+// task being re-screened (taskID, 0: none) and every open re-screen task
+// of the incident as re-screened, then reschedules: a high-danger screen
+// supersedes the incident's open tasks with the high-danger schedule from
+// the screen's time; any other screen adds the standard follow-up when
+// the incident has no open task. The tasks go to the screening officer's
+// unit, else the first unit sent to the incident, else the pool.
+func followUpsForScreen(ctx context.Context, tx pgx.Tx, s incident.DangerScreen, taskID int64, by audit.Actor) (closed, scheduled int64, err error) {
+	tag, err := tx.Exec(ctx, `UPDATE follow_up_tasks SET closed_at = now(), closed_by = $3, outcome = 'rescreened', screen_id = $2
+		WHERE incident_id = $1 AND closed_at IS NULL AND (reason = 'rescreen' OR id = $4)`, s.IncidentID, s.ID, nullID(by.UserID), taskID)
+	if err != nil {
+		return 0, 0, err
+	}
+	closed = tag.RowsAffected()
+	var unit *int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT unit_id FROM users WHERE id = $2),
+			(SELECT unit_id FROM incident_units WHERE incident_id = $1 ORDER BY assigned_at, unit_id LIMIT 1))`,
+		s.IncidentID, by.UserID).Scan(&unit); err != nil {
+		return 0, 0, err
+	}
+	trigger := "screen:" + strconv.FormatInt(s.ID, 10)
+	if s.HighDanger {
+		if _, err := tx.Exec(ctx, `UPDATE follow_up_tasks SET closed_at = now(), outcome = 'superseded', screen_id = $2
+			WHERE incident_id = $1 AND closed_at IS NULL`, s.IncidentID, s.ID); err != nil {
+			return 0, 0, err
+		}
+		scheduled, err = scheduleFollowUps(ctx, tx, s.IncidentID, incident.HighDangerFollowUp, trigger, s.DoneAt, unit)
+		return closed, scheduled, err
+	}
+	var open bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM follow_up_tasks WHERE incident_id = $1 AND closed_at IS NULL)`,
+		s.IncidentID).Scan(&open); err != nil || open {
+		return closed, 0, err
+	}
+	scheduled, err = scheduleFollowUps(ctx, tx, s.IncidentID, incident.StandardFollowUp, trigger, s.DoneAt, unit)
+	return closed, scheduled, err
+}
+
+// scheduleOrderChecks inserts the checks of an order from its issue until
+// its end, by its kind's schedule; checks already there stay (an
+// extension adds those of the longer span).
+func scheduleOrderChecks(ctx context.Context, tx pgx.Tx, orderID int64, unit *int64) error {
+	var kind string
+	var issued, end time.Time
+	if err := tx.QueryRow(ctx, `SELECT kind, issued_at, ends_at FROM protection_orders WHERE id = $1`, orderID).Scan(&kind, &issued, &end); err != nil {
+		return err
+	}
+	s, err := orderCheckSchedule(ctx, tx, incident.OrderKind(kind))
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO order_checks (order_id, district_id, seq, due_at, unit_id)
+		SELECT o.id, coalesce(i.district_id, o.district_id), d.seq, d.due,
+			coalesce($3, (SELECT c.unit_id FROM order_checks c WHERE c.order_id = o.id ORDER BY c.seq DESC LIMIT 1))
+		FROM protection_orders o LEFT JOIN incidents i ON i.id = o.incident_id,
+			unnest($2::timestamptz[]) WITH ORDINALITY AS d(due, seq)
+		WHERE o.id = $1
+		ON CONFLICT (order_id, seq) DO NOTHING`, orderID, s.ChecksUntil(issued, end), unit)
+	return err
+}
+
+// orderIssuerUnit is the unit an order's checks go to: the issuing
+// officer's, else the first unit sent to its incident, else none (the
+// district's pool).
+func orderIssuerUnit(ctx context.Context, tx pgx.Tx, userID int64, incidentID *int64) (*int64, error) {
+	var unit *int64
+	err := tx.QueryRow(ctx, `SELECT coalesce((SELECT unit_id FROM users WHERE id = $1),
+			(SELECT unit_id FROM incident_units WHERE incident_id = $2 ORDER BY assigned_at, unit_id LIMIT 1))`,
+		userID, incidentID).Scan(&unit)
+	return unit, err
+}
+
+// CloseFollowUp closes an open task with an outcome an officer recorded
+// (incident.RecordedOutcomes). Closing is once: a retry, or a second
+// officer, is answered with the outcome that stands.
+func (db *DB) CloseFollowUp(ctx context.Context, taskID int64, outcome incident.Outcome, by audit.Actor) (incident.CloseResult, error) {
+	var res incident.CloseResult
+	if _, err := incident.CheckOutcome(string(outcome)); err != nil {
+		return res, err
+	}
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var incidentID int64
+		var number string
+		var closedAt *time.Time
+		var old *string
+		if err := tx.QueryRow(ctx, `SELECT t.incident_id, i.number, t.closed_at, t.outcome FROM follow_up_tasks t
+			JOIN incidents i ON i.id = t.incident_id WHERE t.id = $1 FOR UPDATE OF t`, taskID).Scan(&incidentID, &number, &closedAt, &old); err != nil {
+			return err
+		}
+		if closedAt != nil {
+			res = incident.CloseResult{AlreadyDone: true, At: *closedAt, Outcome: *old}
+			return nil
+		}
+		if err := tx.QueryRow(ctx, `UPDATE follow_up_tasks SET closed_at = now(), closed_by = $2, outcome = $3 WHERE id = $1
+			RETURNING closed_at`, taskID, nullID(by.UserID), string(outcome)).Scan(&res.At); err != nil {
+			return err
+		}
+		res.Outcome = string(outcome)
+		data := map[string]any{"task_id": taskID, "outcome": string(outcome)}
+		if err := addEvent(ctx, tx, incidentID, by.UserID, "follow_up_closed", data); err != nil {
+			return err
+		}
+		if err := Notify(ctx, tx, "incident", incidentID); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "follow_up.close", RecordType: "incident",
+			RecordID: number, Detail: data})
+	})
+	return res, mapErr(err, "follow-up")
+}
+
+// RecordOrderCheck records an open check's result. Recording is once: a
+// retry, or a second officer, is answered with the result that stands,
+// so that a breach found opens exactly one incident of the violation type
+// (code PO-VIOL, else a type named for protection orders: the rule of
+// incident.IsViolationType), linked to the order, marked found by a police
+// check, in the order's district at its address, with priority 2 (the
+// most urgent there is when 2 is missing), for a dispatcher to assign.
+func (db *DB) RecordOrderCheck(ctx context.Context, checkID int64, result incident.CheckResult, loc *time.Location, by audit.Actor) (incident.CloseResult, error) {
+	var res incident.CloseResult
+	if _, err := incident.ParseCheckResult(string(result)); err != nil {
+		return res, err
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var orderID int64
+		var doneAt *time.Time
+		var old *string
+		var violation *int64
+		if err := tx.QueryRow(ctx, `SELECT order_id, done_at, result, violation_incident_id FROM order_checks WHERE id = $1 FOR UPDATE`,
+			checkID).Scan(&orderID, &doneAt, &old, &violation); err != nil {
+			return err
+		}
+		if doneAt != nil {
+			res = incident.CloseResult{AlreadyDone: true, At: *doneAt, Outcome: *old, ViolationID: violation}
+			return nil
+		}
+		o, err := scanOrder(tx.QueryRow(ctx, orderSelect+`WHERE o.id = $1`, orderID))
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `UPDATE order_checks SET done_at = now(), done_by = $2, result = $3 WHERE id = $1
+			RETURNING done_at`, checkID, nullID(by.UserID), string(result)).Scan(&res.At); err != nil {
+			return err
+		}
+		res.Outcome = string(result)
+		detail := map[string]any{"check_id": checkID, "result": string(result)}
+		if result == incident.BreachFound {
+			id, number, err := openViolation(ctx, tx, o, res.At, loc, by)
+			if err != nil {
+				return err
+			}
+			res.ViolationID = &id
+			detail["violation"] = number
+			if _, err := tx.Exec(ctx, `UPDATE order_checks SET violation_incident_id = $2 WHERE id = $1`, checkID, id); err != nil {
+				return err
+			}
+		}
+		return orderChanged(ctx, tx, o, by, "order_checked", "order.check",
+			map[string]any{"order_id": o.ID, "number": o.Number, "result": string(result)}, detail)
+	})
+	return res, mapErr(err, "order check")
+}
+
+// openViolation creates the incident of a breach a check found.
+func openViolation(ctx context.Context, tx pgx.Tx, o incident.Order, at time.Time, loc *time.Location, by audit.Actor) (int64, string, error) {
+	var typeID int64
+	var priority int
+	err := tx.QueryRow(ctx, `SELECT t.id, (SELECT coalesce(max(level) FILTER (WHERE level <= 2), min(level)) FROM priorities)
+		FROM incident_types t WHERE t.code = 'PO-VIOL' OR lower(t.name) LIKE '%protection order%'
+		ORDER BY t.code = 'PO-VIOL' DESC, t.active DESC, t.id LIMIT 1`).Scan(&typeID, &priority)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, "", apperr.New(apperr.Conflict, "followup.err.no_violation_type")
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	var id int64
+	var number string
+	err = tx.QueryRow(ctx, `INSERT INTO incidents (number, source, received_at, type_id, priority, district_id, address,
+			victim_name, suspect_name, address_key, victim_key, suspect_key, created_by, protection_order_id, violation_found_by,
+			narrative)
+		SELECT 'DV-' || lpad($1::text, 4, '0') || '-' || (SELECT lpad(n::text, greatest(6, length(n::text)), '0')
+				FROM nextval('incident_number_seq') AS n),
+			'intake', $2, $3, $4, coalesce(i.district_id, o.district_id), o.address, o.protected_name, o.restrained_name,
+			o.address_key, o.protected_key, o.restrained_key, $5, o.id, 'police_check', ''
+		FROM protection_orders o LEFT JOIN incidents i ON i.id = o.incident_id WHERE o.id = $6
+		RETURNING id, number`,
+		strconv.Itoa(at.In(loc).Year()), at, typeID, priority, nullID(by.UserID), o.ID).Scan(&id, &number)
+	if err != nil {
+		return 0, "", err
+	}
+	data := map[string]any{"order_id": o.ID, "number": o.Number, "found_by": incident.FoundByPolice}
+	if err := addEvent(ctx, tx, id, by.UserID, "created", map[string]any{"priority": priority, "type_id": typeID}); err != nil {
+		return 0, "", err
+	}
+	if err := addEvent(ctx, tx, id, by.UserID, "order_violation_linked", data); err != nil {
+		return 0, "", err
+	}
+	if err := Notify(ctx, tx, "incident", id); err != nil {
+		return 0, "", err
+	}
+	if err := appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "incident.create", RecordType: "incident",
+		RecordID: number, Detail: map[string]any{"priority": priority, "type_id": typeID, "order": o.Number,
+			"found_by": incident.FoundByPolice}}); err != nil {
+		return 0, "", err
+	}
+	return id, number, nil
+}
+
+// WorkScope is what the access rule judges a task or check by: its
+// incident's record (a check: its order's), with the unit it is assigned
+// to; and the incident to show it under (nil for an order without one).
+func (db *DB) WorkScope(ctx context.Context, kind incident.WorkKind, id int64) (access.Record, *int64, error) {
+	var rec access.Record
+	var incidentID *int64
+	var units []int64
+	var active []bool
+	var q string
+	switch kind {
+	case incident.FollowUpWork:
+		q = `SELECT i.district_id, i.created_by, t.unit_id, t.incident_id,
+			coalesce(array_agg(iu.unit_id ORDER BY iu.assigned_at) FILTER (WHERE iu.unit_id IS NOT NULL), '{}'),
+			coalesce(array_agg(iu.released_at IS NULL ORDER BY iu.assigned_at) FILTER (WHERE iu.unit_id IS NOT NULL), '{}')
+			FROM follow_up_tasks t JOIN incidents i ON i.id = t.incident_id
+			LEFT JOIN incident_units iu ON iu.incident_id = i.id
+			WHERE t.id = $1 GROUP BY t.id, i.id`
+	case incident.OrderCheckWork:
+		q = `SELECT CASE WHEN o.incident_id IS NULL THEN o.district_id ELSE i.district_id END, i.created_by, c.unit_id, o.incident_id,
+			coalesce(array_agg(iu.unit_id ORDER BY iu.assigned_at) FILTER (WHERE iu.unit_id IS NOT NULL), '{}'),
+			coalesce(array_agg(iu.released_at IS NULL ORDER BY iu.assigned_at) FILTER (WHERE iu.unit_id IS NOT NULL), '{}')
+			FROM order_checks c JOIN protection_orders o ON o.id = c.order_id LEFT JOIN incidents i ON i.id = o.incident_id
+			LEFT JOIN incident_units iu ON iu.incident_id = i.id
+			WHERE c.id = $1 GROUP BY c.id, o.id, i.id`
+	default:
+		return rec, nil, apperr.New(apperr.NotFound, "db.err.not_found.record")
+	}
+	err := db.Pool.QueryRow(ctx, q, id).Scan(&rec.District, &rec.CreatedBy, &rec.TaskUnit, &incidentID, &units, &active)
+	if err != nil {
+		return rec, nil, mapErr(err, "follow-up")
+	}
+	for i, u := range units {
+		rec.Units = append(rec.Units, access.Unit{ID: u, Active: active[i]})
+	}
+	rec.Task = true
+	return rec, incidentID, nil
+}
+
+// workSelect lists open tasks and checks; %[1]s is the condition on the
+// task t or check c (with alias x), in both halves.
+const workSelect = `SELECT * FROM (
+	SELECT 'followup' AS kind, x.id, x.reason, x.incident_id, i.number, NULL::bigint AS order_id, x.district_id, x.unit_id,
+		coalesce(u.call_sign, '') AS call_sign, x.due_at
+	FROM follow_up_tasks x JOIN incidents i ON i.id = x.incident_id LEFT JOIN units u ON u.id = x.unit_id
+	WHERE x.closed_at IS NULL AND WHERE_CLAUSE
+	UNION ALL
+	SELECT 'check', x.id, o.kind, o.incident_id, o.number, o.id, x.district_id, x.unit_id, coalesce(u.call_sign, ''), x.due_at
+	FROM order_checks x JOIN protection_orders o ON o.id = x.order_id LEFT JOIN units u ON u.id = x.unit_id
+	WHERE x.done_at IS NULL AND WHERE_CLAUSE
+) w ORDER BY due_at, kind, id LIMIT 300`
+
+func (db *DB) work(ctx context.Context, where string, args ...any) ([]incident.WorkItem, error) {
+	q := strings.ReplaceAll(workSelect, "WHERE_CLAUSE", where)
+	rows, err := db.Pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (incident.WorkItem, error) {
+		var w incident.WorkItem
+		var kind string
+		err := r.Scan(&kind, &w.ID, &w.Reason, &w.IncidentID, &w.Number, &w.OrderID, &w.DistrictID, &w.UnitID, &w.CallSign, &w.DueAt)
+		w.Kind = incident.WorkKind(kind)
+		return w, err
+	})
+	return out, mapErr(err, "")
+}
+
+// UnitWork lists the open tasks and checks assigned to a unit, or to the
+// pool of district (nil: none), that are due before until (overdue ones
+// included), soonest first: the officer's "My follow-ups and checks".
+func (db *DB) UnitWork(ctx context.Context, unitID int64, district *int64, until time.Time) ([]incident.WorkItem, error) {
+	return db.work(ctx, `(x.unit_id = $1 OR (x.unit_id IS NULL AND x.district_id = $3)) AND x.due_at < $2`, unitID, until, district)
+}
+
+// AreaWork lists the open tasks and checks of an area (all, or a
+// district's) due before until, soonest first; overdueAt, when not zero,
+// keeps only those overdue then (due at or before it).
+func (db *DB) AreaWork(ctx context.Context, a access.Area, until time.Time) ([]incident.WorkItem, error) {
+	if !a.All && a.District == nil {
+		return nil, nil
+	}
+	return db.work(ctx, `($1 OR x.district_id = $2) AND x.due_at < $3`, a.All, a.District, until)
+}
+
+// OverdueWork lists the area's tasks and checks overdue at now (due at or
+// before it), oldest first: the boards' overdue list.
+func (db *DB) OverdueWork(ctx context.Context, a access.Area, now time.Time) ([]incident.WorkItem, error) {
+	if !a.All && a.District == nil {
+		return nil, nil
+	}
+	return db.work(ctx, `($1 OR x.district_id = $2) AND x.due_at <= $3`, a.All, a.District, now)
+}
+
+// NextDue is the earliest due time after now of the area's open tasks and
+// checks (nil: none), so that a board can refresh when it passes.
+func (db *DB) NextDue(ctx context.Context, a access.Area, now time.Time) (*time.Time, error) {
+	if !a.All && a.District == nil {
+		return nil, nil
+	}
+	var t *time.Time
+	err := db.Pool.QueryRow(ctx, `SELECT least(
+			(SELECT min(due_at) FROM follow_up_tasks WHERE closed_at IS NULL AND due_at > $3 AND ($1 OR district_id = $2)),
+			(SELECT min(due_at) FROM order_checks WHERE done_at IS NULL AND due_at > $3 AND ($1 OR district_id = $2)))`,
+		a.All, a.District, now).Scan(&t)
+	return t, mapErr(err, "")
+}
+
+// ReassignWork gives an open task or check to a unit of its district, or
+// to the district's pool (unitID nil), audited.
+func (db *DB) ReassignWork(ctx context.Context, kind incident.WorkKind, id int64, unitID *int64, by audit.Actor) error {
+	table, closedCol := "follow_up_tasks", "closed_at"
+	if kind == incident.OrderCheckWork {
+		table, closedCol = "order_checks", "done_at"
+	} else if kind != incident.FollowUpWork {
+		return apperr.New(apperr.NotFound, "db.err.not_found.record")
+	}
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var district, old *int64
+		var closed *time.Time
+		if err := tx.QueryRow(ctx, `SELECT district_id, unit_id, `+closedCol+` FROM `+table+` WHERE id = $1 FOR UPDATE`, id).
+			Scan(&district, &old, &closed); err != nil {
+			return err
+		}
+		if closed != nil {
+			return apperr.New(apperr.Conflict, "followup.err.closed")
+		}
+		var callSign string
+		if unitID != nil {
+			err := tx.QueryRow(ctx, `SELECT call_sign FROM units WHERE id = $1 AND active AND district_id IS NOT DISTINCT FROM $2`,
+				*unitID, district).Scan(&callSign)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return &apperr.Error{Code: apperr.Invalid, Message: "form.correct_fields",
+					Fields: map[string]apperr.Msg{"unit_id": apperr.M("followup.err.unit")}}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE `+table+` SET unit_id = $2 WHERE id = $1`, id, unitID); err != nil {
+			return err
+		}
+		var incidentID *int64
+		if kind == incident.FollowUpWork {
+			if err := tx.QueryRow(ctx, `SELECT incident_id FROM follow_up_tasks WHERE id = $1`, id).Scan(&incidentID); err != nil {
+				return err
+			}
+		} else if err := tx.QueryRow(ctx, `SELECT o.incident_id FROM order_checks c JOIN protection_orders o ON o.id = c.order_id
+			WHERE c.id = $1`, id).Scan(&incidentID); err != nil {
+			return err
+		}
+		if incidentID != nil {
+			if err := Notify(ctx, tx, "incident", *incidentID); err != nil {
+				return err
+			}
+		}
+		if unitID != nil {
+			if err := Notify(ctx, tx, "unit", *unitID); err != nil {
+				return err
+			}
+		}
+		if old != nil {
+			if err := Notify(ctx, tx, "unit", *old); err != nil {
+				return err
+			}
+		}
+		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: string(kind) + ".reassign", RecordType: table,
+			RecordID: strconv.FormatInt(id, 10), Detail: map[string]any{"old_unit": old, "unit": callSign}})
+	})
+	return mapErr(err, "follow-up")
+}
