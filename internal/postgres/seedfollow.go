@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -43,8 +44,10 @@ func (db *DB) SeedFollowThrough(ctx context.Context, now time.Time, loc *time.Lo
 			unit                              *int64
 			n                                 int
 		}
-		var picks []pick
-		rows, err := tx.Query(ctx, `SELECT i.id, i.district_id, coalesce(nullif(i.victim_name, ''), 'not recorded'),
+		// Tasks go on the open DV incidents; orders on DV incidents received
+		// 4.5 to 8 days ago, so that each order is issued after its call
+		// (the demo orders are issued 30 to 100 hours before now).
+		pickSQL := `SELECT i.id, i.district_id, coalesce(nullif(i.victim_name, ''), 'not recorded'),
 				coalesce(nullif(i.suspect_name, ''), 'not recorded'), i.address,
 				i.address_key, i.victim_key, i.suspect_key,
 				coalesce((SELECT u.unit_id FROM users u WHERE u.role = 'officer' AND u.district_id = i.district_id
@@ -52,20 +55,36 @@ func (db *DB) SeedFollowThrough(ctx context.Context, now time.Time, loc *time.Lo
 					(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = i.id ORDER BY iu.assigned_at LIMIT 1)),
 				row_number() OVER (PARTITION BY i.district_id ORDER BY i.received_at, i.id)
 			FROM incidents i JOIN incident_types t ON t.id = i.type_id
-			WHERE i.source = 'seed' AND i.cleared_at IS NULL AND t.is_dv AND i.district_id IS NOT NULL
-			ORDER BY i.district_id, i.received_at, i.id`)
-		if err != nil {
+			WHERE i.source = 'seed' AND t.is_dv AND i.district_id IS NOT NULL AND %s
+			ORDER BY i.district_id, i.received_at, i.id`
+		var picks []pick
+		read := func(where string, args []any, keep func(n int) (int, bool)) error {
+			rows, err := tx.Query(ctx, fmt.Sprintf(pickSQL, where), args...)
+			if err != nil {
+				return err
+			}
+			var p pick
+			_, err = pgx.ForEachRow(rows, []any{&p.id, &p.district, &p.victim, &p.suspect, &p.address, &p.addressKey, &p.victimKey,
+				&p.suspectKey, &p.unit, &p.n}, func() error {
+				if n, ok := keep(p.n); ok {
+					q := p
+					q.n = n
+					picks = append(picks, q)
+				}
+				return nil
+			})
 			return err
 		}
-		var p pick
-		_, err = pgx.ForEachRow(rows, []any{&p.id, &p.district, &p.victim, &p.suspect, &p.address, &p.addressKey, &p.victimKey,
-			&p.suspectKey, &p.unit, &p.n}, func() error {
-			if p.n <= 6 {
-				picks = append(picks, p)
-			}
-			return nil
-		})
-		if err != nil {
+		// Cases 1, 4 and 5 (tasks): the first, fourth and fifth open DV
+		// incident of each district.
+		if err := read(`i.cleared_at IS NULL`, nil, func(n int) (int, bool) { return n, n == 1 || n == 4 || n == 5 }); err != nil {
+			return err
+		}
+		// Cases 2, 6 and 3 (orders): the district's first three DV incidents
+		// received 4.5 to 8 days before now.
+		orderCase := map[int]int{1: 2, 2: 6, 3: 3}
+		if err := read(`i.received_at BETWEEN $1::timestamptz - interval '8 days' AND $1::timestamptz - interval '108 hours'`,
+			[]any{now}, func(n int) (int, bool) { c, ok := orderCase[n]; return c, ok }); err != nil {
 			return err
 		}
 		task := func(p pick, seq int, reason incident.TaskReason, due time.Time, unit *int64, closed *time.Time, outcome string) error {
