@@ -244,8 +244,9 @@ func TestEveryAuditedActionWritesOneRow(t *testing.T) {
 			url.Values{"code": {"DV-X"}, "name": {"Other"}, "is_dv": {"on"}},
 			`SELECT id FROM incident_types WHERE code = 'DV-X'`, `"active":{"after":false,"before":true}`},
 		{"priorities", "priority", url.Values{"level": {"5"}, "label": {"Low"}},
-			url.Values{"level": {"5"}, "label": {"Low"}, "target_response": {"3600"}},
-			`SELECT 5::bigint`, `"target_response":{"after":3600,"before":null}`},
+			// A past day with no incident of the level to re-judge: no question asked.
+			url.Values{"level": {"5"}, "label": {"Low"}, "target_response": {"3600"}, "targets_from": {"2026-01-01"}},
+			`SELECT 5::bigint`, `"target_response":{"after":3600,"before":null},"targets_from":{"after":"2026-01-01","before":null}`},
 		{"dispositions", "disposition", url.Values{"code": {"NOACT"}, "name": {"No action"}, "active": {"on"}},
 			url.Values{"code": {"NOACT"}, "name": {"No action taken"}, "active": {"on"}},
 			`SELECT id FROM dispositions WHERE code = 'NOACT'`, `"name":{"after":"No action taken","before":"No action"}`},
