@@ -87,9 +87,10 @@ var routeAccess = map[string][]account.Role{
 	"GET /audit":           {account.Supervisor},
 	"GET /audit.csv":       {account.Supervisor},
 
-	"GET /my":         {account.Officer},
-	"POST /my/status": {account.Officer},
-	"GET /dashboard":  {account.Supervisor, account.Admin},
+	"GET /my":                {account.Officer},
+	"POST /my/status":        {account.Officer},
+	"GET /dashboard":         {account.Supervisor, account.Admin},
+	"GET /dashboard/repeats": {account.Supervisor, account.Admin},
 
 	"GET /reports/response-times.json": {account.Supervisor, account.Admin},
 	"GET /reports/response-times.csv":  {account.Supervisor, account.Admin},
