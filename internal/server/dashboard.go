@@ -504,7 +504,7 @@ func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Q
 
 	// The repeat rates take seconds at scale: the section loads them by its
 	// own request (dashboardRepeats), the page does not wait.
-	p.RepeatsHref = dashboardRepeatsHref(q, iv)
+	p.RepeatsHref = dashboardRepeatsHref(r, q, iv)
 
 	for _, t := range []*web.DashTable{&p.Intervals, &p.Districts, &p.Settlements, &p.Weeks, &p.Victims} {
 		finishTable(l, t)

@@ -2,8 +2,8 @@ package server
 
 import (
 	"context"
-	"slices"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
@@ -27,9 +28,19 @@ import (
 const dashboardRepeatsPath = "/dashboard/repeats"
 
 // dashboardRepeatsHref is the fragment for q (its filters and dates) on
-// the dashboard of interval iv (kept for the way back).
-func dashboardRepeatsHref(q report.Query, iv refdata.Interval) string {
-	return dashboardRepeatsPath + strings.TrimPrefix(dashboardHref(q, iv), "/dashboard")
+// the dashboard of interval iv (kept for the way back), in the language
+// of r's ?lang= when it names one (as the page it is part of).
+func dashboardRepeatsHref(r *http.Request, q report.Query, iv refdata.Interval) string {
+	return withLangOf(r, dashboardRepeatsPath+strings.TrimPrefix(dashboardHref(q, iv), "/dashboard"))
+}
+
+// withLangOf adds r's ?lang= to href when it names a language: a page
+// opened with ?lang=ru links its parts in Russian too.
+func withLangOf(r *http.Request, href string) string {
+	if lang := r.URL.Query().Get("lang"); i18n.Supported(lang) {
+		return href + "&lang=" + url.QueryEscape(lang)
+	}
+	return href
 }
 
 // dashboardRepeats answers GET /dashboard/repeats: the section's content
@@ -73,7 +84,7 @@ func (s *Server) dashboardRepeats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := web.DashRepeatPage{Page: s.page(r, l.T("dashboard.repeat.heading"), "dashboard"), Repeats: t,
-		BackHref: dashboardHref(q, iv), Back: l.T("admin.back_to", "Title", l.T("dashboard.title"))}
+		BackHref: withLangOf(r, dashboardHref(q, iv)), Back: l.T("admin.back_to", "Title", l.T("dashboard.title"))}
 	s.render(w, r, http.StatusOK, web.DashboardRepeats(p))
 }
 
