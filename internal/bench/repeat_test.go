@@ -27,7 +27,7 @@ import (
 // the DV incidents to an earlier one, linkRepeatVictims), the intake
 // panel's repeat counts through HTTP and the dashboard's repeat-rate
 // figures for a year (postgres.RepeatRatesMulti, every grouping the
-// dashboard shows, as GET /dashboard computes them).
+// dashboard shows, as GET /dashboard/repeats computes them).
 
 // repeatBys are the dashboard's repeat-rate groupings (server's
 // dashboardRepeatBys).

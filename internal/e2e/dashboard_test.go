@@ -32,12 +32,21 @@ const maxDashboardKB = 100
 // supervisor logs in and lands on the dashboard, changes a filter, and
 // opens the slowest incident of the period from it. Screenshots of the
 // dashboard on a 1440 px monitor and as printed are saved.
+// repeatsLoaded is true once the dashboard's repeat-rate section has
+// loaded its figures (or said why not) by its own request.
+const repeatsLoaded = `!document.querySelector("#repeats-body") && !!document.querySelector("#repeats #repeat-table, #repeats .empty-state")`
+
 func TestSupervisorUsesDashboard(t *testing.T) {
 	a := startApp(t)
 	b := newBrowser(t, a, "S", desktopW, desktopH)
 	mark := b.mark()
 	b.login(goriSupervisor, goriSupervisorPassword, "/dashboard")
 	b.waitFor("the dashboard's figures", stepTimeout, `!!document.querySelector("#intervals-table") && document.readyState === "complete"`)
+	// The repeat-rate section loads by its own request, after the page.
+	b.waitFor("the repeat-rate figures", stepTimeout, repeatsLoaded)
+	if n := mustEval[int](b, `document.querySelectorAll("#repeats #repeat-table tr[data-repeat-by]").length`); n == 0 {
+		t.Errorf("the repeat section shows no figures: %q", mustEval[string](b, `document.querySelector("#repeats").innerText`))
+	}
 	b.waitNetworkIdle(mark, 300*time.Millisecond, 10*time.Second)
 
 	// The page came compressed and small, charts and all.
@@ -91,6 +100,7 @@ func TestSupervisorUsesDashboard(t *testing.T) {
 		chromedp.Click(chromedp.ID("dash-apply")))
 	b.waitFor("the dashboard for DV calls only", stepTimeout,
 		`new URLSearchParams(location.search).get("dv_only") === "1" && document.readyState === "complete" && !!document.querySelector("#intervals-table")`)
+	b.waitFor("the repeat-rate figures for DV calls only", stepTimeout, repeatsLoaded)
 	after := incidents()
 	if after > before {
 		t.Errorf("DV calls only: %d incidents, more than the %d of all calls", after, before)
@@ -123,6 +133,9 @@ func TestSupervisorUsesDashboard(t *testing.T) {
 			t.Errorf("printed, %s is displayed (%s)", sel, v)
 		}
 	}
+	if v := mustEval[string](b, `getComputedStyle(document.querySelector("#repeat-table")).display`); v == "none" {
+		t.Error("printed, the repeat-rate figures are hidden")
+	}
 	if w := mustEval[int](b, `document.documentElement.scrollWidth`); w > a4Width {
 		t.Errorf("printed, the page is %d px wide, more than the %d px of an A4 page", w, a4Width)
 	}
@@ -149,6 +162,7 @@ func TestSupervisorUsesDashboard(t *testing.T) {
 	t.Logf("printed: %d A4 pages (28 days, DV calls only)", whole)
 	b.navigate(mustEval[string](b, `(() => { const a = document.querySelectorAll(".dash-periods a"); return new URL(a[3].href).pathname + new URL(a[3].href).search; })()`))
 	b.waitFor("last month's dashboard", stepTimeout, `!!document.querySelector("#intervals-table") && document.readyState === "complete"`)
+	b.waitFor("last month's repeat-rate figures", stepTimeout, repeatsLoaded)
 	if month := printedPages(b, ""); month < 1 || month > 4 {
 		t.Errorf("printed, last month's dashboard takes %d A4 pages, want 1 to 4", month)
 	} else {

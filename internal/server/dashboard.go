@@ -66,7 +66,12 @@ var dashboardRepeatBys = []string{postgres.RepeatByAll, postgres.RepeatByDistric
 // dashboardStore is the database the dashboard's extra figures come from:
 // the one report figures are read from (a reporting replica, when one is
 // configured, belongs here as in reports()).
-func (s *Server) dashboardStore() dashboardStore { return s.reportDB() }
+func (s *Server) dashboardStore() dashboardStore {
+	if s.dashStore != nil {
+		return s.dashStore
+	}
+	return s.reportDB()
+}
 
 // dashboardFreshness says where the figures come from and how fresh they
 // are ("" says nothing: they come from the primary).
@@ -95,16 +100,14 @@ type dashboardRef struct {
 type dashboardData struct {
 	results map[report.GroupBy]report.Result
 	extra   postgres.DashboardFigures
-	repeats [][]postgres.RepeatRate // per dashboardRepeatBys
-	// repeatsSlow: the repeat rates took longer than repeatBudget.
-	repeatsSlow bool
 }
 
-// defaultRepeatBudget is how long the dashboard waits for the repeat-rate
-// figures (Server.repeatBudget when 0), which are computed from the
-// incidents (no rollups yet): at a million incidents a year's take
-// seconds (make bench).
-const defaultRepeatBudget = 2 * time.Second
+// defaultRepeatBudget is how long GET /dashboard/repeats waits for the
+// repeat-rate figures (Server.repeatBudget when 0), which are computed
+// from the incidents (no rollups yet): at a million incidents a year's
+// take seconds (make bench). The dashboard page does not wait for them:
+// it loads the section by its own request (dashboard_repeats.go).
+const defaultRepeatBudget = 10 * time.Second
 
 // dashboard answers GET /dashboard.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
@@ -212,28 +215,9 @@ func (s *Server) dashboardRef(ctx context.Context) (dashboardRef, error) {
 func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.Interval, now time.Time) (dashboardData, error) {
 	src, store := s.reports(), s.dashboardStore()
 	results := make([]report.Result, len(dashboardGroupings))
-	errs := make([]error, len(dashboardGroupings)+2)
+	errs := make([]error, len(dashboardGroupings)+1)
 	var extra postgres.DashboardFigures
-	var repeats [][]postgres.RepeatRate
 	var wg sync.WaitGroup
-	var repeatsSlow bool
-	wg.Go(func() {
-		// Not yet pre-aggregated: a period whose figures take longer than
-		// repeatBudget shows the export links instead (make bench).
-		budget := s.repeatBudget
-		if budget <= 0 {
-			budget = defaultRepeatBudget
-		}
-		rctx, cancel := context.WithTimeout(ctx, budget)
-		defer cancel()
-		var err error
-		repeats, err = store.RepeatRatesMulti(rctx, q, dashboardRepeatBys)
-		if err != nil && rctx.Err() != nil && ctx.Err() == nil {
-			repeats, repeatsSlow = nil, true
-			return
-		}
-		errs[len(dashboardGroupings)+1] = err
-	})
 	// The groupings the page shows for the chosen interval only (settlements
 	// and weeks) come with the extras when the dashboard rollups can give
 	// them; the others, and those the rollups could not give, from the
@@ -290,7 +274,7 @@ func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.I
 			return dashboardData{}, err
 		}
 	}
-	d := dashboardData{results: map[report.GroupBy]report.Result{}, extra: extra, repeats: repeats, repeatsSlow: repeatsSlow}
+	d := dashboardData{results: map[report.GroupBy]report.Result{}, extra: extra}
 	for i, g := range dashboardGroupings {
 		d.results[g] = results[i]
 	}
@@ -522,10 +506,9 @@ func (s *Server) fillDashboard(p *web.DashboardPage, r *http.Request, q report.Q
 		p.Victims.Rows = append(p.Victims.Rows, extraRows(l, "age", iv, x.ByAgeBand, ageLabel)...)
 	}
 
-	p.Repeats = repeatTable(l, q, ref, d.repeats)
-	if d.repeatsSlow {
-		p.Repeats.Empty, p.Repeats.Slow = l.T("dashboard.repeat.too_slow"), true
-	}
+	// The repeat rates take seconds at scale: the section loads them by its
+	// own request (dashboardRepeats), the page does not wait.
+	p.RepeatsHref = dashboardRepeatsHref(r, q, iv)
 
 	for _, t := range []*web.DashTable{&p.Intervals, &p.Districts, &p.Settlements, &p.Weeks, &p.Victims} {
 		finishTable(l, t)

@@ -42,6 +42,19 @@ func TestDashboardLanguages(t *testing.T) {
 			if diff := cmp.Diff(en, dashboardFigures(t, d)); diff != "" {
 				t.Errorf("figures differ from the English page:\n%s", diff)
 			}
+			// The repeat-rate section, loaded by its own request, comes
+			// in the page's language.
+			href := d.Find("#repeats-body").AttrOr("hx-get", "")
+			if !strings.Contains(href, "lang="+l.Code) {
+				t.Fatalf("repeat section %q: not in the page's language", href)
+			}
+			frag := body(t, c.mustGet(href))
+			if i := strings.Index(frag, i18n.MissingMark); i >= 0 {
+				t.Errorf("missing message in the repeat section: %q", frag[i:min(len(frag), i+80)])
+			}
+			if w := f.ts.srv.cat.Localizer(l.Code).T("dashboard.repeat.col_median"); !strings.Contains(frag, w) {
+				t.Errorf("the repeat section does not say %q", w)
+			}
 		})
 	}
 }

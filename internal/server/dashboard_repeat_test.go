@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,17 +14,34 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/internal/report"
 )
+
+// repeatCounter is the dashboard's database counting its repeat-rate
+// queries.
+type repeatCounter struct {
+	*postgres.DB
+	calls atomic.Int32
+}
+
+func (c *repeatCounter) RepeatRatesMulti(ctx context.Context, q report.Query, bys []string) ([][]postgres.RepeatRate, error) {
+	c.calls.Add(1)
+	return c.DB.RepeatRatesMulti(ctx, q, bys)
+}
 
 // TestDashboardRepeatRatesMatchReference: with some victims linked across
 // incidents (a DV incident in February, one over a year before, a linked
-// theft that must not count), the dashboard's repeat-rate figures equal a
-// reference query (the victim's previous DV incident by a window
+// theft that must not count), the dashboard's repeat-rate figures (its
+// section's fragment, GET /dashboard/repeats, as the page loads it) equal
+// a reference query (the victim's previous DV incident by a window
 // function, grouped in Go) for each grouping, for the whole period, a
-// district filter, an IDP filter and a district supervisor's scope.
+// district filter, an IDP filter and a district supervisor's scope; the
+// dashboard page itself does not run the repeat query.
 func TestDashboardRepeatRatesMatchReference(t *testing.T) {
 	t.Parallel()
 	f := newDashFixture(t)
+	counter := &repeatCounter{DB: f.ts.srv.reportDB()}
+	f.ts.srv.dashStore = counter
 	ctx := context.Background()
 	db := f.ts.DB
 	var inc []int64
@@ -133,7 +153,34 @@ func TestDashboardRepeatRatesMatchReference(t *testing.T) {
 		{"scope", "from=2026-02-01&to=2026-03-09", "2026-02-01", "2026-03-09", sup, &lenID, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := doc(t, tc.c.mustGet("/dashboard?"+tc.query))
+			page := doc(t, tc.c.mustGet("/dashboard?"+tc.query))
+			if n := counter.calls.Load(); n != 0 {
+				t.Fatalf("the dashboard page ran the repeat query %d times", n)
+			}
+			if page.Find("#repeat-table").Length() != 0 {
+				t.Error("the dashboard page shows the repeat figures itself")
+			}
+			// The section loads its figures (htmx, on load), with a plain
+			// link to them without JavaScript.
+			body := page.Find("#repeats #repeats-body")
+			href := body.AttrOr("hx-get", "")
+			if !strings.HasPrefix(href, "/dashboard/repeats?") || body.AttrOr("hx-trigger", "") != "load" ||
+				body.Find("a").AttrOr("href", "") != href {
+				t.Fatalf("repeat section: hx-get %q, trigger %q, link %q", href, body.AttrOr("hx-trigger", ""), body.Find("a").AttrOr("href", ""))
+			}
+			req := tc.c.newRequest(http.MethodGet, href, nil)
+			req.Header.Set("HX-Request", "true")
+			resp := tc.c.do(req)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET %s: status %d", href, resp.StatusCode)
+			}
+			d := doc(t, resp)
+			if n := counter.calls.Swap(0); n != 1 {
+				t.Errorf("the fragment ran the repeat query %d times, want 1", n)
+			}
+			if d.Find("html > body > header, nav").Length() != 0 {
+				t.Error("the fragment came with the page layout")
+			}
 			got := map[string]map[string]map[string]string{}
 			d.Find("#repeat-table tr[data-repeat-by]").Each(func(_ int, tr *goquery.Selection) {
 				by, key := tr.AttrOr("data-repeat-by", ""), tr.AttrOr("data-key", "")
@@ -180,12 +227,22 @@ func TestDashboardRepeatRatesMatchReference(t *testing.T) {
 		t.Error("no repeats in the reference: the test tests too little")
 	}
 
-	// Figures slower than the budget leave the rest of the dashboard
-	// standing and say so, with the exports.
+	// Without JavaScript the link gives the section on a page of its own,
+	// with the way back to the dashboard.
+	d := doc(t, admin.mustGet("/dashboard/repeats?from=2026-03-01&to=2026-03-09&interval=travel"))
+	if d.Find("#repeats #repeat-table").Length() != 1 {
+		t.Error("the section's own page shows no repeat table")
+	}
+	if back := d.Find(`.page-header a[href^="/dashboard?"]`).AttrOr("href", ""); !strings.Contains(back, "from=2026-03-01") ||
+		!strings.Contains(back, "interval=travel") {
+		t.Errorf("way back to the dashboard %q", back)
+	}
+
+	// Figures slower than the budget say so, with the exports.
 	f.ts.srv.repeatBudget = time.Nanosecond
-	d := doc(t, admin.mustGet("/dashboard?from=2026-03-01&to=2026-03-09"))
-	if d.Find("#repeat-table").Length() != 0 || d.Find(".dash-kpi").Length() == 0 {
-		t.Error("over the budget: want no repeat table and the other figures")
+	d = doc(t, admin.mustGet("/dashboard/repeats?from=2026-03-01&to=2026-03-09"))
+	if d.Find("#repeat-table").Length() != 0 {
+		t.Error("over the budget: want no repeat table")
 	}
 	if d.Find(`#repeats a[href^="/reports/repeat-victimisation.csv?"]`).Length() != 1 {
 		t.Errorf("over the budget, no export link: %q", d.Find("#repeats").Text())

@@ -406,6 +406,20 @@ func TestDashboardDistrictScope(t *testing.T) {
 		AND record_id = 'dashboard' AND detail->>'from' = '2026-03-01' AND detail->>'interval' = 'response'`); n != 1 {
 		t.Errorf("%d views audited, want 1", n)
 	}
+
+	// The repeat-rate section's own request keeps the same scope: another
+	// district's figures are refused and the attempt audited.
+	resp = c.get("/dashboard/repeats?district=" + itoa(f.ids["district:OSH"]))
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("repeat section of OSH as LEN supervisor: status %d, want 403", resp.StatusCode)
+	}
+	if b := body(t, resp); strings.Contains(b, "repeat-table") {
+		t.Error("the refusal shows repeat figures")
+	}
+	if n := queryInt(t, f.ts.DB, `SELECT count(*) FROM audit_events WHERE action = 'report.view' AND outcome = 'denied'
+		AND record_id = 'dashboard.repeats' AND detail->>'district' = $1`, itoa(f.ids["district:OSH"])); n != 1 {
+		t.Errorf("%d denied repeat-section views audited, want 1", n)
+	}
 }
 
 func TestDashboardRefusesBadQuery(t *testing.T) {

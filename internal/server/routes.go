@@ -219,6 +219,8 @@ func (s *Server) router() chi.Router {
 		r.Use(long, s.sessions.LoadAndSave, s.requireLogin, s.requireSecondFactor)
 		// -- dashboard routes (dashboard.go)
 		r.With(allow(reportRoles)).Get("/dashboard", s.dashboard)
+		// the repeat-rate section, loaded by its own request (dashboard_repeats.go)
+		r.With(allow(reportRoles)).Get("/dashboard/repeats", s.dashboardRepeats)
 		// -- end dashboard routes
 		r.With(allow(reportRoles)).Get("/reports/response-times.json", s.responseTimesJSON)
 		r.With(allow(reportRoles)).Get("/reports/response-times.csv", s.responseTimesCSV)

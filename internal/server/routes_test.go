@@ -98,6 +98,7 @@ var routeAccess = map[string][]account.Role{
 	"GET /work":                      {account.Supervisor},
 	"POST /work/{what}/{wid}/assign": {account.Supervisor},
 	"GET /dashboard":                 {account.Supervisor, account.Admin},
+	"GET /dashboard/repeats":         {account.Supervisor, account.Admin},
 
 	"GET /reports/response-times.json": {account.Supervisor, account.Admin},
 	"GET /reports/response-times.csv":  {account.Supervisor, account.Admin},

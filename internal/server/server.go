@@ -60,21 +60,24 @@ type Server struct {
 	// repeatBudget bounds the dashboard's wait for the repeat-rate
 	// figures (0: defaultRepeatBudget).
 	repeatBudget time.Duration
-	db           *postgres.DB
-	readDB       *postgres.DB // nil: reports read db
-	log          *slog.Logger
-	loc          *time.Location
-	now          func() time.Time
-	sessions     *scs.SessionManager
-	store        *postgres.SessionStore
-	proxies      []netip.Prefix
-	hub          *live.Hub
-	closing      chan struct{} // closed when the server shuts down: ends streams
-	once         sync.Once
-	handler      http.Handler
-	cat          *i18n.Catalogue
-	metrics      *metrics.Metrics // nil: none
-	lang         string           // the deployment's default language
+	// dashStore, when set, is the dashboard's store instead of reportDB
+	// (tests: a wrapper of the database that counts the repeat queries).
+	dashStore dashboardStore
+	db        *postgres.DB
+	readDB    *postgres.DB // nil: reports read db
+	log       *slog.Logger
+	loc       *time.Location
+	now       func() time.Time
+	sessions  *scs.SessionManager
+	store     *postgres.SessionStore
+	proxies   []netip.Prefix
+	hub       *live.Hub
+	closing   chan struct{} // closed when the server shuts down: ends streams
+	once      sync.Once
+	handler   http.Handler
+	cat       *i18n.Catalogue
+	metrics   *metrics.Metrics // nil: none
+	lang      string           // the deployment's default language
 	// cookieSecure sets the Secure flag on the cookies the server sets.
 	cookieSecure bool
 	rules        match.Rules    // history matching
