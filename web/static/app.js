@@ -377,18 +377,24 @@
   }
   var myRegion = doc.getElementById('my');
   var myKnown = myRegion ? cardLinks(myRegion) : {};
+  // Cards that arrived while the page was open stay marked new through
+  // later refreshes (another unit's move, a follow-up created) until the
+  // officer opens one, which leaves this page.
+  var myFresh = {};
   doc.addEventListener('live:updated', function (e) {
     var region = e.detail && e.detail.region && e.detail.region.querySelector('#my');
     if (!region) return;
-    var now = cardLinks(region), fresh = [];
-    for (var k in now) if (!myKnown[k]) fresh.push(k);
+    var now = cardLinks(region), fresh = [], k;
+    for (k in now) if (!myKnown[k]) fresh.push(k);
     myKnown = now;
-    if (!fresh.length) return;
-    for (var i = 0; i < fresh.length; i++) {
-      var a = region.querySelector('.my-incident h2 a[href="' + fresh[i] + '"]');
+    for (var i = 0; i < fresh.length; i++) myFresh[fresh[i]] = true;
+    for (k in myFresh) {
+      if (!now[k]) { delete myFresh[k]; continue; }
+      var a = region.querySelector('.my-incident h2 a[href="' + k + '"]');
       var card = a && a.closest('.my-incident');
       if (card) card.classList.add('is-new');
     }
+    if (!fresh.length) return;
     if (navigator.vibrate) { try { navigator.vibrate([300, 150, 300]); } catch (err) { /* not allowed */ } }
     beep(2);
   });
