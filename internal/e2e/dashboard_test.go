@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -154,8 +156,8 @@ func TestSupervisorUsesDashboard(t *testing.T) {
 	// that is, everything up to its title prints on one page (a forced
 	// break before it left the first page empty), and a month's dashboard
 	// fits 4 pages.
-	whole := printedPages(b, "")
-	head := printedPages(b, `main .dashboard > :not(.dash-header), footer`)
+	whole := printedPages(b, "", "dashboard-28-days")
+	head := printedPages(b, `main .dashboard > :not(.dash-header), footer`, "")
 	if head != 1 {
 		t.Errorf("printed, the page up to the dashboard's title takes %d pages, want it on page 1", head)
 	}
@@ -163,7 +165,7 @@ func TestSupervisorUsesDashboard(t *testing.T) {
 	b.navigate(mustEval[string](b, `(() => { const a = document.querySelectorAll(".dash-periods a"); return new URL(a[3].href).pathname + new URL(a[3].href).search; })()`))
 	b.waitFor("last month's dashboard", stepTimeout, `!!document.querySelector("#intervals-table") && document.readyState === "complete"`)
 	b.waitFor("last month's repeat-rate figures", stepTimeout, repeatsLoaded)
-	if month := printedPages(b, ""); month < 1 || month > 4 {
+	if month := printedPages(b, "", "dashboard-last-month"); month < 1 || month > 4 {
 		t.Errorf("printed, last month's dashboard takes %d A4 pages, want 1 to 4", month)
 	} else {
 		t.Logf("printed: last month's dashboard on %d A4 pages", month)
@@ -263,7 +265,10 @@ var pdfPage = regexp.MustCompile(`/Type\s*/Page\b`)
 // printedPages prints b's page to PDF on A4 as Chrome does (the page's own
 // @page rules first) and counts the pages; the elements hide selects, if
 // any, are left out of this print.
-func printedPages(b *browser, hide string) int {
+// printedPages prints the page to PDF on A4, after hiding what hide
+// selects, and returns the number of pages. A save name keeps the PDF
+// beside the screenshots, to be looked at when a count is off.
+func printedPages(b *browser, hide, save string) int {
 	b.t.Helper()
 	if hide != "" {
 		// Through the CSSOM: the page's policy allows no inline style.
@@ -282,6 +287,17 @@ func printedPages(b *browser, hide string) int {
 	}
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		b.t.Fatalf("browser %s: the print is not a PDF (%d bytes)", b.name, len(pdf))
+	}
+	if save != "" {
+		dir := filepath.Join("testdata", "screenshots")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.t.Fatal(err)
+		}
+		name := filepath.Join(dir, fileSafe(b.t.Name())+"-"+save+".pdf")
+		if err := os.WriteFile(name, pdf, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
+		b.t.Logf("printed to %s", name)
 	}
 	return len(pdfPage.FindAll(pdf, -1))
 }
