@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dvresponse/dvresponse/internal/access"
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/postgres"
@@ -123,6 +124,31 @@ func followThroughScale(t *testing.T, b *strings.Builder, label, dbURL string, r
 	}
 	fmt.Fprintf(b, "    %-58s median %8s  p95 %8s (target p95 <= 50 ms; unit %s: %d items of its own due within a week, %d KB)\n",
 		"GET /my/work (officer of the busiest unit)", ms(percentile(ds, 0.5)), ms(percentile(ds, 0.95)), callSign, listed, size/1024)
+
+	// The boards' overdue lists (a supervisor's of every district, a
+	// district dispatcher's), as each board refresh reads them.
+	for _, c := range []struct {
+		name string
+		area access.Area
+	}{
+		{"overdue work list: all districts (supervisor's board)", access.Area{All: true}},
+		{"overdue work list: " + district + " (district's board)", access.Area{District: districtID(t, db, district)}},
+	} {
+		var ds []time.Duration
+		var n int
+		for i := range runs + 3 {
+			t0 := time.Now()
+			items, err := db.OverdueWork(ctx, c.area, time.Now())
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			if i >= 3 {
+				ds = append(ds, time.Since(t0))
+			}
+			n = len(items)
+		}
+		fmt.Fprintf(b, "    %-58s median %8s  p95 %8s (%d items listed)\n", c.name, ms(percentile(ds, 0.5)), ms(percentile(ds, 0.95)), n)
+	}
 
 	// The year's figures, as the dashboard reads them.
 	today := report.DateOf(time.Now(), loc)

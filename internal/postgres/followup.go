@@ -379,21 +379,31 @@ func (db *DB) WorkScope(ctx context.Context, kind incident.WorkKind, id int64) (
 	return rec, incidentID, nil
 }
 
-// workSelect lists open tasks and checks; %[1]s is the condition on the
-// task t or check c (with alias x), in both halves.
-const workSelect = `SELECT * FROM (
-	SELECT 'followup' AS kind, x.id, x.reason, x.incident_id, i.number, NULL::bigint AS order_id, x.district_id, x.unit_id,
-		coalesce(u.call_sign, '') AS call_sign, x.due_at
-	FROM follow_up_tasks x JOIN incidents i ON i.id = x.incident_id LEFT JOIN units u ON u.id = x.unit_id
-	WHERE x.closed_at IS NULL AND WHERE_CLAUSE
-	UNION ALL
-	SELECT 'check', x.id, o.kind, o.incident_id, o.number, o.id, x.district_id, x.unit_id, coalesce(u.call_sign, ''), x.due_at
-	FROM order_checks x JOIN protection_orders o ON o.id = x.order_id LEFT JOIN units u ON u.id = x.unit_id
-	WHERE x.done_at IS NULL AND WHERE_CLAUSE
-) w ORDER BY due_at, kind, id LIMIT 300`
+// workLimit is the most tasks and checks a work list reads.
+const workLimit = 300
 
-func (db *DB) work(ctx context.Context, where string, args ...any) ([]incident.WorkItem, error) {
-	q := strings.ReplaceAll(workSelect, "WHERE_CLAUSE", where)
+// work lists the open tasks and checks, soonest due first, that meet any
+// of the conditions (on the task or check, alias x). Each condition reads
+// its own index in due order and stops at workLimit rows, and only the
+// rows kept are joined to their incident or order (by primary key; OFFSET
+// 0 keeps the planner from hashing the whole orders table): a unit with a
+// long backlog costs what the list shows, not the backlog.
+func (db *DB) work(ctx context.Context, conds []string, args ...any) ([]incident.WorkItem, error) {
+	var branches []string
+	for _, c := range conds {
+		branches = append(branches,
+			`(SELECT 'followup' AS kind, x.id, x.reason, x.incident_id, NULL::bigint AS order_id, x.district_id, x.unit_id, x.due_at
+				FROM follow_up_tasks x WHERE x.closed_at IS NULL AND `+c+` ORDER BY x.due_at, x.id LIMIT `+strconv.Itoa(workLimit)+`)`,
+			`(SELECT 'check', x.id, NULL, NULL, x.order_id, x.district_id, x.unit_id, x.due_at
+				FROM order_checks x WHERE x.done_at IS NULL AND `+c+` ORDER BY x.due_at, x.id LIMIT `+strconv.Itoa(workLimit)+`)`)
+	}
+	q := `SELECT w.kind, w.id, coalesce(o.kind, w.reason), coalesce(o.incident_id, w.incident_id), coalesce(o.number, i.number),
+			w.order_id, w.district_id, w.unit_id, coalesce(u.call_sign, ''), w.due_at
+		FROM (SELECT * FROM (` + strings.Join(branches, " UNION ALL ") + `) b ORDER BY due_at, kind, id LIMIT ` + strconv.Itoa(workLimit) + `) w
+		LEFT JOIN LATERAL (SELECT ii.number FROM incidents ii WHERE ii.id = w.incident_id OFFSET 0) i ON true
+		LEFT JOIN LATERAL (SELECT po.kind, po.incident_id, po.number FROM protection_orders po WHERE po.id = w.order_id OFFSET 0) o ON true
+		LEFT JOIN units u ON u.id = w.unit_id
+		ORDER BY w.due_at, w.kind, w.id`
 	rows, err := db.Pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, mapErr(err, "")
@@ -412,26 +422,33 @@ func (db *DB) work(ctx context.Context, where string, args ...any) ([]incident.W
 // pool of district (nil: none), that are due before until (overdue ones
 // included), soonest first: the officer's "My follow-ups and checks".
 func (db *DB) UnitWork(ctx context.Context, unitID int64, district *int64, until time.Time) ([]incident.WorkItem, error) {
-	return db.work(ctx, `(x.unit_id = $1 OR (x.unit_id IS NULL AND x.district_id = $3)) AND x.due_at < $2`, unitID, until, district)
+	if district == nil {
+		return db.work(ctx, []string{`x.unit_id = $1 AND x.due_at < $2`}, unitID, until)
+	}
+	return db.work(ctx, []string{`x.unit_id = $1 AND x.due_at < $2`, `x.unit_id IS NULL AND x.district_id = $3 AND x.due_at < $2`},
+		unitID, until, *district)
 }
 
 // AreaWork lists the open tasks and checks of an area (all, or a
-// district's) due before until, soonest first; overdueAt, when not zero,
-// keeps only those overdue then (due at or before it).
+// district's) due before until, soonest first.
 func (db *DB) AreaWork(ctx context.Context, a access.Area, until time.Time) ([]incident.WorkItem, error) {
-	if !a.All && a.District == nil {
-		return nil, nil
-	}
-	return db.work(ctx, `($1 OR x.district_id = $2) AND x.due_at < $3`, a.All, a.District, until)
+	return db.areaWork(ctx, a, `x.due_at < $1`, until)
 }
 
 // OverdueWork lists the area's tasks and checks overdue at now (due at or
 // before it), oldest first: the boards' overdue list.
 func (db *DB) OverdueWork(ctx context.Context, a access.Area, now time.Time) ([]incident.WorkItem, error) {
-	if !a.All && a.District == nil {
-		return nil, nil
+	return db.areaWork(ctx, a, `x.due_at <= $1`, now)
+}
+
+func (db *DB) areaWork(ctx context.Context, a access.Area, due string, t time.Time) ([]incident.WorkItem, error) {
+	switch {
+	case a.All:
+		return db.work(ctx, []string{due}, t)
+	case a.District != nil:
+		return db.work(ctx, []string{due + ` AND x.district_id = $2`}, t, *a.District)
 	}
-	return db.work(ctx, `($1 OR x.district_id = $2) AND x.due_at <= $3`, a.All, a.District, now)
+	return nil, nil
 }
 
 // NextDue is the earliest due time after now of the area's open tasks and
