@@ -185,10 +185,11 @@ func districtID(t *testing.T, db *postgres.DB, code string) *int64 {
 	return &id
 }
 
-// followThroughData creates migration 0021's tables when they are missing
-// (from its own SQL; the schema version is not touched) and, when no
-// follow-up task of this benchmark is there, generates set-based, for the
-// DV incidents received in the last 380 days (not imported):
+// followThroughData creates migration 0021's tables and 0023's indexes when
+// they are missing (from their own SQL; the schema version is not touched)
+// and, when no follow-up task of this benchmark is there, generates
+// set-based, for the DV incidents received in the last 380 days (not
+// imported):
 //
 //   - follow-up tasks by the default schedules: every tenth is a high-danger
 //     case (8 tasks: 72 h, then weekly), the others one task at 30 days;
@@ -226,6 +227,19 @@ func followThroughData(ctx context.Context, db *postgres.DB) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("0021's tables: %w", err)
 		}
+	}
+	// Migration 0023's indexes of the open rows (IF NOT EXISTS there).
+	f, err := migrations.FS.Open("0023_open_work_due.up.sql")
+	if err != nil {
+		return false, err
+	}
+	sql, err := io.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return false, err
+	}
+	if _, err := db.Pool.Exec(ctx, string(sql)); err != nil {
+		return false, fmt.Errorf("0023's indexes: %w", err)
 	}
 	var done bool
 	if err := db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM follow_up_tasks WHERE trigger_key LIKE 'bench:%')`).Scan(&done); err != nil || done {
