@@ -90,7 +90,7 @@ func journeys(t *testing.T, a *app) []journey {
 		}},
 		{"admin", "admin", "admin-demo-2026", "/admin/", []journeyPage{
 			{"admin-home", "/admin/"}, {"users", "/admin/users"}, {"districts", "/admin/districts"},
-			{"audit", "/admin/audit"},
+			{"schedules", "/admin/schedules"}, {"audit", "/admin/audit"},
 		}},
 	}
 }

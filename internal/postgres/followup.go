@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,32 +42,154 @@ func followUpSchedule(ctx context.Context, q queryRower, reason incident.TaskRea
 	return incident.Hours(f, e, w), nil
 }
 
-// SetFollowUpSchedule stores a reason's schedule in whole hours, audited.
+// SetFollowUpSchedule stores a reason's schedule in whole hours, audited
+// (SaveSchedules).
 func (db *DB) SetFollowUpSchedule(ctx context.Context, reason incident.TaskReason, first, every, within int, by audit.Actor) error {
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO follow_up_schedules (reason, first_hours, every_hours, for_hours) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (reason) DO UPDATE SET first_hours = $2, every_hours = $3, for_hours = $4, updated_at = now()`,
-			string(reason), first, every, within); err != nil {
-			return err
-		}
-		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "settings.update", RecordType: "follow_up_schedule",
-			RecordID: string(reason), Detail: map[string]any{"first_hours": first, "every_hours": every, "for_hours": within}})
-	})
-	return mapErr(err, "")
+	_, err := db.SaveSchedules(ctx, []incident.FollowUpHours{{Reason: reason, First: first, Every: every, For: within}}, nil, "", by)
+	return err
 }
 
-// SetOrderCheckSchedule stores an order kind's check schedule, audited.
+// SetOrderCheckSchedule stores an order kind's check schedule, audited
+// (SaveSchedules).
 func (db *DB) SetOrderCheckSchedule(ctx context.Context, kind incident.OrderKind, first, every int, by audit.Actor) error {
+	_, err := db.SaveSchedules(ctx, nil, []incident.CheckHours{{Kind: kind, First: first, Every: every}}, "", by)
+	return err
+}
+
+// Schedules lists the follow-up schedule of every reason
+// (incident.TaskReasons) and the check schedule of every order kind
+// (incident.OrderRules), the default where no row is stored.
+func (db *DB) Schedules(ctx context.Context) ([]incident.FollowUpHours, []incident.CheckHours, error) {
+	return schedules(ctx, db.Pool, "")
+}
+
+// schedules reads the schedules; lock "FOR UPDATE" locks the stored rows.
+func schedules(ctx context.Context, q queryer, lock string) ([]incident.FollowUpHours, []incident.CheckHours, error) {
+	stored := map[incident.TaskReason]incident.FollowUpHours{}
+	rows, err := q.Query(ctx, `SELECT reason, first_hours, every_hours, for_hours, updated_at FROM follow_up_schedules `+lock)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var h incident.FollowUpHours
+		if err := rows.Scan(&h.Reason, &h.First, &h.Every, &h.For, &h.UpdatedAt); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		stored[h.Reason] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	storedChecks := map[incident.OrderKind]incident.CheckHours{}
+	rows, err = q.Query(ctx, `SELECT kind, first_hours, every_hours, updated_at FROM order_check_schedules `+lock)
+	if err != nil {
+		return nil, nil, err
+	}
+	for rows.Next() {
+		var h incident.CheckHours
+		if err := rows.Scan(&h.Kind, &h.First, &h.Every, &h.UpdatedAt); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		storedChecks[h.Kind] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	var fs []incident.FollowUpHours
+	for _, reason := range incident.TaskReasons {
+		h, ok := stored[reason]
+		if !ok {
+			h = incident.DefaultFollowUpHours(reason)
+		}
+		fs = append(fs, h)
+	}
+	var cs []incident.CheckHours
+	for _, rule := range incident.OrderRules {
+		h, ok := storedChecks[rule.Kind]
+		if !ok {
+			h = incident.DefaultCheckHours(rule.Kind)
+		}
+		cs = append(cs, h)
+	}
+	return fs, cs, nil
+}
+
+// SaveSchedules stores the schedules given (each valid: the caller
+// validated them) in one transaction and returns how many changed. When
+// stamp is not empty it must be the stored schedules' stamp
+// (incident.ScheduleStamp), else nothing is saved (Conflict). Each
+// changed schedule gets its updated_at and one audit row with its old and
+// new hours; an unchanged one is left as it is. Tasks and checks already
+// created keep their due times: the schedules are read only when tasks
+// and checks are created.
+func (db *DB) SaveSchedules(ctx context.Context, fs []incident.FollowUpHours, cs []incident.CheckHours, stamp string,
+	by audit.Actor) (int, error) {
+	changed := 0
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO order_check_schedules (kind, first_hours, every_hours) VALUES ($1, $2, $3)
-			ON CONFLICT (kind) DO UPDATE SET first_hours = $2, every_hours = $3, updated_at = now()`,
-			string(kind), first, every); err != nil {
+		changed = 0
+		oldFs, oldCs, err := schedules(ctx, tx, "FOR UPDATE")
+		if err != nil {
 			return err
 		}
-		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "settings.update", RecordType: "order_check_schedule",
-			RecordID: string(kind), Detail: map[string]any{"first_hours": first, "every_hours": every}})
+		if stamp != "" && stamp != incident.ScheduleStamp(oldFs, oldCs) {
+			return apperr.New(apperr.Conflict, "admin.schedules.err.stale")
+		}
+		for _, h := range fs {
+			h = h.Normal()
+			i := slices.IndexFunc(oldFs, func(o incident.FollowUpHours) bool { return o.Reason == h.Reason })
+			if i < 0 {
+				return apperr.New(apperr.Invalid, "admin.schedules.err.unknown")
+			}
+			old := oldFs[i]
+			if old.Same(h) {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO follow_up_schedules (reason, first_hours, every_hours, for_hours, updated_at)
+				VALUES ($1, $2, $3, $4, now())
+				ON CONFLICT (reason) DO UPDATE SET first_hours = $2, every_hours = $3, for_hours = $4, updated_at = now()`,
+				string(h.Reason), h.First, h.Every, h.For); err != nil {
+				return err
+			}
+			hours := func(h incident.FollowUpHours) map[string]any {
+				return map[string]any{"first_hours": h.First, "every_hours": h.Every, "for_hours": h.For}
+			}
+			if err := appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "settings.update", RecordType: "follow_up_schedule",
+				RecordID: string(h.Reason), Detail: map[string]any{"old": hours(old), "new": hours(h)}}); err != nil {
+				return err
+			}
+			changed++
+		}
+		for _, h := range cs {
+			i := slices.IndexFunc(oldCs, func(o incident.CheckHours) bool { return o.Kind == h.Kind })
+			if i < 0 {
+				return apperr.New(apperr.Invalid, "admin.schedules.err.unknown")
+			}
+			old := oldCs[i]
+			if old.Same(h) {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO order_check_schedules (kind, first_hours, every_hours, updated_at)
+				VALUES ($1, $2, $3, now())
+				ON CONFLICT (kind) DO UPDATE SET first_hours = $2, every_hours = $3, updated_at = now()`,
+				string(h.Kind), h.First, h.Every); err != nil {
+				return err
+			}
+			hours := func(h incident.CheckHours) map[string]any {
+				return map[string]any{"first_hours": h.First, "every_hours": h.Every}
+			}
+			if err := appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: "settings.update", RecordType: "order_check_schedule",
+				RecordID: string(h.Kind), Detail: map[string]any{"old": hours(old), "new": hours(h)}}); err != nil {
+				return err
+			}
+			changed++
+		}
+		return nil
 	})
-	return mapErr(err, "")
+	return changed, mapErr(err, "")
 }
 
 func orderCheckSchedule(ctx context.Context, q queryRower, kind incident.OrderKind) (incident.Schedule, error) {
@@ -168,25 +291,40 @@ func followUpsForScreen(ctx context.Context, tx pgx.Tx, s incident.DangerScreen,
 }
 
 // scheduleOrderChecks inserts the checks of an order from its issue until
-// its end, by its kind's schedule; checks already there stay (an
-// extension adds those of the longer span).
+// its end, by its kind's schedule in force. Checks already there stay: an
+// extension adds those of the longer span, following on from the last
+// check every every_hours of the schedule in force then (so a schedule
+// changed since the issue neither moves the checks made nor leaves a gap
+// or a crowd after them); a retry adds nothing.
 func scheduleOrderChecks(ctx context.Context, tx pgx.Tx, orderID int64, unit *int64) error {
 	var kind string
 	var issued, end time.Time
-	if err := tx.QueryRow(ctx, `SELECT kind, issued_at, ends_at FROM protection_orders WHERE id = $1`, orderID).Scan(&kind, &issued, &end); err != nil {
+	var lastSeq int
+	var lastDue *time.Time
+	if err := tx.QueryRow(ctx, `SELECT o.kind, o.issued_at, o.ends_at, coalesce(c.seq, 0), c.due_at
+		FROM protection_orders o
+		LEFT JOIN LATERAL (SELECT seq, due_at FROM order_checks WHERE order_id = o.id ORDER BY seq DESC LIMIT 1) c ON true
+		WHERE o.id = $1`, orderID).Scan(&kind, &issued, &end, &lastSeq, &lastDue); err != nil {
 		return err
 	}
 	s, err := orderCheckSchedule(ctx, tx, incident.OrderKind(kind))
 	if err != nil {
 		return err
 	}
+	due := s.ChecksUntil(issued, end)
+	if lastDue != nil {
+		due = s.ChecksAfter(*lastDue, end)
+	}
+	if len(due) == 0 {
+		return nil
+	}
 	_, err = tx.Exec(ctx, `INSERT INTO order_checks (order_id, district_id, seq, due_at, unit_id)
-		SELECT o.id, coalesce(i.district_id, o.district_id), d.seq, d.due,
+		SELECT o.id, coalesce(i.district_id, o.district_id), $4 + d.seq, d.due,
 			coalesce($3, (SELECT c.unit_id FROM order_checks c WHERE c.order_id = o.id ORDER BY c.seq DESC LIMIT 1))
 		FROM protection_orders o LEFT JOIN incidents i ON i.id = o.incident_id,
 			unnest($2::timestamptz[]) WITH ORDINALITY AS d(due, seq)
 		WHERE o.id = $1
-		ON CONFLICT (order_id, seq) DO NOTHING`, orderID, s.ChecksUntil(issued, end), unit)
+		ON CONFLICT (order_id, seq) DO NOTHING`, orderID, due, unit, lastSeq)
 	return err
 }
 
@@ -527,4 +665,9 @@ func (db *DB) ReassignWork(ctx context.Context, kind incident.WorkKind, id int64
 			RecordID: strconv.FormatInt(id, 10), Detail: map[string]any{"old_unit": old, "unit": callSign}})
 	})
 	return mapErr(err, "follow-up")
+}
+
+// queryer is a pool or a transaction, for reads of many rows.
+type queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }

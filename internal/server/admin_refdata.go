@@ -530,6 +530,8 @@ func (s *Server) adminHome(w http.ResponseWriter, r *http.Request) {
 		Description: s.t(r, "admin.import.description"), Count: -1})
 	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/danger-settings", Title: s.t(r, "admin.danger_rule.title"),
 		Description: s.t(r, "admin.danger_rule.description"), Count: -1})
+	p.Kinds = append(p.Kinds, web.AdminKind{Href: schedulesPath, Title: s.t(r, "admin.schedules.title"),
+		Description: s.t(r, "admin.schedules.description"), Count: -1})
 	p.Kinds = append(p.Kinds, web.AdminKind{Href: "/admin/security", Title: s.t(r, "admin.security.title"),
 		Description: s.t(r, "admin.security.description"), Count: -1})
 	s.render(w, r, http.StatusOK, web.AdminIndex(p))

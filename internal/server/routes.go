@@ -189,6 +189,8 @@ func (s *Server) router() chi.Router {
 			r.With(allow(workRoles)).Post("/checks/{cid}", s.recordCheck)
 			r.With(allow(workSupervisors)).Get("/work", s.districtWork)
 			r.With(allow(workSupervisors)).Post("/work/{what}/{wid}/assign", s.reassignWork)
+			r.With(allow(adminOnly)).Get("/admin/schedules", s.schedules) // schedules.go
+			r.With(allow(adminOnly)).Post("/admin/schedules", s.saveSchedules)
 			// -- end follow-up and order-check routes
 
 			r.Route("/admin", func(r chi.Router) {

@@ -116,6 +116,8 @@ var routeAccess = map[string][]account.Role{
 	"POST /admin/import":                  {account.Admin},
 	"GET /admin/danger-settings":          {account.Admin},
 	"POST /admin/danger-settings":         {account.Admin},
+	"GET /admin/schedules":                {account.Admin},
+	"POST /admin/schedules":               {account.Admin},
 	"GET /admin/users":                    {account.Admin},
 	"GET /admin/users/new":                {account.Admin},
 	"POST /admin/users":                   {account.Admin},
