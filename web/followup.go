@@ -17,6 +17,12 @@ type WorkRow struct {
 	Action       string
 	Choices      []Option
 	RescreenHref string // a task's "Re-screen": the danger screen
+	// Rule is a follow-up's victim's safe-contact rule (web.SafeRuleCall
+	// without its call-back), shown before the outcome buttons; where it
+	// is Unsafe, "reached and safe" asks for the reason (Rule.CallReason,
+	// Rule.ReasonID). nil: not shown (order checks, the board, a viewer
+	// who may not see it).
+	Rule *SafeContactPanel
 	// AssignAction and Units: a supervisor's reassignment (value ""
 	// is the district's pool).
 	AssignAction string

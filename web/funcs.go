@@ -59,3 +59,10 @@ func breachConfirm(ctx context.Context, value string) string {
 	}
 	return ""
 }
+
+// needsReason says whether the button of value on row r asks for the
+// reason first: "reached and safe" (she was contacted) where her
+// safe-contact rule does not say contact is safe.
+func needsReason(r WorkRow, value string) bool {
+	return r.Kind == "followup" && value == "reached_safe" && r.Rule != nil && r.Rule.Unsafe
+}

@@ -832,7 +832,44 @@ func TestOfficerJourneyOnPhone(t *testing.T) {
 	if taskID == "" {
 		t.Fatalf("/my/work has no follow-up of %s:\n%s", number, mustEval[string](o.browser, "document.querySelector('main').innerText"))
 	}
-	o.tapToPage(`"Reached, safe"`, fmt.Sprintf(`[...%s.querySelectorAll("button")].find(b => b.textContent.trim() === "Reached, safe")`, followUp), `/my/work`)
+	// Issue 16: the victim's rule (not safe) before the outcome buttons;
+	// "Reached, safe" asks why she was contacted, and without a reason
+	// records nothing and says so at the field.
+	fv := mustEval[ruleView](o.browser, `(() => {
+		const c = `+followUp+`, r = c.querySelector(".safe-rule"), b = c.querySelector("button");
+		if (!r || !b) return {rule: r ? r.textContent : "", ruleTop: -1, buttonTop: -1, before: false};
+		return {rule: r.textContent.trim().replace(/\s+/g, " "), ruleTop: r.getBoundingClientRect().top, buttonTop: b.getBoundingClientRect().top,
+			before: !!(r.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING)};
+	})()`)
+	if !strings.Contains(fv.Rule, "NOT SAFE") || !strings.Contains(fv.Rule, "after 18:00") || !fv.Before || fv.RuleTop < 0 || fv.RuleTop >= fv.ButtonTop {
+		t.Errorf("/my/work: want the safe-contact rule (NOT SAFE, after 18:00) above the follow-up's buttons; rule %q at %.0f px, first button at %.0f px",
+			fv.Rule, fv.RuleTop, fv.ButtonTop)
+	}
+	// What is typed survives the list's live refresh (a change to the
+	// incident re-reads the fragment).
+	reasonID := "fu-reason-" + strings.TrimPrefix(taskID, "followup-")
+	o.do("type a draft reason", chromedp.SendKeys(chromedp.ID(reasonID), "draft"))
+	refreshed := o.mark()
+	if _, err := a.DB.Pool.Exec(context.Background(), `SELECT pg_notify($1, $2)`, postgres.ChangesChannel, "incident:"+strconv.FormatInt(incID, 10)); err != nil {
+		t.Fatal(err)
+	}
+	o.waitRequest(refreshed, `^/my/work/fragment$`, stepTimeout)
+	o.waitNetworkIdle(refreshed, 300*time.Millisecond, stepTimeout)
+	if v := mustEval[[]string](o.browser, `[document.getElementById("`+reasonID+`").value, document.activeElement.id]`); v[0] != "draft" || v[1] != reasonID {
+		t.Errorf("after a live refresh the reason holds %q and the focus is on %q; want \"draft\", still focused", v[0], v[1])
+	}
+	mustEval[bool](o.browser, `(document.getElementById("`+reasonID+`").value = "") === ""`) // clear the draft
+	o.mu.Lock()
+	o.quiet4xx = map[string]bool{"/follow-ups/" + strings.TrimPrefix(taskID, "followup-") + "/close": true} // the 422 expected next
+	o.mu.Unlock()
+	reached := fmt.Sprintf(`[...%s.querySelectorAll("button")].find(b => b.textContent.trim() === "Reached, safe")`, followUp)
+	o.tapToPage(`"Reached, safe" with no reason`, reached, `/follow-ups/\d+/close`)
+	if msg := mustEval[string](o.browser, `(document.getElementById("`+reasonID+`-err") || {textContent: ""}).textContent`); !strings.Contains(msg, "give the reason") {
+		t.Errorf("\"Reached, safe\" with no reason: the field says %q", msg)
+	}
+	o.topScreen("O-work-reason")
+	o.do("type the reason", chromedp.SendKeys(chromedp.ID(reasonID), "She called the station and asked for a call."))
+	o.tapToPage(`"Reached, safe"`, reached, `/my/work`)
 	if f := flashText(o.browser); !strings.HasPrefix(f, "Recorded: Reached, safe") {
 		t.Errorf("after closing the follow-up the flash says %q", f)
 	}
@@ -857,7 +894,7 @@ func TestOfficerJourneyOnPhone(t *testing.T) {
 	var checked, closed int
 	if err := a.DB.Pool.QueryRow(context.Background(), `SELECT
 			(SELECT count(*) FROM order_checks c JOIN protection_orders o ON o.id = c.order_id WHERE o.number = $1 AND c.result = 'complied'),
-			(SELECT count(*) FROM follow_up_tasks WHERE incident_id = $2 AND outcome = 'reached_safe')`, orderNumber, incID).Scan(&checked, &closed); err != nil {
+			(SELECT count(*) FROM follow_up_tasks WHERE incident_id = $2 AND outcome = 'reached_safe' AND unsafe_reason LIKE 'She called%')`, orderNumber, incID).Scan(&checked, &closed); err != nil {
 		t.Fatal(err)
 	}
 	if checked != 1 || closed != 1 {

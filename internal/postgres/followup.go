@@ -341,11 +341,20 @@ func orderIssuerUnit(ctx context.Context, tx pgx.Tx, userID int64, incidentID *i
 
 // CloseFollowUp closes an open task with an outcome an officer recorded
 // (incident.RecordedOutcomes). Closing is once: a retry, or a second
-// officer, is answered with the outcome that stands.
-func (db *DB) CloseFollowUp(ctx context.Context, taskID int64, outcome incident.Outcome, by audit.Actor) (incident.CloseResult, error) {
+// officer, is answered with the outcome that stands. "Reached and safe"
+// means she was contacted: where her safe-contact rule does not say
+// contact is safe (contactSafeSQL), it needs a reason, kept on the task
+// (unsafe_reason), on the timeline and in the audit trail; without one
+// nothing is recorded (an Invalid error on the field "reason"). The other
+// outcomes take no reason.
+func (db *DB) CloseFollowUp(ctx context.Context, taskID int64, outcome incident.Outcome, reason string, by audit.Actor) (incident.CloseResult, error) {
 	var res incident.CloseResult
 	if _, err := incident.CheckOutcome(string(outcome)); err != nil {
 		return res, err
+	}
+	reason = strings.TrimSpace(reason)
+	if n := len([]rune(reason)); n > 500 && outcome == incident.ReachedSafe {
+		return res, fieldErr("reason", "err.text.too_long", "Max", 500, "Now", n)
 	}
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		var incidentID int64
@@ -360,12 +369,30 @@ func (db *DB) CloseFollowUp(ctx context.Context, taskID int64, outcome incident.
 			res = incident.CloseResult{AlreadyDone: true, At: *closedAt, Outcome: *old}
 			return nil
 		}
-		if err := tx.QueryRow(ctx, `UPDATE follow_up_tasks SET closed_at = now(), closed_by = $2, outcome = $3 WHERE id = $1
-			RETURNING closed_at`, taskID, nullID(by.UserID), string(outcome)).Scan(&res.At); err != nil {
+		var unsafeReason *string
+		if outcome == incident.ReachedSafe {
+			unsafe, err := contactUnsafe(ctx, tx, incidentID)
+			if err != nil {
+				return err
+			}
+			if unsafe {
+				if reason == "" {
+					return fieldErr("reason", "followup.err.reason_unsafe")
+				}
+				unsafeReason = &reason
+			}
+		}
+		if err := tx.QueryRow(ctx, `UPDATE follow_up_tasks SET closed_at = now(), closed_by = $2, outcome = $3, unsafe_reason = $4
+			WHERE id = $1 RETURNING closed_at`, taskID, nullID(by.UserID), string(outcome), unsafeReason).Scan(&res.At); err != nil {
 			return err
 		}
 		res.Outcome = string(outcome)
 		data := map[string]any{"task_id": taskID, "outcome": string(outcome)}
+		if unsafeReason != nil {
+			// The reason justifies the risk taken: audited, as a
+			// call-back's is. The rule's values are not.
+			data["unsafe"], data["reason"] = true, reason
+		}
 		if err := addEvent(ctx, tx, incidentID, by.UserID, "follow_up_closed", data); err != nil {
 			return err
 		}

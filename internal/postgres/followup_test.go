@@ -10,6 +10,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -178,19 +179,19 @@ func TestFollowUpOutcomeRequired(t *testing.T) {
 	id := f.orderIncident(t, incident.Form{Address: "ul. Chui 12", VictimName: "Aigul Asanova"})
 	task := f.tasks(t, id)[0].id
 	for _, bad := range []incident.Outcome{"", "rescreened", "superseded", "fine"} {
-		if _, err := f.db.CloseFollowUp(ctx, task, bad, f.actor); apperr.CodeOf(err) != apperr.Invalid {
+		if _, err := f.db.CloseFollowUp(ctx, task, bad, "", f.actor); apperr.CodeOf(err) != apperr.Invalid {
 			t.Errorf("outcome %q: %v, want invalid", bad, err)
 		}
 	}
 	if ts := f.tasks(t, id); ts[0].outcome != nil {
 		t.Fatalf("closed without an outcome: %+v", ts)
 	}
-	res, err := f.db.CloseFollowUp(ctx, task, incident.UnsafeContact, f.actor)
+	res, err := f.db.CloseFollowUp(ctx, task, incident.UnsafeContact, "", f.actor)
 	must(t, err)
 	if res.AlreadyDone || res.Outcome != "unsafe_contact" {
 		t.Errorf("first close: %+v", res)
 	}
-	again, err := f.db.CloseFollowUp(ctx, task, incident.ReachedSafe, f.actor)
+	again, err := f.db.CloseFollowUp(ctx, task, incident.ReachedSafe, "", f.actor)
 	must(t, err)
 	if !again.AlreadyDone || again.Outcome != "unsafe_contact" || !again.At.Equal(res.At) {
 		t.Errorf("retry: %+v", again)
@@ -198,7 +199,7 @@ func TestFollowUpOutcomeRequired(t *testing.T) {
 	if n := countRows(t, f, `SELECT count(*) FROM audit_events WHERE action = 'follow_up.close'`); n != 1 {
 		t.Errorf("%d audit rows, want 1", n)
 	}
-	if _, err := f.db.CloseFollowUp(ctx, 987654, incident.ReachedSafe, f.actor); apperr.CodeOf(err) != apperr.NotFound {
+	if _, err := f.db.CloseFollowUp(ctx, 987654, incident.ReachedSafe, "", f.actor); apperr.CodeOf(err) != apperr.NotFound {
 		t.Errorf("unknown task: %v", err)
 	}
 }
@@ -404,5 +405,73 @@ func TestBreachOpensOneViolationUnderRetries(t *testing.T) {
 	must(t, f.db.Pool.QueryRow(ctx, `SELECT violation_found_by FROM incidents WHERE id = $1`, second).Scan(&foundBy))
 	if foundBy != "others" {
 		t.Errorf("linked violation found by %q", foundBy)
+	}
+}
+
+// TestReachedNeedsReasonWhereContactUnsafe: "reached and safe" follows
+// the rule as the pages show it (her recorded rule, else the intake's
+// answer): where it does not say contact is safe, only with a reason,
+// kept on the task; a recorded rule that does not know wins over the
+// intake's yes (for a call-back too). The other outcomes take none, and a
+// retry of a closed task is told the outcome that stands. VictimRules
+// reads the same for several incidents at once.
+func TestReachedNeedsReasonWhereContactUnsafe(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	saidYes := f.orderIncident(t, incident.Form{Address: "ul. Chui 12", VictimName: "Aigul Asanova", SafeToCall: "yes"})
+	unknown := f.orderIncident(t, incident.Form{Address: "ul. Manas 3", VictimName: "Gulnara Bekova", SafeToCall: "yes"})
+	noAnswer := f.orderIncident(t, incident.Form{Address: "ul. Frunze 7", VictimName: "Nazira Alieva"})
+	must(t, f.db.SaveSafeContact(ctx, unknown, postgres.SafeContact{Who: "police", CodeWord: "bakery"}, false, f.actor))
+
+	rules, err := f.db.VictimRules(ctx, []int64{saidYes, unknown, noAnswer, 987654})
+	must(t, err)
+	if len(rules) != 3 || rules[saidYes].Rule != nil || rules[saidYes].CallerSafe == nil || !*rules[saidYes].CallerSafe ||
+		rules[unknown].Rule == nil || rules[unknown].Rule.CodeWord != "bakery" || rules[unknown].Rule.SafeToCall != nil ||
+		rules[noAnswer].CallerSafe != nil || rules[noAnswer].Record.District == nil || *rules[noAnswer].Record.District != f.district.ID {
+		t.Fatalf("VictimRules: %+v", rules)
+	}
+
+	task := func(inc int64) int64 { return f.tasks(t, inc)[0].id }
+	reasonOf := func(id int64) *string {
+		var r *string
+		must(t, f.db.Pool.QueryRow(ctx, `SELECT unsafe_reason FROM follow_up_tasks WHERE id = $1`, id).Scan(&r))
+		return r
+	}
+	for _, inc := range []int64{unknown, noAnswer} {
+		if _, err := f.db.CloseFollowUp(ctx, task(inc), incident.ReachedSafe, " ", f.actor); apperr.FieldsOf(err)["reason"].ID != "followup.err.reason_unsafe" {
+			t.Errorf("incident %d: reached and safe without a reason: %v", inc, err)
+		}
+		if ts := f.tasks(t, inc); ts[0].outcome != nil {
+			t.Errorf("incident %d: closed without a reason", inc)
+		}
+	}
+	if _, err := f.db.RecordCallBack(ctx, unknown, "", f.actor); apperr.FieldsOf(err)["cb_reason"].ID == "" {
+		t.Errorf("call-back where her rule does not know, intake said yes: %v", err)
+	}
+	res, err := f.db.CloseFollowUp(ctx, task(unknown), incident.ReachedSafe, " she asked for it ", f.actor)
+	must(t, err)
+	if r := reasonOf(task(unknown)); res.AlreadyDone || r == nil || *r != "she asked for it" {
+		t.Errorf("closed with a reason: %+v, reason %v", res, r)
+	}
+	again, err := f.db.CloseFollowUp(ctx, task(unknown), incident.ReachedSafe, "", f.actor)
+	must(t, err)
+	if !again.AlreadyDone || again.Outcome != "reached_safe" {
+		t.Errorf("retry: %+v", again)
+	}
+	_, err = f.db.CloseFollowUp(ctx, task(noAnswer), incident.NotReached, "", f.actor)
+	must(t, err)
+	_, err = f.db.CloseFollowUp(ctx, task(saidYes), incident.ReachedSafe, "ignored: contact is safe", f.actor)
+	must(t, err)
+	for _, inc := range []int64{noAnswer, saidYes} {
+		if r := reasonOf(task(inc)); r != nil {
+			t.Errorf("incident %d: a reason %q kept where none is asked", inc, *r)
+		}
+	}
+	if n := f.orderCount(t, `SELECT count(*) FROM audit_events WHERE action = 'follow_up.close' AND detail->>'reason' = 'she asked for it'`); n != 1 {
+		t.Errorf("%d closes audited with the reason, want 1", n)
+	}
+	if n := f.orderCount(t, `SELECT count(*) FROM audit_events WHERE detail::text LIKE '%bakery%'`); n != 0 {
+		t.Errorf("%d audit rows hold the rule's values", n)
 	}
 }

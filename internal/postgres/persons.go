@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/dvresponse/dvresponse/internal/access"
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/match"
@@ -483,6 +484,77 @@ func (db *DB) SafeContactOf(ctx context.Context, incidentID int64) (*SafeContact
 	return &sc, person, nil
 }
 
+// contactSafeSQL is whether contacting the victim of incident i is safe,
+// as the pages show it (web.SafeRuleCall): her person's safe-contact rule
+// when one is recorded, else the intake's answer to "safe to call back?".
+// Contact is unsafe unless it says yes (NULL: not known).
+const contactSafeSQL = `CASE WHEN s.person_id IS NOT NULL THEN s.safe_to_call ELSE i.caller_safe_to_call END`
+
+// contactUnsafe says whether contacting the incident's victim is not
+// known to be safe (contactSafeSQL).
+func contactUnsafe(ctx context.Context, q queryRower, incidentID int64) (bool, error) {
+	var safe *bool
+	err := q.QueryRow(ctx, `SELECT `+contactSafeSQL+` FROM incidents i
+		LEFT JOIN incident_persons ip ON ip.incident_id = i.id AND ip.role = 'victim'
+		LEFT JOIN safe_contacts s ON s.person_id = ip.person_id WHERE i.id = $1`, incidentID).Scan(&safe)
+	return safe == nil || !*safe, err
+}
+
+// VictimRule is what a list of several incidents needs to show each
+// victim's safe-contact rule: her recorded rule (nil: none), the intake's
+// answer and number (shown when she has none), and the incident's access
+// record (district, who logged it, its units) to decide who may see it.
+type VictimRule struct {
+	Rule        *SafeContact
+	CallerSafe  *bool
+	CallerPhone string
+	Record      access.Record
+}
+
+// VictimRules reads the VictimRule of each incident, in one query (the
+// work lists show up to a hundred rows). Incidents not found are absent.
+func (db *DB) VictimRules(ctx context.Context, incidentIDs []int64) (map[int64]VictimRule, error) {
+	out := make(map[int64]VictimRule, len(incidentIDs))
+	if len(incidentIDs) == 0 {
+		return out, nil
+	}
+	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.district_id, i.created_by, i.caller_safe_to_call, i.caller_phone,
+			s.person_id IS NOT NULL, s.safe_to_call, coalesce(s.phone, ''), coalesce(s.safe_times, ''), s.message_ok,
+			coalesce(s.code_word, ''), coalesce(s.who, 'police'), coalesce(s.updated_at, now()),
+			coalesce(u.ids, '{}'), coalesce(u.active, '{}')
+		FROM incidents i
+		LEFT JOIN incident_persons ip ON ip.incident_id = i.id AND ip.role = 'victim'
+		LEFT JOIN safe_contacts s ON s.person_id = ip.person_id
+		LEFT JOIN LATERAL (SELECT array_agg(iu.unit_id ORDER BY iu.assigned_at) AS ids,
+				array_agg(iu.released_at IS NULL ORDER BY iu.assigned_at) AS active
+			FROM incident_units iu WHERE iu.incident_id = i.id) u ON true
+		WHERE i.id = ANY($1)`, incidentIDs)
+	if err != nil {
+		return nil, mapErr(err, "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var v VictimRule
+		var sc SafeContact
+		var has bool
+		var units []int64
+		var active []bool
+		if err := rows.Scan(&id, &v.Record.District, &v.Record.CreatedBy, &v.CallerSafe, &v.CallerPhone, &has, &sc.SafeToCall,
+			&sc.Phone, &sc.SafeTimes, &sc.MessageOK, &sc.CodeWord, &sc.Who, &sc.UpdatedAt, &units, &active); err != nil {
+			return nil, mapErr(err, "")
+		}
+		if has {
+			v.Rule = &sc
+		}
+		for i, u := range units {
+			v.Record.Units = append(v.Record.Units, access.Unit{ID: u, Active: active[i]})
+		}
+		out[id] = v
+	}
+	return out, mapErr(rows.Err(), "")
+}
+
 // SaveSafeContact records the rule for the incident's victim: on her
 // person, made (and linked to the incident) when she has none. onlyNew
 // leaves a rule already recorded alone (intake filling the rule of a
@@ -552,20 +624,15 @@ func (db *DB) RecordCallBack(ctx context.Context, incidentID int64, reason strin
 			return err
 		}
 		var person *int64
-		var safe *bool
-		err = tx.QueryRow(ctx, `SELECT ip.person_id, s.safe_to_call FROM incident_persons ip
-			LEFT JOIN safe_contacts s ON s.person_id = ip.person_id WHERE ip.incident_id = $1 AND ip.role = 'victim'`,
-			incidentID).Scan(&person, &safe)
+		err = tx.QueryRow(ctx, `SELECT person_id FROM incident_persons WHERE incident_id = $1 AND role = 'victim'`,
+			incidentID).Scan(&person)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if safe == nil {
-			// No rule on her person: the intake's answer, if any.
-			if err := tx.QueryRow(ctx, `SELECT caller_safe_to_call FROM incidents WHERE id = $1`, incidentID).Scan(&safe); err != nil {
-				return err
-			}
+		// Her rule, else the intake's answer: as the page showed it.
+		if unsafe, err = contactUnsafe(ctx, tx, incidentID); err != nil {
+			return err
 		}
-		unsafe = safe == nil || !*safe
 		if unsafe && reason == "" {
 			return fieldErr("cb_reason", "victims.err.reason_unsafe")
 		}

@@ -344,6 +344,8 @@ func TestCanaryPersonalDataStaysOnTheIncidentPage(t *testing.T) {
 		}
 	}
 	off.get("/my")
+	off.get("/my/work") // the call's follow-up, with its victim's safe-contact rule (none recorded)
+	off.get("/my/work/fragment")
 
 	// Refusals and unknown records.
 	gori := run.client(t, "officer.gori", "officer-gori-2026")
@@ -359,7 +361,7 @@ func TestCanaryPersonalDataStaysOnTheIncidentPage(t *testing.T) {
 	// The supervisor: lists and dashboards, then the address is made
 	// confidential and the flag lifted (once without a reason).
 	sup := run.client(t, "supervisor", "supervise-demo-2026")
-	for _, p := range []string{"/dashboard", "/orders/expiring", "/referrals/open", page} {
+	for _, p := range []string{"/dashboard", "/orders/expiring", "/referrals/open", "/work", page} {
 		sup.get(p)
 	}
 	disp.postForm(page+"/confidential", url.Values{"confidential": {"on"}})

@@ -74,18 +74,30 @@ func (s *Server) workRow(r *http.Request, it incident.WorkItem, now time.Time, o
 // myWork is the officer's "My follow-ups and checks": their unit's and
 // their district pool's open tasks and checks due within workHorizon,
 // soonest first (overdue ones at the top), kept live as My incidents is
-// (/my/work/events, /my/work/fragment).
+// (/my/work/events, /my/work/fragment). Each follow-up shows its
+// victim's safe-contact rule before its buttons.
 func (s *Server) myWork(w http.ResponseWriter, r *http.Request) {
+	s.myWorkPage(w, r, http.StatusOK, nil)
+}
+
+// myWorkPage renders the officer's list; refused (a "reached and safe"
+// refused for want of a reason) comes back at its row, with what was
+// typed, on a page that is not live (a refresh would wipe both).
+func (s *Server) myWorkPage(w http.ResponseWriter, r *http.Request, status int, refused *refusedClose) {
 	u := currentUser(r.Context())
-	p := web.WorkPage{Page: s.page(r, s.t(r, "followup.my.title"), "work"), Unit: u.UnitCallSign,
-		Live: s.liveView(u, "my-work", "/my/work")}
-	rows, err := s.myWorkRows(r)
+	p := web.WorkPage{Page: s.page(r, s.t(r, "followup.my.title"), "work"), Unit: u.UnitCallSign}
+	if refused == nil {
+		p.Live = s.liveView(u, "my-work", "/my/work")
+	} else {
+		p.Flash = &web.Flash{Kind: "error", Message: s.t(r, "followup.err.not_recorded")}
+	}
+	var err error
+	p.Rows, p.More, err = s.myWorkRows(r, refused)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	p.Rows, p.More = cutWork(rows)
-	s.render(w, r, http.StatusOK, web.MyWork(p))
+	s.render(w, r, status, web.MyWork(p))
 }
 
 // myWorkMax is how many items the officer's list shows, soonest first: a
@@ -100,32 +112,93 @@ func cutWork(rows []web.WorkRow) ([]web.WorkRow, bool) {
 	return rows, false
 }
 
-// myWorkRows reads the officer's open tasks and checks.
-func (s *Server) myWorkRows(r *http.Request) ([]web.WorkRow, error) {
+// myWorkRows reads the officer's open tasks and checks, the first
+// myWorkMax of them with their victims' rules, and says whether there
+// were more.
+func (s *Server) myWorkRows(r *http.Request, refused *refusedClose) ([]web.WorkRow, bool, error) {
 	u := currentUser(r.Context())
 	if u.UnitID == nil {
-		return nil, nil
+		return nil, false, nil
 	}
 	now := s.now()
 	items, err := s.db.UnitWork(r.Context(), *u.UnitID, u.DistrictID, now.Add(workHorizon))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var rows []web.WorkRow
 	for _, it := range items {
 		rows = append(rows, s.workRow(r, it, now, true))
 	}
-	return rows, nil
+	rows, more := cutWork(rows)
+	if err := s.addRules(r, items, rows, refused); err != nil {
+		return nil, false, err
+	}
+	return rows, more, nil
+}
+
+// refusedClose is a follow-up's "reached and safe" refused for want of a
+// reason, shown again at its row.
+type refusedClose struct {
+	task        string
+	msg, reason string
+}
+
+// addRules adds to each follow-up row (rows[i] is items[i]) its victim's
+// safe-contact rule, read for all of them in one query, where the viewer
+// may see the task (access.CanView of the task's record; recording it
+// asks CanChange): the panel the incident page shows (rulePanel). Where
+// contact is not known to be safe, a row its viewer records asks a reason
+// with "reached and safe". The board never calls it.
+func (s *Server) addRules(r *http.Request, items []incident.WorkItem, rows []web.WorkRow, refused *refusedClose) error {
+	var ids []int64
+	for i := range rows {
+		if it := items[i]; it.Kind == incident.FollowUpWork && it.IncidentID != nil {
+			ids = append(ids, *it.IncidentID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rules, err := s.db.VictimRules(r.Context(), ids)
+	if err != nil {
+		return err
+	}
+	u := currentUser(r.Context())
+	l := i18n.FromContext(r.Context())
+	for i := range rows {
+		it := items[i]
+		if it.Kind != incident.FollowUpWork || it.IncidentID == nil {
+			continue
+		}
+		v, ok := rules[*it.IncidentID]
+		if !ok {
+			continue
+		}
+		rec := v.Record
+		rec.Task, rec.TaskUnit = true, it.UnitID
+		if !access.CanView(u, rec) {
+			continue
+		}
+		p := s.rulePanel(l, v.Rule, v.CallerSafe, v.CallerPhone)
+		if rows[i].Action != "" && p.Unsafe {
+			p.ReasonID = "fu-reason-" + rows[i].ID
+			p.CallReason = web.Field{Name: "reason", Label: l.T("followup.contact.reason"), MaxLen: 500}
+			if refused != nil && refused.task == rows[i].ID {
+				p.CallReason.Value, p.CallReason.Error = refused.reason, refused.msg
+			}
+		}
+		rows[i].Rule = &p
+	}
+	return nil
 }
 
 // myWorkFragment is the list's live region, re-read on every change.
 func (s *Server) myWorkFragment(w http.ResponseWriter, r *http.Request) {
-	rows, err := s.myWorkRows(r)
+	rows, more, err := s.myWorkRows(r, nil)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	rows, more := cutWork(rows)
 	s.render(w, r, http.StatusOK, web.WorkCards(rows, more))
 }
 
@@ -153,11 +226,21 @@ func (s *Server) myWorkEvents(w http.ResponseWriter, r *http.Request) {
 
 // districtWork is the supervisor's list of the district's open tasks and
 // checks (overdue first, as they are the oldest due), each with its
-// reassignment to a unit of the district or to its pool.
+// reassignment to a unit of the district or to its pool, each follow-up
+// with its victim's safe-contact rule.
 func (s *Server) districtWork(w http.ResponseWriter, r *http.Request) {
+	s.districtWorkPage(w, r, http.StatusOK, "")
+}
+
+// districtWorkPage renders the district's list with status and, when
+// not "", an error message at its top.
+func (s *Server) districtWorkPage(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
 	u := currentUser(r.Context())
 	p := web.WorkPage{Page: s.page(r, s.t(r, "followup.district.title"), "work"), Supervisor: true}
 	p.Title = s.t(r, "followup.district.title")
+	if errMsg != "" {
+		p.Flash = &web.Flash{Kind: "error", Message: errMsg}
+	}
 	now := s.now()
 	items, err := s.db.AreaWork(r.Context(), access.AreaOf(u), now.Add(workHorizon))
 	if err != nil {
@@ -180,7 +263,11 @@ func (s *Server) districtWork(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Rows = append(p.Rows, row)
 	}
-	s.render(w, r, http.StatusOK, web.MyWork(p))
+	if err := s.addRules(r, items, p.Rows, nil); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, status, web.MyWork(p))
 }
 
 // loadWork reads the task or check named by the route's parameter and
@@ -215,7 +302,10 @@ func workBack(u *account.User) string {
 
 // closeFollowUp records a task's outcome. Pressing again (a retry on a
 // weak network, another officer) is answered with the outcome that
-// stands; nothing is recorded twice.
+// stands; nothing is recorded twice. "Reached and safe" where the
+// victim's rule does not say contact is safe needs a reason: without one
+// it is refused (422), the list shown again with the message at the
+// row's reason and what was typed kept.
 func (s *Server) closeFollowUp(w http.ResponseWriter, r *http.Request) {
 	id, ok := s.loadWork(w, r, incident.FollowUpWork, "tid", "follow_up.close")
 	if !ok {
@@ -225,7 +315,19 @@ func (s *Server) closeFollowUp(w http.ResponseWriter, r *http.Request) {
 	outcome, err := incident.CheckOutcome(r.PostFormValue("outcome"))
 	if err == nil {
 		var res incident.CloseResult
-		res, err = s.db.CloseFollowUp(r.Context(), id, outcome, s.actor(r))
+		reason := r.PostFormValue("reason")
+		res, err = s.db.CloseFollowUp(r.Context(), id, outcome, reason, s.actor(r))
+		if msg, ok := s.trFields(r, apperr.FieldsOf(err))["reason"]; ok {
+			switch u.Role {
+			case account.Officer:
+				s.myWorkPage(w, r, http.StatusUnprocessableEntity, &refusedClose{task: strconv.FormatInt(id, 10), msg: msg, reason: reason})
+			case account.Supervisor:
+				s.districtWorkPage(w, r, http.StatusUnprocessableEntity, msg)
+			default:
+				s.renderError(w, r, http.StatusUnprocessableEntity, s.t(r, headings[apperr.Invalid]), msg)
+			}
+			return
+		}
 		if err == nil {
 			label := s.t(r, "followup.outcome."+res.Outcome)
 			if res.AlreadyDone {

@@ -84,7 +84,10 @@ func TestWorkListsOverdueAndOutcomes(t *testing.T) {
 	if txt := flashText(doc(t, officer.get("/my/work"))); !strings.Contains(txt, "Choose an outcome") {
 		t.Errorf("no outcome: flash %q", txt)
 	}
-	wantRedirect(t, officer.postForm("/follow-ups/"+itoa(task)+"/close", url.Values{"outcome": {"reached_safe"}}), "/my/work")
+	// The call was logged without "safe to call back?": reaching her
+	// needs a reason (TestFollowUpsShowSafeContactBeforeOutcomes).
+	wantRedirect(t, officer.postForm("/follow-ups/"+itoa(task)+"/close", url.Values{"outcome": {"reached_safe"},
+		"reason": {"she asked to be contacted"}}), "/my/work")
 	d = doc(t, officer.get("/my/work"))
 	if txt := flashText(d); !strings.Contains(txt, "Reached, safe") || d.Find(card).Length() != 0 {
 		t.Errorf("closed: flash %q, still listed %d", txt, d.Find(card).Length())

@@ -44,6 +44,9 @@ func (s *Server) eventText(l *i18n.Localizer, e incident.Event) string {
 	case "order_ended":
 		return l.T("event.order_ended", "Number", str("number"), "Reason", str("reason"))
 	case "follow_up_closed": // followup.go
+		if b, _ := e.Data["unsafe"].(bool); b {
+			return l.T("event.follow_up_closed_unsafe", "Outcome", l.T("followup.outcome."+str("outcome")), "Reason", str("reason"))
+		}
 		return l.T("event.follow_up_closed", "Outcome", l.T("followup.outcome."+str("outcome")))
 	case "order_checked":
 		return l.T("event.order_checked", "Number", str("number"), "Result", l.T("followup.check."+str("result")))

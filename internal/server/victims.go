@@ -436,21 +436,30 @@ func (s *Server) safeContactPanel(r *http.Request, in *incident.Incident) (templ
 // shows it first, and her recorded rule (nil: none; the panel then shows
 // the intake's answer to "safe to call back?").
 func (s *Server) safeRule(ctx context.Context, in *incident.Incident) (web.SafeContactPanel, *postgres.SafeContact, error) {
-	l := i18n.FromContext(ctx)
-	var p web.SafeContactPanel
 	sc, _, err := s.db.SafeContactOf(ctx, in.ID)
 	if err != nil {
-		return p, nil, err
+		return web.SafeContactPanel{}, nil, err
 	}
-	p.Has = sc != nil || in.Caller.SafeToCall != nil
-	rule := sc
-	if rule == nil {
-		rule = &postgres.SafeContact{SafeToCall: in.Caller.SafeToCall, Phone: in.Caller.Phone, Who: "police"}
+	return s.rulePanel(i18n.FromContext(ctx), sc, in.Caller.SafeToCall, in.Caller.Phone), sc, nil
+}
+
+// rulePanel words a victim's safe-contact rule: her recorded rule sc, or
+// when none (nil) the intake's answer callerSafe to "safe to call back?"
+// with the callback number. Unsafe is what every contact with her
+// follows: calling is unsafe unless the rule says it is safe (as
+// postgres.RecordCallBack and postgres.CloseFollowUp judge it).
+func (s *Server) rulePanel(l *i18n.Localizer, sc *postgres.SafeContact, callerSafe *bool, callerPhone string) web.SafeContactPanel {
+	var p web.SafeContactPanel
+	p.Has = sc != nil || callerSafe != nil
+	var rule postgres.SafeContact
+	if sc == nil {
+		rule = postgres.SafeContact{SafeToCall: callerSafe, Phone: callerPhone, Who: "police"}
 	} else {
+		rule = *sc
 		p.Updated = l.T("victims.safe.updated", "Date", l.DateTime(rule.UpdatedAt, s.loc))
 	}
 	if rule.Phone == "" {
-		rule.Phone = in.Caller.Phone
+		rule.Phone = callerPhone
 	}
 	p.Unsafe = rule.SafeToCall == nil || !*rule.SafeToCall
 	p.PoliceOnly = sc != nil && sc.Who == "police"
@@ -472,7 +481,7 @@ func (s *Server) safeRule(ctx context.Context, in *incident.Incident) (web.SafeC
 		}
 		p.Rule = append(p.Rule, kv("victims.safe.who", l.T("victims.safe.who_"+sc.Who), false))
 	}
-	return p, sc, nil
+	return p
 }
 
 // callBackBox is the rule and the call-back action of in for a list of

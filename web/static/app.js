@@ -260,7 +260,21 @@
         })
         .then(function (html) {
           if (html === null) return;
+          // What is being typed (a follow-up's reason) survives the
+          // refresh: a field, by id, keeps a value changed by hand, and
+          // the focus stays where it was.
+          var typed = {}, fields = body.querySelectorAll('input[id]:not([type=hidden]):not([type=checkbox]):not([type=radio]), textarea[id]');
+          for (var i = 0; i < fields.length; i++) {
+            if (fields[i].value !== fields[i].defaultValue) typed[fields[i].id] = fields[i].value;
+          }
+          var focused = body.contains(doc.activeElement) ? doc.activeElement.id : '';
           body.innerHTML = html;
+          for (var id in typed) {
+            var f = doc.getElementById(id);
+            if (f && body.contains(f)) f.value = typed[id];
+          }
+          var g = focused && doc.getElementById(focused);
+          if (g && body.contains(g)) g.focus();
           if (window.htmx) window.htmx.process(body);
           tick();
           dueTimer();

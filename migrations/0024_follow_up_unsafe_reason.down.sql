@@ -1,0 +1,1 @@
+ALTER TABLE follow_up_tasks DROP COLUMN unsafe_reason;
