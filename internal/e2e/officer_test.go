@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/dvresponse/dvresponse/internal/audit"
@@ -69,6 +70,13 @@ func newPhone(t *testing.T, a *app, name string) *phoneBrowser {
 	defer cancel()
 	if _, err := chromedp.Call(ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: true}); err != nil {
 		t.Fatalf("browser %s: disable the cache: %v", name, err)
+	}
+	// Every page notes when a live region has redrawn itself (app.js
+	// dispatches live:updated), so that a step waits for the first redraw
+	// after the stream connects (its resync) before touching the list.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `document.addEventListener("live:updated", function () { window.__e2eLiveSynced = true; });`}); err != nil {
+		t.Fatalf("browser %s: watch the live regions: %v", name, err)
 	}
 	return &phoneBrowser{browser: b, sizes: map[string]float64{}, seen: map[string]struct{}{}}
 }
@@ -144,10 +152,26 @@ func pathPattern(path string) string {
 
 // tap taps the element the JavaScript expression el gives, as a finger
 // would (touch events; the browser makes the click).
+//
+// A live region may still redraw itself between finding the element and
+// touching it (a change heard after its resync): the touch then finds no
+// node, nothing was touched, and it is tried again on the redrawn one.
 func (p *phoneBrowser) tap(what, el string) {
 	p.t.Helper()
 	p.checkTarget(what, el)
-	p.do("tap "+what, chromedp.Tap(chromedp.JSPath(el)))
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+		err := chromedp.Do(ctx, chromedp.Tap(chromedp.JSPath(el)))
+		cancel()
+		if err == nil {
+			return
+		}
+		if msg := err.Error(); try < 3 && (strings.Contains(msg, "Could not find node") || strings.Contains(msg, "No node with given id")) {
+			p.note("tap %s: the list redrew itself under the finger; tapped again", what)
+			continue
+		}
+		p.t.Fatalf("browser %s: tap %s: %v", p.name, what, err)
+	}
 }
 
 // tapToPage taps el, which loads another page, and waits until a new
@@ -157,6 +181,7 @@ func (p *phoneBrowser) tapToPage(what, el, pathRe string) string {
 	mustEval[bool](p.browser, `window.__e2eOldPage = true`)
 	p.tap(what, el)
 	p.waitFor("the page after tapping "+what, stepTimeout, `!window.__e2eOldPage && document.readyState === "complete"`)
+	p.waitFor("the page's live regions to resync", stepTimeout, `!document.querySelector("[data-live]") || window.__e2eLiveSynced === true`)
 	path := mustEval[string](p.browser, "location.pathname")
 	if !regexp.MustCompile("^" + pathRe + "$").MatchString(path) {
 		text, _ := eval[string](p.browser, "document.body.innerText")
