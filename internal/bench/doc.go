@@ -21,6 +21,14 @@
 // (DVR_BENCH_HISTORY=1) runs the history part alone on the databases
 // make bench built.
 //
+// Issue 15's spike of an embedded DuckDB copy of the incidents is a module
+// of its own, olapspike (its go.mod keeps DuckDB out of the application's):
+// TestBenchOLAP (DVR_BENCH_OLAP=1, on the two scale databases) prints its
+// load time, size and the report matrix at 1 M and 10 M beside
+// ResponseTimesNaive; TestBenchOLAPSmoke checks every cell against
+// ResponseTimesNaive on a small database. internal/report/ENGINE.md holds
+// the figures.
+//
 // Without DVR_BENCH, `go test` runs TestBenchSmoke: the same harness at a
 // tiny size, so that it keeps working.
 //
