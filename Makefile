@@ -191,8 +191,11 @@ faulttest: ## only the fault tests: kill PostgreSQL, fail over a Patroni cluster
 # on the server .ci/postgres.sh finds without $DATABASE_URL (which names one
 # database) the first time and reuses them: 7 and 40 minutes on 7 December
 # 2026, this 2-core machine shared with five other sessions (14 minutes for
-# 10 M on a quieter day). Every run then times recomputing the history keys
-# of every incident (about 1 and 4.5 minutes) and the history lookups.
+# 10 M on a quieter day; 17 minutes for 10 M later that day). Every run then
+# times recomputing the history keys of every incident three times, with no
+# key changing and with every key changing twice (each 11-19 s at 1 M and
+# 1.3-4 minutes at 10 M on 7 December, load average 4-10), and the history
+# lookups.
 bench: ## intake vs pgbench, board fan-out, 100k-row import, report latency at 1M/10M incidents vs percentile_cont (prints figures)
 	@DATABASE_URL=$$($(PG) url dvresponse_bench); export DATABASE_URL; \
 	DVR_BENCH=1 $(GO) test -run '^TestBench(Import)?$$' -count=1 -timeout 10m -v ./internal/bench/

@@ -26,7 +26,7 @@ func TestMigrateRecomputesHistoryKeys(t *testing.T) {
 	}
 	defer db.Close()
 	// Keys as an older version of the rules wrote them.
-	if _, err := db.Pool.Exec(ctx, `UPDATE incidents SET address_key = 'stale', building_key = '', phone_key = 'stale'`); err != nil {
+	if _, err := db.Pool.Exec(ctx, `UPDATE incident_keys SET address_key = 'stale', building_key = '', phone_key = 'stale'`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Pool.Exec(ctx, `UPDATE app_settings SET value = 'old' WHERE key = $1`, postgres.MatchKeysVersionKey); err != nil {
@@ -37,13 +37,14 @@ func TestMigrateRecomputesHistoryKeys(t *testing.T) {
 		t.Fatalf("migrate up printed %q, want the recompute and its time", out)
 	}
 	var stale int
-	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE address_key = 'stale' OR phone_key = 'stale'`).Scan(&stale); err != nil {
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM incident_keys WHERE address_key = 'stale' OR phone_key = 'stale'`).Scan(&stale); err != nil {
 		t.Fatal(err)
 	}
 	if stale != 0 {
 		t.Errorf("%d incidents keep stale keys", stale)
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT address, caller_phone, address_key, building_key, phone_key FROM incidents LIMIT 50`)
+	rows, err := db.Pool.Query(ctx, `SELECT i.address, i.caller_phone, k.address_key, k.building_key, k.phone_key
+		FROM incidents i JOIN incident_keys k ON k.incident_id = i.id LIMIT 50`)
 	if err != nil {
 		t.Fatal(err)
 	}

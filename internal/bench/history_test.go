@@ -150,7 +150,8 @@ func (f historyFigures) phasesLine() string {
 // the scale databases `make bench` built (DVR_BENCH_SCALE_URL_1M,
 // DVR_BENCH_SCALE_URL; either may be left out), migrated but not seeded:
 // only with DVR_BENCH_HISTORY=1. With DVR_BENCH_REKEY=1 it times
-// recomputing the keys of every incident first (rekeyTimed).
+// recomputing the keys of every incident first, with no key changing and
+// with every key changing (rekeyFigures).
 // DVR_BENCH_HISTORY_REPEAT measures each
 // database that many times over (default 1), DVR_BENCH_REPORT_RUNS
 // lookups a time (default 200).
@@ -186,8 +187,11 @@ func TestBenchHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		if os.Getenv("DVR_BENCH_REKEY") != "" {
-			rk, took, steps := rekeyTimed(t, db)
-			fmt.Fprintf(&out, "%s: history keys recomputed for %d incidents in %.1fs (%s)\n", sc.label, rk, took.Seconds(), steps)
+			fmt.Fprintf(&out, "%s: load average before: %s\n", sc.label, loadAverage())
+			for _, line := range rekeyFigures(t, db) {
+				fmt.Fprintf(&out, "%s: %s\n", sc.label, line)
+			}
+			fmt.Fprintf(&out, "%s: load average after: %s\n", sc.label, loadAverage())
 		}
 		for i := range repeat {
 			f := historyLatency(t, db, runs)
@@ -199,38 +203,100 @@ func TestBenchHistory(t *testing.T) {
 	fmt.Printf("\n===== history lookups (%d CPUs) =====\n%s", runtime.NumCPU(), out.String())
 }
 
-// rekeyTimed times what `dvresponse migrate` does after the matching
-// rules change: every incident's history keys computed again
-// (postgres.RecomputeKeys) after the stored rules version is cleared. It
-// reads and keys every incident and rebuilds the key indexes; rows whose
-// keys come out the same are not rewritten (on a seeded database, all).
-// It also returns how long the statements that wrote took (the UPDATE
-// and the key indexes built again), and the longest of the batches read.
-func rekeyTimed(t *testing.T, db *postgres.DB) (n int64, took time.Duration, steps string) {
+// rekeyFigures times what `dvresponse migrate` does after the matching
+// rules change (postgres.RecomputeKeys), three ways: forced with no key
+// changing (the stored rules version cleared), then with every key
+// changing twice: under a variant of the rules whose every non-empty key
+// differs (every key prefixed), and back under the deployment's rules. It
+// checks a sample of the keys against those computed in Go, and returns
+// one line per way with its phases.
+func rekeyFigures(t *testing.T, db *postgres.DB) []string {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := db.Pool.Exec(ctx, `DELETE FROM app_settings WHERE key = $1`, postgres.MatchKeysVersionKey); err != nil {
 		t.Fatal(err)
 	}
+	var lines []string
+	n, took, steps := rekeyTimed(t, db, db.RecomputeKeys)
+	lines = append(lines, fmt.Sprintf("history keys recomputed, forced, no key changing: %d incidents in %.1fs (%s)",
+		n, took.Seconds(), steps))
+	checkKeys(t, db, db.MatchRules().Keys)
+	rules := db.MatchRules()
+	variant := func(address, phone, caller, victim, suspect string) match.Keys {
+		k := rules.Keys(address, phone, caller, victim, suspect)
+		for _, s := range []*string{&k.Flat, &k.Building, &k.Phone, &k.Caller, &k.Victim, &k.Suspect} {
+			if *s != "" {
+				*s = "v:" + *s
+			}
+		}
+		return k
+	}
+	n, took, steps = rekeyTimed(t, db, func(ctx context.Context) (int64, error) {
+		return db.RecomputeKeysWith(ctx, "bench-variant:"+rules.Version(), variant)
+	})
+	lines = append(lines, fmt.Sprintf("history keys recomputed, every key changing (rules variant): %d incidents in %.1fs (%s)",
+		n, took.Seconds(), steps))
+	checkKeys(t, db, variant)
+	n, took, steps = rekeyTimed(t, db, db.RecomputeKeys)
+	lines = append(lines, fmt.Sprintf("history keys recomputed, every key changing (back to the rules): %d incidents in %.1fs (%s)",
+		n, took.Seconds(), steps))
+	checkKeys(t, db, db.MatchRules().Keys)
+	return lines
+}
+
+// checkKeys compares the stored keys of a sample of incidents with those
+// keys computes.
+func checkKeys(t *testing.T, db *postgres.DB, keys func(address, phone, caller, victim, suspect string) match.Keys) {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), `SELECT i.address, i.caller_phone, i.caller_name, i.victim_name, i.suspect_name,
+			k.address_key, k.building_key, k.phone_key, k.caller_key, k.victim_key, k.suspect_key
+		FROM incidents i TABLESAMPLE SYSTEM (0.1) JOIN incident_keys k ON k.incident_id = i.id LIMIT 1000`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, p, c, v, s string
+		var got match.Keys
+		if err := rows.Scan(&a, &p, &c, &v, &s, &got.Flat, &got.Building, &got.Phone, &got.Caller, &got.Victim, &got.Suspect); err != nil {
+			t.Fatal(err)
+		}
+		if want := keys(a, p, c, v, s); got != want {
+			t.Fatalf("stored keys of %q: %+v, want %+v", a, got, want)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rekeyTimed times recompute (a recompute of the history keys, which
+// writes every row of incident_keys whether its keys change or not) and
+// splits it: reading and keying the incidents, the key indexes built
+// again, the statistics (ANALYZE), the other statements, and the rest (the
+// COPY of the keys into incident_keys, and the time in Go).
+func rekeyTimed(t *testing.T, db *postgres.DB, recompute func(context.Context) (int64, error)) (n int64, took time.Duration, steps string) {
+	t.Helper()
+	ctx := context.Background()
 	var mu sync.Mutex
-	var read, update, index, other time.Duration
+	var read, index, analyze, other time.Duration
 	db.SetStatementTimer(func(sql string, d time.Duration) {
 		s := strings.TrimSpace(sql)
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
-		case strings.HasPrefix(s, "SELECT id, address, caller_phone"):
+		case strings.HasPrefix(s, "SELECT id, received_at, address"):
 			read += d // the batches read, keyed as they arrive
-		case strings.HasPrefix(s, "UPDATE incidents"):
-			update += d
 		case strings.HasPrefix(s, "CREATE INDEX"):
 			index += d
+		case strings.HasPrefix(s, "ANALYZE"):
+			analyze += d
 		default:
 			other += d
 		}
 	})
 	began := time.Now()
-	n, err := db.RecomputeKeys(ctx)
+	n, err := recompute(ctx)
 	took = time.Since(began)
 	db.SetStatementTimer(nil)
 	if err != nil {
@@ -238,7 +304,20 @@ func rekeyTimed(t *testing.T, db *postgres.DB) (n int64, took time.Duration, ste
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	steps = fmt.Sprintf("read and keyed %.1fs, UPDATE %.1fs, key indexes %.1fs, other statements %.1fs, copy and rest %.1fs",
-		read.Seconds(), update.Seconds(), index.Seconds(), other.Seconds(), (took - read - update - index - other).Seconds())
+	steps = fmt.Sprintf("read and keyed %.1fs, key indexes %.1fs, ANALYZE %.1fs, other statements %.1fs, COPY and rest %.1fs",
+		read.Seconds(), index.Seconds(), analyze.Seconds(), other.Seconds(), (took - read - index - analyze - other).Seconds())
 	return n, took, steps
+}
+
+// loadAverage is the machine's load average (/proc/loadavg), or "?".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }

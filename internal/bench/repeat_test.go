@@ -188,8 +188,10 @@ func repeatIntakeLatency(t *testing.T, db *postgres.DB, runs int) (med, p95 time
 			continue
 		}
 		c.name = "Bench Victim " + letters(c.person)
-		if _, err := db.Pool.Exec(ctx, `UPDATE incidents SET victim_name = $2, victim_key = $3
-			WHERE id IN (SELECT incident_id FROM incident_persons WHERE person_id = $1 AND role = 'victim') AND coalesce(victim_name, '') = ''`,
+		if _, err := db.Pool.Exec(ctx, `WITH u AS (UPDATE incidents SET victim_name = $2
+				WHERE id IN (SELECT incident_id FROM incident_persons WHERE person_id = $1 AND role = 'victim') AND coalesce(victim_name, '') = ''
+				RETURNING id)
+			UPDATE incident_keys SET victim_key = $3 WHERE incident_id IN (SELECT id FROM u)`,
 			c.person, c.name, match.Name(c.name)); err != nil {
 			t.Fatal(err)
 		}

@@ -228,8 +228,9 @@ func scheduleFollowUps(ctx context.Context, tx pgx.Tx, incidentID int64, reason 
 func followUpsForNewIncident(ctx context.Context, tx pgx.Tx, id int64, received time.Time, flat string) (int64, error) {
 	var dv, history bool
 	if err := tx.QueryRow(ctx, `SELECT t.is_dv,
-			$2 <> '' AND EXISTS (SELECT 1 FROM incidents j JOIN incident_types jt ON jt.id = j.type_id
-				WHERE j.address_key = $2 AND j.id <> i.id AND jt.is_dv)
+			$2 <> '' AND EXISTS (SELECT 1 FROM incident_keys jk JOIN incidents j ON j.id = jk.incident_id
+				JOIN incident_types jt ON jt.id = j.type_id
+				WHERE jk.address_key = $2 AND jk.incident_id <> i.id AND jt.is_dv)
 		FROM incidents i JOIN incident_types t ON t.id = i.type_id WHERE i.id = $1`, id, flat).Scan(&dv, &history); err != nil {
 		return 0, err
 	}
@@ -475,15 +476,21 @@ func openViolation(ctx context.Context, tx pgx.Tx, o incident.Order, at time.Tim
 	}
 	var id int64
 	var number string
-	err = tx.QueryRow(ctx, `INSERT INTO incidents (number, source, received_at, type_id, priority, district_id, address,
-			victim_name, suspect_name, address_key, victim_key, suspect_key, created_by, protection_order_id, violation_found_by,
-			narrative)
-		SELECT 'DV-' || lpad($1::text, 4, '0') || '-' || (SELECT lpad(n::text, greatest(6, length(n::text)), '0')
-				FROM nextval('incident_number_seq') AS n),
-			'intake', $2, $3, $4, coalesce(i.district_id, o.district_id), o.address, o.protected_name, o.restrained_name,
-			o.address_key, o.protected_key, o.restrained_key, $5, o.id, 'police_check', ''
-		FROM protection_orders o LEFT JOIN incidents i ON i.id = o.incident_id WHERE o.id = $6
-		RETURNING id, number`,
+	// The order's keys are the incident's (incident_keys).
+	err = tx.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO incidents (number, source, received_at, type_id, priority, district_id, address,
+				victim_name, suspect_name, created_by, protection_order_id, violation_found_by, narrative)
+			SELECT 'DV-' || lpad($1::text, 4, '0') || '-' || (SELECT lpad(n::text, greatest(6, length(n::text)), '0')
+					FROM nextval('incident_number_seq') AS n),
+				'intake', $2, $3, $4, coalesce(i.district_id, o.district_id), o.address, o.protected_name, o.restrained_name,
+				$5, o.id, 'police_check', ''
+			FROM protection_orders o LEFT JOIN incidents i ON i.id = o.incident_id WHERE o.id = $6
+			RETURNING id, number, received_at),
+		k AS (
+			INSERT INTO incident_keys (incident_id, received_at, address_key, victim_key, suspect_key)
+			SELECT ins.id, ins.received_at, o.address_key, o.protected_key, o.restrained_key FROM ins, protection_orders o
+			WHERE o.id = $6)
+		SELECT id, number FROM ins`,
 		strconv.Itoa(at.In(loc).Year()), at, typeID, priority, nullID(by.UserID), o.ID).Scan(&id, &number)
 	if err != nil {
 		return 0, "", err

@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -108,16 +110,23 @@ func (db *DB) History(ctx context.Context, q incident.HistoryQuery) (priors []in
 // $13 how many matches at most, $14 whether to read the units on each.
 //
 // Each key's latest matches are read apart, each through its own
-// (key, received_at) index (migration 0018), newest first and at most $13
-// of them; the latest $13 of their union are the latest $13 of all
-// matches. So a lookup reads at most $13 rows per key however many
-// incidents a block of flats, a phone or a name has had. One condition
-// over all keys ordered by received_at would make PostgreSQL either fetch
-// every match to sort them (thousands of pages for a block of flats at
-// ten million incidents) or walk incidents_received_idx until enough
-// match (the whole table, for a key whose matches are all old). A match
-// found by several keys is the same row in each branch, which UNION keeps
-// once.
+// (key, received_at) index on incident_keys (migrations 0018, 0022), newest
+// first and at most $13 of them, from the index alone (it carries the
+// incident's id: an index-only scan); the latest $13 of their union are the
+// latest $13 of all matches, and only those are joined to incidents. So a
+// lookup reads at most $13 index entries per key however many incidents a
+// block of flats, a phone or a name has had. One condition over all keys
+// ordered by received_at would make PostgreSQL either fetch every match to
+// sort them (thousands of pages for a block of flats at ten million
+// incidents) or walk the received-time order until enough match (the
+// whole table, for a key whose matches are all old).
+//
+// Each branch says which key it matched (for a name, whether as victim or
+// suspect, and which name); a match found by several keys is grouped into
+// one row. A match among the latest $13 of the union is in the branch of
+// every key it has: had that key $13 newer matches, they would all be in
+// the union, ahead of it. So what it has in common with the lookup is
+// known without reading its keys.
 //
 // It is a prepared statement run with its generic plan (plan_cache_mode),
 // planned once per connection: planning it took longer than running it
@@ -136,41 +145,43 @@ func (db *DB) History(ctx context.Context, q incident.HistoryQuery) (priors []in
 // Without bitmaps the cheapest plan left is the one wanted whatever the
 // count: the index in order, stopping at $13.
 var historySQL = func() string {
-	cols := `i.id, i.number, i.received_at, i.type_id, i.priority, i.disposition_id, i.district_id, i.settlement_id,
-		i.latitude, i.longitude, i.created_by, i.address_confidential,
-		coalesce(i.weapons, false) AS weapons, i.high_danger, i.cleared_at IS NULL AS open,
-		($1 <> '' AND i.address_key = $1) AS by_flat,
-		($2 <> '' AND i.building_key = $2) AS by_building,
-		($3 <> '' AND i.phone_key = $3) AS by_phone,
-		coalesce(i.caller_key = ANY($4) OR i.victim_key = ANY($4) OR i.suspect_key = ANY($4), false) AS by_name,
-		coalesce(
-			($5 <> '' AND $6::int IS NOT NULL AND ((i.victim_key = $5 AND abs(i.victim_age + age_years(i.received_at, $9) - $6) <= $10)
-				OR (i.suspect_key = $5 AND abs(i.suspect_age + age_years(i.received_at, $9) - $6) <= $10)))
-			OR ($7 <> '' AND $8::int IS NOT NULL AND ((i.victim_key = $7 AND abs(i.victim_age + age_years(i.received_at, $9) - $8) <= $10)
-				OR (i.suspect_key = $7 AND abs(i.suspect_age + age_years(i.received_at, $9) - $8) <= $10))), false) AS by_age`
-	branch := func(cond string) string {
-		return `(SELECT ` + cols + ` FROM incidents i
-			WHERE ` + cond + ` AND i.id <> $11 AND i.received_at < coalesce($12::timestamptz, 'infinity')
-			ORDER BY i.received_at DESC LIMIT $13)`
+	// flags: by flat, by building, by phone, by name, the name matched as
+	// the victim's, as the suspect's.
+	branch := func(cond, flags string) string {
+		return `(SELECT k.incident_id, k.received_at, ` + flags + ` FROM incident_keys k
+			WHERE ` + cond + ` AND k.incident_id <> $11 AND k.received_at < coalesce($12::timestamptz, 'infinity')
+			ORDER BY k.received_at DESC LIMIT $13)`
 	}
 	return `WITH hit AS (
-			` + branch(`$1 <> '' AND i.address_key <> '' AND i.address_key = $1`) + `
-			UNION ` + branch(`$2 <> '' AND i.building_key <> '' AND i.building_key = $2`) + `
-			UNION ` + branch(`$3 <> '' AND i.phone_key <> '' AND i.phone_key = $3`) + `
-			UNION SELECT x.* FROM unnest($4::text[]) AS n(key) CROSS JOIN LATERAL (
-				` + branch(`i.caller_key <> '' AND i.caller_key = n.key`) + `
-				UNION ALL ` + branch(`i.victim_key <> '' AND i.victim_key = n.key`) + `
-				UNION ALL ` + branch(`i.suspect_key <> '' AND i.suspect_key = n.key`) + `) x
-		)
-		SELECT m.id, m.number, m.received_at, t.name, m.priority, coalesce(dp.name, ''), t.names, coalesce(dp.names, '{}'),
-			m.weapons, m.high_danger, m.open, m.district_id, coalesce(d.name, ''), m.settlement_id, m.latitude, m.longitude,
-			m.created_by, m.address_confidential,
-			CASE WHEN $14 THEN ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = m.id AND iu.released_at IS NULL) END,
-			m.by_flat, m.by_building, m.by_phone, m.by_name, m.by_age
-		FROM (SELECT * FROM hit ORDER BY received_at DESC, id DESC LIMIT $13) m
-			JOIN incident_types t ON t.id = m.type_id LEFT JOIN dispositions dp ON dp.id = m.disposition_id
-			LEFT JOIN districts d ON d.id = m.district_id
-		ORDER BY m.received_at DESC, m.id DESC`
+			` + branch(`$1 <> '' AND k.address_key <> '' AND k.address_key = $1`,
+		`true AS flat, false AS building, false AS phone, false AS name, NULL::text AS victim, NULL::text AS suspect`) + `
+			UNION ALL ` + branch(`$2 <> '' AND k.building_key <> '' AND k.building_key = $2`, `false, true, false, false, NULL, NULL`) + `
+			UNION ALL ` + branch(`$3 <> '' AND k.phone_key <> '' AND k.phone_key = $3`, `false, false, true, false, NULL, NULL`) + `
+			UNION ALL SELECT x.* FROM unnest($4::text[]) AS n(key) CROSS JOIN LATERAL (
+				` + branch(`k.caller_key <> '' AND k.caller_key = n.key`, `false, false, false, true, NULL::text, NULL::text`) + `
+				UNION ALL ` + branch(`k.victim_key <> '' AND k.victim_key = n.key`, `false, false, false, true, n.key, NULL`) + `
+				UNION ALL ` + branch(`k.suspect_key <> '' AND k.suspect_key = n.key`, `false, false, false, true, NULL, n.key`) + `) x
+		),
+		m AS (
+			SELECT incident_id, received_at, bool_or(flat) AS flat, bool_or(building) AS building, bool_or(phone) AS phone,
+				bool_or(name) AS name, array_agg(victim) FILTER (WHERE victim IS NOT NULL) AS victim,
+				array_agg(suspect) FILTER (WHERE suspect IS NOT NULL) AS suspect
+			FROM hit GROUP BY incident_id, received_at
+			ORDER BY received_at DESC, incident_id DESC LIMIT $13)
+		SELECT i.id, i.number, i.received_at, t.name, i.priority, coalesce(dp.name, ''), t.names, coalesce(dp.names, '{}'),
+			coalesce(i.weapons, false), i.high_danger, i.cleared_at IS NULL, i.district_id, coalesce(d.name, ''), i.settlement_id,
+			i.latitude, i.longitude, i.created_by, i.address_confidential,
+			CASE WHEN $14 THEN ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = i.id AND iu.released_at IS NULL) END,
+			m.flat, m.building, m.phone, m.name,
+			coalesce(
+				($5 <> '' AND $6::int IS NOT NULL AND (($5 = ANY(m.victim) AND abs(i.victim_age + age_years(i.received_at, $9) - $6) <= $10)
+					OR ($5 = ANY(m.suspect) AND abs(i.suspect_age + age_years(i.received_at, $9) - $6) <= $10)))
+				OR ($7 <> '' AND $8::int IS NOT NULL AND (($7 = ANY(m.victim) AND abs(i.victim_age + age_years(i.received_at, $9) - $8) <= $10)
+					OR ($7 = ANY(m.suspect) AND abs(i.suspect_age + age_years(i.received_at, $9) - $8) <= $10))), false)
+		FROM m JOIN incidents i ON i.id = m.incident_id
+			JOIN incident_types t ON t.id = i.type_id LEFT JOIN dispositions dp ON dp.id = i.disposition_id
+			LEFT JOIN districts d ON d.id = i.district_id
+		ORDER BY m.received_at DESC, m.incident_id DESC`
 }()
 
 func ageRef(before time.Time) time.Time {
@@ -195,9 +206,10 @@ func (db *DB) MatchFactsOf(ctx context.Context, ids []int64) (map[int64]MatchFac
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := db.Pool.Query(ctx, `SELECT id, address_key, building_key, phone_key, caller_key, victim_key, suspect_key,
-			victim_age, suspect_age, received_at, high_danger, coalesce(weapons, false), coalesce(children_present, false)
-		FROM incidents WHERE id = ANY($1)`, ids)
+	rows, err := db.Pool.Query(ctx, `SELECT i.id, coalesce(k.address_key, ''), coalesce(k.building_key, ''),
+			coalesce(k.phone_key, ''), coalesce(k.caller_key, ''), coalesce(k.victim_key, ''), coalesce(k.suspect_key, ''),
+			i.victim_age, i.suspect_age, i.received_at, i.high_danger, coalesce(i.weapons, false), coalesce(i.children_present, false)
+		FROM incidents i LEFT JOIN incident_keys k ON k.incident_id = i.id WHERE i.id = ANY($1)`, ids)
 	if err != nil {
 		return nil, mapErr(err, "")
 	}
@@ -299,19 +311,36 @@ const MatchKeysVersionKey = "match_keys_version"
 // time.
 const recomputeBatch = 200_000
 
+// KeyIndexes are the indexes on incident_keys RecomputeKeys drops and
+// builds again (migration 0022 makes them): every one but its primary key.
+var KeyIndexes = []string{"incident_keys_address_idx", "incident_keys_building_idx", "incident_keys_phone_idx",
+	"incident_keys_caller_idx", "incident_keys_victim_idx", "incident_keys_suspect_idx"}
+
 // RecomputeKeys recomputes the history keys of every incident, protection
 // order and added call under the rules set by SetMatchRules, unless they
 // were computed under them already (app_settings MatchKeysVersionKey); it
 // returns how many incidents it keyed (0 when nothing was to do).
-//
-// Fast for ten million rows: the incidents are read in id order in
-// batches and their keys copied (COPY) into a temporary table, then one
-// UPDATE ... FROM writes those that changed, with the rollup triggers left
-// out (session_replication_role replica, where the role may: keys are not
-// in any rollup) and the key indexes built again afterwards rather than
-// updated row by row. Writers to incidents wait until it commits.
 func (db *DB) RecomputeKeys(ctx context.Context) (n int64, err error) {
-	version := db.rules.Version()
+	return db.RecomputeKeysWith(ctx, db.rules.Version(), db.rules.Keys)
+}
+
+// RecomputeKeysWith is RecomputeKeys with the incidents keyed by keys and
+// the result recorded as computed under version (the orders and added
+// calls are keyed by the rules set by SetMatchRules). The benchmark times
+// a change of every key with it.
+//
+// Fast for ten million rows, whether every key changes or none: the keys
+// live in incident_keys, a narrow table of their own (migration 0022),
+// which is emptied (TRUNCATE: a new file, the old one dropped at commit)
+// with its key indexes dropped; the incidents are read in id order in
+// batches and their keys copied into it (COPY FREEZE: no vacuum needed
+// after), with its foreign-key check and triggers left out
+// (session_replication_role replica, where the role may: every row comes
+// from an incident read under the lock), and the key indexes are built
+// once at the end. No row of incidents is written, so
+// none of its indexes is touched. Writers to incidents wait until it
+// commits; history lookups (incident_keys) too.
+func (db *DB) RecomputeKeysWith(ctx context.Context, version string, keys func(address, phone, caller, victim, suspect string) match.Keys) (n int64, err error) {
 	var stored string
 	err = db.Pool.QueryRow(ctx, `SELECT value FROM app_settings WHERE key = $1`, MatchKeysVersionKey).Scan(&stored)
 	if err == nil && stored == version {
@@ -326,6 +355,7 @@ func (db *DB) RecomputeKeys(ctx context.Context) (n int64, err error) {
 	}
 	defer conn.Release()
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		n = 0
 		if _, err := tx.Exec(ctx, `LOCK TABLE incidents IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 			return err
 		}
@@ -333,40 +363,6 @@ func (db *DB) RecomputeKeys(ctx context.Context) (n int64, err error) {
 		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT value FROM app_settings WHERE key = $1), '')`,
 			MatchKeysVersionKey).Scan(&stored); err != nil || stored == version {
 			return err
-		}
-		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE new_keys (id bigint, flat text, building text, phone text, caller text,
-			victim text, suspect text) ON COMMIT DROP`); err != nil {
-			return err
-		}
-		var last int64
-		for {
-			rows, err := tx.Query(ctx, `SELECT id, address, caller_phone, caller_name, victim_name, suspect_name FROM incidents
-				WHERE id > $1 ORDER BY id LIMIT $2`, last, recomputeBatch)
-			if err != nil {
-				return err
-			}
-			var batch [][]any
-			var id int64
-			var address, phone, caller, victim, suspect string
-			if _, err := pgx.ForEachRow(rows, []any{&id, &address, &phone, &caller, &victim, &suspect}, func() error {
-				k := db.rules.Keys(address, phone, caller, victim, suspect)
-				batch = append(batch, []any{id, k.Flat, k.Building, k.Phone, k.Caller, k.Victim, k.Suspect})
-				last = id
-				return nil
-			}); err != nil {
-				return err
-			}
-			if len(batch) == 0 {
-				break
-			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"new_keys"}, []string{"id", "flat", "building", "phone", "caller",
-				"victim", "suspect"}, pgx.CopyFromRows(batch)); err != nil {
-				return err
-			}
-			n += int64(len(batch))
-			if len(batch) < recomputeBatch {
-				break
-			}
 		}
 		if _, err := tx.Exec(ctx, `SAVEPOINT replica`); err != nil {
 			return err
@@ -383,11 +379,9 @@ func (db *DB) RecomputeKeys(ctx context.Context) (n int64, err error) {
 		}
 		// The key indexes are built again once rather than updated for
 		// every row.
-		keyIndexes := []string{"incidents_address_key_idx", "incidents_building_key_idx", "incidents_phone_key_idx",
-			"incidents_caller_key_idx", "incidents_victim_key_idx", "incidents_suspect_key_idx"}
 		defs := map[string]string{}
 		rows, err := tx.Query(ctx, `SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_class c
-			WHERE c.relkind = 'i' AND c.relname = ANY($1)`, keyIndexes)
+			WHERE c.relkind = 'i' AND c.relname = ANY($1)`, KeyIndexes)
 		if err != nil {
 			return err
 		}
@@ -400,14 +394,54 @@ func (db *DB) RecomputeKeys(ctx context.Context) (n int64, err error) {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE incidents i SET address_key = k.flat, building_key = k.building, phone_key = k.phone,
-				caller_key = k.caller, victim_key = k.victim, suspect_key = k.suspect
-			FROM new_keys k
-			WHERE i.id = k.id AND (i.address_key, i.building_key, i.phone_key, i.caller_key, i.victim_key, i.suspect_key)
-				IS DISTINCT FROM (k.flat, k.building, k.phone, k.caller, k.victim, k.suspect)`); err != nil {
+		if _, err := tx.Exec(ctx, `TRUNCATE incident_keys`); err != nil {
 			return err
 		}
-		for _, name := range keyIndexes {
+		// COPY FREEZE (allowed into a table emptied in this transaction)
+		// writes the rows frozen and their pages all-visible, so that the
+		// lookup's index-only scans need no vacuum first.
+		copySQL := `COPY incident_keys (` + strings.Join(keyColumns, ", ") + `) FROM STDIN WITH (FREEZE)`
+		var last int64
+		var buf bytes.Buffer
+		for {
+			rows, err := tx.Query(ctx, `SELECT id, received_at, address, caller_phone, caller_name, victim_name, suspect_name
+				FROM incidents WHERE id > $1 ORDER BY id LIMIT $2`, last, recomputeBatch)
+			if err != nil {
+				return err
+			}
+			buf.Reset()
+			count := 0
+			var id int64
+			var received time.Time
+			var address, phone, caller, victim, suspect string
+			if _, err := pgx.ForEachRow(rows, []any{&id, &received, &address, &phone, &caller, &victim, &suspect}, func() error {
+				k := keys(address, phone, caller, victim, suspect)
+				buf.WriteString(strconv.FormatInt(id, 10))
+				buf.WriteByte('\t')
+				buf.WriteString(received.UTC().Format("2006-01-02 15:04:05.999999+00"))
+				for _, v := range []string{k.Flat, k.Building, k.Phone, k.Caller, k.Victim, k.Suspect} {
+					buf.WriteByte('\t')
+					copyText(&buf, v)
+				}
+				buf.WriteByte('\n')
+				count++
+				last = id
+				return nil
+			}); err != nil {
+				return err
+			}
+			if count == 0 {
+				break
+			}
+			if _, err := tx.Conn().PgConn().CopyFrom(ctx, &buf, copySQL); err != nil {
+				return err
+			}
+			n += int64(count)
+			if count < recomputeBatch {
+				break
+			}
+		}
+		for _, name := range KeyIndexes {
 			if def, ok := defs[name]; ok {
 				if _, err := tx.Exec(ctx, def); err != nil {
 					return err
@@ -425,9 +459,37 @@ func (db *DB) RecomputeKeys(ctx context.Context) (n int64, err error) {
 		return n, mapErr(fmt.Errorf("recompute history keys: %w", err), "")
 	}
 	if n > 0 {
-		_, err = db.Pool.Exec(ctx, `ANALYZE incidents`)
+		_, err = db.Pool.Exec(ctx, `ANALYZE incident_keys`)
 	}
 	return n, mapErr(err, "")
+}
+
+// keyColumns are the columns of incident_keys, in the order the bulk
+// writers and RecomputeKeys copy them.
+var keyColumns = []string{"incident_id", "received_at", "address_key", "building_key", "phone_key", "caller_key",
+	"victim_key", "suspect_key"}
+
+// copyText writes v as a field of COPY's text format.
+func copyText(b *bytes.Buffer, v string) {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\\':
+			b.WriteString(`\\`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+}
+
+// keyRow is an incident's row of incident_keys, in keyColumns' order.
+func keyRow(id int64, received time.Time, k match.Keys) []any {
+	return []any{id, received, k.Flat, k.Building, k.Phone, k.Caller, k.Victim, k.Suspect}
 }
 
 // recomputeOrderKeys keys the protection orders and added calls again

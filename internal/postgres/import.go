@@ -346,8 +346,7 @@ func (s *importSink) number(ctx context.Context, y int) (string, error) {
 // importColumns are the incident columns an import fills, in the order of
 // the values Store copies.
 var importColumns = []string{"number", "source", "external_id", "received_at", "dispatched_at", "en_route_at",
-	"on_scene_at", "cleared_at", "type_id", "priority", "disposition_id", "district_id", "address", "address_key",
-	"created_by", "building_key"}
+	"on_scene_at", "cleared_at", "type_id", "priority", "disposition_id", "district_id", "address", "created_by"}
 
 // Store copies the rows whose external ids are new into incidents.
 func (s *importSink) Store(ctx context.Context, rows []importer.Row, inserted []bool) error {
@@ -435,14 +434,44 @@ func (s *importSink) Store(ctx context.Context, rows []importer.Row, inserted []
 		vals[3], vals[4], vals[5], vals[6], vals[7] = row.Times[importer.Received], stamp(importer.Dispatched),
 			stamp(importer.EnRoute), stamp(importer.OnScene), stamp(importer.Cleared)
 		vals[8], vals[9], vals[10], vals[11] = v.typeID, v.priority, v.dispositionID, v.districtID
-		// The same matching keys as intake computes, so that the history
-		// lookup finds imported incidents at the flat and building too.
-		flat, building := match.Address(row.Address)
-		vals[12], vals[13], vals[14], vals[15] = row.Address, flat, s.by, building
+		vals[12], vals[13] = row.Address, s.by
 		return vals, nil
 	}))
 	if err == nil && copied != int64(n) {
 		err = fmt.Errorf("import: copied %d incidents, expected %d", copied, n)
 	}
+	if err != nil {
+		return err
+	}
+	// The same matching keys as intake computes, so that the history
+	// lookup finds imported incidents at the flat and building too.
+	s.ids = s.ids[:0]
+	for i := range rows {
+		if inserted[i] {
+			s.ids = append(s.ids, rows[i].ExternalID)
+		}
+	}
+	r, err = s.tx.Query(ctx, `SELECT external_id, id, received_at FROM incidents WHERE source = 'import' AND external_id = ANY($1)`, s.ids)
+	if err != nil {
+		return err
+	}
+	type stored struct {
+		id       int64
+		received time.Time
+	}
+	byExt := make(map[string]stored, n)
+	var st stored
+	if _, err := pgx.ForEachRow(r, []any{&ext, &st.id, &st.received}, func() error { byExt[ext] = st; return nil }); err != nil {
+		return err
+	}
+	keys := make([][]any, 0, n)
+	for i := range rows {
+		if inserted[i] {
+			st := byExt[rows[i].ExternalID]
+			flat, building := match.Address(rows[i].Address)
+			keys = append(keys, keyRow(st.id, st.received, match.Keys{Flat: flat, Building: building}))
+		}
+	}
+	_, err = s.tx.CopyFrom(ctx, pgx.Identifier{"incident_keys"}, keyColumns, pgx.CopyFromRows(keys))
 	return err
 }

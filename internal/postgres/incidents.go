@@ -49,25 +49,29 @@ func (db *DB) CreateIncident(ctx context.Context, n incident.New, loc *time.Loca
 			return err
 		}
 		year := n.ReceivedAt.In(loc).Year()
-		err := tx.QueryRow(ctx, `INSERT INTO incidents (
+		// The incident and its history keys (incident_keys) in one statement.
+		err := tx.QueryRow(ctx, `WITH ins AS (INSERT INTO incidents (
 				number, idempotency_key, source, received_at, received_manual,
 				type_id, priority, district_id, settlement_id, address, location_notes, latitude, longitude,
 				caller_name, caller_phone, caller_relation, caller_safe_to_call, caller_anonymous, caller_language,
 				weapons, children_present, injuries,
-				victim_name, victim_sex, victim_age, suspect_name, suspect_sex, suspect_age, relationship, narrative,
-				address_key, phone_key, caller_key, victim_key, suspect_key, created_by, building_key)
+				victim_name, victim_sex, victim_age, suspect_name, suspect_sex, suspect_age, relationship, narrative, created_by)
 			VALUES ('DV-' || lpad($1::text, 4, '0') || '-' || (SELECT lpad(n::text, greatest(6, length(n::text)), '0')
 					FROM nextval('incident_number_seq') AS n),
 				$2, 'intake', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-				$22, nullif($23, ''), $24, $25, nullif($26, ''), $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)
+				$22, nullif($23, ''), $24, $25, nullif($26, ''), $27, $28, $29, $30)
 			ON CONFLICT (idempotency_key) DO NOTHING
-			RETURNING id, number`,
+			RETURNING id, number, received_at),
+			k AS (INSERT INTO incident_keys (incident_id, received_at, address_key, building_key, phone_key, caller_key, victim_key,
+				suspect_key)
+				SELECT id, received_at, $31, $32, $33, $34, $35, $36 FROM ins)
+			SELECT id, number FROM ins`,
 			strconv.Itoa(year), n.Key, n.ReceivedAt, n.ReceivedManual,
 			n.TypeID, n.Priority, n.DistrictID, n.SettlementID, n.Address, n.LocationNotes, n.Latitude, n.Longitude,
 			n.Caller.Name, n.Caller.Phone, n.Caller.Relation, n.Caller.SafeToCall, n.Caller.Anonymous, n.Caller.Language,
 			n.Weapons, n.ChildrenPresent, n.Injuries,
 			n.Victim.Name, n.Victim.Sex, n.Victim.Age, n.Suspect.Name, n.Suspect.Sex, n.Suspect.Age, n.Relationship, n.Narrative,
-			n.Keys.Flat, n.Keys.Phone, n.Keys.Caller, n.Keys.Victim, n.Keys.Suspect, nullID(by.UserID), n.Keys.Building,
+			nullID(by.UserID), n.Keys.Flat, n.Keys.Building, n.Keys.Phone, n.Keys.Caller, n.Keys.Victim, n.Keys.Suspect,
 		).Scan(&id, &number)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Another submission with this key committed first.

@@ -82,17 +82,17 @@ func (db *DB) PersonCandidates(ctx context.Context, q PersonQuery) ([]PersonCand
 			ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = i.id),
 			(SELECT count(*) FROM incident_persons x WHERE x.person_id = ip.person_id AND x.role = $6),
 			coalesce($2::int IS NOT NULL AND abs(i.`+ageCol+` + age_years(i.received_at, $7) - $2) <= $8, false),
-			($5 <> '' AND i.phone_key = $5), ($3 <> '' AND i.address_key = $3), ($4 <> '' AND i.building_key = $4)
-		FROM incidents i
+			($5 <> '' AND k.phone_key = $5), ($3 <> '' AND k.address_key = $3), ($4 <> '' AND k.building_key = $4)
+		FROM incident_keys k JOIN incidents i ON i.id = k.incident_id
 		LEFT JOIN incident_persons ip ON ip.incident_id = i.id AND ip.role = $6
-		WHERE i.`+col+` = $1 AND i.id <> $9 AND i.received_at < $7
+		WHERE k.`+col+` <> '' AND k.`+col+` = $1 AND k.incident_id <> $9 AND k.received_at < $7
 			AND (($2::int IS NOT NULL AND abs(i.`+ageCol+` + age_years(i.received_at, $7) - $2) <= $8)
-				OR ($5 <> '' AND i.phone_key = $5) OR ($3 <> '' AND i.address_key = $3) OR ($4 <> '' AND i.building_key = $4))
+				OR ($5 <> '' AND k.phone_key = $5) OR ($3 <> '' AND k.address_key = $3) OR ($4 <> '' AND k.building_key = $4))
 			AND NOT EXISTS (SELECT 1 FROM person_link_decisions d WHERE d.decision = 'rejected' AND d.role = $6
 				AND ((d.incident_id = $9 AND d.other_incident_id = i.id) OR (d.incident_id = i.id AND d.other_incident_id = $9)))
 			AND NOT EXISTS (SELECT 1 FROM person_link_decisions d WHERE d.decision = 'undone' AND d.role = $6
 				AND d.incident_id = $9 AND d.person_id = ip.person_id)
-		ORDER BY i.received_at DESC, i.id DESC LIMIT $10`, pgx.QueryExecModeExec,
+		ORDER BY k.received_at DESC, k.incident_id DESC LIMIT $10`, pgx.QueryExecModeExec,
 		q.NameKey, q.Age, q.Flat, q.Building, q.Phone, q.Role, before, match.AgeSlack, q.Exclude, MaxPersonCandidates)
 	if err != nil {
 		return nil, mapErr(err, "")
@@ -413,8 +413,9 @@ func (db *DB) RepeatCounts(ctx context.Context, q RepeatQuery) (Repeat, error) {
 			JOIN incidents i ON i.id = x.incident_id
 			WHERE i.received_at < $3 AND i.id <> $4),
 		f AS (
-			SELECT i.id, i.number, i.received_at FROM incidents i
-			WHERE $2 <> '' AND i.address_key = $2 AND i.received_at < $3 AND i.id <> $4 AND ($5 OR NOT i.address_confidential)),
+			SELECT i.id, i.number, i.received_at FROM incident_keys k JOIN incidents i ON i.id = k.incident_id
+			WHERE $2 <> '' AND k.address_key <> '' AND k.address_key = $2 AND k.received_at < $3 AND k.incident_id <> $4
+				AND ($5 OR NOT i.address_confidential)),
 		last AS (
 			SELECT x.id, x.number, x.received_at FROM (
 				SELECT *, 0 AS o FROM v UNION ALL SELECT *, 1 FROM f WHERE NOT EXISTS (SELECT 1 FROM v)) x
@@ -667,10 +668,10 @@ func incidentIDs(ids []int64) []int64 {
 // victim has the same name at the same flat (a strong match), oldest
 // incident first in each group, at most limit groups, largest first.
 func (db *DB) RepeatHouseholds(ctx context.Context, limit int) ([][]int64, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT array_agg(id ORDER BY received_at, id) FROM incidents
+	rows, err := db.Pool.Query(ctx, `SELECT array_agg(incident_id ORDER BY received_at, incident_id) FROM incident_keys
 		WHERE victim_key LIKE '% %' AND address_key <> ''
 		GROUP BY victim_key, address_key HAVING count(*) >= 2
-		ORDER BY count(*) DESC, min(id) LIMIT $1`, limit)
+		ORDER BY count(*) DESC, min(incident_id) LIMIT $1`, limit)
 	if err != nil {
 		return nil, mapErr(err, "")
 	}

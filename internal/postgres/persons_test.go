@@ -17,8 +17,8 @@ import (
 func (f *fixture) victimQuery(t *testing.T, id int64) postgres.PersonQuery {
 	t.Helper()
 	q := postgres.PersonQuery{Role: postgres.RoleVictim, Exclude: id}
-	must(t, f.db.Pool.QueryRow(context.Background(), `SELECT victim_key, victim_age, address_key, building_key, phone_key, received_at
-		FROM incidents WHERE id = $1`, id).Scan(&q.NameKey, &q.Age, &q.Flat, &q.Building, &q.Phone, &q.Before))
+	must(t, f.db.Pool.QueryRow(context.Background(), `SELECT k.victim_key, i.victim_age, k.address_key, k.building_key, k.phone_key, i.received_at
+		FROM incidents i JOIN incident_keys k ON k.incident_id = i.id WHERE i.id = $1`, id).Scan(&q.NameKey, &q.Age, &q.Flat, &q.Building, &q.Phone, &q.Before))
 	return q
 }
 
@@ -219,7 +219,7 @@ func TestRepeatCountsMatchReference(t *testing.T) {
 			continue
 		}
 		var same bool
-		must(t, f.db.Pool.QueryRow(ctx, `SELECT x.victim_key = y.victim_key FROM incidents x, incidents y WHERE x.id = $1 AND y.id = $2`,
+		must(t, f.db.Pool.QueryRow(ctx, `SELECT x.victim_key = y.victim_key FROM incident_keys x, incident_keys y WHERE x.incident_id = $1 AND y.incident_id = $2`,
 			a, b).Scan(&same))
 		if same {
 			_, err := f.db.ConfirmPerson(ctx, a, postgres.RoleVictim, b, f.actor)
@@ -248,7 +248,7 @@ func TestRepeatCountsMatchReference(t *testing.T) {
 		person := f.personOf(t, id)
 		var flat string
 		var at time.Time
-		must(t, f.db.Pool.QueryRow(ctx, `SELECT address_key, received_at FROM incidents WHERE id = $1`, id).Scan(&flat, &at))
+		must(t, f.db.Pool.QueryRow(ctx, `SELECT k.address_key, i.received_at FROM incidents i JOIN incident_keys k ON k.incident_id = i.id WHERE i.id = $1`, id).Scan(&flat, &at))
 		got, err := f.db.RepeatCounts(ctx, postgres.RepeatQuery{Person: person, Flat: flat, Before: at, Exclude: id, Confidential: true})
 		must(t, err)
 		var want postgres.Repeat
@@ -262,8 +262,9 @@ func TestRepeatCountsMatchReference(t *testing.T) {
 				(SELECT count(*) FROM incident_persons a JOIN incident_persons b ON a.person_id = b.person_id AND b.role = 'victim'
 					JOIN incidents x ON x.id = a.incident_id JOIN incidents y ON y.id = b.incident_id
 					WHERE a.incident_id = $1 AND a.role = 'victim' AND y.received_at < x.received_at),
-				(SELECT count(*) FROM incidents x JOIN incidents y ON y.address_key = x.address_key AND y.id <> x.id
-					WHERE x.id = $1 AND x.address_key <> '' AND y.received_at < x.received_at
+				(SELECT count(*) FROM incident_keys xk JOIN incident_keys yk ON yk.address_key = xk.address_key
+					JOIN incidents x ON x.id = xk.incident_id JOIN incidents y ON y.id = yk.incident_id AND y.id <> x.id
+					WHERE x.id = $1 AND xk.address_key <> '' AND y.received_at < x.received_at
 						AND x.received_at - y.received_at <= interval '365 days'),
 				(SELECT count(*) FROM referrals r WHERE r.closed_at IS NULL AND r.incident_id IN (
 					SELECT b.incident_id FROM incident_persons a JOIN incident_persons b ON a.person_id = b.person_id AND b.role = 'victim'

@@ -55,7 +55,7 @@ func TestRepeatRatesMatchReference(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		a, b := ids[rng.IntN(len(ids))], ids[rng.IntN(len(ids))]
 		var same bool
-		must(t, f.db.Pool.QueryRow(ctx, `SELECT x.victim_key = y.victim_key FROM incidents x, incidents y WHERE x.id = $1 AND y.id = $2`,
+		must(t, f.db.Pool.QueryRow(ctx, `SELECT x.victim_key = y.victim_key FROM incident_keys x, incident_keys y WHERE x.incident_id = $1 AND y.incident_id = $2`,
 			a, b).Scan(&same))
 		if same && a != b {
 			_, err := f.db.ConfirmPerson(ctx, a, postgres.RoleVictim, b, f.actor)

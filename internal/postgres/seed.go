@@ -14,7 +14,6 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/incident"
-	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 )
 
@@ -350,7 +349,6 @@ var incidentCopyColumns = []string{
 	"weapons", "children_present", "injuries",
 	"victim_name", "victim_sex", "victim_age", "suspect_name", "suspect_sex", "suspect_age",
 	"relationship", "narrative", "high_danger", "created_by", "created_at", "updated_at",
-	"address_key", "phone_key", "caller_key", "victim_key", "suspect_key", "building_key",
 }
 
 func nullText(s string) *string {
@@ -360,16 +358,13 @@ func nullText(s string) *string {
 	return &s
 }
 
-func seedIncidentRow(rules match.Rules, in *SeedIncident, number string) []any {
+func seedIncidentRow(in *SeedIncident, number string) []any {
 	updated := in.ReceivedAt
 	for _, t := range []*time.Time{in.DispatchedAt, in.EnRouteAt, in.OnSceneAt, in.ClearedAt} {
 		if t != nil && t.After(updated) {
 			updated = *t
 		}
 	}
-	// The same matching keys as intake computes, so that the history lookup
-	// finds seeded incidents too.
-	k := incident.KeysOf(rules, in.Address, in.CallerPhone, in.CallerName, in.VictimName, in.SuspectName)
 	return []any{
 		number, "seed", in.ExternalID,
 		in.ReceivedAt, in.DispatchedAt, in.EnRouteAt, in.OnSceneAt, in.ClearedAt,
@@ -379,7 +374,6 @@ func seedIncidentRow(rules match.Rules, in *SeedIncident, number string) []any {
 		in.Weapons, in.ChildrenPresent, in.Injuries,
 		in.VictimName, nullText(in.VictimSex), in.VictimAge, in.SuspectName, nullText(in.SuspectSex), in.SuspectAge,
 		in.Relationship, in.Narrative, in.HighDanger, in.CreatedBy, in.ReceivedAt, updated,
-		k.Flat, k.Phone, k.Caller, k.Victim, k.Suspect, k.Building,
 	}
 }
 
@@ -431,7 +425,7 @@ func (db *DB) SeedIncidents(ctx context.Context, b SeedBatch, incs []SeedInciden
 		n, err := tx.CopyFrom(ctx, pgx.Identifier{"incidents"}, incidentCopyColumns,
 			pgx.CopyFromSlice(len(order), func(k int) ([]any, error) {
 				in := &incs[order[k]]
-				return seedIncidentRow(db.rules, in, fmt.Sprintf("DV-%04d-%06d", in.NumberYear, seqs[k])), nil
+				return seedIncidentRow(in, fmt.Sprintf("DV-%04d-%06d", in.NumberYear, seqs[k])), nil
 			}))
 		if err != nil {
 			return err
@@ -449,11 +443,15 @@ func (db *DB) SeedIncidents(ctx context.Context, b SeedBatch, incs []SeedInciden
 			return err
 		}
 
-		var units, events [][]any
+		var keys, units, events [][]any
 		statuses := map[int64]refdata.UnitStatus{}
 		for _, k := range order {
 			in := &incs[k]
 			id := ids[in.ExternalID]
+			// The same matching keys as intake computes, so that the
+			// history lookup finds seeded incidents too.
+			keys = append(keys, keyRow(id, in.ReceivedAt,
+				incident.KeysOf(db.rules, in.Address, in.CallerPhone, in.CallerName, in.VictimName, in.SuspectName)))
 			for _, a := range in.Units {
 				units = append(units, []any{id, a.UnitID, a.AssignedAt, a.ReleasedAt, a.AssignedBy})
 				if a.UnitStatus != "" {
@@ -469,6 +467,9 @@ func (db *DB) SeedIncidents(ctx context.Context, b SeedBatch, incs []SeedInciden
 				}
 				events = append(events, []any{id, e.At, e.UserID, e.Kind, string(data)})
 			}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"incident_keys"}, keyColumns, pgx.CopyFromRows(keys)); err != nil {
+			return err
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"incident_units"},
 			[]string{"incident_id", "unit_id", "assigned_at", "released_at", "assigned_by"}, pgx.CopyFromRows(units)); err != nil {
@@ -495,7 +496,7 @@ func (db *DB) SeedIncidents(ctx context.Context, b SeedBatch, incs []SeedInciden
 	if inserted > 1000 {
 		// Fresh statistics, so that the first reports plan well before
 		// autovacuum gets round to it.
-		if _, err := db.Pool.Exec(ctx, `ANALYZE incidents, incident_units, incident_events`); err != nil {
+		if _, err := db.Pool.Exec(ctx, `ANALYZE incidents, incident_keys, incident_units, incident_events`); err != nil {
 			return inserted, mapErr(err, "")
 		}
 	}

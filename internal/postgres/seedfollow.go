@@ -49,12 +49,12 @@ func (db *DB) SeedFollowThrough(ctx context.Context, now time.Time, loc *time.Lo
 		// (the demo orders are issued 30 to 100 hours before now).
 		pickSQL := `SELECT i.id, i.district_id, coalesce(nullif(i.victim_name, ''), 'not recorded'),
 				coalesce(nullif(i.suspect_name, ''), 'not recorded'), i.address,
-				i.address_key, i.victim_key, i.suspect_key,
+				k.address_key, k.victim_key, k.suspect_key,
 				coalesce((SELECT u.unit_id FROM users u WHERE u.role = 'officer' AND u.district_id = i.district_id
 					AND u.unit_id IS NOT NULL ORDER BY u.id LIMIT 1),
 					(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = i.id ORDER BY iu.assigned_at LIMIT 1)),
 				row_number() OVER (PARTITION BY i.district_id ORDER BY i.received_at, i.id)
-			FROM incidents i JOIN incident_types t ON t.id = i.type_id
+			FROM incidents i JOIN incident_keys k ON k.incident_id = i.id JOIN incident_types t ON t.id = i.type_id
 			WHERE i.source = 'seed' AND t.is_dv AND i.district_id IS NOT NULL AND %s
 			ORDER BY i.district_id, i.received_at, i.id`
 		var picks []pick

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,10 +47,10 @@ type ScaleIncident struct {
 	HighDanger      bool
 }
 
-var scaleColumns = []string{"number", "source", "external_id", "received_at", "dispatched_at", "en_route_at", "on_scene_at",
+var scaleColumns = []string{"id", "number", "source", "external_id", "received_at", "dispatched_at", "en_route_at", "on_scene_at",
 	"cleared_at", "type_id", "priority", "disposition_id", "district_id", "settlement_id", "address", "latitude", "longitude",
 	"caller_language", "weapons", "children_present", "injuries", "victim_sex", "victim_age", "high_danger",
-	"created_at", "updated_at", "address_key", "building_key"}
+	"created_at", "updated_at"}
 
 // SeedScale copies the incidents next yields into incidents with COPY, in
 // one transaction per batch rows (so a long load shows progress and an
@@ -96,11 +97,24 @@ func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident
 					return err
 				}
 			}
+			// The batch's ids are taken first (those left unused at the
+			// end are a gap), so that its keys are copied with them.
+			rows, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('incidents', 'id')) FROM generate_series(1, $1)`, batch)
+			if err != nil {
+				return err
+			}
+			ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+			if err != nil {
+				return err
+			}
+			slices.Sort(ids)
+			keys := make([][]any, 0, batch)
 			n := 0
 			copied, err := tx.CopyFrom(ctx, pgx.Identifier{"incidents"}, scaleColumns, pgx.CopyFromFunc(func() ([]any, error) {
 				if !more || n >= batch {
 					return nil, nil
 				}
+				id := ids[n]
 				n++
 				updated := in.ReceivedAt
 				for _, t := range []*time.Time{in.DispatchedAt, in.EnRouteAt, in.OnSceneAt, in.ClearedAt} {
@@ -108,16 +122,17 @@ func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident
 						updated = *t
 					}
 				}
-				vals[0], vals[1], vals[2] = in.Number, "seed", in.ExternalID
-				vals[3], vals[4], vals[5], vals[6], vals[7] = in.ReceivedAt, in.DispatchedAt, in.EnRouteAt, in.OnSceneAt, in.ClearedAt
-				vals[8], vals[9], vals[10], vals[11], vals[12] = in.TypeID, in.Priority, in.DispositionID, in.DistrictID, in.SettlementID
-				vals[13], vals[14], vals[15] = in.Address, in.Latitude, in.Longitude
-				vals[16], vals[17], vals[18], vals[19] = in.CallerLanguage, in.Weapons, in.ChildrenPresent, in.Injuries
-				vals[20], vals[21], vals[22] = nullText(in.VictimSex), in.VictimAge, in.HighDanger
-				vals[23], vals[24] = in.ReceivedAt, updated
+				vals[0], vals[1], vals[2], vals[3] = id, in.Number, "seed", in.ExternalID
+				vals[4], vals[5], vals[6], vals[7], vals[8] = in.ReceivedAt, in.DispatchedAt, in.EnRouteAt, in.OnSceneAt, in.ClearedAt
+				vals[9], vals[10], vals[11], vals[12], vals[13] = in.TypeID, in.Priority, in.DispositionID, in.DistrictID, in.SettlementID
+				vals[14], vals[15], vals[16] = in.Address, in.Latitude, in.Longitude
+				vals[17], vals[18], vals[19], vals[20] = in.CallerLanguage, in.Weapons, in.ChildrenPresent, in.Injuries
+				vals[21], vals[22], vals[23] = nullText(in.VictimSex), in.VictimAge, in.HighDanger
+				vals[24], vals[25] = in.ReceivedAt, updated
 				// The history lookup finds load-test incidents by their
 				// flat and building (they have no phones or names).
-				vals[25], vals[26] = match.Address(in.Address)
+				flat, building := match.Address(in.Address)
+				keys = append(keys, keyRow(id, in.ReceivedAt, match.Keys{Flat: flat, Building: building}))
 				// The values are copied into the COPY buffer before the
 				// next call, so in can be reused.
 				row := vals
@@ -126,6 +141,10 @@ func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident
 				return row, nil
 			}))
 			total += copied
+			if err != nil {
+				return err
+			}
+			_, err = tx.CopyFrom(ctx, pgx.Identifier{"incident_keys"}, keyColumns, pgx.CopyFromRows(keys))
 			return err
 		})
 		if err != nil {
@@ -143,7 +162,8 @@ func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident
 // them again.
 const loadIndexesKey = "load_dropped_indexes"
 
-// dropLoadIndexes drops the indexes of incidents that back no constraint
+// dropLoadIndexes drops the indexes of incidents and of its history keys
+// (incident_keys) that back no constraint
 // when incidents is empty (a new database being loaded, not one in use),
 // recording their definitions first in the same transaction, so that a
 // load that dies half way has them made again by the next RestoreIndexes.
@@ -161,7 +181,7 @@ func (db *DB) dropLoadIndexes(ctx context.Context) error {
 			return err
 		}
 		rows, err := tx.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
-			WHERE i.indrelid = 'incidents'::regclass AND NOT i.indisunique AND NOT i.indisprimary
+			WHERE i.indrelid IN ('incidents'::regclass, 'incident_keys'::regclass) AND NOT i.indisunique AND NOT i.indisprimary
 				AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)
 			ORDER BY 1`)
 		if err != nil {
@@ -219,7 +239,7 @@ func (db *DB) RestoreIndexes(ctx context.Context) error {
 // Analyze refreshes the planner's statistics of incidents and vacuums the
 // rollups, whose fine rows a report then reads by index-only scans.
 func (db *DB) Analyze(ctx context.Context) error {
-	_, err := db.Pool.Exec(ctx, `ANALYZE incidents`)
+	_, err := db.Pool.Exec(ctx, `ANALYZE incidents, incident_keys`)
 	if err == nil {
 		_, err = db.Pool.Exec(ctx, `VACUUM (ANALYZE) rollup_cells, rollup_hist, rollup_fine, rollup_days, dash_cells, dash_hist, dash_fine, dash_days`)
 	}

@@ -3,7 +3,7 @@
 --
 -- 1. GET /incidents/new: the intake draft (postgres.DB.CreateDraft).
 -- 2. POST /incidents: postgres.DB.CreateIncident's transaction, statement
---    by statement: the incident, its first timeline event, the change
+--    by statement: the incident with its history keys, its first timeline event, the change
 --    notification, and the audit row appended to the hash chain under the
 --    advisory lock (postgres.appendAudit). The audit hash is computed here
 --    with sha256() rather than in Go.
@@ -14,22 +14,23 @@
 \set uid :uid0 + (:client_id % :nusers)
 INSERT INTO intake_drafts (user_id) VALUES (:uid) RETURNING key::text AS key, received_at \gset d_
 BEGIN;
-INSERT INTO incidents (
+WITH ins AS (INSERT INTO incidents (
 		number, idempotency_key, source, received_at, received_manual,
 		type_id, priority, district_id, settlement_id, address, location_notes, latitude, longitude,
 		caller_name, caller_phone, caller_relation, caller_safe_to_call, caller_anonymous, caller_language,
 		weapons, children_present, injuries,
-		victim_name, victim_sex, victim_age, suspect_name, suspect_sex, suspect_age, relationship, narrative,
-		address_key, building_key, phone_key, caller_key, victim_key, suspect_key, created_by)
+		victim_name, victim_sex, victim_age, suspect_name, suspect_sex, suspect_age, relationship, narrative, created_by)
 	VALUES ('DV-' || lpad(:year::text, 4, '0') || '-' || lpad(nextval('incident_number_seq')::text, 6, '0'),
 		:d_key::uuid, 'intake', :d_received_at::timestamptz, false,
 		:type, :priority, :district, NULL, :address, '', NULL, NULL,
 		:caller_name, :caller_phone, '', NULL, false, '',
 		true, NULL, NULL,
-		:victim_name, NULL, NULL, :suspect_name, NULL, NULL, '', :narrative,
-		:address_key, :building_key, :phone_key, :caller_key, :victim_key, :suspect_key, :uid)
+		:victim_name, NULL, NULL, :suspect_name, NULL, NULL, '', :narrative, :uid)
 	ON CONFLICT (idempotency_key) DO NOTHING
-	RETURNING id, number \gset i_
+	RETURNING id, number, received_at),
+	k AS (INSERT INTO incident_keys (incident_id, received_at, address_key, building_key, phone_key, caller_key, victim_key, suspect_key)
+		SELECT id, received_at, :address_key, :building_key, :phone_key, :caller_key, :victim_key, :suspect_key FROM ins)
+	SELECT id, number FROM ins \gset i_
 INSERT INTO incident_events (incident_id, at, user_id, kind, data)
 	VALUES (:i_id, now(), :uid, 'created', jsonb_build_object('priority', :priority::int, 'type_id', :type::bigint));
 SELECT pg_notify('dv_changes', 'incident:' || :i_id::text);
