@@ -110,7 +110,7 @@ func (db *DB) History(ctx context.Context, q incident.HistoryQuery) (priors []in
 // $13 how many matches at most, $14 whether to read the units on each.
 //
 // Each key's latest matches are read apart, each through its own
-// (key, received_at) index on incident_keys (migrations 0018, 0022), newest
+// (key, received_at) index on incident_keys (migrations 0018, 0025), newest
 // first and at most $13 of them, from the index alone (it carries the
 // incident's id: an index-only scan); the latest $13 of their union are the
 // latest $13 of all matches, and only those are joined to incidents. So a
@@ -312,7 +312,7 @@ const MatchKeysVersionKey = "match_keys_version"
 const recomputeBatch = 200_000
 
 // KeyIndexes are the indexes on incident_keys RecomputeKeys drops and
-// builds again (migration 0022 makes them): every one but its primary key.
+// builds again (migration 0025 makes them): every one but its primary key.
 var KeyIndexes = []string{"incident_keys_address_idx", "incident_keys_building_idx", "incident_keys_phone_idx",
 	"incident_keys_caller_idx", "incident_keys_victim_idx", "incident_keys_suspect_idx"}
 
@@ -330,7 +330,7 @@ func (db *DB) RecomputeKeys(ctx context.Context) (n int64, err error) {
 // a change of every key with it.
 //
 // Fast for ten million rows, whether every key changes or none: the keys
-// live in incident_keys, a narrow table of their own (migration 0022),
+// live in incident_keys, a narrow table of their own (migration 0025),
 // which is emptied (TRUNCATE: a new file, the old one dropped at commit)
 // with its key indexes dropped; the incidents are read in id order in
 // batches and their keys copied into it (COPY FREEZE: no vacuum needed

@@ -1,5 +1,5 @@
 -- The keys go back onto incidents (one UPDATE of every row: slow at
--- millions of incidents, like the recompute before 0022).
+-- millions of incidents, like the recompute before 0025).
 ALTER TABLE incidents ADD COLUMN address_key text NOT NULL DEFAULT '', ADD COLUMN phone_key text NOT NULL DEFAULT '',
     ADD COLUMN caller_key text NOT NULL DEFAULT '', ADD COLUMN victim_key text NOT NULL DEFAULT '',
     ADD COLUMN suspect_key text NOT NULL DEFAULT '', ADD COLUMN building_key text NOT NULL DEFAULT '';
