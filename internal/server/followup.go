@@ -97,6 +97,11 @@ func (s *Server) myWorkPage(w http.ResponseWriter, r *http.Request, status int, 
 		s.fail(w, r, err)
 		return
 	}
+	if refused != nil && !reasonShown(p.Rows, refused.task) {
+		// Its row is gone (closed meanwhile, past the first rows) or
+		// shows no rule to this viewer: the message goes on top.
+		p.Flash.Message += " " + refused.msg
+	}
 	s.render(w, r, status, web.MyWork(p))
 }
 
@@ -104,8 +109,9 @@ func (s *Server) myWorkPage(w http.ResponseWriter, r *http.Request, status int, 
 // phone's page stays small however large the unit's backlog.
 const myWorkMax = 100
 
-// cutWork keeps the first myWorkMax rows and says whether there were more.
-func cutWork(rows []web.WorkRow) ([]web.WorkRow, bool) {
+// cutWork keeps the first myWorkMax items and says whether there were
+// more.
+func cutWork[T any](rows []T) ([]T, bool) {
 	if len(rows) > myWorkMax {
 		return rows[:myWorkMax], true
 	}
@@ -125,15 +131,26 @@ func (s *Server) myWorkRows(r *http.Request, refused *refusedClose) ([]web.WorkR
 	if err != nil {
 		return nil, false, err
 	}
+	// Only the rows shown are worded, and their rules read.
+	items, more := cutWork(items)
 	var rows []web.WorkRow
 	for _, it := range items {
 		rows = append(rows, s.workRow(r, it, now, true))
 	}
-	rows, more := cutWork(rows)
 	if err := s.addRules(r, items, rows, refused); err != nil {
 		return nil, false, err
 	}
 	return rows, more, nil
+}
+
+// reasonShown says whether the row of task asks for its reason.
+func reasonShown(rows []web.WorkRow, task string) bool {
+	for _, row := range rows {
+		if row.ID == task && row.Kind == string(incident.FollowUpWork) && row.Rule != nil && row.Rule.ReasonID != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // refusedClose is a follow-up's "reached and safe" refused for want of a
@@ -146,9 +163,10 @@ type refusedClose struct {
 // addRules adds to each follow-up row (rows[i] is items[i]) its victim's
 // safe-contact rule, read for all of them in one query, where the viewer
 // may see the task (access.CanView of the task's record; recording it
-// asks CanChange): the panel the incident page shows (rulePanel). Where
-// contact is not known to be safe, a row its viewer records asks a reason
-// with "reached and safe". The board never calls it.
+// asks the same): the panel the incident page shows (rulePanel). A row
+// whose rule the viewer may not see offers no outcome. Where contact is
+// not known to be safe, a row its viewer records asks a reason with
+// "reached and safe". The board never calls it.
 func (s *Server) addRules(r *http.Request, items []incident.WorkItem, rows []web.WorkRow, refused *refusedClose) error {
 	var ids []int64
 	for i := range rows {
@@ -177,6 +195,9 @@ func (s *Server) addRules(r *http.Request, items []incident.WorkItem, rows []web
 		rec := v.Record
 		rec.Task, rec.TaskUnit = true, it.UnitID
 		if !access.CanView(u, rec) {
+			// Neither her rule nor an outcome: recording it would be
+			// refused (403) by the same judgement.
+			rows[i].Action, rows[i].RescreenHref = "", ""
 			continue
 		}
 		p := s.rulePanel(l, v.Rule, v.CallerSafe, v.CallerPhone)

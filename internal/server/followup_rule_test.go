@@ -143,6 +143,15 @@ func TestFollowUpsShowSafeContactBeforeOutcomes(t *testing.T) {
 		t.Errorf("supervisor, no reason: %d, want 422", resp.StatusCode)
 	}
 
+	// The moved incident's task, whose rule the officer may not see, is
+	// not the officer's to record either: no outcome without the rule.
+	if c := card(doc(t, ok200(t, officer.get("/my/work"))), movedInc); c.Find(`input[name="outcome"]`).Length() != 0 {
+		t.Errorf("the moved incident's task offers %d outcomes without its rule", c.Find(`input[name="outcome"]`).Length())
+	}
+	if resp := officer.postForm("/follow-ups/"+itoa(task[movedInc])+"/close", url.Values{"outcome": {"reached_safe"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("reached and safe on a task whose rule is hidden: %d, want 403", resp.StatusCode)
+	}
+
 	const reason = "she called the station and asked for it"
 	wantRedirect(t, officer.postForm(closePath, url.Values{"outcome": {"reached_safe"}, "reason": {reason}}), "/my/work")
 	wantRedirect(t, officer.postForm(closePath, url.Values{"outcome": {"reached_safe"}}), "/my/work") // a retry
