@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/incident"
@@ -111,11 +112,7 @@ func (s *Server) renderSchedules(w http.ResponseWriter, r *http.Request, status 
 	cs []incident.CheckHours, posted map[string]string, msg string, errs map[string]string) {
 	p := web.SchedulesPage{Page: s.page(r, s.t(r, "admin.schedules.title"), "admin"), Action: schedulesPath, Error: msg,
 		Stamp: incident.ScheduleStamp(fs, cs)}
-	changed := func(h incident.FollowUpHours, c incident.CheckHours) string {
-		at := h.UpdatedAt
-		if at.IsZero() {
-			at = c.UpdatedAt
-		}
+	changed := func(at time.Time) string {
 		if at.IsZero() {
 			return s.t(r, "admin.schedules.never_saved")
 		}
@@ -133,7 +130,7 @@ func (s *Server) renderSchedules(w http.ResponseWriter, r *http.Request, status 
 		p.FollowUps = append(p.FollowUps, web.ScheduleGroup{Key: string(h.Reason),
 			Title: s.t(r, "followup.reason."+string(h.Reason)), When: s.t(r, "admin.schedules.when."+string(h.Reason)),
 			Now: s.followUpWords(r, h), Default: s.followUpWords(r, incident.DefaultFollowUpHours(h.Reason)),
-			Changed: changed(h, incident.CheckHours{}),
+			Changed: changed(h.UpdatedAt),
 			Fields: []web.Field{
 				field(name("first"), s.t(r, "admin.schedules.field.first"), s.t(r, "admin.schedules.hint.first", "Max", incident.MaxScheduleHours), h.First),
 				field(name("every"), s.t(r, "admin.schedules.field.every"), s.t(r, "admin.schedules.hint.every", "Max", incident.MaxScheduleHours), h.Every),
@@ -145,7 +142,7 @@ func (s *Server) renderSchedules(w http.ResponseWriter, r *http.Request, status 
 		p.Checks = append(p.Checks, web.ScheduleGroup{Key: string(h.Kind),
 			Title: s.t(r, "order.kind."+string(h.Kind)), When: s.t(r, "admin.schedules.when_order"),
 			Now: s.checkWords(r, h), Default: s.checkWords(r, incident.DefaultCheckHours(h.Kind)),
-			Changed: changed(incident.FollowUpHours{}, h),
+			Changed: changed(h.UpdatedAt),
 			Fields: []web.Field{
 				field(name("first"), s.t(r, "admin.schedules.field.check_first"), s.t(r, "admin.schedules.hint.first", "Max", incident.MaxScheduleHours), h.First),
 				field(name("every"), s.t(r, "admin.schedules.field.check_every"), s.t(r, "admin.schedules.hint.check_every", "Max", incident.MaxScheduleHours), h.Every),
