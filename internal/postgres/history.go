@@ -399,7 +399,8 @@ func (db *DB) RecomputeKeysWith(ctx context.Context, version string, keys func(a
 		}
 		// COPY FREEZE (allowed into a table emptied in this transaction)
 		// writes the rows frozen and their pages all-visible, so that the
-		// lookup's index-only scans need no vacuum first.
+		// lookup's index-only scans need no vacuum first. pgx's CopyFrom
+		// cannot ask for FREEZE, hence the text format written here.
 		copySQL := `COPY incident_keys (` + strings.Join(keyColumns, ", ") + `) FROM STDIN WITH (FREEZE)`
 		var last int64
 		var buf bytes.Buffer
