@@ -195,14 +195,23 @@ faulttest: ## only the fault tests: kill PostgreSQL, fail over a Patroni cluster
 # times recomputing the history keys of every incident three times, with no
 # key changing and with every key changing twice (each 11-19 s at 1 M and
 # 1.3-4 minutes at 10 M on 7 December, load average 4-10), and the history
-# lookups.
-bench: ## intake vs pgbench, board fan-out, 100k-row import, report latency at 1M/10M incidents vs percentile_cont (prints figures)
+# lookups. The engine benchmark (TestBenchEngine) then measures issue 15's
+# matrix through HTTP with the facts store loaded: 96 cells per scale, 20
+# requests each (DVR_BENCH_ENGINE_RUNS) after 2 warm-ups; a cell whose
+# warm-up takes over 5 s (DVR_BENCH_ENGINE_SLOW) keeps the warm-ups only, so
+# a slow path cannot hold the run for hours. DVR_BENCH_ENGINE_SCALES=1M
+# measures one scale. The seed gives no incident a unit: the first run gives
+# every tenth incident one (incident_units empty only), and says so.
+bench: ## intake vs pgbench (change log on/off), board fan-out, 100k-row import, history and repeat figures, and the report engine's matrix over HTTP at 1M/10M incidents vs percentile_cont (prints figures)
 	@DATABASE_URL=$$($(PG) url dvresponse_bench); export DATABASE_URL; \
 	DVR_BENCH=1 $(GO) test -run '^TestBench(Import)?$$' -count=1 -timeout 10m -v ./internal/bench/
 	@DVR_BENCH_SCALE_URL_1M=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale_1m); export DVR_BENCH_SCALE_URL_1M; \
 	DVR_BENCH_SCALE_URL=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale); export DVR_BENCH_SCALE_URL; \
 	DATABASE_URL=$$($(PG) url dvresponse_bench); export DATABASE_URL; \
 	DVR_BENCH_REPORT=1 $(GO) test -run '^TestBenchReport$$' -count=1 -timeout 90m -v ./internal/bench/
+	@DVR_BENCH_SCALE_URL_1M=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale_1m); export DVR_BENCH_SCALE_URL_1M; \
+	DVR_BENCH_SCALE_URL=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale); export DVR_BENCH_SCALE_URL; \
+	DVR_BENCH_ENGINE=1 $(GO) test -run '^TestBenchEngine$$' -count=1 -timeout 120m -v ./internal/bench/
 	@DVR_BENCH_SCALE_URL_1M=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale_1m); export DVR_BENCH_SCALE_URL_1M; \
 	DVR_BENCH_SCALE_URL=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale); export DVR_BENCH_SCALE_URL; \
 	DVR_BENCH_FOLLOW=1 $(GO) test -run '^TestBenchFollowThrough$$' -count=1 -timeout 60m -v ./internal/bench/

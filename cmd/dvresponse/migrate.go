@@ -31,7 +31,7 @@ func cmdMigrate(ctx context.Context, cfg config.Config, args []string, e env) er
 		if err := m.Up(); err != nil {
 			return fmt.Errorf("migrate up: %w", err)
 		}
-		if err := ensureRollups(ctx, cfg, e.stdout); err != nil {
+		if err := afterMigrate(ctx, cfg, e.stdout); err != nil {
 			return err
 		}
 		if err := afterMigrateUp(ctx, cfg, e); err != nil {
@@ -72,12 +72,11 @@ func migrateUp(cfg config.Config) error {
 	return m.Up()
 }
 
-// ensureRollups keeps the report rollups in the deployment's time zone
-// after a migration (a rebuild only when the zone changed or they are new),
-// builds again any index a bulk load that died left dropped, recomputes the
-// history keys when the matching rules changed, and, when
-// DVR_TOTP_KEY is set, seals the second-factor secrets stored in clear.
-func ensureRollups(ctx context.Context, cfg config.Config, out io.Writer) error {
+// afterMigrate, after a migration, builds again any index a bulk load that
+// died left dropped, recomputes the history keys when the matching rules
+// changed, and, when DVR_TOTP_KEY is set, seals the second-factor secrets
+// stored in clear.
+func afterMigrate(ctx context.Context, cfg config.Config, out io.Writer) error {
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.Options{MaxConns: 2, AuditKey: cfg.AuditKey})
 	if err != nil {
 		return err
@@ -85,9 +84,6 @@ func ensureRollups(ctx context.Context, cfg config.Config, out io.Writer) error 
 	defer db.Close()
 	if err := db.RestoreIndexes(ctx); err != nil {
 		return fmt.Errorf("restore indexes: %w", err)
-	}
-	if err := db.EnsureRollups(ctx, cfg.Location); err != nil {
-		return fmt.Errorf("prepare report rollups: %w", err)
 	}
 	if err := recomputeKeys(ctx, db, cfg, out); err != nil {
 		return err

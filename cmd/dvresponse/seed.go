@@ -18,7 +18,7 @@ func cmdSeed(ctx context.Context, cfg config.Config, args []string, e env) error
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	demo := fs.Bool("demo", false, "load demo reference data, accounts and incidents")
-	incidents := fs.Int("incidents", 0, "load cleared incidents until N are present, for load tests (COPY; then the report rollups are rebuilt)")
+	incidents := fs.Int("incidents", 0, "load cleared incidents until N are present, for load tests (COPY)")
 	years := fs.Int("years", 5, "with --incidents: spread them over the last Y years")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *demo == (*incidents > 0) || *years <= 0 || *incidents < 0 {
 		return usageError(seedUsage)
@@ -39,10 +39,5 @@ func cmdSeed(ctx context.Context, cfg config.Config, args []string, e env) error
 	if *incidents > 0 {
 		return seed.Scale(ctx, db, cfg.Location, seed.ScaleOptions{Incidents: *incidents, Years: *years}, e.stdout)
 	}
-	if err := seed.Demo(ctx, db, cfg.Location, e.stdout); err != nil {
-		return err
-	}
-	// The report rollups, kept in the deployment's zone from now on (a
-	// no-op when they are already).
-	return db.EnsureRollups(ctx, cfg.Location)
+	return seed.Demo(ctx, db, cfg.Location, e.stdout)
 }

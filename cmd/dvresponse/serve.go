@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/dvresponse/dvresponse/internal/facts"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -63,11 +64,6 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	if err := warnDemoAccounts(ctx, db, log); err != nil {
 		return err
 	}
-	// Rollups are kept in the deployment's zone; a new zone rebuilds them
-	// (once, at start) before reports read them.
-	if err := db.EnsureRollups(ctx, cfg.Location); err != nil {
-		return fmt.Errorf("prepare report rollups: %w", err)
-	}
 	if err := recomputeKeys(ctx, db, cfg, e.stdout); err != nil {
 		return err
 	}
@@ -99,10 +95,21 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	logAuditHead(ctx, db, log)
 	go logAuditHeads(hubCtx, db, log, auditHeadEvery)
 
+	// The report store answers every response-time figure from memory
+	// once loaded (internal/facts); until then, and with
+	// DVR_REPORT_STORE=off, figures come from the database. It loads from
+	// and follows the primary: its change log is read in snapshots.
+	var store *facts.Store
+	if cfg.ReportStore == "memory" {
+		store = facts.NewStore(cfg.Location)
+		go (&facts.Syncer{Feed: db, Store: store, Logger: log}).Run(hubCtx) //nolint:errcheck // returns when hubCtx ends
+	}
+
 	srv := server.NewServer(server.Deps{
 		DB: db, Logger: log, Location: cfg.Location, CookieSecure: cfg.CookieSecure,
 		IdleTimeout: cfg.IdleTimeout, SessionMax: cfg.SessionMax, TrustedProxies: cfg.TrustedProxies,
 		Hub: hub, ReadDB: readDB, Language: cfg.Language, Metrics: mx, Rules: match.Rules{Region: cfg.Country},
+		Facts: store,
 	})
 	defer srv.Close()
 	hs := &http.Server{

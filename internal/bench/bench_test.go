@@ -19,6 +19,10 @@ type sizes struct {
 	Spacing        time.Duration // between those incidents
 	PrintToStdout  bool          // print the summary block to standard output
 	Demo           bool          // load the demo data (a year of history) first
+	// pgbench with the change log's triggers on and off: OnOffRounds
+	// of each, alternating, each OnOffWindow long, at OnOffClients.
+	OnOffClients, OnOffRounds int
+	OnOffWindow               time.Duration
 }
 
 // TestBench is `make bench`: the full-size run, only with DVR_BENCH=1.
@@ -33,6 +37,9 @@ func TestBench(t *testing.T) {
 		Boards:        envInt(t, "DVR_BENCH_BOARDS", 200),
 		Incidents:     envInt(t, "DVR_BENCH_INCIDENTS", 50),
 		Spacing:       envDuration(t, "DVR_BENCH_SPACING", 100*time.Millisecond),
+		OnOffClients:  16, // issue 15's acceptance figure is at 16 clients
+		OnOffRounds:   envInt(t, "DVR_BENCH_ONOFF_ROUNDS", 3),
+		OnOffWindow:   envDuration(t, "DVR_BENCH_DURATION", 10*time.Second),
 		PrintToStdout: true, Demo: true,
 	})
 }
@@ -45,11 +52,12 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	t.Parallel()
 	run(t, sizes{Clients: 2, Warmup: 200 * time.Millisecond, Window: time.Second,
-		Boards: 5, Incidents: 3, Spacing: 20 * time.Millisecond})
+		Boards: 5, Incidents: 3, Spacing: 20 * time.Millisecond,
+		OnOffClients: 2, OnOffRounds: 1, OnOffWindow: time.Second})
 }
 
 // run measures, in order: the HTTP intake, pgbench on the same database,
-// the board fan-out; then reports.
+// pgbench with the change log on and off, the board fan-out; then reports.
 func run(t *testing.T, sz sizes) {
 	t.Helper()
 	e := newEnv(t, sz.Clients, sz.Demo)
@@ -64,6 +72,7 @@ func run(t *testing.T, sz sizes) {
 	}
 
 	pgb := runPgbench(t, e, in.Call, sz.Clients, sz.Window)
+	onoff := runOnOff(t, e, in.Call, sz.OnOffClients, sz.OnOffRounds, sz.OnOffWindow, in.PerSec)
 
 	fo := runFanout(t, e, in.Call, sz.Boards, sz.Incidents, sz.Spacing)
 	if fo.Missed > 0 {
@@ -78,6 +87,7 @@ func run(t *testing.T, sz sizes) {
 	} else {
 		fmt.Fprintln(&b, "ratio HTTP/pgbench: n/a (pgbench did not run)")
 	}
+	fmt.Fprintln(&b, onoff)
 	fmt.Fprintln(&b, fo)
 	fmt.Fprintln(&b, "(pgbench runs the intake's writes only: the draft insert and CreateIncident's transaction, 9 statements;")
 	fmt.Fprintln(&b, " HTTP adds the session, user and form-list reads, the cross-origin check, validation and page rendering)")

@@ -33,8 +33,13 @@ type Config struct {
 	LogLevel       string         // DVR_LOG_LEVEL: debug, info, warn, error; default info
 	LogFormat      string         // DVR_LOG_FORMAT: json, text or auto (json unless a terminal)
 	DBMaxConns     int32          // DVR_DB_MAX_CONNS; default 20
-	IdleTimeout    time.Duration  // DVR_SESSION_IDLE; default 30m
-	SessionMax     time.Duration  // DVR_SESSION_MAX; default 12h
+	// ReportStore is DVR_REPORT_STORE: "memory" (default) keeps the report
+	// store (internal/facts: about 80 bytes per incident in each serve
+	// process) and serves figures from it; "off" computes every figure
+	// from the database, slowly at millions of incidents.
+	ReportStore string
+	IdleTimeout time.Duration // DVR_SESSION_IDLE; default 30m
+	SessionMax  time.Duration // DVR_SESSION_MAX; default 12h
 	// TOTPKey (DVR_TOTP_KEY: 32 random bytes in standard base64, as
 	// `openssl rand -base64 32` prints them) seals the second-factor
 	// secrets in the database; nil (unset): they are stored in clear.
@@ -67,6 +72,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SessionMax:      12 * time.Hour,
 		AppRole:         strings.TrimSpace(getenv("DVR_APP_ROLE")),
 		AppPassword:     getenv("DVR_APP_PASSWORD"),
+		ReportStore:     strings.ToLower(or(strings.TrimSpace(getenv("DVR_REPORT_STORE")), "memory")),
 	}
 	var errs []string
 	tz := or(getenv("DVR_TIME_ZONE"), "Asia/Bishkek")
@@ -143,6 +149,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 				*k.dst = b
 			}
 		}
+	}
+	if c.ReportStore != "memory" && c.ReportStore != "off" {
+		errs = append(errs, fmt.Sprintf("DVR_REPORT_STORE=%q: use memory or off", c.ReportStore))
 	}
 	if c.AppPassword != "" && c.AppRole == "" {
 		errs = append(errs, "DVR_APP_PASSWORD is set but DVR_APP_ROLE is not: name the role it is for")

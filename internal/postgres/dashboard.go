@@ -37,10 +37,21 @@ type DashboardOptions struct {
 	Now       time.Time        // the instant "open right now" is judged at; default the database's clock
 	Slowest   int              // how many slowest incidents to list; default 10
 	OpenLimit int              // at most this many open incidents past target to list; default 50
-	// Reports are report groupings (report.BySettlement, report.ByWeek)
-	// to compute for Interval alone from the dashboard rollups, when they
-	// can answer them (DashboardFigures.Reports).
-	Reports []report.GroupBy
+	// Breakdowns, when set, are computed elsewhere (the report store,
+	// internal/facts): DashboardExtras then reads neither the breakdowns
+	// nor the slowest list's durations from the incidents of the range.
+	Breakdowns *DashboardBreakdowns
+}
+
+// DashboardBreakdowns are All, BySex, ByAgeBand and ByHour as
+// DashboardFigures defines them, and the incidents the slowest list is
+// chosen among: every one that can be on it.
+type DashboardBreakdowns struct {
+	All          DashboardGroup
+	BySex        []DashboardGroup
+	ByAgeBand    []DashboardGroup
+	ByHour       []DashboardCell
+	SlowestAmong []int64
 }
 
 // DashboardGroup is one group's figures for the interval: how many
@@ -147,15 +158,6 @@ type DashboardFigures struct {
 	OpenPastTarget int
 	OpenChecked    int
 	Actions        ActionCounts
-	// Reports holds, for each grouping of DashboardOptions.Reports the
-	// dashboard rollups could answer, the report's Result with the figures
-	// of Interval only (the other intervals' summaries are empty): the
-	// groups, keys and labels of report.Source's Result, so that a page
-	// showing Interval shows the same. Groupings left out are the caller's
-	// to ask report.Source for.
-	Reports map[report.GroupBy]report.Result
-	// FromRollups says the breakdowns came from the dashboard rollups.
-	FromRollups bool
 }
 
 // Sexes are the victim's sexes recorded, in display order.
@@ -334,22 +336,10 @@ func (db *DB) DashboardExtras(ctx context.Context, q report.Query, opt Dashboard
 				return err
 			}
 		}
-		kept, err := dashKept(ctx, tx, q.Location)
-		if err != nil {
-			return err
-		}
-		if kept && dashServes(q, dimSex, opt.Interval) {
-			if err := dashBreakdowns(ctx, tx, q, opt, &fig); err != nil {
-				return err
-			}
-			fig.FromRollups = true
+		if b := opt.Breakdowns; b != nil {
+			fig.All, fig.BySex, fig.ByAgeBand, fig.ByHour = b.All, b.BySex, b.ByAgeBand, b.ByHour
 		} else if err := breakdowns(ctx, tx, q, opt, &fig); err != nil {
 			return err
-		}
-		if kept {
-			if err := dashReports(ctx, tx, q, opt, &fig); err != nil {
-				return err
-			}
 		}
 		if err := slowest(ctx, tx, q, opt, &fig); err != nil {
 			return err
@@ -511,6 +501,12 @@ func slowest(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOption
 	if err != nil {
 		return err
 	}
+	if b := opt.Breakdowns; b != nil {
+		if len(b.SlowestAmong) == 0 {
+			return nil
+		}
+		where += " AND i.id = ANY(" + args.add(b.SlowestAmong) + ")"
+	}
 	sql := `SELECT i.id, i.number, i.received_at, i.priority, i.type_id, t.name, t.is_dv, ` + placeColumns + `,
 			extract(epoch FROM ` + to + ` - ` + from + `)::float8 AS secs, ` + target + `
 		FROM incidents i ` + placeJoins + `
@@ -637,18 +633,15 @@ func overdue(stage incident.Stage, received time.Time, st incident.Times, target
 // actionCounts counts the referrals, danger screens and protection orders
 // of the query's incidents: from the action tables, each joined to its
 // incident (few actions per period; the period's incidents are not
-// read), and the incidents themselves from the breakdowns when the
-// rollups gave them.
+// read), and the incidents themselves from the breakdowns (fig.All: the
+// same selection in the same snapshot), so they are not counted twice.
 func actionCounts(ctx context.Context, tx pgx.Tx, q report.Query, fig *DashboardFigures) error {
 	var args sqlArgs
 	where, err := reportFilter(q, &args, true)
 	if err != nil {
 		return err
 	}
-	count := `(SELECT count(*) FROM incidents i WHERE ` + where + `)`
-	if fig.FromRollups {
-		count = args.add(fig.All.Incidents) + `::bigint`
-	}
+	count := args.add(fig.All.Incidents) + `::bigint`
 	sql := `WITH r AS (SELECT count(*) AS n, count(*) FILTER (WHERE r.accepted_at IS NOT NULL) AS accepted,
 			count(DISTINCT r.incident_id) AS incidents FROM referrals r JOIN incidents i ON i.id = r.incident_id WHERE ` + where + `),
 		ds AS (SELECT count(*) AS n, count(DISTINCT ds.incident_id) AS incidents,

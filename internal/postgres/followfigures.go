@@ -33,6 +33,14 @@ type FollowThroughFigures = report.FollowThrough
 
 // FollowThrough reads the figures of q at now.
 func (db *DB) FollowThrough(ctx context.Context, q report.Query, now time.Time) (FollowThroughFigures, error) {
+	return db.FollowThroughWith(ctx, q, now, nil)
+}
+
+// FollowThroughWith is FollowThrough with the count of the period's
+// domestic-violence incidents logged here (DVIncidents) given when not
+// nil: the report store (internal/facts) counts them without reading the
+// period's incidents.
+func (db *DB) FollowThroughWith(ctx context.Context, q report.Query, now time.Time, dvIncidents *int64) (FollowThroughFigures, error) {
 	start, end := q.Range()
 	f := FollowThroughFigures{Outcomes: map[string]int64{}}
 	d := q.DistrictID
@@ -81,14 +89,17 @@ func (db *DB) FollowThrough(ctx context.Context, q report.Query, now time.Time) 
 	if err := rows.Err(); err != nil {
 		return f, mapErr(err, "")
 	}
+	dvCount := `(SELECT count(*) FROM incidents i JOIN incident_types dt ON dt.id = i.type_id
+				WHERE dt.is_dv AND i.source <> 'import' AND i.received_at >= $1 AND i.received_at < $2 AND ` + all + `)`
+	if dvIncidents != nil {
+		dvCount = args.add(*dvIncidents) + `::bigint`
+	}
 	err = db.Pool.QueryRow(ctx, `WITH t AS (
 			SELECT extract(epoch FROM o.issued_at - i.received_at)::float8 AS s
 			FROM protection_orders o JOIN incidents i ON i.id = o.incident_id
 			WHERE o.issued_at >= $1 AND o.issued_at < $2 AND `+all+`)
 		SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY s), percentile_cont(0.9) WITHIN GROUP (ORDER BY s),
-			count(*) FILTER (WHERE s <= 86400),
-			(SELECT count(*) FROM incidents i JOIN incident_types dt ON dt.id = i.type_id
-				WHERE dt.is_dv AND i.source <> 'import' AND i.received_at >= $1 AND i.received_at < $2 AND `+all+`),
+			count(*) FILTER (WHERE s <= 86400), `+dvCount+`,
 			(SELECT count(*) FROM protection_orders o LEFT JOIN incidents i ON i.id = o.incident_id
 				WHERE o.starts_at < $2 AND o.ends_at > $1 AND (o.ended_at IS NULL OR o.ended_at > $1)
 				AND ($3::bigint IS NULL OR coalesce(i.district_id, o.district_id) = $3) AND `+other+`),

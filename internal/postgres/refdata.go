@@ -544,8 +544,9 @@ func (db *DB) SavePriority(ctx context.Context, p *refdata.Priority, create bool
 			}
 			// The targets from p.TargetsFrom on, when they differ from
 			// those then in force: a change of priority_targets, whose
-			// triggers copy the latest to priorities and re-judge the
-			// dashboard rollups (migration 0019).
+			// trigger copies the latest to priorities (migrations 0019,
+			// 0027). Reports judge each incident when they read it, so
+			// nothing derived needs re-judging.
 			_, err := tx.Exec(ctx, `INSERT INTO priority_targets AS t (level, effective_from, target_call_processing_s,
 					target_turnout_s, target_travel_s, target_response_s, target_on_scene_s, target_total_s)
 				SELECT $1, $8::date, $2::integer, $3::integer, $4::integer, $5::integer, $6::integer, $7::integer

@@ -9,44 +9,25 @@ import (
 	"github.com/dvresponse/dvresponse/internal/report"
 )
 
-// ResponseTimes computes a response-time report (report.Source): from
-// the rollups when the query allows it and they are kept in the query's
-// time zone (ResponseTimesRollup), otherwise from the incidents
-// themselves (ResponseTimesNaive). Both give the same Result, percentiles
-// within 1 second (internal/report/ROLLUPS.md).
+// ResponseTimes computes a response-time report (report.Source) from the
+// incidents themselves (ResponseTimesNaive): the database's exact path.
+// The application's figures come from the in-memory report store
+// (internal/facts, see internal/report/ENGINE.md), and from here until it
+// is loaded.
 func (db *DB) ResponseTimes(ctx context.Context, q report.Query) (report.Result, error) {
-	if err := q.Validate(); err != nil {
-		return report.Result{}, err
-	}
-	if RollupServes(q) {
-		res, ok, err := db.ResponseTimesRollup(ctx, q)
-		if err != nil || ok {
-			return res, err
-		}
-	}
 	return db.ResponseTimesNaive(ctx, q)
 }
 
 // ResponseTimesMulti computes q grouped by each of gbs (q.GroupBy is
-// ignored): the results are those of ResponseTimes for each grouping.
-// When the rollups serve every grouping they are read once, in one
-// snapshot, for all of them (rollupReports), rather than once per grouping;
-// otherwise each grouping is computed by ResponseTimes, at once.
+// ignored): the results are those of ResponseTimes for each grouping,
+// computed at once (one query each; they share no work).
 func (db *DB) ResponseTimesMulti(ctx context.Context, q report.Query, gbs []report.GroupBy) ([]report.Result, error) {
 	qs := make([]report.Query, len(gbs))
-	serves := true
 	for i, gb := range gbs {
 		qs[i] = q
 		qs[i].GroupBy = gb
 		if err := qs[i].Validate(); err != nil {
 			return nil, err
-		}
-		serves = serves && RollupServes(qs[i])
-	}
-	if serves && len(gbs) > 0 {
-		res, ok, err := db.responseTimesRollups(ctx, q, gbs)
-		if err != nil || ok {
-			return res, err
 		}
 	}
 	out := make([]report.Result, len(gbs))
@@ -65,9 +46,10 @@ func (db *DB) ResponseTimesMulti(ctx context.Context, q report.Query, gbs []repo
 }
 
 // ResponseTimesNaive computes a response-time report the straightforward
-// way: the exact reference that the rollups are tested against. It selects one row per incident received in the query's
-// range that passes its filters (in SQL, except the shift, which needs the
-// Go time zone database and is checked per row) and adds the rows up in
+// way: the exact reference that every other path is tested against. It
+// selects one row per incident received in the query's range that passes
+// its filters (in SQL, except the shift, which needs the Go time zone
+// database and is checked per row) and adds the rows up in
 // Go with report.Builder, so percentiles are exact. Rows are streamed, not
 // held: memory grows with the number of durations, not of rows.
 //

@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"math"
+	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -322,5 +324,54 @@ func TestReportRefusesInvalidQuery(t *testing.T) {
 		To: report.Date{Year: 2026, Month: 3, Day: 1}, Location: f.loc, GroupBy: report.ByAll})
 	if err == nil {
 		t.Error("a query whose last day comes before its first was computed")
+	}
+}
+
+// TestResponseTimesMultiMatchesSeparate checks that several groupings
+// computed at once give exactly what ResponseTimes gives for each grouping
+// alone, on random incidents with missing and out-of-order stages.
+func TestResponseTimesMultiMatchesSeparate(t *testing.T) {
+	t.Parallel()
+	f := newReportFixture(t)
+	ctx := context.Background()
+	ninety := 90
+	must(t, f.db.SavePriority(ctx, &refdata.Priority{Level: 2, Label: "Urgent", Targets: map[refdata.Interval]*int{
+		refdata.CallProcessing: &ninety, refdata.Travel: &ninety}}, false, 2, f.actor))
+	r := rand.New(rand.NewPCG(7, 11))
+	randomIncidents(t, f, r, "A", 900, reportTestFrom, reportTestTo)
+	p2 := 2
+	filters := []report.Filters{{}, {Priority: &p2}, {DistrictID: &f.district.ID, DVOnly: true}}
+	sets := [][]report.GroupBy{
+		{report.ByAll, report.ByPriority, report.ByDistrict},
+		{report.ByDistrict, report.ByWeek, report.ByAll, report.BySettlement},
+	}
+	for _, rg := range reportTestRanges[:4] {
+		for fi, flt := range filters {
+			for _, gbs := range sets {
+				q := report.Query{Location: f.loc, GroupBy: report.ByDistrict, Filters: flt}
+				q.From, _ = report.ParseDate(rg[0])
+				q.To, _ = report.ParseDate(rg[1])
+				got, err := f.db.ResponseTimesMulti(ctx, q, gbs)
+				must(t, err)
+				if len(got) != len(gbs) {
+					t.Fatalf("%d results for %d groupings", len(got), len(gbs))
+				}
+				for i, gb := range gbs {
+					gq := q
+					gq.GroupBy = gb
+					want, err := f.db.ResponseTimes(ctx, gq)
+					must(t, err)
+					if !reflect.DeepEqual(got[i], want) {
+						t.Errorf("%s..%s filters %d groupings %v: by %s differs from ResponseTimes:\n got %+v\nwant %+v",
+							rg[0], rg[1], fi, gbs, gb, got[i], want)
+					}
+				}
+			}
+		}
+	}
+	// An invalid query is refused as ResponseTimes refuses it.
+	bad := report.Query{Location: f.loc, From: report.Date{Year: 2026, Month: 3, Day: 2}, To: report.Date{Year: 2026, Month: 3, Day: 1}}
+	if _, err := f.db.ResponseTimesMulti(ctx, bad, []report.GroupBy{report.ByAll}); err == nil {
+		t.Errorf("ResponseTimesMulti accepted a range ending before it starts")
 	}
 }

@@ -57,12 +57,12 @@ var scaleColumns = []string{"id", "number", "source", "external_id", "received_a
 // interrupted one keeps its whole batches), calling progress after each
 // batch with the total so far. next fills in and returns false at the end.
 //
-// The rollup triggers are left out of the load's statements
-// (session_replication_role replica, which also skips the foreign-key
-// checks of rows built from the reference data's own ids) when the role
-// may do so; the caller rebuilds the rollups afterwards (StopRollups
-// before, RebuildRollups after). Into an empty table, the secondary
-// indexes are dropped for the load and built again at its end
+// The load runs with session_replication_role replica when the role may,
+// which skips the foreign-key checks of rows built from the reference
+// data's own ids, and also every trigger: instead of one change-log entry
+// per incident, each batch writes one reload marker to report_changes, so
+// that a running report store loads again. Into an empty table, the
+// secondary indexes are dropped for the load and built again at its end
 // (dropLoadIndexes).
 func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident) bool, progress func(int64)) (n int64, err error) {
 	if batch <= 0 {
@@ -144,7 +144,13 @@ func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident
 			if err != nil {
 				return err
 			}
-			_, err = tx.CopyFrom(ctx, pgx.Identifier{"incident_keys"}, keyColumns, pgx.CopyFromRows(keys))
+			if _, err = tx.CopyFrom(ctx, pgx.Identifier{"incident_keys"}, keyColumns, pgx.CopyFromRows(keys)); err != nil {
+				return err
+			}
+			// The change log's triggers were skipped with the rollups'
+			// (or logged every row): one marker, committed with the
+			// batch, tells its readers to load everything again.
+			_, err = tx.Exec(ctx, `INSERT INTO report_changes (incident_id) VALUES (0)`)
 			return err
 		})
 		if err != nil {
@@ -236,12 +242,9 @@ func (db *DB) RestoreIndexes(ctx context.Context) error {
 	}), "")
 }
 
-// Analyze refreshes the planner's statistics of incidents and vacuums the
-// rollups, whose fine rows a report then reads by index-only scans.
+// Analyze refreshes the planner's statistics of incidents and their keys
+// after a bulk load.
 func (db *DB) Analyze(ctx context.Context) error {
 	_, err := db.Pool.Exec(ctx, `ANALYZE incidents, incident_keys`)
-	if err == nil {
-		_, err = db.Pool.Exec(ctx, `VACUUM (ANALYZE) rollup_cells, rollup_hist, rollup_fine, rollup_days, dash_cells, dash_hist, dash_fine, dash_days`)
-	}
 	return mapErr(err, "")
 }

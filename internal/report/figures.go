@@ -1,8 +1,8 @@
 package report
 
 // GroupFigures are the figures of a whole group computed elsewhere than by Add:
-// what a Source built on rollups knows of a group without reading its
-// incidents one by one.
+// what a Source that aggregates itself (internal/facts) knows of a group
+// without passing its incidents to Add one by one.
 type GroupFigures struct {
 	Incidents int // incidents in the group
 	Corrected int // of which a supervisor corrected a stage time

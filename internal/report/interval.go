@@ -117,7 +117,7 @@ func Percentile(sorted []float64, p float64) (v float64, ok bool) {
 }
 
 // PercentileAt is Percentile over n ordered values that at gives by
-// 0-based rank, for values not held in a slice (the rollups' histograms):
+// 0-based rank, for values not held in a slice (counts per duration):
 // at is called for the one or two ranks interpolated between.
 func PercentileAt(n int64, at func(rank int64) float64, p float64) (v float64, ok bool) {
 	if n == 0 || !(p >= 0 && p <= 1) {

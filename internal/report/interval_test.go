@@ -280,8 +280,8 @@ func TestEmptyGroupHasNoFigures(t *testing.T) {
 
 // TestPercentilesAskOnlyTheRanksTheyNeed: Percentiles of values given by
 // rank equal Percentile of the same values, and read only the one or two
-// ranks each percentile interpolates between (the rollups read per-second
-// counts for them).
+// ranks each percentile interpolates between (a Source holding counts per
+// second finds each rank by counting).
 func TestPercentilesAskOnlyTheRanksTheyNeed(t *testing.T) {
 	vals := []float64{10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110}
 	asked := map[int64]bool{}
@@ -295,8 +295,7 @@ func TestPercentilesAskOnlyTheRanksTheyNeed(t *testing.T) {
 			t.Errorf("p%v = %v, want %v", c.p, c.got, want)
 		}
 	}
-	// Ranks 5, 6 (the median: position 5), 9, 10 (p90: 9; p95: 9.5), the
-	// ones percentileRanks names for the rollups' fine-row lookups.
+	// Ranks 5, 6 (the median: position 5), 9, 10 (p90: 9; p95: 9.5).
 	if len(asked) != 4 || !asked[5] || !asked[6] || !asked[9] || !asked[10] {
 		t.Errorf("ranks asked %v, want 5, 6, 9 and 10", asked)
 	}

@@ -8,8 +8,8 @@
 // grouping, filters), the interval maths, the result and its JSON and CSV
 // encodings. The figures come from a Source. internal/postgres's DB is the
 // straightforward Source (it selects one row per incident and feeds a
-// Builder); a Source built on rollups must give the same Result for the
-// same Query, and can reuse Builder and Percentile to do so.
+// Builder); internal/facts's in-memory store must give the same Result for
+// the same Query, and reuses Builder and Percentiles to do so.
 package report
 
 import (
@@ -38,8 +38,8 @@ import (
 //     overlaps the range, so that a series has no holes;
 //   - an interval lacking either stage counts in Missing, one whose end
 //     comes before its start in Inconsistent, neither in N or the figures;
-//   - percentiles are percentile_cont's to within 1 second (a rollup can
-//     keep counts of durations per whole second); each incident is
+//   - percentiles are percentile_cont's to within 1 second (a Source may
+//     keep durations in whole seconds, rounded up); each incident is
 //     judged against its priority's targets in force on the local day it
 //     was received.
 type Source interface {
@@ -167,8 +167,8 @@ func (b *Builder) rangeTarget(p refdata.Priority, iv refdata.Interval) (*int, bo
 }
 
 // RangeTarget is p's target of iv over q's days, and whether it stayed the
-// same throughout: what a Source built on rollups gives CommonTarget for
-// the group's priorities (nil when it changed).
+// same throughout: what a Source that aggregates itself gives
+// CommonTarget for the group's priorities (nil when it changed).
 func RangeTarget(q Query, p refdata.Priority, iv refdata.Interval) *int {
 	t, ok := (&Builder{q: q}).rangeTarget(p, iv)
 	if !ok {

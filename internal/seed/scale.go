@@ -28,9 +28,11 @@ type ScaleOptions struct {
 // (deployments, districts and places, types, priorities, hours, weekdays,
 // seasons, holidays, stage times and their improvement over time, missing
 // stages) spread over the last o.Years years, copied in batches, then the
-// rollups rebuilt in loc's zone. Running it again with a larger count tops
-// up with more incidents over the same years. It prints progress and rates
-// to out.
+// planner's statistics refreshed. Nothing derived is rebuilt: report
+// figures come from the in-memory report store (internal/facts, see
+// internal/report/ENGINE.md), and from the incidents themselves until it
+// is loaded. Running it again with a larger count tops up with more
+// incidents over the same years. It prints progress and rates to out.
 func Scale(ctx context.Context, db *postgres.DB, loc *time.Location, o ScaleOptions, out io.Writer) error {
 	began := time.Now()
 	if loc == nil {
@@ -59,24 +61,11 @@ func Scale(ctx context.Context, db *postgres.DB, loc *time.Location, o ScaleOpti
 	want := int64(o.Incidents)
 	if have >= want {
 		fmt.Fprintf(out, "scale: %s incidents present already; none added\n", thousands(have))
-		// Rollups in another zone, or dashboard rollups missing (a new
-		// migration) or made against other targets, are rebuilt.
-		t0 := time.Now()
-		if err := db.EnsureRollups(ctx, loc); err != nil {
-			return fmt.Errorf("rebuild rollups: %w", err)
-		}
-		if el := time.Since(t0); el > time.Second {
-			fmt.Fprintf(out, "scale: rollups rebuilt in %s in %.1fs\n", loc, el.Seconds())
-			return db.Analyze(ctx)
-		}
 		return nil
 	}
 	add := want - have
 	fmt.Fprintf(out, "scale: adding %s incidents over %d years to the %s present\n", thousands(add), o.Years, thousands(have))
 
-	if err := db.StopRollups(ctx); err != nil {
-		return err
-	}
 	sg := newScaleGen(ids, loc, o.Now, o.Years, have, add)
 	t0, last := time.Now(), time.Now()
 	loaded, err := db.SeedScale(ctx, o.Batch, sg.next, func(n int64) {
@@ -92,17 +81,14 @@ func Scale(ctx context.Context, db *postgres.DB, loc *time.Location, o ScaleOpti
 	copySecs := time.Since(t0).Seconds()
 	fmt.Fprintf(out, "scale: %s incidents copied in %.1fs (%.0f/s)\n", thousands(loaded), copySecs, float64(loaded)/copySecs)
 
-	t1 := time.Now()
-	if err := db.RebuildRollups(ctx, loc); err != nil {
-		return fmt.Errorf("rebuild rollups: %w", err)
-	}
-	fmt.Fprintf(out, "scale: rollups rebuilt in %s in %.1fs\n", loc, time.Since(t1).Seconds())
+	// Nothing derived to rebuild (the report rollups are gone): the
+	// report store loads the incidents when the server starts.
 	t2 := time.Now()
 	if err := db.Analyze(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "scale: analyzed in %.1fs; %s incidents in all, done in %.1fs\n", time.Since(t2).Seconds(),
-		thousands(have+loaded), time.Since(began).Seconds())
+	fmt.Fprintf(out, "scale: analyzed in %.1fs; %s incidents in all, done in %.1fs\n",
+		time.Since(t2).Seconds(), thousands(have+loaded), time.Since(began).Seconds())
 	return nil
 }
 

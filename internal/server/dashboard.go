@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"github.com/dvresponse/dvresponse/internal/facts"
 	"math"
 	"net/http"
 	"net/url"
@@ -81,8 +82,8 @@ func (s *Server) dashboardFreshness(r *http.Request) string { return s.ReportFre
 var dashboardGroupings = []report.GroupBy{report.ByAll, report.ByPriority, report.ByDistrict, report.BySettlement, report.ByWeek}
 
 // multiSource is a report Source that computes several groupings of one
-// query at once (*postgres.DB, replicaSource): the results are those of
-// ResponseTimes for each grouping.
+// query at once (*postgres.DB, replicaSource, facts.Source): the results
+// are those of ResponseTimes for each grouping.
 type multiSource interface {
 	ResponseTimesMulti(ctx context.Context, q report.Query, gbs []report.GroupBy) ([]report.Result, error)
 }
@@ -104,9 +105,9 @@ type dashboardData struct {
 
 // defaultRepeatBudget is how long GET /dashboard/repeats waits for the
 // repeat-rate figures (Server.repeatBudget when 0), which are computed
-// from the incidents (no rollups yet): at a million incidents a year's
-// take seconds (make bench). The dashboard page does not wait for them:
-// it loads the section by its own request (dashboard_repeats.go).
+// from the incidents (no derived data holds them): at a million incidents
+// a year's take seconds (make bench). The dashboard page does not wait
+// for them: it loads the section by its own request (dashboard_repeats.go).
 const defaultRepeatBudget = 10 * time.Second
 
 // dashboard answers GET /dashboard.
@@ -211,62 +212,23 @@ func (s *Server) dashboardRef(ctx context.Context) (dashboardRef, error) {
 }
 
 // loadDashboard computes the page's figures: the report for each grouping
-// and the extras, at once.
+// (from the report Source, every grouping in one call when it can) and the
+// extras, at once.
 func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.Interval, now time.Time) (dashboardData, error) {
 	src, store := s.reports(), s.dashboardStore()
-	results := make([]report.Result, len(dashboardGroupings))
-	errs := make([]error, len(dashboardGroupings)+1)
+	if fs, ok := src.(facts.Source); ok {
+		d, served, err := s.dashboardFromStore(ctx, fs, store, q, iv, now)
+		if err != nil || served {
+			return d, err
+		}
+	}
+	var results []report.Result
 	var extra postgres.DashboardFigures
+	var errs [2]error
 	var wg sync.WaitGroup
-	// The groupings the page shows for the chosen interval only (settlements
-	// and weeks) come with the extras when the dashboard rollups can give
-	// them; the others, and those the rollups could not give, from the
-	// report Source.
-	byExtras := []report.GroupBy{report.BySettlement, report.ByWeek}
-	fromSource := func(i int) {
-		gq := q
-		gq.GroupBy = dashboardGroupings[i]
-		results[i], errs[i] = src.ResponseTimes(ctx, gq)
-	}
-	// The other groupings (all, priority, district) in one read when the
-	// Source can (ResponseTimesMulti: the rollups read once, not once per
-	// grouping), else one call each.
-	var idx []int
-	var gbs []report.GroupBy
-	for i, g := range dashboardGroupings {
-		if !slices.Contains(byExtras, g) {
-			idx, gbs = append(idx, i), append(gbs, g)
-		}
-	}
-	if ms, ok := src.(multiSource); ok {
-		wg.Go(func() {
-			res, err := ms.ResponseTimesMulti(ctx, q, gbs)
-			if err != nil {
-				errs[idx[0]] = err
-				return
-			}
-			for j, i := range idx {
-				results[i] = res[j]
-			}
-		})
-	} else {
-		for _, i := range idx {
-			wg.Go(func() { fromSource(i) })
-		}
-	}
+	wg.Go(func() { results, errs[0] = responseTimesMulti(ctx, src, q, dashboardGroupings) })
 	wg.Go(func() {
-		extra, errs[len(dashboardGroupings)] = store.DashboardExtras(ctx, q,
-			postgres.DashboardOptions{Interval: iv, Now: now, Reports: byExtras})
-		if errs[len(dashboardGroupings)] != nil {
-			return
-		}
-		for i, g := range dashboardGroupings {
-			if r, ok := extra.Reports[g]; ok {
-				results[i] = r
-			} else if slices.Contains(byExtras, g) {
-				wg.Go(func() { fromSource(i) })
-			}
-		}
+		extra, errs[1] = store.DashboardExtras(ctx, q, postgres.DashboardOptions{Interval: iv, Now: now})
 	})
 	wg.Wait()
 	for _, err := range errs {
@@ -279,6 +241,66 @@ func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.I
 		d.results[g] = results[i]
 	}
 	return d, nil
+}
+
+// dashboardFromStore computes the page's figures with one scan of the
+// report store: the groupings the page shows with every interval (all,
+// priority), those it shows for iv alone (district, settlement, week),
+// the breakdowns of iv and the candidates of the slowest list; the rest
+// (the slowest list itself, open incidents, actions) from the database.
+// served is false when the store cannot answer q.
+func (s *Server) dashboardFromStore(ctx context.Context, fs facts.Source, store dashboardStore, q report.Query,
+	iv refdata.Interval, now time.Time) (d dashboardData, served bool, err error) {
+	const slowest = 10
+	b, served, err := fs.Breakdowns(ctx, q, iv, []report.GroupBy{report.ByAll, report.ByPriority},
+		[]report.GroupBy{report.ByDistrict, report.BySettlement, report.ByWeek}, slowest)
+	if err != nil || !served {
+		return dashboardData{}, false, err
+	}
+	group := func(g facts.Group) postgres.DashboardGroup {
+		return postgres.DashboardGroup{Key: g.Key, Incidents: g.Incidents, Summary: g.Summary}
+	}
+	groups := func(gs []facts.Group) []postgres.DashboardGroup {
+		out := make([]postgres.DashboardGroup, len(gs))
+		for i, g := range gs {
+			out[i] = group(g)
+		}
+		return out
+	}
+	pb := &postgres.DashboardBreakdowns{All: group(b.All), BySex: groups(b.BySex), ByAgeBand: groups(b.ByAgeBand),
+		SlowestAmong: b.Slowest}
+	for _, c := range b.ByHour {
+		pb.ByHour = append(pb.ByHour, postgres.DashboardCell{Weekday: c.Weekday, Hour: c.Hour, DashboardGroup: group(c.Group)})
+	}
+	extra, err := store.DashboardExtras(ctx, q, postgres.DashboardOptions{Interval: iv, Now: now, Slowest: slowest, Breakdowns: pb})
+	if err != nil {
+		return dashboardData{}, true, err
+	}
+	return dashboardData{results: b.Reports, extra: extra}, true, nil
+}
+
+// responseTimesMulti computes q grouped by each of gbs: in one call when
+// src is a multiSource (the in-memory store scans once for all), else one
+// call per grouping, at once.
+func responseTimesMulti(ctx context.Context, src report.Source, q report.Query, gbs []report.GroupBy) ([]report.Result, error) {
+	if ms, ok := src.(multiSource); ok {
+		return ms.ResponseTimesMulti(ctx, q, gbs)
+	}
+	out := make([]report.Result, len(gbs))
+	errs := make([]error, len(gbs))
+	var wg sync.WaitGroup
+	for i, gb := range gbs {
+		gq := q
+		gq.GroupBy = gb
+		wg.Go(func() { out[i], errs[i] = src.ResponseTimes(ctx, gq) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // ---- figures as the page shows them

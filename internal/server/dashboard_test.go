@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -16,6 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/dvresponse/dvresponse/internal/account"
+	"github.com/dvresponse/dvresponse/internal/facts"
+	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/report"
 )
 
@@ -37,16 +40,36 @@ const (
 	dashAddress = "ul. Canary 17, kv. 4"
 )
 
-func newDashFixture(t *testing.T) *dashFixture {
+func newDashFixture(t *testing.T) *dashFixture { return buildDashFixture(t, false) }
+
+// newDashStoreFixture is newDashFixture with its figures from the report
+// store (internal/facts), loaded once the incidents are in and then
+// following the change log.
+func newDashStoreFixture(t *testing.T) *dashFixture { return buildDashFixture(t, true) }
+
+func buildDashFixture(t *testing.T, withStore bool) *dashFixture {
 	t.Helper()
 	loc, err := time.LoadLocation("Asia/Bishkek")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var store *facts.Store
+	if withStore {
+		store = facts.NewStore(loc)
+	}
 	ts := newTestServer(t, func(d *Deps) {
 		d.Location = loc
 		d.Now = func() time.Time { return time.Date(2026, 3, 10, 12, 0, 0, 0, loc) }
+		d.Facts = store
 	})
+	if withStore {
+		t.Cleanup(func() {
+			if !t.Failed() && !store.Ready() {
+				t.Error("the report store never loaded")
+			}
+		})
+		defer startSyncer(t, ts.DB, store)
+	}
 	f := &dashFixture{ts: ts, ids: map[string]int64{}, loc: loc}
 	f.ids["district:LEN"] = createDistrict(t, ts.DB, "LEN", "Leninsky").ID
 	f.ids["district:OSH"] = createDistrict(t, ts.DB, "OSH", "Osh city").ID
@@ -125,6 +148,28 @@ func newDashFixture(t *testing.T) *dashFixture {
 		}
 	}
 	return f
+}
+
+// startSyncer loads store from db, waiting (at most a minute) until it
+// is, and keeps it following db's change log until the test ends.
+func startSyncer(t *testing.T, db *postgres.DB, store *facts.Store) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		(&facts.Syncer{Feed: db, Store: store, Poll: 50 * time.Millisecond,
+			Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))}).Run(ctx) //nolint:errcheck
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	for deadline := time.Now().Add(time.Minute); !store.Ready(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the report store did not load within a minute")
+		}
+	}
 }
 
 func (f *dashFixture) exec(t *testing.T, sql string, args ...any) {
@@ -208,7 +253,23 @@ func (c *client) mustGet(path string) *http.Response {
 // breakdowns of its own add up to the report's totals.
 func TestDashboardMatchesExports(t *testing.T) {
 	t.Parallel()
-	f := newDashFixture(t)
+	forBothSources(t, testDashboardMatchesExports)
+}
+
+// forBothSources runs test on a fixture whose figures come from the
+// database and on one whose figures come from the report store.
+func forBothSources(t *testing.T, test func(*testing.T, *dashFixture)) {
+	t.Run("database", func(t *testing.T) {
+		t.Parallel()
+		test(t, newDashFixture(t))
+	})
+	t.Run("store", func(t *testing.T) {
+		t.Parallel()
+		test(t, newDashStoreFixture(t))
+	})
+}
+
+func testDashboardMatchesExports(t *testing.T, f *dashFixture) {
 	c, _ := adminClient(t, f.ts)
 	for _, query := range []string{
 		"from=2026-03-01&to=2026-03-09",
@@ -284,7 +345,10 @@ func TestDashboardMatchesExports(t *testing.T) {
 // out by hand, as the page shows them.
 func TestDashboardHandComputed(t *testing.T) {
 	t.Parallel()
-	f := newDashFixture(t)
+	forBothSources(t, testDashboardHandComputed)
+}
+
+func testDashboardHandComputed(t *testing.T, f *dashFixture) {
 	c, _ := adminClient(t, f.ts)
 	d := doc(t, c.mustGet("/dashboard?from=2026-03-01&to=2026-03-09&dv_only=1"))
 	// DV calls 1–9 March: 7. Response: 300, 700, 500, 1200, 10 (5 March,

@@ -12,9 +12,11 @@ import (
 	"github.com/dvresponse/dvresponse/internal/access"
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/apperr"
+	"github.com/dvresponse/dvresponse/internal/facts"
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/incident"
 	"github.com/dvresponse/dvresponse/internal/live"
+	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/report"
 	"github.com/dvresponse/dvresponse/web"
 )
@@ -491,12 +493,29 @@ func screenTask(r *http.Request) int64 {
 	return n
 }
 
+// followThrough computes the follow-through figures of q from the
+// primary, with the period's DV incidents counted by the report store
+// when it is loaded.
+func (s *Server) followThrough(ctx context.Context, q report.Query, now time.Time) (postgres.FollowThroughFigures, error) {
+	var dv *int64
+	if fs, ok := s.reports().(facts.Source); ok {
+		n, served, err := fs.CountDV(ctx, q)
+		if err != nil {
+			return postgres.FollowThroughFigures{}, err
+		}
+		if served {
+			dv = &n
+		}
+	}
+	return s.db.FollowThroughWith(ctx, q, now, dv)
+}
+
 // fillFollowThrough adds the period's follow-up and order figures
 // (postgres.FollowThrough, with every filter of q, as the export
 // /reports/follow-through gives them) to the dashboard. They are read
 // from the primary.
 func (s *Server) fillFollowThrough(p *web.DashboardPage, r *http.Request, q report.Query, now time.Time) error {
-	f, err := s.db.FollowThrough(r.Context(), q, now)
+	f, err := s.followThrough(r.Context(), q, now)
 	if err != nil {
 		return err
 	}

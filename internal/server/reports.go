@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"github.com/dvresponse/dvresponse/internal/facts"
 	"net/http"
 
 	"github.com/dvresponse/dvresponse/internal/account"
@@ -11,14 +12,20 @@ import (
 	"github.com/dvresponse/dvresponse/internal/report"
 )
 
-// reports is where report figures come from: the database's
-// straightforward report.Source today, a rollup-backed one later; read
-// from the reporting replica when there is one (replica.go).
+// reports is where report figures come from: the database's exact
+// report.Source (the incidents themselves), read from the reporting
+// replica when there is one (replica.go), behind the in-memory report
+// store (s.facts; internal/facts, see internal/report/ENGINE.md), which
+// answers once loaded.
 func (s *Server) reports() report.Source {
+	var db facts.Fallback = s.db
 	if s.readDB != nil {
-		return replicaSource{s.readDB}
+		db = replicaSource{s.readDB}
 	}
-	return s.db
+	if s.facts == nil {
+		return db
+	}
+	return facts.Source{Store: s.facts, Ref: s.reportDB(), Fallback: db}
 }
 
 // responseTimesJSON exports the response-time report as JSON.
@@ -120,7 +127,7 @@ func (s *Server) exportFollowThrough(w http.ResponseWriter, r *http.Request, f r
 		s.fail(w, r, err)
 		return
 	}
-	figs, err := s.db.FollowThrough(r.Context(), q, s.now())
+	figs, err := s.followThrough(r.Context(), q, s.now())
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -13,6 +13,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/dvresponse/dvresponse/internal/facts"
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/live"
 	"github.com/dvresponse/dvresponse/internal/match"
@@ -53,6 +54,10 @@ type Deps struct {
 	// Rules are the history-matching rules (DVR_COUNTRY); with no region,
 	// the country of Location (match.RegionOfZone).
 	Rules match.Rules
+	// Facts, when set, is the reporting engine's in-memory store (kept by
+	// a facts.Syncer the caller runs): response-time figures come from it
+	// once it is loaded, from the database until then.
+	Facts *facts.Store
 }
 
 // Server is the HTTP handler of the application.
@@ -81,6 +86,7 @@ type Server struct {
 	// cookieSecure sets the Secure flag on the cookies the server sets.
 	cookieSecure bool
 	rules        match.Rules    // history matching
+	facts        *facts.Store   // the reporting engine; nil: reports from the database
 	lookups      historyLimiter // per-user limit on history lookups
 }
 
@@ -115,7 +121,7 @@ func NewServer(d Deps) *Server {
 	}
 	s := &Server{db: d.DB, readDB: d.ReadDB, log: d.Logger, loc: d.Location, now: d.Now, proxies: d.TrustedProxies,
 		hub: d.Hub, closing: make(chan struct{}), cat: d.Catalogue, lang: d.Language, cookieSecure: d.CookieSecure,
-		metrics: d.Metrics, rules: d.Rules}
+		metrics: d.Metrics, rules: d.Rules, facts: d.Facts}
 	// Sessions are read and written under the request's context, so that a
 	// full pool or a hung database cannot block a request past its deadline.
 	// serve deletes expired sessions (DB.DeleteExpiredSessions).

@@ -1,0 +1,112 @@
+package facts
+
+import (
+	"context"
+	"sync"
+
+	"github.com/dvresponse/dvresponse/internal/refdata"
+	"github.com/dvresponse/dvresponse/internal/report"
+)
+
+// Fallback is where Source asks what the store cannot answer
+// (postgres.DB: the incidents themselves).
+type Fallback interface {
+	report.Source
+	ResponseTimesMulti(ctx context.Context, q report.Query, gbs []report.GroupBy) ([]report.Result, error)
+}
+
+// RefReader reads the reference data a query needs (postgres.DB).
+type RefReader interface {
+	Priorities(ctx context.Context) ([]refdata.Priority, error)
+	Districts(ctx context.Context) ([]refdata.District, error)
+	Settlements(ctx context.Context) ([]refdata.Settlement, error)
+	IncidentTypes(ctx context.Context) ([]refdata.IncidentType, error)
+}
+
+// Source is the report.Source of the application: the store's figures
+// when it can give them, else the fallback's. Both give the same Result
+// (the store's tests compare them on every grouping and filter).
+type Source struct {
+	Store    *Store
+	Ref      RefReader
+	Fallback Fallback
+}
+
+// ResponseTimes computes q (report.Source).
+func (s Source) ResponseTimes(ctx context.Context, q report.Query) (report.Result, error) {
+	res, err := s.ResponseTimesMulti(ctx, q, []report.GroupBy{q.GroupBy})
+	if err != nil {
+		return report.Result{}, err
+	}
+	return res[0], nil
+}
+
+// ResponseTimesMulti computes q grouped by each of gbs (q.GroupBy is
+// ignored) in one scan of the store.
+func (s Source) ResponseTimesMulti(ctx context.Context, q report.Query, gbs []report.GroupBy) ([]report.Result, error) {
+	for _, gb := range gbs {
+		gq := q
+		gq.GroupBy = gb
+		if err := gq.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if s.Store != nil && s.Store.Ready() {
+		ref, err := ReadRef(ctx, s.Ref)
+		if err != nil {
+			return nil, err
+		}
+		if res, ok := s.Store.ResponseTimes(q, gbs, ref); ok {
+			return res, nil
+		}
+	}
+	return s.Fallback.ResponseTimesMulti(ctx, q, gbs)
+}
+
+// ReadRef reads the reference data a query needs, at once.
+func ReadRef(ctx context.Context, r RefReader) (Ref, error) {
+	var ref Ref
+	var errs [4]error
+	var wg sync.WaitGroup
+	wg.Go(func() { ref.Priorities, errs[0] = r.Priorities(ctx) })
+	wg.Go(func() { ref.Districts, errs[1] = r.Districts(ctx) })
+	wg.Go(func() { ref.Settlements, errs[2] = r.Settlements(ctx) })
+	wg.Go(func() { ref.Types, errs[3] = r.IncidentTypes(ctx) })
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return Ref{}, err
+		}
+	}
+	return ref, nil
+}
+
+// Breakdowns computes the dashboard's breakdowns of iv for q, the report
+// groupings full with every interval and one with iv alone, and the
+// candidates of a slowest list of n, in one scan (Store.Breakdowns). ok is
+// false when the store cannot serve q: the caller asks the database.
+func (s Source) Breakdowns(ctx context.Context, q report.Query, iv refdata.Interval, full, one []report.GroupBy, n int) (Breakdowns, bool, error) {
+	if s.Store == nil || !s.Store.Ready() {
+		return Breakdowns{}, false, nil
+	}
+	ref, err := ReadRef(ctx, s.Ref)
+	if err != nil {
+		return Breakdowns{}, false, err
+	}
+	b, ok := s.Store.Breakdowns(q, iv, full, one, n, ref)
+	return b, ok, nil
+}
+
+// CountDV counts q's domestic-violence incidents logged here (Store.CountDV);
+// ok is false when the store cannot serve q.
+func (s Source) CountDV(ctx context.Context, q report.Query) (int64, bool, error) {
+	if s.Store == nil || !s.Store.Ready() {
+		return 0, false, nil
+	}
+	ref, err := ReadRef(ctx, s.Ref)
+	if err != nil {
+		return 0, false, err
+	}
+	n, ok := s.Store.CountDV(q, ref)
+	return n, ok, nil
+}

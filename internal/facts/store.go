@@ -1,0 +1,295 @@
+package facts
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"time"
+)
+
+// fact is one incident in the store: 56 bytes, no pointers, so that the
+// garbage collector never scans the days and a year of a 10 M store
+// (about 2 M rows) is read in one pass through memory.
+type fact struct {
+	id         int64
+	dur        [6]int32 // per report.Definitions: seconds rounded up, or Missing, OutOfOrder
+	district   int32    // ids of the reference data; 0: none
+	settlement int32
+	typ        int32
+	units      [2]int32 // the first two units ever assigned; 0: none
+	prio       int16
+	hour       uint8 // local hour of received_at
+	sex        uint8 // sexNone, or 1 + index in Sexes, or sexElse
+	age        int16 // -1: not recorded
+	flags      uint8
+}
+
+const (
+	flagCorrected uint8 = 1 << iota
+	flagMoreUnits       // more than two units: the rest are in Store.moreUnits
+	flagImported        // imported from another system
+)
+
+// Sexes are the victim's sexes the dashboard shows, in order
+// (postgres.Sexes).
+var Sexes = []string{"female", "male", "other"}
+
+const (
+	sexNone uint8 = 0
+	sexElse uint8 = 255 // recorded, but none of Sexes
+)
+
+// day holds the facts of the incidents received on one local day.
+type day struct{ rows []fact }
+
+// Store holds the facts of every incident, by local day of the store's
+// time zone. It is safe for concurrent use: queries share a read lock,
+// and a change takes the write lock for as long as it takes to put a few
+// rows in place.
+type Store struct {
+	loc *time.Location
+
+	mu        sync.RWMutex
+	ready     bool
+	broken    string            // why the store cannot serve (an id too large); "" when it can
+	days      map[int32]*day    // by civil day number (days since 1970-01-01)
+	where     []uint64          // by incident id: day<<32 | index+1; 0 absent
+	moreUnits map[int64][]int64 // incident id → units beyond the first two
+	rows      int
+	loadedAt  time.Time
+}
+
+// NewStore returns an empty store keeping days in loc.
+func NewStore(loc *time.Location) *Store {
+	return &Store{loc: loc, days: map[int32]*day{}, moreUnits: map[int64][]int64{}}
+}
+
+// Location is the time zone whose days the store keeps.
+func (s *Store) Location() *time.Location { return s.loc }
+
+// Ready reports whether the store holds a full load and can serve.
+func (s *Store) Ready() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ready && s.broken == ""
+}
+
+// Len is the number of incidents held.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rows
+}
+
+// dayNumber is the civil day number of a calendar date.
+func dayNumber(y int, m time.Month, d int) int32 {
+	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+// factOf turns a Row into a fact and its local day; ok is false when an
+// id does not fit the store's narrow columns.
+func (s *Store) factOf(r Row) (f fact, dn int32, err error) {
+	t := r.Received.In(s.loc)
+	y, m, d := t.Date()
+	dn = dayNumber(y, m, d)
+	small := func(name string, v int64) int32 {
+		if v < 0 || v > math.MaxInt32 {
+			if err == nil {
+				err = fmt.Errorf("incident %d: %s id %d does not fit the report store", r.ID, name, v)
+			}
+			return 0
+		}
+		return int32(v)
+	}
+	f = fact{id: r.ID, dur: r.Dur, district: small("district", r.DistrictID), settlement: small("settlement", r.SettlementID),
+		typ: small("type", r.TypeID), hour: uint8(t.Hour()), age: -1}
+	if r.Priority < 0 || r.Priority > math.MaxInt16 {
+		err = fmt.Errorf("incident %d: priority %d does not fit the report store", r.ID, r.Priority)
+	}
+	f.prio = int16(r.Priority)
+	if r.VictimAge >= 0 && r.VictimAge <= math.MaxInt16 {
+		f.age = int16(r.VictimAge)
+	}
+	switch i := slices.Index(Sexes, r.VictimSex); {
+	case r.VictimSex == "":
+		f.sex = sexNone
+	case i >= 0:
+		f.sex = uint8(i + 1)
+	default:
+		f.sex = sexElse
+	}
+	if r.Corrected {
+		f.flags |= flagCorrected
+	}
+	if r.Imported {
+		f.flags |= flagImported
+	}
+	for i, u := range r.Units {
+		if i < len(f.units) {
+			f.units[i] = small("unit", u)
+		}
+	}
+	if len(r.Units) > len(f.units) {
+		f.flags |= flagMoreUnits
+	}
+	if r.ID <= 0 || r.ID > maxID {
+		err = fmt.Errorf("incident id %d does not fit the report store", r.ID)
+	}
+	return f, dn, err
+}
+
+// Loading collects a full load; Store.Replace puts it in place at once.
+type Loading struct {
+	s         *Store
+	days      map[int32]*day
+	moreUnits map[int64][]int64
+	maxID     int64
+	rows      int
+	err       error
+}
+
+// StartLoad begins a full load of s.
+func (s *Store) StartLoad() *Loading {
+	return &Loading{s: s, days: map[int32]*day{}, moreUnits: map[int64][]int64{}}
+}
+
+// Add adds one incident to the load.
+func (l *Loading) Add(r Row) error {
+	f, dn, err := l.s.factOf(r)
+	if err != nil {
+		if l.err == nil {
+			l.err = err
+		}
+		return nil // the load goes on; the store will not serve
+	}
+	d := l.days[dn]
+	if d == nil {
+		d = &day{}
+		l.days[dn] = d
+	}
+	d.rows = append(d.rows, f)
+	if f.flags&flagMoreUnits != 0 {
+		l.moreUnits[r.ID] = slices.Clone(r.Units[2:])
+	}
+	l.maxID = max(l.maxID, r.ID)
+	l.rows++
+	return nil
+}
+
+// Replace makes the load the store's content, and the store ready.
+func (s *Store) Replace(l *Loading, at time.Time) {
+	where := make([]uint64, l.maxID+1, l.maxID+1+l.maxID/8)
+	for dn, d := range l.days {
+		d.rows = slices.Clip(d.rows)
+		for i, f := range d.rows {
+			where[f.id] = uint64(uint32(dn))<<32 | uint64(i+1)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.days, s.where, s.moreUnits, s.rows, s.loadedAt = l.days, where, l.moreUnits, l.rows, at
+	s.ready = true
+	s.broken = ""
+	if l.err != nil {
+		s.broken = l.err.Error()
+	}
+}
+
+// Broken says why the store does not serve although loaded ("" when it
+// serves or is not loaded yet).
+func (s *Store) Broken() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.broken
+}
+
+// Apply puts changed incidents in place: each of rows replaces the
+// incident with its id (or adds it), and every id of gone that is not
+// among rows is removed.
+func (s *Store) Apply(rows []Row, gone []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range gone {
+		s.remove(id)
+	}
+	for _, r := range rows {
+		f, dn, err := s.factOf(r)
+		if err != nil {
+			s.broken = err.Error()
+			continue
+		}
+		s.put(f, dn, r.Units)
+	}
+}
+
+// remove deletes incident id, if held (under the write lock).
+func (s *Store) remove(id int64) {
+	if id <= 0 || id >= int64(len(s.where)) || s.where[id] == 0 {
+		return
+	}
+	w := s.where[id]
+	dn, i := int32(uint32(w>>32)), int(uint32(w))-1
+	d := s.days[dn]
+	last := len(d.rows) - 1
+	if i != last {
+		d.rows[i] = d.rows[last]
+		s.where[d.rows[i].id] = uint64(uint32(dn))<<32 | uint64(i+1)
+	}
+	d.rows = d.rows[:last]
+	if len(d.rows) == 0 {
+		delete(s.days, dn)
+	}
+	s.where[id] = 0
+	delete(s.moreUnits, id)
+	s.rows--
+}
+
+// put stores f on day dn, replacing the incident's earlier fact (under the
+// write lock).
+func (s *Store) put(f fact, dn int32, units []int64) {
+	if f.id < int64(len(s.where)) && s.where[f.id] != 0 {
+		w := s.where[f.id]
+		if int32(uint32(w>>32)) == dn {
+			s.days[dn].rows[int(uint32(w))-1] = f
+			s.setMoreUnits(f, units)
+			return
+		}
+		s.remove(f.id)
+	}
+	for f.id >= int64(len(s.where)) {
+		s.where = append(s.where[:cap(s.where)], 0)
+	}
+	d := s.days[dn]
+	if d == nil {
+		d = &day{}
+		s.days[dn] = d
+	}
+	d.rows = append(d.rows, f)
+	s.where[f.id] = uint64(uint32(dn))<<32 | uint64(len(d.rows))
+	s.setMoreUnits(f, units)
+	s.rows++
+}
+
+func (s *Store) setMoreUnits(f fact, units []int64) {
+	if f.flags&flagMoreUnits != 0 {
+		s.moreUnits[f.id] = slices.Clone(units[2:])
+	} else {
+		delete(s.moreUnits, f.id)
+	}
+}
+
+// hasUnit reports whether unit u was ever assigned to f (under a lock).
+func (s *Store) hasUnit(f *fact, u int32) bool {
+	if f.units[0] == u || f.units[1] == u {
+		return true
+	}
+	if f.flags&flagMoreUnits != 0 {
+		return slices.Contains(s.moreUnits[f.id], int64(u))
+	}
+	return false
+}
+
+// maxID is the largest incident id the store holds (its index by id is a
+// slice of 8 bytes per id).
+const maxID = 1 << 28

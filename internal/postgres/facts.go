@@ -1,0 +1,315 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/dvresponse/dvresponse/internal/facts"
+	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/report"
+)
+
+// The reporting engine's feed (facts.Feed): its rows and the change log
+// report_changes (migration 0026) that keeps them current.
+
+var _ facts.Feed = (*DB)(nil)
+
+// maxFactChanges is how many change-log rows FactChanges returns at most;
+// past it, it asks for a full load instead: reading a few hundred thousand
+// incidents again one by one is no faster than loading them all.
+const maxFactChanges = 200_000
+
+// factsSQL reads the columns of facts.Row; the NULLs the row has no room
+// for are mapped here, the stamps stay NULL (Missing).
+const factsSQL = `SELECT id, received_at, dispatched_at, en_route_at, on_scene_at, cleared_at,
+	priority, coalesce(district_id, 0), coalesce(settlement_id, 0), type_id, corrections > 0,
+	coalesce(victim_sex, ''), coalesce(victim_age, -1), source = 'import'
+FROM incidents`
+
+// factUnitsSQL reads the units of incidents, in the order of factsSQL's
+// rows (a unit assigned twice counts once).
+const factUnitsSQL = `SELECT DISTINCT incident_id, unit_id FROM incident_units`
+
+// LoadFacts calls fn for every incident, in order of id, read in one
+// snapshot, and returns that snapshot as the mark for FactChanges.
+// The incidents and their units are read on two connections sharing the
+// snapshot (pg_export_snapshot), both in order of incident, and merged:
+// one pass over each table, with no per-incident subquery.
+func (db *DB) LoadFacts(ctx context.Context, fn func(facts.Row) error) (mark string, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return "", mapErr(err, "")
+	}
+	defer conn.Release()
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return "", mapErr(err, "")
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
+	// The first statement takes the transaction's snapshot: it is the
+	// mark.
+	var snap string
+	if err := tx.QueryRow(ctx, `SELECT pg_export_snapshot(), pg_current_snapshot()::text`).Scan(&snap, &mark); err != nil {
+		return "", mapErr(err, "")
+	}
+
+	uconn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return "", mapErr(err, "")
+	}
+	defer uconn.Release()
+	utx, err := uconn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return "", mapErr(err, "")
+	}
+	defer utx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // read-only
+	// SET takes no parameters; an exported snapshot's name is hex digits
+	// and dashes.
+	if !validSnapshotName(snap) {
+		return "", fmt.Errorf("unexpected snapshot name %q", snap)
+	}
+	if _, err := utx.Exec(ctx, `SET TRANSACTION SNAPSHOT '`+snap+`'`); err != nil {
+		return "", mapErr(err, "")
+	}
+	urows, err := utx.Query(ctx, factUnitsSQL+` ORDER BY incident_id, unit_id`)
+	if err != nil {
+		return "", mapErr(err, "")
+	}
+	defer urows.Close()
+	rows, err := tx.Query(ctx, factsSQL+` ORDER BY id`)
+	if err != nil {
+		return "", mapErr(err, "")
+	}
+	defer rows.Close()
+	if err := scanFacts(rows, rowsUnits(urows), fn); err != nil {
+		// Closing the queries would read the rest of both tables:
+		// cancelling drops the connections instead.
+		cancel()
+		return "", mapErr(err, "")
+	}
+	return mark, nil
+}
+
+func validSnapshotName(s string) bool {
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'F' || r >= 'a' && r <= 'f' || r == '-') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// FactChanges returns the incidents of the change-log rows written by
+// transactions with an xid of at least mark (each once, in order of id),
+// and as next mark the xmin of the snapshot they were read in: every
+// transaction that snapshot does not see has an xid at least that, so the
+// next call sees its rows. reload is true when a bulk load's marker
+// (incident 0) is among them, or there are more than maxFactChanges rows.
+func (db *DB) FactChanges(ctx context.Context, mark string) (ids []int64, next string, reload bool, err error) {
+	// One statement, one snapshot: the rows read and the next mark. A
+	// change is new when its transaction was not visible to the mark's
+	// snapshot (and, being read now, has committed): exact, however long
+	// another transaction stays open. The simple protocol plans it for
+	// the mark at hand each time: a generic plan, which a prepared
+	// statement turns to after a few runs, would not know that the xid
+	// bound is a few recent rows and read the whole log every poll.
+	err = db.Pool.QueryRow(ctx, `WITH c AS (SELECT incident_id FROM report_changes
+			WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot))
+		SELECT pg_current_snapshot()::text, EXISTS (SELECT FROM c WHERE incident_id = 0), ARRAY(SELECT incident_id FROM c LIMIT $2)`,
+		pgx.QueryExecModeSimpleProtocol, mark, maxFactChanges+1).Scan(&next, &reload, &ids)
+	if err != nil {
+		return nil, "", false, mapErr(err, "")
+	}
+	if reload || len(ids) > maxFactChanges {
+		return nil, next, true, nil
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), next, false, nil
+}
+
+// FactRows calls fn for each incident of ids that exists, in order of id,
+// read in one snapshot.
+func (db *DB) FactRows(ctx context.Context, ids []int64, fn func(facts.Row) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return mapErr(pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		urows, err := tx.Query(ctx, factUnitsSQL+` WHERE incident_id = ANY($1) ORDER BY incident_id, unit_id`, ids)
+		if err != nil {
+			return err
+		}
+		var units [][2]int64
+		var u [2]int64
+		if _, err := pgx.ForEachRow(urows, []any{&u[0], &u[1]}, func() error {
+			units = append(units, u)
+			return nil
+		}); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, factsSQL+` WHERE id = ANY($1) ORDER BY id`, ids)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		return scanFacts(rows, sliceUnits(units), fn)
+	}), "")
+}
+
+// PruneFactChanges deletes change-log entries written more than age ago.
+// age must be well over the time between two polls of any reader (and
+// the longest transaction): a reader that has not yet read an entry
+// pruned misses its change.
+func (db *DB) PruneFactChanges(ctx context.Context, age time.Duration) error {
+	_, err := db.Pool.Exec(ctx, `DELETE FROM report_changes WHERE at < now() - $1 * interval '1 microsecond'`, age.Microseconds())
+	return mapErr(err, "")
+}
+
+// unitSource yields (incident, unit) pairs in order of incident; ok is
+// false at the end.
+type unitSource func() (incident, unit int64, ok bool, err error)
+
+func rowsUnits(rows pgx.Rows) unitSource {
+	// Scanned into the same two values each time: none escapes per row.
+	var inc, unit int64
+	dest := []any{&inc, &unit}
+	return func() (int64, int64, bool, error) {
+		if !rows.Next() {
+			return 0, 0, false, rows.Err()
+		}
+		err := rows.Scan(dest...)
+		return inc, unit, err == nil, err
+	}
+}
+
+func sliceUnits(units [][2]int64) unitSource {
+	return func() (int64, int64, bool, error) {
+		if len(units) == 0 {
+			return 0, 0, false, nil
+		}
+		u := units[0]
+		units = units[1:]
+		return u[0], u[1], true, nil
+	}
+}
+
+// scanFacts reads rows of factsSQL in order of id, takes each one's units
+// from units (in the same order) and calls fn. Rows are built without a
+// heap allocation each: the stamps are scanned into values, the units
+// carved from shared blocks.
+func scanFacts(rows pgx.Rows, units unitSource, fn func(facts.Row) error) error {
+	var (
+		r       facts.Row
+		stamps  [5]pgtype.Timestamptz // received, dispatched, en route, on scene, cleared
+		prio    int32
+		sex     string
+		age     int32
+		block   []int64 // the rest of the block Units are carved from
+		these   []int64
+		uInc    int64
+		uUnit   int64
+		uOK     bool
+		uErr    error
+		started bool
+	)
+	dest := []any{&r.ID, &stamps[0], &stamps[1], &stamps[2], &stamps[3], &stamps[4],
+		&prio, &r.DistrictID, &r.SettlementID, &r.TypeID, &r.Corrected, &sex, &age, &r.Imported}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
+		}
+		r.Received = stamps[0].Time
+		factDurations(&r.Dur, &stamps)
+		r.Priority, r.VictimAge = int(prio), int(age)
+		r.VictimSex = internSex(sex)
+
+		if !started {
+			uInc, uUnit, uOK, uErr = units()
+			started = true
+		}
+		these = these[:0]
+		for ; uOK && uInc <= r.ID; uInc, uUnit, uOK, uErr = units() {
+			if uInc == r.ID {
+				these = append(these, uUnit)
+			}
+		}
+		if uErr != nil {
+			return uErr
+		}
+		r.Units = nil
+		if len(these) > 0 {
+			if len(block) < len(these) {
+				block = make([]int64, max(4096, len(these)))
+			}
+			r.Units = block[:len(these):len(these)]
+			copy(r.Units, these)
+			block = block[len(these):]
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// factDurations fills dur with the intervals of report.Definitions from
+// the stamps, as report.Duration measures them (microseconds, as stored),
+// rounded up to whole seconds.
+func factDurations(dur *[6]int32, s *[5]pgtype.Timestamptz) {
+	for i, iv := range factIntervals {
+		dur[i] = factDuration(&s[iv[0]], &s[iv[1]])
+	}
+}
+
+// factIntervals are the stamps (indexes in factsSQL's order) bounding each
+// interval of report.Definitions.
+var factIntervals = func() (ivs [len(facts.Row{}.Dur)][2]int) {
+	stamp := map[incident.Stage]int{incident.Received: 0, incident.Dispatched: 1, incident.EnRoute: 2,
+		incident.OnScene: 3, incident.Cleared: 4}
+	if len(report.Definitions) != len(ivs) {
+		panic("facts.Row.Dur does not hold every interval of report.Definitions")
+	}
+	for i, d := range report.Definitions {
+		from, ok1 := stamp[d.From]
+		to, ok2 := stamp[d.To]
+		if !ok1 || !ok2 {
+			panic("report.Definitions names a stage facts.Row lacks")
+		}
+		ivs[i] = [2]int{from, to}
+	}
+	return ivs
+}()
+
+func factDuration(from, to *pgtype.Timestamptz) int32 {
+	if !from.Valid || !to.Valid || from.InfinityModifier != pgtype.Finite || to.InfinityModifier != pgtype.Finite {
+		return facts.Missing
+	}
+	d := to.Time.Sub(from.Time)
+	if d < 0 {
+		return facts.OutOfOrder
+	}
+	return int32(min(math.Ceil(d.Seconds()), math.MaxInt32))
+}
+
+// internSex returns the constant of a victim_sex value, so that rows kept
+// for long share three strings rather than hold one each.
+func internSex(s string) string {
+	switch s {
+	case "":
+		return ""
+	case "female":
+		return "female"
+	case "male":
+		return "male"
+	case "other":
+		return "other"
+	}
+	return s
+}

@@ -1,0 +1,320 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dvresponse/dvresponse/internal/facts"
+	"github.com/dvresponse/dvresponse/internal/postgres"
+	"github.com/dvresponse/dvresponse/internal/refdata"
+	"github.com/dvresponse/dvresponse/internal/report"
+)
+
+// referenceFacts reads every incident as a facts.Row the plain way (one
+// query, durations by report.Duration): what LoadFacts must give.
+func referenceFacts(t *testing.T, db *postgres.DB) []facts.Row {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at, i.cleared_at,
+		i.priority, coalesce(i.district_id, 0), coalesce(i.settlement_id, 0), i.type_id, i.corrections > 0,
+		coalesce(i.victim_sex, ''), coalesce(i.victim_age, -1), i.source = 'import',
+		coalesce((SELECT array_agg(DISTINCT u.unit_id ORDER BY u.unit_id) FROM incident_units u WHERE u.incident_id = i.id), '{}')
+		FROM incidents i ORDER BY i.id`)
+	must(t, err)
+	defer rows.Close()
+	var out []facts.Row
+	for rows.Next() {
+		var r facts.Row
+		var st report.Stamps
+		must(t, rows.Scan(&r.ID, &st.Received, &st.Dispatched, &st.EnRoute, &st.OnScene, &st.Cleared, &r.Priority,
+			&r.DistrictID, &r.SettlementID, &r.TypeID, &r.Corrected, &r.VictimSex, &r.VictimAge, &r.Imported, &r.Units))
+		r.Received = st.Received
+		for i, d := range report.Definitions {
+			secs, s := st.Interval(d)
+			switch s {
+			case report.Missing:
+				r.Dur[i] = facts.Missing
+			case report.Inconsistent:
+				r.Dur[i] = facts.OutOfOrder
+			default:
+				r.Dur[i] = int32(math.Ceil(secs))
+			}
+		}
+		out = append(out, r)
+	}
+	must(t, rows.Err())
+	return out
+}
+
+// loadStore fills a store from rows, as a Syncer's full load does.
+func loadStore(t *testing.T, loc *time.Location, rows []facts.Row) *facts.Store {
+	s := facts.NewStore(loc)
+	l := s.StartLoad()
+	for _, r := range rows {
+		must(t, l.Add(r))
+	}
+	s.Replace(l, time.Now())
+	return s
+}
+
+// engineData gives the random incidents of randomIncidents settlements,
+// victims and units, so that every filter and grouping selects some.
+func engineData(t *testing.T, f *reportFixture, r *rand.Rand) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := f.db.Pool.Exec(ctx, `UPDATE incidents SET
+		settlement_id = CASE WHEN district_id = $1 THEN (ARRAY[$2, $3, NULL]::bigint[])[1 + id % 3] END,
+		victim_sex = (ARRAY['female', 'male', 'other', NULL])[1 + id % 4],
+		victim_age = CASE WHEN id % 5 = 0 THEN NULL ELSE (id * 7) % 90 END,
+		source = CASE WHEN id % 9 = 0 THEN 'import' ELSE source END`, f.district.ID, f.idp.ID, f.town.ID)
+	must(t, err)
+	// A fifth stay on scene 4.5 to 18 hours, so that the 90th and 95th
+	// percentiles of on scene and total fall where the store counts
+	// durations by the minute and reads the seconds in a second pass.
+	_, err = f.db.Pool.Exec(ctx, `UPDATE incidents SET cleared_at = on_scene_at
+		+ make_interval(secs => 16384 + (id * 7919) % 49000 + (id % 1000) / 1000.0)
+		WHERE id % 5 = 2 AND on_scene_at IS NOT NULL`)
+	must(t, err)
+	// Units: none, one, two or three (the store keeps two on the row and
+	// the rest aside), some assigned twice.
+	_, err = f.db.Pool.Exec(ctx, `INSERT INTO incident_units (incident_id, unit_id, assigned_at)
+		SELECT i.id, u.id, i.received_at + make_interval(secs => n)
+		FROM incidents i CROSS JOIN generate_series(1, 3) n
+		JOIN units u ON u.id = (ARRAY[$1, $2]::bigint[])[1 + (i.id + n) % 2]
+		WHERE n <= i.id % 4`, f.unit.ID, f.unit2.ID)
+	must(t, err)
+	_ = r
+}
+
+func TestFactsEngineMatchesNaive(t *testing.T) {
+	t.Parallel()
+	f := newReportFixture(t)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(3, 4))
+	randomIncidents(t, f, r, "E", 1500, reportTestFrom, reportTestTo)
+	engineData(t, f, r)
+	// Targets changed within the ranges: each incident is judged by the
+	// target in force on its local day.
+	thirty := 30
+	must(t, f.db.SavePriority(ctx, &refdata.Priority{Level: 2, Label: "Urgent", TargetsFrom: refdata.Day(2026, 3, 5),
+		Targets: map[refdata.Interval]*int{refdata.CallProcessing: &thirty}}, false, 2, f.actor))
+
+	ref := referenceFacts(t, f.db)
+	// The feed's rows are the reference's.
+	fed, _ := loadFacts(t, f.db)
+	if len(fed) != len(ref) {
+		t.Fatalf("LoadFacts gave %d rows, the reference %d", len(fed), len(ref))
+	}
+	for _, want := range ref {
+		if got := fed[want.ID]; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("LoadFacts row %+v, want %+v", got, want)
+		}
+	}
+	store := loadStore(t, f.loc, ref)
+	src := facts.Source{Store: store, Ref: f.db, Fallback: failingFallback{t}}
+	applyChanges(t, f, store, r)
+	p1, p2 := 1, 2
+	filters := []report.Filters{{}, {DVOnly: true}, {Priority: &p2}, {DistrictID: &f.district.ID, DVOnly: true},
+		{SettlementID: &f.idp.ID}, {IDPOnly: true}, {TypeID: &f.theft.ID}, {Shift: report.NightShift},
+		{Shift: report.DayShift, Priority: &p1}, {UnitID: &f.unit.ID}, {UnitID: &f.unit2.ID, DVOnly: true},
+		{DistrictID: &f.osh.ID, TypeID: &f.typ.ID}}
+	ranges := append(reportTestRanges[:0:0], reportTestRanges...)
+	ranges = append(ranges, [2]string{"2025-12-29", "2026-01-04"}, [2]string{"2024-06-01", "2026-05-31"})
+	for _, rg := range ranges {
+		for fi, flt := range filters {
+			q := report.Query{Location: f.loc, Filters: flt}
+			q.From, _ = report.ParseDate(rg[0])
+			q.To, _ = report.ParseDate(rg[1])
+			got, err := src.ResponseTimesMulti(ctx, q, report.GroupBys)
+			must(t, err)
+			// The DV incidents logged here, as the follow-through figures
+			// count them.
+			dv, ok, err := src.CountDV(ctx, q)
+			must(t, err)
+			want, err := f.db.FollowThrough(ctx, q, time.Now())
+			must(t, err)
+			if !ok || dv != want.DVIncidents {
+				t.Errorf("%s..%s filters %d: %d DV incidents (served %v), the database %d", rg[0], rg[1], fi, dv, ok, want.DVIncidents)
+			}
+			for i, by := range report.GroupBys {
+				q.GroupBy = by
+				want, err := f.db.ResponseTimesNaive(ctx, q)
+				must(t, err)
+				sameResult(t, fmt.Sprintf("%s..%s by %s filters %d", rg[0], rg[1], by, fi), got[i], want)
+			}
+		}
+	}
+}
+
+// failingFallback fails the test when the store did not answer.
+type failingFallback struct{ t *testing.T }
+
+func (f failingFallback) ResponseTimes(ctx context.Context, q report.Query) (report.Result, error) {
+	f.t.Fatalf("the store did not answer %v", q.Values())
+	return report.Result{}, nil
+}
+
+func (f failingFallback) ResponseTimesMulti(ctx context.Context, q report.Query, gbs []report.GroupBy) ([]report.Result, error) {
+	f.t.Fatalf("the store did not answer %v", q.Values())
+	return nil, nil
+}
+
+// sameGroup compares a store's breakdown group with the database's.
+func sameGroup(t *testing.T, what string, got facts.Group, want postgres.DashboardGroup) {
+	t.Helper()
+	if got.Key != want.Key || got.Incidents != want.Incidents || got.N != want.N || got.Missing != want.Missing ||
+		got.Inconsistent != want.Inconsistent {
+		t.Errorf("%s: %q %d incidents %d/%d/%d, want %q %d incidents %d/%d/%d", what, got.Key, got.Incidents, got.N, got.Missing,
+			got.Inconsistent, want.Key, want.Incidents, want.N, want.Missing, want.Inconsistent)
+		return
+	}
+	if (got.TargetS == nil) != (want.TargetS == nil) || got.TargetS != nil && *got.TargetS != *want.TargetS {
+		t.Errorf("%s: target %v, want %v", what, fmtPtr(got.TargetS), fmtPtr(want.TargetS))
+	}
+	if (got.WithinTargetPct == nil) != (want.WithinTargetPct == nil) ||
+		got.WithinTargetPct != nil && math.Abs(*got.WithinTargetPct-*want.WithinTargetPct) > 1e-9 {
+		t.Errorf("%s: within target %v, want %v", what, fmtPtr(got.WithinTargetPct), fmtPtr(want.WithinTargetPct))
+	}
+	for _, p := range []struct {
+		name      string
+		got, want *float64
+	}{{"median", got.Median, want.Median}, {"p90", got.P90, want.P90}, {"p95", got.P95, want.P95}} {
+		if (p.got == nil) != (p.want == nil) {
+			t.Errorf("%s: %s %v, want %v", what, p.name, fmtPtr(p.got), fmtPtr(p.want))
+		} else if p.got != nil && !(*p.got >= *p.want-1e-6 && *p.got < *p.want+1) {
+			t.Errorf("%s: %s %.6f, want %.6f (+1 s)", what, p.name, *p.got, *p.want)
+		}
+	}
+}
+
+func TestFactsBreakdownsMatchDatabase(t *testing.T) {
+	t.Parallel()
+	f := newReportFixture(t)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(5, 6))
+	randomIncidents(t, f, r, "K", 1200, reportTestFrom, reportTestTo)
+	engineData(t, f, r)
+	store := loadStore(t, f.loc, referenceFacts(t, f.db))
+	src := facts.Source{Store: store, Ref: f.db, Fallback: failingFallback{t}}
+	p2 := 2
+	for _, rg := range [][2]string{{"2026-01-20", "2026-04-09"}, {"2025-10-01", "2026-04-09"}, {"2026-03-01", "2026-03-01"}} {
+		for fi, flt := range []report.Filters{{}, {DVOnly: true}, {Priority: &p2, Shift: report.NightShift}, {UnitID: &f.unit.ID},
+			{IDPOnly: true}} {
+			for _, d := range report.Definitions {
+				q := report.Query{Location: f.loc, GroupBy: report.ByPriority, Filters: flt}
+				q.From, _ = report.ParseDate(rg[0])
+				q.To, _ = report.ParseDate(rg[1])
+				what := fmt.Sprintf("%s..%s filters %d %s", rg[0], rg[1], fi, d.Interval)
+				got, ok, err := src.Breakdowns(ctx, q, d.Interval, []report.GroupBy{report.ByAll, report.ByPriority, report.ByDistrict},
+					[]report.GroupBy{report.BySettlement, report.ByWeek}, 10)
+				must(t, err)
+				if !ok {
+					t.Fatalf("%s: the store did not answer", what)
+				}
+				want, err := f.db.DashboardExtras(ctx, q, postgres.DashboardOptions{Interval: d.Interval, Slowest: 10})
+				must(t, err)
+				sameGroup(t, what+" all", got.All, want.All)
+				if len(got.BySex) != len(want.BySex) || len(got.ByAgeBand) != len(want.ByAgeBand) || len(got.ByHour) != len(want.ByHour) {
+					t.Errorf("%s: %d/%d/%d sex/age/hour groups, want %d/%d/%d", what, len(got.BySex), len(got.ByAgeBand),
+						len(got.ByHour), len(want.BySex), len(want.ByAgeBand), len(want.ByHour))
+					continue
+				}
+				for i := range want.BySex {
+					sameGroup(t, what+" sex", got.BySex[i], want.BySex[i])
+				}
+				for i := range want.ByAgeBand {
+					sameGroup(t, what+" age", got.ByAgeBand[i], want.ByAgeBand[i])
+				}
+				for i, w := range want.ByHour {
+					g := got.ByHour[i]
+					if g.Weekday != w.Weekday || g.Hour != w.Hour {
+						t.Errorf("%s: cell %d is %d-%d, want %d-%d", what, i, g.Weekday, g.Hour, w.Weekday, w.Hour)
+						continue
+					}
+					sameGroup(t, what+" hour", g.Group, w.DashboardGroup)
+				}
+				// Every incident of the slowest list is among the candidates.
+				for _, s := range want.Slowest {
+					if !slices.Contains(got.Slowest, s.ID) {
+						t.Errorf("%s: slowest incident %d (%.1f s) not among the %d candidates", what, s.ID, s.Seconds, len(got.Slowest))
+					}
+				}
+				if len(want.Slowest) == 10 && len(got.Slowest) > 40 {
+					t.Errorf("%s: %d candidates for a list of 10", what, len(got.Slowest))
+				}
+				// The groupings for every interval equal the report's.
+				for _, gb := range []report.GroupBy{report.ByAll, report.ByPriority, report.ByDistrict} {
+					q.GroupBy = gb
+					want, err := f.db.ResponseTimesNaive(ctx, q)
+					must(t, err)
+					sameResult(t, what+" "+string(gb), got.Reports[gb], want)
+				}
+				// The groupings for one interval equal the report's.
+				for _, gb := range []report.GroupBy{report.BySettlement, report.ByWeek} {
+					q.GroupBy = gb
+					full, err := f.db.ResponseTimesNaive(ctx, q)
+					must(t, err)
+					for gi := range full.Groups {
+						for _, other := range report.Definitions {
+							if other.Interval != d.Interval {
+								full.Groups[gi].Intervals[other.Interval] = got.Reports[gb].Groups[min(gi, len(got.Reports[gb].Groups)-1)].Intervals[other.Interval]
+							}
+						}
+					}
+					sameResult(t, what+" "+string(gb), got.Reports[gb], full)
+				}
+			}
+		}
+	}
+}
+
+// applyChanges changes a third of the incidents in the database (stages,
+// received days, priorities, units; some deleted, some added) and puts
+// only those in the store, as a Syncer does from the change log.
+func applyChanges(t *testing.T, f *reportFixture, store *facts.Store, r *rand.Rand) {
+	t.Helper()
+	ctx := context.Background()
+	before := referenceFacts(t, f.db)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		_, err := f.db.Pool.Exec(ctx, sql, args...)
+		must(t, err)
+	}
+	exec(`UPDATE incidents SET on_scene_at = on_scene_at + interval '97.5 seconds' WHERE id % 7 = 1`)
+	exec(`UPDATE incidents SET received_at = received_at - interval '3 days', priority = 3 - priority WHERE id % 11 = 2`)
+	exec(`UPDATE incidents SET dispatched_at = NULL, corrections = corrections + 1 WHERE id % 13 = 3`)
+	exec(`DELETE FROM incident_units WHERE incident_id % 17 = 4`)
+	exec(`INSERT INTO incident_units (incident_id, unit_id, assigned_at)
+		SELECT id, $1, received_at FROM incidents WHERE id % 19 = 5 ON CONFLICT DO NOTHING`, f.unit2.ID)
+	exec(`DELETE FROM incident_units WHERE incident_id IN (SELECT id FROM incidents WHERE id % 23 = 6)`)
+	exec(`DELETE FROM incidents WHERE id % 23 = 6`)
+	randomIncidents(t, f, r, "N", 200, reportTestFrom, reportTestTo)
+	after := referenceFacts(t, f.db)
+	old := map[int64]facts.Row{}
+	for _, row := range before {
+		old[row.ID] = row
+	}
+	var changed []facts.Row
+	for _, row := range after {
+		if o, ok := old[row.ID]; !ok || fmt.Sprint(o) != fmt.Sprint(row) {
+			changed = append(changed, row)
+		}
+		delete(old, row.ID)
+	}
+	var gone []int64
+	for id := range old {
+		gone = append(gone, id)
+	}
+	if len(changed) < 300 || len(gone) < 40 {
+		t.Fatalf("only %d changed and %d deleted incidents", len(changed), len(gone))
+	}
+	store.Apply(changed, gone)
+	if store.Len() != len(after) {
+		t.Fatalf("store holds %d incidents, the database %d", store.Len(), len(after))
+	}
+}

@@ -1,0 +1,11 @@
+DROP TRIGGER report_changes_update ON incident_units;
+DROP TRIGGER report_changes_truncate ON incident_units;
+DROP TRIGGER report_changes_delete ON incident_units;
+DROP TRIGGER report_changes_insert ON incident_units;
+DROP TRIGGER report_changes_update ON incidents;
+DROP TRIGGER report_changes_truncate ON incidents;
+DROP TRIGGER report_changes_delete ON incidents;
+DROP TRIGGER report_changes_insert ON incidents;
+DROP FUNCTION report_changes_log_row();
+DROP FUNCTION report_changes_log_rows();
+DROP TABLE report_changes;
