@@ -160,6 +160,8 @@ func TestMetricsAfterAJourney(t *testing.T) {
 		{`dvr_login_failures_total`, func(b, a float64) bool { return a-b == 5 }},
 		{`dvr_login_lockouts_total`, func(b, a float64) bool { return a-b == 1 }},
 		{`dvr_database_writable`, func(b, a float64) bool { return a == 1 }},
+		{`dvr_report_store_ready`, func(b, a float64) bool { return a == 1 }},
+		{`dvr_report_store_sync_age_seconds`, func(b, a float64) bool { return a >= 0 && a < 30 }},
 		{`dvr_dispatch_oldest_waiting_seconds{` + p + `}`, func(b, a float64) bool { return a > 0 }},
 		{`dvr_dispatch_target_seconds{` + p + `}`, func(b, a float64) bool { return a > 0 }},
 	}
@@ -171,6 +173,14 @@ func TestMetricsAfterAJourney(t *testing.T) {
 		}
 		if b := before[m.name]; !m.changed(b, a) {
 			t.Errorf("%s: %v before the journey, %v after", m.name, b, a)
+		}
+	}
+	// The report store follows the change log (every second): the call
+	// logged in the journey reaches it within 5 s.
+	for deadline := time.Now().Add(5 * time.Second); scrape()[`dvr_report_store_incidents`] < 1; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Errorf("dvr_report_store_incidents: the call logged is not in the report store after 5 s")
+			break
 		}
 	}
 	t.Logf("after the journey: %d series; audit appends %v, requests POST /incidents %v, pool waits %v, reconnects %v",

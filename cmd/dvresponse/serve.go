@@ -103,6 +103,9 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	if cfg.ReportStore == "memory" {
 		store = facts.NewStore(cfg.Location)
 		go (&facts.Syncer{Feed: db, Store: store, Logger: log}).Run(hubCtx) //nolint:errcheck // returns when hubCtx ends
+		if mx != nil {
+			mx.WatchReportStore(store.Status)
+		}
 	}
 
 	srv := server.NewServer(server.Deps{

@@ -58,6 +58,7 @@ type Store struct {
 	moreUnits map[int64][]int64 // incident id → units beyond the first two
 	rows      int
 	loadedAt  time.Time
+	syncedAt  time.Time // the last full load or read of the change log
 }
 
 // NewStore returns an empty store keeping days in loc.
@@ -188,12 +189,28 @@ func (s *Store) Replace(l *Loading, at time.Time) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.days, s.where, s.moreUnits, s.rows, s.loadedAt = l.days, where, l.moreUnits, l.rows, at
+	s.days, s.where, s.moreUnits, s.rows, s.loadedAt, s.syncedAt = l.days, where, l.moreUnits, l.rows, at, at
 	s.ready = true
 	s.broken = ""
 	if l.err != nil {
 		s.broken = l.err.Error()
 	}
+}
+
+// Status is what operators watch of the store: whether it serves, how
+// many incidents it holds, and when it last read the database (a full
+// load or the change log; zero before the first load).
+func (s *Store) Status() (ready bool, incidents int, syncedAt time.Time) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ready && s.broken == "", s.rows, s.syncedAt
+}
+
+// synced records that the change log was read up to now at at.
+func (s *Store) synced(at time.Time) {
+	s.mu.Lock()
+	s.syncedAt = at
+	s.mu.Unlock()
 }
 
 // Broken says why the store does not serve although loaded ("" when it

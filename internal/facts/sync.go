@@ -91,6 +91,7 @@ func (y *Syncer) follow(ctx context.Context, mark string, poll time.Duration, lo
 			continue
 		}
 		mark, lastRead = next, time.Now()
+		y.Store.synced(lastRead)
 		if time.Since(lastPrune) > time.Minute {
 			if err := y.Feed.PruneFactChanges(ctx, Retention); err != nil && ctx.Err() == nil {
 				log.Warn("report store: pruning the change log failed", "err", err)

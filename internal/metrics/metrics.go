@@ -183,6 +183,40 @@ func (m *Metrics) WatchBoards(n func() int) {
 	}, func() float64 { return float64(n()) }))
 }
 
+// WatchReportStore exports the report store's state (internal/facts),
+// read at scrape time: whether it serves figures (else they come from
+// the database, slowly at scale), how many incidents it holds, and how
+// long ago it last read the database (a load or the change log; it reads
+// the log every second, so a growing age means it is not following).
+func (m *Metrics) WatchReportStore(status func() (ready bool, incidents int, syncedAt time.Time)) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dvr_report_store_ready",
+		Help: "1 while the in-memory report store serves the response-time figures, else 0 (they come from the database).",
+	}, func() float64 {
+		if ready, _, _ := status(); ready {
+			return 1
+		}
+		return 0
+	}))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dvr_report_store_incidents",
+		Help: "Incidents held by the in-memory report store.",
+	}, func() float64 {
+		_, n, _ := status()
+		return float64(n)
+	}))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dvr_report_store_sync_age_seconds",
+		Help: "Seconds since the report store last read the database (its load, or the change log it reads every second); -1 before its first load.",
+	}, func() float64 {
+		_, _, at := status()
+		if at.IsZero() {
+			return -1
+		}
+		return time.Since(at).Seconds()
+	}))
+}
+
 // PoolStats is what the database pool reports of itself.
 type PoolStats struct {
 	Max, Total, Acquired, Idle int32
