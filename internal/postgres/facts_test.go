@@ -295,7 +295,7 @@ func TestLoadFactsSpeed(t *testing.T) {
 	tx, err := f.db.Pool.Begin(ctx)
 	must(t, err)
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit: a no-op
-	// The rollups' and the log's triggers, and the indexes LoadFacts does
+	// The change log's triggers, and the indexes LoadFacts does
 	// not read, are not what is timed (the test's role owns the tables).
 	_, err = tx.Exec(ctx, `ALTER TABLE incidents DISABLE TRIGGER USER`)
 	must(t, err)

@@ -147,7 +147,7 @@ func (db *DB) SeedScale(ctx context.Context, batch int, next func(*ScaleIncident
 			if _, err = tx.CopyFrom(ctx, pgx.Identifier{"incident_keys"}, keyColumns, pgx.CopyFromRows(keys)); err != nil {
 				return err
 			}
-			// The change log's triggers were skipped with the rollups'
+			// The change log's triggers were skipped with the others
 			// (or logged every row): one marker, committed with the
 			// batch, tells its readers to load everything again.
 			_, err = tx.Exec(ctx, `INSERT INTO report_changes (incident_id) VALUES (0)`)
