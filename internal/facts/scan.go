@@ -118,27 +118,43 @@ type scanned struct {
 // scan computes the plan's wants (under the read lock). ok is false when
 // an incident falls in a group the reference data lacks.
 func (s *Store) scan(p *plan) (scanned, bool) {
-	workers := 1
-	if n := s.rowsBetween(p.from, p.to); n > 50_000 {
-		workers = min(runtime.GOMAXPROCS(0), 4)
+	// Pass 1 over the sealed days comes from the cache when they have not
+	// changed since it was kept; over the others it is counted now.
+	var merged [][]*acc
+	var tops []*topN
+	lo := p.from
+	if sealedTo := min(p.to, s.today()-1); sealedTo >= p.from {
+		key, ver := p.cacheKey(sealedTo), s.versionSum(p.from, sealedTo)
+		var hit bool
+		if merged, tops, hit = s.cache.get(key, ver); !hit {
+			var ok bool
+			if merged, tops, ok = s.pass1Range(p, p.from, sealedTo); !ok {
+				return scanned{}, false
+			}
+			s.cache.put(key, ver, merged, tops)
+		}
+		lo = sealedTo + 1
 	}
-	parts := p.split(workers)
-	accs := make([][][]*acc, len(parts)) // [worker][want][slot]
-	tops := make([]*topN, len(parts))
-	oks := make([]bool, len(parts))
+	if lo <= p.to {
+		live, liveTops, ok := s.pass1Range(p, lo, p.to)
+		if !ok {
+			return scanned{}, false
+		}
+		if merged == nil {
+			merged = live
+		} else {
+			mergeAccs(merged, live)
+		}
+		tops = append(tops, liveTops...)
+	}
+	if merged == nil { // an empty range
+		merged = make([][]*acc, len(p.wants))
+		for g, w := range p.wants {
+			merged[g] = p.slots(w.kind)
+		}
+	}
+	parts := p.split(s.workers(p.from, p.to))
 	var wg sync.WaitGroup
-	for w, part := range parts {
-		tops[w] = &topN{n: p.slowN, keep: p.slowN + topMargin}
-		wg.Go(func() { accs[w], oks[w] = s.pass1(p, part[0], part[1], tops[w]) })
-	}
-	wg.Wait()
-	if slices.Contains(oks, false) {
-		return scanned{}, false
-	}
-	merged := accs[0]
-	for _, a := range accs[1:] {
-		mergeAccs(merged, a)
-	}
 	// The slowest list's candidates come from pass 1, unless a worker may
 	// have let a tie go: then pass 2 lists every incident at least as slow.
 	threshold := int32(-1)
@@ -191,6 +207,39 @@ func (s *Store) scan(p *plan) (scanned, bool) {
 		}
 	}
 	return out, true
+}
+
+// workers is how many cores to scan days from to to with.
+func (s *Store) workers(from, to int32) int {
+	if s.rowsBetween(from, to) > 50_000 {
+		return min(runtime.GOMAXPROCS(0), 4)
+	}
+	return 1
+}
+
+// pass1Range runs pass 1 over days lo to hi on the cores, and adds up
+// what each counted.
+func (s *Store) pass1Range(p *plan, lo, hi int32) ([][]*acc, []*topN, bool) {
+	q := *p
+	q.from, q.to = lo, hi
+	parts := q.split(s.workers(lo, hi))
+	accs := make([][][]*acc, len(parts)) // [worker][want][slot]
+	tops := make([]*topN, len(parts))
+	oks := make([]bool, len(parts))
+	var wg sync.WaitGroup
+	for w, part := range parts {
+		tops[w] = &topN{n: p.slowN, keep: p.slowN + topMargin}
+		wg.Go(func() { accs[w], oks[w] = s.pass1(p, part[0], part[1], tops[w]) })
+	}
+	wg.Wait()
+	if slices.Contains(oks, false) {
+		return nil, nil, false
+	}
+	merged := accs[0]
+	for _, a := range accs[1:] {
+		mergeAccs(merged, a)
+	}
+	return merged, tops, true
 }
 
 // derive lets a want of every incident be added up from another want's
@@ -630,6 +679,9 @@ func (x *ivAcc) count(v, t int32) {
 
 func mergeAccs(dst, src [][]*acc) {
 	for g := range src {
+		for len(dst[g]) < len(src[g]) { // weeks counted for a later last day
+			dst[g] = append(dst[g], nil)
+		}
 		for i, b := range src[g] {
 			if b == nil {
 				continue

@@ -58,12 +58,16 @@ type Store struct {
 	moreUnits map[int64][]int64 // incident id → units beyond the first two
 	rows      int
 	loadedAt  time.Time
-	syncedAt  time.Time // the last full load or read of the change log
+	syncedAt  time.Time        // the last full load or read of the change log
+	dayVer    map[int32]uint64 // by day: moved on by every change to one of its incidents
+	cache     *sealedCache
+	now       func() time.Time // the clock that says which days are sealed (tests set it)
 }
 
 // NewStore returns an empty store keeping days in loc.
 func NewStore(loc *time.Location) *Store {
-	return &Store{loc: loc, days: map[int32]*day{}, moreUnits: map[int64][]int64{}}
+	return &Store{loc: loc, days: map[int32]*day{}, moreUnits: map[int64][]int64{}, dayVer: map[int32]uint64{},
+		cache: newSealedCache(), now: time.Now}
 }
 
 // Location is the time zone whose days the store keeps.
@@ -192,6 +196,8 @@ func (s *Store) Replace(l *Loading, at time.Time) {
 	s.days, s.where, s.moreUnits, s.rows, s.loadedAt, s.syncedAt = l.days, where, l.moreUnits, l.rows, at, at
 	s.ready = true
 	s.broken = ""
+	s.dayVer = map[int32]uint64{}
+	s.cache.clear()
 	if l.err != nil {
 		s.broken = l.err.Error()
 	}
@@ -247,6 +253,7 @@ func (s *Store) remove(id int64) {
 	}
 	w := s.where[id]
 	dn, i := int32(uint32(w>>32)), int(uint32(w))-1
+	s.dayVer[dn]++
 	d := s.days[dn]
 	last := len(d.rows) - 1
 	if i != last {
@@ -265,6 +272,7 @@ func (s *Store) remove(id int64) {
 // put stores f on day dn, replacing the incident's earlier fact (under the
 // write lock).
 func (s *Store) put(f fact, dn int32, units []int64) {
+	s.dayVer[dn]++
 	if f.id < int64(len(s.where)) && s.where[f.id] != 0 {
 		w := s.where[f.id]
 		if int32(uint32(w>>32)) == dn {
@@ -310,3 +318,34 @@ func (s *Store) hasUnit(f *fact, u int32) bool {
 // maxID is the largest incident id the store holds (its index by id is a
 // slice of 8 bytes per id).
 const maxID = 1 << 28
+
+// today is the number of the current local day: days before it are
+// sealed (see cache.go).
+func (s *Store) today() int32 {
+	y, m, d := s.now().In(s.loc).Date()
+	return dayNumber(y, m, d)
+}
+
+// versionSum adds up the versions of days from to to (under a lock):
+// any change to one of their incidents makes it larger.
+func (s *Store) versionSum(from, to int32) uint64 {
+	var v uint64
+	for dn := from; dn <= to; dn++ {
+		v += s.dayVer[dn]
+	}
+	return v
+}
+
+// SetClock sets the clock that says which days are sealed (tests).
+func (s *Store) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// CacheStats counts the sealed-days cache's hits and misses.
+func (s *Store) CacheStats() (hits, misses int) {
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	return s.cache.hits, s.cache.misses
+}

@@ -116,8 +116,11 @@ func TestFactsEngineMatchesNaive(t *testing.T) {
 		}
 	}
 	store := loadStore(t, f.loc, ref)
+	// "Today" is inside the ranges: the days before it are sealed and come
+	// from the cache once counted, the others are read each time.
+	store.SetClock(func() time.Time { return time.Date(2026, 3, 20, 12, 0, 0, 0, f.loc) })
 	src := facts.Source{Store: store, Ref: f.db, Fallback: failingFallback{t}}
-	applyChanges(t, f, store, r)
+	applyChanges(t, f, store, r, 0)
 	p1, p2 := 1, 2
 	filters := []report.Filters{{}, {DVOnly: true}, {Priority: &p2}, {DistrictID: &f.district.ID, DVOnly: true},
 		{SettlementID: &f.idp.ID}, {IDPOnly: true}, {TypeID: &f.theft.ID}, {Shift: report.NightShift},
@@ -125,6 +128,25 @@ func TestFactsEngineMatchesNaive(t *testing.T) {
 		{DistrictID: &f.osh.ID, TypeID: &f.typ.ID}}
 	ranges := append(reportTestRanges[:0:0], reportTestRanges...)
 	ranges = append(ranges, [2]string{"2025-12-29", "2026-01-04"}, [2]string{"2024-06-01", "2026-05-31"})
+	engineRound(t, f, src, ranges, filters, 0)
+	// The sealed-days cache: a few queries (their counts fit the cache)
+	// are counted and kept; changes to sealed and open days are put in
+	// place, and entries of changed days must not be used; then the same
+	// queries come from the cache.
+	ranges, filters = ranges[:4], filters[:3]
+	engineRound(t, f, src, ranges, filters, 0)
+	hits0, _ := store.CacheStats()
+	applyChanges(t, f, store, r, 1)
+	engineRound(t, f, src, ranges, filters, 1)
+	engineRound(t, f, src, ranges, filters, 2)
+	if hits, misses := store.CacheStats(); hits-hits0 < len(ranges)*len(filters) {
+		t.Errorf("the sealed-days cache answered %d times (%d misses); want at least every query of the last round", hits-hits0, misses)
+	}
+}
+
+func engineRound(t *testing.T, f *reportFixture, src facts.Source, ranges [][2]string, filters []report.Filters, round int) {
+	t.Helper()
+	ctx := context.Background()
 	for _, rg := range ranges {
 		for fi, flt := range filters {
 			q := report.Query{Location: f.loc, Filters: flt}
@@ -132,6 +154,10 @@ func TestFactsEngineMatchesNaive(t *testing.T) {
 			q.To, _ = report.ParseDate(rg[1])
 			got, err := src.ResponseTimesMulti(ctx, q, report.GroupBys)
 			must(t, err)
+			if round == 2 { // asked again at once: from the cache
+				got, err = src.ResponseTimesMulti(ctx, q, report.GroupBys)
+				must(t, err)
+			}
 			// The DV incidents logged here, as the follow-through figures
 			// count them.
 			dv, ok, err := src.CountDV(ctx, q)
@@ -145,7 +171,7 @@ func TestFactsEngineMatchesNaive(t *testing.T) {
 				q.GroupBy = by
 				want, err := f.db.ResponseTimesNaive(ctx, q)
 				must(t, err)
-				sameResult(t, fmt.Sprintf("%s..%s by %s filters %d", rg[0], rg[1], by, fi), got[i], want)
+				sameResult(t, fmt.Sprintf("round %d: %s..%s by %s filters %d", round, rg[0], rg[1], by, fi), got[i], want)
 			}
 		}
 	}
@@ -276,7 +302,7 @@ func TestFactsBreakdownsMatchDatabase(t *testing.T) {
 // applyChanges changes a third of the incidents in the database (stages,
 // received days, priorities, units; some deleted, some added) and puts
 // only those in the store, as a Syncer does from the change log.
-func applyChanges(t *testing.T, f *reportFixture, store *facts.Store, r *rand.Rand) {
+func applyChanges(t *testing.T, f *reportFixture, store *facts.Store, r *rand.Rand, k int) {
 	t.Helper()
 	ctx := context.Background()
 	before := referenceFacts(t, f.db)
@@ -285,15 +311,15 @@ func applyChanges(t *testing.T, f *reportFixture, store *facts.Store, r *rand.Ra
 		_, err := f.db.Pool.Exec(ctx, sql, args...)
 		must(t, err)
 	}
-	exec(`UPDATE incidents SET on_scene_at = on_scene_at + interval '97.5 seconds' WHERE id % 7 = 1`)
-	exec(`UPDATE incidents SET received_at = received_at - interval '3 days', priority = 3 - priority WHERE id % 11 = 2`)
-	exec(`UPDATE incidents SET dispatched_at = NULL, corrections = corrections + 1 WHERE id % 13 = 3`)
-	exec(`DELETE FROM incident_units WHERE incident_id % 17 = 4`)
+	exec(`UPDATE incidents SET on_scene_at = on_scene_at + interval '97.5 seconds' WHERE (id + $1) % 7 = 1`, k)
+	exec(`UPDATE incidents SET received_at = received_at - interval '3 days', priority = 3 - priority WHERE (id + $1) % 11 = 2`, k)
+	exec(`UPDATE incidents SET dispatched_at = NULL, corrections = corrections + 1 WHERE (id + $1) % 13 = 3`, k)
+	exec(`DELETE FROM incident_units WHERE (incident_id + $1) % 17 = 4`, k)
 	exec(`INSERT INTO incident_units (incident_id, unit_id, assigned_at)
-		SELECT id, $1, received_at FROM incidents WHERE id % 19 = 5 ON CONFLICT DO NOTHING`, f.unit2.ID)
-	exec(`DELETE FROM incident_units WHERE incident_id IN (SELECT id FROM incidents WHERE id % 23 = 6)`)
-	exec(`DELETE FROM incidents WHERE id % 23 = 6`)
-	randomIncidents(t, f, r, "N", 200, reportTestFrom, reportTestTo)
+		SELECT id, $1, received_at FROM incidents WHERE (id + $2) % 19 = 5 ON CONFLICT DO NOTHING`, f.unit2.ID, k)
+	exec(`DELETE FROM incident_units WHERE incident_id IN (SELECT id FROM incidents WHERE (id + $1) % 23 = 6)`, k)
+	exec(`DELETE FROM incidents WHERE (id + $1) % 23 = 6`, k)
+	randomIncidents(t, f, r, fmt.Sprintf("N%d", k), 200, reportTestFrom, reportTestTo)
 	after := referenceFacts(t, f.db)
 	old := map[int64]facts.Row{}
 	for _, row := range before {
