@@ -81,7 +81,8 @@ func (y *Syncer) follow(ctx context.Context, mark string, poll time.Duration, lo
 			continue
 		}
 		if reload {
-			log.Info("report store: bulk change; loading again")
+			log.Info("report store: bulk change; loading again once it has settled")
+			y.settle(ctx, next, poll)
 			return
 		}
 		if err := y.apply(ctx, ids); err != nil {
@@ -100,6 +101,31 @@ func (y *Syncer) follow(ctx context.Context, mark string, poll time.Duration, lo
 		}
 	}
 }
+
+// settle waits, before a full load, until a bulk load has written no
+// reload marker for quietPolls polls (at most settleMax): the scale seed
+// writes one per batch, and loading everything again after each would
+// read the table dozens of times. The store keeps answering meanwhile,
+// behind by the bulk load.
+func (y *Syncer) settle(ctx context.Context, mark string, poll time.Duration) {
+	quiet, began := time.Now(), time.Now()
+	for time.Since(quiet) < quietPolls*poll && time.Since(began) < settleMax && sleep(ctx, poll) {
+		_, next, reload, err := y.Feed.FactChanges(ctx, mark)
+		if err != nil {
+			continue
+		}
+		if reload {
+			quiet = time.Now()
+		}
+		mark = next
+	}
+}
+
+// How long settle waits for a bulk load to end.
+const (
+	quietPolls = 10
+	settleMax  = 2 * time.Minute
+)
 
 // apply reads the incidents ids as they are now and puts them in place.
 func (y *Syncer) apply(ctx context.Context, ids []int64) error {
