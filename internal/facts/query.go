@@ -25,25 +25,13 @@ type Ref struct {
 // false when the store cannot serve q: not loaded, another time zone, or
 // reference data it does not know (the caller then asks the database).
 func (s *Store) ResponseTimes(q report.Query, gbs []report.GroupBy, ref Ref) (res []report.Result, ok bool) {
-	ivs := make([]uint8, len(gbs))
-	for i := range ivs {
-		ivs[i] = allIvs
-	}
-	return s.responseTimes(q, gbs, ivs, ref)
-}
-
-// responseTimes is ResponseTimes with, for grouping i, only the
-// intervals of mask ivs[i] computed (bits in the order of
-// report.Definitions; the others' summaries are empty): what a page
-// showing one interval needs.
-func (s *Store) responseTimes(q report.Query, gbs []report.GroupBy, ivs []uint8, ref Ref) (res []report.Result, ok bool) {
 	wants := make([]want, len(gbs))
 	for i, gb := range gbs {
 		k, known := kindOf[gb]
 		if !known {
 			return nil, false
 		}
-		wants[i] = want{kind: k, ivs: ivs[i], from: -1}
+		wants[i] = want{kind: k, ivs: allIvs}
 	}
 	sc, ok := s.run(q, wants, ref, -1, 0)
 	if !ok {
@@ -51,7 +39,7 @@ func (s *Store) responseTimes(q report.Query, gbs []report.GroupBy, ivs []uint8,
 	}
 	res = make([]report.Result, len(gbs))
 	for i, gb := range gbs {
-		r, ok := newLabels(q, ref).result(gb, sc.groups[i], ref, ivs[i])
+		r, ok := newLabels(q, ref).result(gb, sc.groups[i], ref, allIvs)
 		if !ok {
 			return nil, false
 		}
@@ -207,8 +195,8 @@ type Cell struct {
 // slowest list.
 type Breakdowns struct {
 	All       Group
-	BySex     []Group // Sexes in order, then "" (not recorded); only groups with incidents
-	ByAgeBand []Group // AgeBands in order, then ""; only groups with incidents
+	BySex     []Group // report.Sexes in order, then "" (not recorded); only groups with incidents
+	ByAgeBand []Group // report.AgeBands in order, then ""; only groups with incidents
 	ByHour    []Cell  // by day and hour; only cells with incidents
 	// Slowest holds the ids of every incident whose interval lasted at
 	// least as long, rounded up to the second, as the slowest-th longest:
@@ -264,12 +252,12 @@ func (s *Store) Breakdowns(q report.Query, iv refdata.Interval, full, one []repo
 		b.All = group("all", a)
 	}
 	for i, a := range sc.groups[1] {
-		if a == nil || i > len(Sexes) {
-			continue // a sex none of Sexes: counted in All only, as the database does
+		if a == nil || i > len(report.Sexes) {
+			continue // a sex none of report.Sexes: counted in All only, as the database does
 		}
 		key := ""
 		if i > 0 {
-			key = Sexes[i-1]
+			key = report.Sexes[i-1]
 		}
 		b.BySex = append(b.BySex, group(key, a))
 	}
@@ -281,8 +269,8 @@ func (s *Store) Breakdowns(q report.Query, iv refdata.Interval, full, one []repo
 			continue
 		}
 		key := ""
-		if i < len(AgeBands) {
-			key = AgeBands[i].Key
+		if i < len(report.AgeBands) {
+			key = report.AgeBands[i].Key
 		}
 		b.ByAgeBand = append(b.ByAgeBand, group(key, a))
 	}

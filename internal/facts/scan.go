@@ -42,8 +42,8 @@ const (
 	kType
 	kWeek
 	kShift
-	kSex  // victim's sex: 0 none, 1 + index in Sexes
-	kAge  // victim's age band: index in AgeBands, len(AgeBands) none
+	kSex  // victim's sex: 0 none, 1 + index in report.Sexes
+	kAge  // victim's age band: index in report.AgeBands, len(report.AgeBands) none
 	kHour // local day of the week and hour: weekday*24 + hour
 )
 
@@ -465,22 +465,11 @@ func shiftOf(hour uint8) int8 {
 	return 1
 }
 
-// AgeBand is a band of victims' ages, From to To years inclusive
-// (postgres.AgeBands).
-type AgeBand struct {
-	Key      string
-	From, To int
-}
-
-// AgeBands are the bands the dashboard reports, in order.
-var AgeBands = []AgeBand{{"0-17", 0, 17}, {"18-24", 18, 24}, {"25-34", 25, 34}, {"35-44", 35, 44}, {"45-59", 45, 59},
-	{"60+", 60, 120}}
-
-// ageSlot maps an age (0–120) to its band's index; len(AgeBands) for none.
+// ageSlot maps an age (0–120) to its band's index; len(report.AgeBands) for none.
 var ageSlot = func() (out [122]uint8) {
 	for a := range out {
-		out[a] = uint8(len(AgeBands))
-		for i, b := range AgeBands {
+		out[a] = uint8(len(report.AgeBands))
+		for i, b := range report.AgeBands {
 			if a >= b.From && a <= b.To {
 				out[a] = uint8(i)
 			}
@@ -506,12 +495,12 @@ func (p *plan) slot(k kind, f *fact, dn int32) int {
 		return int(shiftOf(f.hour))
 	case kSex:
 		if f.sex == sexElse {
-			return len(Sexes) + 1
+			return len(report.Sexes) + 1
 		}
 		return int(f.sex)
 	case kAge:
 		if f.age < 0 || int(f.age) >= len(ageSlot) {
-			return len(AgeBands)
+			return len(report.AgeBands)
 		}
 		return int(ageSlot[f.age])
 	case kHour:
@@ -538,9 +527,9 @@ func (p *plan) slots(k kind) []*acc {
 	case kShift:
 		n = 2
 	case kSex:
-		n = len(Sexes) + 2
+		n = len(report.Sexes) + 2
 	case kAge:
-		n = len(AgeBands) + 1
+		n = len(report.AgeBands) + 1
 	case kHour:
 		n = 7 * 24
 	}

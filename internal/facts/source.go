@@ -85,28 +85,40 @@ func ReadRef(ctx context.Context, r RefReader) (Ref, error) {
 // groupings full with every interval and one with iv alone, and the
 // candidates of a slowest list of n, in one scan (Store.Breakdowns). ok is
 // false when the store cannot serve q: the caller asks the database.
-func (s Source) Breakdowns(ctx context.Context, q report.Query, iv refdata.Interval, full, one []report.GroupBy, n int) (Breakdowns, bool, error) {
+//
+// ref, when not nil, is the reference data the caller has read already.
+func (s Source) Breakdowns(ctx context.Context, q report.Query, iv refdata.Interval, full, one []report.GroupBy, n int,
+	ref *Ref) (Breakdowns, bool, error) {
 	if s.Store == nil || !s.Store.Ready() {
 		return Breakdowns{}, false, nil
 	}
-	ref, err := ReadRef(ctx, s.Ref)
+	ref, err := s.readRef(ctx, ref)
 	if err != nil {
 		return Breakdowns{}, false, err
 	}
-	b, ok := s.Store.Breakdowns(q, iv, full, one, n, ref)
+	b, ok := s.Store.Breakdowns(q, iv, full, one, n, *ref)
 	return b, ok, nil
 }
 
 // CountDV counts q's domestic-violence incidents logged here (Store.CountDV);
-// ok is false when the store cannot serve q.
-func (s Source) CountDV(ctx context.Context, q report.Query) (int64, bool, error) {
+// ok is false when the store cannot serve q. ref as for Breakdowns.
+func (s Source) CountDV(ctx context.Context, q report.Query, ref *Ref) (int64, bool, error) {
 	if s.Store == nil || !s.Store.Ready() {
 		return 0, false, nil
 	}
-	ref, err := ReadRef(ctx, s.Ref)
+	ref, err := s.readRef(ctx, ref)
 	if err != nil {
 		return 0, false, err
 	}
-	n, ok := s.Store.CountDV(q, ref)
+	n, ok := s.Store.CountDV(q, *ref)
 	return n, ok, nil
+}
+
+// readRef is ref, or the reference data read now when it is nil.
+func (s Source) readRef(ctx context.Context, ref *Ref) (*Ref, error) {
+	if ref != nil {
+		return ref, nil
+	}
+	r, err := ReadRef(ctx, s.Ref)
+	return &r, err
 }

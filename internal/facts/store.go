@@ -2,6 +2,7 @@ package facts
 
 import (
 	"fmt"
+	"github.com/dvresponse/dvresponse/internal/report"
 	"math"
 	"slices"
 	"sync"
@@ -20,7 +21,7 @@ type fact struct {
 	units      [2]int32 // the first two units ever assigned; 0: none
 	prio       int16
 	hour       uint8 // local hour of received_at
-	sex        uint8 // sexNone, or 1 + index in Sexes, or sexElse
+	sex        uint8 // sexNone, or 1 + index in report.Sexes, or sexElse
 	age        int16 // -1: not recorded
 	flags      uint8
 }
@@ -31,13 +32,9 @@ const (
 	flagImported        // imported from another system
 )
 
-// Sexes are the victim's sexes the dashboard shows, in order
-// (postgres.Sexes).
-var Sexes = []string{"female", "male", "other"}
-
 const (
 	sexNone uint8 = 0
-	sexElse uint8 = 255 // recorded, but none of Sexes
+	sexElse uint8 = 255 // recorded, but none of report.Sexes
 )
 
 // day holds the facts of the incidents received on one local day.
@@ -57,7 +54,6 @@ type Store struct {
 	where     []uint64          // by incident id: day<<32 | index+1; 0 absent
 	moreUnits map[int64][]int64 // incident id → units beyond the first two
 	rows      int
-	loadedAt  time.Time
 	syncedAt  time.Time        // the last full load or read of the change log
 	dayVer    map[int32]uint64 // by day: moved on by every change to one of its incidents
 	cache     *sealedCache
@@ -116,7 +112,7 @@ func (s *Store) factOf(r Row) (f fact, dn int32, err error) {
 	if r.VictimAge >= 0 && r.VictimAge <= math.MaxInt16 {
 		f.age = int16(r.VictimAge)
 	}
-	switch i := slices.Index(Sexes, r.VictimSex); {
+	switch i := slices.Index(report.Sexes, r.VictimSex); {
 	case r.VictimSex == "":
 		f.sex = sexNone
 	case i >= 0:
@@ -193,7 +189,7 @@ func (s *Store) Replace(l *Loading, at time.Time) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.days, s.where, s.moreUnits, s.rows, s.loadedAt, s.syncedAt = l.days, where, l.moreUnits, l.rows, at, at
+	s.days, s.where, s.moreUnits, s.rows, s.syncedAt = l.days, where, l.moreUnits, l.rows, at
 	s.ready = true
 	s.broken = ""
 	s.dayVer = map[int32]uint64{}

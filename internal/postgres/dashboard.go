@@ -142,7 +142,7 @@ type DashboardFigures struct {
 	// BySex has a group per victim's sex recorded (female, male, other,
 	// in that order) and "" for not recorded; only groups with incidents.
 	BySex []DashboardGroup
-	// ByAgeBand has a group per AgeBands key, in order, and "" for not
+	// ByAgeBand has a group per report.AgeBands key, in order, and "" for not
 	// recorded; only groups with incidents.
 	ByAgeBand []DashboardGroup
 	// ByHour has a cell per hour and day of the week with incidents,
@@ -159,20 +159,6 @@ type DashboardFigures struct {
 	OpenChecked    int
 	Actions        ActionCounts
 }
-
-// Sexes are the victim's sexes recorded, in display order.
-var Sexes = []string{"female", "male", "other"}
-
-// AgeBand is a band of victims' ages, From to To years inclusive.
-type AgeBand struct {
-	Key      string
-	From, To int
-}
-
-// AgeBands are the bands of the victim's age the dashboard reports, in
-// order: children, then adults by decade (broadly).
-var AgeBands = []AgeBand{{"0-17", 0, 17}, {"18-24", 18, 24}, {"25-34", 25, 34}, {"35-44", 35, 44}, {"45-59", 45, 59},
-	{"60+", 60, 120}}
 
 // stageColumns are the incidents' columns of the stages.
 var stageColumns = map[incident.Stage]string{
@@ -386,7 +372,7 @@ func breakdowns(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOpt
 	}
 	var band strings.Builder
 	band.WriteString("CASE WHEN i.victim_age IS NULL THEN ''")
-	for _, b := range AgeBands {
+	for _, b := range report.AgeBands {
 		fmt.Fprintf(&band, " WHEN i.victim_age BETWEEN %d AND %d THEN '%s'", b.From, b.To, b.Key)
 	}
 	band.WriteString(" ELSE '' END")
@@ -452,12 +438,12 @@ func breakdowns(ctx context.Context, tx pgx.Tx, q report.Query, opt DashboardOpt
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, k := range append(slices.Clone(Sexes), "") {
+	for _, k := range append(slices.Clone(report.Sexes), "") {
 		if g, ok := sexes[k]; ok {
 			fig.BySex = append(fig.BySex, g)
 		}
 	}
-	for _, b := range AgeBands {
+	for _, b := range report.AgeBands {
 		if g, ok := bands[b.Key]; ok {
 			fig.ByAgeBand = append(fig.ByAgeBand, g)
 		}

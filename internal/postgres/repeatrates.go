@@ -23,7 +23,7 @@ const (
 	RepeatByDistrict   = "district"
 	RepeatBySettlement = "settlement" // IDP settlements; "" every other place
 	RepeatBySex        = "sex"        // the victim's sex; "" not recorded
-	RepeatByAge        = "age"        // AgeBands; "" not recorded
+	RepeatByAge        = "age"        // report.AgeBands; "" not recorded
 )
 
 // RepeatRateGroupings are the groupings RepeatRates accepts.
@@ -56,7 +56,7 @@ func repeatKey(by string) (key, label string, err error) {
 	case RepeatByAge:
 		var b strings.Builder
 		b.WriteString("CASE")
-		for _, band := range AgeBands {
+		for _, band := range report.AgeBands {
 			b.WriteString(" WHEN i.victim_age BETWEEN " + strconv.Itoa(band.From) + " AND " + strconv.Itoa(band.To) + " THEN '" + band.Key + "'")
 		}
 		b.WriteString(" ELSE '' END")

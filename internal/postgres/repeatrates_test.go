@@ -96,7 +96,7 @@ func TestRepeatRatesMatchReference(t *testing.T) {
 			return r.sex
 		case postgres.RepeatByAge:
 			if r.age != nil {
-				for _, b := range postgres.AgeBands {
+				for _, b := range report.AgeBands {
 					if *r.age >= b.From && *r.age <= b.To {
 						return b.Key
 					}

@@ -97,6 +97,12 @@ type dashboardRef struct {
 	units       []refdata.Unit
 }
 
+// facts is the reference data as the report store reads it: the page's,
+// read once per request.
+func (r dashboardRef) facts() *facts.Ref {
+	return &facts.Ref{Priorities: r.priorities, Districts: r.districts, Settlements: r.settlements, Types: r.types}
+}
+
 // dashboardData is everything the page shows.
 type dashboardData struct {
 	results map[report.GroupBy]report.Result
@@ -151,7 +157,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, web.Dashboard(p))
 		return
 	}
-	data, err := s.loadDashboard(ctx, q, iv, now)
+	data, err := s.loadDashboard(ctx, q, iv, now, ref)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -161,7 +167,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.fillDashboard(&p, r, q, iv, ref, data, now)
-	if err := s.fillFollowThrough(&p, r, q, now); err != nil { // followup.go
+	if err := s.fillFollowThrough(&p, r, q, now, ref.facts()); err != nil { // followup.go
 		s.fail(w, r, err)
 		return
 	}
@@ -214,10 +220,10 @@ func (s *Server) dashboardRef(ctx context.Context) (dashboardRef, error) {
 // loadDashboard computes the page's figures: the report for each grouping
 // (from the report Source, every grouping in one call when it can) and the
 // extras, at once.
-func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.Interval, now time.Time) (dashboardData, error) {
+func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.Interval, now time.Time, ref dashboardRef) (dashboardData, error) {
 	src, store := s.reports(), s.dashboardStore()
 	if fs, ok := src.(facts.Source); ok {
-		d, served, err := s.dashboardFromStore(ctx, fs, store, q, iv, now)
+		d, served, err := s.dashboardFromStore(ctx, fs, store, q, iv, now, ref.facts())
 		if err != nil || served {
 			return d, err
 		}
@@ -250,10 +256,10 @@ func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.I
 // (the slowest list itself, open incidents, actions) from the database.
 // served is false when the store cannot answer q.
 func (s *Server) dashboardFromStore(ctx context.Context, fs facts.Source, store dashboardStore, q report.Query,
-	iv refdata.Interval, now time.Time) (d dashboardData, served bool, err error) {
+	iv refdata.Interval, now time.Time, ref *facts.Ref) (d dashboardData, served bool, err error) {
 	const slowest = 10
 	b, served, err := fs.Breakdowns(ctx, q, iv, []report.GroupBy{report.ByAll, report.ByPriority},
-		[]report.GroupBy{report.ByDistrict, report.BySettlement, report.ByWeek}, slowest)
+		[]report.GroupBy{report.ByDistrict, report.BySettlement, report.ByWeek}, slowest, ref)
 	if err != nil || !served {
 		return dashboardData{}, false, err
 	}

@@ -107,7 +107,7 @@ func TestDashboardRepeatRatesMatchReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			band := ""
-			for _, b := range postgres.AgeBands {
+			for _, b := range report.AgeBands {
 				if age != nil && *age >= b.From && *age <= b.To {
 					band = b.Key
 				}

@@ -495,11 +495,11 @@ func screenTask(r *http.Request) int64 {
 
 // followThrough computes the follow-through figures of q from the
 // primary, with the period's DV incidents counted by the report store
-// when it is loaded.
-func (s *Server) followThrough(ctx context.Context, q report.Query, now time.Time) (postgres.FollowThroughFigures, error) {
+// when it is loaded (with ref, the reference data read already, if any).
+func (s *Server) followThrough(ctx context.Context, q report.Query, now time.Time, ref *facts.Ref) (postgres.FollowThroughFigures, error) {
 	var dv *int64
 	if fs, ok := s.reports().(facts.Source); ok {
-		n, served, err := fs.CountDV(ctx, q)
+		n, served, err := fs.CountDV(ctx, q, ref)
 		if err != nil {
 			return postgres.FollowThroughFigures{}, err
 		}
@@ -514,8 +514,8 @@ func (s *Server) followThrough(ctx context.Context, q report.Query, now time.Tim
 // (postgres.FollowThrough, with every filter of q, as the export
 // /reports/follow-through gives them) to the dashboard. They are read
 // from the primary.
-func (s *Server) fillFollowThrough(p *web.DashboardPage, r *http.Request, q report.Query, now time.Time) error {
-	f, err := s.followThrough(r.Context(), q, now)
+func (s *Server) fillFollowThrough(p *web.DashboardPage, r *http.Request, q report.Query, now time.Time, ref *facts.Ref) error {
+	f, err := s.followThrough(r.Context(), q, now, ref)
 	if err != nil {
 		return err
 	}

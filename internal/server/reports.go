@@ -127,7 +127,7 @@ func (s *Server) exportFollowThrough(w http.ResponseWriter, r *http.Request, f r
 		s.fail(w, r, err)
 		return
 	}
-	figs, err := s.followThrough(r.Context(), q, s.now())
+	figs, err := s.followThrough(r.Context(), q, s.now(), nil)
 	if err != nil {
 		s.fail(w, r, err)
 		return
