@@ -20,7 +20,16 @@ type Row struct {
 	VictimSex    string  // "" when not recorded
 	VictimAge    int     // -1 when not recorded
 	Units        []int64 // every unit ever assigned (incident_units)
+	// RepeatGap is the time since the victim's previous DV incident (her
+	// latest strictly earlier one, through the confirmed person links) in
+	// whole seconds rounded up, or NoPrevious. It is kept whatever the
+	// incident's own type: the repeat figures count DV incidents only.
+	RepeatGap int32
 }
+
+// NoPrevious is the RepeatGap of an incident whose victim is not linked
+// to a person, or whose person has no earlier DV incident.
+const NoPrevious int32 = -1
 
 // Values of Row.Dur that are not durations.
 const (

@@ -122,3 +122,21 @@ func (s Source) readRef(ctx context.Context, ref *Ref) (*Ref, error) {
 	r, err := ReadRef(ctx, s.Ref)
 	return &r, err
 }
+
+// RepeatRates computes the repeat-rate figures of q for each grouping of
+// bys (Store.RepeatRates); ok is false when the store cannot serve q: the
+// caller asks the database. ref as for Breakdowns.
+func (s Source) RepeatRates(ctx context.Context, q report.Query, bys []string, ref *Ref) ([][]report.RepeatFigure, bool, error) {
+	if s.Store == nil || !s.Store.Ready() {
+		return nil, false, nil
+	}
+	if err := q.Validate(); err != nil {
+		return nil, false, err
+	}
+	ref, err := s.readRef(ctx, ref)
+	if err != nil {
+		return nil, false, err
+	}
+	figs, ok := s.Store.RepeatRates(q, bys, *ref)
+	return figs, ok, nil
+}

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// fact is one incident in the store: 56 bytes, no pointers, so that the
+// fact is one incident in the store: 64 bytes, no pointers, so that the
 // garbage collector never scans the days and a year of a 10 M store
 // (about 2 M rows) is read in one pass through memory.
 type fact struct {
@@ -24,6 +24,7 @@ type fact struct {
 	sex        uint8 // sexNone, or 1 + index in report.Sexes, or sexElse
 	age        int16 // -1: not recorded
 	flags      uint8
+	gap        int32 // Row.RepeatGap
 }
 
 const (
@@ -104,7 +105,7 @@ func (s *Store) factOf(r Row) (f fact, dn int32, err error) {
 		return int32(v)
 	}
 	f = fact{id: r.ID, dur: r.Dur, district: small("district", r.DistrictID), settlement: small("settlement", r.SettlementID),
-		typ: small("type", r.TypeID), hour: uint8(t.Hour()), age: -1}
+		typ: small("type", r.TypeID), hour: uint8(t.Hour()), age: -1, gap: max(r.RepeatGap, NoPrevious)}
 	if r.Priority < 0 || r.Priority > math.MaxInt16 {
 		err = fmt.Errorf("incident %d: priority %d does not fit the report store", r.ID, r.Priority)
 	}

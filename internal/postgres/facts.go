@@ -36,6 +36,45 @@ FROM incidents`
 // rows (a unit assigned twice counts once).
 const factUnitsSQL = `SELECT DISTINCT incident_id, unit_id FROM incident_units`
 
+// factGapsSQL gives, for each incident whose victim is linked to a person
+// with an earlier DV incident, the seconds since her latest strictly
+// earlier one, rounded up (facts.Row.RepeatGap): what
+// RepeatRatesMulti's "prev" measures. Only DV incidents are counted as
+// previous ones; the incidents given are those of every type.
+const factGapsSQL = `SELECT incident_id, ceil(extract(epoch FROM received_at - prev))::int8 FROM (
+	SELECT ip.incident_id, i.received_at, max(i.received_at) FILTER (WHERE t.is_dv) OVER (PARTITION BY ip.person_id
+		ORDER BY i.received_at RANGE BETWEEN UNBOUNDED PRECEDING AND '1 microsecond' PRECEDING) AS prev
+	FROM incident_persons ip
+	JOIN incidents i ON i.id = ip.incident_id
+	JOIN incident_types t ON t.id = i.type_id
+	WHERE ip.role = 'victim') g
+WHERE prev IS NOT NULL`
+
+// factGapsOfSQL gives the same for the incidents $1 only: each one's
+// previous DV incident found by the person index.
+const factGapsOfSQL = `SELECT b.incident_id, ceil(extract(epoch FROM bi.received_at - (
+		SELECT max(j.received_at) FROM incident_persons x
+		JOIN incidents j ON j.id = x.incident_id
+		JOIN incident_types jt ON jt.id = j.type_id AND jt.is_dv
+		WHERE x.person_id = b.person_id AND x.role = 'victim' AND j.received_at < bi.received_at)))::int8 AS gap
+	FROM incident_persons b JOIN incidents bi ON bi.id = b.incident_id
+	WHERE b.role = 'victim' AND b.incident_id = ANY($1)`
+
+// readPairs reads the (incident, value) rows of a query, in its order.
+func readPairs(rows pgx.Rows) ([][2]int64, error) {
+	var out [][2]int64
+	var p [2]int64
+	var v *int64
+	_, err := pgx.ForEachRow(rows, []any{&p[0], &v}, func() error {
+		if v != nil {
+			p[1] = *v
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // LoadFacts calls fn for every incident, in order of id, read in one
 // snapshot, and returns that snapshot as the mark for FactChanges.
 // The incidents and their units are read on two connections sharing the
@@ -79,6 +118,17 @@ func (db *DB) LoadFacts(ctx context.Context, fn func(facts.Row) error) (mark str
 	if _, err := utx.Exec(ctx, `SET TRANSACTION SNAPSHOT '`+snap+`'`); err != nil {
 		return "", mapErr(err, "")
 	}
+	// The repeat gaps are a third of the DV incidents at most: read whole
+	// on the units' connection before the units (a third connection
+	// could wait for ever on a pool of two).
+	grows, err := utx.Query(ctx, factGapsSQL+` ORDER BY incident_id`)
+	if err != nil {
+		return "", mapErr(err, "")
+	}
+	gaps, err := readPairs(grows)
+	if err != nil {
+		return "", mapErr(err, "")
+	}
 	urows, err := utx.Query(ctx, factUnitsSQL+` ORDER BY incident_id, unit_id`)
 	if err != nil {
 		return "", mapErr(err, "")
@@ -89,7 +139,7 @@ func (db *DB) LoadFacts(ctx context.Context, fn func(facts.Row) error) (mark str
 		return "", mapErr(err, "")
 	}
 	defer rows.Close()
-	if err := scanFacts(rows, rowsUnits(urows), fn); err != nil {
+	if err := scanFacts(rows, rowsUnits(urows), gaps, fn); err != nil {
 		// Closing the queries would read the rest of both tables:
 		// cancelling drops the connections instead.
 		cancel()
@@ -109,6 +159,8 @@ func validSnapshotName(s string) bool {
 
 // FactChanges returns the incidents of the change-log rows written by
 // transactions with an xid of at least mark (each once, in order of id),
+// with the other incidents of each one's victim (whose repeat gaps may
+// follow from its time or type),
 // and as next mark the xmin of the snapshot they were read in: every
 // transaction that snapshot does not see has an xid at least that, so the
 // next call sees its rows. reload is true when a bulk load's marker
@@ -123,7 +175,12 @@ func (db *DB) FactChanges(ctx context.Context, mark string) (ids []int64, next s
 	// bound is a few recent rows and read the whole log every poll.
 	err = db.Pool.QueryRow(ctx, `WITH c AS (SELECT incident_id FROM report_changes
 			WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot))
-		SELECT pg_current_snapshot()::text, EXISTS (SELECT FROM c WHERE incident_id = 0), ARRAY(SELECT incident_id FROM c LIMIT $2)`,
+		SELECT pg_current_snapshot()::text, EXISTS (SELECT FROM c WHERE incident_id = 0), ARRAY(
+			SELECT incident_id FROM c
+			UNION
+			SELECT x.incident_id FROM incident_persons p JOIN incident_persons x ON x.person_id = p.person_id AND x.role = 'victim'
+			WHERE p.role = 'victim' AND p.incident_id IN (SELECT incident_id FROM c)
+			LIMIT $2)`,
 		pgx.QueryExecModeSimpleProtocol, mark, maxFactChanges+1).Scan(&next, &reload, &ids)
 	if err != nil {
 		return nil, "", false, mapErr(err, "")
@@ -154,12 +211,20 @@ func (db *DB) FactRows(ctx context.Context, ids []int64, fn func(facts.Row) erro
 		}); err != nil {
 			return err
 		}
+		grows, err := tx.Query(ctx, factGapsOfSQL+` ORDER BY 1`, ids)
+		if err != nil {
+			return err
+		}
+		gaps, err := readPairs(grows)
+		if err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, factsSQL+` WHERE id = ANY($1) ORDER BY id`, ids)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		return scanFacts(rows, sliceUnits(units), fn)
+		return scanFacts(rows, sliceUnits(units), gaps, fn)
 	}), "")
 }
 
@@ -201,10 +266,11 @@ func sliceUnits(units [][2]int64) unitSource {
 }
 
 // scanFacts reads rows of factsSQL in order of id, takes each one's units
-// from units (in the same order) and calls fn. Rows are built without a
+// from units and its repeat gap from gaps (both in the same order) and
+// calls fn. Rows are built without a
 // heap allocation each: the stamps are scanned into values, the units
 // carved from shared blocks.
-func scanFacts(rows pgx.Rows, units unitSource, fn func(facts.Row) error) error {
+func scanFacts(rows pgx.Rows, units unitSource, gaps [][2]int64, fn func(facts.Row) error) error {
 	var (
 		r       facts.Row
 		stamps  [5]pgtype.Timestamptz // received, dispatched, en route, on scene, cleared
@@ -242,6 +308,13 @@ func scanFacts(rows pgx.Rows, units unitSource, fn func(facts.Row) error) error 
 		}
 		if uErr != nil {
 			return uErr
+		}
+		for len(gaps) > 0 && gaps[0][0] < r.ID {
+			gaps = gaps[1:]
+		}
+		r.RepeatGap = facts.NoPrevious
+		if len(gaps) > 0 && gaps[0][0] == r.ID {
+			r.RepeatGap = int32(min(gaps[0][1], math.MaxInt32))
 		}
 		r.Units = nil
 		if len(these) > 0 {

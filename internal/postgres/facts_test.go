@@ -76,7 +76,7 @@ func TestLoadFactsRow(t *testing.T) {
 
 	want := facts.Row{ID: id, Received: rec, Dur: [6]int32{2, facts.Missing, facts.Missing, facts.OutOfOrder, 111, 101},
 		Priority: 1, DistrictID: f.district.ID, TypeID: f.typ.ID, Corrected: true, VictimSex: "female", VictimAge: -1,
-		Units: []int64{min(f.unit.ID, f.unit2.ID), max(f.unit.ID, f.unit2.ID)}}
+		Units: []int64{min(f.unit.ID, f.unit2.ID), max(f.unit.ID, f.unit2.ID)}, RepeatGap: facts.NoPrevious}
 	// The figures must be report.Duration's, rounded up.
 	stamps := report.Stamps{Received: rec, Dispatched: dis, OnScene: ons, Cleared: clr}
 	for i, d := range report.Definitions {

@@ -23,7 +23,11 @@ func referenceFacts(t *testing.T, db *postgres.DB) []facts.Row {
 	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at, i.cleared_at,
 		i.priority, coalesce(i.district_id, 0), coalesce(i.settlement_id, 0), i.type_id, i.corrections > 0,
 		coalesce(i.victim_sex, ''), coalesce(i.victim_age, -1), i.source = 'import',
-		coalesce((SELECT array_agg(DISTINCT u.unit_id ORDER BY u.unit_id) FROM incident_units u WHERE u.incident_id = i.id), '{}')
+		coalesce((SELECT array_agg(DISTINCT u.unit_id ORDER BY u.unit_id) FROM incident_units u WHERE u.incident_id = i.id), '{}'),
+		coalesce(ceil(extract(epoch FROM i.received_at - (SELECT max(j.received_at) FROM incident_persons b
+			JOIN incident_persons x ON x.person_id = b.person_id AND x.role = 'victim'
+			JOIN incidents j ON j.id = x.incident_id JOIN incident_types jt ON jt.id = j.type_id AND jt.is_dv
+			WHERE b.incident_id = i.id AND b.role = 'victim' AND j.received_at < i.received_at)))::int8, -1)
 		FROM incidents i ORDER BY i.id`)
 	must(t, err)
 	defer rows.Close()
@@ -31,9 +35,11 @@ func referenceFacts(t *testing.T, db *postgres.DB) []facts.Row {
 	for rows.Next() {
 		var r facts.Row
 		var st report.Stamps
+		var gap int64
 		must(t, rows.Scan(&r.ID, &st.Received, &st.Dispatched, &st.EnRoute, &st.OnScene, &st.Cleared, &r.Priority,
-			&r.DistrictID, &r.SettlementID, &r.TypeID, &r.Corrected, &r.VictimSex, &r.VictimAge, &r.Imported, &r.Units))
+			&r.DistrictID, &r.SettlementID, &r.TypeID, &r.Corrected, &r.VictimSex, &r.VictimAge, &r.Imported, &r.Units, &gap))
 		r.Received = st.Received
+		r.RepeatGap = int32(min(gap, math.MaxInt32))
 		for i, d := range report.Definitions {
 			secs, s := st.Interval(d)
 			switch s {
@@ -88,7 +94,22 @@ func engineData(t *testing.T, f *reportFixture, r *rand.Rand) {
 		JOIN units u ON u.id = (ARRAY[$1, $2]::bigint[])[1 + (i.id + n) % 2]
 		WHERE n <= i.id % 4`, f.unit.ID, f.unit2.ID)
 	must(t, err)
+	linkVictims(t, f, 0)
 	_ = r
+}
+
+// linkVictims links the victims of most incidents to 60 persons (k moves
+// who is whom), so that many have an earlier DV incident, some within a
+// year and some not, some of other types.
+func linkVictims(t *testing.T, f *reportFixture, k int) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := f.db.Pool.Exec(ctx, `WITH p AS (INSERT INTO persons (created_at) SELECT now() FROM generate_series(1, 60) RETURNING id),
+			n AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM p)
+		INSERT INTO incident_persons (incident_id, role, person_id)
+		SELECT i.id, 'victim', n.id FROM incidents i JOIN n ON n.k = (i.id * 7 + $1) % 60
+		WHERE i.id % 6 <> 0 AND NOT EXISTS (SELECT 1 FROM incident_persons x WHERE x.incident_id = i.id AND x.role = 'victim')`, k)
+	must(t, err)
 }
 
 func TestFactsEngineMatchesNaive(t *testing.T) {
@@ -167,11 +188,49 @@ func engineRound(t *testing.T, f *reportFixture, src facts.Source, ranges [][2]s
 			if !ok || dv != want.DVIncidents {
 				t.Errorf("%s..%s filters %d: %d DV incidents (served %v), the database %d", rg[0], rg[1], fi, dv, ok, want.DVIncidents)
 			}
+			// The repeat-rate figures, every grouping.
+			rq := q
+			rq.GroupBy = report.ByAll
+			reps, ok, err := src.RepeatRates(ctx, rq, report.RepeatGroupings, nil)
+			must(t, err)
+			wantReps, err := f.db.RepeatRatesMulti(ctx, rq, report.RepeatGroupings)
+			must(t, err)
+			if !ok {
+				t.Errorf("%s..%s filters %d: the store did not give the repeat rates", rg[0], rg[1], fi)
+			} else {
+				sameRepeats(t, fmt.Sprintf("round %d: %s..%s filters %d", round, rg[0], rg[1], fi), reps, wantReps)
+			}
 			for i, by := range report.GroupBys {
 				q.GroupBy = by
 				want, err := f.db.ResponseTimesNaive(ctx, q)
 				must(t, err)
 				sameResult(t, fmt.Sprintf("round %d: %s..%s by %s filters %d", round, rg[0], rg[1], by, fi), got[i], want)
+			}
+		}
+	}
+}
+
+// sameRepeats compares the store's repeat-rate figures with the
+// database's: counts exact, medians within the 1 s the store rounds to.
+func sameRepeats(t *testing.T, what string, got, want [][]report.RepeatFigure) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d groupings, want %d", what, len(got), len(want))
+	}
+	for g := range want {
+		if len(got[g]) != len(want[g]) {
+			t.Errorf("%s grouping %d: %d groups %+v, want %d %+v", what, g, len(got[g]), got[g], len(want[g]), want[g])
+			continue
+		}
+		for i, w := range want[g] {
+			x := got[g][i]
+			if x.Key != w.Key || x.Label != w.Label || x.Incidents != w.Incidents || x.Repeats != w.Repeats {
+				t.Errorf("%s grouping %d: %q %q %d/%d, want %q %q %d/%d", what, g, x.Key, x.Label, x.Repeats, x.Incidents,
+					w.Key, w.Label, w.Repeats, w.Incidents)
+			}
+			if (x.MedianDays == nil) != (w.MedianDays == nil) ||
+				x.MedianDays != nil && math.Abs(*x.MedianDays-*w.MedianDays) > 1.0/86400+1e-9 {
+				t.Errorf("%s grouping %d %q: median %v days, want %v", what, g, w.Key, fmtPtr(x.MedianDays), fmtPtr(w.MedianDays))
 			}
 		}
 	}
@@ -318,9 +377,16 @@ func applyChanges(t *testing.T, f *reportFixture, store *facts.Store, r *rand.Ra
 	exec(`DELETE FROM incident_units WHERE (incident_id + $1) % 17 = 4`, k)
 	exec(`INSERT INTO incident_units (incident_id, unit_id, assigned_at)
 		SELECT id, $1, received_at FROM incidents WHERE (id + $2) % 19 = 5 ON CONFLICT DO NOTHING`, f.unit2.ID, k)
+	// Links undone, persons merged, incidents changing type.
+	exec(`DELETE FROM incident_persons WHERE (incident_id + $1) % 29 = 7`, k)
+	exec(`UPDATE incident_persons SET person_id = (SELECT min(person_id) FROM incident_persons)
+		WHERE person_id IN (SELECT DISTINCT person_id FROM incident_persons ORDER BY person_id DESC LIMIT 3)`)
+	exec(`UPDATE incidents SET type_id = CASE WHEN type_id = $2 THEN $3 ELSE $2 END WHERE (id + $1) % 31 = 8`, k, f.theft.ID, f.typ.ID)
 	exec(`DELETE FROM incident_units WHERE incident_id IN (SELECT id FROM incidents WHERE (id + $1) % 23 = 6)`, k)
+	exec(`DELETE FROM incident_persons WHERE incident_id IN (SELECT id FROM incidents WHERE (id + $1) % 23 = 6)`, k)
 	exec(`DELETE FROM incidents WHERE (id + $1) % 23 = 6`, k)
 	randomIncidents(t, f, r, fmt.Sprintf("N%d", k), 200, reportTestFrom, reportTestTo)
+	linkVictims(t, f, k+1)
 	after := referenceFacts(t, f.db)
 	old := map[int64]facts.Row{}
 	for _, row := range before {

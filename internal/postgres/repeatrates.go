@@ -18,16 +18,17 @@ import (
 // between a victim's DV incident and her previous one. Counts are exact.
 
 // Repeat-rate groupings.
+// (report.RepeatByAll and the others).
 const (
-	RepeatByAll        = "all"
-	RepeatByDistrict   = "district"
-	RepeatBySettlement = "settlement" // IDP settlements; "" every other place
-	RepeatBySex        = "sex"        // the victim's sex; "" not recorded
-	RepeatByAge        = "age"        // report.AgeBands; "" not recorded
+	RepeatByAll        = report.RepeatByAll
+	RepeatByDistrict   = report.RepeatByDistrict
+	RepeatBySettlement = report.RepeatBySettlement
+	RepeatBySex        = report.RepeatBySex
+	RepeatByAge        = report.RepeatByAge
 )
 
 // RepeatRateGroupings are the groupings RepeatRates accepts.
-var RepeatRateGroupings = []string{RepeatByAll, RepeatByDistrict, RepeatBySettlement, RepeatBySex, RepeatByAge}
+var RepeatRateGroupings = report.RepeatGroupings
 
 // RepeatRate is one group's figures.
 type RepeatRate = report.RepeatFigure

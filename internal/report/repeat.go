@@ -5,7 +5,27 @@ import (
 	"encoding/json"
 	"io"
 	"strconv"
+	"time"
 )
+
+// Repeat-rate groupings: every DV incident, by district, by IDP
+// settlement ("" every other place), by the victim's sex ("" not
+// recorded), by the victim's age band (AgeBands; "" not recorded).
+const (
+	RepeatByAll        = "all"
+	RepeatByDistrict   = "district"
+	RepeatBySettlement = "settlement"
+	RepeatBySex        = "sex"
+	RepeatByAge        = "age"
+)
+
+// RepeatGroupings are the repeat-rate groupings, in the order the
+// dashboard shows them.
+var RepeatGroupings = []string{RepeatByAll, RepeatByDistrict, RepeatBySettlement, RepeatBySex, RepeatByAge}
+
+// RepeatWindow is how recent a victim's previous DV incident makes a
+// repeat: 365 days of 24 hours.
+const RepeatWindow = 365 * 24 * time.Hour
 
 // RepeatFigure is one group of the repeat-victimisation figures (issue
 // 16): of the DV incidents a query selects, how many had a victim with an
