@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -306,6 +307,13 @@ func engineScaleRun(t *testing.T, sz engineSizes, sc engineScale, loc *time.Loca
 	fmt.Fprintf(w, "\n## %s: %d incidents over %d years\n\n", sc.Label, total, sz.Years)
 	fmt.Fprintf(w, "- pg_total_relation_size('incidents'): %s; change log (report_changes): %s\n", mb(incBytes), mb(logBytes))
 	fmt.Fprintf(w, "- units: %s\n", unitNote)
+	// Victims linked as in the repeat benchmark (a third of the DV
+	// incidents repeat an earlier one), before the store loads them.
+	linkNote, err := linkRepeatVictims(ctx, db)
+	if err != nil {
+		t.Fatalf("%s: link repeat victims: %v", sc.Label, err)
+	}
+	fmt.Fprintf(w, "- %s\n", linkNote)
 	fmt.Fprintf(w, "- load average before the store loads: %s\n", loadAverage())
 
 	// The engine: loaded beside the server, as serve runs it.
@@ -362,6 +370,9 @@ func engineScaleRun(t *testing.T, sz engineSizes, sc engineScale, loc *time.Loca
 
 	vals := engineFilterValues(t, db)
 	rows := engineRows(vals)
+	if os.Getenv("DVR_BENCH_ENGINE_ONLY") == "repeats" {
+		rows = nil // the repeat-rate cells alone
+	}
 	cells := map[string]engineCell{}
 	var order []string
 	type naiveRun struct {
@@ -518,7 +529,95 @@ func engineScaleRun(t *testing.T, sz engineSizes, sc engineScale, loc *time.Loca
 			msf(stmtTotal[k])/float64(stmtCount[k]), strings.ReplaceAll(k, "|", "\\|"))
 	}
 	mu.Unlock()
+	engineRepeats(t, sz, sc.Label, br, db, store, loc, ranges, vals, w)
 	return cells, order
+}
+
+// engineRepeats measures the dashboard's repeat-rate section (GET
+// /dashboard/repeats, as htmx loads it) over each range, for all districts,
+// one district and IDP settlements only, and compares the store's figures
+// with the database's query on two cells.
+func engineRepeats(t *testing.T, sz engineSizes, label string, br *browser, db *postgres.DB, store *facts.Store,
+	loc *time.Location, ranges []engineRange, vals engineValues, w io.Writer) {
+	t.Helper()
+	ctx := context.Background()
+	fmt.Fprintf(w, "\nRepeat-rate figures (issue 16) over HTTP, %d requests each after %d warm-ups, load average %s:\n\n", sz.Runs, sz.Warmups, loadAverage())
+	fmt.Fprintf(w, "| %s: repeat rates | median | p95 | DV incidents | from the database |\n| --- | ---: | ---: | ---: | --- |\n", label)
+	for _, g := range ranges {
+		for _, f := range []struct {
+			name string
+			f    report.Filters
+		}{{"all districts", report.Filters{}}, {"one district", report.Filters{DistrictID: &vals.district}}, {"idp_only", report.Filters{IDPOnly: true}}} {
+			q := report.Query{From: g.from, To: g.to, Location: loc, GroupBy: report.ByAll, Filters: f.f}
+			v := q.Values()
+			v.Del(report.ParamGroupBy)
+			path := "/dashboard/repeats?" + v.Encode()
+			var ds []time.Duration
+			for i := range sz.Warmups + sz.Runs {
+				req, err := http.NewRequestWithContext(ctx, http.MethodGet, br.base+path, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Sec-Fetch-Site", "same-origin")
+				req.Header.Set("HX-Request", "true")
+				t0 := time.Now()
+				code, b, err := br.do(req)
+				took := time.Since(t0)
+				if err != nil || code != http.StatusOK || !strings.Contains(b, "repeat-table") {
+					t.Fatalf("%s: GET %s: status %d, %v\n%s", label, path, code, err, snippet(b))
+				}
+				if i >= sz.Warmups {
+					ds = append(ds, took)
+				}
+			}
+			src := facts.Source{Store: store, Ref: db}
+			got, ok, err := src.RepeatRates(ctx, q, report.RepeatGroupings, nil)
+			if err != nil || !ok {
+				t.Fatalf("%s: the store did not give the repeat rates: %v", label, err)
+			}
+			n := 0
+			for _, x := range got[0] {
+				n += x.Incidents
+			}
+			naive := ""
+			if g.name == "calendar year" && f.name != "idp_only" {
+				t0 := time.Now()
+				want, err := db.RepeatRatesMulti(ctx, q, report.RepeatGroupings)
+				if err != nil {
+					t.Fatalf("%s: the database's repeat rates: %v", label, err)
+				}
+				naive = fmt.Sprintf("%.2f s", time.Since(t0).Seconds())
+				if diff := repeatDiff(got, want); diff != "" {
+					naive += " **DIFFERS**"
+					t.Errorf("%s %s %s: the store's repeat rates differ from the database's: %s", label, g.name, f.name, diff)
+				} else {
+					naive += " exact"
+				}
+			}
+			fmt.Fprintf(w, "| %s, %s | %.1f | %.1f | %d | %s |\n", g.name, f.name, msf(percentile(ds, 0.5)), msf(percentile(ds, 0.95)), n, naive)
+		}
+	}
+}
+
+// repeatDiff says how two sets of repeat-rate figures differ beyond the
+// store's rounding (counts exact, medians within 1 s); "" when they agree.
+func repeatDiff(got, want [][]report.RepeatFigure) string {
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d groupings, want %d", len(got), len(want))
+	}
+	for g := range want {
+		if len(got[g]) != len(want[g]) {
+			return fmt.Sprintf("grouping %d: %d groups, want %d", g, len(got[g]), len(want[g]))
+		}
+		for i, w := range want[g] {
+			x := got[g][i]
+			if x.Key != w.Key || x.Incidents != w.Incidents || x.Repeats != w.Repeats || (x.MedianDays == nil) != (w.MedianDays == nil) ||
+				x.MedianDays != nil && math.Abs(*x.MedianDays-*w.MedianDays) > 1.0/86400+1e-9 {
+				return fmt.Sprintf("grouping %d: %+v, want %+v", g, x, w)
+			}
+		}
+	}
+	return ""
 }
 
 func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -16,8 +16,9 @@ import (
 )
 
 // The dashboard's "Repeat victimisation" section (GET /dashboard/repeats):
-// the repeat rates are computed from the incidents and take seconds at
-// scale (make bench), so the dashboard page does not wait for them; its
+// the repeat rates come from the report store (a scan of the period), or
+// from the incidents until it is loaded, which takes seconds at scale
+// (make bench); so the dashboard page does not wait for them: its
 // section loads this fragment by its own request (htmx, on load) with the
 // page's query, and without JavaScript links to it. The query is read as
 // the dashboard's (reportQuery: the same filters, period and district
@@ -98,7 +99,7 @@ func (s *Server) loadRepeats(ctx context.Context, q report.Query) (repeats [][]p
 	}
 	rctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	repeats, err = s.dashboardStore().RepeatRatesMulti(rctx, q, dashboardRepeatBys)
+	repeats, err = s.repeatRates(rctx, q, dashboardRepeatBys, s.dashboardStore())
 	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
 		return nil, true, nil
 	}

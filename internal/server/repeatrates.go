@@ -2,10 +2,12 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/facts"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/report"
 )
@@ -20,6 +22,27 @@ import (
 
 // ParamRepeatBy is the query parameter of the grouping.
 const ParamRepeatBy = "repeat_by"
+
+// repeatSource computes repeat-rate figures from the database
+// (*postgres.DB).
+type repeatSource interface {
+	RepeatRatesMulti(ctx context.Context, q report.Query, bys []string) ([][]postgres.RepeatRate, error)
+}
+
+// repeatRates computes the repeat-rate figures of q for each grouping of
+// bys: from the report store when it is loaded and can (one scan of the
+// period), else from db. Both give the same figures (the store's tests
+// compare them).
+func (s *Server) repeatRates(ctx context.Context, q report.Query, bys []string, db repeatSource) ([][]postgres.RepeatRate, error) {
+	if s.facts != nil {
+		src := facts.Source{Store: s.facts, Ref: s.reportDB()}
+		figs, ok, err := src.RepeatRates(ctx, q, bys, nil)
+		if err != nil || ok {
+			return figs, err
+		}
+	}
+	return db.RepeatRatesMulti(ctx, q, bys)
+}
 
 func (s *Server) repeatRatesJSON(w http.ResponseWriter, r *http.Request) {
 	s.exportRepeatRates(w, r, report.JSON)
@@ -51,17 +74,17 @@ func (s *Server) exportRepeatRates(w http.ResponseWriter, r *http.Request, f rep
 		s.fail(w, r, err)
 		return
 	}
-	src := s.db
+	db := s.db
 	if s.readDB != nil {
-		src = s.readDB
+		db = s.readDB
 	}
-	rates, err := src.RepeatRates(ctx, q, by)
+	rates, err := s.repeatRates(ctx, q, []string{by}, db)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	var buf bytes.Buffer
-	if err := report.EncodeRepeat(&buf, q, by, rates, f); err != nil {
+	if err := report.EncodeRepeat(&buf, q, by, rates[0], f); err != nil {
 		s.fail(w, r, err)
 		return
 	}
