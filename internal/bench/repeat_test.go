@@ -18,16 +18,14 @@ import (
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/match"
 	"github.com/dvresponse/dvresponse/internal/postgres"
-	"github.com/dvresponse/dvresponse/internal/report"
 	"github.com/dvresponse/dvresponse/internal/server"
 )
 
 // The repeat-victimisation benchmark (issue 16), part of the report
 // benchmark: on a scale database whose victims are linked (a third of
 // the DV incidents to an earlier one, linkRepeatVictims), the intake
-// panel's repeat counts through HTTP and the dashboard's repeat-rate
-// figures for a year (postgres.RepeatRatesMulti, every grouping the
-// dashboard shows, as GET /dashboard/repeats computes them).
+// panel's repeat counts through HTTP. The dashboard's repeat-rate figures
+// come from the report store and are measured with it (engineRepeats).
 
 // repeatBys are the dashboard's repeat-rate groupings (server's
 // dashboardRepeatBys).
@@ -98,9 +96,9 @@ func linkRepeatVictims(ctx context.Context, db *postgres.DB) (string, error) {
 		what, dv, withPerson, repeats, 100*float64(repeats)/float64(max(dv, 1))), nil
 }
 
-// repeatBench measures the intake panel's repeat counts and the
-// dashboard's repeat-rate figures on db and writes them to b.
-func repeatBench(t *testing.T, db *postgres.DB, q report.Query, runs int, b *strings.Builder) {
+// repeatBench measures the intake panel's repeat counts on db and writes
+// them to b.
+func repeatBench(t *testing.T, db *postgres.DB, runs int, b *strings.Builder) {
 	t.Helper()
 	ctx := context.Background()
 	note, err := linkRepeatVictims(ctx, db)
@@ -112,35 +110,8 @@ func repeatBench(t *testing.T, db *postgres.DB, q report.Query, runs int, b *str
 	med, p95, shown := repeatIntakeLatency(t, db, runs)
 	fmt.Fprintf(b, "    %-52s median %8s  p95 %8s (%d of %d panels said \"Nth incident\"; target p95 <= 50 ms)\n",
 		"POST /incidents/history (linked victim's repeats)", ms(med), ms(p95), shown, runs)
-	ds, err := db.Districts(ctx)
-	if err != nil || len(ds) == 0 {
-		t.Fatalf("districts: %v", err)
-	}
-	one := q
-	one.DistrictID = &ds[0].ID
-	for _, c := range []struct {
-		name string
-		q    report.Query
-	}{{"dashboard repeat rates: calendar year, all districts", q}, {"dashboard repeat rates: calendar year, one district", one}} {
-		var durs []time.Duration
-		var n int
-		for i := range runs + 3 {
-			t0 := time.Now()
-			res, err := db.RepeatRatesMulti(ctx, c.q, repeatBys)
-			if err != nil {
-				t.Fatalf("%s: %v", c.name, err)
-			}
-			if i >= 3 {
-				durs = append(durs, time.Since(t0))
-			}
-			n = 0
-			for _, g := range res[0] {
-				n += g.Incidents
-			}
-		}
-		fmt.Fprintf(b, "    %-52s median %8s  p95 %8s (%d DV incidents, 5 groupings; target p95 <= 100 ms)\n",
-			c.name, ms(percentile(durs, 0.5)), ms(percentile(durs, 0.95)), n)
-	}
+	// The dashboard's repeat-rate figures come from the report store: the
+	// engine benchmark (TestBenchEngine) measures them over HTTP.
 }
 
 // repeatIntakeLatency measures POST /incidents/history as a dispatcher
@@ -252,18 +223,12 @@ func TestBenchRepeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	loc, err := time.LoadLocation("Asia/Bishkek")
-	if err != nil {
-		t.Fatal(err)
-	}
-	year := time.Now().In(loc).Year() - 1
 	var total int64
 	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM incidents`).Scan(&total); err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "--- %d incidents\n", total)
-	repeatBench(t, db, report.Query{Location: loc, GroupBy: report.ByAll, From: report.Date{Year: year, Month: 1, Day: 1},
-		To: report.Date{Year: year, Month: 12, Day: 31}}, envInt(t, "DVR_BENCH_REPORT_RUNS", 40), &b)
+	repeatBench(t, db, envInt(t, "DVR_BENCH_REPORT_RUNS", 40), &b)
 	fmt.Printf("\n===== dvresponse repeat-victimisation benchmark =====\n%s", b.String())
 }
