@@ -21,47 +21,58 @@ import (
 // entries go first.
 const cacheBudget = 128 << 20
 
-type cacheEntry struct {
+// counts are what the response-time scan keeps of the sealed days.
+type counts struct {
+	accs [][]*acc
+	tops []*topN
+}
+
+type cacheEntry[V any] struct {
 	key   string
 	ver   uint64 // sum of the versions of its days when it was counted
-	accs  [][]*acc
-	tops  []*topN
+	val   V
 	bytes int
 	used  time.Time
 }
 
-type sealedCache struct {
+// sealedCache keeps values counted over sealed days, by key, within a
+// budget of bytes.
+type sealedCache[V any] struct {
 	mu      sync.Mutex
-	entries map[string]*cacheEntry
+	budget  int
+	entries map[string]*cacheEntry[V]
 	bytes   int
 	hits    int
 	misses  int
 }
 
-func newSealedCache() *sealedCache { return &sealedCache{entries: map[string]*cacheEntry{}} }
+func newSealedCache[V any](budget int) *sealedCache[V] {
+	return &sealedCache[V]{budget: budget, entries: map[string]*cacheEntry[V]{}}
+}
 
-// get returns a copy of the counts kept for key, if they were counted at
-// version ver.
-func (c *sealedCache) get(key string, ver uint64) ([][]*acc, []*topN, bool) {
+// get returns the value kept for key if its days' versions still add up
+// to ver. The value is shared: the caller copies what it changes.
+func (c *sealedCache[V]) get(key string, ver uint64) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok || e.ver != ver {
 		c.misses++
-		return nil, nil, false
+		var zero V
+		return zero, false
 	}
 	c.hits++
 	e.used = time.Now()
-	return cloneAccs(e.accs), cloneTops(e.tops), true
+	return e.val, true
 }
 
-// put keeps a copy of accs and tops for key at version ver.
-func (c *sealedCache) put(key string, ver uint64, accs [][]*acc, tops []*topN) {
-	e := &cacheEntry{key: key, ver: ver, accs: cloneAccs(accs), tops: cloneTops(tops), used: time.Now()}
-	e.bytes = accBytes(e.accs)
-	if e.bytes > cacheBudget/4 {
+// put keeps val (of about bytes) for key; a value over a quarter of the
+// budget is not kept.
+func (c *sealedCache[V]) put(key string, ver uint64, val V, bytes int) {
+	if bytes > c.budget/4 {
 		return
 	}
+	e := &cacheEntry[V]{key: key, ver: ver, val: val, bytes: bytes, used: time.Now()}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old, ok := c.entries[key]; ok {
@@ -69,8 +80,8 @@ func (c *sealedCache) put(key string, ver uint64, accs [][]*acc, tops []*topN) {
 	}
 	c.entries[key] = e
 	c.bytes += e.bytes
-	for c.bytes > cacheBudget {
-		var lru *cacheEntry
+	for c.bytes > c.budget {
+		var lru *cacheEntry[V]
 		for _, x := range c.entries {
 			if lru == nil || x.used.Before(lru.used) {
 				lru = x
@@ -81,11 +92,10 @@ func (c *sealedCache) put(key string, ver uint64, accs [][]*acc, tops []*topN) {
 	}
 }
 
-// clear forgets every entry (a full load).
-func (c *sealedCache) clear() {
+func (c *sealedCache[V]) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries, c.bytes = map[string]*cacheEntry{}, 0
+	c.entries, c.bytes = map[string]*cacheEntry[V]{}, 0
 }
 
 // cacheKey is everything that shapes the first pass's counts over days

@@ -2,6 +2,7 @@ package facts
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -21,6 +22,12 @@ func TestRepeatRatesExact(t *testing.T) {
 			got, ok := s.RepeatRates(q, report.RepeatGroupings, ref)
 			if !ok {
 				t.Fatal("not served")
+			}
+			// Asked again: the sealed days' counts and gaps come from
+			// the cache, and give the same.
+			again, ok := s.RepeatRates(q, report.RepeatGroupings, ref)
+			if !ok || !reflect.DeepEqual(again, got) {
+				t.Errorf("n %d filters %+v: asked again %+v, first %+v", n, flt, again, got)
 			}
 			// The reference: every row of the store, grouped by district.
 			type grp struct {
@@ -135,11 +142,24 @@ func repeatStore(b testing.TB, n int) (*Store, report.Query, Ref) {
 }
 
 // BenchmarkRepeatRates: a year of 2 M incidents (a 10 M store's year),
-// every grouping the dashboard shows.
+// every grouping the dashboard shows, asked again (the sealed days kept).
 func BenchmarkRepeatRates(b *testing.B) {
 	s, q, ref := repeatStore(b, 2_000_000)
 	b.ResetTimer()
 	for b.Loop() {
+		if _, ok := s.RepeatRates(q, report.RepeatGroupings, ref); !ok {
+			b.Fatal("not served")
+		}
+	}
+}
+
+// BenchmarkRepeatRatesFirst: the same, nothing kept (the first request
+// for a period).
+func BenchmarkRepeatRatesFirst(b *testing.B) {
+	s, q, ref := repeatStore(b, 2_000_000)
+	b.ResetTimer()
+	for b.Loop() {
+		s.repeats.clear()
 		if _, ok := s.RepeatRates(q, report.RepeatGroupings, ref); !ok {
 			b.Fatal("not served")
 		}

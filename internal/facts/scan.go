@@ -125,13 +125,15 @@ func (s *Store) scan(p *plan) (scanned, bool) {
 	lo := p.from
 	if sealedTo := min(p.to, s.today()-1); sealedTo >= p.from {
 		key, ver := p.cacheKey(sealedTo), s.versionSum(p.from, sealedTo)
-		var hit bool
-		if merged, tops, hit = s.cache.get(key, ver); !hit {
+		if kept, hit := s.cache.get(key, ver); hit {
+			merged, tops = cloneAccs(kept.accs), cloneTops(kept.tops)
+		} else {
 			var ok bool
 			if merged, tops, ok = s.pass1Range(p, p.from, sealedTo); !ok {
 				return scanned{}, false
 			}
-			s.cache.put(key, ver, merged, tops)
+			kept := counts{accs: cloneAccs(merged), tops: cloneTops(tops)}
+			s.cache.put(key, ver, kept, accBytes(kept.accs))
 		}
 		lo = sealedTo + 1
 	}

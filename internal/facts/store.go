@@ -55,16 +55,17 @@ type Store struct {
 	where     []uint64          // by incident id: day<<32 | index+1; 0 absent
 	moreUnits map[int64][]int64 // incident id → units beyond the first two
 	rows      int
-	syncedAt  time.Time        // the last full load or read of the change log
-	dayVer    map[int32]uint64 // by day: moved on by every change to one of its incidents
-	cache     *sealedCache
-	now       func() time.Time // the clock that says which days are sealed (tests set it)
+	syncedAt  time.Time                 // the last full load or read of the change log
+	dayVer    map[int32]uint64          // by day: moved on by every change to one of its incidents
+	cache     *sealedCache[counts]      // the response-time scan's (scan.go)
+	repeats   *sealedCache[*repeatKept] // the repeat-rate scan's (repeat.go)
+	now       func() time.Time          // the clock that says which days are sealed (tests set it)
 }
 
 // NewStore returns an empty store keeping days in loc.
 func NewStore(loc *time.Location) *Store {
 	return &Store{loc: loc, days: map[int32]*day{}, moreUnits: map[int64][]int64{}, dayVer: map[int32]uint64{},
-		cache: newSealedCache(), now: time.Now}
+		cache: newSealedCache[counts](cacheBudget), repeats: newSealedCache[*repeatKept](repeatCacheBudget), now: time.Now}
 }
 
 // Location is the time zone whose days the store keeps.
@@ -195,6 +196,7 @@ func (s *Store) Replace(l *Loading, at time.Time) {
 	s.broken = ""
 	s.dayVer = map[int32]uint64{}
 	s.cache.clear()
+	s.repeats.clear()
 	if l.err != nil {
 		s.broken = l.err.Error()
 	}
