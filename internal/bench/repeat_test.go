@@ -1,16 +1,20 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,9 +111,32 @@ func repeatBench(t *testing.T, db *postgres.DB, runs int, b *strings.Builder) {
 	}
 	t.Log(note)
 	fmt.Fprintf(b, "    %s\n", note)
+	// The statements of the measured requests, for where the time goes.
+	var mu sync.Mutex
+	stmtTotal, stmtTimes := map[string]time.Duration{}, map[string][]time.Duration{}
+	db.SetStatementTimer(func(sql string, took time.Duration) {
+		k := strings.Join(strings.Fields(sql), " ")
+		if len(k) > 80 {
+			k = k[:80] + "…"
+		}
+		mu.Lock()
+		stmtTotal[k] += took
+		stmtTimes[k] = append(stmtTimes[k], took)
+		mu.Unlock()
+	})
 	med, p95, shown := repeatIntakeLatency(t, db, runs)
+	db.SetStatementTimer(nil)
 	fmt.Fprintf(b, "    %-52s median %8s  p95 %8s (%d of %d panels said \"Nth incident\"; target p95 <= 50 ms)\n",
 		"POST /incidents/history (linked victim's repeats)", ms(med), ms(p95), shown, runs)
+	mu.Lock()
+	defer mu.Unlock()
+	stmts := slices.Collect(maps.Keys(stmtTotal))
+	slices.SortFunc(stmts, func(a, b string) int { return cmp.Compare(stmtTotal[b], stmtTotal[a]) })
+	fmt.Fprintf(b, "      the statements taking the most time (the victims' names set before the runs among them):\n")
+	for _, k := range stmts[:min(5, len(stmts))] {
+		ds := stmtTimes[k]
+		fmt.Fprintf(b, "      median %6.1f ms  p95 %6.1f ms  %4d× %s\n", msf(percentile(ds, 0.5)), msf(percentile(ds, 0.95)), len(ds), k)
+	}
 	// The dashboard's repeat-rate figures come from the report store: the
 	// engine benchmark (TestBenchEngine) measures them over HTTP.
 }

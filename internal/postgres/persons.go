@@ -413,24 +413,35 @@ func (db *DB) RepeatCounts(ctx context.Context, q RepeatQuery) (Repeat, error) {
 			JOIN incidents i ON i.id = x.incident_id
 			WHERE i.received_at < $3 AND i.id <> $4),
 		f AS (
-			SELECT i.id, i.number, i.received_at FROM incident_keys k JOIN incidents i ON i.id = k.incident_id
+			SELECT i.id FROM incident_keys k JOIN incidents i ON i.id = k.incident_id
 			WHERE $2 <> '' AND k.address_key <> '' AND k.address_key = $2 AND k.received_at < $3 AND k.incident_id <> $4
-				AND ($5 OR NOT i.address_confidential)),
+				AND k.received_at >= $3 - interval '365 days' AND ($5 OR NOT i.address_confidential)),
+		-- The flat's latest incident, read from its key's index backwards,
+		-- only when the victim has none.
+		flast AS (
+			SELECT i.id, i.number, i.received_at FROM incident_keys k JOIN incidents i ON i.id = k.incident_id
+			WHERE NOT EXISTS (SELECT 1 FROM v) AND $2 <> '' AND k.address_key <> '' AND k.address_key = $2
+				AND k.received_at < $3 AND k.incident_id <> $4 AND ($5 OR NOT i.address_confidential)
+			ORDER BY k.received_at DESC, k.incident_id DESC LIMIT 1),
 		last AS (
 			SELECT x.id, x.number, x.received_at FROM (
-				SELECT *, 0 AS o FROM v UNION ALL SELECT *, 1 FROM f WHERE NOT EXISTS (SELECT 1 FROM v)) x
+				SELECT *, 0 AS o FROM v UNION ALL SELECT *, 1 FROM flast) x
 			ORDER BY x.o, x.received_at DESC, x.id DESC LIMIT 1)
 		SELECT (SELECT count(*) FROM v WHERE received_at >= $3 - interval '365 days'),
 			(SELECT count(*) FROM v),
-			(SELECT count(*) FROM f WHERE received_at >= $3 - interval '365 days'),
+			(SELECT count(*) FROM f),
 			(SELECT number FROM last), (SELECT received_at FROM last), (SELECT id FROM last),
 			(SELECT i.district_id FROM incidents i WHERE i.id = (SELECT id FROM last)),
 			(SELECT i.created_by FROM incidents i WHERE i.id = (SELECT id FROM last)),
 			ARRAY(SELECT iu.unit_id FROM incident_units iu WHERE iu.incident_id = (SELECT id FROM last)),
 			(SELECT true FROM danger_screens d WHERE d.incident_id = (SELECT id FROM last) LIMIT 1),
 			(SELECT d.high_danger FROM danger_screens d WHERE d.incident_id = (SELECT id FROM last) ORDER BY d.done_at DESC, d.id DESC LIMIT 1),
-			(SELECT count(*) FROM protection_orders o WHERE o.ended_at IS NULL AND o.starts_at <= now() AND o.ends_at > now()
-				AND (o.incident_id IN (SELECT id FROM v) OR ($2 <> '' AND o.address_key = $2))),
+			(SELECT count(*) FROM (
+				SELECT o.id FROM protection_orders o WHERE o.incident_id IN (SELECT id FROM v)
+					AND o.ended_at IS NULL AND o.starts_at <= now() AND o.ends_at > now()
+				UNION
+				SELECT o.id FROM protection_orders o WHERE $2 <> '' AND o.address_key = $2
+					AND o.ended_at IS NULL AND o.starts_at <= now() AND o.ends_at > now()) o),
 			(SELECT count(*) FROM referrals r WHERE r.closed_at IS NULL AND r.incident_id IN (SELECT id FROM v))`,
 		q.Person, q.Flat, q.Before, q.Exclude, q.Confidential, incidentIDs(q.Incidents)).Scan(&rep.VictimYear, &rep.VictimAll, &rep.FlatYear,
 		&lastNumber, &lastAt, &last.ID, &last.DistrictID, &last.CreatedBy, &last.UnitIDs, &screened, &high, &rep.ActiveOrders, &rep.OpenReferrals)

@@ -238,12 +238,14 @@ func TestRepeatCountsMatchReference(t *testing.T) {
 		id := ids[rng.IntN(len(ids))]
 		f.issueOrder(t, id, incident.TemporaryOrder, "Victim Number1", "Someone Else", "", now.Add(-time.Hour), now.Add(240*time.Hour))
 	}
+	// One order at a flat, counted for every incident there.
+	f.issueOrder(t, ids[0], incident.TemporaryOrder, "Victim Number2", "Someone Else", flats[2], now.Add(-time.Hour), now.Add(240*time.Hour))
 	shelter := f.partner(t, "Shelter", "shelter")
 	for i := 0; i < 4; i++ {
 		_, _ = f.db.CreateReferrals(ctx, postgres.NewReferrals{IncidentID: ids[rng.IntN(len(ids))], PartnerIDs: []int64{shelter},
 			Consent: incident.ConsentPending}, f.actor)
 	}
-	checked := 0
+	checked, flatChecked, ordersChecked := 0, 0, 0
 	for _, id := range ids {
 		person := f.personOf(t, id)
 		var flat string
@@ -252,7 +254,7 @@ func TestRepeatCountsMatchReference(t *testing.T) {
 		got, err := f.db.RepeatCounts(ctx, postgres.RepeatQuery{Person: person, Flat: flat, Before: at, Exclude: id, Confidential: true})
 		must(t, err)
 		var want postgres.Repeat
-		var last *string
+		var last, flatLast *string
 		// The reference: a self-join over the links, no shared CTEs.
 		must(t, f.db.Pool.QueryRow(ctx, `SELECT
 				(SELECT count(*) FROM incident_persons a JOIN incident_persons b ON a.person_id = b.person_id AND b.role = 'victim'
@@ -273,21 +275,42 @@ func TestRepeatCountsMatchReference(t *testing.T) {
 				(SELECT y.number FROM incident_persons a JOIN incident_persons b ON a.person_id = b.person_id AND b.role = 'victim'
 					JOIN incidents x ON x.id = a.incident_id JOIN incidents y ON y.id = b.incident_id
 					WHERE a.incident_id = $1 AND a.role = 'victim' AND y.received_at < x.received_at
+					ORDER BY y.received_at DESC, y.id DESC LIMIT 1),
+				(SELECT count(*) FROM protection_orders o WHERE o.ended_at IS NULL AND o.starts_at <= now() AND o.ends_at > now()
+					AND (o.incident_id IN (
+						SELECT b.incident_id FROM incident_persons a JOIN incident_persons b ON a.person_id = b.person_id AND b.role = 'victim'
+						JOIN incidents x ON x.id = a.incident_id JOIN incidents y ON y.id = b.incident_id
+						WHERE a.incident_id = $1 AND a.role = 'victim' AND y.received_at < x.received_at)
+					OR o.address_key <> '' AND o.address_key = (SELECT address_key FROM incident_keys WHERE incident_id = $1))),
+				(SELECT y.number FROM incident_keys xk JOIN incident_keys yk ON yk.address_key = xk.address_key
+					JOIN incidents x ON x.id = xk.incident_id JOIN incidents y ON y.id = yk.incident_id AND y.id <> x.id
+					WHERE x.id = $1 AND xk.address_key <> '' AND y.received_at < x.received_at
 					ORDER BY y.received_at DESC, y.id DESC LIMIT 1)`, id).
-			Scan(&want.VictimYear, &want.VictimAll, &want.FlatYear, &want.OpenReferrals, &last))
+			Scan(&want.VictimYear, &want.VictimAll, &want.FlatYear, &want.OpenReferrals, &last, &want.ActiveOrders, &flatLast))
 		if got.VictimYear != want.VictimYear || got.VictimAll != want.VictimAll || got.FlatYear != want.FlatYear ||
-			got.OpenReferrals != want.OpenReferrals {
+			got.OpenReferrals != want.OpenReferrals || got.ActiveOrders != want.ActiveOrders {
 			t.Errorf("incident %d: got %+v, reference %+v", id, got, want)
 		}
 		if person != 0 && last != nil && (got.Last == nil || got.Last.Number != *last) {
 			t.Errorf("incident %d: last %+v, reference %v", id, got.Last, *last)
 		}
+		// Without earlier incidents of hers, the last is the flat's.
+		if got.VictimAll == 0 && (flatLast == nil) != (got.Last == nil) || got.VictimAll == 0 && flatLast != nil && got.Last.Number != *flatLast {
+			t.Errorf("incident %d: last %+v, the flat's %v", id, got.Last, flatLast)
+		}
+		if got.VictimAll == 0 && flatLast != nil {
+			flatChecked++
+		}
+		if got.ActiveOrders > 0 {
+			ordersChecked++
+		}
 		if got.VictimAll > 0 {
 			checked++
 		}
 	}
-	if checked < 5 {
-		t.Fatalf("only %d incidents had earlier linked incidents: the data tests too little", checked)
+	if checked < 5 || flatChecked == 0 || ordersChecked == 0 {
+		t.Fatalf("%d incidents had earlier linked incidents, %d only the flat's, %d orders in force: the data tests too little",
+			checked, flatChecked, ordersChecked)
 	}
 }
 

@@ -46,3 +46,7 @@ END $$;
 
 CREATE TRIGGER report_changes_dv AFTER UPDATE OF is_dv ON incident_types
     FOR EACH ROW WHEN (OLD.is_dv IS DISTINCT FROM NEW.is_dv) EXECUTE FUNCTION report_changes_reload();
+
+-- The intake's repeat counts read the orders in force of a victim's
+-- incidents by incident.
+CREATE INDEX protection_orders_incident_idx ON protection_orders (incident_id);

@@ -1,3 +1,4 @@
+DROP INDEX protection_orders_incident_idx;
 DROP TRIGGER report_changes_dv ON incident_types;
 DROP FUNCTION report_changes_reload();
 DROP TRIGGER report_changes_truncate ON incident_persons;
