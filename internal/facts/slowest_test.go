@@ -56,14 +56,19 @@ func TestSlowestCandidates(t *testing.T) {
 }
 
 // TestStoreConcurrentApplyAndQuery: changes put in place while queries
-// scan (run with -race, as make test does); the counts add up after.
+// scan, response times and repeat rates, some at once (run with -race, as
+// make test does); the counts add up after.
 func TestStoreConcurrentApplyAndQuery(t *testing.T) {
 	loc := time.UTC
-	ref := Ref{Priorities: []refdata.Priority{{Level: 1, Label: "P1"}}, Types: []refdata.IncidentType{{ID: 1, Code: "DV"}}}
-	q := report.Query{Location: loc, From: report.Date{Year: 2026, Month: 3, Day: 1}, To: report.Date{Year: 2026, Month: 3, Day: 31}}
+	ref := Ref{Priorities: []refdata.Priority{{Level: 1, Label: "P1"}}, Types: []refdata.IncidentType{{ID: 1, Code: "DV", IsDV: true}}}
+	q := report.Query{Location: loc, From: report.Date{Year: 2026, Month: 3, Day: 1}, To: report.Date{Year: 2026, Month: 3, Day: 31},
+		GroupBy: report.ByAll}
 	row := func(id int) Row {
 		r := Row{ID: int64(id), Received: time.Date(2026, 3, 1+id%28, 10, 0, 0, 0, loc), Priority: 1, TypeID: 1, VictimAge: -1,
-			Dur: [6]int32{int32(id % 300), 5, 6, 7, 8, 9}}
+			Dur: [6]int32{int32(id % 300), 5, 6, 7, 8, 9}, RepeatGap: NoPrevious}
+		if id%5 == 0 {
+			r.RepeatGap = int32(id * 100)
+		}
 		return r
 	}
 	s := NewStore(loc)
@@ -83,12 +88,31 @@ func TestStoreConcurrentApplyAndQuery(t *testing.T) {
 			s.Apply([]Row{row(id), moved}, []int64{int64(id - 1000)})
 		}
 	}()
+	repeats := make(chan bool)
+	go func() {
+		for range 50 {
+			_, ok := s.RepeatRates(q, report.RepeatGroupings, ref)
+			repeats <- ok
+		}
+		close(repeats)
+	}()
 	for range 50 {
 		if _, ok := s.ResponseTimes(q, []report.GroupBy{report.ByWeek, report.ByAll}, ref); !ok {
 			t.Fatal("not served")
 		}
+		if _, ok := s.RepeatRates(q, report.RepeatGroupings, ref); !ok {
+			t.Fatal("repeat rates not served")
+		}
+	}
+	for ok := range repeats {
+		if !ok {
+			t.Fatal("repeat rates not served")
+		}
 	}
 	<-done
+	if rep, _ := s.RepeatRates(q, []string{report.RepeatByAll}, ref); rep[0][0].Incidents != 2000 {
+		t.Errorf("%d DV incidents in the repeat rates; want 2000", rep[0][0].Incidents)
+	}
 	res, _ := s.ResponseTimes(q, []report.GroupBy{report.ByAll}, ref)
 	// 3,000 added, 1,000 (ids 1,001 to 2,000) removed; the moved stay in
 	// March.
