@@ -133,7 +133,7 @@ func repeatBench(t *testing.T, db *postgres.DB, runs int, b *strings.Builder) {
 	stmts := slices.Collect(maps.Keys(stmtTotal))
 	slices.SortFunc(stmts, func(a, b string) int { return cmp.Compare(stmtTotal[b], stmtTotal[a]) })
 	fmt.Fprintf(b, "      the statements taking the most time (the victims' names set before the runs among them):\n")
-	for _, k := range stmts[:min(5, len(stmts))] {
+	for _, k := range stmts[:min(8, len(stmts))] {
 		ds := stmtTimes[k]
 		fmt.Fprintf(b, "      median %6.1f ms  p95 %6.1f ms  %4d× %s\n", msf(percentile(ds, 0.5)), msf(percentile(ds, 0.95)), len(ds), k)
 	}

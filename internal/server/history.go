@@ -119,8 +119,15 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusTooManyRequests, web.HistoryPanel(web.HistoryView{Throttled: s.t(r, "dispatch.history.throttled")}))
 		return
 	}
+	// The lookup and the victim's box (victims.go: same-person offers,
+	// repeat counts) read the database apart: at once, the dispatcher
+	// waits for the longer only. The form is parsed already.
+	var box *web.VictimBox
+	var wg sync.WaitGroup
+	wg.Go(func() { box = s.intakeVictimBox(r, q) })
 	hv := s.historyView(r, q, incident.Own{}, "intake", r.PostFormValue("key"))
-	hv.Victim = s.intakeVictimBox(r, q) // victims.go
+	wg.Wait()
+	hv.Victim = box
 	s.render(w, r, http.StatusOK, web.HistoryPanel(hv))
 }
 
