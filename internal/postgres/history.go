@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -77,13 +78,34 @@ func (db *DB) History(ctx context.Context, q incident.HistoryQuery) (priors []in
 			return err
 		}
 		defer rows.Close()
+		// The rows share a few types and dispositions: each one's labels
+		// are decoded once, and the rows share the maps (read only).
+		labels := map[string]map[string]string{}
+		decode := func(raw []byte) (map[string]string, error) {
+			if m, ok := labels[string(raw)]; ok {
+				return m, nil
+			}
+			var m map[string]string
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return nil, err
+			}
+			labels[string(raw)] = m
+			return m, nil
+		}
+		var typeNames, dispNames []byte
 		for rows.Next() {
 			var p incident.Prior
 			e := &p.Evidence
-			if err := rows.Scan(&p.ID, &p.Number, &p.ReceivedAt, &p.TypeName, &p.Priority, &p.Disposition, &p.TypeNames,
-				&p.DispositionNames, &p.Weapons, &p.HighDanger, &p.Open, &p.DistrictID, &p.DistrictName, &p.SettlementID,
+			if err := rows.Scan(&p.ID, &p.Number, &p.ReceivedAt, &p.TypeName, &p.Priority, &p.Disposition, &typeNames,
+				&dispNames, &p.Weapons, &p.HighDanger, &p.Open, &p.DistrictID, &p.DistrictName, &p.SettlementID,
 				&p.Latitude, &p.Longitude, &p.CreatedBy, &p.Confidential, &p.UnitIDs,
 				&e.Flat, &e.Building, &e.Phone, &e.Name, &e.Age); err != nil {
+				return err
+			}
+			if p.TypeNames, err = decode(typeNames); err != nil {
+				return err
+			}
+			if p.DispositionNames, err = decode(dispNames); err != nil {
 				return err
 			}
 			p.Class = match.Classify(*e)

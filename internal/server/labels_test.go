@@ -2,8 +2,12 @@ package server
 
 import (
 	"context"
+	"github.com/dvresponse/dvresponse/internal/incident"
+	"github.com/dvresponse/dvresponse/internal/match"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
@@ -45,6 +49,22 @@ func TestConfiguredLabelsFollowTheLanguage(t *testing.T) {
 		if !strings.Contains(ky, "Domestic violence") || strings.Contains(ky, "Насилие в семье (тип)") {
 			t.Errorf("%s in Kyrgyz (no name given) does not fall back to the plain name", p)
 		}
+	}
+
+	// The intake's history panel lists an incident at the same flat with
+	// its type's Russian name.
+	key, received, err := ts.DB.CreateDraft(ctx, f.target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := ts.DB.CreateIncident(ctx, incident.New{Key: key, ReceivedAt: received, TypeID: it.ID, Priority: 1,
+		Address: "ul. Manasa 7, kv. 3", Keys: incident.KeysOf(match.Rules{Region: "KG"}, "ul. Manasa 7, kv. 3", "", "", "", "")},
+		time.UTC, audit.Actor{UserID: f.target}); err != nil {
+		t.Fatal(err)
+	}
+	panel := body(t, ok200(t, c.postFormHeaders("/incidents/history?lang=ru", url.Values{"address": {"ul. Manasa 7, kv. 3"}}, htmxHeaders)))
+	if !strings.Contains(panel, "Насилие в семье (тип)") {
+		t.Errorf("the history panel in Russian does not show the type's Russian name:\n%s", panel)
 	}
 
 	// The dashboard: its filters, the breakdown by priority and the
