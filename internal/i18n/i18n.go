@@ -67,7 +67,13 @@ type Catalogue struct {
 	locs   map[string]*Localizer
 	ids    map[string]map[string]bool // language -> message IDs
 	plural map[string]bool            // IDs of messages with plural forms
+	// plain holds, by language and ID, the text of messages asked for
+	// without arguments: the same each time, so worded once (a page
+	// asks for hundreds).
+	plain sync.Map // plainKey → string
 }
+
+type plainKey struct{ lang, id string }
 
 // Load reads the embedded catalogue.
 func Load() (*Catalogue, error) {
@@ -180,18 +186,28 @@ func (l *Localizer) T(id string, kv ...any) string {
 	if !l.cat.ids[l.Lang][id] {
 		return MissingMark + id + "⟧"
 	}
-	cfg := &goi18n.LocalizeConfig{MessageID: id}
-	if len(kv) > 0 {
-		data := make(map[string]any, len(kv)/2)
-		for i := 0; i+1 < len(kv); i += 2 {
-			k, _ := kv[i].(string)
-			data[k] = kv[i+1]
-			if k == "Count" && l.cat.plural[id] {
-				cfg.PluralCount = kv[i+1]
-			}
+	if len(kv) == 0 {
+		key := plainKey{l.Lang, id}
+		if s, ok := l.cat.plain.Load(key); ok {
+			return s.(string)
 		}
-		cfg.TemplateData = data
+		s, err := l.loc.Localize(&goi18n.LocalizeConfig{MessageID: id})
+		if err != nil {
+			return MissingMark + id + "⟧"
+		}
+		l.cat.plain.Store(key, s)
+		return s
 	}
+	cfg := &goi18n.LocalizeConfig{MessageID: id}
+	data := make(map[string]any, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		k, _ := kv[i].(string)
+		data[k] = kv[i+1]
+		if k == "Count" && l.cat.plural[id] {
+			cfg.PluralCount = kv[i+1]
+		}
+	}
+	cfg.TemplateData = data
 	s, err := l.loc.Localize(cfg)
 	if err != nil {
 		return MissingMark + id + "⟧"
