@@ -199,8 +199,10 @@ faulttest: ## only the fault tests: kill PostgreSQL, fail over a Patroni cluster
 # matrix through HTTP with the facts store loaded: 96 cells per scale, 20
 # requests each (DVR_BENCH_ENGINE_RUNS) after 2 warm-ups; a cell whose
 # warm-up takes over 5 s (DVR_BENCH_ENGINE_SLOW) keeps the warm-ups only, so
-# a slow path cannot hold the run for hours. DVR_BENCH_ENGINE_SCALES=1M
-# measures one scale. The seed gives no incident a unit: the first run gives
+# a slow path cannot hold the run for hours; then the dashboard's
+# repeat-rate section over the same ranges (victims linked first).
+# DVR_BENCH_ENGINE_SCALES=1M measures one scale; DVR_BENCH_ENGINE_ONLY=repeats
+# the repeat-rate cells alone. The seed gives no incident a unit: the first run gives
 # every tenth incident one (incident_units empty only), and says so.
 bench: ## intake vs pgbench (change log on/off), board fan-out, 100k-row import, history and repeat figures, and the report engine's matrix over HTTP at 1M/10M incidents vs percentile_cont (prints figures)
 	@DATABASE_URL=$$($(PG) url dvresponse_bench); export DATABASE_URL; \

@@ -82,7 +82,7 @@ func cmdReport(ctx context.Context, cfg config.Config, args []string, e env) err
 	if err != nil {
 		return usageError(err.Error() + "\n\n" + reportUsage)
 	}
-	if *repeatBy != "" && !slices.Contains(postgres.RepeatRateGroupings, *repeatBy) {
+	if *repeatBy != "" && !slices.Contains(report.RepeatGroupings, *repeatBy) {
 		return usageError("--repeat-by: all, district, settlement, sex or age\n\n" + reportUsage)
 	}
 	q, err := report.ParseQuery(v, cfg.Location, time.Now())

@@ -23,8 +23,9 @@
 // With DVR_BENCH_REPORT=1 (make bench's second step), TestBenchReport
 // prints, at 1 and 10 million incidents, the seed, the time to recompute
 // every incident's history keys, POST /incidents/history's latency split
-// into phases and the repeat-victimisation figures (the report's and the
-// dashboard's latencies are TestBenchEngine's); TestBenchHistory
+// into phases and the intake panel's repeat counts (the report's, the
+// dashboard's and the repeat rates' latencies are TestBenchEngine's);
+// TestBenchHistory
 // (DVR_BENCH_HISTORY=1) runs the history part alone on the databases
 // make bench built.
 //

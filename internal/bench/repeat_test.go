@@ -31,11 +31,6 @@ import (
 // panel's repeat counts through HTTP. The dashboard's repeat-rate figures
 // come from the report store and are measured with it (engineRepeats).
 
-// repeatBys are the dashboard's repeat-rate groupings (server's
-// dashboardRepeatBys).
-var repeatBys = []string{postgres.RepeatByAll, postgres.RepeatByDistrict, postgres.RepeatBySettlement,
-	postgres.RepeatBySex, postgres.RepeatByAge}
-
 // linkRepeatVictims links the scale database's DV victims when none are
 // linked, set-based: in each district's DV incidents by time, two of
 // three get a person of their own and every third is the person of an

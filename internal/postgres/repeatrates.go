@@ -17,24 +17,11 @@ import (
 // before (through the confirmed person links), and the median days
 // between a victim's DV incident and her previous one. Counts are exact.
 
-// Repeat-rate groupings.
-// (report.RepeatByAll and the others).
-const (
-	RepeatByAll        = report.RepeatByAll
-	RepeatByDistrict   = report.RepeatByDistrict
-	RepeatBySettlement = report.RepeatBySettlement
-	RepeatBySex        = report.RepeatBySex
-	RepeatByAge        = report.RepeatByAge
-)
-
-// RepeatRateGroupings are the groupings RepeatRates accepts.
-var RepeatRateGroupings = report.RepeatGroupings
-
 // RepeatRate is one group's figures.
 type RepeatRate = report.RepeatFigure
 
 // RepeatRates computes the repeat-rate figures of q's DV incidents grouped
-// by by (RepeatRateGroupings), ordered by key.
+// by by (report.RepeatGroupings), ordered by key.
 func (db *DB) RepeatRates(ctx context.Context, q report.Query, by string) ([]RepeatRate, error) {
 	res, err := db.RepeatRatesMulti(ctx, q, []string{by})
 	if err != nil {
@@ -46,15 +33,15 @@ func (db *DB) RepeatRates(ctx context.Context, q report.Query, by string) ([]Rep
 // repeatKey is the key and label expressions of a grouping.
 func repeatKey(by string) (key, label string, err error) {
 	switch by {
-	case RepeatByAll, "":
+	case report.RepeatByAll, "":
 		return "'all'", "''", nil
-	case RepeatByDistrict:
+	case report.RepeatByDistrict:
 		return "coalesce(d.code, '')", "coalesce(d.name, '')", nil
-	case RepeatBySettlement:
+	case report.RepeatBySettlement:
 		return "CASE WHEN s.is_idp THEN s.id::text ELSE '' END", "CASE WHEN s.is_idp THEN s.name ELSE '' END", nil
-	case RepeatBySex:
+	case report.RepeatBySex:
 		return "coalesce(i.victim_sex, '')", "coalesce(i.victim_sex, '')", nil
-	case RepeatByAge:
+	case report.RepeatByAge:
 		var b strings.Builder
 		b.WriteString("CASE")
 		for _, band := range report.AgeBands {

@@ -117,16 +117,16 @@ func TestRepeatRatesMatchReference(t *testing.T) {
 		must(t, rows.Err())
 		keyOf := func(r row, by string) string {
 			switch by {
-			case postgres.RepeatByDistrict:
+			case report.RepeatByDistrict:
 				return r.district
-			case postgres.RepeatBySettlement:
+			case report.RepeatBySettlement:
 				if r.idp {
 					return r.settlement
 				}
 				return ""
-			case postgres.RepeatBySex:
+			case report.RepeatBySex:
 				return r.sex
-			case postgres.RepeatByAge:
+			case report.RepeatByAge:
 				if r.age != nil {
 					for _, b := range report.AgeBands {
 						if *r.age >= b.From && *r.age <= b.To {
@@ -142,7 +142,7 @@ func TestRepeatRatesMatchReference(t *testing.T) {
 		start, end := q.Range()
 		for _, district := range []*int64{nil, &f.district.ID} {
 			q.DistrictID = district
-			for _, by := range postgres.RepeatRateGroupings {
+			for _, by := range report.RepeatGroupings {
 				got, err := f.db.RepeatRates(ctx, q, by)
 				must(t, err)
 				want := map[string]*postgres.RepeatRate{}

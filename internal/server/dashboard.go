@@ -55,14 +55,8 @@ const paramInterval = "interval"
 // not give. *postgres.DB satisfies it.
 type dashboardStore interface {
 	DashboardExtras(ctx context.Context, q report.Query, opt postgres.DashboardOptions) (postgres.DashboardFigures, error)
-	RepeatRatesMulti(ctx context.Context, q report.Query, bys []string) ([][]postgres.RepeatRate, error)
+	repeatSource
 }
-
-// dashboardRepeatBys are the repeat-rate groupings the dashboard shows:
-// those of /reports/repeat-victimisation.* (postgres.RepeatRatesMulti,
-// the export's and the command line's query).
-var dashboardRepeatBys = []string{postgres.RepeatByAll, postgres.RepeatByDistrict, postgres.RepeatBySettlement,
-	postgres.RepeatBySex, postgres.RepeatByAge}
 
 // dashboardStore is the database the dashboard's extra figures come from:
 // the one report figures are read from (a reporting replica, when one is
@@ -963,42 +957,42 @@ func repeatTable(l *i18n.Localizer, q report.Query, ref dashboardRef, groups [][
 	t := web.DashRepeat{Caption: l.T("dashboard.repeat.caption"), Empty: l.T("dashboard.empty.period")}
 	for _, f := range []report.Format{report.CSV, report.JSON} {
 		t.Exports = append(t.Exports, web.DashLink{Label: l.T("dashboard.export_" + string(f)),
-			Href: repeatExportHref(q, postgres.RepeatByDistrict, f)})
+			Href: repeatExportHref(q, report.RepeatByDistrict, f)})
 	}
 	settlements := map[string]string{}
 	for _, st := range ref.settlements {
 		settlements[strconv.FormatInt(st.ID, 10)] = st.Name
 	}
 	total := 0
-	for i, by := range dashboardRepeatBys {
+	for i, by := range report.RepeatGroupings {
 		if i >= len(groups) {
 			break
 		}
-		if by != postgres.RepeatByAll {
+		if by != report.RepeatByAll {
 			t.Rows = append(t.Rows, web.DashRepeatRow{Heading: true, Label: l.T("dashboard.repeat.by." + by)})
 		}
 		for _, g := range groups[i] {
 			label := g.Label
 			switch by {
-			case postgres.RepeatByAll:
+			case report.RepeatByAll:
 				label = l.T("dashboard.repeat.all")
 				total += g.Incidents
-			case postgres.RepeatByDistrict:
+			case report.RepeatByDistrict:
 				if g.Key == "" {
 					label = l.T("dashboard.no_district")
 				}
-			case postgres.RepeatBySettlement:
+			case report.RepeatBySettlement:
 				if g.Key == "" {
 					label = l.T("dashboard.repeat.not_idp")
 				} else if n, ok := settlements[g.Key]; ok {
 					label = n
 				}
-			case postgres.RepeatBySex:
+			case report.RepeatBySex:
 				label = sexLabel(l, g.Key)
-			case postgres.RepeatByAge:
+			case report.RepeatByAge:
 				label = ageLabel(l, g.Key)
 			}
-			row := web.DashRepeatRow{By: by, Key: g.Key, Label: label, Sub: by != postgres.RepeatByAll,
+			row := web.DashRepeatRow{By: by, Key: g.Key, Label: label, Sub: by != report.RepeatByAll,
 				Incidents: intFig(l, g.Incidents), Repeats: intFig(l, g.Repeats), Median: web.DashFig{Text: absent}}
 			if g.Incidents > 0 {
 				share := 100 * g.Share()

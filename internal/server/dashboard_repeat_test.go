@@ -221,7 +221,7 @@ func testDashboardRepeatRatesMatchReference(t *testing.T, f *dashFixture) {
 				})
 			})
 			want := reference(tc.from, tc.to, tc.district, tc.idp)
-			for _, by := range postgres.RepeatRateGroupings {
+			for _, by := range report.RepeatGroupings {
 				if len(got[by]) != len(want[by]) {
 					t.Errorf("by %s: dashboard groups %v, reference %d groups", by, got[by], len(want[by]))
 				}

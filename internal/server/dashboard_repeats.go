@@ -8,6 +8,7 @@ import (
 
 	"github.com/dvresponse/dvresponse/internal/apperr"
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/facts"
 	"github.com/dvresponse/dvresponse/internal/i18n"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
@@ -60,12 +61,7 @@ func (s *Server) dashboardRepeats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	settlements, err := s.db.Settlements(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	repeats, slow, err := s.loadRepeats(ctx, q)
+	repeats, settlements, slow, err := s.loadRepeats(ctx, q)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -90,20 +86,25 @@ func (s *Server) dashboardRepeats(w http.ResponseWriter, r *http.Request) {
 }
 
 // loadRepeats computes the repeat rates of q for the dashboard's
-// groupings within repeatBudget; slow says they took longer (and repeats
-// is nil).
-func (s *Server) loadRepeats(ctx context.Context, q report.Query) (repeats [][]postgres.RepeatRate, slow bool, err error) {
+// groupings within repeatBudget, with the settlements that label them
+// (the reference data is read once, for the store and the labels); slow
+// says they took longer (and repeats is nil).
+func (s *Server) loadRepeats(ctx context.Context, q report.Query) (repeats [][]postgres.RepeatRate,
+	settlements []refdata.Settlement, slow bool, err error) {
 	budget := s.repeatBudget
 	if budget <= 0 {
 		budget = defaultRepeatBudget
 	}
 	rctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	repeats, err = s.repeatRates(rctx, q, dashboardRepeatBys, s.dashboardStore())
-	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
-		return nil, true, nil
+	ref, err := facts.ReadRef(rctx, s.reportDB())
+	if err == nil {
+		repeats, err = s.repeatRates(rctx, q, report.RepeatGroupings, s.dashboardStore(), &ref)
 	}
-	return repeats, false, err
+	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
+		return nil, nil, true, nil
+	}
+	return repeats, ref.Settlements, false, err
 }
 
 // auditDashboardRepeats records a request for the section's figures of q.

@@ -17,7 +17,7 @@ import (
 // before, and the median days between a victim's incidents, with the
 // period, filters and scope of the other exports (reportQuery: a
 // supervisor with a district gets theirs), grouped by repeat_by
-// (postgres.RepeatRateGroupings; default district). Audited like every
+// (report.RepeatGroupings; default district). Audited like every
 // export. Names, numbers and safe-contact rules are never in it.
 
 // ParamRepeatBy is the query parameter of the grouping.
@@ -32,11 +32,12 @@ type repeatSource interface {
 // repeatRates computes the repeat-rate figures of q for each grouping of
 // bys: from the report store when it is loaded and can (one scan of the
 // period), else from db. Both give the same figures (the store's tests
-// compare them).
-func (s *Server) repeatRates(ctx context.Context, q report.Query, bys []string, db repeatSource) ([][]postgres.RepeatRate, error) {
+// compare them). ref, when not nil, is the reference data the caller has
+// read already.
+func (s *Server) repeatRates(ctx context.Context, q report.Query, bys []string, db repeatSource, ref *facts.Ref) ([][]postgres.RepeatRate, error) {
 	if s.facts != nil {
 		src := facts.Source{Store: s.facts, Ref: s.reportDB()}
-		figs, ok, err := src.RepeatRates(ctx, q, bys, nil)
+		figs, ok, err := src.RepeatRates(ctx, q, bys, ref)
 		if err != nil || ok {
 			return figs, err
 		}
@@ -56,7 +57,7 @@ func (s *Server) exportRepeatRates(w http.ResponseWriter, r *http.Request, f rep
 	ctx := r.Context()
 	by := r.URL.Query().Get(ParamRepeatBy)
 	if by == "" {
-		by = postgres.RepeatByDistrict
+		by = report.RepeatByDistrict
 	}
 	auditIt := func(q report.Query, outcome audit.Outcome) error {
 		detail := q.AuditDetail()
@@ -78,7 +79,7 @@ func (s *Server) exportRepeatRates(w http.ResponseWriter, r *http.Request, f rep
 	if s.readDB != nil {
 		db = s.readDB
 	}
-	rates, err := s.repeatRates(ctx, q, []string{by}, db)
+	rates, err := s.repeatRates(ctx, q, []string{by}, db, nil)
 	if err != nil {
 		s.fail(w, r, err)
 		return
