@@ -134,6 +134,7 @@ type engineCell struct {
 	sql      time.Duration // median time of a request's statements, summed (they may overlap)
 	short    bool          // stopped after a slow warm-up
 	naive    string        // the naive query's time and verdict, "" when not run
+	first    time.Duration // the first warm-up: nothing of the cell's period kept yet
 }
 
 // engineValues are the filter values of the matrix.
@@ -209,13 +210,14 @@ func runEngine(t *testing.T, sz engineSizes, live io.Writer) string {
 	var b strings.Builder
 	w := io.MultiWriter(&b, live)
 	ranges := engineRanges(loc)
-	p95s := map[string]map[string]time.Duration{} // scale → range|row → p95
+	p95s := map[string]map[string]time.Duration{}   // scale → range|row → p95
+	firsts := map[string]map[string]time.Duration{} // scale → range|row → first request
 	var order []string
 	for i, sc := range sz.Scales {
 		cells, names := engineScaleRun(t, sz, sc, loc, ranges, w)
-		p95s[sc.Label] = map[string]time.Duration{}
+		p95s[sc.Label], firsts[sc.Label] = map[string]time.Duration{}, map[string]time.Duration{}
 		for k, c := range cells {
-			p95s[sc.Label][k] = c.p95
+			p95s[sc.Label][k], firsts[sc.Label][k] = c.p95, c.first
 		}
 		if i == 0 {
 			order = names
@@ -255,6 +257,31 @@ func runEngine(t *testing.T, sz engineSizes, live io.Writer) string {
 		}
 		fmt.Fprintf(w, "\n**Summary:** cells over 100 ms p95 at %s: %d of %d; max growth %s → %s ×%.2f (%s). Goal: 0 cells over 100 ms, growth ≤ ×2.\n",
 			c, over, n, a, c, worst, worstCell)
+		// The growth of p95 over the cells, and of first requests.
+		var gp, gf []float64
+		for k, y := range p95s[c] {
+			if x := p95s[a][k]; x > 0 && y > 0 {
+				gp = append(gp, float64(y)/float64(x))
+			}
+			if x, y := firsts[a][k], firsts[c][k]; x > 0 && y > 0 {
+				gf = append(gf, float64(y)/float64(x))
+			}
+		}
+		over2 := func(gs []float64) int {
+			n := 0
+			for _, g := range gs {
+				if g > 2 {
+					n++
+				}
+			}
+			return n
+		}
+		slices.Sort(gp)
+		slices.Sort(gf)
+		if len(gp) > 0 && len(gf) > 0 {
+			fmt.Fprintf(w, "Growth %s → %s over the cells: p95 median ×%.2f, over ×2 in %d of %d; first requests median ×%.2f, max ×%.2f, over ×2 in %d of %d.\n",
+				a, c, gp[len(gp)/2], over2(gp), len(gp), gf[len(gf)/2], gf[len(gf)-1], over2(gf), len(gf))
+		}
 	}
 	fmt.Fprintf(w, "\n(%d CPUs; PostgreSQL and the server on the same machine, over loopback; one client, one request at a time)\n", runtime.NumCPU())
 	return b.String()
@@ -442,6 +469,9 @@ func engineScaleRun(t *testing.T, sz engineSizes, sc engineScale, loc *time.Loca
 				}
 			}
 			c.runs, c.med, c.p95 = len(ds), percentile(ds, 0.5), percentile(ds, 0.95)
+			if len(warm) > 0 {
+				c.first = warm[0]
+			}
 			c.sql = percentile(sqls[len(sqls)-len(ds):], 0.5)
 			qk := q.Values().Encode()
 			nr, have := naives[qk]
@@ -517,6 +547,20 @@ func engineScaleRun(t *testing.T, sz engineSizes, sc engineScale, loc *time.Loca
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "\n%s: cells over 100 ms p95: %d of %d. SQL: the median of a request's statements' times summed (the dashboard runs some at once).\n", sc.Label, over, len(order))
+	// The first request of each cell (its first warm-up) found nothing of
+	// its period kept: it read every row in range.
+	firstOver, firstMax, firstMaxCell := 0, time.Duration(0), ""
+	for _, k := range order {
+		c := cells[k]
+		if c.first > 100*time.Millisecond {
+			firstOver++
+		}
+		if c.first > firstMax {
+			firstMax, firstMaxCell = c.first, k
+		}
+	}
+	fmt.Fprintf(w, "%s: first requests (nothing of the period kept) over 100 ms: %d of %d; the slowest %.1f ms (%s).\n",
+		sc.Label, firstOver, len(order), msf(firstMax), firstMaxCell)
 	mu.Lock()
 	stmts := make([]string, 0, len(stmtTotal))
 	for k := range stmtTotal {

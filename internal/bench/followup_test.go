@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,7 +97,7 @@ func followThroughScale(t *testing.T, b *strings.Builder, label, dbURL string, r
 		100*float64(violations)/float64(max(orders, 1)))
 
 	// The report store, loaded beside the server as serve runs it: the
-	// figures' count of DV incidents comes from it (facts.Store.CountDV).
+	// figures come from it (facts.Store.FollowThrough).
 	loc, err := time.LoadLocation("Asia/Bishkek")
 	if err != nil {
 		t.Fatal(err)
@@ -190,9 +192,10 @@ func followThroughScale(t *testing.T, b *strings.Builder, label, dbURL string, r
 
 	// The year's figures as the dashboard gets them: GET
 	// /reports/follow-through.json calls what GET /dashboard does
-	// (Server.followThrough: the DV incidents counted by the report store,
-	// the rest by postgres.FollowThroughWith) and nothing else of the
-	// dashboard's. A supervisor of every district asks.
+	// (Server.followThrough: the report store) and nothing else of the
+	// dashboard's. A supervisor of every district asks. Each is then
+	// computed once by the database (postgres.FollowThrough, the
+	// reference), timed, and compared.
 	sup := fmt.Sprintf("bench.supervisor%d", time.Now().UnixNano())
 	if _, err := db.CreateUser(ctx, account.Draft{Username: sup, FullName: "Bench supervisor", Role: string(account.Supervisor),
 		Password: benchPassword}, audit.Actor{}); err != nil {
@@ -203,6 +206,7 @@ func followThroughScale(t *testing.T, b *strings.Builder, label, dbURL string, r
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	sb.login(t, sup)
 	today := report.DateOf(time.Now(), loc)
+	one := 1
 	for _, c := range []struct {
 		name string
 		q    report.Query
@@ -212,9 +216,13 @@ func followThroughScale(t *testing.T, b *strings.Builder, label, dbURL string, r
 			From: today.AddDays(-364), To: today, Filters: report.Filters{DistrictID: districtID(t, db, district)}}},
 		{"follow-through figures: last 365 days, " + district + ", DV only", report.Query{Location: loc, GroupBy: report.ByPriority,
 			From: today.AddDays(-364), To: today, Filters: report.Filters{DistrictID: districtID(t, db, district), DVOnly: true}}},
+		{"follow-through figures: last 365 days, DV only, P1, night", report.Query{Location: loc, GroupBy: report.ByPriority,
+			From: today.AddDays(-364), To: today, Filters: report.Filters{DVOnly: true, Priority: &one, Shift: report.NightShift}}},
+		{"follow-through figures: last 28 days, all districts", report.Query{Location: loc, GroupBy: report.ByPriority, From: today.AddDays(-27), To: today}},
 	} {
 		path := "/reports/follow-through.json?" + c.q.Values().Encode()
 		var ds []time.Duration
+		var first time.Duration
 		var body string
 		n := runs
 		for i := range n + 3 {
@@ -224,6 +232,9 @@ func followThroughScale(t *testing.T, b *strings.Builder, label, dbURL string, r
 				t.Fatalf("GET %s: %d %v", path, code, err)
 			}
 			took := time.Since(t0)
+			if i == 0 {
+				first = took
+			}
 			if i >= 3 {
 				ds = append(ds, took)
 			}
@@ -247,9 +258,47 @@ func followThroughScale(t *testing.T, b *strings.Builder, label, dbURL string, r
 				parts = append(parts, fmt.Sprintf("%s %.0f", k, *v))
 			}
 		}
-		fmt.Fprintf(b, "    %-58s median %8s  p95 %8s (target p95 <= 100 ms; %d runs; %s; load %s)\n",
-			c.name, ms(percentile(ds, 0.5)), ms(percentile(ds, 0.95)), len(ds), strings.Join(parts, ", "), loadAverage())
+		t0 := time.Now()
+		want, err := db.FollowThrough(ctx, c.q, time.Now())
+		if err != nil {
+			t.Fatalf("%s: the database: %v", c.name, err)
+		}
+		dbTook := time.Since(t0)
+		var wb strings.Builder
+		if err := report.WriteFollowThrough(&wb, c.q, want, report.JSON); err != nil {
+			t.Fatal(err)
+		}
+		var w struct {
+			Figures map[string]*float64 `json:"figures"`
+		}
+		if err := json.Unmarshal([]byte(wb.String()), &w); err != nil {
+			t.Fatal(err)
+		}
+		exact := "exact"
+		for k, v := range w.Figures {
+			g := f.Figures[k]
+			tol := 0.0
+			if strings.HasSuffix(k, "_s") {
+				tol = 1 // seconds: within 1 s of percentile_cont
+			} else if strings.HasSuffix(k, "_pct") || strings.Contains(k, "_per_") {
+				tol = 0.1 // rounded shares of counts that are exact
+			}
+			if (g == nil) != (v == nil) || g != nil && math.Abs(*g-*v) > tol && k != "follow_ups_overdue" {
+				exact = fmt.Sprintf("DIFFERS from the database in %s: %v, want %v", k, fmtFloat(g), fmtFloat(v))
+				t.Errorf("%s: %s", c.name, exact)
+				break
+			}
+		}
+		fmt.Fprintf(b, "    %-58s median %8s  p95 %8s (target p95 <= 100 ms; %d runs after 3 warm-ups, the first %s; %s; the database %s, %s; load %s)\n",
+			c.name, ms(percentile(ds, 0.5)), ms(percentile(ds, 0.95)), len(ds), ms(first), strings.Join(parts, ", "), ms(dbTook), exact, loadAverage())
 	}
+}
+
+func fmtFloat(v *float64) string {
+	if v == nil {
+		return "none"
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
 }
 
 func districtID(t *testing.T, db *postgres.DB, code string) *int64 {

@@ -19,9 +19,10 @@ import (
 // checkpoint, autovacuum or the machine's other load falls on both sides.
 
 // changeLogFuncs are the trigger functions that write the change log
-// (migration 0026). The triggers are found through them rather than by
-// name, so that a trigger added later is switched off too.
-var changeLogFuncs = []string{"report_changes_log_rows", "report_changes_log_row"}
+// (migrations 0026, 0029 and 0031). The triggers are found through them
+// rather than by name, so that a trigger added later is switched off too.
+var changeLogFuncs = []string{"report_changes_log_rows", "report_changes_log_row", "report_changes_log_links",
+	"report_changes_log_follow", "report_changes_reload"}
 
 // onOffRound is one pgbench round with the change log on or off.
 type onOffRound struct {
