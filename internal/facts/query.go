@@ -297,38 +297,3 @@ func (s *Store) Breakdowns(q report.Query, iv refdata.Interval, full, one []repo
 	}
 	return b, true
 }
-
-// CountDV counts the incidents of q (received in its range, passing its
-// filters) whose type is domestic violence and that were logged here, not
-// imported: what "orders per DV incident" divides by. ok is false as for
-// ResponseTimes.
-func (s *Store) CountDV(q report.Query, ref Ref) (n int64, ok bool) {
-	if q.Location == nil || q.Location.String() != s.loc.String() {
-		return 0, false
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if !s.ready || s.broken != "" {
-		return 0, false
-	}
-	p := newPlan(q, nil, ref)
-	dv := make([]bool, p.maxType+1)
-	for _, t := range ref.Types {
-		dv[t.ID] = t.IsDV
-	}
-	filtered := p.filtered()
-	for dn := p.from; dn <= p.to; dn++ {
-		d := s.days[dn]
-		if d == nil {
-			continue
-		}
-		for i := range d.rows {
-			f := &d.rows[i]
-			if f.flags&flagImported != 0 || int(f.typ) >= len(dv) || !dv[f.typ] || filtered && !p.keep(s, f) {
-				continue
-			}
-			n++
-		}
-	}
-	return n, true
-}

@@ -25,6 +25,13 @@ type Row struct {
 	// whole seconds rounded up, or NoPrevious. It is kept whatever the
 	// incident's own type: the repeat figures count DV incidents only.
 	RepeatGap int32
+	// Violation says the incident reports a violation of a protection
+	// order (protection_order_id is set); FoundByPolice, that a police
+	// check found it (violation_found_by = 'police_check').
+	Violation, FoundByPolice bool
+	// Actions are the referrals, danger screens and protection orders
+	// recorded for it.
+	Actions Actions
 }
 
 // NoPrevious is the RepeatGap of an incident whose victim is not linked

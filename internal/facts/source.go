@@ -3,6 +3,7 @@ package facts
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/internal/report"
@@ -100,20 +101,6 @@ func (s Source) Breakdowns(ctx context.Context, q report.Query, iv refdata.Inter
 	return b, ok, nil
 }
 
-// CountDV counts q's domestic-violence incidents logged here (Store.CountDV);
-// ok is false when the store cannot serve q. ref as for Breakdowns.
-func (s Source) CountDV(ctx context.Context, q report.Query, ref *Ref) (int64, bool, error) {
-	if s.Store == nil || !s.Store.Ready() {
-		return 0, false, nil
-	}
-	ref, err := s.readRef(ctx, ref)
-	if err != nil {
-		return 0, false, err
-	}
-	n, ok := s.Store.CountDV(q, *ref)
-	return n, ok, nil
-}
-
 // readRef is ref, or the reference data read now when it is nil.
 func (s Source) readRef(ctx context.Context, ref *Ref) (*Ref, error) {
 	if ref != nil {
@@ -139,4 +126,39 @@ func (s Source) RepeatRates(ctx context.Context, q report.Query, bys []string, r
 	}
 	figs, ok := s.Store.RepeatRates(q, bys, *ref)
 	return figs, ok, nil
+}
+
+// FollowThrough computes the follow-through figures of q at now
+// (Store.FollowThrough); ok is false when the store cannot serve q: the
+// caller asks the database. ref as for Breakdowns.
+func (s Source) FollowThrough(ctx context.Context, q report.Query, now time.Time, ref *Ref) (report.FollowThrough, bool, error) {
+	if s.Store == nil || !s.Store.Ready() {
+		return report.FollowThrough{}, false, nil
+	}
+	vq := q // the figures are of the whole selection: any grouping will do
+	vq.GroupBy = report.ByAll
+	if err := vq.Validate(); err != nil {
+		return report.FollowThrough{}, false, err
+	}
+	ref, err := s.readRef(ctx, ref)
+	if err != nil {
+		return report.FollowThrough{}, false, err
+	}
+	f, ok := s.Store.FollowThrough(q, now, *ref)
+	return f, ok, nil
+}
+
+// ActionCounts counts the referrals, danger screens and protection orders
+// of q's incidents (Store.ActionCounts); ok is false when the store cannot
+// serve q: the caller asks the database. ref as for Breakdowns.
+func (s Source) ActionCounts(ctx context.Context, q report.Query, ref *Ref) (report.ActionCounts, bool, error) {
+	if s.Store == nil || !s.Store.Ready() {
+		return report.ActionCounts{}, false, nil
+	}
+	ref, err := s.readRef(ctx, ref)
+	if err != nil {
+		return report.ActionCounts{}, false, err
+	}
+	c, ok := s.Store.ActionCounts(q, *ref)
+	return c, ok, nil
 }

@@ -28,9 +28,11 @@ type fact struct {
 }
 
 const (
-	flagCorrected uint8 = 1 << iota
-	flagMoreUnits       // more than two units: the rest are in Store.moreUnits
-	flagImported        // imported from another system
+	flagCorrected   uint8 = 1 << iota
+	flagMoreUnits         // more than two units: the rest are in Store.moreUnits
+	flagImported          // imported from another system
+	flagViolation         // reports a violation of a protection order (Row.Violation)
+	flagPoliceFound       // that violation was found by a police check
 )
 
 const (
@@ -55,17 +57,24 @@ type Store struct {
 	where     []uint64          // by incident id: day<<32 | index+1; 0 absent
 	moreUnits map[int64][]int64 // incident id → units beyond the first two
 	rows      int
-	syncedAt  time.Time                 // the last full load or read of the change log
-	dayVer    map[int32]uint64          // by day: moved on by every change to one of its incidents
-	cache     *sealedCache[counts]      // the response-time scan's (scan.go)
-	repeats   *sealedCache[*repeatKept] // the repeat-rate scan's (repeat.go)
-	now       func() time.Time          // the clock that says which days are sealed (tests set it)
+	syncedAt  time.Time                  // the last full load or read of the change log
+	dayVer    map[int32]uint64           // by day: moved on by every change to one of its incidents
+	cache     *sealedCache[counts]       // the response-time scan's (scan.go)
+	repeats   *sealedCache[*repeatKept]  // the repeat-rate scan's (repeat.go)
+	follows   *sealedCache[followCounts] // the follow-through pass's (follow.go)
+	now       func() time.Time           // the clock that says which days are sealed (tests set it)
+	follow    follow                     // the follow-up tasks and protection orders (follow.go)
+	adays     map[int32][]actRow         // the actions of the incidents with any, by their day (actions.go)
+	aidx      []uint32                   // by incident id: index+1 in its day's actions; 0 none
+	actions   *sealedCache[report.ActionCounts]
 }
 
 // NewStore returns an empty store keeping days in loc.
 func NewStore(loc *time.Location) *Store {
 	return &Store{loc: loc, days: map[int32]*day{}, moreUnits: map[int64][]int64{}, dayVer: map[int32]uint64{},
-		cache: newSealedCache[counts](cacheBudget), repeats: newSealedCache[*repeatKept](repeatCacheBudget), now: time.Now}
+		cache: newSealedCache[counts](cacheBudget), repeats: newSealedCache[*repeatKept](repeatCacheBudget), now: time.Now,
+		follows: newSealedCache[followCounts](followCacheBudget), follow: newFollow(), adays: map[int32][]actRow{},
+		actions: newSealedCache[report.ActionCounts](actionsCacheBudget)}
 }
 
 // Location is the time zone whose days the store keeps.
@@ -128,6 +137,12 @@ func (s *Store) factOf(r Row) (f fact, dn int32, err error) {
 	if r.Imported {
 		f.flags |= flagImported
 	}
+	if r.Violation {
+		f.flags |= flagViolation
+		if r.FoundByPolice {
+			f.flags |= flagPoliceFound
+		}
+	}
 	for i, u := range r.Units {
 		if i < len(f.units) {
 			f.units[i] = small("unit", u)
@@ -149,6 +164,9 @@ type Loading struct {
 	moreUnits map[int64][]int64
 	maxID     int64
 	rows      int
+	tasks     []dayTask
+	orders    []order
+	acts      []dayAct // the incidents with actions
 	err       error
 }
 
@@ -175,6 +193,9 @@ func (l *Loading) Add(r Row) error {
 	if f.flags&flagMoreUnits != 0 {
 		l.moreUnits[r.ID] = slices.Clone(r.Units[2:])
 	}
+	if r.Actions != (Actions{}) {
+		l.acts = append(l.acts, dayAct{dn, actRow{f, r.Actions}})
+	}
 	l.maxID = max(l.maxID, r.ID)
 	l.rows++
 	return nil
@@ -197,6 +218,14 @@ func (s *Store) Replace(l *Loading, at time.Time) {
 	s.dayVer = map[int32]uint64{}
 	s.cache.clear()
 	s.repeats.clear()
+	s.follows.clear()
+	s.actions.clear()
+	s.adays, s.aidx = map[int32][]actRow{}, make([]uint32, len(where))
+	for _, da := range l.acts {
+		s.adays[da.dn] = append(s.adays[da.dn], da.r)
+		s.aidx[da.r.f.id] = uint32(len(s.adays[da.dn]))
+	}
+	s.replaceFollow(l)
 	if l.err != nil {
 		s.broken = l.err.Error()
 	}
@@ -241,7 +270,7 @@ func (s *Store) Apply(rows []Row, gone []int64) {
 			s.broken = err.Error()
 			continue
 		}
-		s.put(f, dn, r.Units)
+		s.put(f, dn, r.Units, r.Actions)
 	}
 }
 
@@ -250,6 +279,7 @@ func (s *Store) remove(id int64) {
 	if id <= 0 || id >= int64(len(s.where)) || s.where[id] == 0 {
 		return
 	}
+	s.removeActions(id)
 	w := s.where[id]
 	dn, i := int32(uint32(w>>32)), int(uint32(w))-1
 	s.dayVer[dn]++
@@ -268,15 +298,16 @@ func (s *Store) remove(id int64) {
 	s.rows--
 }
 
-// put stores f on day dn, replacing the incident's earlier fact (under the
-// write lock).
-func (s *Store) put(f fact, dn int32, units []int64) {
+// put stores f on day dn with its units and actions, replacing the
+// incident's earlier fact (under the write lock).
+func (s *Store) put(f fact, dn int32, units []int64, a Actions) {
 	s.dayVer[dn]++
 	if f.id < int64(len(s.where)) && s.where[f.id] != 0 {
 		w := s.where[f.id]
 		if int32(uint32(w>>32)) == dn {
 			s.days[dn].rows[int(uint32(w))-1] = f
 			s.setMoreUnits(f, units)
+			s.putActions(f, dn, a)
 			return
 		}
 		s.remove(f.id)
@@ -292,6 +323,7 @@ func (s *Store) put(f fact, dn int32, units []int64) {
 	d.rows = append(d.rows, f)
 	s.where[f.id] = uint64(uint32(dn))<<32 | uint64(len(d.rows))
 	s.setMoreUnits(f, units)
+	s.putActions(f, dn, a)
 	s.rows++
 }
 

@@ -60,6 +60,9 @@ func (y *Syncer) load(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := y.Feed.LoadFollow(ctx, l.AddTask, l.AddOrder); err != nil {
+		return "", err
+	}
 	y.Store.Replace(l, time.Now())
 	return mark, nil
 }
@@ -73,7 +76,7 @@ func (y *Syncer) follow(ctx context.Context, mark string, poll time.Duration, lo
 			log.Warn("report store: change log unread too long; loading again")
 			return
 		}
-		ids, next, reload, err := y.Feed.FactChanges(ctx, mark)
+		ch, next, reload, err := y.Feed.FactChanges(ctx, mark)
 		if err != nil {
 			if ctx.Err() == nil {
 				log.Error("report store: reading changes failed", "err", err)
@@ -85,7 +88,7 @@ func (y *Syncer) follow(ctx context.Context, mark string, poll time.Duration, lo
 			y.settle(ctx, next, poll)
 			return
 		}
-		if err := y.apply(ctx, ids); err != nil {
+		if err := y.apply(ctx, ch); err != nil {
 			if ctx.Err() == nil {
 				log.Error("report store: applying changes failed", "err", err)
 			}
@@ -127,8 +130,10 @@ const (
 	settleMax  = 2 * time.Minute
 )
 
-// apply reads the incidents ids as they are now and puts them in place.
-func (y *Syncer) apply(ctx context.Context, ids []int64) error {
+// apply reads what changed as it is now and puts it in place: the
+// incidents first, whose facts the tasks and orders copy.
+func (y *Syncer) apply(ctx context.Context, ch Changes) error {
+	ids := ch.Incidents
 	for len(ids) > 0 {
 		batch := ids[:min(len(ids), fetchBatch)]
 		ids = ids[len(batch):]
@@ -140,19 +145,42 @@ func (y *Syncer) apply(ctx context.Context, ids []int64) error {
 		}); err != nil {
 			return err
 		}
-		seen := make(map[int64]bool, len(rows))
-		for _, r := range rows {
-			seen[r.ID] = true
+		y.Store.Apply(rows, missing(batch, rows, func(r Row) int64 { return r.ID }))
+	}
+	tids, oids := ch.Tasks, ch.Orders
+	for len(tids) > 0 || len(oids) > 0 {
+		tb, ob := tids[:min(len(tids), fetchBatch)], oids[:min(len(oids), fetchBatch)]
+		tids, oids = tids[len(tb):], oids[len(ob):]
+		var tasks []TaskRow
+		var orders []OrderRow
+		if err := y.Feed.FollowRows(ctx, tb, ob, func(r TaskRow) error {
+			tasks = append(tasks, r)
+			return nil
+		}, func(r OrderRow) error {
+			orders = append(orders, r)
+			return nil
+		}); err != nil {
+			return err
 		}
-		var gone []int64
-		for _, id := range batch {
-			if !seen[id] {
-				gone = append(gone, id)
-			}
-		}
-		y.Store.Apply(rows, gone)
+		y.Store.ApplyFollow(tasks, missing(tb, tasks, func(r TaskRow) int64 { return r.ID }),
+			orders, missing(ob, orders, func(r OrderRow) int64 { return r.ID }))
 	}
 	return nil
+}
+
+// missing is the ids that no row of rows has.
+func missing[R any](ids []int64, rows []R, id func(R) int64) []int64 {
+	seen := make(map[int64]bool, len(rows))
+	for _, r := range rows {
+		seen[id(r)] = true
+	}
+	var gone []int64
+	for _, x := range ids {
+		if !seen[x] {
+			gone = append(gone, x)
+		}
+	}
+	return gone
 }
 
 // sleep waits d; false when ctx ended first.

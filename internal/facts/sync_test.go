@@ -38,7 +38,16 @@ func (f *fakeFeed) LoadFacts(ctx context.Context, fn func(Row) error) (string, e
 	return itoa(len(f.log)), nil
 }
 
-func (f *fakeFeed) FactChanges(ctx context.Context, mark string) ([]int64, string, bool, error) {
+// LoadFollow gives no tasks or orders: the postgres tests cover them.
+func (f *fakeFeed) LoadFollow(ctx context.Context, task func(TaskRow) error, order func(OrderRow) error) error {
+	return nil
+}
+
+func (f *fakeFeed) FollowRows(ctx context.Context, tasks, orders []int64, task func(TaskRow) error, order func(OrderRow) error) error {
+	return nil
+}
+
+func (f *fakeFeed) FactChanges(ctx context.Context, mark string) (Changes, string, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	from := atoi(mark)
@@ -51,7 +60,7 @@ func (f *fakeFeed) FactChanges(ctx context.Context, mark string) ([]int64, strin
 			ids = append(ids, id)
 		}
 	}
-	return ids, itoa(len(f.log)), reload, nil
+	return Changes{Incidents: ids}, itoa(len(f.log)), reload, nil
 }
 
 func (f *fakeFeed) FactRows(ctx context.Context, ids []int64, fn func(Row) error) error {

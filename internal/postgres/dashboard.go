@@ -41,6 +41,9 @@ type DashboardOptions struct {
 	// internal/facts): DashboardExtras then reads neither the breakdowns
 	// nor the slowest list's durations from the incidents of the range.
 	Breakdowns *DashboardBreakdowns
+	// Actions, when set, are the referral, screen and order counts computed
+	// elsewhere (the report store; Incidents is taken from the breakdowns).
+	Actions *ActionCounts
 }
 
 // DashboardBreakdowns are All, BySex, ByAgeBand and ByHour as
@@ -120,19 +123,9 @@ type OpenIncident struct {
 	Overdue []Overdue
 }
 
-// ActionCounts are what was done for the victims of the period's
-// incidents (whenever it was recorded).
-type ActionCounts struct {
-	Incidents          int // the period's incidents that pass the filters: what the counts rest on
-	Referrals          int // referrals offered to the victims
-	ReferralsAccepted  int // of which the victim accepted (accepted_at recorded)
-	IncidentsReferred  int // incidents with at least one referral
-	Screens            int // danger screens done
-	IncidentsScreened  int // incidents with at least one danger screen
-	IncidentsHighRisk  int // incidents a screen found at high danger
-	Orders             int // protection orders issued on the incidents
-	IncidentsWithOrder int // incidents with at least one order
-}
+// ActionCounts are the dashboard's counts of referrals, danger screens
+// and protection orders (report.ActionCounts).
+type ActionCounts = report.ActionCounts
 
 // DashboardFigures is DashboardExtras's answer.
 type DashboardFigures struct {
@@ -332,6 +325,11 @@ func (db *DB) DashboardExtras(ctx context.Context, q report.Query, opt Dashboard
 		}
 		if err := openPastTarget(ctx, tx, q, opt, &fig); err != nil {
 			return err
+		}
+		if opt.Actions != nil {
+			fig.Actions = *opt.Actions
+			fig.Actions.Incidents = fig.All.Incidents
+			return nil
 		}
 		return actionCounts(ctx, tx, q, &fig)
 	})

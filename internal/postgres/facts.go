@@ -29,7 +29,8 @@ const maxFactChanges = 200_000
 // for are mapped here, the stamps stay NULL (Missing).
 const factsSQL = `SELECT id, received_at, dispatched_at, en_route_at, on_scene_at, cleared_at,
 	priority, coalesce(district_id, 0), coalesce(settlement_id, 0), type_id, corrections > 0,
-	coalesce(victim_sex, ''), coalesce(victim_age, -1), source = 'import'
+	coalesce(victim_sex, ''), coalesce(victim_age, -1), source = 'import',
+	protection_order_id IS NOT NULL, violation_found_by IS NOT DISTINCT FROM 'police_check'
 FROM incidents`
 
 // factUnitsSQL reads the units of incidents, in the order of factsSQL's
@@ -59,6 +60,34 @@ const factGapsOfSQL = `SELECT b.incident_id, ceil(extract(epoch FROM bi.received
 		WHERE x.person_id = b.person_id AND x.role = 'victim' AND j.received_at < bi.received_at)))::int8 AS gap
 	FROM incident_persons b JOIN incidents bi ON bi.id = b.incident_id
 	WHERE b.role = 'victim' AND b.incident_id = ANY($1)`
+
+// factActionsSQL gives, for each incident with any, its referrals (and
+// how many were accepted), danger screens (and whether one found high
+// danger) and protection orders (facts.Row.Actions), in order of incident;
+// %[1]s and %[2]s narrow each table's rows (WHERE …, AND …).
+const factActionsSQL = `SELECT incident_id, sum(refs)::int4, sum(acc)::int4, sum(scr)::int4, bool_or(high), sum(ord)::int4 FROM (
+	SELECT incident_id, 1 AS refs, (accepted_at IS NOT NULL)::int AS acc, 0 AS scr, false AS high, 0 AS ord FROM referrals%[1]s
+	UNION ALL SELECT incident_id, 0, 0, 1, high_danger, 0 FROM danger_screens%[1]s
+	UNION ALL SELECT incident_id, 0, 0, 0, false, 1 FROM protection_orders WHERE incident_id IS NOT NULL%[2]s) a
+GROUP BY incident_id ORDER BY incident_id`
+
+// factActs is one incident's actions.
+type factActs struct {
+	id int64
+	a  facts.Actions
+}
+
+// readActs reads the rows of factActionsSQL.
+func readActs(rows pgx.Rows) ([]factActs, error) {
+	var out []factActs
+	var x factActs
+	_, err := pgx.ForEachRow(rows, []any{&x.id, &x.a.Referrals, &x.a.ReferralsAccepted, &x.a.Screens, &x.a.HighDanger, &x.a.Orders},
+		func() error {
+			out = append(out, x)
+			return nil
+		})
+	return out, err
+}
 
 // readPairs reads the (incident, value) rows of a query, in its order;
 // a NULL value leaves its row out.
@@ -129,6 +158,14 @@ func (db *DB) LoadFacts(ctx context.Context, fn func(facts.Row) error) (mark str
 	if err != nil {
 		return "", mapErr(err, "")
 	}
+	arows, err := utx.Query(ctx, fmt.Sprintf(factActionsSQL, "", ""))
+	if err != nil {
+		return "", mapErr(err, "")
+	}
+	acts, err := readActs(arows)
+	if err != nil {
+		return "", mapErr(err, "")
+	}
 	urows, err := utx.Query(ctx, factUnitsSQL+` ORDER BY incident_id, unit_id`)
 	if err != nil {
 		return "", mapErr(err, "")
@@ -139,7 +176,7 @@ func (db *DB) LoadFacts(ctx context.Context, fn func(facts.Row) error) (mark str
 		return "", mapErr(err, "")
 	}
 	defer rows.Close()
-	if err := scanFacts(rows, rowsUnits(urows), gaps, fn); err != nil {
+	if err := scanFacts(rows, rowsUnits(urows), gaps, acts, fn); err != nil {
 		// Closing the queries would read the rest of both tables:
 		// cancelling drops the connections instead.
 		cancel()
@@ -157,15 +194,17 @@ func validSnapshotName(s string) bool {
 	return s != ""
 }
 
-// FactChanges returns the incidents of the change-log rows written by
-// transactions with an xid of at least mark (each once, in order of id),
-// with the other incidents of each one's victim (whose repeat gaps may
-// follow from its time or type),
-// and as next mark the xmin of the snapshot they were read in: every
-// transaction that snapshot does not see has an xid at least that, so the
-// next call sees its rows. reload is true when a bulk load's marker
-// (incident 0) is among them, or there are more than maxFactChanges rows.
-func (db *DB) FactChanges(ctx context.Context, mark string) (ids []int64, next string, reload bool, err error) {
+// FactChanges returns what the change-log rows written by transactions
+// with an xid of at least mark name (each once, in order of id): the
+// incidents, with the other incidents of each one's victim (whose repeat
+// gaps may follow from its time or type); the follow-up tasks and
+// protection orders, with those of each incident changed (they copy its
+// facts). As next mark it returns the xmin of the snapshot they were read
+// in: every transaction that snapshot does not see has an xid at least
+// that, so the next call sees its rows. reload is true when a bulk load's
+// marker (incident 0) is among them, or there are more than
+// maxFactChanges ids.
+func (db *DB) FactChanges(ctx context.Context, mark string) (ch facts.Changes, next string, reload bool, err error) {
 	// One statement, one snapshot: the rows read and the next mark. A
 	// change is new when its transaction was not visible to the mark's
 	// snapshot (and, being read now, has committed): exact, however long
@@ -173,23 +212,35 @@ func (db *DB) FactChanges(ctx context.Context, mark string) (ids []int64, next s
 	// the mark at hand each time: a generic plan, which a prepared
 	// statement turns to after a few runs, would not know that the xid
 	// bound is a few recent rows and read the whole log every poll.
-	err = db.Pool.QueryRow(ctx, `WITH c AS (SELECT incident_id FROM report_changes
-			WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot))
-		SELECT pg_current_snapshot()::text, EXISTS (SELECT FROM c WHERE incident_id = 0), ARRAY(
-			SELECT incident_id FROM c
+	err = db.Pool.QueryRow(ctx, `WITH c AS MATERIALIZED (SELECT incident_id, kind FROM report_changes
+			WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot)),
+		ci AS MATERIALIZED (SELECT DISTINCT incident_id FROM c WHERE kind = 'i' LIMIT $2)
+		SELECT pg_current_snapshot()::text, EXISTS (SELECT FROM c WHERE incident_id = 0 AND kind = 'i'), ARRAY(
+			SELECT incident_id FROM ci
 			UNION
 			SELECT x.incident_id FROM incident_persons p JOIN incident_persons x ON x.person_id = p.person_id AND x.role = 'victim'
-			WHERE p.role = 'victim' AND p.incident_id IN (SELECT incident_id FROM c)
+			WHERE p.role = 'victim' AND p.incident_id IN (SELECT incident_id FROM ci)
+			LIMIT $2), ARRAY(
+			SELECT incident_id FROM c WHERE kind = 't'
+			UNION
+			SELECT t.id FROM follow_up_tasks t WHERE t.incident_id IN (SELECT incident_id FROM ci)
+			LIMIT $2), ARRAY(
+			SELECT incident_id FROM c WHERE kind = 'o'
+			UNION
+			SELECT o.id FROM protection_orders o WHERE o.incident_id IN (SELECT incident_id FROM ci)
 			LIMIT $2)`,
-		pgx.QueryExecModeSimpleProtocol, mark, maxFactChanges+1).Scan(&next, &reload, &ids)
+		pgx.QueryExecModeSimpleProtocol, mark, maxFactChanges+1).Scan(&next, &reload, &ch.Incidents, &ch.Tasks, &ch.Orders)
 	if err != nil {
-		return nil, "", false, mapErr(err, "")
+		return facts.Changes{}, "", false, mapErr(err, "")
 	}
-	if reload || len(ids) > maxFactChanges {
-		return nil, next, true, nil
+	if reload || len(ch.Incidents)+len(ch.Tasks)+len(ch.Orders) > maxFactChanges {
+		return facts.Changes{}, next, true, nil
 	}
-	slices.Sort(ids)
-	return slices.Compact(ids), next, false, nil
+	for _, ids := range []*[]int64{&ch.Incidents, &ch.Tasks, &ch.Orders} {
+		slices.Sort(*ids)
+		*ids = slices.Compact(*ids)
+	}
+	return ch, next, false, nil
 }
 
 // FactRows calls fn for each incident of ids that exists, in order of id,
@@ -219,13 +270,109 @@ func (db *DB) FactRows(ctx context.Context, ids []int64, fn func(facts.Row) erro
 		if err != nil {
 			return err
 		}
+		arows, err := tx.Query(ctx, fmt.Sprintf(factActionsSQL, ` WHERE incident_id = ANY($1)`, ` AND incident_id = ANY($1)`), ids)
+		if err != nil {
+			return err
+		}
+		acts, err := readActs(arows)
+		if err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, factsSQL+` WHERE id = ANY($1) ORDER BY id`, ids)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		return scanFacts(rows, sliceUnits(units), gaps, fn)
+		return scanFacts(rows, sliceUnits(units), gaps, acts, fn)
 	}), "")
+}
+
+// The follow-up tasks and protection orders as facts.TaskRow and
+// facts.OrderRow give them.
+const (
+	factTasksSQL = `SELECT id, incident_id, coalesce(district_id, 0), due_at, closed_at, coalesce(outcome, '')
+		FROM follow_up_tasks`
+	factOrdersSQL = `SELECT o.id, coalesce(o.incident_id, 0), coalesce(o.district_id, 0), o.issued_at, o.starts_at, o.ends_at,
+			o.ended_at, coalesce(ceil(extract(epoch FROM o.issued_at - i.received_at)), 0)::int8
+		FROM protection_orders o LEFT JOIN incidents i ON i.id = o.incident_id`
+)
+
+// LoadFollow calls task for every follow-up task and order for every
+// protection order, read in one snapshot.
+func (db *DB) LoadFollow(ctx context.Context, task func(facts.TaskRow) error, order func(facts.OrderRow) error) error {
+	return db.followRows(ctx, "", "", nil, nil, task, order)
+}
+
+// FollowRows calls task for each follow-up task of tasks that exists and
+// order for each protection order of orders that exists, in order of id,
+// read in one snapshot.
+func (db *DB) FollowRows(ctx context.Context, tasks, orders []int64, task func(facts.TaskRow) error, order func(facts.OrderRow) error) error {
+	if len(tasks)+len(orders) == 0 {
+		return nil
+	}
+	return db.followRows(ctx, ` WHERE id = ANY($1)`, ` WHERE o.id = ANY($1)`, tasks, orders, task, order)
+}
+
+func (db *DB) followRows(ctx context.Context, tasksWhere, ordersWhere string, tasks, orders []int64,
+	task func(facts.TaskRow) error, order func(facts.OrderRow) error) error {
+	return mapErr(pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var args []any
+		if tasksWhere != "" {
+			args = []any{tasks}
+		}
+		if tasksWhere == "" || len(tasks) > 0 {
+			rows, err := tx.Query(ctx, factTasksSQL+tasksWhere+` ORDER BY id`, args...)
+			if err != nil {
+				return err
+			}
+			var r facts.TaskRow
+			var due, closed pgtype.Timestamptz
+			if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.IncidentID, &r.DistrictID, &due, &closed, &r.Outcome}, func() error {
+				r.Due, r.Closed = due.Time, time.Time{}
+				if closed.Valid {
+					r.Closed = closed.Time
+				}
+				r.Outcome = internOutcome(r.Outcome)
+				return task(r)
+			}); err != nil {
+				return err
+			}
+		}
+		if ordersWhere != "" {
+			args = []any{orders}
+		}
+		if ordersWhere == "" || len(orders) > 0 {
+			rows, err := tx.Query(ctx, factOrdersSQL+ordersWhere+` ORDER BY o.id`, args...)
+			if err != nil {
+				return err
+			}
+			var r facts.OrderRow
+			var ended pgtype.Timestamptz
+			var secs int64
+			if _, err := pgx.ForEachRow(rows, []any{&r.ID, &r.IncidentID, &r.DistrictID, &r.Issued, &r.Starts, &r.Ends, &ended, &secs}, func() error {
+				r.Ended = time.Time{}
+				if ended.Valid {
+					r.Ended = ended.Time
+				}
+				r.CallToOrder = int32(max(min(secs, math.MaxInt32), math.MinInt32))
+				return order(r)
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "")
+}
+
+// internOutcome returns the constant of a follow-up outcome, so that the
+// rows of a full load share a few strings.
+func internOutcome(s string) string {
+	for _, o := range [...]string{"", "reached_safe", "not_reached", "unsafe_contact", "rescreened", "superseded"} {
+		if s == o {
+			return o
+		}
+	}
+	return s
 }
 
 // PruneFactChanges deletes change-log entries written more than age ago.
@@ -266,11 +413,11 @@ func sliceUnits(units [][2]int64) unitSource {
 }
 
 // scanFacts reads rows of factsSQL in order of id, takes each one's units
-// from units and its repeat gap from gaps (both in the same order) and
-// calls fn. Rows are built without a
+// from units, its repeat gap from gaps and its actions from acts (all in
+// the same order) and calls fn. Rows are built without a
 // heap allocation each: the stamps are scanned into values, the units
 // carved from shared blocks.
-func scanFacts(rows pgx.Rows, units unitSource, gaps [][2]int64, fn func(facts.Row) error) error {
+func scanFacts(rows pgx.Rows, units unitSource, gaps [][2]int64, acts []factActs, fn func(facts.Row) error) error {
 	var (
 		r       facts.Row
 		stamps  [5]pgtype.Timestamptz // received, dispatched, en route, on scene, cleared
@@ -286,7 +433,8 @@ func scanFacts(rows pgx.Rows, units unitSource, gaps [][2]int64, fn func(facts.R
 		started bool
 	)
 	dest := []any{&r.ID, &stamps[0], &stamps[1], &stamps[2], &stamps[3], &stamps[4],
-		&prio, &r.DistrictID, &r.SettlementID, &r.TypeID, &r.Corrected, &sex, &age, &r.Imported}
+		&prio, &r.DistrictID, &r.SettlementID, &r.TypeID, &r.Corrected, &sex, &age, &r.Imported,
+		&r.Violation, &r.FoundByPolice}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return err
@@ -315,6 +463,13 @@ func scanFacts(rows pgx.Rows, units unitSource, gaps [][2]int64, fn func(facts.R
 		r.RepeatGap = facts.NoPrevious
 		if len(gaps) > 0 && gaps[0][0] == r.ID {
 			r.RepeatGap = int32(min(gaps[0][1], math.MaxInt32))
+		}
+		for len(acts) > 0 && acts[0].id < r.ID {
+			acts = acts[1:]
+		}
+		r.Actions = facts.Actions{}
+		if len(acts) > 0 && acts[0].id == r.ID {
+			r.Actions = acts[0].a
 		}
 		r.Units = nil
 		if len(these) > 0 {

@@ -126,10 +126,16 @@ func TestLoadFactsRow(t *testing.T) {
 }
 
 // changes polls the change log from *mark, moves *mark on and returns the
-// ids.
+// incidents' ids.
 func changes(t *testing.T, db *postgres.DB, mark *string) []int64 {
 	t.Helper()
-	ids, next, reload, err := db.FactChanges(context.Background(), *mark)
+	return allChanges(t, db, mark).Incidents
+}
+
+// allChanges is changes with the tasks' and orders' ids.
+func allChanges(t *testing.T, db *postgres.DB, mark *string) facts.Changes {
+	t.Helper()
+	ch, next, reload, err := db.FactChanges(context.Background(), *mark)
 	must(t, err)
 	if reload {
 		t.Fatal("reload asked")
@@ -137,11 +143,13 @@ func changes(t *testing.T, db *postgres.DB, mark *string) []int64 {
 	if next == "" {
 		t.Fatalf("no next mark after %s", *mark)
 	}
-	if !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
-		t.Fatalf("ids not sorted and distinct: %v", ids)
+	for _, ids := range [][]int64{ch.Incidents, ch.Tasks, ch.Orders} {
+		if !slices.IsSorted(ids) || len(slices.Compact(slices.Clone(ids))) != len(ids) {
+			t.Fatalf("ids not sorted and distinct: %v", ids)
+		}
 	}
 	*mark = next
-	return ids
+	return ch
 }
 
 // TestFactChangesLog: every change a report sees is logged in the
@@ -251,10 +259,10 @@ func TestFactChangesReload(t *testing.T) {
 		return i <= 3
 	}, nil)
 	must(t, err)
-	ids, next, reload, err := f.db.FactChanges(ctx, mark)
+	ch, next, reload, err := f.db.FactChanges(ctx, mark)
 	must(t, err)
 	if !reload || next == "" {
-		t.Fatalf("after SeedScale: ids %v, next %s (from %s), reload %v; want reload", ids, next, mark, reload)
+		t.Fatalf("after SeedScale: changes %v, next %s (from %s), reload %v; want reload", ch, next, mark, reload)
 	}
 	rows, mark := loadFacts(t, f.db)
 	if len(rows) != 3 {

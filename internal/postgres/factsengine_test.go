@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,12 @@ func referenceFacts(t *testing.T, db *postgres.DB) []facts.Row {
 	rows, err := db.Pool.Query(ctx, `SELECT i.id, i.received_at, i.dispatched_at, i.en_route_at, i.on_scene_at, i.cleared_at,
 		i.priority, coalesce(i.district_id, 0), coalesce(i.settlement_id, 0), i.type_id, i.corrections > 0,
 		coalesce(i.victim_sex, ''), coalesce(i.victim_age, -1), i.source = 'import',
+		i.protection_order_id IS NOT NULL, coalesce(i.violation_found_by = 'police_check', false),
+		(SELECT count(*) FROM referrals x WHERE x.incident_id = i.id)::int4,
+		(SELECT count(*) FROM referrals x WHERE x.incident_id = i.id AND x.accepted_at IS NOT NULL)::int4,
+		(SELECT count(*) FROM danger_screens x WHERE x.incident_id = i.id)::int4,
+		coalesce((SELECT bool_or(x.high_danger) FROM danger_screens x WHERE x.incident_id = i.id), false),
+		(SELECT count(*) FROM protection_orders x WHERE x.incident_id = i.id)::int4,
 		coalesce((SELECT array_agg(DISTINCT u.unit_id ORDER BY u.unit_id) FROM incident_units u WHERE u.incident_id = i.id), '{}'),
 		coalesce(ceil(extract(epoch FROM i.received_at - (SELECT max(j.received_at) FROM incident_persons b
 			JOIN incident_persons x ON x.person_id = b.person_id AND x.role = 'victim'
@@ -37,7 +44,9 @@ func referenceFacts(t *testing.T, db *postgres.DB) []facts.Row {
 		var st report.Stamps
 		var gap int64
 		must(t, rows.Scan(&r.ID, &st.Received, &st.Dispatched, &st.EnRoute, &st.OnScene, &st.Cleared, &r.Priority,
-			&r.DistrictID, &r.SettlementID, &r.TypeID, &r.Corrected, &r.VictimSex, &r.VictimAge, &r.Imported, &r.Units, &gap))
+			&r.DistrictID, &r.SettlementID, &r.TypeID, &r.Corrected, &r.VictimSex, &r.VictimAge, &r.Imported,
+			&r.Violation, &r.FoundByPolice, &r.Actions.Referrals, &r.Actions.ReferralsAccepted, &r.Actions.Screens,
+			&r.Actions.HighDanger, &r.Actions.Orders, &r.Units, &gap))
 		r.Received = st.Received
 		r.RepeatGap = int32(min(gap, math.MaxInt32))
 		for i, d := range report.Definitions {
@@ -57,15 +66,97 @@ func referenceFacts(t *testing.T, db *postgres.DB) []facts.Row {
 	return out
 }
 
-// loadStore fills a store from rows, as a Syncer's full load does.
-func loadStore(t *testing.T, loc *time.Location, rows []facts.Row) *facts.Store {
+// loadStore fills a store from rows, and the follow-up tasks and
+// protection orders of db when it is not nil, as a Syncer's full load does.
+func loadStore(t *testing.T, loc *time.Location, rows []facts.Row, db *postgres.DB) *facts.Store {
 	s := facts.NewStore(loc)
 	l := s.StartLoad()
 	for _, r := range rows {
 		must(t, l.Add(r))
 	}
+	if db != nil {
+		must(t, db.LoadFollow(context.Background(), l.AddTask, l.AddOrder))
+	}
 	s.Replace(l, time.Now())
 	return s
+}
+
+// followData gives the random incidents follow-up tasks (none to three
+// each, due from a week after the call, some closed early, on time or
+// late, with every outcome, some without a district), protection orders
+// (on a fifth of them, some ended early; and three without an incident)
+// and violations of them (found by a police check, the victim, others),
+// so that every filter selects some of each. k varies them.
+func followData(t *testing.T, f *reportFixture, k int) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := f.db.Pool.Exec(ctx, `INSERT INTO follow_up_tasks (incident_id, district_id, reason, trigger_key, seq, due_at, closed_at, outcome)
+		SELECT i.id, CASE WHEN n = 3 THEN NULL ELSE i.district_id END, 'standard', 'e' || $1::int || ':' || i.id, n,
+			i.received_at + make_interval(hours => (24 * 7 * n + (i.id * 31) % 100)::int, secs => 0.5),
+			CASE WHEN (i.id + n) % 3 > 0 THEN i.received_at + make_interval(hours => (24 * 7 * n + (i.id * 31) % 100 + (i.id * 13) % 9 - 4)::int,
+				secs => 0.5) END,
+			CASE WHEN (i.id + n) % 3 > 0 THEN (ARRAY['reached_safe', 'not_reached', 'unsafe_contact', 'rescreened', 'superseded'])[1 + (i.id + n) % 5] END
+		FROM incidents i CROSS JOIN generate_series(1, 3) n WHERE n <= (i.id + $1::int) % 4`, k)
+	must(t, err)
+	_, err = f.db.Pool.Exec(ctx, `INSERT INTO protection_orders (number, kind, incident_id, district_id, protected_name, restrained_name,
+			starts_at, ends_at, issued_at, ended_at)
+		SELECT 'PO-E' || $1::int || '-' || i.id, 'restraining', i.id, CASE WHEN i.id % 7 <> 0 THEN coalesce(i.district_id, $2) END, 'A', 'B',
+			i.received_at + make_interval(secs => (i.id * 7919) % 200000 + 0.25::float8),
+			i.received_at + make_interval(days => (1 + i.id % 40)::int, secs => (i.id * 7919) % 200000 + 0.25::float8),
+			i.received_at + make_interval(secs => (i.id * 7919) % 200000 + 0.25::float8),
+			CASE WHEN i.id % 4 = 0 THEN i.received_at + make_interval(days => (i.id % 10)::int, secs => 1) END
+		FROM incidents i WHERE (i.id + $1::int) % 5 = 1 AND NOT EXISTS (SELECT 1 FROM protection_orders o WHERE o.incident_id = i.id)`, k, f.osh.ID)
+	must(t, err)
+	_, err = f.db.Pool.Exec(ctx, `INSERT INTO protection_orders (number, kind, district_id, protected_name, restrained_name,
+			starts_at, ends_at, issued_at)
+		SELECT 'PO-L' || $1::int || '-' || n, 'court', (ARRAY[$2, $3, NULL]::bigint[])[n], 'A', 'B',
+			timestamptz '2026-01-10 10:00Z' + make_interval(days => 20 * n), timestamptz '2026-03-10 10:00Z' + make_interval(days => 20 * n),
+			timestamptz '2026-01-10 10:00Z' + make_interval(days => 20 * n)
+		FROM generate_series(1, 3) n`, k, f.district.ID, f.osh.ID)
+	must(t, err)
+	// Danger screens (one or two on some incidents, some at high danger)
+	// and referrals (some accepted) to a partner.
+	_, err = f.db.Pool.Exec(ctx, `INSERT INTO danger_screens (incident_id, answers, yes_count, threshold, high_danger)
+		SELECT i.id, '[]', 0, 7, (i.id + n) % 3 = 0 FROM incidents i CROSS JOIN generate_series(1, 2) n
+		WHERE n <= (i.id + $1::int) % 5 - 2`, k)
+	must(t, err)
+	_, err = f.db.Pool.Exec(ctx, `INSERT INTO partner_orgs (name, kind) VALUES ('Engine shelter', 'shelter') ON CONFLICT DO NOTHING`)
+	must(t, err)
+	_, err = f.db.Pool.Exec(ctx, `INSERT INTO referrals (incident_id, partner_id, accepted_at)
+		SELECT i.id, (SELECT id FROM partner_orgs WHERE name = 'Engine shelter'), CASE WHEN i.id % 3 = 0 THEN i.received_at END
+		FROM incidents i WHERE (i.id + $1::int) % 6 = 4`, k)
+	must(t, err)
+	_, err = f.db.Pool.Exec(ctx, `UPDATE incidents SET protection_order_id = (SELECT min(id) FROM protection_orders),
+			violation_found_by = (ARRAY['police_check', 'victim', 'others'])[1 + id % 3]
+		WHERE (id + $1::int) % 10 = 3`, k)
+	must(t, err)
+}
+
+// followDiff says how the store's follow-through figures got differ from
+// the database's want ("" when they agree: counts exactly, the call to
+// order's percentiles within 1 s).
+func followDiff(got, want report.FollowThrough) string {
+	var diffs []string
+	for name, p := range map[string][2]int64{"due": {got.Due, want.Due}, "on time": {got.OnTime, want.OnTime},
+		"late": {got.Late, want.Late}, "overdue": {got.Overdue, want.Overdue}, "orders timed": {got.OrdersTimed, want.OrdersTimed},
+		"orders issued": {got.OrdersIssued, want.OrdersIssued}, "within 24 h": {got.OrdersWithin24h, want.OrdersWithin24h},
+		"DV incidents": {got.DVIncidents, want.DVIncidents}, "in force": {got.OrdersInForce, want.OrdersInForce},
+		"violations": {got.Violations, want.Violations}, "by police": {got.ViolationsByPolice, want.ViolationsByPolice}} {
+		if p[0] != p[1] {
+			diffs = append(diffs, fmt.Sprintf("%s %d, want %d", name, p[0], p[1]))
+		}
+	}
+	if fmt.Sprint(got.Outcomes) != fmt.Sprint(want.Outcomes) {
+		diffs = append(diffs, fmt.Sprintf("outcomes %v, want %v", got.Outcomes, want.Outcomes))
+	}
+	for name, p := range map[string][2]*float64{"median": {got.CallToOrderMedian, want.CallToOrderMedian},
+		"p90": {got.CallToOrderP90, want.CallToOrderP90}} {
+		if (p[0] == nil) != (p[1] == nil) || p[0] != nil && math.Abs(*p[0]-*p[1]) > 1 {
+			diffs = append(diffs, fmt.Sprintf("call to order %s %v, want %v", name, fmtPtr(p[0]), fmtPtr(p[1])))
+		}
+	}
+	slices.Sort(diffs)
+	return strings.Join(diffs, "; ")
 }
 
 // engineData gives the random incidents of randomIncidents settlements,
@@ -95,6 +186,11 @@ func engineData(t *testing.T, f *reportFixture, r *rand.Rand) {
 		WHERE n <= i.id % 4`, f.unit.ID, f.unit2.ID)
 	must(t, err)
 	linkVictims(t, f, 0)
+	// A few incidents without a district: their orders in force count in
+	// the order's own.
+	_, err = f.db.Pool.Exec(ctx, `UPDATE incidents SET district_id = NULL, settlement_id = NULL WHERE id % 37 = 5`)
+	must(t, err)
+	followData(t, f, 0)
 	_ = r
 }
 
@@ -136,7 +232,7 @@ func TestFactsEngineMatchesNaive(t *testing.T) {
 			t.Fatalf("LoadFacts row %+v, want %+v", got, want)
 		}
 	}
-	store := loadStore(t, f.loc, ref)
+	store := loadStore(t, f.loc, ref, f.db)
 	// "Today" is inside the ranges: the days before it are sealed and come
 	// from the cache once counted, the others are read each time.
 	store.SetClock(func() time.Time { return time.Date(2026, 3, 20, 12, 0, 0, 0, f.loc) })
@@ -179,14 +275,30 @@ func engineRound(t *testing.T, f *reportFixture, src facts.Source, ranges [][2]s
 				got, err = src.ResponseTimesMulti(ctx, q, report.GroupBys)
 				must(t, err)
 			}
-			// The DV incidents logged here, as the follow-through figures
-			// count them.
-			dv, ok, err := src.CountDV(ctx, q, nil)
+			// The follow-through figures (of these incidents: the DV ones
+			// logged here and the violations; the tasks and orders are
+			// TestFollowThroughFiguresMatchReference's).
+			now := time.Now()
+			ft, ok, err := src.FollowThrough(ctx, q, now, nil)
 			must(t, err)
-			want, err := f.db.FollowThrough(ctx, q, time.Now())
+			want, err := f.db.FollowThrough(ctx, q, now)
 			must(t, err)
-			if !ok || dv != want.DVIncidents {
-				t.Errorf("%s..%s filters %d: %d DV incidents (served %v), the database %d", rg[0], rg[1], fi, dv, ok, want.DVIncidents)
+			if !ok {
+				t.Errorf("%s..%s filters %d: the store did not give the follow-through figures", rg[0], rg[1], fi)
+			} else if msg := followDiff(ft, want); msg != "" {
+				t.Errorf("%s..%s filters %d: follow-through: %s", rg[0], rg[1], fi, msg)
+			}
+			// The dashboard's action counts.
+			acts, ok, err := src.ActionCounts(ctx, q, nil)
+			must(t, err)
+			aq := q
+			aq.GroupBy = report.ByAll
+			extras, err := f.db.DashboardExtras(ctx, aq, postgres.DashboardOptions{})
+			must(t, err)
+			wantActs := extras.Actions
+			wantActs.Incidents = 0
+			if !ok || acts != wantActs {
+				t.Errorf("%s..%s filters %d: action counts %+v (served %v), the database %+v", rg[0], rg[1], fi, acts, ok, wantActs)
 			}
 			// The repeat-rate figures, every grouping.
 			rq := q
@@ -284,7 +396,7 @@ func TestFactsBreakdownsMatchDatabase(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	randomIncidents(t, f, r, "K", 1200, reportTestFrom, reportTestTo)
 	engineData(t, f, r)
-	store := loadStore(t, f.loc, referenceFacts(t, f.db))
+	store := loadStore(t, f.loc, referenceFacts(t, f.db), nil)
 	src := facts.Source{Store: store, Ref: f.db, Fallback: failingFallback{t}}
 	p2 := 2
 	for _, rg := range [][2]string{{"2026-01-20", "2026-04-09"}, {"2025-10-01", "2026-04-09"}, {"2026-03-01", "2026-03-01"}} {
@@ -366,6 +478,9 @@ func applyChanges(t *testing.T, f *reportFixture, store *facts.Store, r *rand.Ra
 	t.Helper()
 	ctx := context.Background()
 	before := referenceFacts(t, f.db)
+	var followBefore [2][]int64
+	must(t, f.db.Pool.QueryRow(ctx, `SELECT ARRAY(SELECT id FROM follow_up_tasks), ARRAY(SELECT id FROM protection_orders)`).Scan(
+		&followBefore[0], &followBefore[1]))
 	exec := func(sql string, args ...any) {
 		t.Helper()
 		_, err := f.db.Pool.Exec(ctx, sql, args...)
@@ -382,11 +497,35 @@ func applyChanges(t *testing.T, f *reportFixture, store *facts.Store, r *rand.Ra
 	exec(`UPDATE incident_persons SET person_id = (SELECT min(person_id) FROM incident_persons)
 		WHERE person_id IN (SELECT DISTINCT person_id FROM incident_persons ORDER BY person_id DESC LIMIT 3)`)
 	exec(`UPDATE incidents SET type_id = CASE WHEN type_id = $2 THEN $3 ELSE $2 END WHERE (id + $1) % 31 = 8`, k, f.theft.ID, f.typ.ID)
+	// Tasks closed, moved to another district, superseded; orders ended,
+	// moved to another incident; violations found otherwise, or undone.
+	exec(`UPDATE follow_up_tasks SET closed_at = due_at + make_interval(hours => (id % 7 - 3)::int), outcome = 'not_reached'
+		WHERE closed_at IS NULL AND (id + $1) % 3 = 0`, k)
+	exec(`UPDATE follow_up_tasks SET district_id = $2 WHERE (id + $1) % 5 = 1`, k, f.osh.ID)
+	exec(`UPDATE follow_up_tasks SET outcome = 'superseded', closed_at = coalesce(closed_at, due_at) WHERE (id + $1) % 11 = 4`, k)
+	exec(`UPDATE protection_orders SET ended_at = starts_at + interval '1 day' WHERE ended_at IS NULL AND (id + $1) % 4 = 2`, k)
+	exec(`UPDATE protection_orders SET incident_id = (SELECT max(id) FROM incidents WHERE (id + $1) % 23 <> 6)
+		WHERE incident_id IS NOT NULL AND (id + $1) % 9 = 5`, k)
+	exec(`UPDATE incidents SET violation_found_by = CASE WHEN violation_found_by = 'police_check' THEN 'others' ELSE 'police_check' END
+		WHERE protection_order_id IS NOT NULL AND (id + $1) % 3 = 1`, k)
+	exec(`UPDATE incidents SET protection_order_id = NULL, violation_found_by = NULL WHERE protection_order_id IS NOT NULL AND (id + $1) % 7 = 2`, k)
+	// Referrals accepted, screens removed or found otherwise.
+	exec(`UPDATE referrals SET accepted_at = now() WHERE accepted_at IS NULL AND (id + $1) % 2 = 0`, k)
+	exec(`DELETE FROM danger_screens WHERE (id + $1) % 7 = 3`, k)
+	exec(`UPDATE danger_screens SET high_danger = NOT high_danger WHERE (id + $1) % 5 = 1`, k)
+	// The incidents deleted below lose their tasks, orders and actions first.
+	exec(`DELETE FROM referrals WHERE incident_id IN (SELECT id FROM incidents WHERE (id + $1) % 23 = 6)`, k)
+	exec(`DELETE FROM danger_screens WHERE incident_id IN (SELECT id FROM incidents WHERE (id + $1) % 23 = 6)`, k)
+	exec(`DELETE FROM follow_up_tasks WHERE incident_id IN (SELECT id FROM incidents WHERE (id + $1) % 23 = 6)`, k)
+	exec(`UPDATE incidents SET protection_order_id = NULL, violation_found_by = NULL
+		WHERE protection_order_id IN (SELECT o.id FROM protection_orders o JOIN incidents i ON i.id = o.incident_id WHERE (i.id + $1) % 23 = 6)`, k)
+	exec(`DELETE FROM protection_orders WHERE incident_id IN (SELECT id FROM incidents WHERE (id + $1) % 23 = 6)`, k)
 	exec(`DELETE FROM incident_units WHERE incident_id IN (SELECT id FROM incidents WHERE (id + $1) % 23 = 6)`, k)
 	exec(`DELETE FROM incident_persons WHERE incident_id IN (SELECT id FROM incidents WHERE (id + $1) % 23 = 6)`, k)
 	exec(`DELETE FROM incidents WHERE (id + $1) % 23 = 6`, k)
 	randomIncidents(t, f, r, fmt.Sprintf("N%d", k), 200, reportTestFrom, reportTestTo)
 	linkVictims(t, f, k+1)
+	followData(t, f, k+1)
 	after := referenceFacts(t, f.db)
 	old := map[int64]facts.Row{}
 	for _, row := range before {
@@ -407,6 +546,28 @@ func applyChanges(t *testing.T, f *reportFixture, store *facts.Store, r *rand.Ra
 		t.Fatalf("only %d changed and %d deleted incidents", len(changed), len(gone))
 	}
 	store.Apply(changed, gone)
+	// Every task and order again: each takes a copy of its incident's
+	// fact as it is now (the Syncer is given those of the changed
+	// incidents by the change log: TestFollowThroughStoreFollowsChanges).
+	var tasks []facts.TaskRow
+	var orders []facts.OrderRow
+	must(t, f.db.LoadFollow(ctx, func(r facts.TaskRow) error { tasks = append(tasks, r); return nil },
+		func(r facts.OrderRow) error { orders = append(orders, r); return nil }))
+	var goneTasks, goneOrders []int64
+	for _, id := range followBefore[0] {
+		if !slices.ContainsFunc(tasks, func(r facts.TaskRow) bool { return r.ID == id }) {
+			goneTasks = append(goneTasks, id)
+		}
+	}
+	for _, id := range followBefore[1] {
+		if !slices.ContainsFunc(orders, func(r facts.OrderRow) bool { return r.ID == id }) {
+			goneOrders = append(goneOrders, id)
+		}
+	}
+	if len(goneTasks) == 0 || len(goneOrders) == 0 {
+		t.Fatalf("%d tasks and %d orders deleted; want some of each", len(goneTasks), len(goneOrders))
+	}
+	store.ApplyFollow(tasks, goneTasks, orders, goneOrders)
 	if store.Len() != len(after) {
 		t.Fatalf("store holds %d incidents, the database %d", store.Len(), len(after))
 	}

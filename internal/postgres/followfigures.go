@@ -33,16 +33,10 @@ import (
 //   - Found by police: of those violations, how many a police check found.
 type FollowThroughFigures = report.FollowThrough
 
-// FollowThrough reads the figures of q at now.
+// FollowThrough reads the figures of q at now from the records: the
+// reference the report store's (facts.Store.FollowThrough) is tested
+// against, and the answer while the store is not loaded.
 func (db *DB) FollowThrough(ctx context.Context, q report.Query, now time.Time) (FollowThroughFigures, error) {
-	return db.FollowThroughWith(ctx, q, now, nil)
-}
-
-// FollowThroughWith is FollowThrough with the count of the period's
-// domestic-violence incidents logged here (DVIncidents) given when not
-// nil: the report store (internal/facts) counts them without reading the
-// period's incidents.
-func (db *DB) FollowThroughWith(ctx context.Context, q report.Query, now time.Time, dvIncidents *int64) (FollowThroughFigures, error) {
 	start, end := q.Range()
 	f := FollowThroughFigures{Outcomes: map[string]int64{}}
 	d := q.DistrictID
@@ -64,9 +58,6 @@ func (db *DB) FollowThroughWith(ctx context.Context, q report.Query, now time.Ti
 	}
 	dvCount := `(SELECT count(*) FROM incidents i JOIN incident_types dt ON dt.id = i.type_id
 				WHERE dt.is_dv AND i.source <> 'import' AND i.received_at >= $1 AND i.received_at < $2 AND ` + all + `)`
-	if dvIncidents != nil {
-		dvCount = args.add(*dvIncidents) + `::bigint`
-	}
 	// One statement, so one snapshot. The tasks are read once (0030's
 	// index of due times holds what is counted); their outcomes are
 	// counted by name, the four that may close a task besides superseded

@@ -6,10 +6,13 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dvresponse/dvresponse/internal/audit"
+	"github.com/dvresponse/dvresponse/internal/facts"
+	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/refdata"
 	"github.com/dvresponse/dvresponse/internal/report"
 )
@@ -138,13 +141,29 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 		tasks = append(tasks, tk)
 	}
 
-	for _, c := range []struct{ from, to string }{
+	// Three orders without an incident: in force in their own district,
+	// passing no other filter.
+	for k, d := range []*int64{&other.ID, &f.district.ID, nil} {
+		issued := base.Add(time.Duration(20+20*k) * 24 * time.Hour).UTC()
+		o := order{district: 0, issued: issued, starts: issued, ends: issued.Add(40 * 24 * time.Hour)}
+		if d != nil {
+			o.district = *d
+		}
+		_, err := f.db.Pool.Exec(ctx, `INSERT INTO protection_orders (number, kind, district_id, protected_name, restrained_name,
+				starts_at, ends_at, issued_at) VALUES ($1, 'court', $2, 'A', 'B', $3, $4, $3)`, fmt.Sprintf("PO-L-%d", k), d, issued, o.ends)
+		must(t, err)
+		orders = append(orders, o)
+	}
+
+	periods := []struct{ from, to string }{
 		{"2026-12-20", "2027-01-10"}, // a year's end
 		{"2027-01-25", "2027-02-05"}, // a month's end
 		{"2026-12-31", "2026-12-31"}, // one day
-	} {
-		for _, fl := range []report.Filters{{}, {DistrictID: &other.ID}, {Shift: report.NightShift},
-			{DVOnly: true, UnitID: &f.unit.ID}, {DistrictID: &f.district.ID, Shift: report.DayShift}} {
+	}
+	filters := []report.Filters{{}, {DistrictID: &other.ID}, {Shift: report.NightShift},
+		{DVOnly: true, UnitID: &f.unit.ID}, {DistrictID: &f.district.ID, Shift: report.DayShift}}
+	for _, c := range periods {
+		for _, fl := range filters {
 			district := fl.DistrictID
 			q := report.Query{Location: zone, Filters: fl}
 			q.From, _ = report.ParseDate(c.from)
@@ -154,6 +173,9 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 			of := func(d int64) bool { return district == nil || *district == d }
 			// passes is the other filters on an incident (nil: an order without one).
 			passes := func(i *inc) bool {
+				if i == nil {
+					return fl.Shift == "" && !fl.DVOnly && fl.UnitID == nil
+				}
 				return (fl.Shift == "" || report.ShiftOf(i.received, zone) == fl.Shift) && (!fl.DVOnly || i.dv) &&
 					(fl.UnitID == nil || i.unit)
 			}
@@ -186,7 +208,7 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 				if !passes(o.incident) {
 					continue
 				}
-				if in(o.issued) && of(o.incident.district) {
+				if o.incident != nil && in(o.issued) && of(o.incident.district) {
 					want.timed++
 					s := o.issued.Sub(o.incident.received).Seconds()
 					want.secs = append(want.secs, s)
@@ -246,4 +268,95 @@ func TestFollowThroughFiguresMatchReference(t *testing.T) {
 			}
 		}
 	}
+
+	// The report store, loaded and kept current by a Syncer as serve runs
+	// it, gives the database's figures for every period and filter, also
+	// after changes that reach it only through the change log: a task
+	// closed, reassigned or deleted; an incident moved in time, to another
+	// district, to another type (its tasks and orders copy its facts); an
+	// order ended early, another issued without an incident; a violation
+	// found by a check, another undone. Each is waited for (at most 5 s
+	// after its commit), not timed.
+	store := facts.NewStore(zone)
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- (&facts.Syncer{Feed: f.db, Store: store, Poll: 20 * time.Millisecond}).Run(sctx) }()
+	defer func() { cancel(); <-done }()
+	src := facts.Source{Store: store, Ref: f.db}
+	agree := func(stage string) {
+		t.Helper()
+		var diffs []string
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			diffs = diffs[:0]
+			for _, c := range periods {
+				for _, fl := range filters {
+					q := report.Query{Location: zone, Filters: fl}
+					q.From, _ = report.ParseDate(c.from)
+					q.To, _ = report.ParseDate(c.to)
+					got, ok, err := src.FollowThrough(ctx, q, now, nil)
+					must(t, err)
+					want, err := f.db.FollowThrough(ctx, q, now)
+					must(t, err)
+					if !ok {
+						diffs = append(diffs, "the store is not serving")
+					} else if d := followDiff(got, want); d != "" {
+						diffs = append(diffs, fmt.Sprintf("%s..%s filters %v: %s", c.from, c.to, q.Values(), d))
+					}
+					// The dashboard's action counts (the orders; screens
+					// come with the changes).
+					acts, ok, err := src.ActionCounts(ctx, q, nil)
+					must(t, err)
+					aq := q
+					aq.GroupBy = report.ByAll
+					extras, err := f.db.DashboardExtras(ctx, aq, postgres.DashboardOptions{Now: now})
+					must(t, err)
+					wantActs := extras.Actions
+					wantActs.Incidents = 0
+					if !ok || acts != wantActs {
+						diffs = append(diffs, fmt.Sprintf("%s..%s filters %v: action counts %+v, want %+v", c.from, c.to, q.Values(), acts, wantActs))
+					}
+				}
+			}
+			if len(diffs) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the store's figures differ from the database's 5 s on:\n%s", stage, strings.Join(diffs, "\n"))
+			}
+		}
+	}
+	// The store's clock at now: the days before it are sealed, their
+	// counts kept; a task's change alone must move them on.
+	store.SetClock(func() time.Time { return now })
+	agree("loaded")
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		_, err := f.db.Pool.Exec(ctx, sql, args...)
+		must(t, err)
+	}
+	exec(`UPDATE follow_up_tasks SET closed_at = due_at, outcome = 'reached_safe' WHERE id IN (SELECT min(id) FROM follow_up_tasks
+		WHERE closed_at IS NULL AND due_at >= '2026-12-21' AND due_at < '2027-01-09')`)
+	agree("an open task of a sealed day closed")
+	exec(`UPDATE follow_up_tasks SET district_id = $1 WHERE id % 9 = 4`, other.ID)
+	exec(`DELETE FROM follow_up_tasks WHERE id % 13 = 5`)
+	exec(`UPDATE incidents SET received_at = received_at + interval '7 hours 3.5 seconds' WHERE id % 5 = 1`)
+	exec(`UPDATE incidents SET district_id = $1 WHERE id % 7 = 2`, other.ID)
+	exec(`UPDATE incidents SET type_id = CASE WHEN type_id = $1 THEN $2 ELSE $1 END WHERE id % 6 = 3`, noise.ID, f.typ.ID)
+	exec(`UPDATE protection_orders SET ended_at = starts_at + interval '1 hour' WHERE id % 4 = 1`)
+	exec(`INSERT INTO protection_orders (number, kind, district_id, protected_name, restrained_name, starts_at, ends_at, issued_at)
+		VALUES ('PO-L-9', 'court', $1, 'A', 'B', '2027-01-02 10:00Z', '2027-03-02 10:00Z', '2027-01-02 10:00Z')`, other.ID)
+	exec(`UPDATE incidents SET protection_order_id = $1, violation_found_by = 'police_check' WHERE id IN (SELECT min(id) FROM incidents WHERE protection_order_id IS NULL)`,
+		orderIDs[0])
+	exec(`UPDATE incidents SET protection_order_id = NULL, violation_found_by = NULL WHERE id IN (SELECT max(id) FROM incidents WHERE protection_order_id IS NOT NULL)`)
+	agree("after changes")
+	// Actions alone: danger screens done, an order moved to another
+	// incident.
+	exec(`INSERT INTO danger_screens (incident_id, answers, yes_count, threshold, high_danger)
+		SELECT id, '[]', 0, 7, id % 2 = 0 FROM incidents WHERE id % 4 = 0`)
+	agree("danger screens done")
+	exec(`UPDATE protection_orders SET incident_id = (SELECT max(i.id) FROM incidents i WHERE i.received_at >= '2026-12-21' AND i.received_at < '2027-01-09'
+			AND NOT EXISTS (SELECT 1 FROM protection_orders x WHERE x.incident_id = i.id))
+		WHERE id = (SELECT min(o.id) FROM protection_orders o JOIN incidents i ON i.id = o.incident_id
+			WHERE i.received_at >= '2026-12-21' AND i.received_at < '2027-01-09')`)
+	agree("an order moved to another incident")
 }

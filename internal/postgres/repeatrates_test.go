@@ -74,8 +74,9 @@ func TestRepeatRatesMatchReference(t *testing.T) {
 	src := facts.Source{Store: store, Ref: f.db}
 	sync := func() {
 		t.Helper()
-		ids, next, reload, err := f.db.FactChanges(ctx, mark)
+		ch, next, reload, err := f.db.FactChanges(ctx, mark)
 		must(t, err)
+		ids := ch.Incidents
 		if reload {
 			t.Fatal("reload asked")
 		}

@@ -38,7 +38,9 @@ import (
 //     `dvresponse report` for the query with that group_by;
 //   - the hour-by-weekday grid, the victim's sex and age bands, the
 //     slowest incidents, the incidents open now past a target and the
-//     referral, screen and order counts are DB.DashboardExtras's
+//     referral, screen and order counts are the report store's when it is
+//     loaded (facts.Source.Breakdowns, ActionCounts), else
+//     DB.DashboardExtras's
 //     (internal/postgres/dashboard.go), which selects the incidents with
 //     the same filters.
 //
@@ -243,11 +245,12 @@ func (s *Server) loadDashboard(ctx context.Context, q report.Query, iv refdata.I
 	return d, nil
 }
 
-// dashboardFromStore computes the page's figures with one scan of the
-// report store: the groupings the page shows with every interval (all,
+// dashboardFromStore computes the page's figures from the report store
+// (one scan of its days, one pass over the actions): the groupings the page shows with every interval (all,
 // priority), those it shows for iv alone (district, settlement, week),
-// the breakdowns of iv and the candidates of the slowest list; the rest
-// (the slowest list itself, open incidents, actions) from the database.
+// the breakdowns of iv, the candidates of the slowest list and the action
+// counts; the rest (the slowest list itself, open incidents) from the
+// database.
 // served is false when the store cannot answer q.
 func (s *Server) dashboardFromStore(ctx context.Context, fs facts.Source, store dashboardStore, q report.Query,
 	iv refdata.Interval, now time.Time, ref *facts.Ref) (d dashboardData, served bool, err error) {
@@ -272,7 +275,15 @@ func (s *Server) dashboardFromStore(ctx context.Context, fs facts.Source, store 
 	for _, c := range b.ByHour {
 		pb.ByHour = append(pb.ByHour, postgres.DashboardCell{Weekday: c.Weekday, Hour: c.Hour, DashboardGroup: group(c.Group)})
 	}
-	extra, err := store.DashboardExtras(ctx, q, postgres.DashboardOptions{Interval: iv, Now: now, Slowest: slowest, Breakdowns: pb})
+	acts, served, err := fs.ActionCounts(ctx, q, ref)
+	if err != nil {
+		return dashboardData{}, true, err
+	}
+	opt := postgres.DashboardOptions{Interval: iv, Now: now, Slowest: slowest, Breakdowns: pb}
+	if served {
+		opt.Actions = &acts
+	}
+	extra, err := store.DashboardExtras(ctx, q, opt)
 	if err != nil {
 		return dashboardData{}, true, err
 	}

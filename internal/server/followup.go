@@ -493,21 +493,17 @@ func screenTask(r *http.Request) int64 {
 	return n
 }
 
-// followThrough computes the follow-through figures of q from the
-// primary, with the period's DV incidents counted by the report store
-// when it is loaded (with ref, the reference data read already, if any).
+// followThrough computes the follow-through figures of q: from the
+// report store when it is loaded (at most a poll behind the primary), else
+// from the primary (with ref, the reference data read already, if any).
 func (s *Server) followThrough(ctx context.Context, q report.Query, now time.Time, ref *facts.Ref) (postgres.FollowThroughFigures, error) {
-	var dv *int64
 	if fs, ok := s.reports().(facts.Source); ok {
-		n, served, err := fs.CountDV(ctx, q, ref)
-		if err != nil {
-			return postgres.FollowThroughFigures{}, err
-		}
-		if served {
-			dv = &n
+		f, served, err := fs.FollowThrough(ctx, q, now, ref)
+		if err != nil || served {
+			return f, err
 		}
 	}
-	return s.db.FollowThroughWith(ctx, q, now, dv)
+	return s.db.FollowThrough(ctx, q, now)
 }
 
 // fillFollowThrough adds the period's follow-up and order figures

@@ -1,0 +1,139 @@
+package facts
+
+import (
+	"fmt"
+
+	"github.com/dvresponse/dvresponse/internal/report"
+)
+
+// The dashboard's action figures (referrals, danger screens, protection
+// orders of the period's incidents) from the store. An incident's actions
+// are part of its Row; the few incidents that have any keep them in rows
+// of their own, by the incident's day, each with a copy of its fact (put
+// again with the incident), so that a period's counts are one pass over
+// those rows with the report's filters.
+
+// Actions counts what was done for one incident.
+type Actions struct {
+	Referrals, ReferralsAccepted, Screens, Orders int32
+	HighDanger                                    bool // a screen of it found high danger
+}
+
+type dayAct struct {
+	dn int32
+	r  actRow
+}
+
+// actRow is an incident's actions in the store.
+type actRow struct {
+	f fact
+	a Actions
+}
+
+// putActions keeps a, the actions of f put on day dn, in place of its
+// earlier ones (under the write lock, after f is in place).
+func (s *Store) putActions(f fact, dn int32, a Actions) {
+	s.removeActions(f.id)
+	if a == (Actions{}) {
+		return
+	}
+	for f.id >= int64(len(s.aidx)) {
+		s.aidx = append(s.aidx[:cap(s.aidx)], 0)
+	}
+	s.adays[dn] = append(s.adays[dn], actRow{f, a})
+	s.aidx[f.id] = uint32(len(s.adays[dn]))
+}
+
+// removeActions deletes the actions of incident id, if held (under the
+// write lock, while the incident's fact is still where it was).
+func (s *Store) removeActions(id int64) {
+	if id <= 0 || id >= int64(len(s.aidx)) || s.aidx[id] == 0 {
+		return
+	}
+	dn, i := int32(uint32(s.where[id]>>32)), int(s.aidx[id])-1
+	rows := s.adays[dn]
+	last := len(rows) - 1
+	if i != last {
+		rows[i] = rows[last]
+		s.aidx[rows[i].f.id] = uint32(i + 1)
+	}
+	if last == 0 {
+		delete(s.adays, dn)
+	} else {
+		s.adays[dn] = rows[:last]
+	}
+	s.aidx[id] = 0
+}
+
+// actionsCacheBudget bounds the action counts kept of sealed days.
+const actionsCacheBudget = 1 << 20
+
+// ActionCounts counts the referrals, danger screens and protection orders
+// of q's incidents (received in its range, passing its filters) as
+// postgres.DashboardExtras does; Incidents is left 0 (the caller has the
+// period's incidents from the breakdowns). ok is false when the store
+// cannot serve q. What sealed days counted is kept as the response times'
+// counts are.
+func (s *Store) ActionCounts(q report.Query, ref Ref) (c report.ActionCounts, ok bool) {
+	if q.Location == nil || q.Location.String() != s.loc.String() {
+		return c, false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.ready || s.broken != "" {
+		return c, false
+	}
+	p := newPlan(q, nil, ref)
+	from := p.from
+	if sealedTo := min(p.to, s.today()-1); sealedTo >= p.from {
+		key, ver := fmt.Sprintf("actions|%s", p.cacheKey(sealedTo)), s.versionSum(p.from, sealedTo)
+		kept, ok := s.actions.get(key, ver)
+		if !ok {
+			kept = s.actionDays(p, p.from, sealedTo)
+			s.actions.put(key, ver, kept, 256)
+		}
+		c, from = kept, sealedTo+1
+	}
+	if from <= p.to {
+		more := s.actionDays(p, from, p.to)
+		c.Referrals += more.Referrals
+		c.ReferralsAccepted += more.ReferralsAccepted
+		c.IncidentsReferred += more.IncidentsReferred
+		c.Screens += more.Screens
+		c.IncidentsScreened += more.IncidentsScreened
+		c.IncidentsHighRisk += more.IncidentsHighRisk
+		c.Orders += more.Orders
+		c.IncidentsWithOrder += more.IncidentsWithOrder
+	}
+	return c, true
+}
+
+// actionDays counts the actions of days lo to hi (under the read lock).
+func (s *Store) actionDays(p *plan, lo, hi int32) (c report.ActionCounts) {
+	filtered := p.filtered()
+	b := func(v bool) int {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	for dn := lo; dn <= hi; dn++ {
+		rows := s.adays[dn]
+		for i := range rows {
+			r := &rows[i]
+			if filtered && !p.keep(s, &r.f) {
+				continue
+			}
+			a := r.a
+			c.Referrals += int(a.Referrals)
+			c.ReferralsAccepted += int(a.ReferralsAccepted)
+			c.IncidentsReferred += b(a.Referrals > 0)
+			c.Screens += int(a.Screens)
+			c.IncidentsScreened += b(a.Screens > 0)
+			c.IncidentsHighRisk += b(a.HighDanger)
+			c.Orders += int(a.Orders)
+			c.IncidentsWithOrder += b(a.Orders > 0)
+		}
+	}
+	return c
+}
