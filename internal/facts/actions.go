@@ -9,7 +9,7 @@ import (
 // The dashboard's action figures (referrals, danger screens, protection
 // orders of the period's incidents) from the store. An incident's actions
 // are part of its Row; the few incidents that have any keep them in rows
-// of their own, by the incident's day, each with a copy of its fact (put
+// of their own, by the incident's day, each with a copy of its dims (put
 // again with the incident), so that a period's counts are one pass over
 // those rows with the report's filters.
 
@@ -24,9 +24,9 @@ type dayAct struct {
 	r  actRow
 }
 
-// actRow is an incident's actions in the store.
+// actRow is an incident's actions in the store, with its dims.
 type actRow struct {
-	f fact
+	f dims
 	a Actions
 }
 
@@ -40,7 +40,7 @@ func (s *Store) putActions(f fact, dn int32, a Actions) {
 	for f.id >= int64(len(s.aidx)) {
 		s.aidx = append(s.aidx[:cap(s.aidx)], 0)
 	}
-	s.adays[dn] = append(s.adays[dn], actRow{f, a})
+	s.adays[dn] = append(s.adays[dn], actRow{f.dims, a})
 	s.aidx[f.id] = uint32(len(s.adays[dn]))
 }
 

@@ -14,8 +14,8 @@ import (
 // The follow-through figures (issue 17: follow-ups by risk, protection
 // orders and their violations) from the store. The follow-up tasks and
 // the protection orders are kept beside the incidents, each with a copy
-// of its incident's fact, so that the report's filters apply to them as
-// to an incident without a look-up per row. The feed re-reads the tasks
+// of its incident's dims (what the filters read), so that the report's
+// filters apply to them as to an incident without a look-up per row. The feed re-reads the tasks
 // and orders of every incident that changes (postgres.FactChanges), so
 // the copies follow it. The definitions are postgres.FollowThrough's,
 // the reference every test compares with.
@@ -44,10 +44,11 @@ type OrderRow struct {
 	CallToOrder int32
 }
 
-// task is a TaskRow in the store: its incident's fact, whose district is
-// the task's own (the district filter reads the task's), then the task.
+// task is a TaskRow in the store: its incident's dims, whose district is
+// the task's own (the district filter reads the task's), then the task
+// (64 bytes).
 type task struct {
-	f       fact
+	f       dims
 	id      int64
 	due     int64 // Unix microseconds
 	closed  int64 // Unix microseconds; 0: open
@@ -59,10 +60,10 @@ const (
 	outcomeSuperseded uint8 = 255
 )
 
-// order is an OrderRow in the store: its incident's fact (zero, with id 0,
+// order is an OrderRow in the store: its incident's dims (zero, with id 0,
 // for an order without one), then the order.
 type order struct {
-	f           fact
+	f           dims
 	id          int64
 	district    int32 // the order's own
 	callToOrder int32
@@ -85,7 +86,7 @@ func newFollow() follow {
 	return follow{tdays: map[int32][]task{}, tdayVer: map[int32]uint64{}, owhere: map[int64]int{}}
 }
 
-// taskOf turns a TaskRow into a task (its fact still to be filled) and the
+// taskOf turns a TaskRow into a task (its dims still to be filled) and the
 // local day it is due.
 func (s *Store) taskOf(r TaskRow) (task, int32, error) {
 	t := r.Due.In(s.loc)
@@ -113,7 +114,7 @@ func (s *Store) taskOf(r TaskRow) (task, int32, error) {
 }
 
 func (s *Store) orderOf(r OrderRow) (order, error) {
-	o := order{f: fact{id: r.IncidentID}, id: r.ID, callToOrder: r.CallToOrder, issued: r.Issued.UnixMicro(),
+	o := order{f: dims{id: r.IncidentID}, id: r.ID, callToOrder: r.CallToOrder, issued: r.Issued.UnixMicro(),
 		starts: r.Starts.UnixMicro(), ends: r.Ends.UnixMicro(), ended: math.MaxInt64}
 	if !r.Ended.IsZero() {
 		o.ended = r.Ended.UnixMicro()
@@ -125,21 +126,21 @@ func (s *Store) orderOf(r OrderRow) (order, error) {
 	return o, nil
 }
 
-// incidentFact is the fact of incident id as held (zero but for the id when
-// it is not held), under a lock.
-func (s *Store) incidentFact(id int64) fact {
+// incidentDims are the dims of incident id as held (zero but for the id
+// when it is not held), under a lock.
+func (s *Store) incidentDims(id int64) dims {
 	if id > 0 && id < int64(len(s.where)) && s.where[id] != 0 {
 		w := s.where[id]
-		return s.days[int32(uint32(w>>32))].rows[int(uint32(w))-1]
+		return s.days[int32(uint32(w>>32))].rows[int(uint32(w))-1].dims
 	}
-	return fact{id: id}
+	return dims{id: id}
 }
 
-// withIncident fills k's copy of its incident's fact, keeping the task's
+// withIncident fills k's copy of its incident's dims, keeping the task's
 // district (under the write lock).
 func (s *Store) withIncident(k *task) {
 	district := k.f.district
-	k.f = s.incidentFact(k.f.id)
+	k.f = s.incidentDims(k.f.id)
 	k.f.district = district
 }
 
@@ -192,7 +193,7 @@ func (s *Store) replaceFollow(l *Loading) {
 // ApplyFollow puts changed tasks and orders in place: each row replaces
 // the one with its id (or adds it), and every id of goneTasks and
 // goneOrders is removed. Apply the incidents of the same changes first:
-// the rows take a copy of their incidents' facts.
+// the rows take a copy of their incidents' dims.
 func (s *Store) ApplyFollow(tasks []TaskRow, goneTasks []int64, orders []OrderRow, goneOrders []int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -220,7 +221,7 @@ func (s *Store) ApplyFollow(tasks []TaskRow, goneTasks []int64, orders []OrderRo
 	}
 }
 
-// putTask stores k on day dn with its incident's fact, replacing the
+// putTask stores k on day dn with its incident's dims, replacing the
 // task's earlier version (under the write lock).
 func (s *Store) putTask(k task, dn int32) {
 	s.withIncident(&k)
@@ -257,10 +258,10 @@ func (s *Store) removeTask(id int64) {
 	fw.twhere[id] = 0
 }
 
-// putOrder stores o with its incident's fact, replacing the order's
+// putOrder stores o with its incident's dims, replacing the order's
 // earlier version (under the write lock).
 func (s *Store) putOrder(o order) {
-	o.f = s.incidentFact(o.f.id)
+	o.f = s.incidentDims(o.f.id)
 	fw := &s.follow
 	if i, ok := fw.owhere[o.id]; ok {
 		fw.orders[i] = o
@@ -454,7 +455,7 @@ func (s *Store) followDays(p *plan, dv []bool, lo, hi int32, at int64) (c follow
 			for i := range d.rows {
 				x := &d.rows[i]
 				isDV := x.flags&flagImported == 0 && int(x.typ) < len(dv) && dv[x.typ]
-				if !isDV && x.flags&flagViolation == 0 || filtered && !p.keep(s, x) {
+				if !isDV && x.flags&flagViolation == 0 || filtered && !p.keep(s, &x.dims) {
 					continue
 				}
 				if isDV {

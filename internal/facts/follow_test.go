@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // TestRanked: every rank of values spread narrowly, widely (beyond 1<<16
@@ -35,6 +36,19 @@ func TestRanked(t *testing.T) {
 		}
 		if !slices.Equal(vals, orig) {
 			t.Errorf("%d values: changed", c.n)
+		}
+	}
+}
+
+// TestRowSizes: the store's rows keep the sizes their memory figures and
+// cache-line reasoning assume.
+func TestRowSizes(t *testing.T) {
+	for name, c := range map[string][2]uintptr{
+		"fact": {unsafe.Sizeof(fact{}), 64}, "dims": {unsafe.Sizeof(dims{}), 32},
+		"task": {unsafe.Sizeof(task{}), 64}, "order": {unsafe.Sizeof(order{}), 80}, "actRow": {unsafe.Sizeof(actRow{}), 56},
+	} {
+		if c[0] != c[1] {
+			t.Errorf("%s: %d bytes, want %d", name, c[0], c[1])
 		}
 	}
 }

@@ -171,7 +171,7 @@ func (rs *repeatScan) slot(g int, f *fact, dn int32, n int) int {
 
 // counted reports whether f is one of the query's DV incidents.
 func (rs *repeatScan) counted(s *Store, f *fact, filtered bool) bool {
-	return int(f.typ) < len(rs.dv) && rs.dv[f.typ] && (!filtered || rs.p.keep(s, f))
+	return int(f.typ) < len(rs.dv) && rs.dv[f.typ] && (!filtered || rs.p.keep(s, &f.dims))
 }
 
 // cacheKey is everything that shapes pass 1 over days from to sealedTo.

@@ -437,7 +437,7 @@ func (s *Store) rowsBetween(from, to int32) int {
 }
 
 // keep reports whether f passes the plan's filters (under the read lock).
-func (p *plan) keep(s *Store, f *fact) bool {
+func (p *plan) keep(s *Store, f *dims) bool {
 	if p.district >= 0 && f.district != p.district ||
 		p.settlement >= 0 && f.settlement != p.settlement ||
 		p.typ >= 0 && f.typ != p.typ ||
@@ -569,7 +569,7 @@ func (s *Store) pass1(p *plan, lo, hi int32, top *topN) (out [][]*acc, ok bool) 
 		di := int(dn - p.from)
 		for i := range d.rows {
 			f := &d.rows[i]
-			if filtered && !p.keep(s, f) {
+			if filtered && !p.keep(s, &f.dims) {
 				continue
 			}
 			tg := p.target(f, di)
@@ -873,7 +873,7 @@ func (s *Store) pass2(p *plan, lo, hi int32, accs [][]*acc, threshold int32) (sl
 		}
 		for i := range d.rows {
 			f := &d.rows[i]
-			if filtered && !p.keep(s, f) {
+			if filtered && !p.keep(s, &f.dims) {
 				continue
 			}
 			for g, w := range p.wants {

@@ -13,18 +13,25 @@ import (
 // garbage collector never scans the days and a year of a 10 M store
 // (about 2 M rows) is read in one pass through memory.
 type fact struct {
+	dims
+	dur [6]int32 // per report.Definitions: seconds rounded up, or Missing, OutOfOrder
+	sex uint8    // sexNone, or 1 + index in report.Sexes, or sexElse
+	age int16    // -1: not recorded
+	gap int32    // Row.RepeatGap
+}
+
+// dims are what a report's filters read of an incident: the first half of
+// its fact, and the copy that its follow-up tasks, orders and actions keep
+// (32 bytes).
+type dims struct {
 	id         int64
-	dur        [6]int32 // per report.Definitions: seconds rounded up, or Missing, OutOfOrder
-	district   int32    // ids of the reference data; 0: none
+	district   int32 // ids of the reference data; 0: none
 	settlement int32
 	typ        int32
 	units      [2]int32 // the first two units ever assigned; 0: none
 	prio       int16
 	hour       uint8 // local hour of received_at
-	sex        uint8 // sexNone, or 1 + index in report.Sexes, or sexElse
-	age        int16 // -1: not recorded
 	flags      uint8
-	gap        int32 // Row.RepeatGap
 }
 
 const (
@@ -114,8 +121,8 @@ func (s *Store) factOf(r Row) (f fact, dn int32, err error) {
 		}
 		return int32(v)
 	}
-	f = fact{id: r.ID, dur: r.Dur, district: small("district", r.DistrictID), settlement: small("settlement", r.SettlementID),
-		typ: small("type", r.TypeID), hour: uint8(t.Hour()), age: -1, gap: max(r.RepeatGap, NoPrevious)}
+	f = fact{dims: dims{id: r.ID, district: small("district", r.DistrictID), settlement: small("settlement", r.SettlementID),
+		typ: small("type", r.TypeID), hour: uint8(t.Hour())}, dur: r.Dur, age: -1, gap: max(r.RepeatGap, NoPrevious)}
 	if r.Priority < 0 || r.Priority > math.MaxInt16 {
 		err = fmt.Errorf("incident %d: priority %d does not fit the report store", r.ID, r.Priority)
 	}
@@ -194,7 +201,7 @@ func (l *Loading) Add(r Row) error {
 		l.moreUnits[r.ID] = slices.Clone(r.Units[2:])
 	}
 	if r.Actions != (Actions{}) {
-		l.acts = append(l.acts, dayAct{dn, actRow{f, r.Actions}})
+		l.acts = append(l.acts, dayAct{dn, actRow{f.dims, r.Actions}})
 	}
 	l.maxID = max(l.maxID, r.ID)
 	l.rows++
@@ -336,7 +343,7 @@ func (s *Store) setMoreUnits(f fact, units []int64) {
 }
 
 // hasUnit reports whether unit u was ever assigned to f (under a lock).
-func (s *Store) hasUnit(f *fact, u int32) bool {
+func (s *Store) hasUnit(f *dims, u int32) bool {
 	if f.units[0] == u || f.units[1] == u {
 		return true
 	}
