@@ -95,7 +95,8 @@ func cmdServe(ctx context.Context, cfg config.Config, log *slog.Logger, args []s
 	logAuditHead(ctx, db, log)
 	go logAuditHeads(hubCtx, db, log, auditHeadEvery)
 
-	// The report store answers every response-time figure from memory
+	// The report store answers the report figures (response times, repeat
+	// rates, follow-through, the dashboard's breakdowns and actions) from memory
 	// once loaded (internal/facts); until then, and with
 	// DVR_REPORT_STORE=off, figures come from the database. It loads from
 	// and follows the primary: its change log is read in snapshots.

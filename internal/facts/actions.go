@@ -1,10 +1,6 @@
 package facts
 
-import (
-	"fmt"
-
-	"github.com/dvresponse/dvresponse/internal/report"
-)
+import "github.com/dvresponse/dvresponse/internal/report"
 
 // The dashboard's action figures (referrals, danger screens, protection
 // orders of the period's incidents) from the store. An incident's actions
@@ -50,18 +46,8 @@ func (s *Store) removeActions(id int64) {
 	if id <= 0 || id >= int64(len(s.aidx)) || s.aidx[id] == 0 {
 		return
 	}
-	dn, i := int32(uint32(s.where[id]>>32)), int(s.aidx[id])-1
-	rows := s.adays[dn]
-	last := len(rows) - 1
-	if i != last {
-		rows[i] = rows[last]
-		s.aidx[rows[i].f.id] = uint32(i + 1)
-	}
-	if last == 0 {
-		delete(s.adays, dn)
-	} else {
-		s.adays[dn] = rows[:last]
-	}
+	dn, _ := located(s.where[id])
+	removeFromDay(s.adays, dn, int(s.aidx[id])-1, func(r actRow, j int) { s.aidx[r.f.id] = uint32(j + 1) })
 	s.aidx[id] = 0
 }
 
@@ -86,30 +72,20 @@ func (s *Store) ActionCounts(q report.Query, ref Ref) (c report.ActionCounts, ok
 	p := newPlan(q, nil, ref)
 	from := p.from
 	if sealedTo := min(p.to, s.today()-1); sealedTo >= p.from {
-		key, ver := fmt.Sprintf("actions|%s", p.cacheKey(sealedTo)), s.versionSum(p.from, sealedTo)
+		key, ver := "actions|"+p.cacheKey(sealedTo), s.versionSum(p.from, sealedTo)
 		kept, ok := s.actions.get(key, ver)
 		if !ok {
-			kept = s.actionDays(p, p.from, sealedTo)
+			s.addActions(&kept, p, p.from, sealedTo)
 			s.actions.put(key, ver, kept, 256)
 		}
 		c, from = kept, sealedTo+1
 	}
-	if from <= p.to {
-		more := s.actionDays(p, from, p.to)
-		c.Referrals += more.Referrals
-		c.ReferralsAccepted += more.ReferralsAccepted
-		c.IncidentsReferred += more.IncidentsReferred
-		c.Screens += more.Screens
-		c.IncidentsScreened += more.IncidentsScreened
-		c.IncidentsHighRisk += more.IncidentsHighRisk
-		c.Orders += more.Orders
-		c.IncidentsWithOrder += more.IncidentsWithOrder
-	}
+	s.addActions(&c, p, from, p.to)
 	return c, true
 }
 
-// actionDays counts the actions of days lo to hi (under the read lock).
-func (s *Store) actionDays(p *plan, lo, hi int32) (c report.ActionCounts) {
+// addActions adds the actions of days lo to hi to c (under the read lock).
+func (s *Store) addActions(c *report.ActionCounts, p *plan, lo, hi int32) {
 	filtered := p.filtered()
 	b := func(v bool) int {
 		if v {
@@ -135,5 +111,4 @@ func (s *Store) actionDays(p *plan, lo, hi int32) (c report.ActionCounts) {
 			c.IncidentsWithOrder += b(a.Orders > 0)
 		}
 	}
-	return c
 }

@@ -77,7 +77,7 @@ type order struct {
 type follow struct {
 	tdays   map[int32][]task // by civil day number of due_at
 	tdayVer map[int32]uint64 // by day: moved on by every change to one of its tasks
-	twhere  []uint64         // by task id: day<<32 | index+1; 0 absent
+	twhere  []uint64         // by task id: locate(day, index); 0 absent
 	orders  []order
 	owhere  map[int64]int // by order id: index in orders
 }
@@ -130,8 +130,8 @@ func (s *Store) orderOf(r OrderRow) (order, error) {
 // when it is not held), under a lock.
 func (s *Store) incidentDims(id int64) dims {
 	if id > 0 && id < int64(len(s.where)) && s.where[id] != 0 {
-		w := s.where[id]
-		return s.days[int32(uint32(w>>32))].rows[int(uint32(w))-1].dims
+		dn, i := located(s.where[id])
+		return s.days[dn].rows[i].dims
 	}
 	return dims{id: id}
 }
@@ -148,7 +148,7 @@ func (s *Store) withIncident(k *task) {
 func (l *Loading) AddTask(r TaskRow) error {
 	k, dn, err := l.s.taskOf(r)
 	if err != nil {
-		l.err = firstErr(l.err, err)
+		l.fail(err)
 		return nil
 	}
 	l.tasks = append(l.tasks, dayTask{dn, k})
@@ -159,7 +159,7 @@ func (l *Loading) AddTask(r TaskRow) error {
 func (l *Loading) AddOrder(r OrderRow) error {
 	o, err := l.s.orderOf(r)
 	if err != nil {
-		l.err = firstErr(l.err, err)
+		l.fail(err)
 		return nil
 	}
 	l.orders = append(l.orders, o)
@@ -169,13 +169,6 @@ func (l *Loading) AddOrder(r OrderRow) error {
 type dayTask struct {
 	dn int32
 	k  task
-}
-
-func firstErr(old, err error) error {
-	if old != nil {
-		return old
-	}
-	return err
 }
 
 // replaceFollow puts a load's tasks and orders in place, their facts
@@ -232,7 +225,7 @@ func (s *Store) putTask(k task, dn int32) {
 	}
 	fw.tdayVer[dn]++
 	fw.tdays[dn] = append(fw.tdays[dn], k)
-	fw.twhere[k.id] = uint64(uint32(dn))<<32 | uint64(len(fw.tdays[dn]))
+	fw.twhere[k.id] = locate(dn, len(fw.tdays[dn])-1)
 }
 
 // removeTask deletes task id, if held (under the write lock).
@@ -241,20 +234,9 @@ func (s *Store) removeTask(id int64) {
 	if id <= 0 || id >= int64(len(fw.twhere)) || fw.twhere[id] == 0 {
 		return
 	}
-	w := fw.twhere[id]
-	dn, i := int32(uint32(w>>32)), int(uint32(w))-1
+	dn, i := located(fw.twhere[id])
 	fw.tdayVer[dn]++
-	ts := fw.tdays[dn]
-	last := len(ts) - 1
-	if i != last {
-		ts[i] = ts[last]
-		fw.twhere[ts[i].id] = uint64(uint32(dn))<<32 | uint64(i+1)
-	}
-	if last == 0 {
-		delete(fw.tdays, dn)
-	} else {
-		fw.tdays[dn] = ts[:last]
-	}
+	removeFromDay(fw.tdays, dn, i, func(k task, j int) { fw.twhere[k.id] = locate(dn, j) })
 	fw.twhere[id] = 0
 }
 
@@ -278,12 +260,7 @@ func (s *Store) removeOrder(id int64) {
 	if !ok {
 		return
 	}
-	last := len(fw.orders) - 1
-	if i != last {
-		fw.orders[i] = fw.orders[last]
-		fw.owhere[fw.orders[i].id] = i
-	}
-	fw.orders = fw.orders[:last]
+	fw.orders = swapRemove(fw.orders, i, func(o order, j int) { fw.owhere[o.id] = j })
 	delete(fw.owhere, id)
 }
 

@@ -61,7 +61,7 @@ type Store struct {
 	ready     bool
 	broken    string            // why the store cannot serve (an id too large); "" when it can
 	days      map[int32]*day    // by civil day number (days since 1970-01-01)
-	where     []uint64          // by incident id: day<<32 | index+1; 0 absent
+	where     []uint64          // by incident id: locate(day, index); 0 absent
 	moreUnits map[int64][]int64 // incident id → units beyond the first two
 	rows      int
 	syncedAt  time.Time                  // the last full load or read of the change log
@@ -186,10 +186,8 @@ func (s *Store) StartLoad() *Loading {
 func (l *Loading) Add(r Row) error {
 	f, dn, err := l.s.factOf(r)
 	if err != nil {
-		if l.err == nil {
-			l.err = err
-		}
-		return nil // the load goes on; the store will not serve
+		l.fail(err)
+		return nil
 	}
 	d := l.days[dn]
 	if d == nil {
@@ -208,13 +206,21 @@ func (l *Loading) Add(r Row) error {
 	return nil
 }
 
+// fail keeps the load's first error: the load goes on, and the store
+// will not serve it (Broken says why).
+func (l *Loading) fail(err error) {
+	if l.err == nil {
+		l.err = err
+	}
+}
+
 // Replace makes the load the store's content, and the store ready.
 func (s *Store) Replace(l *Loading, at time.Time) {
 	where := make([]uint64, l.maxID+1, l.maxID+1+l.maxID/8)
 	for dn, d := range l.days {
 		d.rows = slices.Clip(d.rows)
 		for i, f := range d.rows {
-			where[f.id] = uint64(uint32(dn))<<32 | uint64(i+1)
+			where[f.id] = locate(dn, i)
 		}
 	}
 	s.mu.Lock()
@@ -287,16 +293,10 @@ func (s *Store) remove(id int64) {
 		return
 	}
 	s.removeActions(id)
-	w := s.where[id]
-	dn, i := int32(uint32(w>>32)), int(uint32(w))-1
+	dn, i := located(s.where[id])
 	s.dayVer[dn]++
 	d := s.days[dn]
-	last := len(d.rows) - 1
-	if i != last {
-		d.rows[i] = d.rows[last]
-		s.where[d.rows[i].id] = uint64(uint32(dn))<<32 | uint64(i+1)
-	}
-	d.rows = d.rows[:last]
+	d.rows = swapRemove(d.rows, i, func(f fact, j int) { s.where[f.id] = locate(dn, j) })
 	if len(d.rows) == 0 {
 		delete(s.days, dn)
 	}
@@ -310,9 +310,8 @@ func (s *Store) remove(id int64) {
 func (s *Store) put(f fact, dn int32, units []int64, a Actions) {
 	s.dayVer[dn]++
 	if f.id < int64(len(s.where)) && s.where[f.id] != 0 {
-		w := s.where[f.id]
-		if int32(uint32(w>>32)) == dn {
-			s.days[dn].rows[int(uint32(w))-1] = f
+		if wd, i := located(s.where[f.id]); wd == dn {
+			s.days[dn].rows[i] = f
 			s.setMoreUnits(f, units)
 			s.putActions(f, dn, a)
 			return
@@ -328,7 +327,7 @@ func (s *Store) put(f fact, dn int32, units []int64, a Actions) {
 		s.days[dn] = d
 	}
 	d.rows = append(d.rows, f)
-	s.where[f.id] = uint64(uint32(dn))<<32 | uint64(len(d.rows))
+	s.where[f.id] = locate(dn, len(d.rows)-1)
 	s.setMoreUnits(f, units)
 	s.putActions(f, dn, a)
 	s.rows++
@@ -351,6 +350,34 @@ func (s *Store) hasUnit(f *dims, u int32) bool {
 		return slices.Contains(s.moreUnits[f.id], int64(u))
 	}
 	return false
+}
+
+// locate is where row i of day dn is, as the store's indexes by id keep
+// it (0 is "absent"); located reads it back.
+func locate(dn int32, i int) uint64 { return uint64(uint32(dn))<<32 | uint64(i+1) }
+
+func located(w uint64) (dn int32, i int) { return int32(uint32(w >> 32)), int(uint32(w)) - 1 }
+
+// swapRemove removes rows[i] by moving the last row into its place (the
+// rows of a day are in no order) and calls moved with that row and its
+// new index, when one moved.
+func swapRemove[T any](rows []T, i int, moved func(T, int)) []T {
+	last := len(rows) - 1
+	if i != last {
+		rows[i] = rows[last]
+		moved(rows[i], i)
+	}
+	return rows[:last]
+}
+
+// removeFromDay is swapRemove on day dn of days, which loses a day left
+// empty.
+func removeFromDay[T any](days map[int32][]T, dn int32, i int, moved func(T, int)) {
+	if rows := swapRemove(days[dn], i, moved); len(rows) > 0 {
+		days[dn] = rows
+	} else {
+		delete(days, dn)
+	}
 }
 
 // maxID is the largest incident id the store holds (its index by id is a

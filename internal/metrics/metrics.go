@@ -191,7 +191,7 @@ func (m *Metrics) WatchBoards(n func() int) {
 func (m *Metrics) WatchReportStore(status func() (ready bool, incidents int, syncedAt time.Time)) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "dvr_report_store_ready",
-		Help: "1 while the in-memory report store serves the response-time figures, else 0 (they come from the database).",
+		Help: "1 while the in-memory report store serves the report figures, else 0 (they come from the database).",
 	}, func() float64 {
 		if ready, _, _ := status(); ready {
 			return 1

@@ -300,7 +300,7 @@ const (
 // LoadFollow calls task for every follow-up task and order for every
 // protection order, read in one snapshot.
 func (db *DB) LoadFollow(ctx context.Context, task func(facts.TaskRow) error, order func(facts.OrderRow) error) error {
-	return db.followRows(ctx, "", "", nil, nil, task, order)
+	return db.followRows(ctx, true, nil, nil, task, order)
 }
 
 // FollowRows calls task for each follow-up task of tasks that exists and
@@ -310,18 +310,20 @@ func (db *DB) FollowRows(ctx context.Context, tasks, orders []int64, task func(f
 	if len(tasks)+len(orders) == 0 {
 		return nil
 	}
-	return db.followRows(ctx, ` WHERE id = ANY($1)`, ` WHERE o.id = ANY($1)`, tasks, orders, task, order)
+	return db.followRows(ctx, false, tasks, orders, task, order)
 }
 
-func (db *DB) followRows(ctx context.Context, tasksWhere, ordersWhere string, tasks, orders []int64,
+// followRows reads every task and order when all is set, else those of
+// tasks and orders.
+func (db *DB) followRows(ctx context.Context, all bool, tasks, orders []int64,
 	task func(facts.TaskRow) error, order func(facts.OrderRow) error) error {
+	tq, oq, targs, oargs := factTasksSQL, factOrdersSQL, []any(nil), []any(nil)
+	if !all {
+		tq, oq, targs, oargs = tq+` WHERE id = ANY($1)`, oq+` WHERE o.id = ANY($1)`, []any{tasks}, []any{orders}
+	}
 	return mapErr(pgx.BeginTxFunc(ctx, db.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var args []any
-		if tasksWhere != "" {
-			args = []any{tasks}
-		}
-		if tasksWhere == "" || len(tasks) > 0 {
-			rows, err := tx.Query(ctx, factTasksSQL+tasksWhere+` ORDER BY id`, args...)
+		if all || len(tasks) > 0 {
+			rows, err := tx.Query(ctx, tq+` ORDER BY id`, targs...)
 			if err != nil {
 				return err
 			}
@@ -332,17 +334,13 @@ func (db *DB) followRows(ctx context.Context, tasksWhere, ordersWhere string, ta
 				if closed.Valid {
 					r.Closed = closed.Time
 				}
-				r.Outcome = internOutcome(r.Outcome)
 				return task(r)
 			}); err != nil {
 				return err
 			}
 		}
-		if ordersWhere != "" {
-			args = []any{orders}
-		}
-		if ordersWhere == "" || len(orders) > 0 {
-			rows, err := tx.Query(ctx, factOrdersSQL+ordersWhere+` ORDER BY o.id`, args...)
+		if all || len(orders) > 0 {
+			rows, err := tx.Query(ctx, oq+` ORDER BY o.id`, oargs...)
 			if err != nil {
 				return err
 			}
@@ -362,17 +360,6 @@ func (db *DB) followRows(ctx context.Context, tasksWhere, ordersWhere string, ta
 		}
 		return nil
 	}), "")
-}
-
-// internOutcome returns the constant of a follow-up outcome, so that the
-// rows of a full load share a few strings.
-func internOutcome(s string) string {
-	for _, o := range [...]string{"", "reached_safe", "not_reached", "unsafe_contact", "rescreened", "superseded"} {
-		if s == o {
-			return o
-		}
-	}
-	return s
 }
 
 // PruneFactChanges deletes change-log entries written more than age ago.

@@ -55,8 +55,9 @@ type Deps struct {
 	// the country of Location (match.RegionOfZone).
 	Rules match.Rules
 	// Facts, when set, is the reporting engine's in-memory store (kept by
-	// a facts.Syncer the caller runs): response-time figures come from it
-	// once it is loaded, from the database until then.
+	// a facts.Syncer the caller runs): response-time, repeat-rate and
+	// follow-through figures and the dashboard's breakdowns and action
+	// counts come from it once it is loaded, from the database until then.
 	Facts *facts.Store
 }
 
