@@ -89,8 +89,9 @@ func run(t *testing.T, sz sizes) {
 	}
 	fmt.Fprintln(&b, onoff)
 	fmt.Fprintln(&b, fo)
-	fmt.Fprintln(&b, "(pgbench runs the intake's writes only: the draft insert and CreateIncident's transaction, 9 statements;")
-	fmt.Fprintln(&b, " HTTP adds the session, user and form-list reads, the cross-origin check, validation and page rendering)")
+	fmt.Fprintln(&b, "(pgbench runs the intake's database statements: the draft insert, the draft and clock reads and")
+	fmt.Fprintln(&b, " CreateIncident's transaction with the DV follow-ups, up to 14 statements; HTTP adds the session,")
+	fmt.Fprintln(&b, " user and form-list reads, the cross-origin check, validation and page rendering)")
 	fmt.Fprintf(&b, "(%d CPUs, GOMAXPROCS %d; server, clients and PostgreSQL on one machine over loopback; %d boards connected in %v)\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), fo.Boards, fo.Connect.Round(time.Millisecond))
 	if sz.PrintToStdout {

@@ -30,6 +30,7 @@ type onOffRound struct {
 	TPS       float64
 	Changes   int64 // rows report_changes gained during the round
 	Incidents int64 // incidents inserted during the round
+	Tasks     int64 // follow-up tasks inserted during the round
 }
 
 // onOffResult is the alternation's outcome.
@@ -86,17 +87,18 @@ func setChangeLog(ctx context.Context, e *env, trs []changeLogTrigger, on bool) 
 	return nil
 }
 
-// countWrites returns the rows in report_changes and incidents. Nothing
-// else writes while pgbench runs, so the differences across a round are
-// the round's own.
-func countWrites(t *testing.T, e *env) (changes, incidents int64) {
+// countWrites returns the rows in report_changes, incidents and
+// follow_up_tasks. Nothing else writes while pgbench runs, so the
+// differences across a round are the round's own.
+func countWrites(t *testing.T, e *env) (changes, incidents, tasks int64) {
 	t.Helper()
 	err := e.DB.Pool.QueryRow(context.Background(),
-		`SELECT (SELECT count(*) FROM report_changes), (SELECT count(*) FROM incidents)`).Scan(&changes, &incidents)
+		`SELECT (SELECT count(*) FROM report_changes), (SELECT count(*) FROM incidents), (SELECT count(*) FROM follow_up_tasks)`).
+		Scan(&changes, &incidents, &tasks)
 	if err != nil {
-		t.Fatalf("count report_changes and incidents: %v", err)
+		t.Fatalf("count report_changes, incidents and follow_up_tasks: %v", err)
 	}
-	return changes, incidents
+	return changes, incidents, tasks
 }
 
 // runOnOff runs the intake script with pgbench for rounds pairs of an ON
@@ -132,16 +134,17 @@ func runOnOff(t *testing.T, e *env, c call, clients, rounds int, d time.Duration
 		if err := setChangeLog(ctx, e, trs, on); err != nil {
 			t.Fatal(err)
 		}
-		c0, i0 := countWrites(t, e)
+		c0, i0, f0 := countWrites(t, e)
 		p := runPgbench(t, e, c, clients, d)
-		c1, i1 := countWrites(t, e)
-		rd := onOffRound{On: on, TPS: p.TPS, Changes: c1 - c0, Incidents: i1 - i0}
+		c1, i1, f1 := countWrites(t, e)
+		rd := onOffRound{On: on, TPS: p.TPS, Changes: c1 - c0, Incidents: i1 - i0, Tasks: f1 - f0}
 		r.Rounds = append(r.Rounds, rd)
 		switch {
 		case rd.Incidents == 0:
 			t.Errorf("change log %s: pgbench inserted no incident", onOff(on))
-		case on && rd.Changes != rd.Incidents:
-			t.Errorf("change log ON: report_changes grew by %d for %d incidents; want one row each", rd.Changes, rd.Incidents)
+		case on && rd.Changes != rd.Incidents+rd.Tasks:
+			t.Errorf("change log ON: report_changes grew by %d for %d incidents and %d follow-up tasks; want one row each",
+				rd.Changes, rd.Incidents, rd.Tasks)
 		case !on && rd.Changes != 0:
 			t.Errorf("change log OFF: report_changes grew by %d; want 0", rd.Changes)
 		}
@@ -185,7 +188,7 @@ func (r onOffResult) String() string {
 	var tps, sanity []string
 	for _, rd := range r.Rounds {
 		tps = append(tps, fmt.Sprintf("%s %.0f", onOff(rd.On), rd.TPS))
-		sanity = append(sanity, fmt.Sprintf("%s +%d/+%d", onOff(rd.On), rd.Changes, rd.Incidents))
+		sanity = append(sanity, fmt.Sprintf("%s +%d/+%d+%d", onOff(rd.On), rd.Changes, rd.Incidents, rd.Tasks))
 	}
 	on, off := r.median(true), r.median(false)
 	fmt.Fprintf(&b, "  rounds (tps): %s\n", strings.Join(tps, ", "))
@@ -200,7 +203,7 @@ func (r onOffResult) String() string {
 	}
 	fmt.Fprintf(&b, "  ON/OFF by pair, for the noise: %s\n", strings.Join(pairs, ", "))
 	fmt.Fprintf(&b, "  HTTP intake / pgbench OFF median: %s  (issue 15: ≥ 0.50)\n", ratio(r.HTTP, off))
-	fmt.Fprintf(&b, "  sanity, report_changes rows/incidents added per round: %s\n", strings.Join(sanity, ", "))
+	fmt.Fprintf(&b, "  sanity, report_changes rows/incidents+follow-up tasks added per round: %s\n", strings.Join(sanity, ", "))
 	fmt.Fprintf(&b, "  (OFF: ALTER TABLE … DISABLE TRIGGER on %s)", strings.Join(r.Triggers, ", "))
 	return b.String()
 }

@@ -21,10 +21,94 @@ import (
 // entries go first.
 const cacheBudget = 128 << 20
 
-// counts are what the response-time scan keeps of the sealed days.
+// counts are what the response-time scan keeps of the sealed days: pass
+// 1's counts, and pass 2's of the buckets requests have needed.
 type counts struct {
 	accs [][]*acc
 	tops []*topN
+	fine *fineKept
+}
+
+// fineKept holds pass 2's per-second counts over an entry's sealed days,
+// by group, interval and coarse bucket. A percentile that falls beyond
+// fineCap (a tail over 4 h 33 min) needs its bucket's seconds; without
+// them every request for a range with such a tail would read all of its
+// days again. The buckets a range's percentiles fall in move little from
+// one request to the next (only as today's incidents add to the counts),
+// so what one request counted serves the next.
+type fineKept struct {
+	mu sync.Mutex
+	m  map[fineKey]*[bucketWidth]uint32
+}
+
+type fineKey struct {
+	want, iv, bucket uint16
+	slot             int32
+}
+
+// fineKeptMax bounds the buckets one entry keeps (256 bytes each); past
+// it the entry starts again.
+const fineKeptMax = 8192
+
+// eachNeed calls fn for every bucket whose seconds pass 2 counts for the
+// scanned wants of accs (a want added up from another's groups is not
+// scanned), with its index in the group's needList.
+func eachNeed(p *plan, accs [][]*acc, fn func(k fineKey, a *acc, iv, idx int)) {
+	for g, w := range p.wants {
+		if w.from >= 0 {
+			continue
+		}
+		for i, a := range accs[g] {
+			if a == nil || a.needIvs == 0 {
+				continue
+			}
+			for iv := range nIntervals {
+				if a.needIvs&(1<<iv) == 0 {
+					continue
+				}
+				for idx, b := range a.iv[iv].needList {
+					fn(fineKey{want: uint16(g), iv: uint16(iv), bucket: uint16(b), slot: int32(i)}, a, iv, idx)
+				}
+			}
+		}
+	}
+}
+
+// fill adds to accs' pass-2 counts the kept seconds of every bucket they
+// need; when one is not kept it adds nothing and returns false.
+func (k *fineKept) fill(p *plan, accs [][]*acc) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	all := true
+	eachNeed(p, accs, func(key fineKey, _ *acc, _, _ int) {
+		if _, ok := k.m[key]; !ok {
+			all = false
+		}
+	})
+	if !all {
+		return false
+	}
+	eachNeed(p, accs, func(key fineKey, a *acc, iv, idx int) {
+		dst, src := &a.iv[iv].fine[idx], k.m[key]
+		for j := range dst {
+			dst[j] += src[j]
+		}
+	})
+	return true
+}
+
+// keep stores the seconds pass 2 counted over the sealed days (fine, in
+// cloneNeeds' layout of accs) for every bucket accs need.
+func (k *fineKept) keep(p *plan, accs, fine [][]*acc) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil || len(k.m) > fineKeptMax {
+		k.m = map[fineKey]*[bucketWidth]uint32{}
+	}
+	eachNeed(p, accs, func(key fineKey, _ *acc, iv, idx int) {
+		c := fine[key.want][key.slot].iv[iv].fine[idx]
+		k.m[key] = &c
+	})
 }
 
 type cacheEntry[V any] struct {
@@ -138,6 +222,31 @@ func b2i(b bool) int64 {
 		return 1
 	}
 	return 0
+}
+
+// shareAccs copies groups for a request that adds nothing to their
+// counts: the per-second pages and buckets stay the cache's, read only;
+// what a request writes (the ranks it reads, pass 2's buckets, the sorted
+// long durations) is its own.
+func shareAccs(accs [][]*acc) [][]*acc {
+	out := make([][]*acc, len(accs))
+	for g, slots := range accs {
+		out[g] = make([]*acc, len(slots))
+		for i, a := range slots {
+			if a == nil {
+				continue
+			}
+			c := *a
+			c.needIvs = 0
+			for iv := range c.iv {
+				x := &c.iv[iv]
+				x.ranks, x.vals, x.inBucket, x.needList, x.needIdx, x.fine = nil, nil, nil, nil, nil, nil
+				x.over = slices.Clone(x.over)
+			}
+			out[g][i] = &c
+		}
+	}
+	return out
 }
 
 // cloneAccs copies groups deeply: counts, kept durations.

@@ -122,18 +122,26 @@ func (s *Store) scan(p *plan) (scanned, bool) {
 	// changed since it was kept; over the others it is counted now.
 	var merged [][]*acc
 	var tops []*topN
+	var kept *fineKept // pass 2's counts over the sealed days, kept beside pass 1's
 	lo := p.from
 	if sealedTo := min(p.to, s.today()-1); sealedTo >= p.from {
 		key, ver := p.cacheKey(sealedTo), s.versionSum(p.from, sealedTo)
-		if kept, hit := s.cache.get(key, ver); hit {
-			merged, tops = cloneAccs(kept.accs), cloneTops(kept.tops)
+		if c, hit := s.cache.get(key, ver); hit {
+			if sealedTo == p.to {
+				// Nothing is added to the kept counts: they are read in place.
+				merged = shareAccs(c.accs)
+			} else {
+				merged = cloneAccs(c.accs)
+			}
+			tops, kept = cloneTops(c.tops), c.fine
 		} else {
 			var ok bool
 			if merged, tops, ok = s.pass1Range(p, p.from, sealedTo); !ok {
 				return scanned{}, false
 			}
-			kept := counts{accs: cloneAccs(merged), tops: cloneTops(tops)}
-			s.cache.put(key, ver, kept, accBytes(kept.accs))
+			c := counts{accs: cloneAccs(merged), tops: cloneTops(tops), fine: &fineKept{}}
+			s.cache.put(key, ver, c, accBytes(c.accs))
+			kept = c.fine
 		}
 		lo = sealedTo + 1
 	}
@@ -155,8 +163,6 @@ func (s *Store) scan(p *plan) (scanned, bool) {
 			merged[g] = p.slots(w.kind)
 		}
 	}
-	parts := p.split(s.workers(p.from, p.to))
-	var wg sync.WaitGroup
 	// The slowest list's candidates come from pass 1, unless a worker may
 	// have let a tie go: then pass 2 lists every incident at least as slow.
 	threshold := int32(-1)
@@ -181,19 +187,25 @@ func (s *Store) scan(p *plan) (scanned, bool) {
 	}
 	out := scanned{groups: merged, slowest: slowIDs}
 	if needs || threshold >= 0 {
-		fines := make([][][]*acc, len(parts))
-		slow := make([][]int64, len(parts))
-		for w, part := range parts {
-			fines[w] = cloneNeeds(merged)
-			wg.Go(func() { slow[w] = s.pass2(p, part[0], part[1], fines[w], threshold) })
-		}
-		wg.Wait()
-		if threshold >= 0 {
-			out.slowest = nil
-		}
-		for w := range fines {
-			addFine(merged, fines[w])
-			out.slowest = append(out.slowest, slow[w]...)
+		if kept != nil && threshold < 0 {
+			// The sealed days' seconds of the buckets needed are kept
+			// beside their first pass (counted once, when first needed):
+			// only the days from today on are read again.
+			if !kept.fill(p, merged) {
+				fine, _ := s.pass2Range(p, p.from, lo-1, merged, -1)
+				kept.keep(p, merged, fine)
+				addFine(merged, fine)
+			}
+			if lo <= p.to {
+				fine, _ := s.pass2Range(p, lo, p.to, merged, -1)
+				addFine(merged, fine)
+			}
+		} else {
+			fine, slow := s.pass2Range(p, p.from, p.to, merged, threshold)
+			addFine(merged, fine)
+			if threshold >= 0 {
+				out.slowest = slow
+			}
 		}
 		for g, w := range p.wants {
 			if w.from >= 0 && merged[g][0] != nil {
@@ -209,6 +221,28 @@ func (s *Store) scan(p *plan) (scanned, bool) {
 		}
 	}
 	return out, true
+}
+
+// pass2Range runs pass 2 over days lo to hi (at least one) on the cores:
+// the seconds of the buckets accs need, added up over the workers in a
+// layout of their own (cloneNeeds), and the incidents at least as slow as
+// threshold.
+func (s *Store) pass2Range(p *plan, lo, hi int32, accs [][]*acc, threshold int32) (fine [][]*acc, slow []int64) {
+	q := *p
+	q.from, q.to = lo, hi
+	parts := q.split(s.workers(lo, hi))
+	fines := make([][][]*acc, len(parts))
+	slows := make([][]int64, len(parts))
+	var wg sync.WaitGroup
+	for w, part := range parts {
+		fines[w] = cloneNeeds(accs)
+		wg.Go(func() { slows[w] = s.pass2(p, part[0], part[1], fines[w], threshold) })
+	}
+	wg.Wait()
+	for _, f := range fines[1:] {
+		addFine(fines[0], f)
+	}
+	return fines[0], slices.Concat(slows...)
 }
 
 // workers is how many cores to scan days from to to with.
