@@ -289,6 +289,39 @@ func TestPruneFactChanges(t *testing.T) {
 	}
 }
 
+// TestPruneFactChangesVacuums replays a bulk change with autovacuum off:
+// once pruned, the log's dead rows are vacuumed away and its statistics
+// renewed, so that the next poll reads neither.
+func TestPruneFactChangesVacuums(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	f.exec(t, `ALTER TABLE report_changes SET (autovacuum_enabled = false)`)
+	f.exec(t, `INSERT INTO report_changes (incident_id, at) VALUES (7, now())`)
+	f.exec(t, `INSERT INTO report_changes (incident_id, at) SELECT g, now() - interval '2 h' FROM generate_series(1, 20000) g`)
+	f.exec(t, `ANALYZE report_changes`)
+	size := func() (pages int64, tuples float64) {
+		t.Helper()
+		must(t, f.db.Pool.QueryRow(ctx, `SELECT pg_relation_size('report_changes') / current_setting('block_size')::int, reltuples
+			FROM pg_class WHERE oid = 'report_changes'::regclass`).Scan(&pages, &tuples))
+		return pages, tuples
+	}
+	before, _ := size()
+	must(t, f.db.PruneFactChanges(ctx, time.Hour))
+	after, tuples := size()
+	// VACUUM truncates the empty pages after the row left (the first
+	// page's); ANALYZE sets reltuples to that one row.
+	if after*4 > before || tuples != 1 {
+		t.Fatalf("after pruning 20,000 rows: %d pages (%d before), reltuples %v; want the table vacuumed and analysed",
+			after, before, tuples)
+	}
+	var left []int64
+	must(t, f.db.Pool.QueryRow(ctx, `SELECT array_agg(incident_id) FROM report_changes`).Scan(&left))
+	if !slices.Equal(left, []int64{7}) {
+		t.Fatalf("left %v, want [7]", left)
+	}
+}
+
 // TestLoadFactsSpeed times LoadFacts over DVR_FACTS_BENCH incidents
 // (about half with two units) made with generate_series; skipped unless
 // set.
