@@ -204,7 +204,7 @@ faulttest: ## only the fault tests: kill PostgreSQL, fail over a Patroni cluster
 # DVR_BENCH_ENGINE_SCALES=1M measures one scale; DVR_BENCH_ENGINE_ONLY=repeats
 # the repeat-rate cells alone. The seed gives no incident a unit: the first run gives
 # every tenth incident one (incident_units empty only), and says so.
-bench: ## intake vs pgbench (change log on/off), board fan-out, 100k-row import, history and repeat figures, and the report engine's matrix over HTTP at 1M/10M incidents vs percentile_cont (prints figures)
+bench: ## intake vs pgbench (change log on/off), board fan-out, 100k-row import, history and repeat figures, the report engine's matrix over HTTP at 1M/10M incidents vs percentile_cont, its scan cold and warm (prints figures)
 	@DATABASE_URL=$$($(PG) url dvresponse_bench); export DATABASE_URL; \
 	DVR_BENCH=1 $(GO) test -run '^TestBench(Import)?$$' -count=1 -timeout 10m -v ./internal/bench/
 	@DVR_BENCH_SCALE_URL_1M=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale_1m); export DVR_BENCH_SCALE_URL_1M; \
@@ -217,6 +217,7 @@ bench: ## intake vs pgbench (change log on/off), board fan-out, 100k-row import,
 	@DVR_BENCH_SCALE_URL_1M=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale_1m); export DVR_BENCH_SCALE_URL_1M; \
 	DVR_BENCH_SCALE_URL=$$(env -u DATABASE_URL $(PG) url dvresponse_bench_scale); export DVR_BENCH_SCALE_URL; \
 	DVR_BENCH_FOLLOW=1 $(GO) test -run '^TestBenchFollowThrough$$' -count=1 -timeout 60m -v ./internal/bench/
+	$(GO) test -run '^$$' -bench '^BenchmarkBreakdownsYear$$' -benchtime 10x -count=1 ./internal/facts/
 
 pg-url: ## print a superuser URL for database $PG_DB (default dvresponse), starting PostgreSQL if needed
 	@$(PG) url $(PG_DB)

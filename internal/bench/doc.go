@@ -6,14 +6,16 @@
 //     (session, cross-origin check, form key, validation, insert, audit,
 //     notification) with 16 concurrent dispatchers, each logged in as its
 //     own user, and per-request latency;
-//   - pgbench running the same inserts directly (testdata/intake.pgbench.sql)
-//     on the same database in the same run, and the ratio of the two;
+//   - pgbench running the intake's database statements directly
+//     (testdata/intake.pgbench.sql: the draft, its reads and
+//     CreateIncident's transaction with the DV follow-ups) on the same
+//     database in the same run, and the ratio of the two;
 //   - the same pgbench at 16 clients with the report store's change log
 //     (migration 0026's triggers) on and off, alternating ON OFF, OFF ON,
 //     ON OFF, each round as long as the intake window: each round's tps,
 //     the medians, ON/OFF, HTTP intake / OFF (issue 15: ≥ 0.8 and ≥ 0.5),
-//     and a check that report_changes gains one row per incident when ON
-//     and none when OFF;
+//     and a check that report_changes gains one row per incident and per
+//     follow-up task when ON and none when OFF;
 //   - the time from an incident's commit to its event reaching each of 200
 //     connected live-board streams (median, 99th percentile, missed);
 //   - TestBenchImport: a 100,000-row historic import (time, rate, heap
