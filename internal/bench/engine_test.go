@@ -88,7 +88,7 @@ func TestBenchEngine(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DVR_BENCH_ENGINE_SLOW: %v", err)
 	}
-	sz := engineSizes{Runs: envInt(t, "DVR_BENCH_ENGINE_RUNS", 20), Warmups: 2, Years: 5, Wait: 10 * time.Minute, Slow: slow,
+	sz := engineSizes{Runs: envInt(t, "DVR_BENCH_ENGINE_RUNS", 40), Warmups: 2, Years: 5, Wait: 10 * time.Minute, Slow: slow,
 		Scales: []engineScale{
 			{"1M", u1, envInt(t, "DVR_BENCH_SCALE_SMALL", 1_000_000), true},
 			{"10M", u10, envInt(t, "DVR_BENCH_SCALE_LARGE", 10_000_000), false},
