@@ -382,7 +382,10 @@ func engineScaleRun(t *testing.T, sz engineSizes, sc engineScale, loc *time.Loca
 	}
 	defer stopSync()
 
-	srv := server.NewServer(server.Deps{DB: db, Facts: store, Logger: log, Location: loc})
+	// The live hub listens as serve's does (which also keeps the reference
+	// data in memory: internal/postgres/refcache.go).
+	hub := pgtest.RunHub(t, db, log)
+	srv := server.NewServer(server.Deps{DB: db, Facts: store, Logger: log, Location: loc, Hub: hub})
 	hs := httptest.NewServer(srv)
 	defer func() { srv.Close(); hs.Close() }()
 	name := fmt.Sprintf("bench.supervisor%d", time.Now().UnixNano())

@@ -22,6 +22,7 @@ import (
 	"github.com/dvresponse/dvresponse/internal/account"
 	"github.com/dvresponse/dvresponse/internal/audit"
 	"github.com/dvresponse/dvresponse/internal/facts"
+	"github.com/dvresponse/dvresponse/internal/pgtest"
 	"github.com/dvresponse/dvresponse/internal/postgres"
 	"github.com/dvresponse/dvresponse/internal/report"
 	"github.com/dvresponse/dvresponse/internal/server"
@@ -131,7 +132,10 @@ func followThroughScale(t *testing.T, b *strings.Builder, label, dbURL string, r
 		JOIN units u ON u.id = w.unit_id JOIN districts d ON d.id = u.district_id`).Scan(&unitID, &callSign, &district, &listed); err != nil {
 		t.Fatalf("%s: the busiest unit: %v", label, err)
 	}
-	srv := server.NewServer(server.Deps{DB: db, Facts: store, Logger: log, Location: loc})
+	// The live hub listens as serve's does (which also keeps the reference
+	// data in memory: internal/postgres/refcache.go).
+	hub := pgtest.RunHub(t, db, log)
+	srv := server.NewServer(server.Deps{DB: db, Facts: store, Logger: log, Location: loc, Hub: hub})
 	hs := httptest.NewServer(srv)
 	defer func() { srv.Close(); hs.Close() }()
 	name := fmt.Sprintf("bench.officer%d", time.Now().UnixNano())

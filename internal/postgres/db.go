@@ -31,6 +31,9 @@ type DB struct {
 	// rules are the history-matching rules the bulk writers key
 	// incidents by (see SetMatchRules).
 	rules match.Rules
+	// ref keeps the reference data while Listen hears its changes
+	// (refcache.go).
+	ref refCache
 }
 
 // Options tune the pool; zero values take defaults.

@@ -69,6 +69,9 @@ func Notify(ctx context.Context, tx pgx.Tx, kind string, id int64) error {
 // A connection silent for 30 s is pinged, so that one left half-open by a
 // vanished server is noticed and replaced too.
 //
+// While LISTEN is in force the reference data is kept in memory and
+// emptied by every "refdata" notification (refcache.go).
+//
 // A nil log discards log output. Only connection losses and recoveries are
 // logged, never payloads.
 func (db *DB) Listen(ctx context.Context, log *slog.Logger, onConnect func(), onPayload func(string)) error {
@@ -92,10 +95,18 @@ func (db *DB) Listen(ctx context.Context, log *slog.Logger, onConnect func(), on
 			o.ListenConnected(first)
 		}
 		first = false
+		db.ref.connected()
 		onConnect()
 	}
+	heard := func(payload string) {
+		db.ref.heard(payload)
+		onPayload(payload)
+	}
 	for {
-		listening, err := listenOnce(ctx, cfg, connected, onPayload)
+		listening, err := listenOnce(ctx, cfg, connected, heard)
+		if listening {
+			db.ref.lost()
+		}
 		if ctx.Err() != nil {
 			return nil
 		}

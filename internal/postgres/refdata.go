@@ -74,6 +74,9 @@ func (c refChange) run(ctx context.Context, db *DB, by audit.Actor) error {
 		return appendAudit(ctx, tx, &audit.Entry{Actor: by, Action: c.recordType + "." + verb, RecordType: c.recordType,
 			RecordID: id, Detail: changeDetail(before, c.after)})
 	})
+	// This process's next request reads the change, whenever the
+	// notification reaches its listener (refcache.go).
+	db.ref.changed()
 	return mapErr(err, c.what)
 }
 
@@ -197,7 +200,9 @@ func districtFields(d *refdata.District) map[string]any {
 
 // Districts lists districts by code.
 func (db *DB) Districts(ctx context.Context) ([]refdata.District, error) {
-	return collect(ctx, db, scanDistrict, `SELECT id, code, name, active FROM districts ORDER BY code`)
+	return refCached(&db.ref, refDistricts, func() ([]refdata.District, error) {
+		return collect(ctx, db, scanDistrict, `SELECT id, code, name, active FROM districts ORDER BY code`)
+	}, cloneDistricts)
 }
 
 // District returns one district.
@@ -253,7 +258,9 @@ func settlementFields(s *refdata.Settlement) map[string]any {
 
 // Settlements lists settlements by district and name.
 func (db *DB) Settlements(ctx context.Context) ([]refdata.Settlement, error) {
-	return collect(ctx, db, scanSettlement, settlementSelect+`ORDER BY d.code, s.name`)
+	return refCached(&db.ref, refSettlements, func() ([]refdata.Settlement, error) {
+		return collect(ctx, db, scanSettlement, settlementSelect+`ORDER BY d.code, s.name`)
+	}, cloneSettlements)
 }
 
 // Settlement returns one settlement.
@@ -366,7 +373,9 @@ func incidentTypeFields(t *refdata.IncidentType) map[string]any {
 
 // IncidentTypes lists incident types by code.
 func (db *DB) IncidentTypes(ctx context.Context) ([]refdata.IncidentType, error) {
-	return collect(ctx, db, scanIncidentType, `SELECT id, code, name, names, is_dv, active FROM incident_types ORDER BY code`)
+	return refCached(&db.ref, refTypes, func() ([]refdata.IncidentType, error) {
+		return collect(ctx, db, scanIncidentType, `SELECT id, code, name, names, is_dv, active FROM incident_types ORDER BY code`)
+	}, cloneTypes)
 }
 
 // IncidentType returns one incident type.
@@ -466,11 +475,13 @@ func targetArgs(p *refdata.Priority) []any {
 // Priorities lists priorities, most urgent first, each with its history
 // of targets (priority_targets, migration 0019).
 func (db *DB) Priorities(ctx context.Context) ([]refdata.Priority, error) {
-	ps, err := collect(ctx, db, scanPriority, prioritySelect+`ORDER BY level`)
-	if err != nil {
-		return nil, err
-	}
-	return ps, addTargetHistory(ctx, db.Pool, ps)
+	return refCached(&db.ref, refPriorities, func() ([]refdata.Priority, error) {
+		ps, err := collect(ctx, db, scanPriority, prioritySelect+`ORDER BY level`)
+		if err != nil {
+			return nil, err
+		}
+		return ps, addTargetHistory(ctx, db.Pool, ps)
+	}, clonePriorities)
 }
 
 // addTargetHistory reads the target changes of ps.
