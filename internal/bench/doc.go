@@ -37,8 +37,9 @@
 // Markdown table: GET /reports/response-times.json and GET /dashboard for
 // every grouping, interval and filter over a calendar year, a rolling year
 // and the last 28 days, median and p95 beside one run of
-// ResponseTimesNaive (every distinct query at 1 M, a named handful at
-// 10 M) whose result the served JSON is checked against; the store's load
+// ResponseTimesNaive (every distinct query at both scales; at 10 M a named
+// handful with DVR_BENCH_ENGINE_NAIVE=some) whose result the served JSON
+// is checked against; the store's load
 // time and heap beside the incidents table's size; growth 1 M -> 10 M.
 // TestBenchEngineSmoke runs the same harness on a small database.
 //
