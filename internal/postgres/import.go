@@ -90,6 +90,9 @@ func (db *DB) Import(ctx context.Context, src io.Reader, m *importer.Mapping, op
 		return appendAudit(ctx, tx, &audit.Entry{Actor: opt.By, Action: "import.run", RecordType: "import",
 			RecordID: opt.FileName, Detail: importDetail(s)})
 	})
+	// The types, districts and priorities it created are read at once
+	// by this process (refcache.go).
+	db.ref.changed()
 	if err != nil {
 		err = mapErr(err, "")
 		// A refused or failed import is audited too, in its own

@@ -18,12 +18,12 @@ import (
 // channel as "refdata:1", in the writing transaction, so every serve
 // process hears of it once it commits; each empties its copy then, and
 // the process that made the change empties its own at commit too
-// (refChange.run), so its next request never reads the old data. While
-// the LISTEN connection is down, and from the moment it is lost, nothing
-// is kept (a change then may go unheard); each time LISTEN is in force
-// again the copy starts empty. A listener left half-open by a vanished
-// server is noticed within listenPingEvery + listenPingTimeout, as the
-// boards notice it.
+// (refChange.run, Import, SeedReference), so its next request never reads
+// the old data. While the LISTEN connection is down, and from the moment
+// it is lost, nothing is kept (a change then may go unheard); each time
+// LISTEN is in force again the copy starts empty. A listener left
+// half-open by a vanished server is noticed within listenPingEvery +
+// listenPingTimeout, as the boards notice it.
 type refCache struct {
 	mu        sync.Mutex
 	listening int    // Listen calls whose LISTEN is in force

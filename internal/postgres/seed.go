@@ -206,6 +206,7 @@ func (db *DB) SeedReference(ctx context.Context, ref SeedReference) (SeedReferen
 		}
 		return br.Close()
 	})
+	db.ref.changed() // this process reads what it seeded at once (refcache.go)
 	if err != nil {
 		return SeedReferenceResult{}, seedErr(err)
 	}
