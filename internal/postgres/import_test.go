@@ -473,9 +473,18 @@ func TestImportPrioritiesOneToTen(t *testing.T) {
 	}
 	m := mustParse(t, `{"timezone": "Asia/Bishkek", "default_district": "LEN", "columns": {"external_id": "id",
 		"received_at": "received", "dispatched_at": "dispatched", "priority": "pri"}}`)
+	// While listening, the priorities are kept in memory (refcache.go):
+	// those the import creates are read at once all the same.
+	startListen(t, db).waitConnect(t)
+	if ps, err := db.Priorities(ctx); err != nil || len(ps) != 1 {
+		t.Fatalf("priorities before the import: %d, %v; want 1", len(ps), err)
+	}
 	sum := importFile(t, db, path, m, postgres.ImportOptions{})
 	if sum.RowsRead != 10 || sum.Imported != 10 || sum.Rejected != 0 {
 		t.Fatalf("read %d, imported %d, rejected %d; want 10, 10, 0", sum.RowsRead, sum.Imported, sum.Rejected)
+	}
+	if ps, err := db.Priorities(ctx); err != nil || len(ps) != 10 {
+		t.Fatalf("priorities read right after the import: %d, %v; want 10", len(ps), err)
 	}
 	if n := queryCount(t, db, `SELECT count(*) FROM incidents WHERE priority = 10`); n != 1 {
 		t.Errorf("%d incidents of priority 10, want 1", n)
