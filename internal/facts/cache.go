@@ -224,59 +224,58 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// shareAccs copies groups for a request that adds nothing to their
-// counts: the per-second pages and buckets stay the cache's, read only;
-// what a request writes (the ranks it reads, pass 2's buckets, the sorted
-// long durations) is its own.
-func shareAccs(accs [][]*acc) [][]*acc {
+// mapAccs returns a grid of groups shaped as accs, each group the copy
+// one makes of it (nil stays nil).
+func mapAccs(accs [][]*acc, one func(a *acc) *acc) [][]*acc {
 	out := make([][]*acc, len(accs))
 	for g, slots := range accs {
 		out[g] = make([]*acc, len(slots))
 		for i, a := range slots {
-			if a == nil {
-				continue
+			if a != nil {
+				out[g][i] = one(a)
 			}
-			c := *a
-			c.needIvs = 0
-			for iv := range c.iv {
-				x := &c.iv[iv]
-				x.ranks, x.vals, x.inBucket, x.needList, x.needIdx, x.fine = nil, nil, nil, nil, nil, nil
-				x.over = slices.Clone(x.over)
-			}
-			out[g][i] = &c
 		}
 	}
 	return out
 }
 
+// shareAccs copies groups for a request that adds nothing to their
+// counts: the per-second pages and buckets stay the cache's, read only;
+// what a request writes (the ranks it reads, pass 2's buckets, the sorted
+// long durations) is its own.
+func shareAccs(accs [][]*acc) [][]*acc {
+	return mapAccs(accs, func(a *acc) *acc {
+		c := *a
+		c.needIvs = 0
+		for iv := range c.iv {
+			x := &c.iv[iv]
+			x.ranks, x.vals, x.inBucket, x.needList, x.needIdx, x.fine = nil, nil, nil, nil, nil, nil
+			x.over = slices.Clone(x.over)
+		}
+		return &c
+	})
+}
+
 // cloneAccs copies groups deeply: counts, kept durations.
 func cloneAccs(accs [][]*acc) [][]*acc {
-	out := make([][]*acc, len(accs))
-	for g, slots := range accs {
-		out[g] = make([]*acc, len(slots))
-		for i, a := range slots {
-			if a == nil {
-				continue
-			}
-			c := *a
-			for iv := range c.iv {
-				x := &c.iv[iv]
-				for k, pg := range x.sec {
-					if pg != nil {
-						cp := *pg
-						x.sec[k] = &cp
-					}
+	return mapAccs(accs, func(a *acc) *acc {
+		c := *a
+		for iv := range c.iv {
+			x := &c.iv[iv]
+			for k, pg := range x.sec {
+				if pg != nil {
+					cp := *pg
+					x.sec[k] = &cp
 				}
-				if x.coarse != nil {
-					cp := *x.coarse
-					x.coarse = &cp
-				}
-				x.over = slices.Clone(x.over)
 			}
-			out[g][i] = &c
+			if x.coarse != nil {
+				cp := *x.coarse
+				x.coarse = &cp
+			}
+			x.over = slices.Clone(x.over)
 		}
-	}
-	return out
+		return &c
+	})
 }
 
 func cloneTops(tops []*topN) []*topN {

@@ -877,22 +877,14 @@ func (a *acc) finish() {
 // cloneNeeds gives a worker of pass 2 its own counts for the buckets
 // needed.
 func cloneNeeds(accs [][]*acc) [][]*acc {
-	out := make([][]*acc, len(accs))
-	for g, slots := range accs {
-		out[g] = make([]*acc, len(slots))
-		for i, a := range slots {
-			if a == nil {
-				continue
-			}
-			c := &acc{needIvs: a.needIvs}
-			for iv := range nIntervals {
-				c.iv[iv].needIdx = a.iv[iv].needIdx
-				c.iv[iv].fine = make([][bucketWidth]uint32, len(a.iv[iv].needList))
-			}
-			out[g][i] = c
+	return mapAccs(accs, func(a *acc) *acc {
+		c := &acc{needIvs: a.needIvs}
+		for iv := range nIntervals {
+			c.iv[iv].needIdx = a.iv[iv].needIdx
+			c.iv[iv].fine = make([][bucketWidth]uint32, len(a.iv[iv].needList))
 		}
-	}
-	return out
+		return c
+	})
 }
 
 // pass2 counts, per second, the durations of the buckets needed, and
